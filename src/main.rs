@@ -1,0 +1,2 @@
+//! The `svcroute` binary: glue between the command line and `svcroute-core`.
+fn main() {}

@@ -1,0 +1,79 @@
+//! `cargo xtask`: the project's development tasks, in Rust instead of shell scripts.
+//!
+//! - `cargo xtask test`: everything CI checks (format, clippy, tests, the no_std build).
+//! - `cargo xtask vm …`: the qemu harness that boots a real IPVS kernel.
+
+mod vm;
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, rest) = args.split_first().map(|(c, r)| (c.as_str(), r)).unwrap_or(("help", &[]));
+    match cmd {
+        "test" => test(rest),
+        "vm" => vm::main(rest),
+        "help" | "--help" | "-h" => {
+            println!("usage: cargo xtask <test|vm>");
+            Ok(())
+        }
+        other => bail!("unknown xtask command {other:?}; try `cargo xtask help`"),
+    }
+}
+
+/// Root of the repository (the parent of `xtask/`).
+pub fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the root")
+        .to_path_buf()
+}
+
+/// Runs a command in the repository root, failing with its command line when it fails.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    eprintln!("$ {shown}");
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("starting {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed: {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// Adds a rustup target unless it is already installed.
+pub fn ensure_target(target: &str) -> Result<()> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running rustup")?;
+    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == target) {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", target]))
+}
+
+fn test(_args: &[String]) -> Result<()> {
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo().args(["test", "--workspace"]))?;
+    ensure_target("thumbv7em-none-eabihf")?;
+    run(cargo().args([
+        "build",
+        "-p",
+        "svcroute-core",
+        "--no-default-features",
+        "--target",
+        "thumbv7em-none-eabihf",
+    ]))?;
+    eprintln!("xtask test: all checks passed");
+    Ok(())
+}
