@@ -1,0 +1,2 @@
+//! svcroute-ipvs: the IPVS generic netlink messages, parsed and emitted without any I/O.
+#![forbid(unsafe_code)]
