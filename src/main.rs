@@ -1,2 +1,140 @@
 //! The `svcroute` binary: glue between the command line and `svcroute-core`.
-fn main() {}
+//!
+//! Argument parsing ([`cli`]) is pure; this file does the I/O: reading manifests
+//! ([`input`]), printing results, and turning errors into `error: FILE:LINE:COL: message` lines
+//! and a non-zero exit.
+
+mod cli;
+mod input;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use svcroute_core::cluster::Cluster;
+use svcroute_core::diag::Diagnostic;
+use svcroute_core::{manifest, render, route, sim};
+
+use cli::{Cli, Command, ManifestArgs, PlanFormat, RouteFormat};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Plan(args) => {
+            let Some(cluster) = load(&args.manifests)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let plan = svcroute_core::plan(&cluster, args.manifests.node.as_deref())?;
+            let text = match args.output {
+                PlanFormat::Json => {
+                    let mut s = serde_json::to_string_pretty(&plan)?;
+                    s.push('\n');
+                    s
+                }
+                PlanFormat::Ipvsadm => render::ipvsadm_rules(&plan),
+                PlanFormat::Table => render::table(&plan),
+            };
+            print(&text)?;
+        }
+        Command::Route(args) => {
+            let Some(cluster) = load(&args.manifests)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let req = args.request()?;
+            let mut sim = sim::Simulator::new();
+            let routes = route::route(&cluster, &req, &mut sim)?;
+            let text = match args.output {
+                RouteFormat::Json => {
+                    let mut s = serde_json::to_string_pretty(&routes)?;
+                    s.push('\n');
+                    s
+                }
+                RouteFormat::Table => route_table(&routes),
+            };
+            print(&text)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes to stdout; a closed pipe (`svcroute plan | head`) is not an error.
+fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing to standard output"),
+    }
+}
+
+fn report(d: &Diagnostic) {
+    let level = if d.is_error() { "error" } else { "warning" };
+    eprintln!("{level}: {d}");
+}
+
+/// Reads the manifests and builds the cluster. Prints every diagnostic; `None` when any was
+/// an error.
+fn load(args: &ManifestArgs) -> Result<Option<Cluster>> {
+    let inputs = input::read_inputs(&args.files)?;
+    let read = manifest::read_all(inputs.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+    for d in &read.diagnostics {
+        report(d);
+    }
+    if read.has_errors() {
+        return Ok(None);
+    }
+    let config = args.config()?;
+    match Cluster::build(read.objects, config) {
+        Ok(mut cluster) => {
+            for w in &cluster.warnings {
+                report(w);
+            }
+            let mut warnings: Vec<Diagnostic> = read.diagnostics;
+            warnings.append(&mut cluster.warnings);
+            cluster.warnings = warnings;
+            Ok(Some(cluster))
+        }
+        Err(errors) => {
+            for d in &errors.0 {
+                report(d);
+            }
+            Ok(None)
+        }
+    }
+}
+
+fn route_table(routes: &route::Routes) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for c in &routes.connections {
+        let target = match (&c.backend, &c.cname, &c.addresses) {
+            (Some(b), _, _) => format!("{b} ({})", c.pod.as_deref().unwrap_or("-")),
+            (None, Some(cname), _) => format!("CNAME {cname}"),
+            (None, None, Some(a)) => format!("A {}", a.join(", ")),
+            _ => "refused".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "t={:<8} {:<15} -> {:<28} => {target}\n           {}",
+            c.time, c.from, c.to, c.reason
+        );
+    }
+    let spread = route::spread(routes);
+    if !spread.is_empty() {
+        out.push_str("\n# connections per backend\n");
+        for (b, n) in spread {
+            let _ = writeln!(out, "{b:<28} {n}");
+        }
+    }
+    out
+}

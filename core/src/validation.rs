@@ -1,0 +1,764 @@
+//! API-server validators for names, label keys and values, ports and IP addresses.
+//!
+//! Each function mirrors a Kubernetes apimachinery validator and, on failure, returns the text
+//! the API server would put after `Invalid value: "…": `. Validators that Kubernetes lets report
+//! several problems at once join them with `"; "`, as `labels.validateLabelKey` does.
+//!
+//! Sources followed (current Kubernetes `master`):
+//! - `k8s.io/apimachinery/pkg/util/validation/validation.go`: `IsDNS1123Label`,
+//!   `IsDNS1123Subdomain`, `IsDNS1035Label`, `IsValidPortName`, `IsValidPortNum`. Their length
+//!   message is `validation.MaxLenError`: "must be no more than N characters".
+//! - `k8s.io/apimachinery/pkg/api/validate/content/kube.go`: `IsLabelKey` (what
+//!   `validation.IsQualifiedName` now is) and `IsLabelValue` (what `IsValidLabelValue` now is).
+//!   Their length message is `content.MaxLenError`: "must be no more than N bytes".
+//! - `k8s.io/apimachinery/pkg/util/validation/ip.go`: `IsValidIPForLegacyField` with strict
+//!   validation (see [`ip_address`]).
+//!
+//! All lengths are byte lengths, as Go's `len` counts.
+
+use alloc::{format, string::String, vec::Vec};
+use core::net::IpAddr;
+
+/// Longest DNS-1123 label (`validation.DNS1123LabelMaxLength`).
+pub const DNS1123_LABEL_MAX_LENGTH: usize = 63;
+/// Longest DNS-1123 subdomain (`validation.DNS1123SubdomainMaxLength`).
+pub const DNS1123_SUBDOMAIN_MAX_LENGTH: usize = 253;
+/// Longest DNS-1035 label (`validation.DNS1035LabelMaxLength`).
+pub const DNS1035_LABEL_MAX_LENGTH: usize = 63;
+/// Longest name part of a qualified name / label key (`content.labelKeyMaxLength`).
+pub const QUALIFIED_NAME_MAX_LENGTH: usize = 63;
+/// Longest label value (`content.LabelValueMaxLength`).
+pub const LABEL_VALUE_MAX_LENGTH: usize = 63;
+/// Longest IANA_SVC_NAME port name (`IsValidPortName`).
+pub const PORT_NAME_MAX_LENGTH: usize = 15;
+
+const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+const DNS1123_LABEL_ERR: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
+const DNS1123_SUBDOMAIN_FMT: &str =
+    "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const DNS1123_SUBDOMAIN_ERR: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
+const DNS1035_LABEL_FMT: &str = "[a-z]([-a-z0-9]*[a-z0-9])?";
+const DNS1035_LABEL_ERR: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character";
+const LABEL_KEY_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
+const LABEL_KEY_ERR: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
+const LABEL_VALUE_ERR: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const INVALID_IP: &str = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)";
+
+/// `validation.RegexError`: the message, the examples and the regex Kubernetes reports.
+fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
+    let mut out = String::from(msg);
+    if examples.is_empty() {
+        out.push_str(" (regex used for validation is '");
+    } else {
+        out.push_str(" (e.g. ");
+        for (i, example) in examples.iter().enumerate() {
+            if i > 0 {
+                out.push_str(" or ");
+            }
+            out.push_str(&format!("'{example}', "));
+        }
+        out.push_str("regex used for validation is '");
+    }
+    out.push_str(fmt);
+    out.push_str("')");
+    out
+}
+
+/// `validation.MaxLenError` (util/validation, used by the DNS and port-name validators).
+fn max_len_error(length: usize) -> String {
+    format!("must be no more than {length} characters")
+}
+
+/// `content.MaxLenError` (api/validate/content, used by the label key and value validators).
+fn content_max_len_error(length: usize) -> String {
+    format!("must be no more than {length} bytes")
+}
+
+fn finish(errs: Vec<String>) -> Result<(), String> {
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(errs.join("; "))
+    }
+}
+
+fn is_lower_alnum(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit()
+}
+
+/// `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+fn matches_dns1123_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(&first), Some(&last)) => {
+            is_lower_alnum(first)
+                && is_lower_alnum(last)
+                && b.iter().all(|&c| is_lower_alnum(c) || c == b'-')
+        }
+        _ => false,
+    }
+}
+
+/// `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+fn matches_dns1123_subdomain(s: &str) -> bool {
+    s.split('.').all(matches_dns1123_label)
+}
+
+/// `^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`
+fn matches_label_key_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(first), Some(last)) => {
+            first.is_ascii_alphanumeric()
+                && last.is_ascii_alphanumeric()
+                && b.iter()
+                    .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        }
+        _ => false,
+    }
+}
+
+/// `IsDNS1123Label`: a lowercase RFC 1123 label of at most 63 characters (e.g. a Service port
+/// protocol-less name, a namespace name).
+pub fn dns1123_label(value: &str) -> Result<(), String> {
+    let mut errs = Vec::new();
+    if value.len() > DNS1123_LABEL_MAX_LENGTH {
+        errs.push(max_len_error(DNS1123_LABEL_MAX_LENGTH));
+    }
+    if !matches_dns1123_label(value) {
+        if matches_dns1123_subdomain(value) {
+            // A valid subdomain but not a label: since length was checked, it must be dots.
+            errs.push(String::from("must not contain dots"));
+        } else {
+            errs.push(regex_error(
+                DNS1123_LABEL_ERR,
+                DNS1123_LABEL_FMT,
+                &["my-name", "123-abc"],
+            ));
+        }
+    }
+    finish(errs)
+}
+
+fn dns1123_subdomain_errors(value: &str, max_len: fn(usize) -> String) -> Vec<String> {
+    let mut errs = Vec::new();
+    if value.len() > DNS1123_SUBDOMAIN_MAX_LENGTH {
+        errs.push(max_len(DNS1123_SUBDOMAIN_MAX_LENGTH));
+    }
+    if !matches_dns1123_subdomain(value) {
+        errs.push(regex_error(
+            DNS1123_SUBDOMAIN_ERR,
+            DNS1123_SUBDOMAIN_FMT,
+            &["example.com"],
+        ));
+    }
+    errs
+}
+
+/// `IsDNS1123Subdomain`: a lowercase RFC 1123 subdomain of at most 253 characters (most object
+/// names).
+pub fn dns1123_subdomain(value: &str) -> Result<(), String> {
+    finish(dns1123_subdomain_errors(value, max_len_error))
+}
+
+/// `IsDNS1035Label`: a lowercase RFC 1035 label of at most 63 characters, starting with a
+/// letter (Service names).
+pub fn dns1035_label(value: &str) -> Result<(), String> {
+    let mut errs = Vec::new();
+    if value.len() > DNS1035_LABEL_MAX_LENGTH {
+        errs.push(max_len_error(DNS1035_LABEL_MAX_LENGTH));
+    }
+    let starts_with_letter = value.as_bytes().first().is_some_and(u8::is_ascii_lowercase);
+    if !(starts_with_letter && matches_dns1123_label(value)) {
+        errs.push(regex_error(
+            DNS1035_LABEL_ERR,
+            DNS1035_LABEL_FMT,
+            &["my-name", "abc-123"],
+        ));
+    }
+    finish(errs)
+}
+
+/// `IsQualifiedName` (= `content.IsLabelKey`): a label or annotation key, an optional DNS
+/// subdomain prefix and `/`, then a name of at most 63 bytes of alphanumerics, `-`, `_`, `.`
+/// starting and ending with an alphanumeric.
+pub fn qualified_name(value: &str) -> Result<(), String> {
+    let mut errs = Vec::new();
+    let parts: Vec<&str> = value.split('/').collect();
+    let name = match parts.as_slice() {
+        [name] => *name,
+        [prefix, name] => {
+            if prefix.is_empty() {
+                errs.push(String::from("prefix part must be non-empty"));
+            } else {
+                for msg in dns1123_subdomain_errors(prefix, content_max_len_error) {
+                    errs.push(format!("prefix part {msg}"));
+                }
+            }
+            *name
+        }
+        _ => {
+            return Err(format!(
+                "a valid label key {} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
+                regex_error(
+                    LABEL_KEY_ERR,
+                    LABEL_KEY_FMT,
+                    &["MyName", "my.name", "123-abc"]
+                )
+            ));
+        }
+    };
+    if name.is_empty() {
+        errs.push(String::from("name part must be non-empty"));
+    } else if name.len() > QUALIFIED_NAME_MAX_LENGTH {
+        errs.push(format!(
+            "name part {}",
+            content_max_len_error(QUALIFIED_NAME_MAX_LENGTH)
+        ));
+    }
+    if !matches_label_key_name(name) {
+        errs.push(format!(
+            "name part {}",
+            regex_error(
+                LABEL_KEY_ERR,
+                LABEL_KEY_FMT,
+                &["MyName", "my.name", "123-abc"]
+            )
+        ));
+    }
+    finish(errs)
+}
+
+/// `IsValidLabelValue` (= `content.IsLabelValue`): empty, or at most 63 bytes of alphanumerics,
+/// `-`, `_`, `.` starting and ending with an alphanumeric.
+pub fn label_value(value: &str) -> Result<(), String> {
+    let mut errs = Vec::new();
+    if value.len() > LABEL_VALUE_MAX_LENGTH {
+        errs.push(content_max_len_error(LABEL_VALUE_MAX_LENGTH));
+    }
+    if !(value.is_empty() || matches_label_key_name(value)) {
+        errs.push(regex_error(
+            LABEL_VALUE_ERR,
+            LABEL_VALUE_FMT,
+            &["MyValue", "my_value", "12345"],
+        ));
+    }
+    finish(errs)
+}
+
+/// `IsValidPortName`: an IANA_SVC_NAME, at most 15 characters of `[-a-z0-9]` with at least one
+/// letter, no leading or trailing `-` and no `--`.
+pub fn port_name(port: &str) -> Result<(), String> {
+    let mut errs = Vec::new();
+    let b = port.as_bytes();
+    if b.len() > PORT_NAME_MAX_LENGTH {
+        errs.push(max_len_error(PORT_NAME_MAX_LENGTH));
+    }
+    if b.is_empty() || !b.iter().all(|&c| is_lower_alnum(c) || c == b'-') {
+        errs.push(String::from(
+            "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)",
+        ));
+    }
+    if !b.iter().any(u8::is_ascii_lowercase) {
+        errs.push(String::from("must contain at least one letter (a-z)"));
+    }
+    if port.contains("--") {
+        errs.push(String::from("must not contain consecutive hyphens"));
+    }
+    if b.first() == Some(&b'-') || b.last() == Some(&b'-') {
+        errs.push(String::from("must not begin or end with a hyphen"));
+    }
+    finish(errs)
+}
+
+/// `IsValidPortNum`: 1 to 65535 inclusive.
+pub fn port_number(port: i64) -> Result<(), String> {
+    if (1..=65535).contains(&port) {
+        Ok(())
+    } else {
+        Err(String::from("must be between 1 and 65535, inclusive"))
+    }
+}
+
+/// An IP address as `IsValidIPForLegacyField(fldPath, value, strictValidation=true)` accepts it,
+/// the validation of Service `clusterIP(s)`, `externalIPs`, `loadBalancerIP`, endpoint and Pod
+/// IPs once the `StrictIPCIDRValidation` feature gate is on (alpha in 1.33, off by default;
+/// Kubernetes warns that the sloppy forms "will be considered invalid in a future Kubernetes
+/// release").
+///
+/// Like Kubernetes it rejects IPv4 octets with leading zeros (`010.0.0.1`: "must not have
+/// leading 0s", since `netutils.ParseIPSloppy` would read it as decimal while libc reads octal)
+/// and IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`: "must not be an IPv4-mapped IPv6
+/// address"). It accepts non-canonical IPv6 text (`FE80:0::1`), which only `IsValidIP` for new
+/// fields refuses. Zones (`fe80::1%eth0`) and anything else `ParseIPSloppy` refuses get "must be a
+/// valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)".
+pub fn ip_address(value: &str) -> Result<IpAddr, String> {
+    match value.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_some() => {
+            Err(String::from("must not be an IPv4-mapped IPv6 address"))
+        }
+        Ok(ip) => Ok(ip),
+        Err(_) if parses_sloppily(value) => Err(String::from("must not have leading 0s")),
+        Err(_) => Err(String::from(INVALID_IP)),
+    }
+}
+
+/// Whether `netutils.ParseIPSloppy` (Go 1.16's `net.ParseIP`, which reads any number of leading
+/// zeros in decimal IPv4 octets and in IPv6 hex groups) would accept `value`.
+fn parses_sloppily(value: &str) -> bool {
+    // ParseIPSloppy picks the family from whichever of '.' and ':' comes first.
+    let ipv6 = match value.bytes().find(|&b| b == b'.' || b == b':') {
+        Some(b':') => true,
+        Some(_) => false,
+        None => return false,
+    };
+    let strip = |part: &str, digits: fn(&u8) -> bool| -> String {
+        if !part.is_empty() && part.as_bytes().iter().all(digits) {
+            let trimmed = part.trim_start_matches('0');
+            String::from(if trimmed.is_empty() { "0" } else { trimmed })
+        } else {
+            String::from(part)
+        }
+    };
+    let strip_v4 = |s: &str| -> String {
+        s.split('.')
+            .map(|p| strip(p, u8::is_ascii_digit))
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    if ipv6 {
+        let groups: Vec<String> = value
+            .split(':')
+            .map(|g| {
+                if g.contains('.') {
+                    strip_v4(g)
+                } else {
+                    strip(g, u8::is_ascii_hexdigit)
+                }
+            })
+            .collect();
+        groups.join(":").parse::<core::net::Ipv6Addr>().is_ok()
+    } else {
+        strip_v4(value).parse::<core::net::Ipv4Addr>().is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    fn repeat(c: &str, n: usize) -> String {
+        c.repeat(n)
+    }
+
+    // validation_test.go TestIsDNS1123Label
+    #[test]
+    fn dns1123_label_cases() {
+        let long = repeat("a", 63);
+        for good in [
+            "a",
+            "ab",
+            "abc",
+            "a1",
+            "a-1",
+            "a--1--2--b",
+            "0",
+            "01",
+            "012",
+            "1a",
+            "1-a",
+            "1--a--b--2",
+            &long,
+        ] {
+            assert_eq!(dns1123_label(good), Ok(()), "{good}");
+        }
+        let too_long = repeat("a", 64);
+        for bad in [
+            "", "A", "ABC", "aBc", "A1", "A-1", "1-A", "-", "a-", "-a", "1-", "-1", "_", "a_",
+            "_a", "a_b", "1_", "_1", "1_2", ".", "a.", ".a", "a.b", "1.", ".1", "1.2", " ", "a ",
+            " a", "a b", "1 ", " 1", "1 2", "a\n", &too_long,
+        ] {
+            assert!(dns1123_label(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    // IsDNS1123Label: the exact message, the "must not contain dots" special case, and length.
+    #[test]
+    fn dns1123_label_messages() {
+        assert_eq!(
+            dns1123_label("My_Name").unwrap_err(),
+            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+        );
+        assert_eq!(dns1123_label("a.b").unwrap_err(), "must not contain dots");
+        assert_eq!(
+            dns1123_label(&repeat("a", 64)).unwrap_err(),
+            "must be no more than 63 characters"
+        );
+        let err = dns1123_label(&repeat("a.", 40)).unwrap_err();
+        assert!(
+            err.starts_with("must be no more than 63 characters; a lowercase RFC 1123 label"),
+            "{err}"
+        );
+    }
+
+    // validation_test.go TestIsDNS1123Subdomain
+    #[test]
+    fn dns1123_subdomain_cases() {
+        let long = repeat("a", 253);
+        for good in [
+            "a",
+            "a-1",
+            "a--1--2--b",
+            "0",
+            "012",
+            "1--a--b--2",
+            "a.a",
+            "a--1--2--b.a",
+            "a.1",
+            "0.a",
+            "012.a",
+            "0.1",
+            "1--a--b--2.1",
+            "a.b.c.d.e",
+            "aa.bb.cc.dd.ee",
+            "1.2.3.4.5",
+            "11.22.33.44.55",
+            &long,
+        ] {
+            assert_eq!(dns1123_subdomain(good), Ok(()), "{good}");
+        }
+        let too_long = repeat("a", 254);
+        for bad in [
+            "",
+            "A",
+            "aBc",
+            "-",
+            "a-",
+            "-a",
+            "_",
+            "a_b",
+            ".",
+            "a.",
+            ".a",
+            "a..b",
+            "1.",
+            ".1",
+            "1..2",
+            " ",
+            "a b",
+            "A.a",
+            "ab.A",
+            "0.A",
+            "A.B.C.D.E",
+            "a.B.c.d.e",
+            "a@b",
+            "a,b",
+            "a;b",
+            "a:b",
+            "a%b",
+            "a?b",
+            "a$b",
+            &too_long,
+        ] {
+            assert!(dns1123_subdomain(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            dns1123_subdomain("Example.com").unwrap_err(),
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+        );
+        assert_eq!(
+            dns1123_subdomain(&too_long).unwrap_err(),
+            "must be no more than 253 characters"
+        );
+    }
+
+    // validation_test.go TestIsDNS1035Label
+    #[test]
+    fn dns1035_label_cases() {
+        let long = repeat("a", 63);
+        for good in ["a", "ab", "abc", "a1", "a-1", "a--1--2--b", &long] {
+            assert_eq!(dns1035_label(good), Ok(()), "{good}");
+        }
+        let too_long = repeat("a", 64);
+        for bad in [
+            "0",
+            "01",
+            "012",
+            "1a",
+            "1-a",
+            "1--a--b--2",
+            "",
+            "A",
+            "ABC",
+            "aBc",
+            "A1",
+            "A-1",
+            "1-A",
+            "-",
+            "a-",
+            "-a",
+            "1-",
+            "-1",
+            "_",
+            "a_",
+            "_a",
+            "a_b",
+            ".",
+            "a.",
+            ".a",
+            "a.b",
+            " ",
+            "a b",
+            &too_long,
+        ] {
+            assert!(dns1035_label(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            dns1035_label("1abc").unwrap_err(),
+            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+        );
+    }
+
+    // validation_test.go / content kube_test.go TestIsQualifiedName (TestIsLabelKey)
+    #[test]
+    fn qualified_name_cases() {
+        let long_name = repeat("a", 63);
+        let long_both = format!("{}/{}", repeat("a", 253), repeat("b", 63));
+        for good in [
+            "simple",
+            "now-with-dashes",
+            "1-starts-with-num",
+            "1234",
+            "simple/simple",
+            "now-with-dashes/simple",
+            "now-with-dashes/now-with-dashes",
+            "now.with.dots/simple",
+            "now-with.dashes-and.dots/simple",
+            "1-num.2-num/3-num",
+            "1234/5678",
+            "1.2.3.4/5678",
+            "Uppercase_Is_OK_123",
+            "example.com/Uppercase_Is_OK_123",
+            "requests.storage-foo",
+            &long_name,
+            &long_both,
+        ] {
+            assert_eq!(qualified_name(good), Ok(()), "{good}");
+        }
+        let too_long = repeat("a", 64);
+        let long_prefix = format!("{}/abc", repeat("a", 254));
+        for bad in [
+            "nospecialchars%^=@",
+            "cantendwithadash-",
+            "-cantstartwithadash-",
+            "only/one/slash",
+            "Example.com/abc",
+            "example_com/abc",
+            "example.com/",
+            "/simple",
+            &too_long,
+            &long_prefix,
+            "",
+        ] {
+            assert!(qualified_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    // content.IsLabelKey: message texts, "bytes" lengths, joined with "; " like validateLabelKey.
+    #[test]
+    fn qualified_name_messages() {
+        let name_regex = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+        assert_eq!(
+            qualified_name("app:").unwrap_err(),
+            format!("name part {name_regex}")
+        );
+        assert_eq!(
+            qualified_name("a/b/c").unwrap_err(),
+            format!(
+                "a valid label key {name_regex} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+            )
+        );
+        assert_eq!(
+            qualified_name("/").unwrap_err(),
+            format!(
+                "prefix part must be non-empty; name part must be non-empty; name part {name_regex}"
+            )
+        );
+        assert_eq!(
+            qualified_name(&repeat("a", 64)).unwrap_err(),
+            "name part must be no more than 63 bytes"
+        );
+        let err = qualified_name(&format!("{}/a", repeat("a", 254))).unwrap_err();
+        assert_eq!(err, "prefix part must be no more than 253 bytes");
+        assert!(
+            qualified_name("app.kubernetes_io/name")
+                .unwrap_err()
+                .starts_with("prefix part a lowercase RFC 1123 subdomain")
+        );
+    }
+
+    // validation_test.go TestIsValidLabelValue
+    #[test]
+    fn label_value_cases() {
+        let long = repeat("a", 63);
+        for good in [
+            "simple",
+            "now-with-dashes",
+            "1-starts-with-num",
+            "end-with-num-1",
+            "1234",
+            &long,
+            "",
+        ] {
+            assert_eq!(label_value(good), Ok(()), "{good}");
+        }
+        let too_long = repeat("a", 64);
+        for bad in [
+            "nospecialchars%^=@",
+            "Tama-nui-te-rā.is.Māori.sun",
+            "\\backslashes\\are\\bad",
+            "-starts-with-dash",
+            "ends-with-dash-",
+            ".starts.with.dot",
+            "ends.with.dot.",
+            &too_long,
+        ] {
+            assert!(label_value(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            label_value(&too_long).unwrap_err(),
+            "must be no more than 63 bytes"
+        );
+        assert_eq!(
+            label_value("-x").unwrap_err(),
+            "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+        );
+    }
+
+    // validation_test.go TestIsValidPortName
+    #[test]
+    fn port_name_cases() {
+        for good in [
+            "telnet",
+            "re-mail-ck",
+            "pop3",
+            "a",
+            "a-1",
+            "1-a",
+            "a-1-b-2-c",
+            "1-a-2-b-3",
+            "abcdefghijklmno",
+        ] {
+            assert_eq!(port_name(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "longerthan15characters",
+            "",
+            "aaaaaaaaaaaaaaaa",
+            "12345",
+            "1-2-3-4",
+            "-begin",
+            "end-",
+            "two--hyphens",
+            "whois++",
+            "HTTP",
+        ] {
+            assert!(port_name(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            port_name("").unwrap_err(),
+            "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-); must contain at least one letter (a-z)"
+        );
+        assert_eq!(
+            port_name("-a--").unwrap_err(),
+            "must not contain consecutive hyphens; must not begin or end with a hyphen"
+        );
+        assert_eq!(
+            port_name("aaaaaaaaaaaaaaaa").unwrap_err(),
+            "must be no more than 15 characters"
+        );
+    }
+
+    // validation_test.go TestIsValidPortNum
+    #[test]
+    fn port_number_cases() {
+        for good in [1, 2, 1000, 16384, 32768, 65535] {
+            assert_eq!(port_number(good), Ok(()));
+        }
+        for bad in [0, -1, 65536, 100000, i64::MIN, i64::MAX] {
+            assert_eq!(
+                port_number(bad).unwrap_err(),
+                "must be between 1 and 65535, inclusive"
+            );
+        }
+    }
+
+    // ip.go IsValidIPForLegacyField(strict=true): parseIP's three messages.
+    #[test]
+    fn ip_address_cases() {
+        for good in [
+            "1.2.3.4",
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.96.0.10",
+            "2001:db8::1",
+            "::",
+            "::1",
+            "FE80:0:0::0abc",
+            "::1.2.3.4",
+        ] {
+            assert!(ip_address(good).is_ok(), "{good}");
+        }
+        assert_eq!(
+            ip_address("10.0.0.1").map(|ip| ip.to_string()),
+            Ok(String::from("10.0.0.1"))
+        );
+        for leading in [
+            "010.0.0.1",
+            "1.2.3.04",
+            "0001.2.3.4",
+            "::ffff:01.2.3.4",
+            "2001:db8::00001",
+        ] {
+            assert_eq!(
+                ip_address(leading).unwrap_err(),
+                "must not have leading 0s",
+                "{leading}"
+            );
+        }
+        for mapped in ["::ffff:1.2.3.4", "::ffff:102:304", "::FFFF:10.0.0.1"] {
+            assert_eq!(
+                ip_address(mapped).unwrap_err(),
+                "must not be an IPv4-mapped IPv6 address",
+                "{mapped}"
+            );
+        }
+        for bad in [
+            "",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1.2.3.256",
+            "0256.1.1.1",
+            "1.2.3.4 ",
+            " 1.2.3.4",
+            "1.2.3.-4",
+            "a.b.c.d",
+            "fe80::1%eth0",
+            "[::1]",
+            "1:2:3:4:5:6:7:8:9",
+            "1::2::3",
+            "1:2:3:4:5:6:7::8",
+            "1.2.3.4:80",
+            "abc",
+            "1.2.3.+4",
+        ] {
+            assert_eq!(
+                ip_address(bad).unwrap_err(),
+                "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+                "{bad:?}"
+            );
+        }
+    }
+}

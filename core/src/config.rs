@@ -1,0 +1,208 @@
+//! The cluster's settings that are not in the manifests: address ranges, the cluster domain,
+//! the IPVS scheduler and the seed that stands in for randomness.
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+use core::net::{IpAddr, Ipv4Addr};
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+use crate::model::Family;
+
+/// An IPVS scheduler, by the kernel module's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Scheduler {
+    /// Round robin (`rr`, kube-proxy's default).
+    #[default]
+    RoundRobin,
+    /// Weighted round robin (`wrr`).
+    WeightedRoundRobin,
+    /// Least connections (`lc`).
+    LeastConnection,
+    /// Weighted least connections (`wlc`).
+    WeightedLeastConnection,
+    /// Shortest expected delay (`sed`).
+    ShortestExpectedDelay,
+    /// Never queue (`nq`).
+    NeverQueue,
+    /// Source hashing (`sh`).
+    SourceHashing,
+    /// Destination hashing (`dh`).
+    DestinationHashing,
+    /// Maglev hashing (`mh`): programmed, not simulated.
+    Maglev,
+    /// Locality-based least connections (`lblc`): programmed, not simulated.
+    LocalityLeastConnection,
+    /// Locality-based least connections with replication (`lblcr`): programmed, not simulated.
+    LocalityLeastConnectionReplication,
+    /// Weighted failover (`fo`): programmed, not simulated.
+    Failover,
+    /// Weighted overflow (`ovf`): programmed, not simulated.
+    Overflow,
+    /// Weighted random twos choice (`twos`): programmed, not simulated.
+    RandomTwos,
+}
+
+impl Scheduler {
+    /// Every scheduler, in the order `ipvsadm(8)` lists them.
+    pub const ALL: [Scheduler; 14] = [
+        Scheduler::RoundRobin,
+        Scheduler::WeightedRoundRobin,
+        Scheduler::LeastConnection,
+        Scheduler::WeightedLeastConnection,
+        Scheduler::LocalityLeastConnection,
+        Scheduler::LocalityLeastConnectionReplication,
+        Scheduler::DestinationHashing,
+        Scheduler::SourceHashing,
+        Scheduler::ShortestExpectedDelay,
+        Scheduler::NeverQueue,
+        Scheduler::Failover,
+        Scheduler::Overflow,
+        Scheduler::Maglev,
+        Scheduler::RandomTwos,
+    ];
+
+    /// The kernel's name (`rr`, `wrr`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheduler::RoundRobin => "rr",
+            Scheduler::WeightedRoundRobin => "wrr",
+            Scheduler::LeastConnection => "lc",
+            Scheduler::WeightedLeastConnection => "wlc",
+            Scheduler::ShortestExpectedDelay => "sed",
+            Scheduler::NeverQueue => "nq",
+            Scheduler::SourceHashing => "sh",
+            Scheduler::DestinationHashing => "dh",
+            Scheduler::Maglev => "mh",
+            Scheduler::LocalityLeastConnection => "lblc",
+            Scheduler::LocalityLeastConnectionReplication => "lblcr",
+            Scheduler::Failover => "fo",
+            Scheduler::Overflow => "ovf",
+            Scheduler::RandomTwos => "twos",
+        }
+    }
+
+    /// Parses the kernel's name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Scheduler::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Whether [`crate::sim`] can simulate its choices exactly.
+    pub fn is_simulated(self) -> bool {
+        matches!(
+            self,
+            Scheduler::RoundRobin
+                | Scheduler::WeightedRoundRobin
+                | Scheduler::LeastConnection
+                | Scheduler::WeightedLeastConnection
+                | Scheduler::ShortestExpectedDelay
+                | Scheduler::NeverQueue
+                | Scheduler::SourceHashing
+                | Scheduler::DestinationHashing
+        )
+    }
+}
+
+impl fmt::Display for Scheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Settings of the cluster and of the proxy, with kubeadm's and kube-proxy's defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Service CIDRs, primary family first (`--service-cluster-ip-range`).
+    pub service_cidrs: Vec<IpNet>,
+    /// Pod CIDRs, split into per-node ranges for synthesized Pods (`--cluster-cidr`).
+    pub pod_cidrs: Vec<IpNet>,
+    /// The NodePort range, inclusive (`--service-node-port-range`).
+    pub node_port_range: (u16, u16),
+    /// The cluster DNS domain.
+    pub cluster_domain: String,
+    /// The IPVS scheduler (`--ipvs-scheduler`).
+    pub scheduler: Scheduler,
+    /// The seed for everything that would be random in a real cluster (Pod name suffixes,
+    /// dynamically allocated ClusterIPs and NodePorts).
+    pub seed: u64,
+    /// How many Nodes to make when the input has none.
+    pub synthesized_nodes: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            // kubeadm's service subnet, and the IPv6 one for dual-stack Services.
+            service_cidrs: vec![
+                IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::new(10, 96, 0, 0), 12)),
+                IpNet::V6(Ipv6Net::new_assert(
+                    core::net::Ipv6Addr::new(0xfd00, 0x10, 0x96, 0, 0, 0, 0, 0),
+                    112,
+                )),
+            ],
+            pod_cidrs: vec![IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::new(10, 244, 0, 0), 16))],
+            node_port_range: (30000, 32767),
+            cluster_domain: "cluster.local".into(),
+            scheduler: Scheduler::RoundRobin,
+            seed: 0,
+            synthesized_nodes: 2,
+        }
+    }
+}
+
+impl Config {
+    /// The service CIDR of a family, if the cluster has one.
+    pub fn service_cidr(&self, family: Family) -> Option<&IpNet> {
+        self.service_cidrs.iter().find(|n| Family::of_net(n) == family)
+    }
+
+    /// The families the cluster serves, primary first.
+    pub fn families(&self) -> Vec<Family> {
+        let mut out: Vec<Family> = Vec::new();
+        for n in &self.service_cidrs {
+            let f = Family::of_net(n);
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+        out
+    }
+
+    /// The address synthesized Node `index` (0-based) gets: 172.18.0.2, .3, … as kind gives them.
+    pub fn synthesized_node_address(index: u32) -> IpAddr {
+        let n = 2 + index;
+        IpAddr::V4(Ipv4Addr::new(172, 18, ((n >> 8) & 0xff) as u8, (n & 0xff) as u8))
+    }
+
+    /// Checks the settings themselves (ranges non-empty, families not repeated).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.service_cidrs.is_empty() {
+            return Err("at least one service CIDR is needed".into());
+        }
+        if self.service_cidrs.len() > 2
+            || (self.service_cidrs.len() == 2
+                && Family::of_net(&self.service_cidrs[0]) == Family::of_net(&self.service_cidrs[1]))
+        {
+            return Err("service CIDRs: at most one per IP family".into());
+        }
+        for n in &self.service_cidrs {
+            let host_bits = u32::from(n.max_prefix_len() - n.prefix_len());
+            if host_bits < 2 {
+                return Err(alloc::format!("service CIDR {n} is too small"));
+            }
+        }
+        let (lo, hi) = self.node_port_range;
+        if lo == 0 || lo > hi {
+            return Err(alloc::format!("node port range {lo}-{hi} is empty"));
+        }
+        Ok(())
+    }
+}
+
+impl serde::Serialize for Scheduler {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}

@@ -1,0 +1,1439 @@
+//! From the position-carrying YAML tree to checked objects, validating as the API server does.
+//!
+//! Every problem becomes a [`Diagnostic`] at the line and column of the offending key or value,
+//! with a message in the API server's words (`spec.ports[0].port: Invalid value: 0: must be
+//! between 1 and 65535, inclusive`). An invalid object is left out; reading goes on.
+
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::net::IpAddr;
+
+use ipnet::IpNet;
+
+use super::Read;
+use super::quoted_list;
+use super::schema::{self, Shape};
+use super::yaml::{self, Entry, Node, Pos, Value};
+use crate::diag::{Diagnostic, Kind, Loc};
+use crate::labels::{Labels, Selector};
+use crate::model::{self, *};
+use crate::validation;
+
+/// Reads `text` (named `file`) into `out`.
+pub(crate) fn read_into(file: &Arc<str>, text: &str, out: &mut Read) {
+    let first = out.diagnostics.len();
+    read_text(file, text, out);
+    // Within a file, report in the order of the text.
+    out.diagnostics[first..].sort_by_key(|d| d.loc.as_ref().map(|l| (l.line, l.col)));
+}
+
+fn read_text(file: &Arc<str>, text: &str, out: &mut Read) {
+    let docs = match yaml::parse_documents(text) {
+        Ok(docs) => docs,
+        Err(e) => {
+            out.diagnostics.push(Diagnostic::error(
+                Kind::Syntax,
+                Some(loc(file, e.pos)),
+                format!("invalid YAML: {}", e.message),
+            ));
+            return;
+        }
+    };
+    for doc in &docs {
+        read_object(file, doc, out);
+    }
+}
+
+fn loc(file: &Arc<str>, pos: Pos) -> Loc {
+    Loc {
+        file: file.clone(),
+        line: pos.line,
+        col: pos.col,
+    }
+}
+
+fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
+    let mut cx = Cx {
+        file,
+        diags: &mut out.diagnostics,
+        what: String::new(),
+        errors: 0,
+    };
+    let Value::Map(entries) = &node.value else {
+        cx.err(
+            Kind::Type,
+            node.pos,
+            format!("expected a Kubernetes object, got {}", node.value.describe()),
+        );
+        return;
+    };
+    let api_version = cx.str(entries, "apiVersion", "");
+    let kind = cx.str(entries, "kind", "");
+    let Some((kind, kind_pos)) = kind else {
+        let hint = case_hint(entries, "kind");
+        cx.err(Kind::Required, node.pos, format!("Object 'Kind' is missing{hint}"));
+        return;
+    };
+    let Some((api_version, _)) = api_version else {
+        let hint = case_hint(entries, "apiVersion");
+        cx.err(Kind::Required, node.pos, format!("Object 'apiVersion' is missing{hint}"));
+        if let Some((known, version)) = schema::KINDS.iter().find(|(k, _)| k.eq_ignore_ascii_case(kind)) {
+            if *known != kind {
+                cx.err(
+                    Kind::Invalid,
+                    kind_pos,
+                    format!("no matches for kind {kind:?}: did you mean kind {known:?} (apiVersion {version:?})?"),
+                );
+            }
+        }
+        return;
+    };
+    if kind == "List" || (kind.ends_with("List") && kind.len() > 4) {
+        let Some((items, _)) = cx.seq(entries, "items", "") else {
+            return;
+        };
+        for item in items {
+            read_object(file, item, out);
+        }
+        return;
+    }
+    let Some(root) = schema::root(api_version, kind) else {
+        if let Some((known, version)) = schema::KINDS.iter().find(|(k, _)| k.eq_ignore_ascii_case(kind)) {
+            let hint = if *known == kind {
+                format!(": {kind} is served as apiVersion {version:?}")
+            } else {
+                format!(": did you mean kind {known:?} (apiVersion {version:?})?")
+            };
+            cx.err(
+                Kind::Invalid,
+                kind_pos,
+                format!("no matches for kind {kind:?} in version {api_version:?}{hint}"),
+            );
+        } else {
+            cx.diags.push(Diagnostic::warning(
+                Kind::SkippedKind,
+                Some(loc(file, node.pos)),
+                format!(
+                    "skipped {kind} ({api_version}): svcroute reads Service, Pod, Node, EndpointSlice, \
+                     Endpoints, Deployment, ReplicaSet, StatefulSet and DaemonSet"
+                ),
+            ));
+        }
+        return;
+    };
+
+    let meta_entries = cx.map(entries, "metadata", "");
+    let name = meta_entries.and_then(|(m, _)| cx.str(m, "name", "metadata"));
+    let namespace = meta_entries
+        .and_then(|(m, _)| cx.str(m, "namespace", "metadata"))
+        .map(|(ns, _)| ns.to_owned());
+    let cluster_scoped = kind == "Node";
+    let id = ObjectRef::new(
+        if cluster_scoped {
+            String::new()
+        } else {
+            namespace.unwrap_or_else(|| "default".to_owned())
+        },
+        name.map(|(n, _)| n.to_owned()).unwrap_or_default(),
+    );
+    cx.what = if cluster_scoped {
+        format!("{kind} {:?}", id.name)
+    } else {
+        format!("{kind} \"{id}\"")
+    };
+
+    check_fields(&mut cx, node, Shape::Object(root), "");
+
+    let Some((meta_entries, meta_pos)) = meta_entries else {
+        cx.err(Kind::Required, node.pos, "metadata.name: Required value: name is required");
+        return;
+    };
+    let meta = read_meta(&mut cx, kind, id, meta_entries, meta_pos, node.pos);
+    let spec = cx.map(entries, "spec", "").map(|(m, _)| m).unwrap_or(&[]);
+    let status = cx.map(entries, "status", "").map(|(m, _)| m).unwrap_or(&[]);
+    let objects = &mut out.objects;
+    match kind {
+        "Service" => {
+            if let Some(s) = read_service(&mut cx, meta, spec, status, node.pos) {
+                objects.services.push(s);
+            }
+        }
+        "Pod" => {
+            if let Some(p) = read_pod(&mut cx, meta, spec, status, node.pos) {
+                objects.pods.push(p);
+            }
+        }
+        "Node" => {
+            if let Some(n) = read_node(&mut cx, meta, spec, status) {
+                objects.nodes.push(n);
+            }
+        }
+        "EndpointSlice" => {
+            if let Some(s) = read_slice(&mut cx, meta, entries) {
+                objects.slices.push(s);
+            }
+        }
+        "Endpoints" => {
+            let slices = read_endpoints(&mut cx, meta, entries);
+            objects.slices.extend(slices);
+        }
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" => {
+            let wk = match kind {
+                "Deployment" => WorkloadKind::Deployment,
+                "ReplicaSet" => WorkloadKind::ReplicaSet,
+                "StatefulSet" => WorkloadKind::StatefulSet,
+                _ => WorkloadKind::DaemonSet,
+            };
+            if let Some(w) = read_workload(&mut cx, wk, meta, spec, node.pos) {
+                objects.workloads.push(w);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// " (found \"apiversion\": field names are case-sensitive)" when a near spelling exists.
+fn case_hint(entries: &[Entry], want: &str) -> String {
+    match entries.iter().find(|e| e.key.eq_ignore_ascii_case(want) && e.key != want) {
+        Some(e) => format!(
+            " (line {} has {:?}: field names are case-sensitive, write {want:?})",
+            e.key_pos.line, e.key
+        ),
+        None => String::new(),
+    }
+}
+
+/// Accumulates diagnostics for one object.
+struct Cx<'a> {
+    file: &'a Arc<str>,
+    diags: &'a mut Vec<Diagnostic>,
+    what: String,
+    errors: usize,
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+impl<'a> Cx<'a> {
+    fn err(&mut self, kind: Kind, pos: Pos, message: impl AsRef<str>) {
+        self.errors += 1;
+        let message = if self.what.is_empty() {
+            message.as_ref().to_owned()
+        } else {
+            format!("{}: {}", self.what, message.as_ref())
+        };
+        self.diags
+            .push(Diagnostic::error(kind, Some(loc(self.file, pos)), message));
+    }
+
+    fn warn(&mut self, pos: Pos, message: impl AsRef<str>) {
+        let message = format!("{}: {}", self.what, message.as_ref());
+        self.diags.push(Diagnostic::warning(
+            Kind::Note,
+            Some(loc(self.file, pos)),
+            message,
+        ));
+    }
+
+    fn loc(&self, pos: Pos) -> Loc {
+        loc(self.file, pos)
+    }
+
+    fn invalid(&mut self, pos: Pos, path: &str, value: impl core::fmt::Display, detail: &str) {
+        self.err(Kind::Invalid, pos, format!("{path}: Invalid value: {value}: {detail}"));
+    }
+
+    fn required(&mut self, pos: Pos, path: &str, detail: &str) {
+        let sep = if detail.is_empty() || detail.starts_with(' ') { "" } else { ": " };
+        self.err(Kind::Required, pos, format!("{path}: Required value{sep}{detail}"));
+    }
+
+    fn unsupported(&mut self, pos: Pos, path: &str, value: &str, allowed: &[&str]) {
+        self.err(
+            Kind::Invalid,
+            pos,
+            format!(
+                "{path}: Unsupported value: {value:?}: supported values: {}",
+                quoted_list(allowed)
+            ),
+        );
+    }
+
+    fn type_error(&mut self, node: &Node, path: &str, want: &str) {
+        let hint = match (&node.value, want) {
+            (Value::Int(_) | Value::Float(_) | Value::Bool(_), "a string") => {
+                " (quote it to make it a string)"
+            }
+            _ => "",
+        };
+        self.err(
+            Kind::Type,
+            node.pos,
+            format!("{path}: expected {want}, got {}{hint}", node.value.describe()),
+        );
+    }
+
+    /// A present, non-null field.
+    fn field<'n>(&self, m: &'n [Entry], key: &str) -> Option<&'n Node> {
+        m.iter()
+            .find(|e| e.key == key)
+            .map(|e| &e.value)
+            .filter(|n| n.value != Value::Null)
+    }
+
+    fn str<'n>(&mut self, m: &'n [Entry], key: &str, prefix: &str) -> Option<(&'n str, Pos)> {
+        let node = self.field(m, key)?;
+        match &node.value {
+            Value::Str(s) => Some((s.as_str(), node.pos)),
+            _ => {
+                self.type_error(node, &join(prefix, key), "a string");
+                None
+            }
+        }
+    }
+
+    fn int(&mut self, m: &[Entry], key: &str, prefix: &str) -> Option<(i64, Pos)> {
+        let node = self.field(m, key)?;
+        match node.value {
+            Value::Int(i) => Some((i, node.pos)),
+            Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some((f as i64, node.pos)),
+            _ => {
+                self.type_error(node, &join(prefix, key), "an integer");
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, m: &[Entry], key: &str, prefix: &str) -> Option<(bool, Pos)> {
+        let node = self.field(m, key)?;
+        match node.value {
+            Value::Bool(b) => Some((b, node.pos)),
+            _ => {
+                self.type_error(node, &join(prefix, key), "a boolean");
+                None
+            }
+        }
+    }
+
+    fn map<'n>(&mut self, m: &'n [Entry], key: &str, prefix: &str) -> Option<(&'n [Entry], Pos)> {
+        let node = self.field(m, key)?;
+        match &node.value {
+            Value::Map(e) => Some((e.as_slice(), node.pos)),
+            _ => {
+                self.type_error(node, &join(prefix, key), "an object");
+                None
+            }
+        }
+    }
+
+    fn seq<'n>(&mut self, m: &'n [Entry], key: &str, prefix: &str) -> Option<(&'n [Node], Pos)> {
+        let node = self.field(m, key)?;
+        match &node.value {
+            Value::Seq(items) => Some((items.as_slice(), node.pos)),
+            _ => {
+                self.type_error(node, &join(prefix, key), "a list");
+                None
+            }
+        }
+    }
+
+    /// Items of a list of objects, with their paths (`spec.ports[0]`).
+    fn objects<'n>(&mut self, m: &'n [Entry], key: &str, prefix: &str) -> Vec<(&'n [Entry], Pos, String)> {
+        let mut out = Vec::new();
+        let path = join(prefix, key);
+        if let Some((items, _)) = self.seq(m, key, prefix) {
+            for (i, item) in items.iter().enumerate() {
+                let p = format!("{path}[{i}]");
+                match &item.value {
+                    Value::Map(e) => out.push((e.as_slice(), item.pos, p)),
+                    Value::Null => {}
+                    _ => self.type_error(item, &p, "an object"),
+                }
+            }
+        }
+        out
+    }
+
+    /// Items of a list of strings.
+    fn strings<'n>(&mut self, m: &'n [Entry], key: &str, prefix: &str) -> Vec<(&'n str, Pos, String)> {
+        let mut out = Vec::new();
+        let path = join(prefix, key);
+        if let Some((items, _)) = self.seq(m, key, prefix) {
+            for (i, item) in items.iter().enumerate() {
+                let p = format!("{path}[{i}]");
+                match &item.value {
+                    Value::Str(s) => out.push((s.as_str(), item.pos, p)),
+                    _ => self.type_error(item, &p, "a string"),
+                }
+            }
+        }
+        out
+    }
+
+    /// A map of strings (labels, selectors), validated as label keys and values.
+    fn labels(&mut self, m: &[Entry], key: &str, prefix: &str) -> Labels {
+        let mut out = Labels::new();
+        let path = join(prefix, key);
+        let Some((entries, _)) = self.map(m, key, prefix) else {
+            return out;
+        };
+        for e in entries {
+            let p = format!("{path}.{}", e.key);
+            if let Err(msg) = validation::qualified_name(&e.key) {
+                self.invalid(e.key_pos, &path, format_args!("{:?}", e.key), &msg);
+                continue;
+            }
+            let value = match &e.value.value {
+                Value::Str(s) => s.clone(),
+                Value::Null => String::new(),
+                _ => {
+                    self.type_error(&e.value, &p, "a string");
+                    continue;
+                }
+            };
+            if let Err(msg) = validation::label_value(&value) {
+                self.invalid(e.value.pos, &p, format_args!("{value:?}"), &msg);
+                continue;
+            }
+            out.insert(e.key.clone(), value);
+        }
+        out
+    }
+
+    fn ip(&mut self, s: &str, pos: Pos, path: &str) -> Option<IpAddr> {
+        match validation::ip_address(s) {
+            Ok(ip) => Some(ip),
+            Err(msg) => {
+                self.invalid(pos, path, format_args!("{s:?}"), &msg);
+                None
+            }
+        }
+    }
+
+    fn port(&mut self, value: i64, pos: Pos, path: &str) -> Option<u16> {
+        match validation::port_number(value) {
+            Ok(()) => u16::try_from(value).ok(),
+            Err(msg) => {
+                self.invalid(pos, path, value, &msg);
+                None
+            }
+        }
+    }
+
+    fn protocol(&mut self, m: &[Entry], prefix: &str) -> Protocol {
+        match self.str(m, "protocol", prefix) {
+            None => Protocol::Tcp,
+            Some((p, pos)) => Protocol::parse(p).unwrap_or_else(|| {
+                self.unsupported(pos, &join(prefix, "protocol"), p, &["SCTP", "TCP", "UDP"]);
+                Protocol::Tcp
+            }),
+        }
+    }
+}
+
+/// Strict field validation: every key must be a field the API knows, every value of the
+/// right shape. The path uses the API server's form: `spec.ports[0].nmae`.
+fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &str) {
+    if node.value == Value::Null {
+        return;
+    }
+    match shape {
+        Shape::Any => {}
+        Shape::Scalar => {
+            if matches!(node.value, Value::Seq(_) | Value::Map(_)) {
+                cx.type_error(node, path, "a single value");
+            }
+        }
+        Shape::Object(ty) => {
+            let Value::Map(entries) = &node.value else {
+                cx.type_error(node, path, "an object");
+                return;
+            };
+            let def = ty.def();
+            for e in entries {
+                let child = join(path, &e.key);
+                match def.field(&e.key) {
+                    Some(shape) => check_fields(cx, &e.value, shape, &child),
+                    None => {
+                        let hint = suggest(&e.key, def.fields.iter().map(|(f, _)| *f))
+                            .map(|s| format!(" (did you mean {s:?}?)"))
+                            .unwrap_or_default();
+                        cx.err(
+                            Kind::UnknownField,
+                            e.key_pos,
+                            format!("unknown field {child:?}{hint}"),
+                        );
+                    }
+                }
+            }
+        }
+        Shape::ListOf(_) | Shape::ListOfScalar => {
+            let Value::Seq(items) = &node.value else {
+                cx.type_error(node, path, "a list");
+                return;
+            };
+            let item_shape = match shape {
+                Shape::ListOf(ty) => Shape::Object(ty),
+                _ => Shape::Scalar,
+            };
+            for (i, item) in items.iter().enumerate() {
+                check_fields(cx, item, item_shape, &format!("{path}[{i}]"));
+            }
+        }
+        Shape::MapOf(_) | Shape::MapOfScalar => {
+            let Value::Map(entries) = &node.value else {
+                cx.type_error(node, path, "an object");
+                return;
+            };
+            let item_shape = match shape {
+                Shape::MapOf(ty) => Shape::Object(ty),
+                _ => Shape::Scalar,
+            };
+            for e in entries {
+                check_fields(cx, &e.value, item_shape, &join(path, &e.key));
+            }
+        }
+    }
+}
+
+/// The known field closest to a misspelt one: same letters ignoring case, or one or two edits.
+fn suggest<'f>(wrong: &str, known: impl Iterator<Item = &'f str>) -> Option<&'f str> {
+    let mut best: Option<(usize, &str)> = None;
+    for k in known {
+        let d = if k.eq_ignore_ascii_case(wrong) {
+            0
+        } else {
+            edit_distance(&wrong.to_ascii_lowercase(), &k.to_ascii_lowercase())
+        };
+        if d <= 2 && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, k));
+        }
+    }
+    best.map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = Vec::with_capacity(b.len() + 1);
+        cur.push(i + 1);
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn read_meta(cx: &mut Cx<'_>, kind: &str, id: ObjectRef, m: &[Entry], meta_pos: Pos, obj_pos: Pos) -> Meta {
+    let name_pos = cx.field(m, "name").map_or(meta_pos, |n| n.pos);
+    if id.name.is_empty() {
+        cx.required(meta_pos, "metadata.name", "name or generateName is required");
+    } else {
+        let check = match kind {
+            "Service" => validation::dns1035_label(&id.name),
+            _ => validation::dns1123_subdomain(&id.name),
+        };
+        if let Err(msg) = check {
+            cx.invalid(name_pos, "metadata.name", format_args!("{:?}", id.name), &msg);
+        }
+    }
+    if !id.namespace.is_empty() {
+        if let Err(msg) = validation::dns1123_label(&id.namespace) {
+            let pos = cx.field(m, "namespace").map_or(meta_pos, |n| n.pos);
+            cx.invalid(pos, "metadata.namespace", format_args!("{:?}", id.namespace), &msg);
+        }
+    }
+    let labels = cx.labels(m, "labels", "metadata");
+    let deleting = cx.str(m, "deletionTimestamp", "metadata").is_some();
+    let mut controller = None;
+    for (r, _, p) in cx.objects(m, "ownerReferences", "metadata") {
+        let is_controller = cx.bool(r, "controller", &p).is_some_and(|(b, _)| b);
+        let k = cx.str(r, "kind", &p).map(|(s, _)| s.to_owned());
+        let n = cx.str(r, "name", &p).map(|(s, _)| s.to_owned());
+        if let (true, Some(k), Some(n)) = (is_controller, k, n) {
+            controller = Some((k, n));
+        }
+    }
+    Meta {
+        id,
+        labels,
+        deleting,
+        controller,
+        loc: cx.loc(obj_pos),
+    }
+}
+
+const SESSION_AFFINITY_DEFAULT_TIMEOUT: u32 = 10_800;
+const SESSION_AFFINITY_MAX_TIMEOUT: i64 = 86_400;
+
+fn read_service(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], obj_pos: Pos) -> Option<Service> {
+    let before = cx.errors;
+    let kind = match cx.str(spec, "type", "spec") {
+        None => ServiceType::ClusterIp,
+        Some(("ClusterIP", _)) => ServiceType::ClusterIp,
+        Some(("NodePort", _)) => ServiceType::NodePort,
+        Some(("LoadBalancer", _)) => ServiceType::LoadBalancer,
+        Some(("ExternalName", _)) => ServiceType::ExternalName,
+        Some((other, pos)) => {
+            cx.unsupported(pos, "spec.type", other, &["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]);
+            ServiceType::ClusterIp
+        }
+    };
+    let type_name = kind.as_str();
+
+    let selector = Some(cx.labels(spec, "selector", "spec")).filter(|s| !s.is_empty());
+
+    // clusterIP / clusterIPs
+    let mut written: Vec<(String, Pos, String)> = Vec::new();
+    let single = cx.str(spec, "clusterIP", "spec");
+    let many = cx.strings(spec, "clusterIPs", "spec");
+    if !many.is_empty() {
+        if let Some((s, pos)) = single {
+            if s != many[0].0 {
+                cx.invalid(
+                    pos,
+                    "spec.clusterIPs[0]",
+                    format_args!("{:?}", many[0].0),
+                    "must be the same as spec.clusterIP",
+                );
+            }
+        }
+        written.extend(many.into_iter().map(|(s, p, path)| (s.to_owned(), p, path)));
+    } else if let Some((s, pos)) = single {
+        written.push((s.to_owned(), pos, "spec.clusterIP".to_owned()));
+    }
+    let cluster_ip_loc = written.first().map(|(_, p, _)| cx.loc(*p));
+    let mut headless = false;
+    let mut cluster_ips = Vec::new();
+    for (i, (s, pos, path)) in written.iter().enumerate() {
+        if s.is_empty() {
+            continue;
+        }
+        if s == "None" {
+            if i > 0 {
+                cx.invalid(*pos, path, "\"None\"", "must be a valid IP address");
+            } else if kind != ServiceType::ClusterIp {
+                cx.invalid(
+                    *pos,
+                    path,
+                    "\"None\"",
+                    &format!("may not be set to 'None' for {type_name} services"),
+                );
+            }
+            headless = true;
+            continue;
+        }
+        if let Some(ip) = cx.ip(s, *pos, path) {
+            if cluster_ips.iter().any(|o: &IpAddr| Family::of(o) == Family::of(&ip)) {
+                cx.invalid(*pos, path, format_args!("{s:?}"), "may not have more than one IP of each family");
+            }
+            cluster_ips.push(ip);
+        }
+    }
+    if kind == ServiceType::ExternalName && (headless || !cluster_ips.is_empty()) {
+        let pos = written.first().map_or(obj_pos, |w| w.1);
+        cx.invalid(pos, "spec.clusterIP", format_args!("{:?}", written[0].0), "may not be set for ExternalName services");
+    }
+
+    // ipFamilies, ipFamilyPolicy
+    let mut ip_families = Vec::new();
+    for (f, pos, path) in cx.strings(spec, "ipFamilies", "spec") {
+        let fam = match f {
+            "IPv4" => Family::V4,
+            "IPv6" => Family::V6,
+            _ => {
+                cx.unsupported(pos, &path, f, &["IPv4", "IPv6"]);
+                continue;
+            }
+        };
+        if ip_families.contains(&fam) {
+            cx.err(Kind::Invalid, pos, format!("{path}: Duplicate value: {f:?}"));
+            continue;
+        }
+        ip_families.push(fam);
+    }
+    let ip_family_policy = match cx.str(spec, "ipFamilyPolicy", "spec") {
+        None => None,
+        Some(("SingleStack", _)) => Some(IpFamilyPolicy::SingleStack),
+        Some(("PreferDualStack", _)) => Some(IpFamilyPolicy::PreferDualStack),
+        Some(("RequireDualStack", _)) => Some(IpFamilyPolicy::RequireDualStack),
+        Some((other, pos)) => {
+            cx.unsupported(pos, "spec.ipFamilyPolicy", other, &["PreferDualStack", "RequireDualStack", "SingleStack"]);
+            None
+        }
+    };
+    if ip_family_policy == Some(IpFamilyPolicy::SingleStack) && (ip_families.len() > 1 || cluster_ips.len() > 1) {
+        cx.invalid(obj_pos, "spec.ipFamilyPolicy", "\"SingleStack\"", "must be RequireDualStack or PreferDualStack when multiple IP families are specified");
+    }
+    for (i, ip) in cluster_ips.iter().enumerate() {
+        if let Some(f) = ip_families.get(i) {
+            if *f != Family::of(ip) {
+                cx.invalid(
+                    obj_pos,
+                    &format!("spec.clusterIPs[{i}]"),
+                    format_args!("\"{ip}\""),
+                    &format!("expected an {} address", f.as_str()),
+                );
+            }
+        }
+    }
+
+    // ports
+    let mut ports: Vec<ServicePort> = Vec::new();
+    let port_items = cx.objects(spec, "ports", "spec");
+    let multiple = port_items.len() > 1;
+    for (m, pos, path) in port_items {
+        let name = cx.str(m, "name", &path).map(|(s, _)| s.to_owned()).unwrap_or_default();
+        if name.is_empty() {
+            if multiple {
+                cx.required(pos, &join(&path, "name"), "");
+            }
+        } else if let Err(msg) = validation::dns1123_label(&name) {
+            let p = cx.field(m, "name").map_or(pos, |n| n.pos);
+            cx.invalid(p, &join(&path, "name"), format_args!("{name:?}"), &msg);
+        } else if ports.iter().any(|p| p.name == name) {
+            let p = cx.field(m, "name").map_or(pos, |n| n.pos);
+            cx.err(Kind::Invalid, p, format!("{path}.name: Duplicate value: {name:?}"));
+        }
+        let protocol = cx.protocol(m, &path);
+        let Some((port_value, port_pos)) = cx.int(m, "port", &path) else {
+            if cx.field(m, "port").is_none() {
+                cx.required(pos, &join(&path, "port"), "");
+            }
+            continue;
+        };
+        let Some(port) = cx.port(port_value, port_pos, &join(&path, "port")) else {
+            continue;
+        };
+        let target_port = match cx.field(m, "targetPort").map(|n| (&n.value, n.pos)) {
+            None => TargetPort::Number(port),
+            Some((Value::Int(0), _)) => TargetPort::Number(port),
+            Some((Value::Int(i), tpos)) => match cx.port(*i, tpos, &join(&path, "targetPort")) {
+                Some(p) => TargetPort::Number(p),
+                None => continue,
+            },
+            Some((Value::Str(s), _)) if s.is_empty() => TargetPort::Number(port),
+            Some((Value::Str(s), tpos)) => {
+                // An int-or-string written as a quoted number is still a number to the API.
+                if let Ok(i) = s.parse::<i64>() {
+                    match cx.port(i, tpos, &join(&path, "targetPort")) {
+                        Some(p) => TargetPort::Number(p),
+                        None => continue,
+                    }
+                } else if let Err(msg) = validation::port_name(s) {
+                    cx.invalid(tpos, &join(&path, "targetPort"), format_args!("{s:?}"), &msg);
+                    continue;
+                } else {
+                    TargetPort::Name(s.clone())
+                }
+            }
+            Some((other, tpos)) => {
+                cx.err(
+                    Kind::Type,
+                    tpos,
+                    format!("{path}.targetPort: expected a port number or name, got {}", other.describe()),
+                );
+                continue;
+            }
+        };
+        let mut node_port = None;
+        let mut node_port_loc = None;
+        if let Some((np, np_pos)) = cx.int(m, "nodePort", &path) {
+            if np != 0 {
+                if matches!(kind, ServiceType::ClusterIp | ServiceType::ExternalName) {
+                    cx.err(
+                        Kind::Invalid,
+                        np_pos,
+                        format!("{path}.nodePort: Forbidden: may not be used when `type` is '{type_name}'"),
+                    );
+                } else if let Some(p) = cx.port(np, np_pos, &join(&path, "nodePort")) {
+                    if ports.iter().any(|o| o.node_port == Some(p) && o.protocol == protocol) {
+                        cx.err(Kind::Invalid, np_pos, format!("{path}.nodePort: Duplicate value: {p}"));
+                    }
+                    node_port = Some(p);
+                    node_port_loc = Some(cx.loc(np_pos));
+                }
+            }
+        }
+        if ports.iter().any(|o| o.port == port && o.protocol == protocol) {
+            cx.err(
+                Kind::Invalid,
+                pos,
+                format!("{path}: Duplicate value: {{\"port\": {port}, \"protocol\": {:?}}}", protocol.as_str()),
+            );
+        }
+        ports.push(ServicePort {
+            name,
+            protocol,
+            port,
+            target_port,
+            node_port,
+            node_port_loc,
+        });
+    }
+    if ports.is_empty() && !headless && kind != ServiceType::ExternalName && cx.field(spec, "ports").is_none() {
+        let hint = if cx.field(spec, "port").is_some() {
+            " (this manifest has \"spec.port\": the field is \"ports\", a list)"
+        } else {
+            ""
+        };
+        cx.required(obj_pos, "spec.ports", hint);
+    }
+
+    // externalIPs
+    let mut external_ips = Vec::new();
+    for (s, pos, path) in cx.strings(spec, "externalIPs", "spec") {
+        if let Some(ip) = cx.ip(s, pos, &path) {
+            if let Err(msg) = non_special_ip(&ip) {
+                cx.invalid(pos, &path, format_args!("{s:?}"), &msg);
+                continue;
+            }
+            external_ips.push(ip);
+        }
+    }
+
+    // externalName
+    let mut external_name = None;
+    match cx.str(spec, "externalName", "spec") {
+        Some((name, pos)) if kind == ServiceType::ExternalName => {
+            let trimmed = name.strip_suffix('.').unwrap_or(name);
+            if let Err(msg) = validation::dns1123_subdomain(trimmed) {
+                cx.invalid(pos, "spec.externalName", format_args!("{name:?}"), &msg);
+            } else {
+                external_name = Some(trimmed.to_owned());
+            }
+        }
+        Some(_) | None if kind == ServiceType::ExternalName => {
+            cx.required(obj_pos, "spec.externalName", "");
+        }
+        _ => {}
+    }
+
+    // sessionAffinity
+    let affinity_cfg = cx
+        .map(spec, "sessionAffinityConfig", "spec")
+        .and_then(|(m, _)| cx.map(m, "clientIP", "spec.sessionAffinityConfig"))
+        .and_then(|(m, _)| cx.int(m, "timeoutSeconds", "spec.sessionAffinityConfig.clientIP"));
+    let affinity_timeout = match cx.str(spec, "sessionAffinity", "spec") {
+        None | Some(("None", _)) => {
+            if let Some((t, pos)) = affinity_cfg {
+                cx.invalid(pos, "spec.sessionAffinityConfig", t, "must not be set when session affinity is None");
+            }
+            None
+        }
+        Some(("ClientIP", _)) => match affinity_cfg {
+            None => Some(SESSION_AFFINITY_DEFAULT_TIMEOUT),
+            Some((t, pos)) if t <= 0 || t > SESSION_AFFINITY_MAX_TIMEOUT => {
+                cx.invalid(
+                    pos,
+                    "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
+                    t,
+                    "must be greater than 0 and less than 86400",
+                );
+                None
+            }
+            Some((t, _)) => u32::try_from(t).ok(),
+        },
+        Some((other, pos)) => {
+            cx.unsupported(pos, "spec.sessionAffinity", other, &["ClientIP", "None"]);
+            None
+        }
+    };
+
+    let service_externally_accessible =
+        matches!(kind, ServiceType::NodePort | ServiceType::LoadBalancer)
+            || (kind == ServiceType::ClusterIp && !external_ips.is_empty());
+    let external_traffic_policy = match cx.str(spec, "externalTrafficPolicy", "spec") {
+        None => TrafficPolicy::Cluster,
+        Some((p, pos)) => {
+            let policy = match p {
+                "Cluster" => TrafficPolicy::Cluster,
+                "Local" => TrafficPolicy::Local,
+                other => {
+                    cx.unsupported(pos, "spec.externalTrafficPolicy", other, &["Cluster", "Local"]);
+                    TrafficPolicy::Cluster
+                }
+            };
+            if !service_externally_accessible && kind != ServiceType::ExternalName {
+                cx.invalid(pos, "spec.externalTrafficPolicy", format_args!("{p:?}"), "may only be set for externally-accessible services");
+            }
+            policy
+        }
+    };
+    let internal_traffic_policy = match cx.str(spec, "internalTrafficPolicy", "spec") {
+        None | Some(("Cluster", _)) => TrafficPolicy::Cluster,
+        Some(("Local", _)) => TrafficPolicy::Local,
+        Some((other, pos)) => {
+            cx.unsupported(pos, "spec.internalTrafficPolicy", other, &["Cluster", "Local"]);
+            TrafficPolicy::Cluster
+        }
+    };
+    let publish_not_ready = cx.bool(spec, "publishNotReadyAddresses", "spec").is_some_and(|(b, _)| b);
+    let allocate_lb_node_ports = match cx.bool(spec, "allocateLoadBalancerNodePorts", "spec") {
+        Some((v, pos)) => {
+            if kind != ServiceType::LoadBalancer {
+                cx.err(
+                    Kind::Invalid,
+                    pos,
+                    "spec.allocateLoadBalancerNodePorts: Forbidden: may only be used when `type` is 'LoadBalancer'",
+                );
+            }
+            v
+        }
+        None => true,
+    };
+    let health_check_node_port = match cx.int(spec, "healthCheckNodePort", "spec") {
+        Some((0, _)) | None => None,
+        Some((v, pos)) => {
+            if kind != ServiceType::LoadBalancer || external_traffic_policy != TrafficPolicy::Local {
+                cx.err(
+                    Kind::Invalid,
+                    pos,
+                    "spec.healthCheckNodePort: Forbidden: may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
+                );
+                None
+            } else {
+                cx.port(v, pos, "spec.healthCheckNodePort")
+            }
+        }
+    };
+
+    // Load balancer addresses: status first; the deprecated spec.loadBalancerIP otherwise.
+    let mut lb_ingress = Vec::new();
+    if let Some((lb, _)) = cx.map(status, "loadBalancer", "status") {
+        for (m, _, path) in cx.objects(lb, "ingress", "status.loadBalancer") {
+            let Some((s, pos)) = cx.str(m, "ip", &path) else {
+                continue;
+            };
+            let proxy_mode = match cx.str(m, "ipMode", &path) {
+                None | Some(("VIP", _)) => false,
+                Some(("Proxy", _)) => true,
+                Some((other, p)) => {
+                    cx.unsupported(p, &join(&path, "ipMode"), other, &["Proxy", "VIP"]);
+                    false
+                }
+            };
+            if let Some(ip) = cx.ip(s, pos, &join(&path, "ip")) {
+                lb_ingress.push(LoadBalancerIngress { ip, proxy_mode });
+            }
+        }
+    }
+    if let Some((s, pos)) = cx.str(spec, "loadBalancerIP", "spec") {
+        if let Some(ip) = cx.ip(s, pos, "spec.loadBalancerIP") {
+            if kind != ServiceType::LoadBalancer {
+                cx.warn(pos, "spec.loadBalancerIP is ignored unless type is LoadBalancer");
+            } else if lb_ingress.is_empty() {
+                lb_ingress.push(LoadBalancerIngress { ip, proxy_mode: false });
+            }
+        }
+    }
+    if kind != ServiceType::LoadBalancer && !lb_ingress.is_empty() {
+        lb_ingress.clear();
+    }
+
+    if cx.errors > before {
+        return None;
+    }
+    Some(Service {
+        meta,
+        kind,
+        selector,
+        cluster_ips,
+        headless,
+        cluster_ip_loc,
+        ip_families,
+        ip_family_policy,
+        ports,
+        external_ips,
+        external_name,
+        affinity_timeout,
+        external_traffic_policy,
+        internal_traffic_policy,
+        publish_not_ready,
+        allocate_lb_node_ports,
+        health_check_node_port,
+        lb_ingress,
+    })
+}
+
+/// Container ports of a pod spec (containers, and sidecar init containers with
+/// `restartPolicy: Always`, which the EndpointSlice controller also searches).
+fn read_container_ports(cx: &mut Cx<'_>, spec: &[Entry], prefix: &str) -> Vec<ContainerPort> {
+    let mut ports: Vec<ContainerPort> = Vec::new();
+    let containers = cx.objects(spec, "containers", prefix);
+    if containers.is_empty() {
+        cx.required(Pos::default(), &join(prefix, "containers"), "");
+    }
+    let mut all = containers;
+    for (c, pos, path) in cx.objects(spec, "initContainers", prefix) {
+        if cx.str(c, "restartPolicy", &path).is_some_and(|(p, _)| p == "Always") {
+            all.push((c, pos, path));
+        }
+    }
+    for (c, _, cpath) in all {
+        for (m, _, path) in cx.objects(c, "ports", &cpath) {
+            let name = cx.str(m, "name", &path).map(|(s, p)| (s.to_owned(), p));
+            let protocol = cx.protocol(m, &path);
+            let Some((value, pos)) = cx.int(m, "containerPort", &path) else {
+                continue;
+            };
+            let Some(port) = cx.port(value, pos, &join(&path, "containerPort")) else {
+                continue;
+            };
+            let name = match name {
+                Some((n, npos)) => {
+                    if let Err(msg) = validation::port_name(&n) {
+                        cx.invalid(npos, &join(&path, "name"), format_args!("{n:?}"), &msg);
+                        continue;
+                    }
+                    if ports.iter().any(|p| p.name == n) {
+                        cx.err(Kind::Invalid, npos, format!("{path}.name: Duplicate value: {n:?}"));
+                        continue;
+                    }
+                    n
+                }
+                None => String::new(),
+            };
+            ports.push(ContainerPort { name, port, protocol });
+        }
+    }
+    ports
+}
+
+fn read_dns_label(cx: &mut Cx<'_>, spec: &[Entry], key: &str, prefix: &str) -> Option<String> {
+    let (s, pos) = cx.str(spec, key, prefix)?;
+    if let Err(msg) = validation::dns1123_label(s) {
+        cx.invalid(pos, &join(prefix, key), format_args!("{s:?}"), &msg);
+        return None;
+    }
+    Some(s.to_owned())
+}
+
+fn read_pod(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], obj_pos: Pos) -> Option<Pod> {
+    let before = cx.errors;
+    if spec.is_empty() {
+        cx.required(obj_pos, "spec", "");
+        return None;
+    }
+    let ports = read_container_ports(cx, spec, "spec");
+    let node_name = cx.str(spec, "nodeName", "spec").map(|(s, _)| s.to_owned());
+    let hostname = read_dns_label(cx, spec, "hostname", "spec");
+    let subdomain = read_dns_label(cx, spec, "subdomain", "spec");
+    let phase = match cx.str(status, "phase", "status") {
+        None | Some(("Pending", _)) => PodPhase::Pending,
+        Some(("Running", _)) => PodPhase::Running,
+        Some(("Succeeded", _)) => PodPhase::Succeeded,
+        Some(("Failed", _)) => PodPhase::Failed,
+        Some(("Unknown", _)) => PodPhase::Unknown,
+        Some((other, pos)) => {
+            cx.unsupported(pos, "status.phase", other, &["Failed", "Pending", "Running", "Succeeded", "Unknown"]);
+            PodPhase::Unknown
+        }
+    };
+    let mut ips: Vec<IpAddr> = Vec::new();
+    for (m, _, path) in cx.objects(status, "podIPs", "status") {
+        if let Some((s, pos)) = cx.str(m, "ip", &path) {
+            if let Some(ip) = cx.ip(s, pos, &join(&path, "ip")) {
+                ips.push(ip);
+            }
+        }
+    }
+    if let Some((s, pos)) = cx.str(status, "podIP", "status") {
+        if let Some(ip) = cx.ip(s, pos, "status.podIP") {
+            if ips.is_empty() {
+                ips.push(ip);
+            } else if ips[0] != ip {
+                cx.invalid(pos, "status.podIP", format_args!("{s:?}"), "must be the first of status.podIPs");
+            }
+        }
+    }
+    let mut ready = false;
+    for (m, _, path) in cx.objects(status, "conditions", "status") {
+        let t = cx.str(m, "type", &path).map(|(s, _)| s);
+        let s = cx.str(m, "status", &path).map(|(s, _)| s);
+        if t == Some("Ready") {
+            ready = s == Some("True");
+        }
+    }
+    if cx.errors > before {
+        return None;
+    }
+    Some(Pod {
+        meta,
+        node_name,
+        hostname,
+        subdomain,
+        ports,
+        phase,
+        ips,
+        ready,
+        synthesized: false,
+    })
+}
+
+fn read_node(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry]) -> Option<model::Node> {
+    let before = cx.errors;
+    let mut addresses = Vec::new();
+    for (m, _, path) in cx.objects(status, "addresses", "status") {
+        let t = cx.str(m, "type", &path).map(|(s, _)| s);
+        let Some((a, pos)) = cx.str(m, "address", &path) else {
+            continue;
+        };
+        if matches!(t, Some("InternalIP" | "ExternalIP")) {
+            if let Some(ip) = cx.ip(a, pos, &join(&path, "address")) {
+                if !addresses.contains(&ip) {
+                    addresses.push(ip);
+                }
+            }
+        }
+    }
+    let mut pod_cidrs = Vec::new();
+    let mut cidrs = cx.strings(spec, "podCIDRs", "spec");
+    if cidrs.is_empty() {
+        if let Some((s, pos)) = cx.str(spec, "podCIDR", "spec") {
+            cidrs.push((s, pos, "spec.podCIDR".to_owned()));
+        }
+    }
+    for (s, pos, path) in cidrs {
+        match s.parse::<IpNet>() {
+            Ok(net) => pod_cidrs.push(net.trunc()),
+            Err(_) => cx.invalid(pos, &path, format_args!("{s:?}"), "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"),
+        }
+    }
+    if cx.errors > before {
+        return None;
+    }
+    Some(model::Node {
+        meta,
+        addresses,
+        pod_cidrs,
+        synthesized: false,
+    })
+}
+
+fn read_conditions(cx: &mut Cx<'_>, m: &[Entry], prefix: &str) -> Conditions {
+    let Some((c, _)) = cx.map(m, "conditions", prefix) else {
+        return Conditions::default();
+    };
+    let path = join(prefix, "conditions");
+    Conditions {
+        ready: cx.bool(c, "ready", &path).map(|(b, _)| b),
+        serving: cx.bool(c, "serving", &path).map(|(b, _)| b),
+        terminating: cx.bool(c, "terminating", &path).map(|(b, _)| b),
+    }
+}
+
+fn read_target_ref(cx: &mut Cx<'_>, m: &[Entry], prefix: &str, default_ns: &str) -> Option<ObjectRef> {
+    let (r, _) = cx.map(m, "targetRef", prefix)?;
+    let path = join(prefix, "targetRef");
+    let kind = cx.str(r, "kind", &path).map(|(s, _)| s);
+    let name = cx.str(r, "name", &path).map(|(s, _)| s.to_owned())?;
+    let ns = cx
+        .str(r, "namespace", &path)
+        .map_or_else(|| default_ns.to_owned(), |(s, _)| s.to_owned());
+    (kind.is_none_or(|k| k == "Pod")).then(|| ObjectRef::new(ns, name))
+}
+
+fn read_endpoint_ports(cx: &mut Cx<'_>, m: &[Entry], prefix: &str, port_required: bool) -> Vec<EndpointPort> {
+    let mut ports = Vec::new();
+    for (p, pos, path) in cx.objects(m, "ports", prefix) {
+        let name = cx.str(p, "name", &path).map(|(s, _)| s.to_owned()).unwrap_or_default();
+        let protocol = cx.protocol(p, &path);
+        match cx.int(p, "port", &path) {
+            Some((v, vpos)) => {
+                if let Some(port) = cx.port(v, vpos, &join(&path, "port")) {
+                    ports.push(EndpointPort { name, protocol, port });
+                }
+            }
+            None if port_required => cx.required(pos, &join(&path, "port"), ""),
+            None => {}
+        }
+    }
+    ports
+}
+
+fn read_slice(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Option<EndpointSlice> {
+    let before = cx.errors;
+    let family = match cx.str(entries, "addressType", "") {
+        Some(("IPv4", _)) => Some(Family::V4),
+        Some(("IPv6", _)) => Some(Family::V6),
+        Some(("FQDN", _)) => None,
+        Some((other, pos)) => {
+            cx.unsupported(pos, "addressType", other, &["FQDN", "IPv4", "IPv6"]);
+            None
+        }
+        None => {
+            cx.required(meta_pos(&meta), "addressType", "");
+            None
+        }
+    };
+    let mut endpoints = Vec::new();
+    let ns = meta.id.namespace.clone();
+    for (m, pos, path) in cx.objects(entries, "endpoints", "") {
+        let addrs = cx.strings(m, "addresses", &path);
+        if addrs.is_empty() || addrs.len() > 100 {
+            cx.invalid(pos, &join(&path, "addresses"), addrs.len(), "must have at least 1 and at most 100 addresses");
+            continue;
+        }
+        let mut addresses = Vec::new();
+        for (s, apos, apath) in addrs {
+            if family.is_none() {
+                continue;
+            }
+            if let Some(ip) = cx.ip(s, apos, &apath) {
+                if Some(Family::of(&ip)) != family {
+                    cx.invalid(apos, &apath, format_args!("{s:?}"), "must match the slice's addressType");
+                    continue;
+                }
+                addresses.push(ip);
+            }
+        }
+        let conditions = read_conditions(cx, m, &path);
+        let hostname = read_dns_label(cx, m, "hostname", &path);
+        let node_name = cx.str(m, "nodeName", &path).map(|(s, _)| s.to_owned());
+        let pod = read_target_ref(cx, m, &path, &ns);
+        endpoints.push(Endpoint {
+            addresses,
+            conditions,
+            hostname,
+            node_name,
+            pod,
+        });
+    }
+    let ports = read_endpoint_ports(cx, entries, "", false);
+    let service = meta.labels.get("kubernetes.io/service-name").cloned();
+    if cx.errors > before {
+        return None;
+    }
+    Some(EndpointSlice {
+        meta,
+        service,
+        family,
+        endpoints,
+        ports,
+    })
+}
+
+fn meta_pos(meta: &Meta) -> Pos {
+    Pos {
+        line: meta.loc.line,
+        col: meta.loc.col,
+    }
+}
+
+/// Legacy Endpoints become one slice per (subset, family), as the mirroring controller does.
+fn read_endpoints(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Vec<EndpointSlice> {
+    let before = cx.errors;
+    let mut out = Vec::new();
+    let ns = meta.id.namespace.clone();
+    for (subset, _, path) in cx.objects(entries, "subsets", "") {
+        let ports = read_endpoint_ports(cx, subset, &path, true);
+        let mut by_family: [Vec<Endpoint>; 2] = [Vec::new(), Vec::new()];
+        for (key, ready) in [("addresses", true), ("notReadyAddresses", false)] {
+            for (a, _, apath) in cx.objects(subset, key, &path) {
+                let Some((s, pos)) = cx.str(a, "ip", &apath) else {
+                    continue;
+                };
+                let Some(ip) = cx.ip(s, pos, &join(&apath, "ip")) else {
+                    continue;
+                };
+                let hostname = read_dns_label(cx, a, "hostname", &apath);
+                let node_name = cx.str(a, "nodeName", &apath).map(|(s, _)| s.to_owned());
+                let pod = read_target_ref(cx, a, &apath, &ns);
+                let idx = usize::from(Family::of(&ip) == Family::V6);
+                by_family[idx].push(Endpoint {
+                    addresses: alloc::vec![ip],
+                    conditions: Conditions {
+                        ready: Some(ready),
+                        serving: Some(ready),
+                        terminating: Some(false),
+                    },
+                    hostname,
+                    node_name,
+                    pod,
+                });
+            }
+        }
+        for (i, endpoints) in by_family.into_iter().enumerate() {
+            if endpoints.is_empty() {
+                continue;
+            }
+            out.push(EndpointSlice {
+                meta: meta.clone(),
+                service: Some(meta.id.name.clone()),
+                family: Some(if i == 0 { Family::V4 } else { Family::V6 }),
+                endpoints,
+                ports: ports.clone(),
+            });
+        }
+    }
+    if cx.errors > before {
+        return Vec::new();
+    }
+    out
+}
+
+fn read_workload(cx: &mut Cx<'_>, kind: WorkloadKind, meta: Meta, spec: &[Entry], obj_pos: Pos) -> Option<Workload> {
+    let before = cx.errors;
+    let replicas = match cx.int(spec, "replicas", "spec") {
+        None => 1,
+        Some((r, pos)) => match u32::try_from(r) {
+            Ok(r) => r,
+            Err(_) => {
+                cx.invalid(pos, "spec.replicas", r, "must be greater than or equal to 0");
+                0
+            }
+        },
+    };
+    let selector = match cx.map(spec, "selector", "spec") {
+        None => {
+            cx.required(obj_pos, "spec.selector", "");
+            Selector::everything()
+        }
+        Some((sel, sel_pos)) => {
+            let match_labels = cx.labels(sel, "matchLabels", "spec.selector");
+            let mut exprs = Vec::new();
+            for (e, _, path) in cx.objects(sel, "matchExpressions", "spec.selector") {
+                let key = cx.str(e, "key", &path).map(|(s, _)| s.to_owned()).unwrap_or_default();
+                let op = cx.str(e, "operator", &path).map(|(s, _)| s.to_owned()).unwrap_or_default();
+                let values = cx
+                    .strings(e, "values", &path)
+                    .into_iter()
+                    .map(|(s, _, _)| s.to_owned())
+                    .collect::<Vec<_>>();
+                exprs.push((key, op, values));
+            }
+            match Selector::from_label_selector(&match_labels, &exprs) {
+                Ok(s) if s.is_empty() => {
+                    cx.invalid(sel_pos, "spec.selector", "{}", &format!("empty selector is invalid for {}", kind.as_str().to_ascii_lowercase()));
+                    s
+                }
+                Ok(s) => s,
+                Err(e) => {
+                    cx.invalid(sel_pos, "spec.selector", "", &e.to_string());
+                    Selector::everything()
+                }
+            }
+        }
+    };
+    let Some((template, tpos)) = cx.map(spec, "template", "spec") else {
+        cx.required(obj_pos, "spec.template", "");
+        return None;
+    };
+    let template_labels = cx
+        .map(template, "metadata", "spec.template")
+        .map(|(m, _)| cx.labels(m, "labels", "spec.template.metadata"))
+        .unwrap_or_default();
+    if !selector.is_empty() && !selector.matches(&template_labels) {
+        cx.invalid(
+            tpos,
+            "spec.template.metadata.labels",
+            format_args!("{template_labels:?}"),
+            "`selector` does not match template `labels`",
+        );
+    }
+    let pod_spec = cx.map(template, "spec", "spec.template").map(|(m, _)| m).unwrap_or(&[]);
+    let ports = read_container_ports(cx, pod_spec, "spec.template.spec");
+    let hostname = read_dns_label(cx, pod_spec, "hostname", "spec.template.spec");
+    let subdomain = read_dns_label(cx, pod_spec, "subdomain", "spec.template.spec");
+    let node_selector = cx.labels(pod_spec, "nodeSelector", "spec.template.spec");
+    let service_name = if kind == WorkloadKind::StatefulSet {
+        cx.str(spec, "serviceName", "spec").map(|(s, _)| s.to_owned())
+    } else {
+        None
+    };
+    let template_hash = hash_node(template);
+    if cx.errors > before {
+        return None;
+    }
+    Some(Workload {
+        kind,
+        meta,
+        replicas,
+        selector,
+        template_labels,
+        ports,
+        hostname,
+        subdomain,
+        node_selector,
+        service_name,
+        template_hash,
+    })
+}
+
+/// FNV-1a over a canonical rendering of a subtree: the same template gives the same hash
+/// whatever its formatting (the controller hashes the template to name ReplicaSets).
+fn hash_node(entries: &[Entry]) -> u32 {
+    fn feed(h: &mut u32, bytes: &[u8]) {
+        for b in bytes {
+            *h ^= u32::from(*b);
+            *h = h.wrapping_mul(0x0100_0193);
+        }
+    }
+    fn walk(h: &mut u32, v: &Value) {
+        match v {
+            Value::Null => feed(h, b"~"),
+            Value::Bool(b) => feed(h, if *b { b"T" } else { b"F" }),
+            Value::Int(i) => feed(h, &i.to_le_bytes()),
+            Value::Float(f) => feed(h, &f.to_bits().to_le_bytes()),
+            Value::Str(s) => {
+                feed(h, b"\"");
+                feed(h, s.as_bytes());
+                feed(h, b"\"");
+            }
+            Value::Seq(items) => {
+                feed(h, b"[");
+                for i in items {
+                    walk(h, &i.value);
+                }
+                feed(h, b"]");
+            }
+            Value::Map(entries) => {
+                let mut sorted: Vec<&Entry> = entries.iter().collect();
+                sorted.sort_by(|a, b| a.key.cmp(&b.key));
+                feed(h, b"{");
+                for e in sorted {
+                    feed(h, e.key.as_bytes());
+                    feed(h, b":");
+                    walk(h, &e.value.value);
+                }
+                feed(h, b"}");
+            }
+        }
+    }
+    let mut h = 0x811c_9dc5;
+    let v = Value::Map(entries.to_vec());
+    walk(&mut h, &v);
+    h
+}
+
+/// The API server's `ValidateNonSpecialIP`: externalIPs may not be unspecified, loopback,
+/// link-local or multicast.
+fn non_special_ip(ip: &IpAddr) -> Result<(), String> {
+    let reason = if ip.is_unspecified() {
+        Some("may not be unspecified (0.0.0.0)")
+    } else if ip.is_loopback() {
+        Some("may not be in the loopback range (127.0.0.0/8, ::1/128)")
+    } else if ip.is_multicast() {
+        Some("may not be in the multicast range (224.0.0.0/4, ff00::/8)")
+    } else if match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+    } {
+        Some("may not be in the link-local range (169.254.0.0/16, fe80::/10)")
+    } else {
+        None
+    };
+    reason.map_or(Ok(()), |r| Err(r.to_owned()))
+}

@@ -1,0 +1,66 @@
+//! Reading manifests: YAML or JSON text into checked [`Objects`](crate::model::Objects).
+//!
+//! Three steps, each reporting at the line and column of the offending text:
+//! 1. [`yaml`]: text into a tree that remembers positions (syntax errors, duplicate keys);
+//! 2. strict field validation against Kubernetes' own schema ([`schema`]): an unknown field is an
+//!    error, as with `kubectl apply --validate=strict`;
+//! 3. [`decode`]: the fields svcroute uses, typed and validated as the API server validates them.
+
+pub mod decode;
+pub mod schema;
+pub mod yaml;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::diag::Diagnostic;
+use crate::model::Objects;
+
+/// What reading one text produced: the objects, and every error and warning found.
+#[derive(Clone, Debug, Default)]
+pub struct Read {
+    /// The objects that were valid.
+    pub objects: Objects,
+    /// Errors and warnings, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Read {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Reads every object of `text`; `file` names it in diagnostics.
+///
+/// Never panics; an invalid object is reported and left out, the others are kept, so a caller
+/// can show every error of a file at once.
+pub fn read(file: &str, text: &str) -> Read {
+    let mut out = Read::default();
+    decode::read_into(&alloc::sync::Arc::from(file), text, &mut out);
+    out
+}
+
+/// Reads several `(file, text)` pairs into one set of objects.
+pub fn read_all<'a>(inputs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Read {
+    let mut out = Read::default();
+    for (file, text) in inputs {
+        decode::read_into(&alloc::sync::Arc::from(file), text, &mut out);
+    }
+    out
+}
+
+/// The Kubernetes-style list of allowed values: `"A", "B", "C"`.
+pub(crate) fn quoted_list(values: &[&str]) -> String {
+    let mut s = String::new();
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('"');
+        s.push_str(v);
+        s.push('"');
+    }
+    s
+}

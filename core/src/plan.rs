@@ -1,0 +1,357 @@
+//! One node's rules, as kube-proxy's IPVS mode builds them: a virtual server per (address,
+//! port, protocol) for each ClusterIP, NodePort on each node address, LoadBalancer ingress IP
+//! and externalIP, with the endpoints that kube-proxy's topology rules leave for that node.
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::cluster::{Backend, Cluster, ResolvedService};
+use crate::config::Scheduler;
+use crate::diag::{Diagnostic, Kind};
+use crate::dns::{self, DnsRecord};
+use crate::model::{Family, ObjectRef, Protocol, ServiceType, TrafficPolicy};
+
+/// What a virtual server is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum VsKind {
+    /// A Service's cluster IP.
+    ClusterIP,
+    /// A node address and node port.
+    NodePort,
+    /// A load balancer's ingress IP.
+    LoadBalancer,
+    /// One of `spec.externalIPs`.
+    ExternalIP,
+}
+
+/// The identity of a virtual server in the kernel: protocol, address and port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VsKey {
+    /// Address.
+    pub address: IpAddr,
+    /// Port.
+    pub port: u16,
+    /// Protocol.
+    pub protocol: Protocol,
+}
+
+/// A real server (destination) of a virtual server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RealServer {
+    /// Address.
+    pub address: IpAddr,
+    /// Port.
+    pub port: u16,
+    /// IPVS weight (kube-proxy uses 1; 0 drains).
+    pub weight: u32,
+    /// The Pod behind it, `namespace/name`, when known.
+    pub pod: Option<String>,
+    /// The node it runs on, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// It is a terminating endpoint used because no endpoint is ready.
+    #[serde(skip_serializing_if = "core::ops::Not::not")]
+    pub terminating: bool,
+}
+
+/// A virtual server with its real servers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualServer {
+    /// `namespace/name` of the Service.
+    pub service: String,
+    /// The Service port's name (empty for an unnamed port).
+    pub port_name: String,
+    /// What it is for.
+    pub kind: VsKind,
+    /// Protocol, upper case.
+    pub protocol: Protocol,
+    /// Address.
+    pub address: IpAddr,
+    /// Port.
+    pub port: u16,
+    /// IPVS scheduler.
+    pub scheduler: Scheduler,
+    /// Persistence timeout (sessionAffinity ClientIP), or null.
+    pub persistence_timeout_seconds: Option<u32>,
+    /// Real servers, sorted by address and port (the order they hold in the kernel's list).
+    pub real_servers: Vec<RealServer>,
+    /// Why these real servers: the traffic policy that applied, or why there are none.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+impl VirtualServer {
+    /// The kernel identity.
+    pub fn key(&self) -> VsKey {
+        VsKey {
+            address: self.address,
+            port: self.port,
+            protocol: self.protocol,
+        }
+    }
+}
+
+/// A node's plan: its virtual servers, the cluster's DNS answers, and warnings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// The node whose view this is.
+    pub node: String,
+    /// Virtual servers, sorted by (address, port, protocol).
+    pub virtual_servers: Vec<VirtualServer>,
+    /// The addresses bound on the dummy interface (`kube-ipvs0`): ClusterIPs, externalIPs and
+    /// load balancer IPs, sorted.
+    pub interface_addresses: Vec<IpAddr>,
+    /// DNS records, sorted by name, type and value.
+    pub dns: Vec<DnsRecord>,
+    /// Warnings (skipped objects, conflicts), as `FILE:LINE:COL: message`.
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    /// The virtual server with this identity.
+    pub fn virtual_server(&self, key: &VsKey) -> Option<&VirtualServer> {
+        self.virtual_servers
+            .binary_search_by(|v| v.key().cmp(key))
+            .ok()
+            .map(|i| &self.virtual_servers[i])
+    }
+}
+
+/// Error of [`plan`]: the node is not in the cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownNode {
+    /// The name asked for.
+    pub name: String,
+    /// The names there are.
+    pub known: Vec<String>,
+}
+
+impl core::fmt::Display for UnknownNode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "no Node {:?}; the Nodes are: {}", self.name, self.known.join(", "))
+    }
+}
+
+impl core::error::Error for UnknownNode {}
+
+/// The default node: the first by name.
+pub fn default_node(cluster: &Cluster) -> &str {
+    cluster.nodes.first().map_or("", |n| n.meta.id.name.as_str())
+}
+
+/// Plans the rules of `node` (the first Node by name when `None`).
+pub fn plan(cluster: &Cluster, node: Option<&str>) -> Result<Plan, UnknownNode> {
+    let node_name = node.unwrap_or_else(|| default_node(cluster));
+    let Some(node) = cluster.node(node_name) else {
+        return Err(UnknownNode {
+            name: node_name.into(),
+            known: cluster.nodes.iter().map(|n| n.meta.id.name.clone()).collect(),
+        });
+    };
+    let mut warnings: Vec<Diagnostic> = cluster.warnings.clone();
+    let mut by_key: BTreeMap<VsKey, VirtualServer> = BTreeMap::new();
+    let mut addresses: Vec<IpAddr> = Vec::new();
+    for svc in &cluster.services {
+        for vs in service_virtual_servers(cluster, svc, &node.meta.id.name, &node.addresses) {
+            if !matches!(vs.kind, VsKind::NodePort) && !addresses.contains(&vs.address) {
+                addresses.push(vs.address);
+            }
+            match by_key.get(&vs.key()) {
+                Some(prev) => warnings.push(Diagnostic::warning(
+                    Kind::Conflict,
+                    Some(svc.service.meta.loc.clone()),
+                    format!(
+                        "Service \"{}\": {} {}:{} {} is already programmed for Service \"{}\": skipped",
+                        svc.id(),
+                        kind_name(vs.kind),
+                        fmt_addr(&vs.address),
+                        vs.port,
+                        vs.protocol,
+                        prev.service
+                    ),
+                )),
+                None => {
+                    by_key.insert(vs.key(), vs);
+                }
+            }
+        }
+    }
+    addresses.sort();
+    Ok(Plan {
+        node: node.meta.id.name.clone(),
+        virtual_servers: by_key.into_values().collect(),
+        interface_addresses: addresses,
+        dns: dns::records(cluster),
+        warnings: warnings.iter().map(|w| alloc::string::ToString::to_string(w)).collect(),
+    })
+}
+
+fn kind_name(k: VsKind) -> &'static str {
+    match k {
+        VsKind::ClusterIP => "ClusterIP",
+        VsKind::NodePort => "NodePort",
+        VsKind::LoadBalancer => "LoadBalancer",
+        VsKind::ExternalIP => "externalIP",
+    }
+}
+
+/// `10.0.0.1` or `[fd00::1]`, for `address:port` text.
+pub fn fmt_addr(ip: &IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("{v4}"),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    }
+}
+
+/// Which endpoints kube-proxy uses for one Service port on one node
+/// (`pkg/proxy/topology.go`, `CategorizeEndpoints`).
+struct Categorized<'a> {
+    /// Ready endpoints, or, when none is ready, the serving terminating ones.
+    cluster: Vec<&'a Backend>,
+    /// The same rule restricted to this node's endpoints.
+    local: Vec<&'a Backend>,
+    cluster_fell_back: bool,
+    local_fell_back: bool,
+}
+
+fn categorize<'a>(backends: &[&'a Backend], node: &str) -> Categorized<'a> {
+    let pick = |local: bool| -> (Vec<&'a Backend>, bool) {
+        let here = |b: &&&Backend| !local || b.node.as_deref() == Some(node);
+        let ready: Vec<&Backend> = backends
+            .iter()
+            .filter(here)
+            .filter(|b| b.conditions.is_ready())
+            .copied()
+            .collect();
+        if !ready.is_empty() {
+            return (ready, false);
+        }
+        let fallback: Vec<&Backend> = backends
+            .iter()
+            .filter(here)
+            .filter(|b| b.conditions.is_serving() && b.conditions.is_terminating())
+            .copied()
+            .collect();
+        let fell = !fallback.is_empty();
+        (fallback, fell)
+    };
+    let (cluster, cluster_fell_back) = pick(false);
+    let (local, local_fell_back) = pick(true);
+    Categorized {
+        cluster,
+        local,
+        cluster_fell_back,
+        local_fell_back,
+    }
+}
+
+/// Every virtual server of one Service on one node.
+pub fn service_virtual_servers(
+    cluster: &Cluster,
+    svc: &ResolvedService,
+    node: &str,
+    node_addresses: &[IpAddr],
+) -> Vec<VirtualServer> {
+    let s = &svc.service;
+    let mut out = Vec::new();
+    if s.kind == ServiceType::ExternalName || s.headless {
+        return out;
+    }
+    let id = ObjectRef::to_string_ref(&s.meta.id);
+    for (pi, port) in s.ports.iter().enumerate() {
+        for fam in &svc.families {
+            let backends: Vec<&Backend> = svc
+                .backends
+                .iter()
+                .filter(|b| Family::of(&b.address) == *fam && b.ports[pi].is_some())
+                .collect();
+            let cat = categorize(&backends, node);
+            let make = |kind: VsKind, address: IpAddr, vport: u16, policy: TrafficPolicy, policy_name: &str| {
+                let (chosen, fell) = match policy {
+                    TrafficPolicy::Cluster => (&cat.cluster, cat.cluster_fell_back),
+                    TrafficPolicy::Local => (&cat.local, cat.local_fell_back),
+                };
+                let mut note = String::new();
+                if policy == TrafficPolicy::Local {
+                    note = format!("{policy_name} Local: only {node}'s endpoints");
+                }
+                if fell {
+                    if !note.is_empty() {
+                        note.push_str("; ");
+                    }
+                    note.push_str("no ready endpoint: using serving terminating endpoints");
+                }
+                if chosen.is_empty() {
+                    if !note.is_empty() {
+                        note.push_str("; ");
+                    }
+                    note.push_str("no endpoints: connections are refused");
+                }
+                let mut real_servers: Vec<RealServer> = chosen
+                    .iter()
+                    .filter_map(|b| {
+                        Some(RealServer {
+                            address: b.address,
+                            port: b.ports[pi]?,
+                            weight: 1,
+                            pod: b.pod.as_ref().map(ObjectRef::to_string_ref),
+                            node: b.node.clone(),
+                            terminating: b.conditions.is_terminating(),
+                        })
+                    })
+                    .collect();
+                real_servers.sort_by(|a, b| (a.address, a.port).cmp(&(b.address, b.port)));
+                real_servers.dedup_by(|a, b| a.address == b.address && a.port == b.port);
+                VirtualServer {
+                    service: id.clone(),
+                    port_name: port.name.clone(),
+                    kind,
+                    protocol: port.protocol,
+                    address,
+                    port: vport,
+                    scheduler: cluster.config.scheduler,
+                    persistence_timeout_seconds: s.affinity_timeout,
+                    real_servers,
+                    note,
+                }
+            };
+            if let Some(ip) = svc.cluster_ips.iter().find(|ip| Family::of(ip) == *fam) {
+                out.push(make(
+                    VsKind::ClusterIP,
+                    *ip,
+                    port.port,
+                    s.internal_traffic_policy,
+                    "internalTrafficPolicy",
+                ));
+            }
+            let etp = s.external_traffic_policy;
+            for ip in s.external_ips.iter().filter(|ip| Family::of(ip) == *fam) {
+                out.push(make(VsKind::ExternalIP, *ip, port.port, etp, "externalTrafficPolicy"));
+            }
+            for ing in s.lb_ingress.iter().filter(|i| Family::of(&i.ip) == *fam && !i.proxy_mode) {
+                out.push(make(VsKind::LoadBalancer, ing.ip, port.port, etp, "externalTrafficPolicy"));
+            }
+            if let Some(np) = svc.node_ports[pi] {
+                for ip in node_addresses.iter().filter(|ip| Family::of(ip) == *fam) {
+                    out.push(make(VsKind::NodePort, *ip, np, etp, "externalTrafficPolicy"));
+                }
+            }
+        }
+    }
+    out
+}
+
+impl ObjectRef {
+    /// `namespace/name` as a `String`.
+    pub fn to_string_ref(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}

@@ -1,0 +1,346 @@
+//! `route`: where connections to an address or a cluster DNS name go.
+//!
+//! A target is `HOST:PORT` where HOST is a virtual server's address (a ClusterIP, a node
+//! address for a NodePort, a load balancer IP, an externalIP) or a cluster DNS name, resolved
+//! with a Pod's search path. Connections to a node address are handled by that node's rules;
+//! the others by the client's node (`--node`).
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+use core::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::cluster::Cluster;
+use crate::dns::{self, Answer};
+use crate::model::Protocol;
+use crate::plan::{self, Plan, VsKey, VsKind, fmt_addr};
+use crate::sim::Simulator;
+
+/// What to simulate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// `HOST:PORT`: an address or a cluster DNS name.
+    pub to: String,
+    /// Client addresses; connection `i` comes from `from[i % len]`.
+    pub from: Vec<IpAddr>,
+    /// How many connections.
+    pub count: u32,
+    /// Simulated milliseconds between connections.
+    pub interval_ms: u64,
+    /// Simulated time of the first connection.
+    pub start_ms: u64,
+    /// L4 protocol.
+    pub protocol: Protocol,
+    /// The client's node; the first Node by name when `None`.
+    pub node: Option<String>,
+    /// The client Pod's namespace, for DNS search (`default`).
+    pub namespace: String,
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request {
+            to: String::new(),
+            from: alloc::vec![IpAddr::V4(core::net::Ipv4Addr::new(10, 0, 0, 1))],
+            count: 1,
+            interval_ms: 0,
+            start_ms: 0,
+            protocol: Protocol::Tcp,
+            node: None,
+            namespace: "default".into(),
+        }
+    }
+}
+
+/// One simulated connection.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    /// Client address.
+    pub from: String,
+    /// The target as asked (`HOST:PORT`).
+    pub to: String,
+    /// Simulated time, in seconds.
+    pub time: f64,
+    /// The Service that answered, `namespace/name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The virtual server used, `ADDRESS:PORT`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub virtual_server: Option<String>,
+    /// What the virtual server is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<VsKind>,
+    /// The node whose rules handled it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// The chosen real server, `ADDRESS:PORT`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// The Pod behind it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// For an ExternalName: the alias target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cname: Option<String>,
+    /// For a headless name: the A/AAAA records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addresses: Option<Vec<String>>,
+    /// Why it went there.
+    pub reason: String,
+}
+
+/// The result of `route`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Routes {
+    /// The connections, in order.
+    pub connections: Vec<Connection>,
+}
+
+/// Why a request cannot be simulated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RouteError {
+    /// `--to` is not `HOST:PORT`.
+    BadTarget(String),
+    /// No Node of that name.
+    UnknownNode(plan::UnknownNode),
+    /// The host is neither a virtual server address nor a cluster DNS name.
+    NoSuchHost(String),
+    /// The address is known but has no virtual server on that port and protocol.
+    NoSuchPort {
+        /// The target.
+        target: String,
+        /// What that address serves: `80/TCP, 443/TCP`.
+        serves: String,
+    },
+    /// `--count` is 0 or `--from` is empty.
+    NothingToSend,
+}
+
+impl fmt::Display for RouteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RouteError::BadTarget(t) => write!(
+                f,
+                "--to {t:?}: expected HOST:PORT (an address such as 10.97.97.97:80 or [fd00::1]:80, or a DNS name such as svc.ns.svc.cluster.local:80)"
+            ),
+            RouteError::UnknownNode(e) => write!(f, "{e}"),
+            RouteError::NoSuchHost(h) => write!(
+                f,
+                "{h:?} is neither the address of a virtual server nor a cluster DNS name"
+            ),
+            RouteError::NoSuchPort { target, serves } => {
+                write!(f, "no virtual server for {target}; that address serves {serves}")
+            }
+            RouteError::NothingToSend => f.write_str("nothing to send: --count must be at least 1 and --from non-empty"),
+        }
+    }
+}
+
+impl core::error::Error for RouteError {}
+
+/// Splits `HOST:PORT` (`[v6]:PORT` for IPv6).
+pub fn split_target(to: &str) -> Option<(String, u16)> {
+    let (host, port) = if let Some(rest) = to.strip_prefix('[') {
+        let (h, p) = rest.split_once("]:")?;
+        (h, p)
+    } else {
+        to.rsplit_once(':')?
+    };
+    if host.is_empty() || host.contains(':') && !to.starts_with('[') {
+        return None;
+    }
+    Some((host.to_string(), port.parse().ok().filter(|p| *p > 0)?))
+}
+
+/// Simulates `req` against `cluster`, continuing the simulator's state.
+pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Routes, RouteError> {
+    if req.count == 0 || req.from.is_empty() {
+        return Err(RouteError::NothingToSend);
+    }
+    let (host, port) = split_target(&req.to).ok_or_else(|| RouteError::BadTarget(req.to.clone()))?;
+    let client_node = req
+        .node
+        .clone()
+        .unwrap_or_else(|| plan::default_node(cluster).into());
+    if cluster.node(&client_node).is_none() {
+        return Err(RouteError::UnknownNode(plan::UnknownNode {
+            name: client_node,
+            known: cluster.nodes.iter().map(|n| n.meta.id.name.clone()).collect(),
+        }));
+    }
+    let times = (0..req.count).map(|i| req.start_ms + u64::from(i) * req.interval_ms);
+    let client = |i: usize| req.from[i % req.from.len()];
+    let secs = |ms: u64| ms as f64 / 1000.0;
+
+    // An address, or a name to resolve.
+    let address: IpAddr = match host.parse::<IpAddr>() {
+        Ok(ip) => ip,
+        Err(_) => {
+            let records = dns::records(cluster);
+            let zone = &cluster.config.cluster_domain;
+            match dns::resolve(&records, &host, &req.namespace, zone) {
+                None => return Err(RouteError::NoSuchHost(host)),
+                Some(Answer::Cname(fqdn, target)) => {
+                    let service = service_of(&fqdn, zone);
+                    return Ok(Routes {
+                        connections: times
+                            .enumerate()
+                            .map(|(i, t)| Connection {
+                                from: client(i).to_string(),
+                                to: req.to.clone(),
+                                time: secs(t),
+                                service: service.clone(),
+                                virtual_server: None,
+                                kind: None,
+                                node: None,
+                                backend: None,
+                                pod: None,
+                                cname: Some(target.clone()),
+                                addresses: None,
+                                reason: format!("ExternalName: {fqdn} is a CNAME for {target}; no virtual server, no proxying"),
+                            })
+                            .collect(),
+                    });
+                }
+                Some(Answer::Addresses(fqdn, addrs)) => {
+                    let is_vip = addrs.len() == 1 && is_cluster_ip(cluster, &addrs[0]);
+                    if is_vip {
+                        addrs[0]
+                    } else {
+                        let service = service_of(&fqdn, zone);
+                        let shown: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+                        return Ok(Routes {
+                            connections: times
+                                .enumerate()
+                                .map(|(i, t)| Connection {
+                                    from: client(i).to_string(),
+                                    to: req.to.clone(),
+                                    time: secs(t),
+                                    service: service.clone(),
+                                    virtual_server: None,
+                                    kind: None,
+                                    node: None,
+                                    backend: None,
+                                    pod: None,
+                                    cname: None,
+                                    addresses: Some(shown.clone()),
+                                    reason: format!(
+                                        "headless: {fqdn} answers with the ready endpoints' addresses; the client picks one, no virtual server"
+                                    ),
+                                })
+                                .collect(),
+                        });
+                    }
+                }
+            }
+        }
+    };
+
+    // Traffic to a node's address is handled by that node.
+    let owner = cluster
+        .nodes
+        .iter()
+        .find(|n| n.addresses.contains(&address))
+        .map(|n| n.meta.id.name.clone());
+    let node = owner.unwrap_or(client_node);
+    let plan: Plan = plan::plan(cluster, Some(&node)).map_err(RouteError::UnknownNode)?;
+    let key = VsKey {
+        address,
+        port,
+        protocol: req.protocol,
+    };
+    let Some(vs) = plan.virtual_server(&key) else {
+        let serves: Vec<String> = plan
+            .virtual_servers
+            .iter()
+            .filter(|v| v.address == address)
+            .map(|v| format!("{}/{}", v.port, v.protocol))
+            .collect();
+        let target = format!("{}:{port}/{}", fmt_addr(&address), req.protocol);
+        return Err(if serves.is_empty() {
+            RouteError::NoSuchHost(host)
+        } else {
+            RouteError::NoSuchPort {
+                target,
+                serves: serves.join(", "),
+            }
+        });
+    };
+    let mut connections = Vec::with_capacity(req.count as usize);
+    for (i, t) in times.enumerate() {
+        let from = client(i);
+        let decision = sim.connect(&node, vs, from, t);
+        let rs = decision.index.map(|k| &vs.real_servers[k]);
+        let mut reason = decision.reason;
+        if !vs.note.is_empty() {
+            reason = format!("{reason} ({})", vs.note);
+        }
+        connections.push(Connection {
+            from: from.to_string(),
+            to: req.to.clone(),
+            time: secs(t),
+            service: Some(vs.service.clone()),
+            virtual_server: Some(format!("{}:{}", fmt_addr(&vs.address), vs.port)),
+            kind: Some(vs.kind),
+            node: Some(node.clone()),
+            backend: rs.map(|r| format!("{}:{}", fmt_addr(&r.address), r.port)),
+            pod: rs.and_then(|r| r.pod.clone()),
+            cname: None,
+            addresses: None,
+            reason,
+        });
+    }
+    Ok(Routes { connections })
+}
+
+fn is_cluster_ip(cluster: &Cluster, ip: &IpAddr) -> bool {
+    cluster.services.iter().any(|s| s.cluster_ips.contains(ip))
+}
+
+/// `namespace/name` from `[host.]name.namespace.svc.zone`.
+fn service_of(fqdn: &str, zone: &str) -> Option<String> {
+    let rest = fqdn.strip_suffix(zone)?.strip_suffix(".svc.")?;
+    let mut parts: Vec<&str> = rest.split('.').collect();
+    let ns = parts.pop()?;
+    let name = parts.pop()?;
+    Some(format!("{ns}/{name}"))
+}
+
+/// Counts connections per backend: `{"10.244.0.2:80": 2, …}`.
+pub fn spread(routes: &Routes) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for c in &routes.connections {
+        if let Some(b) = &c.backend {
+            *out.entry(b.clone()).or_default() += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        assert_eq!(split_target("10.97.97.97:80"), Some(("10.97.97.97".into(), 80)));
+        assert_eq!(split_target("[fd00::1]:53"), Some(("fd00::1".into(), 53)));
+        assert_eq!(split_target("svc.dev.svc.cluster.local:80"), Some(("svc.dev.svc.cluster.local".into(), 80)));
+        assert_eq!(split_target("fd00::1:53"), None);
+        assert_eq!(split_target("10.0.0.1"), None);
+        assert_eq!(split_target("10.0.0.1:0"), None);
+        assert_eq!(split_target(":80"), None);
+    }
+
+    #[test]
+    fn service_names_from_fqdns() {
+        assert_eq!(service_of("web.dev.svc.cluster.local", "cluster.local"), Some("dev/web".into()));
+        assert_eq!(service_of("web-0.web.dev.svc.cluster.local", "cluster.local"), Some("dev/web".into()));
+    }
+}

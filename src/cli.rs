@@ -1,0 +1,211 @@
+//! The command line, parsed without I/O. This is a public contract: `plan` and `route`, their
+//! flags and their JSON are driven by other tools. Extend it; never break it silently.
+
+use std::net::IpAddr;
+
+use anyhow::{Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ipnet::IpNet;
+use svcroute_core::config::{Config, Scheduler};
+use svcroute_core::model::Protocol;
+use svcroute_core::route::Request;
+
+/// Kubernetes Service L4 routing: what kube-proxy's IPVS mode programs, planned and simulated.
+#[derive(Debug, Parser)]
+#[command(name = "svcroute", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the IPVS rules and DNS records a node would hold for the manifests.
+    Plan(PlanArgs),
+    /// Simulate connections to an address or a cluster DNS name and show where they go.
+    Route(RouteArgs),
+}
+
+/// Reading manifests and describing the cluster.
+#[derive(Debug, Args)]
+pub struct ManifestArgs {
+    /// A manifest file, a directory (every .yaml, .yml and .json in it), or - for stdin.
+    #[arg(short = 'f', long = "filename", value_name = "PATH", required = true)]
+    pub files: Vec<String>,
+    /// Whose view: NodePort addresses and traffic policies (default: the first Node by name).
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+    /// Service CIDR, repeatable for dual-stack (default 10.96.0.0/12 and fd00:10:96::/112).
+    #[arg(long = "service-cidr", value_name = "CIDR")]
+    pub service_cidrs: Vec<IpNet>,
+    /// Pod CIDR for Pods made from workloads, repeatable (default 10.244.0.0/16).
+    #[arg(long = "pod-cidr", value_name = "CIDR")]
+    pub pod_cidrs: Vec<IpNet>,
+    /// NodePort range (default 30000-32767).
+    #[arg(long = "node-port-range", value_name = "LOW-HIGH", value_parser = parse_range)]
+    pub node_port_range: Option<(u16, u16)>,
+    /// IPVS scheduler: rr, wrr, lc, wlc, sed, nq, sh, dh (simulated); mh, lblc, lblcr, fo, ovf, twos.
+    #[arg(long = "ipvs-scheduler", alias = "scheduler", value_name = "NAME", value_parser = parse_scheduler)]
+    pub scheduler: Option<Scheduler>,
+    /// Cluster DNS domain.
+    #[arg(long = "cluster-domain", value_name = "DOMAIN", default_value = "cluster.local")]
+    pub cluster_domain: String,
+    /// Seed for what a real cluster would pick at random (Pod names, dynamic ClusterIPs).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// How many Nodes to make when the manifests have none.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub nodes: u32,
+}
+
+impl ManifestArgs {
+    /// The core's configuration from the flags.
+    pub fn config(&self) -> Result<Config> {
+        let mut c = Config::default();
+        if !self.service_cidrs.is_empty() {
+            c.service_cidrs = self.service_cidrs.iter().map(|n| n.trunc()).collect();
+        }
+        if !self.pod_cidrs.is_empty() {
+            c.pod_cidrs = self.pod_cidrs.iter().map(|n| n.trunc()).collect();
+        }
+        if let Some(r) = self.node_port_range {
+            c.node_port_range = r;
+        }
+        if let Some(s) = self.scheduler {
+            c.scheduler = s;
+        }
+        c.cluster_domain = self.cluster_domain.trim_end_matches('.').to_owned();
+        c.seed = self.seed;
+        c.synthesized_nodes = self.nodes.max(1);
+        if let Err(e) = c.validate() {
+            bail!("{e}");
+        }
+        Ok(c)
+    }
+}
+
+/// `svcroute plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = PlanFormat::Table)]
+    pub output: PlanFormat,
+}
+
+/// `plan -o`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PlanFormat {
+    /// Like `ipvsadm -Ln`, then the DNS records.
+    Table,
+    /// One JSON object.
+    Json,
+    /// `ipvsadm -S -n` rules, which `ipvsadm -R` accepts.
+    Ipvsadm,
+}
+
+/// `svcroute route`.
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    /// HOST:PORT: a virtual server's address or a cluster DNS name.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub to: String,
+    /// Client address, repeatable: connection i comes from the i-th, cycling.
+    #[arg(long, value_name = "IP")]
+    pub from: Vec<IpAddr>,
+    /// How many connections.
+    #[arg(long, default_value_t = 1)]
+    pub count: u32,
+    /// Simulated seconds between connections.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
+    pub interval: f64,
+    /// L4 protocol.
+    #[arg(long, value_name = "TCP|UDP|SCTP", default_value = "TCP", value_parser = parse_protocol)]
+    pub protocol: Protocol,
+    /// The client Pod's namespace, for DNS search paths.
+    #[arg(long, short = 'n', default_value = "default")]
+    pub namespace: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = RouteFormat::Table)]
+    pub output: RouteFormat,
+}
+
+impl RouteArgs {
+    /// The core's request from the flags.
+    pub fn request(&self) -> Result<Request> {
+        if !(self.interval.is_finite() && self.interval >= 0.0) {
+            bail!("--interval must be a number of seconds >= 0, not {}", self.interval);
+        }
+        if self.count > 1_000_000 {
+            bail!("--count {} is too large (at most 1000000)", self.count);
+        }
+        let mut r = Request {
+            to: self.to.clone(),
+            count: self.count,
+            interval_ms: (self.interval * 1000.0).round() as u64,
+            protocol: self.protocol,
+            node: self.manifests.node.clone(),
+            namespace: self.namespace.clone(),
+            ..Request::default()
+        };
+        if !self.from.is_empty() {
+            r.from = self.from.clone();
+        }
+        Ok(r)
+    }
+}
+
+/// `route -o`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RouteFormat {
+    /// One line per connection, then the spread.
+    Table,
+    /// `{"connections": [...]}`.
+    Json,
+}
+
+fn parse_range(s: &str) -> Result<(u16, u16), String> {
+    let (lo, hi) = s
+        .split_once('-')
+        .ok_or_else(|| format!("{s:?}: expected LOW-HIGH, e.g. 30000-32767"))?;
+    let lo: u16 = lo.trim().parse().map_err(|_| format!("{lo:?} is not a port"))?;
+    let hi: u16 = hi.trim().parse().map_err(|_| format!("{hi:?} is not a port"))?;
+    if lo == 0 || lo > hi {
+        return Err(format!("{s:?}: LOW must be between 1 and HIGH"));
+    }
+    Ok((lo, hi))
+}
+
+fn parse_scheduler(s: &str) -> Result<Scheduler, String> {
+    Scheduler::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Scheduler::ALL.iter().map(|s| s.as_str()).collect();
+        format!("unknown IPVS scheduler {s:?}; one of: {}", names.join(", "))
+    })
+}
+
+fn parse_protocol(s: &str) -> Result<Protocol, String> {
+    Protocol::parse(&s.to_ascii_uppercase()).ok_or_else(|| format!("{s:?}: expected TCP, UDP or SCTP"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("30000-32767"), Ok((30000, 32767)));
+        assert!(parse_range("32767-30000").is_err());
+        assert!(parse_range("30000").is_err());
+    }
+}
