@@ -926,8 +926,13 @@ fn slice_backends(svc: &ResolvedService, slices: &[EndpointSlice]) -> Vec<Backen
 }
 
 fn next_free(cidr: &IpNet, used: &BTreeSet<IpAddr>) -> Option<IpAddr> {
-    // .0 is the network and .1 the bridge's gateway (as flannel and the bridge CNI use it).
-    cidr.hosts().skip(1).take(1 << 20).find(|ip| !used.contains(ip))
+    // The first host address is the bridge's gateway (as flannel and the bridge CNI use it);
+    // IPv4's `hosts()` already leaves out the network address, IPv6's does not.
+    let skip = match cidr {
+        IpNet::V4(_) => 1,
+        IpNet::V6(_) => 2,
+    };
+    cidr.hosts().skip(skip).take(1 << 20).find(|ip| !used.contains(ip))
 }
 
 /// FNV-1a, 64 bits: a stable, seedless hash to derive per-object seeds.

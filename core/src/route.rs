@@ -278,8 +278,11 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
         let decision = sim.connect(&node, vs, from, t);
         let rs = decision.index.map(|k| &vs.real_servers[k]);
         let mut reason = decision.reason;
-        if !vs.note.is_empty() {
-            reason = format!("{reason} ({})", vs.note);
+        // The plan's note explains the real-server set; its "no endpoints" part is already
+        // what the decision says.
+        let note = vs.note.trim_end_matches("no endpoints: connections are refused").trim_end_matches("; ");
+        if !note.is_empty() {
+            reason = format!("{reason} ({note})");
         }
         connections.push(Connection {
             from: from.to_string(),
