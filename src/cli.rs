@@ -50,7 +50,11 @@ pub struct ManifestArgs {
     #[arg(long = "ipvs-scheduler", alias = "scheduler", value_name = "NAME", value_parser = parse_scheduler)]
     pub scheduler: Option<Scheduler>,
     /// Cluster DNS domain.
-    #[arg(long = "cluster-domain", value_name = "DOMAIN", default_value = "cluster.local")]
+    #[arg(
+        long = "cluster-domain",
+        value_name = "DOMAIN",
+        default_value = "cluster.local"
+    )]
     pub cluster_domain: String,
     /// Seed for what a real cluster would pick at random (Pod names, dynamic ClusterIPs).
     #[arg(long, value_name = "N", default_value_t = 0)]
@@ -139,7 +143,10 @@ impl RouteArgs {
     /// The core's request from the flags.
     pub fn request(&self) -> Result<Request> {
         if !(self.interval.is_finite() && self.interval >= 0.0) {
-            bail!("--interval must be a number of seconds >= 0, not {}", self.interval);
+            bail!(
+                "--interval must be a number of seconds >= 0, not {}",
+                self.interval
+            );
         }
         if self.count > 1_000_000 {
             bail!("--count {} is too large (at most 1000000)", self.count);
@@ -173,8 +180,14 @@ fn parse_range(s: &str) -> Result<(u16, u16), String> {
     let (lo, hi) = s
         .split_once('-')
         .ok_or_else(|| format!("{s:?}: expected LOW-HIGH, e.g. 30000-32767"))?;
-    let lo: u16 = lo.trim().parse().map_err(|_| format!("{lo:?} is not a port"))?;
-    let hi: u16 = hi.trim().parse().map_err(|_| format!("{hi:?} is not a port"))?;
+    let lo: u16 = lo
+        .trim()
+        .parse()
+        .map_err(|_| format!("{lo:?} is not a port"))?;
+    let hi: u16 = hi
+        .trim()
+        .parse()
+        .map_err(|_| format!("{hi:?} is not a port"))?;
     if lo == 0 || lo > hi {
         return Err(format!("{s:?}: LOW must be between 1 and HIGH"));
     }
@@ -189,7 +202,8 @@ fn parse_scheduler(s: &str) -> Result<Scheduler, String> {
 }
 
 fn parse_protocol(s: &str) -> Result<Protocol, String> {
-    Protocol::parse(&s.to_ascii_uppercase()).ok_or_else(|| format!("{s:?}: expected TCP, UDP or SCTP"))
+    Protocol::parse(&s.to_ascii_uppercase())
+        .ok_or_else(|| format!("{s:?}: expected TCP, UDP or SCTP"))
 }
 
 #[cfg(test)]

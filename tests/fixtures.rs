@@ -20,7 +20,12 @@ fn fixtures() -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("tests/fixtures exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "json")))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "json")
+            )
+        })
         .collect();
     out.sort();
     out
@@ -72,7 +77,11 @@ fn fixtures_match_their_expected_output() {
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
     let mut failed = Vec::new();
     let all = fixtures();
-    assert!(all.len() >= 10, "expected the fixture set, found {}", all.len());
+    assert!(
+        all.len() >= 10,
+        "expected the fixture set, found {}",
+        all.len()
+    );
     for f in &all {
         let got = render(f);
         let expect_path = f.with_extension(format!(
@@ -85,9 +94,16 @@ fn fixtures_match_their_expected_output() {
         }
         let want = std::fs::read_to_string(&expect_path).unwrap_or_default();
         if got != want {
-            eprintln!("=== {} differs from {}:\n{got}", f.display(), expect_path.display());
+            eprintln!(
+                "=== {} differs from {}:\n{got}",
+                f.display(),
+                expect_path.display()
+            );
             failed.push(f.display().to_string());
         }
     }
-    assert!(failed.is_empty(), "fixtures differ (UPDATE_EXPECT=1 to accept): {failed:?}");
+    assert!(
+        failed.is_empty(),
+        "fixtures differ (UPDATE_EXPECT=1 to accept): {failed:?}"
+    );
 }

@@ -86,7 +86,11 @@ impl Cluster {
             diags: Vec::new(),
         };
         if let Err(msg) = b.config.validate() {
-            return Err(Errors(alloc::vec![Diagnostic::error(Kind::Invalid, None, msg)]));
+            return Err(Errors(alloc::vec![Diagnostic::error(
+                Kind::Invalid,
+                None,
+                msg
+            )]));
         }
         let Objects {
             services,
@@ -108,7 +112,13 @@ impl Cluster {
             svc.backends = if svc.service.kind == ServiceType::ExternalName {
                 Vec::new()
             } else if let Some(selector) = &svc.service.selector {
-                derive_backends(svc, selector, &pods, &index, nodes_given.then_some(&node_names))
+                derive_backends(
+                    svc,
+                    selector,
+                    &pods,
+                    &index,
+                    nodes_given.then_some(&node_names),
+                )
             } else {
                 slice_backends(svc, &slices)
             };
@@ -231,7 +241,10 @@ impl Builder {
                 IpNet::V4(_) => 24.max(cidr.prefix_len()),
                 IpNet::V6(_) => 64.max(cidr.prefix_len()),
             };
-            let taken: Vec<IpNet> = nodes.iter().flat_map(|n| n.pod_cidrs.iter().copied()).collect();
+            let taken: Vec<IpNet> = nodes
+                .iter()
+                .flat_map(|n| n.pod_cidrs.iter().copied())
+                .collect();
             let Ok(mut subnets) = cidr.subnets(sub_len) else {
                 continue;
             };
@@ -239,7 +252,10 @@ impl Builder {
                 if node.pod_cidrs.iter().any(|c| Family::of_net(c) == family) {
                     continue;
                 }
-                if let Some(next) = subnets.by_ref().find(|s| !taken.iter().any(|t| t.contains(s) || s.contains(t))) {
+                if let Some(next) = subnets
+                    .by_ref()
+                    .find(|s| !taken.iter().any(|t| t.contains(s) || s.contains(t)))
+                {
                     node.pod_cidrs.push(next);
                 }
             }
@@ -267,7 +283,10 @@ impl Builder {
         let mut out: Vec<Service> = Vec::with_capacity(services.len());
         for s in services {
             if let Some(prev) = out.last().filter(|p| p.meta.id == s.meta.id) {
-                let msg = format!("Service \"{}\": already defined at {}", s.meta.id, prev.meta.loc);
+                let msg = format!(
+                    "Service \"{}\": already defined at {}",
+                    s.meta.id, prev.meta.loc
+                );
                 self.error(Kind::Conflict, Some(s.meta.loc.clone()), msg);
                 continue;
             }
@@ -286,8 +305,10 @@ impl Builder {
             .filter(|w| w.kind == WorkloadKind::Deployment)
             .map(|w| &w.meta.id)
             .collect();
-        let mut used_ips: BTreeSet<IpAddr> = pods.iter().flat_map(|p| p.ips.iter().copied()).collect();
-        let mut per_node: BTreeMap<String, usize> = nodes.iter().map(|n| (n.meta.id.name.clone(), 0)).collect();
+        let mut used_ips: BTreeSet<IpAddr> =
+            pods.iter().flat_map(|p| p.ips.iter().copied()).collect();
+        let mut per_node: BTreeMap<String, usize> =
+            nodes.iter().map(|n| (n.meta.id.name.clone(), 0)).collect();
         for p in pods.iter() {
             if let Some(count) = p.node_name.as_ref().and_then(|n| per_node.get_mut(n)) {
                 *count += 1;
@@ -295,23 +316,27 @@ impl Builder {
         }
         let given = pods.len();
         for w in order {
-            if w.kind == WorkloadKind::ReplicaSet {
-                if let Some((kind, name)) = &w.meta.controller {
-                    let owner = ObjectRef::new(w.meta.id.namespace.clone(), name.clone());
-                    if kind == "Deployment" && deployments.contains(&owner) {
-                        continue;
-                    }
+            if w.kind == WorkloadKind::ReplicaSet
+                && let Some((kind, name)) = &w.meta.controller
+            {
+                let owner = ObjectRef::new(w.meta.id.namespace.clone(), name.clone());
+                if kind == "Deployment" && deployments.contains(&owner) {
+                    continue;
                 }
             }
-            let present = pods[..given]
-                .iter()
-                .any(|p| p.meta.id.namespace == w.meta.id.namespace && w.selector.matches(&p.meta.labels));
+            let present = pods[..given].iter().any(|p| {
+                p.meta.id.namespace == w.meta.id.namespace && w.selector.matches(&p.meta.labels)
+            });
             if present {
                 continue;
             }
             let eligible: Vec<&Node> = nodes
                 .iter()
-                .filter(|n| w.node_selector.iter().all(|(k, v)| n.meta.labels.get(k) == Some(v)))
+                .filter(|n| {
+                    w.node_selector
+                        .iter()
+                        .all(|(k, v)| n.meta.labels.get(k) == Some(v))
+                })
                 .collect();
             if eligible.is_empty() {
                 self.diags.push(Diagnostic::warning(
@@ -381,7 +406,11 @@ impl Builder {
                         w.meta.id,
                         node.meta.id.name
                     );
-                    self.diags.push(Diagnostic::warning(Kind::Note, Some(w.meta.loc.clone()), msg));
+                    self.diags.push(Diagnostic::warning(
+                        Kind::Note,
+                        Some(w.meta.loc.clone()),
+                        msg,
+                    ));
                 }
                 let (hostname, subdomain) = match w.kind {
                     WorkloadKind::StatefulSet => (Some(name.clone()), w.service_name.clone()),
@@ -449,7 +478,11 @@ impl Builder {
                         s.meta.id,
                         fam.as_str()
                     );
-                    self.diags.push(Diagnostic::error(Kind::Invalid, s.cluster_ip_loc.clone(), msg));
+                    self.diags.push(Diagnostic::error(
+                        Kind::Invalid,
+                        s.cluster_ip_loc.clone(),
+                        msg,
+                    ));
                     continue;
                 };
                 match a.allocate_static(*ip, &s.meta.id, s.cluster_ip_loc.as_ref()) {
@@ -464,7 +497,8 @@ impl Builder {
                         } else {
                             Kind::Invalid
                         };
-                        self.diags.push(Diagnostic::error(kind, s.cluster_ip_loc.clone(), msg));
+                        self.diags
+                            .push(Diagnostic::error(kind, s.cluster_ip_loc.clone(), msg));
                     }
                 }
             }
@@ -474,7 +508,12 @@ impl Builder {
                 continue;
             }
             for fam in r.families.clone() {
-                if let Some(ip) = r.service.cluster_ips.iter().find(|ip| Family::of(ip) == fam) {
+                if let Some(ip) = r
+                    .service
+                    .cluster_ips
+                    .iter()
+                    .find(|ip| Family::of(ip) == fam)
+                {
                     r.cluster_ips.push(*ip);
                     continue;
                 }
@@ -488,7 +527,11 @@ impl Builder {
                             "Service \"{}\": spec.clusterIPs: Internal error: failed to allocate a serviceIP: range is full",
                             r.service.meta.id
                         );
-                        self.diags.push(Diagnostic::error(Kind::Conflict, Some(r.service.meta.loc.clone()), msg));
+                        self.diags.push(Diagnostic::error(
+                            Kind::Conflict,
+                            Some(r.service.meta.loc.clone()),
+                            msg,
+                        ));
                     }
                 }
             }
@@ -507,20 +550,22 @@ impl Builder {
                 let shared = s.ports[..i]
                     .iter()
                     .any(|o| o.node_port == Some(np) && o.protocol != p.protocol);
-                if !shared {
-                    if let Err(reason) = ports.allocate_static(np, &s.meta.id, p.node_port_loc.as_ref()) {
-                        let msg = format!(
-                            "Service \"{}\": spec.ports[{i}].nodePort: Invalid value: {np}: {reason}",
-                            s.meta.id
-                        );
-                        let kind = if reason.contains("already allocated") {
-                            Kind::Conflict
-                        } else {
-                            Kind::Invalid
-                        };
-                        self.diags.push(Diagnostic::error(kind, p.node_port_loc.clone(), msg));
-                        continue;
-                    }
+                if !shared
+                    && let Err(reason) =
+                        ports.allocate_static(np, &s.meta.id, p.node_port_loc.as_ref())
+                {
+                    let msg = format!(
+                        "Service \"{}\": spec.ports[{i}].nodePort: Invalid value: {np}: {reason}",
+                        s.meta.id
+                    );
+                    let kind = if reason.contains("already allocated") {
+                        Kind::Conflict
+                    } else {
+                        Kind::Invalid
+                    };
+                    self.diags
+                        .push(Diagnostic::error(kind, p.node_port_loc.clone(), msg));
+                    continue;
                 }
                 r.node_ports[i] = Some(np);
             }
@@ -530,7 +575,11 @@ impl Builder {
                         "Service \"{}\": spec.healthCheckNodePort: Invalid value: {hc}: {reason}",
                         s.meta.id
                     );
-                    self.diags.push(Diagnostic::error(Kind::Conflict, Some(s.meta.loc.clone()), msg));
+                    self.diags.push(Diagnostic::error(
+                        Kind::Conflict,
+                        Some(s.meta.loc.clone()),
+                        msg,
+                    ));
                 } else {
                     r.health_check_node_port = Some(hc);
                 }
@@ -546,7 +595,9 @@ impl Builder {
                 }
                 let port = r.service.ports[i].port;
                 let sibling = (0..r.service.ports.len())
-                    .find(|&j| j != i && r.service.ports[j].port == port && r.node_ports[j].is_some())
+                    .find(|&j| {
+                        j != i && r.service.ports[j].port == port && r.node_ports[j].is_some()
+                    })
                     .and_then(|j| r.node_ports[j]);
                 let got = sibling.or_else(|| {
                     ports.allocate_dynamic(self.config.seed, &r.service.meta.id, i as u64)
@@ -558,14 +609,19 @@ impl Builder {
                             "Service \"{}\": spec.ports[{i}].nodePort: Internal error: failed to allocate a nodePort: range is full",
                             r.service.meta.id
                         );
-                        self.diags.push(Diagnostic::error(Kind::Conflict, Some(r.service.meta.loc.clone()), msg));
+                        self.diags.push(Diagnostic::error(
+                            Kind::Conflict,
+                            Some(r.service.meta.loc.clone()),
+                            msg,
+                        ));
                     }
                 }
             }
             let needs_hc = r.service.kind == ServiceType::LoadBalancer
                 && r.service.external_traffic_policy == TrafficPolicy::Local;
             if needs_hc && r.health_check_node_port.is_none() {
-                r.health_check_node_port = ports.allocate_dynamic(self.config.seed, &r.service.meta.id, u64::MAX);
+                r.health_check_node_port =
+                    ports.allocate_dynamic(self.config.seed, &r.service.meta.id, u64::MAX);
             }
         }
         out
@@ -583,7 +639,10 @@ impl Builder {
         } else {
             s.ip_families.clone()
         };
-        let loc = s.cluster_ip_loc.clone().or_else(|| Some(s.meta.loc.clone()));
+        let loc = s
+            .cluster_ip_loc
+            .clone()
+            .or_else(|| Some(s.meta.loc.clone()));
         for (i, f) in fams.iter().enumerate() {
             if !cluster.contains(f) {
                 let msg = format!(
@@ -591,7 +650,8 @@ impl Builder {
                     s.meta.id,
                     f.as_str()
                 );
-                self.diags.push(Diagnostic::error(Kind::Invalid, loc.clone(), msg));
+                self.diags
+                    .push(Diagnostic::error(Kind::Invalid, loc.clone(), msg));
                 return None;
             }
         }
@@ -606,10 +666,12 @@ impl Builder {
         if fams.is_empty() {
             fams.push(cluster[0]);
         }
-        if policy != IpFamilyPolicy::SingleStack && dual_capable && fams.len() == 1 {
-            if let Some(other) = cluster.iter().find(|f| **f != fams[0]) {
-                fams.push(*other);
-            }
+        if policy != IpFamilyPolicy::SingleStack
+            && dual_capable
+            && fams.len() == 1
+            && let Some(other) = cluster.iter().find(|f| **f != fams[0])
+        {
+            fams.push(*other);
         }
         Some(fams)
     }
@@ -638,7 +700,11 @@ struct IpAllocator {
 impl IpAllocator {
     fn new(net: IpNet) -> Self {
         let host_bits = u32::from(net.max_prefix_len() - net.prefix_len());
-        let total: u128 = if host_bits >= 128 { u128::MAX } else { 1u128 << host_bits };
+        let total: u128 = if host_bits >= 128 {
+            u128::MAX
+        } else {
+            1u128 << host_bits
+        };
         let size = match net {
             IpNet::V4(_) => total.saturating_sub(2),
             // IPv6 ranges are capped like the API server's bitmap (at most 2^16 for a /112).
@@ -664,7 +730,12 @@ impl IpAllocator {
         (off >= 1 && off <= self.size).then(|| off - 1)
     }
 
-    fn allocate_static(&mut self, ip: IpAddr, owner: &ObjectRef, loc: Option<&Loc>) -> Result<(), String> {
+    fn allocate_static(
+        &mut self,
+        ip: IpAddr,
+        owner: &ObjectRef,
+        loc: Option<&Loc>,
+    ) -> Result<(), String> {
         let Some(idx) = self.index_of(ip) else {
             return Err(format!(
                 "provided IP is not in the valid range. The range of valid IPs is {}",
@@ -672,7 +743,10 @@ impl IpAllocator {
             ));
         };
         if let Some((other, other_loc)) = self.taken.get(&idx) {
-            let at = other_loc.as_ref().map(|l| format!(" at {l}")).unwrap_or_default();
+            let at = other_loc
+                .as_ref()
+                .map(|l| format!(" at {l}"))
+                .unwrap_or_default();
             return Err(format!(
                 "provided IP is already allocated (to Service \"{other}\"{at})"
             ));
@@ -683,7 +757,8 @@ impl IpAllocator {
 
     fn allocate_dynamic(&mut self, seed: u64, owner: &ObjectRef) -> Option<IpAddr> {
         let offset = band_offset(self.size, 16, 256, 16);
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ fnv64(format!("clusterip/{owner}").as_bytes()));
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(seed ^ fnv64(format!("clusterip/{owner}").as_bytes()));
         let start = u128::from(rng.next_u64());
         // The upper band first, then the lower band; index 0 is the `kubernetes` Service's.
         let bands = [(offset.max(1), self.size), (1, offset.max(1))];
@@ -696,8 +771,8 @@ impl IpAllocator {
             // Probe forward from a seeded start. Bounded by the band's size.
             let mut idx = first;
             for _ in 0..span.min(1 << 22) {
-                if !self.taken.contains_key(&idx) {
-                    self.taken.insert(idx, (owner.clone(), None));
+                if let std::collections::btree_map::Entry::Vacant(e) = self.taken.entry(idx) {
+                    e.insert((owner.clone(), None));
                     return Some(u128_to_ip(self.family, self.base() + 1 + idx));
                 }
                 idx = if idx + 1 >= hi { lo } else { idx + 1 };
@@ -722,7 +797,12 @@ impl PortAllocator {
         }
     }
 
-    fn allocate_static(&mut self, port: u16, owner: &ObjectRef, loc: Option<&Loc>) -> Result<(), String> {
+    fn allocate_static(
+        &mut self,
+        port: u16,
+        owner: &ObjectRef,
+        loc: Option<&Loc>,
+    ) -> Result<(), String> {
         if port < self.lo || port > self.hi {
             return Err(format!(
                 "provided port is not in the valid range. The range of valid ports is {}-{}",
@@ -733,7 +813,10 @@ impl PortAllocator {
             if other == owner {
                 return Ok(());
             }
-            let at = other_loc.as_ref().map(|l| format!(" at {l}")).unwrap_or_default();
+            let at = other_loc
+                .as_ref()
+                .map(|l| format!(" at {l}"))
+                .unwrap_or_default();
             return Err(format!(
                 "provided port is already allocated (to Service \"{other}\"{at})"
             ));
@@ -757,8 +840,8 @@ impl PortAllocator {
             let mut idx = lo + start % span;
             for _ in 0..span {
                 let port = self.lo + idx as u16;
-                if !self.taken.contains_key(&port) {
-                    self.taken.insert(port, (owner.clone(), None));
+                if let std::collections::btree_map::Entry::Vacant(e) = self.taken.entry(port) {
+                    e.insert((owner.clone(), None));
                     return Some(port);
                 }
                 idx = if idx + 1 >= hi { lo } else { idx + 1 };
@@ -825,10 +908,10 @@ fn derive_backends(
             continue;
         }
         // The controller leaves out Pods whose Node does not exist.
-        if let (Some(nodes), Some(n)) = (known_nodes, pod.node_name.as_deref()) {
-            if !nodes.contains(n) {
-                continue;
-            }
+        if let (Some(nodes), Some(n)) = (known_nodes, pod.node_name.as_deref())
+            && !nodes.contains(n)
+        {
+            continue;
         }
         let serving = pod.ready;
         let terminating = pod.meta.deleting;
@@ -867,7 +950,7 @@ fn derive_backends(
             });
         }
     }
-    out.sort_by(|a, b| a.address.cmp(&b.address));
+    out.sort_by_key(|a| a.address);
     out
 }
 
@@ -877,7 +960,9 @@ fn slice_backends(svc: &ResolvedService, slices: &[EndpointSlice]) -> Vec<Backen
     let s = &svc.service;
     let mut by_addr: BTreeMap<IpAddr, Backend> = BTreeMap::new();
     for slice in slices {
-        if slice.meta.id.namespace != s.meta.id.namespace || slice.service.as_deref() != Some(s.meta.id.name.as_str()) {
+        if slice.meta.id.namespace != s.meta.id.namespace
+            || slice.service.as_deref() != Some(s.meta.id.name.as_str())
+        {
             continue;
         }
         let Some(fam) = slice.family else { continue };
@@ -896,7 +981,9 @@ fn slice_backends(svc: &ResolvedService, slices: &[EndpointSlice]) -> Vec<Backen
             })
             .collect();
         for ep in &slice.endpoints {
-            let Some(addr) = ep.addresses.first() else { continue };
+            let Some(addr) = ep.addresses.first() else {
+                continue;
+            };
             let b = Backend {
                 address: *addr,
                 ports: ports.clone(),
@@ -932,7 +1019,10 @@ fn next_free(cidr: &IpNet, used: &BTreeSet<IpAddr>) -> Option<IpAddr> {
         IpNet::V4(_) => 1,
         IpNet::V6(_) => 2,
     };
-    cidr.hosts().skip(skip).take(1 << 20).find(|ip| !used.contains(ip))
+    cidr.hosts()
+        .skip(skip)
+        .take(1 << 20)
+        .find(|ip| !used.contains(ip))
 }
 
 /// FNV-1a, 64 bits: a stable, seedless hash to derive per-object seeds.

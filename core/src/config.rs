@@ -142,7 +142,10 @@ impl Default for Config {
                     112,
                 )),
             ],
-            pod_cidrs: vec![IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::new(10, 244, 0, 0), 16))],
+            pod_cidrs: vec![IpNet::V4(Ipv4Net::new_assert(
+                Ipv4Addr::new(10, 244, 0, 0),
+                16,
+            ))],
             node_port_range: (30000, 32767),
             cluster_domain: "cluster.local".into(),
             scheduler: Scheduler::RoundRobin,
@@ -155,7 +158,9 @@ impl Default for Config {
 impl Config {
     /// The service CIDR of a family, if the cluster has one.
     pub fn service_cidr(&self, family: Family) -> Option<&IpNet> {
-        self.service_cidrs.iter().find(|n| Family::of_net(n) == family)
+        self.service_cidrs
+            .iter()
+            .find(|n| Family::of_net(n) == family)
     }
 
     /// The families the cluster serves, primary first.
@@ -173,7 +178,12 @@ impl Config {
     /// The address synthesized Node `index` (0-based) gets: 172.18.0.2, .3, … as kind gives them.
     pub fn synthesized_node_address(index: u32) -> IpAddr {
         let n = 2 + index;
-        IpAddr::V4(Ipv4Addr::new(172, 18, ((n >> 8) & 0xff) as u8, (n & 0xff) as u8))
+        IpAddr::V4(Ipv4Addr::new(
+            172,
+            18,
+            ((n >> 8) & 0xff) as u8,
+            (n & 0xff) as u8,
+        ))
     }
 
     /// Checks the settings themselves (ranges non-empty, families not repeated).

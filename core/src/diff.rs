@@ -180,7 +180,10 @@ pub fn diff(old: &State, new: &State) -> Vec<Op> {
         let k = VsKeyJson::from(*key);
         match old.virtual_servers.get(key) {
             None => {
-                ops.push(Op::AddVirtualServer { key: k, config: *cfg });
+                ops.push(Op::AddVirtualServer {
+                    key: k,
+                    config: *cfg,
+                });
                 for (r, w) in rs {
                     ops.push(Op::AddRealServer {
                         key: k,
@@ -191,7 +194,10 @@ pub fn diff(old: &State, new: &State) -> Vec<Op> {
             }
             Some((old_cfg, old_rs)) => {
                 if old_cfg != cfg {
-                    ops.push(Op::UpdateVirtualServer { key: k, config: *cfg });
+                    ops.push(Op::UpdateVirtualServer {
+                        key: k,
+                        config: *cfg,
+                    });
                 }
                 for (r, w) in rs {
                     match old_rs.get(r) {
@@ -210,7 +216,10 @@ pub fn diff(old: &State, new: &State) -> Vec<Op> {
                 }
                 for r in old_rs.keys() {
                     if !rs.contains_key(r) {
-                        ops.push(Op::DeleteRealServer { key: k, real_server: *r });
+                        ops.push(Op::DeleteRealServer {
+                            key: k,
+                            real_server: *r,
+                        });
                     }
                 }
             }
@@ -256,7 +265,9 @@ pub fn apply(state: &mut State, ops: &[Op]) -> Result<(), ApplyError> {
                 if state.virtual_servers.contains_key(&key) {
                     return Err(ApplyError::Exists(op_err()));
                 }
-                state.virtual_servers.insert(key, (*config, BTreeMap::new()));
+                state
+                    .virtual_servers
+                    .insert(key, (*config, BTreeMap::new()));
             }
             Op::UpdateVirtualServer { key, config } => {
                 let Some(vs) = state.virtual_servers.get_mut(&VsKey::from(*key)) else {
@@ -269,7 +280,11 @@ pub fn apply(state: &mut State, ops: &[Op]) -> Result<(), ApplyError> {
                     return Err(ApplyError::Missing(op_err()));
                 }
             }
-            Op::AddRealServer { key, real_server, weight } => {
+            Op::AddRealServer {
+                key,
+                real_server,
+                weight,
+            } => {
                 let Some(vs) = state.virtual_servers.get_mut(&VsKey::from(*key)) else {
                     return Err(ApplyError::Missing(op_err()));
                 };
@@ -277,7 +292,11 @@ pub fn apply(state: &mut State, ops: &[Op]) -> Result<(), ApplyError> {
                     return Err(ApplyError::Exists(op_err()));
                 }
             }
-            Op::UpdateRealServer { key, real_server, weight } => {
+            Op::UpdateRealServer {
+                key,
+                real_server,
+                weight,
+            } => {
                 let Some(w) = state
                     .virtual_servers
                     .get_mut(&VsKey::from(*key))

@@ -57,7 +57,11 @@ pub fn records(cluster: &Cluster) -> Vec<DnsRecord> {
 fn addr_record(name: String, ip: &IpAddr) -> DnsRecord {
     DnsRecord {
         name,
-        kind: if ip.is_ipv4() { RecordType::A } else { RecordType::AAAA },
+        kind: if ip.is_ipv4() {
+            RecordType::A
+        } else {
+            RecordType::AAAA
+        },
         value: format!("{ip}"),
     }
 }
@@ -85,7 +89,11 @@ pub fn service_records(svc: &ResolvedService, zone: &str, out: &mut Vec<DnsRecor
             }
         }
         _ if s.headless => {
-            let ready: Vec<_> = svc.backends.iter().filter(|b| b.conditions.is_ready()).collect();
+            let ready: Vec<_> = svc
+                .backends
+                .iter()
+                .filter(|b| b.conditions.is_ready())
+                .collect();
             for b in &ready {
                 out.push(addr_record(base.clone(), &b.address));
                 if let Some(h) = &b.hostname {
@@ -96,12 +104,23 @@ pub fn service_records(svc: &ResolvedService, zone: &str, out: &mut Vec<DnsRecor
                 if p.name.is_empty() {
                     continue;
                 }
-                let targets: Vec<_> = ready.iter().filter_map(|b| Some((b, b.ports[pi]?))).collect();
-                let weight = if targets.is_empty() { 0 } else { 100 / targets.len() };
+                let targets: Vec<_> = ready
+                    .iter()
+                    .filter_map(|b| Some((b, b.ports[pi]?)))
+                    .collect();
+                let weight = if targets.is_empty() {
+                    0
+                } else {
+                    100 / targets.len()
+                };
                 for (b, port) in targets {
                     let host = b.hostname.clone().unwrap_or_else(|| dashed(&b.address));
                     out.push(DnsRecord {
-                        name: format!("_{}._{}.{base}", p.name, p.protocol.as_str().to_ascii_lowercase()),
+                        name: format!(
+                            "_{}._{}.{base}",
+                            p.name,
+                            p.protocol.as_str().to_ascii_lowercase()
+                        ),
                         kind: RecordType::SRV,
                         value: format!("0 {weight} {port} {host}.{base}"),
                     });
@@ -117,7 +136,11 @@ pub fn service_records(svc: &ResolvedService, zone: &str, out: &mut Vec<DnsRecor
                     continue;
                 }
                 out.push(DnsRecord {
-                    name: format!("_{}._{}.{base}", p.name, p.protocol.as_str().to_ascii_lowercase()),
+                    name: format!(
+                        "_{}._{}.{base}",
+                        p.name,
+                        p.protocol.as_str().to_ascii_lowercase()
+                    ),
                     kind: RecordType::SRV,
                     value: format!("0 100 {} {base}", p.port),
                 });
@@ -147,7 +170,11 @@ pub fn resolve(records: &[DnsRecord], name: &str, namespace: &str, zone: &str) -
         if dots >= 5 {
             candidates.push(name.clone());
         }
-        for suffix in [format!("{namespace}.svc.{zone}"), format!("svc.{zone}"), zone.into()] {
+        for suffix in [
+            format!("{namespace}.svc.{zone}"),
+            format!("svc.{zone}"),
+            zone.into(),
+        ] {
             candidates.push(format!("{name}.{suffix}"));
         }
         if dots < 5 {

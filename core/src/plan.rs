@@ -136,7 +136,12 @@ pub struct UnknownNode {
 
 impl core::fmt::Display for UnknownNode {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "no Node {:?}; the Nodes are: {}", self.name, self.known.join(", "))
+        write!(
+            f,
+            "no Node {:?}; the Nodes are: {}",
+            self.name,
+            self.known.join(", ")
+        )
     }
 }
 
@@ -144,7 +149,10 @@ impl core::error::Error for UnknownNode {}
 
 /// The default node: the first by name.
 pub fn default_node(cluster: &Cluster) -> &str {
-    cluster.nodes.first().map_or("", |n| n.meta.id.name.as_str())
+    cluster
+        .nodes
+        .first()
+        .map_or("", |n| n.meta.id.name.as_str())
 }
 
 /// Plans the rules of `node` (the first Node by name when `None`).
@@ -153,7 +161,11 @@ pub fn plan(cluster: &Cluster, node: Option<&str>) -> Result<Plan, UnknownNode> 
     let Some(node) = cluster.node(node_name) else {
         return Err(UnknownNode {
             name: node_name.into(),
-            known: cluster.nodes.iter().map(|n| n.meta.id.name.clone()).collect(),
+            known: cluster
+                .nodes
+                .iter()
+                .map(|n| n.meta.id.name.clone())
+                .collect(),
         });
     };
     let mut warnings: Vec<Diagnostic> = cluster.warnings.clone();
@@ -190,7 +202,10 @@ pub fn plan(cluster: &Cluster, node: Option<&str>) -> Result<Plan, UnknownNode> 
         virtual_servers: by_key.into_values().collect(),
         interface_addresses: addresses,
         dns: dns::records(cluster),
-        warnings: warnings.iter().map(|w| alloc::string::ToString::to_string(w)).collect(),
+        warnings: warnings
+            .iter()
+            .map(alloc::string::ToString::to_string)
+            .collect(),
     })
 }
 
@@ -274,7 +289,11 @@ pub fn service_virtual_servers(
                 .filter(|b| Family::of(&b.address) == *fam && b.ports[pi].is_some())
                 .collect();
             let cat = categorize(&backends, node);
-            let make = |kind: VsKind, address: IpAddr, vport: u16, policy: TrafficPolicy, policy_name: &str| {
+            let make = |kind: VsKind,
+                        address: IpAddr,
+                        vport: u16,
+                        policy: TrafficPolicy,
+                        policy_name: &str| {
                 let (chosen, fell) = match policy {
                     TrafficPolicy::Cluster => (&cat.cluster, cat.cluster_fell_back),
                     TrafficPolicy::Local => (&cat.local, cat.local_fell_back),
@@ -308,7 +327,7 @@ pub fn service_virtual_servers(
                         })
                     })
                     .collect();
-                real_servers.sort_by(|a, b| (a.address, a.port).cmp(&(b.address, b.port)));
+                real_servers.sort_by_key(|a| (a.address, a.port));
                 real_servers.dedup_by(|a, b| a.address == b.address && a.port == b.port);
                 VirtualServer {
                     service: id.clone(),
@@ -334,14 +353,36 @@ pub fn service_virtual_servers(
             }
             let etp = s.external_traffic_policy;
             for ip in s.external_ips.iter().filter(|ip| Family::of(ip) == *fam) {
-                out.push(make(VsKind::ExternalIP, *ip, port.port, etp, "externalTrafficPolicy"));
+                out.push(make(
+                    VsKind::ExternalIP,
+                    *ip,
+                    port.port,
+                    etp,
+                    "externalTrafficPolicy",
+                ));
             }
-            for ing in s.lb_ingress.iter().filter(|i| Family::of(&i.ip) == *fam && !i.proxy_mode) {
-                out.push(make(VsKind::LoadBalancer, ing.ip, port.port, etp, "externalTrafficPolicy"));
+            for ing in s
+                .lb_ingress
+                .iter()
+                .filter(|i| Family::of(&i.ip) == *fam && !i.proxy_mode)
+            {
+                out.push(make(
+                    VsKind::LoadBalancer,
+                    ing.ip,
+                    port.port,
+                    etp,
+                    "externalTrafficPolicy",
+                ));
             }
             if let Some(np) = svc.node_ports[pi] {
                 for ip in node_addresses.iter().filter(|ip| Family::of(ip) == *fam) {
-                    out.push(make(VsKind::NodePort, *ip, np, etp, "externalTrafficPolicy"));
+                    out.push(make(
+                        VsKind::NodePort,
+                        *ip,
+                        np,
+                        etp,
+                        "externalTrafficPolicy",
+                    ));
                 }
             }
         }

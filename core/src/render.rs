@@ -52,7 +52,12 @@ pub fn ipvsadm_table(plan: &Plan) -> String {
     out.push_str("Prot LocalAddress:Port Scheduler Flags\n");
     out.push_str("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
     for vs in &plan.virtual_servers {
-        let mut line = format!("{:<4} {} {}", vs.protocol.as_str(), vs_addr(vs), vs.scheduler);
+        let mut line = format!(
+            "{:<4} {} {}",
+            vs.protocol.as_str(),
+            vs_addr(vs),
+            vs.scheduler
+        );
         if let Some(t) = vs.persistence_timeout_seconds {
             let _ = write!(line, " persistent {t}");
         }
@@ -60,7 +65,10 @@ pub fn ipvsadm_table(plan: &Plan) -> String {
         out.push('\n');
         for rs in &vs.real_servers {
             let dest = format!("{}:{}", fmt_addr(&rs.address), rs.port);
-            let line = format!("  -> {dest:<28} {:<7} {:<6} {:<10} {:<10}", "Masq", rs.weight, 0, 0);
+            let line = format!(
+                "  -> {dest:<28} {:<7} {:<6} {:<10} {:<10}",
+                "Masq", rs.weight, 0, 0
+            );
             out.push_str(line.trim_end());
             out.push('\n');
         }

@@ -135,9 +135,14 @@ impl fmt::Display for RouteError {
                 "{h:?} is neither the address of a virtual server nor a cluster DNS name"
             ),
             RouteError::NoSuchPort { target, serves } => {
-                write!(f, "no virtual server for {target}; that address serves {serves}")
+                write!(
+                    f,
+                    "no virtual server for {target}; that address serves {serves}"
+                )
             }
-            RouteError::NothingToSend => f.write_str("nothing to send: --count must be at least 1 and --from non-empty"),
+            RouteError::NothingToSend => {
+                f.write_str("nothing to send: --count must be at least 1 and --from non-empty")
+            }
         }
     }
 }
@@ -163,7 +168,8 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
     if req.count == 0 || req.from.is_empty() {
         return Err(RouteError::NothingToSend);
     }
-    let (host, port) = split_target(&req.to).ok_or_else(|| RouteError::BadTarget(req.to.clone()))?;
+    let (host, port) =
+        split_target(&req.to).ok_or_else(|| RouteError::BadTarget(req.to.clone()))?;
     let client_node = req
         .node
         .clone()
@@ -171,7 +177,11 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
     if cluster.node(&client_node).is_none() {
         return Err(RouteError::UnknownNode(plan::UnknownNode {
             name: client_node,
-            known: cluster.nodes.iter().map(|n| n.meta.id.name.clone()).collect(),
+            known: cluster
+                .nodes
+                .iter()
+                .map(|n| n.meta.id.name.clone())
+                .collect(),
         }));
     }
     let times = (0..req.count).map(|i| req.start_ms + u64::from(i) * req.interval_ms);
@@ -280,7 +290,10 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
         let mut reason = decision.reason;
         // The plan's note explains the real-server set; its "no endpoints" part is already
         // what the decision says.
-        let note = vs.note.trim_end_matches("no endpoints: connections are refused").trim_end_matches("; ");
+        let note = vs
+            .note
+            .trim_end_matches("no endpoints: connections are refused")
+            .trim_end_matches("; ");
         if !note.is_empty() {
             reason = format!("{reason} ({note})");
         }
@@ -332,9 +345,15 @@ mod tests {
 
     #[test]
     fn targets() {
-        assert_eq!(split_target("10.97.97.97:80"), Some(("10.97.97.97".into(), 80)));
+        assert_eq!(
+            split_target("10.97.97.97:80"),
+            Some(("10.97.97.97".into(), 80))
+        );
         assert_eq!(split_target("[fd00::1]:53"), Some(("fd00::1".into(), 53)));
-        assert_eq!(split_target("svc.dev.svc.cluster.local:80"), Some(("svc.dev.svc.cluster.local".into(), 80)));
+        assert_eq!(
+            split_target("svc.dev.svc.cluster.local:80"),
+            Some(("svc.dev.svc.cluster.local".into(), 80))
+        );
         assert_eq!(split_target("fd00::1:53"), None);
         assert_eq!(split_target("10.0.0.1"), None);
         assert_eq!(split_target("10.0.0.1:0"), None);
@@ -343,7 +362,13 @@ mod tests {
 
     #[test]
     fn service_names_from_fqdns() {
-        assert_eq!(service_of("web.dev.svc.cluster.local", "cluster.local"), Some("dev/web".into()));
-        assert_eq!(service_of("web-0.web.dev.svc.cluster.local", "cluster.local"), Some("dev/web".into()));
+        assert_eq!(
+            service_of("web.dev.svc.cluster.local", "cluster.local"),
+            Some("dev/web".into())
+        );
+        assert_eq!(
+            service_of("web-0.web.dev.svc.cluster.local", "cluster.local"),
+            Some("dev/web".into())
+        );
     }
 }

@@ -66,7 +66,7 @@ fn show(d: (IpAddr, u16)) -> String {
 }
 
 fn fmt_time(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("t={}s", ms / 1000)
     } else {
         format!("t={}.{:03}s", ms / 1000, ms % 1000)
@@ -123,7 +123,13 @@ impl Simulator {
     }
 
     /// Schedules one connection from `client` to `vs` on `node` at `now_ms`.
-    pub fn connect(&mut self, node: &str, vs: &VirtualServer, client: IpAddr, now_ms: u64) -> Decision {
+    pub fn connect(
+        &mut self,
+        node: &str,
+        vs: &VirtualServer,
+        client: IpAddr,
+        now_ms: u64,
+    ) -> Decision {
         let st = self.state.entry((node.into(), vs.key())).or_default();
         let rs = &vs.real_servers;
         let available = |d: (IpAddr, u16)| rs.iter().position(|r| dest_of(r) == d && r.weight > 0);
@@ -162,7 +168,10 @@ impl Simulator {
             } else {
                 "no real server with weight > 0: the connection is refused".into()
             };
-            return Decision { index: None, reason };
+            return Decision {
+                index: None,
+                reason,
+            };
         };
         let dest = dest_of(&rs[i]);
         *st.conns.entry(dest).or_default() += 1;
@@ -205,7 +214,10 @@ fn schedule(st: &mut VsState, vs: &VirtualServer, client: IpAddr) -> Option<(usi
                 None => 0,
                 Some(last) => match rs.iter().position(|r| dest_of(r) == last) {
                     Some(p) => p + 1,
-                    None => rs.iter().position(|r| dest_of(r) > last).unwrap_or(rs.len()),
+                    None => rs
+                        .iter()
+                        .position(|r| dest_of(r) > last)
+                        .unwrap_or(rs.len()),
                 },
             };
             for k in 0..rs.len() {
@@ -224,7 +236,12 @@ fn schedule(st: &mut VsState, vs: &VirtualServer, client: IpAddr) -> Option<(usi
         Scheduler::WeightedRoundRobin => {
             let weights: Vec<i64> = rs.iter().map(|r| i64::from(r.weight)).collect();
             let mw = weights.iter().copied().max().unwrap_or(0);
-            let di = weights.iter().copied().filter(|w| *w > 0).fold(0, gcd).max(1);
+            let di = weights
+                .iter()
+                .copied()
+                .filter(|w| *w > 0)
+                .fold(0, gcd)
+                .max(1);
             if st.wrr_cw <= 0 || st.wrr_cw > mw {
                 st.wrr_cw = mw;
             }
@@ -242,7 +259,13 @@ fn schedule(st: &mut VsState, vs: &VirtualServer, client: IpAddr) -> Option<(usi
                 }
                 st.wrr_pos = Some(next);
                 if weights[next] >= st.wrr_cw && weights[next] > 0 {
-                    return Some((next, format!("{name}: weight {} >= current weight {}", weights[next], st.wrr_cw)));
+                    return Some((
+                        next,
+                        format!(
+                            "{name}: weight {} >= current weight {}",
+                            weights[next], st.wrr_cw
+                        ),
+                    ));
                 }
             }
             None
@@ -252,10 +275,10 @@ fn schedule(st: &mut VsState, vs: &VirtualServer, client: IpAddr) -> Option<(usi
         | Scheduler::ShortestExpectedDelay
         | Scheduler::NeverQueue => {
             let conns = |i: usize| u64::from(st.conns.get(&dest_of(&rs[i])).copied().unwrap_or(0));
-            if vs.scheduler == Scheduler::NeverQueue {
-                if let Some(i) = (0..rs.len()).find(|&i| usable(i) && conns(i) == 0) {
-                    return Some((i, format!("{name}: {} is idle", show(dest_of(&rs[i])))));
-                }
+            if vs.scheduler == Scheduler::NeverQueue
+                && let Some(i) = (0..rs.len()).find(|&i| usable(i) && conns(i) == 0)
+            {
+                return Some((i, format!("{name}: {} is idle", show(dest_of(&rs[i])))));
             }
             // Overhead compared as a/w < b/w' by cross-multiplication, first minimum wins.
             let overhead = |i: usize| -> (u64, u64) {
@@ -282,23 +305,39 @@ fn schedule(st: &mut VsState, vs: &VirtualServer, client: IpAddr) -> Option<(usi
                 };
             }
             let i = best?;
-            Some((i, format!("{name}: fewest connections ({} so far)", conns(i))))
+            Some((
+                i,
+                format!("{name}: fewest connections ({} so far)", conns(i)),
+            ))
         }
         Scheduler::SourceHashing | Scheduler::DestinationHashing => {
-            let key = if vs.scheduler == Scheduler::SourceHashing { client } else { vs.address };
+            let key = if vs.scheduler == Scheduler::SourceHashing {
+                client
+            } else {
+                vs.address
+            };
             let bucket = hash_32(fold(&key), TAB_BITS) as usize;
             let table = hash_table(rs);
             let i = table[bucket]?;
             if !usable(i) {
                 return None;
             }
-            let what = if vs.scheduler == Scheduler::SourceHashing { "source" } else { "destination" };
+            let what = if vs.scheduler == Scheduler::SourceHashing {
+                "source"
+            } else {
+                "destination"
+            };
             Some((i, format!("{name}: {what} {key} hashes to bucket {bucket}")))
         }
         _ => {
             // Not simulated: fall back to the list order so the learner still sees traffic.
-            let start = st.rr_last.and_then(|l| rs.iter().position(|r| dest_of(r) == l)).map_or(0, |p| p + 1);
-            let i = (0..rs.len()).map(|k| (start + k) % rs.len()).find(|&i| usable(i))?;
+            let start = st
+                .rr_last
+                .and_then(|l| rs.iter().position(|r| dest_of(r) == l))
+                .map_or(0, |p| p + 1);
+            let i = (0..rs.len())
+                .map(|k| (start + k) % rs.len())
+                .find(|&i| usable(i))?;
             st.rr_last = Some(dest_of(&rs[i]));
             Some((i, format!("{name} is not simulated: shown as round robin")))
         }
@@ -340,7 +379,13 @@ mod tests {
         }
     }
 
-    fn picks(sim: &mut Simulator, v: &VirtualServer, clients: &[&str], n: usize, step_ms: u64) -> Vec<usize> {
+    fn picks(
+        sim: &mut Simulator,
+        v: &VirtualServer,
+        clients: &[&str],
+        n: usize,
+        step_ms: u64,
+    ) -> Vec<usize> {
         (0..n)
             .map(|i| {
                 let c = clients[i % clients.len()].parse().unwrap();
@@ -376,7 +421,11 @@ mod tests {
         let d = |s: &mut Simulator, t| s.connect("n", &v, c, t).index.unwrap();
         assert_eq!(d(&mut s, 0), 0);
         assert_eq!(d(&mut s, 9_000), 0);
-        assert_eq!(d(&mut s, 18_000), 0, "each connection refreshes the template");
+        assert_eq!(
+            d(&mut s, 18_000),
+            0,
+            "each connection refreshes the template"
+        );
         assert_eq!(d(&mut s, 28_000), 1, "10 s idle: the template expired");
         let other: IpAddr = "10.0.0.8".parse().unwrap();
         assert_eq!(s.connect("n", &v, other, 28_001).index, Some(2));
@@ -390,7 +439,10 @@ mod tests {
         assert_eq!(picks(&mut s, &v, &["10.0.0.1"], 6, 0), [0, 1, 2, 0, 1, 2]);
         v.real_servers[0].weight = 2;
         let mut s = Simulator::new();
-        assert_eq!(picks(&mut s, &v, &["10.0.0.1"], 8, 0), [0, 0, 1, 2, 0, 0, 1, 2]);
+        assert_eq!(
+            picks(&mut s, &v, &["10.0.0.1"], 8, 0),
+            [0, 0, 1, 2, 0, 0, 1, 2]
+        );
     }
 
     /// ip_vs_sh.c: one client always lands on one destination.

@@ -26,9 +26,10 @@ pub fn parse_header(payload: &[u8]) -> Result<(u8, u8, &[u8]), DecodeError> {
     }
 }
 
-/// Whether any nested attribute in an attribute list carries `NLA_F_NESTED`.
-pub(crate) fn any_nested_flag(attrs: &[u8]) -> bool {
-    NlaIter::new(attrs).filter_map(Result::ok).any(|a| a.is_nested_flagged())
+/// Whether nested attributes in a list carry `NLA_F_NESTED`: `false` only when some attribute
+/// of a nested kind (per `is_nest`) lacks it, so lists without nests read as the default `true`.
+pub(crate) fn nested_flag_of(attrs: &[u8], is_nest: impl Fn(u16) -> bool) -> bool {
+    !NlaIter::new(attrs).filter_map(Result::ok).any(|a| is_nest(a.kind) && !a.is_nested_flagged())
 }
 
 const CTRL_CMD_NEWFAMILY: u8 = 1;
@@ -240,7 +241,7 @@ impl FamilyMessage for CtrlMessage {
     fn parse(_message_type: u16, payload: &[u8]) -> Result<Self, DecodeError> {
         let (cmd, version, attrs_buf) = parse_header(payload)?;
         let attrs = NlaIter::new(attrs_buf).map(|a| a.and_then(|a| CtrlAttr::parse(&a))).collect::<Result<_, _>>()?;
-        Ok(CtrlMessage { cmd: cmd.into(), version, attrs, nested_flag: any_nested_flag(attrs_buf) })
+        Ok(CtrlMessage { cmd: cmd.into(), version, attrs, nested_flag: nested_flag_of(attrs_buf, |k| k == CTRL_ATTR_OPS || k == CTRL_ATTR_MCAST_GROUPS) })
     }
 }
 

@@ -66,7 +66,10 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
         cx.err(
             Kind::Type,
             node.pos,
-            format!("expected a Kubernetes object, got {}", node.value.describe()),
+            format!(
+                "expected a Kubernetes object, got {}",
+                node.value.describe()
+            ),
         );
         return;
     };
@@ -74,20 +77,30 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
     let kind = cx.str(entries, "kind", "");
     let Some((kind, kind_pos)) = kind else {
         let hint = case_hint(entries, "kind");
-        cx.err(Kind::Required, node.pos, format!("Object 'Kind' is missing{hint}"));
+        cx.err(
+            Kind::Required,
+            node.pos,
+            format!("Object 'Kind' is missing{hint}"),
+        );
         return;
     };
     let Some((api_version, _)) = api_version else {
         let hint = case_hint(entries, "apiVersion");
-        cx.err(Kind::Required, node.pos, format!("Object 'apiVersion' is missing{hint}"));
-        if let Some((known, version)) = schema::KINDS.iter().find(|(k, _)| k.eq_ignore_ascii_case(kind)) {
-            if *known != kind {
-                cx.err(
+        cx.err(
+            Kind::Required,
+            node.pos,
+            format!("Object 'apiVersion' is missing{hint}"),
+        );
+        if let Some((known, version)) = schema::KINDS
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(kind))
+            && *known != kind
+        {
+            cx.err(
                     Kind::Invalid,
                     kind_pos,
                     format!("no matches for kind {kind:?}: did you mean kind {known:?} (apiVersion {version:?})?"),
                 );
-            }
         }
         return;
     };
@@ -101,7 +114,10 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
         return;
     }
     let Some(root) = schema::root(api_version, kind) else {
-        if let Some((known, version)) = schema::KINDS.iter().find(|(k, _)| k.eq_ignore_ascii_case(kind)) {
+        if let Some((known, version)) = schema::KINDS
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(kind))
+        {
             let hint = if *known == kind {
                 format!(": {kind} is served as apiVersion {version:?}")
             } else {
@@ -148,7 +164,11 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
     check_fields(&mut cx, node, Shape::Object(root), "");
 
     let Some((meta_entries, meta_pos)) = meta_entries else {
-        cx.err(Kind::Required, node.pos, "metadata.name: Required value: name is required");
+        cx.err(
+            Kind::Required,
+            node.pos,
+            "metadata.name: Required value: name is required",
+        );
         return;
     };
     let meta = read_meta(&mut cx, kind, id, meta_entries, meta_pos, node.pos);
@@ -197,7 +217,10 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
 
 /// " (found \"apiversion\": field names are case-sensitive)" when a near spelling exists.
 fn case_hint(entries: &[Entry], want: &str) -> String {
-    match entries.iter().find(|e| e.key.eq_ignore_ascii_case(want) && e.key != want) {
+    match entries
+        .iter()
+        .find(|e| e.key.eq_ignore_ascii_case(want) && e.key != want)
+    {
         Some(e) => format!(
             " (line {} has {:?}: field names are case-sensitive, write {want:?})",
             e.key_pos.line, e.key
@@ -248,12 +271,24 @@ impl<'a> Cx<'a> {
     }
 
     fn invalid(&mut self, pos: Pos, path: &str, value: impl core::fmt::Display, detail: &str) {
-        self.err(Kind::Invalid, pos, format!("{path}: Invalid value: {value}: {detail}"));
+        self.err(
+            Kind::Invalid,
+            pos,
+            format!("{path}: Invalid value: {value}: {detail}"),
+        );
     }
 
     fn required(&mut self, pos: Pos, path: &str, detail: &str) {
-        let sep = if detail.is_empty() || detail.starts_with(' ') { "" } else { ": " };
-        self.err(Kind::Required, pos, format!("{path}: Required value{sep}{detail}"));
+        let sep = if detail.is_empty() || detail.starts_with(' ') {
+            ""
+        } else {
+            ": "
+        };
+        self.err(
+            Kind::Required,
+            pos,
+            format!("{path}: Required value{sep}{detail}"),
+        );
     }
 
     fn unsupported(&mut self, pos: Pos, path: &str, value: &str, allowed: &[&str]) {
@@ -277,7 +312,10 @@ impl<'a> Cx<'a> {
         self.err(
             Kind::Type,
             node.pos,
-            format!("{path}: expected {want}, got {}{hint}", node.value.describe()),
+            format!(
+                "{path}: expected {want}, got {}{hint}",
+                node.value.describe()
+            ),
         );
     }
 
@@ -346,7 +384,12 @@ impl<'a> Cx<'a> {
     }
 
     /// Items of a list of objects, with their paths (`spec.ports[0]`).
-    fn objects<'n>(&mut self, m: &'n [Entry], key: &str, prefix: &str) -> Vec<(&'n [Entry], Pos, String)> {
+    fn objects<'n>(
+        &mut self,
+        m: &'n [Entry],
+        key: &str,
+        prefix: &str,
+    ) -> Vec<(&'n [Entry], Pos, String)> {
         let mut out = Vec::new();
         let path = join(prefix, key);
         if let Some((items, _)) = self.seq(m, key, prefix) {
@@ -363,7 +406,12 @@ impl<'a> Cx<'a> {
     }
 
     /// Items of a list of strings.
-    fn strings<'n>(&mut self, m: &'n [Entry], key: &str, prefix: &str) -> Vec<(&'n str, Pos, String)> {
+    fn strings<'n>(
+        &mut self,
+        m: &'n [Entry],
+        key: &str,
+        prefix: &str,
+    ) -> Vec<(&'n str, Pos, String)> {
         let mut out = Vec::new();
         let path = join(prefix, key);
         if let Some((items, _)) = self.seq(m, key, prefix) {
@@ -535,24 +583,45 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-fn read_meta(cx: &mut Cx<'_>, kind: &str, id: ObjectRef, m: &[Entry], meta_pos: Pos, obj_pos: Pos) -> Meta {
+fn read_meta(
+    cx: &mut Cx<'_>,
+    kind: &str,
+    id: ObjectRef,
+    m: &[Entry],
+    meta_pos: Pos,
+    obj_pos: Pos,
+) -> Meta {
     let name_pos = cx.field(m, "name").map_or(meta_pos, |n| n.pos);
     if id.name.is_empty() {
-        cx.required(meta_pos, "metadata.name", "name or generateName is required");
+        cx.required(
+            meta_pos,
+            "metadata.name",
+            "name or generateName is required",
+        );
     } else {
         let check = match kind {
             "Service" => validation::dns1035_label(&id.name),
             _ => validation::dns1123_subdomain(&id.name),
         };
         if let Err(msg) = check {
-            cx.invalid(name_pos, "metadata.name", format_args!("{:?}", id.name), &msg);
+            cx.invalid(
+                name_pos,
+                "metadata.name",
+                format_args!("{:?}", id.name),
+                &msg,
+            );
         }
     }
-    if !id.namespace.is_empty() {
-        if let Err(msg) = validation::dns1123_label(&id.namespace) {
-            let pos = cx.field(m, "namespace").map_or(meta_pos, |n| n.pos);
-            cx.invalid(pos, "metadata.namespace", format_args!("{:?}", id.namespace), &msg);
-        }
+    if !id.namespace.is_empty()
+        && let Err(msg) = validation::dns1123_label(&id.namespace)
+    {
+        let pos = cx.field(m, "namespace").map_or(meta_pos, |n| n.pos);
+        cx.invalid(
+            pos,
+            "metadata.namespace",
+            format_args!("{:?}", id.namespace),
+            &msg,
+        );
     }
     let labels = cx.labels(m, "labels", "metadata");
     let deleting = cx.str(m, "deletionTimestamp", "metadata").is_some();
@@ -577,7 +646,13 @@ fn read_meta(cx: &mut Cx<'_>, kind: &str, id: ObjectRef, m: &[Entry], meta_pos: 
 const SESSION_AFFINITY_DEFAULT_TIMEOUT: u32 = 10_800;
 const SESSION_AFFINITY_MAX_TIMEOUT: i64 = 86_400;
 
-fn read_service(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], obj_pos: Pos) -> Option<Service> {
+fn read_service(
+    cx: &mut Cx<'_>,
+    meta: Meta,
+    spec: &[Entry],
+    status: &[Entry],
+    obj_pos: Pos,
+) -> Option<Service> {
     let before = cx.errors;
     let kind = match cx.str(spec, "type", "spec") {
         None => ServiceType::ClusterIp,
@@ -586,7 +661,12 @@ fn read_service(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], o
         Some(("LoadBalancer", _)) => ServiceType::LoadBalancer,
         Some(("ExternalName", _)) => ServiceType::ExternalName,
         Some((other, pos)) => {
-            cx.unsupported(pos, "spec.type", other, &["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]);
+            cx.unsupported(
+                pos,
+                "spec.type",
+                other,
+                &["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"],
+            );
             ServiceType::ClusterIp
         }
     };
@@ -599,15 +679,15 @@ fn read_service(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], o
     let single = cx.str(spec, "clusterIP", "spec");
     let many = cx.strings(spec, "clusterIPs", "spec");
     if !many.is_empty() {
-        if let Some((s, pos)) = single {
-            if s != many[0].0 {
-                cx.invalid(
-                    pos,
-                    "spec.clusterIPs[0]",
-                    format_args!("{:?}", many[0].0),
-                    "must be the same as spec.clusterIP",
-                );
-            }
+        if let Some((s, pos)) = single
+            && s != many[0].0
+        {
+            cx.invalid(
+                pos,
+                "spec.clusterIPs[0]",
+                format_args!("{:?}", many[0].0),
+                "must be the same as spec.clusterIP",
+            );
         }
         written.extend(many.into_iter().map(|(s, p, path)| (s.to_owned(), p, path)));
     } else if let Some((s, pos)) = single {
@@ -635,15 +715,28 @@ fn read_service(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], o
             continue;
         }
         if let Some(ip) = cx.ip(s, *pos, path) {
-            if cluster_ips.iter().any(|o: &IpAddr| Family::of(o) == Family::of(&ip)) {
-                cx.invalid(*pos, path, format_args!("{s:?}"), "may not have more than one IP of each family");
+            if cluster_ips
+                .iter()
+                .any(|o: &IpAddr| Family::of(o) == Family::of(&ip))
+            {
+                cx.invalid(
+                    *pos,
+                    path,
+                    format_args!("{s:?}"),
+                    "may not have more than one IP of each family",
+                );
             }
             cluster_ips.push(ip);
         }
     }
     if kind == ServiceType::ExternalName && (headless || !cluster_ips.is_empty()) {
         let pos = written.first().map_or(obj_pos, |w| w.1);
-        cx.invalid(pos, "spec.clusterIP", format_args!("{:?}", written[0].0), "may not be set for ExternalName services");
+        cx.invalid(
+            pos,
+            "spec.clusterIP",
+            format_args!("{:?}", written[0].0),
+            "may not be set for ExternalName services",
+        );
     }
 
     // ipFamilies, ipFamilyPolicy
@@ -658,7 +751,11 @@ fn read_service(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], o
             }
         };
         if ip_families.contains(&fam) {
-            cx.err(Kind::Invalid, pos, format!("{path}: Duplicate value: {f:?}"));
+            cx.err(
+                Kind::Invalid,
+                pos,
+                format!("{path}: Duplicate value: {f:?}"),
+            );
             continue;
         }
         ip_families.push(fam);
@@ -669,23 +766,35 @@ fn read_service(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], o
         Some(("PreferDualStack", _)) => Some(IpFamilyPolicy::PreferDualStack),
         Some(("RequireDualStack", _)) => Some(IpFamilyPolicy::RequireDualStack),
         Some((other, pos)) => {
-            cx.unsupported(pos, "spec.ipFamilyPolicy", other, &["PreferDualStack", "RequireDualStack", "SingleStack"]);
+            cx.unsupported(
+                pos,
+                "spec.ipFamilyPolicy",
+                other,
+                &["PreferDualStack", "RequireDualStack", "SingleStack"],
+            );
             None
         }
     };
-    if ip_family_policy == Some(IpFamilyPolicy::SingleStack) && (ip_families.len() > 1 || cluster_ips.len() > 1) {
-        cx.invalid(obj_pos, "spec.ipFamilyPolicy", "\"SingleStack\"", "must be RequireDualStack or PreferDualStack when multiple IP families are specified");
+    if ip_family_policy == Some(IpFamilyPolicy::SingleStack)
+        && (ip_families.len() > 1 || cluster_ips.len() > 1)
+    {
+        cx.invalid(
+            obj_pos,
+            "spec.ipFamilyPolicy",
+            "\"SingleStack\"",
+            "must be RequireDualStack or PreferDualStack when multiple IP families are specified",
+        );
     }
     for (i, ip) in cluster_ips.iter().enumerate() {
-        if let Some(f) = ip_families.get(i) {
-            if *f != Family::of(ip) {
-                cx.invalid(
-                    obj_pos,
-                    &format!("spec.clusterIPs[{i}]"),
-                    format_args!("\"{ip}\""),
-                    &format!("expected an {} address", f.as_str()),
-                );
-            }
+        if let Some(f) = ip_families.get(i)
+            && *f != Family::of(ip)
+        {
+            cx.invalid(
+                obj_pos,
+                &format!("spec.clusterIPs[{i}]"),
+                format_args!("\"{ip}\""),
+                &format!("expected an {} address", f.as_str()),
+            );
         }
     }
 
@@ -694,7 +803,10 @@ fn read_service(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], o
     let port_items = cx.objects(spec, "ports", "spec");
     let multiple = port_items.len() > 1;
     for (m, pos, path) in port_items {
-        let name = cx.str(m, "name", &path).map(|(s, _)| s.to_owned()).unwrap_or_default();
+        let name = cx
+            .str(m, "name", &path)
+            .map(|(s, _)| s.to_owned())
+            .unwrap_or_default();
         if name.is_empty() {
             if multiple {
                 cx.required(pos, &join(&path, "name"), "");
@@ -704,7 +816,11 @@ fn read_service(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], o
             cx.invalid(p, &join(&path, "name"), format_args!("{name:?}"), &msg);
         } else if ports.iter().any(|p| p.name == name) {
             let p = cx.field(m, "name").map_or(pos, |n| n.pos);
-            cx.err(Kind::Invalid, p, format!("{path}.name: Duplicate value: {name:?}"));
+            cx.err(
+                Kind::Invalid,
+                p,
+                format!("{path}.name: Duplicate value: {name:?}"),
+            );
         }
         let protocol = cx.protocol(m, &path);
         let Some((port_value, port_pos)) = cx.int(m, "port", &path) else {
@@ -732,7 +848,12 @@ fn read_service(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], o
                         None => continue,
                     }
                 } else if let Err(msg) = validation::port_name(s) {
-                    cx.invalid(tpos, &join(&path, "targetPort"), format_args!("{s:?}"), &msg);
+                    cx.invalid(
+                        tpos,
+                        &join(&path, "targetPort"),
+                        format_args!("{s:?}"),
+                        &msg,
+                    );
                     continue;
                 } else {
                     TargetPort::Name(s.clone())
@@ -742,35 +863,53 @@ fn read_service(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], o
                 cx.err(
                     Kind::Type,
                     tpos,
-                    format!("{path}.targetPort: expected a port number or name, got {}", other.describe()),
+                    format!(
+                        "{path}.targetPort: expected a port number or name, got {}",
+                        other.describe()
+                    ),
                 );
                 continue;
             }
         };
         let mut node_port = None;
         let mut node_port_loc = None;
-        if let Some((np, np_pos)) = cx.int(m, "nodePort", &path) {
-            if np != 0 {
-                if matches!(kind, ServiceType::ClusterIp | ServiceType::ExternalName) {
+        if let Some((np, np_pos)) = cx.int(m, "nodePort", &path)
+            && np != 0
+        {
+            if matches!(kind, ServiceType::ClusterIp | ServiceType::ExternalName) {
+                cx.err(
+                    Kind::Invalid,
+                    np_pos,
+                    format!(
+                        "{path}.nodePort: Forbidden: may not be used when `type` is '{type_name}'"
+                    ),
+                );
+            } else if let Some(p) = cx.port(np, np_pos, &join(&path, "nodePort")) {
+                if ports
+                    .iter()
+                    .any(|o| o.node_port == Some(p) && o.protocol == protocol)
+                {
                     cx.err(
                         Kind::Invalid,
                         np_pos,
-                        format!("{path}.nodePort: Forbidden: may not be used when `type` is '{type_name}'"),
+                        format!("{path}.nodePort: Duplicate value: {p}"),
                     );
-                } else if let Some(p) = cx.port(np, np_pos, &join(&path, "nodePort")) {
-                    if ports.iter().any(|o| o.node_port == Some(p) && o.protocol == protocol) {
-                        cx.err(Kind::Invalid, np_pos, format!("{path}.nodePort: Duplicate value: {p}"));
-                    }
-                    node_port = Some(p);
-                    node_port_loc = Some(cx.loc(np_pos));
                 }
+                node_port = Some(p);
+                node_port_loc = Some(cx.loc(np_pos));
             }
         }
-        if ports.iter().any(|o| o.port == port && o.protocol == protocol) {
+        if ports
+            .iter()
+            .any(|o| o.port == port && o.protocol == protocol)
+        {
             cx.err(
                 Kind::Invalid,
                 pos,
-                format!("{path}: Duplicate value: {{\"port\": {port}, \"protocol\": {:?}}}", protocol.as_str()),
+                format!(
+                    "{path}: Duplicate value: {{\"port\": {port}, \"protocol\": {:?}}}",
+                    protocol.as_str()
+                ),
             );
         }
         ports.push(ServicePort {
@@ -782,7 +921,11 @@ fn read_service(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], o
             node_port_loc,
         });
     }
-    if ports.is_empty() && !headless && kind != ServiceType::ExternalName && cx.field(spec, "ports").is_none() {
+    if ports.is_empty()
+        && !headless
+        && kind != ServiceType::ExternalName
+        && cx.field(spec, "ports").is_none()
+    {
         let hint = if cx.field(spec, "port").is_some() {
             " (this manifest has \"spec.port\": the field is \"ports\", a list)"
         } else {
@@ -828,7 +971,12 @@ fn read_service(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], o
     let affinity_timeout = match cx.str(spec, "sessionAffinity", "spec") {
         None | Some(("None", _)) => {
             if let Some((t, pos)) = affinity_cfg {
-                cx.invalid(pos, "spec.sessionAffinityConfig", t, "must not be set when session affinity is None");
+                cx.invalid(
+                    pos,
+                    "spec.sessionAffinityConfig",
+                    t,
+                    "must not be set when session affinity is None",
+                );
             }
             None
         }
@@ -861,12 +1009,22 @@ fn read_service(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], o
                 "Cluster" => TrafficPolicy::Cluster,
                 "Local" => TrafficPolicy::Local,
                 other => {
-                    cx.unsupported(pos, "spec.externalTrafficPolicy", other, &["Cluster", "Local"]);
+                    cx.unsupported(
+                        pos,
+                        "spec.externalTrafficPolicy",
+                        other,
+                        &["Cluster", "Local"],
+                    );
                     TrafficPolicy::Cluster
                 }
             };
             if !service_externally_accessible && kind != ServiceType::ExternalName {
-                cx.invalid(pos, "spec.externalTrafficPolicy", format_args!("{p:?}"), "may only be set for externally-accessible services");
+                cx.invalid(
+                    pos,
+                    "spec.externalTrafficPolicy",
+                    format_args!("{p:?}"),
+                    "may only be set for externally-accessible services",
+                );
             }
             policy
         }
@@ -875,11 +1033,18 @@ fn read_service(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], o
         None | Some(("Cluster", _)) => TrafficPolicy::Cluster,
         Some(("Local", _)) => TrafficPolicy::Local,
         Some((other, pos)) => {
-            cx.unsupported(pos, "spec.internalTrafficPolicy", other, &["Cluster", "Local"]);
+            cx.unsupported(
+                pos,
+                "spec.internalTrafficPolicy",
+                other,
+                &["Cluster", "Local"],
+            );
             TrafficPolicy::Cluster
         }
     };
-    let publish_not_ready = cx.bool(spec, "publishNotReadyAddresses", "spec").is_some_and(|(b, _)| b);
+    let publish_not_ready = cx
+        .bool(spec, "publishNotReadyAddresses", "spec")
+        .is_some_and(|(b, _)| b);
     let allocate_lb_node_ports = match cx.bool(spec, "allocateLoadBalancerNodePorts", "spec") {
         Some((v, pos)) => {
             if kind != ServiceType::LoadBalancer {
@@ -896,7 +1061,8 @@ fn read_service(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], o
     let health_check_node_port = match cx.int(spec, "healthCheckNodePort", "spec") {
         Some((0, _)) | None => None,
         Some((v, pos)) => {
-            if kind != ServiceType::LoadBalancer || external_traffic_policy != TrafficPolicy::Local {
+            if kind != ServiceType::LoadBalancer || external_traffic_policy != TrafficPolicy::Local
+            {
                 cx.err(
                     Kind::Invalid,
                     pos,
@@ -929,13 +1095,19 @@ fn read_service(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], o
             }
         }
     }
-    if let Some((s, pos)) = cx.str(spec, "loadBalancerIP", "spec") {
-        if let Some(ip) = cx.ip(s, pos, "spec.loadBalancerIP") {
-            if kind != ServiceType::LoadBalancer {
-                cx.warn(pos, "spec.loadBalancerIP is ignored unless type is LoadBalancer");
-            } else if lb_ingress.is_empty() {
-                lb_ingress.push(LoadBalancerIngress { ip, proxy_mode: false });
-            }
+    if let Some((s, pos)) = cx.str(spec, "loadBalancerIP", "spec")
+        && let Some(ip) = cx.ip(s, pos, "spec.loadBalancerIP")
+    {
+        if kind != ServiceType::LoadBalancer {
+            cx.warn(
+                pos,
+                "spec.loadBalancerIP is ignored unless type is LoadBalancer",
+            );
+        } else if lb_ingress.is_empty() {
+            lb_ingress.push(LoadBalancerIngress {
+                ip,
+                proxy_mode: false,
+            });
         }
     }
     if kind != ServiceType::LoadBalancer && !lb_ingress.is_empty() {
@@ -977,7 +1149,10 @@ fn read_container_ports(cx: &mut Cx<'_>, spec: &[Entry], prefix: &str) -> Vec<Co
     }
     let mut all = containers;
     for (c, pos, path) in cx.objects(spec, "initContainers", prefix) {
-        if cx.str(c, "restartPolicy", &path).is_some_and(|(p, _)| p == "Always") {
+        if cx
+            .str(c, "restartPolicy", &path)
+            .is_some_and(|(p, _)| p == "Always")
+        {
             all.push((c, pos, path));
         }
     }
@@ -998,14 +1173,22 @@ fn read_container_ports(cx: &mut Cx<'_>, spec: &[Entry], prefix: &str) -> Vec<Co
                         continue;
                     }
                     if ports.iter().any(|p| p.name == n) {
-                        cx.err(Kind::Invalid, npos, format!("{path}.name: Duplicate value: {n:?}"));
+                        cx.err(
+                            Kind::Invalid,
+                            npos,
+                            format!("{path}.name: Duplicate value: {n:?}"),
+                        );
                         continue;
                     }
                     n
                 }
                 None => String::new(),
             };
-            ports.push(ContainerPort { name, port, protocol });
+            ports.push(ContainerPort {
+                name,
+                port,
+                protocol,
+            });
         }
     }
     ports
@@ -1020,7 +1203,13 @@ fn read_dns_label(cx: &mut Cx<'_>, spec: &[Entry], key: &str, prefix: &str) -> O
     Some(s.to_owned())
 }
 
-fn read_pod(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], obj_pos: Pos) -> Option<Pod> {
+fn read_pod(
+    cx: &mut Cx<'_>,
+    meta: Meta,
+    spec: &[Entry],
+    status: &[Entry],
+    obj_pos: Pos,
+) -> Option<Pod> {
     let before = cx.errors;
     if spec.is_empty() {
         cx.required(obj_pos, "spec", "");
@@ -1037,25 +1226,35 @@ fn read_pod(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry], obj_p
         Some(("Failed", _)) => PodPhase::Failed,
         Some(("Unknown", _)) => PodPhase::Unknown,
         Some((other, pos)) => {
-            cx.unsupported(pos, "status.phase", other, &["Failed", "Pending", "Running", "Succeeded", "Unknown"]);
+            cx.unsupported(
+                pos,
+                "status.phase",
+                other,
+                &["Failed", "Pending", "Running", "Succeeded", "Unknown"],
+            );
             PodPhase::Unknown
         }
     };
     let mut ips: Vec<IpAddr> = Vec::new();
     for (m, _, path) in cx.objects(status, "podIPs", "status") {
-        if let Some((s, pos)) = cx.str(m, "ip", &path) {
-            if let Some(ip) = cx.ip(s, pos, &join(&path, "ip")) {
-                ips.push(ip);
-            }
+        if let Some((s, pos)) = cx.str(m, "ip", &path)
+            && let Some(ip) = cx.ip(s, pos, &join(&path, "ip"))
+        {
+            ips.push(ip);
         }
     }
-    if let Some((s, pos)) = cx.str(status, "podIP", "status") {
-        if let Some(ip) = cx.ip(s, pos, "status.podIP") {
-            if ips.is_empty() {
-                ips.push(ip);
-            } else if ips[0] != ip {
-                cx.invalid(pos, "status.podIP", format_args!("{s:?}"), "must be the first of status.podIPs");
-            }
+    if let Some((s, pos)) = cx.str(status, "podIP", "status")
+        && let Some(ip) = cx.ip(s, pos, "status.podIP")
+    {
+        if ips.is_empty() {
+            ips.push(ip);
+        } else if ips[0] != ip {
+            cx.invalid(
+                pos,
+                "status.podIP",
+                format_args!("{s:?}"),
+                "must be the first of status.podIPs",
+            );
         }
     }
     let mut ready = false;
@@ -1090,25 +1289,29 @@ fn read_node(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry]) -> O
         let Some((a, pos)) = cx.str(m, "address", &path) else {
             continue;
         };
-        if matches!(t, Some("InternalIP" | "ExternalIP")) {
-            if let Some(ip) = cx.ip(a, pos, &join(&path, "address")) {
-                if !addresses.contains(&ip) {
-                    addresses.push(ip);
-                }
-            }
+        if matches!(t, Some("InternalIP" | "ExternalIP"))
+            && let Some(ip) = cx.ip(a, pos, &join(&path, "address"))
+            && !addresses.contains(&ip)
+        {
+            addresses.push(ip);
         }
     }
     let mut pod_cidrs = Vec::new();
     let mut cidrs = cx.strings(spec, "podCIDRs", "spec");
-    if cidrs.is_empty() {
-        if let Some((s, pos)) = cx.str(spec, "podCIDR", "spec") {
-            cidrs.push((s, pos, "spec.podCIDR".to_owned()));
-        }
+    if cidrs.is_empty()
+        && let Some((s, pos)) = cx.str(spec, "podCIDR", "spec")
+    {
+        cidrs.push((s, pos, "spec.podCIDR".to_owned()));
     }
     for (s, pos, path) in cidrs {
         match s.parse::<IpNet>() {
             Ok(net) => pod_cidrs.push(net.trunc()),
-            Err(_) => cx.invalid(pos, &path, format_args!("{s:?}"), "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"),
+            Err(_) => cx.invalid(
+                pos,
+                &path,
+                format_args!("{s:?}"),
+                "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
+            ),
         }
     }
     if cx.errors > before {
@@ -1134,7 +1337,12 @@ fn read_conditions(cx: &mut Cx<'_>, m: &[Entry], prefix: &str) -> Conditions {
     }
 }
 
-fn read_target_ref(cx: &mut Cx<'_>, m: &[Entry], prefix: &str, default_ns: &str) -> Option<ObjectRef> {
+fn read_target_ref(
+    cx: &mut Cx<'_>,
+    m: &[Entry],
+    prefix: &str,
+    default_ns: &str,
+) -> Option<ObjectRef> {
     let (r, _) = cx.map(m, "targetRef", prefix)?;
     let path = join(prefix, "targetRef");
     let kind = cx.str(r, "kind", &path).map(|(s, _)| s);
@@ -1145,15 +1353,27 @@ fn read_target_ref(cx: &mut Cx<'_>, m: &[Entry], prefix: &str, default_ns: &str)
     (kind.is_none_or(|k| k == "Pod")).then(|| ObjectRef::new(ns, name))
 }
 
-fn read_endpoint_ports(cx: &mut Cx<'_>, m: &[Entry], prefix: &str, port_required: bool) -> Vec<EndpointPort> {
+fn read_endpoint_ports(
+    cx: &mut Cx<'_>,
+    m: &[Entry],
+    prefix: &str,
+    port_required: bool,
+) -> Vec<EndpointPort> {
     let mut ports = Vec::new();
     for (p, pos, path) in cx.objects(m, "ports", prefix) {
-        let name = cx.str(p, "name", &path).map(|(s, _)| s.to_owned()).unwrap_or_default();
+        let name = cx
+            .str(p, "name", &path)
+            .map(|(s, _)| s.to_owned())
+            .unwrap_or_default();
         let protocol = cx.protocol(p, &path);
         match cx.int(p, "port", &path) {
             Some((v, vpos)) => {
                 if let Some(port) = cx.port(v, vpos, &join(&path, "port")) {
-                    ports.push(EndpointPort { name, protocol, port });
+                    ports.push(EndpointPort {
+                        name,
+                        protocol,
+                        port,
+                    });
                 }
             }
             None if port_required => cx.required(pos, &join(&path, "port"), ""),
@@ -1183,7 +1403,12 @@ fn read_slice(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Option<Endpoint
     for (m, pos, path) in cx.objects(entries, "endpoints", "") {
         let addrs = cx.strings(m, "addresses", &path);
         if addrs.is_empty() || addrs.len() > 100 {
-            cx.invalid(pos, &join(&path, "addresses"), addrs.len(), "must have at least 1 and at most 100 addresses");
+            cx.invalid(
+                pos,
+                &join(&path, "addresses"),
+                addrs.len(),
+                "must have at least 1 and at most 100 addresses",
+            );
             continue;
         }
         let mut addresses = Vec::new();
@@ -1193,7 +1418,12 @@ fn read_slice(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Option<Endpoint
             }
             if let Some(ip) = cx.ip(s, apos, &apath) {
                 if Some(Family::of(&ip)) != family {
-                    cx.invalid(apos, &apath, format_args!("{s:?}"), "must match the slice's addressType");
+                    cx.invalid(
+                        apos,
+                        &apath,
+                        format_args!("{s:?}"),
+                        "must match the slice's addressType",
+                    );
                     continue;
                 }
                 addresses.push(ip);
@@ -1284,14 +1514,25 @@ fn read_endpoints(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Vec<Endpoin
     out
 }
 
-fn read_workload(cx: &mut Cx<'_>, kind: WorkloadKind, meta: Meta, spec: &[Entry], obj_pos: Pos) -> Option<Workload> {
+fn read_workload(
+    cx: &mut Cx<'_>,
+    kind: WorkloadKind,
+    meta: Meta,
+    spec: &[Entry],
+    obj_pos: Pos,
+) -> Option<Workload> {
     let before = cx.errors;
     let replicas = match cx.int(spec, "replicas", "spec") {
         None => 1,
         Some((r, pos)) => match u32::try_from(r) {
             Ok(r) => r,
             Err(_) => {
-                cx.invalid(pos, "spec.replicas", r, "must be greater than or equal to 0");
+                cx.invalid(
+                    pos,
+                    "spec.replicas",
+                    r,
+                    "must be greater than or equal to 0",
+                );
                 0
             }
         },
@@ -1305,8 +1546,14 @@ fn read_workload(cx: &mut Cx<'_>, kind: WorkloadKind, meta: Meta, spec: &[Entry]
             let match_labels = cx.labels(sel, "matchLabels", "spec.selector");
             let mut exprs = Vec::new();
             for (e, _, path) in cx.objects(sel, "matchExpressions", "spec.selector") {
-                let key = cx.str(e, "key", &path).map(|(s, _)| s.to_owned()).unwrap_or_default();
-                let op = cx.str(e, "operator", &path).map(|(s, _)| s.to_owned()).unwrap_or_default();
+                let key = cx
+                    .str(e, "key", &path)
+                    .map(|(s, _)| s.to_owned())
+                    .unwrap_or_default();
+                let op = cx
+                    .str(e, "operator", &path)
+                    .map(|(s, _)| s.to_owned())
+                    .unwrap_or_default();
                 let values = cx
                     .strings(e, "values", &path)
                     .into_iter()
@@ -1316,7 +1563,15 @@ fn read_workload(cx: &mut Cx<'_>, kind: WorkloadKind, meta: Meta, spec: &[Entry]
             }
             match Selector::from_label_selector(&match_labels, &exprs) {
                 Ok(s) if s.is_empty() => {
-                    cx.invalid(sel_pos, "spec.selector", "{}", &format!("empty selector is invalid for {}", kind.as_str().to_ascii_lowercase()));
+                    cx.invalid(
+                        sel_pos,
+                        "spec.selector",
+                        "{}",
+                        &format!(
+                            "empty selector is invalid for {}",
+                            kind.as_str().to_ascii_lowercase()
+                        ),
+                    );
                     s
                 }
                 Ok(s) => s,
@@ -1343,13 +1598,17 @@ fn read_workload(cx: &mut Cx<'_>, kind: WorkloadKind, meta: Meta, spec: &[Entry]
             "`selector` does not match template `labels`",
         );
     }
-    let pod_spec = cx.map(template, "spec", "spec.template").map(|(m, _)| m).unwrap_or(&[]);
+    let pod_spec = cx
+        .map(template, "spec", "spec.template")
+        .map(|(m, _)| m)
+        .unwrap_or(&[]);
     let ports = read_container_ports(cx, pod_spec, "spec.template.spec");
     let hostname = read_dns_label(cx, pod_spec, "hostname", "spec.template.spec");
     let subdomain = read_dns_label(cx, pod_spec, "subdomain", "spec.template.spec");
     let node_selector = cx.labels(pod_spec, "nodeSelector", "spec.template.spec");
     let service_name = if kind == WorkloadKind::StatefulSet {
-        cx.str(spec, "serviceName", "spec").map(|(s, _)| s.to_owned())
+        cx.str(spec, "serviceName", "spec")
+            .map(|(s, _)| s.to_owned())
     } else {
         None
     };

@@ -265,7 +265,12 @@ impl<'a> Builder<'a> {
 fn count_nodes(node: &Node) -> usize {
     match &node.value {
         Value::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        Value::Map(entries) => 1 + entries.iter().map(|e| 1 + count_nodes(&e.value)).sum::<usize>(),
+        Value::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|e| 1 + count_nodes(&e.value))
+                .sum::<usize>()
+        }
         _ => 1,
     }
 }
@@ -280,7 +285,9 @@ fn resolve_plain(text: &str) -> Value {
         "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
             return Value::Bool(false);
         }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
         _ => {}
@@ -290,12 +297,13 @@ fn resolve_plain(text: &str) -> Value {
     }
     let first = text.as_bytes()[0];
     if (first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.'))
-        && text.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'_'))
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'_'))
         && text.bytes().any(|b| b.is_ascii_digit())
+        && let Ok(f) = text.replace('_', "").parse::<f64>()
     {
-        if let Ok(f) = text.replace('_', "").parse::<f64>() {
-            return Value::Float(f);
-        }
+        return Value::Float(f);
     }
     Value::Str(text.to_owned())
 }
@@ -343,10 +351,14 @@ mod tests {
     #[test]
     fn positions_are_one_based() {
         let n = one("a: 1\nb:\n  c: x\n");
-        let Value::Map(entries) = n.value else { panic!() };
+        let Value::Map(entries) = n.value else {
+            panic!()
+        };
         assert_eq!(entries[1].key, "b");
         assert_eq!(entries[1].key_pos, Pos { line: 2, col: 1 });
-        let Value::Map(inner) = &entries[1].value.value else { panic!() };
+        let Value::Map(inner) = &entries[1].value.value else {
+            panic!()
+        };
         assert_eq!(inner[0].key_pos, Pos { line: 3, col: 3 });
     }
 
@@ -358,7 +370,10 @@ mod tests {
         assert_eq!(resolve_plain("80"), Value::Int(80));
         assert_eq!(resolve_plain("0x1F"), Value::Int(31));
         assert_eq!(resolve_plain("1.5"), Value::Float(1.5));
-        assert_eq!(resolve_plain("10.97.97.97"), Value::Str("10.97.97.97".into()));
+        assert_eq!(
+            resolve_plain("10.97.97.97"),
+            Value::Str("10.97.97.97".into())
+        );
         assert_eq!(resolve_plain("nginx-pod"), Value::Str("nginx-pod".into()));
         assert_eq!(resolve_plain("-"), Value::Str("-".into()));
     }
