@@ -73,7 +73,7 @@ impl fmt::Display for Operator {
 /// Why a selector or requirement could not be built.
 ///
 /// `Display` prints the text Kubernetes' `error` would print.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SelectorError {
     /// `labels.Parse` met a token its grammar does not allow there. `message` is Go's text,
@@ -196,64 +196,49 @@ impl Requirement {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        use Operator::*;
         let key = key.into();
         let mut values: Vec<String> = values.into_iter().map(Into::into).collect();
+        // field.Invalid(path, value, detail).Error(), with Go's %q / %#v of the value.
         let mut errors: Vec<String> = Vec::new();
-        let mut push = |e: String| {
+        let mut invalid = |path: String, value: String, detail: &str| {
+            let e = format!("{path}: Invalid value: {value}: {detail}");
             if !errors.contains(&e) {
                 errors.push(e);
             }
         };
         if let Err(msg) = validation::qualified_name(&key) {
-            push(format!("key: Invalid value: {}: {msg}", go_quote(&key)));
+            invalid(String::from("key"), go_quote(&key), &msg);
         }
-        let invalid_values = |detail: &str| {
-            format!(
-                "values: Invalid value: {}: {detail}",
-                go_string_slice(&values)
-            )
+        let count_error = match (operator, values.len()) {
+            (In | NotIn, 0) => Some("for 'in', 'notin' operators, values set can't be empty"),
+            (Equals | DoubleEquals | NotEquals, n) if n != 1 => {
+                Some("exact-match compatibility requires one single value")
+            }
+            (Exists | DoesNotExist, n) if n != 0 => {
+                Some("values set must be empty for exists and does not exist")
+            }
+            (GreaterThan | LessThan, n) if n != 1 => {
+                Some("for 'Gt', 'Lt' operators, exactly one value is required")
+            }
+            _ => None,
         };
-        match operator {
-            Operator::In | Operator::NotIn if values.is_empty() => {
-                push(invalid_values(
-                    "for 'in', 'notin' operators, values set can't be empty",
-                ));
-            }
-            Operator::Equals | Operator::DoubleEquals | Operator::NotEquals
-                if values.len() != 1 =>
+        if let Some(detail) = count_error {
+            invalid(String::from("values"), go_string_slice(&values), detail);
+        }
+        if matches!(operator, GreaterThan | LessThan) {
+            for (i, v) in values
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.parse::<i64>().is_err())
             {
-                push(invalid_values(
-                    "exact-match compatibility requires one single value",
-                ));
+                let detail = "for 'Gt', 'Lt' operators, the value must be an integer";
+                invalid(format!("values[{i}]"), go_quote(v), detail);
             }
-            Operator::Exists | Operator::DoesNotExist if !values.is_empty() => {
-                push(invalid_values(
-                    "values set must be empty for exists and does not exist",
-                ));
-            }
-            Operator::GreaterThan | Operator::LessThan => {
-                if values.len() != 1 {
-                    push(invalid_values(
-                        "for 'Gt', 'Lt' operators, exactly one value is required",
-                    ));
-                }
-                for (i, v) in values.iter().enumerate() {
-                    if v.parse::<i64>().is_err() {
-                        push(format!(
-                            "values[{i}]: Invalid value: {}: for 'Gt', 'Lt' operators, the value must be an integer",
-                            go_quote(v)
-                        ));
-                    }
-                }
-            }
-            _ => {}
         }
         for (i, v) in values.iter().enumerate() {
             if let Err(msg) = validation::label_value(v) {
-                push(format!(
-                    "values[{i}][{key}]: Invalid value: {}: {msg}",
-                    go_quote(v)
-                ));
+                invalid(format!("values[{i}][{key}]"), go_quote(v), &msg);
             }
         }
         if !errors.is_empty() {
@@ -373,10 +358,10 @@ impl Selector {
     }
 
     /// The selector of a Service's `spec.selector` map: one `key=value` requirement per entry,
-    /// validated (`labels.ValidatedSelectorFromSet`; kube-proxy's controllers use the unvalidated
-    /// `SelectorFromValidatedSet` on objects the API server already checked, with the same
-    /// result). An empty map gives [`Selector::everything`]; note that Kubernetes manages no
-    /// endpoints at all for a Service without a selector, which the caller must check first.
+    /// validated as `labels.ValidatedSelectorFromSet` does. (The EndpointSlice controller uses
+    /// the unvalidated `SelectorFromValidatedSet` on Services the API server already validated;
+    /// for valid maps the result is the same.) An empty map gives [`Selector::everything`]; the
+    /// controller manages no endpoints for a Service without a selector, so check that first.
     pub fn from_map(labels: &Labels) -> Result<Self, SelectorError> {
         let requirements = labels
             .iter()
@@ -854,263 +839,175 @@ mod tests {
     use alloc::string::ToString;
     use proptest::prelude::*;
 
-    const NONE: [&str; 0] = [];
-
-    fn set(pairs: &[(&str, &str)]) -> Labels {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+    /// Labels from `k=v` words.
+    fn set(s: &str) -> Labels {
+        let pair = |w: &str| {
+            w.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        };
+        s.split_whitespace().filter_map(pair).collect()
     }
 
-    fn req(key: &str, op: Operator, values: &[&str]) -> Requirement {
-        Requirement::new(key, op, values.iter().copied()).unwrap()
+    fn req(key: &str, op: Operator, values: &str) -> Requirement {
+        Requirement::new(key, op, values.split(',').filter(|v| !v.is_empty())).unwrap()
     }
 
-    fn sel(reqs: &[Requirement]) -> Selector {
-        Selector::from_requirements(reqs.iter().cloned())
+    fn canonical(s: &str) -> String {
+        Selector::parse(s).unwrap().to_string()
     }
 
     fn parse_err(s: &str) -> String {
         Selector::parse(s).unwrap_err().to_string()
     }
 
-    fn tokens(s: &str) -> Vec<Token> {
-        let mut items = lex(s);
-        items.pop(); // EndOfString
-        items.iter().map(|i| i.tok).collect()
+    fn s(text: &str) -> String {
+        text.to_string()
     }
 
     // selector_test.go TestSelectorParse: good strings print back without their spaces.
     #[test]
     fn selector_parse_good_and_bad() {
-        for good in [
-            "x=a,y=b,z=c",
-            "",
-            "x!=a,y=b",
-            "x=",
-            "x= ",
-            "x=,z= ",
-            "x= ,z= ",
-            "!x",
-            "x>1",
-            "x>1,z<5",
-        ] {
-            let parsed = Selector::parse(good).unwrap();
-            assert_eq!(parsed.to_string(), good.replace(' ', ""), "{good:?}");
+        for good in "x=a,y=b,z=c||x!=a,y=b|x=|x= |x=,z= |x= ,z= |!x|x>1|x>1,z<5".split('|') {
+            assert_eq!(canonical(good), good.replace(' ', ""), "{good:?}");
         }
         for bad in ["x=a||y=b", "x==a==b", "!x=a", "x<a"] {
             assert!(Selector::parse(bad).is_err(), "{bad:?}");
         }
     }
 
-    // selector_test.go TestDeterministicParse: requirements are sorted by key.
+    // selector_test.go TestDeterministicParse: requirements are sorted by key (stably).
     #[test]
     fn deterministic_parse() {
-        assert_eq!(
-            Selector::parse("x=a,a=x").unwrap(),
-            Selector::parse("a=x,x=a").unwrap()
-        );
-        assert_eq!(Selector::parse("x=a,a=x").unwrap().to_string(), "a=x,x=a");
+        assert_eq!(Selector::parse("x=a,a=x"), Selector::parse("a=x,x=a"));
+        assert_eq!(canonical("x=a,a=x"), "a=x,x=a");
+        assert_eq!(canonical("b,a=1,!b,a"), "a=1,a,b,!b");
     }
 
-    // selector_test.go TestEverything / TestSetIsEmpty: the empty selector matches all.
+    // selector_test.go TestEverything / TestSetIsEmpty / TestNilMapIsValid.
     #[test]
     fn everything() {
-        assert!(Selector::everything().matches(&set(&[("x", "y")])));
+        assert!(Selector::everything().matches(&set("x=y")));
         assert!(Selector::everything().is_empty());
-        assert_eq!(Selector::parse("").unwrap(), Selector::everything());
-        assert_eq!(Selector::parse(" \t\r\n").unwrap(), Selector::everything());
+        for empty in ["", " \t\r\n"] {
+            assert_eq!(Selector::parse(empty), Ok(Selector::everything()));
+        }
         assert_eq!(
-            Selector::from_map(&Labels::new()).unwrap(),
-            Selector::everything()
+            Selector::from_map(&Labels::new()),
+            Ok(Selector::everything())
         );
         assert_eq!(
-            Selector::from_label_selector(&Labels::new(), &[]).unwrap(),
-            Selector::everything()
+            Selector::from_label_selector(&Labels::new(), &[]),
+            Ok(Selector::everything())
         );
     }
 
-    // selector_test.go TestSelectorMatches
+    // selector_test.go TestSelectorMatches (+ Requirement.Matches on missing keys and Gt/Lt).
     #[test]
     fn selector_matches() {
-        let yes = |s: &str, l: &[(&str, &str)]| {
-            assert!(Selector::parse(s).unwrap().matches(&set(l)), "{s}")
-        };
-        let no = |s: &str, l: &[(&str, &str)]| {
-            assert!(!Selector::parse(s).unwrap().matches(&set(l)), "{s}")
-        };
-        yes("", &[("x", "y")]);
-        yes("x=y", &[("x", "y")]);
-        yes("x=y,z=w", &[("x", "y"), ("z", "w")]);
-        yes("x!=y,z!=w", &[("x", "z"), ("z", "a")]);
-        yes("notin=in", &[("notin", "in")]); // in and notin in exactMatch
-        yes("x", &[("x", "z")]);
-        yes("!x", &[("y", "z")]);
-        yes("x>1", &[("x", "2")]);
-        yes("x<1", &[("x", "0")]);
-        no("x=z", &[]);
-        no("x=y", &[("x", "z")]);
-        no("x=y,z=w", &[("x", "w"), ("z", "w")]);
-        no("x!=y,z!=w", &[("x", "z"), ("z", "w")]);
-        no("x", &[("y", "z")]);
-        no("!x", &[("x", "z")]);
-        no("x>1", &[("x", "0")]);
-        no("x<1", &[("x", "2")]);
-        let labelset = [("foo", "bar"), ("baz", "blah")];
-        yes("foo=bar", &labelset);
-        yes("baz=blah", &labelset);
-        yes("foo=bar,baz=blah", &labelset);
-        no("foo=blah", &labelset);
-        no("baz=bar", &labelset);
-        no("foo=bar,foobar=bar,baz=blah", &labelset);
-    }
-
-    // Requirement.Matches: a missing key matches != and notin and !, but not =, in, exists, gt, lt.
-    #[test]
-    fn missing_key_semantics() {
-        let empty = Labels::new();
-        for (s, expected) in [
-            ("k!=v", true),
-            ("k notin (v)", true),
-            ("!k", true),
-            ("k=v", false),
-            ("k==v", false),
-            ("k in (v)", false),
-            ("k", false),
-            ("k>1", false),
-            ("k<1", false),
+        for (selector, labels, expected) in [
+            ("", "x=y", true),
+            ("x=y", "x=y", true),
+            ("x=y,z=w", "x=y z=w", true),
+            ("x!=y,z!=w", "x=z z=a", true),
+            ("notin=in", "notin=in", true), // in and notin in exactMatch
+            ("x", "x=z", true),
+            ("!x", "y=z", true),
+            ("x>1", "x=2", true),
+            ("x<1", "x=0", true),
+            ("x=z", "", false),
+            ("x=y", "x=z", false),
+            ("x=y,z=w", "x=w z=w", false),
+            ("x!=y,z!=w", "x=z z=w", false),
+            ("x", "y=z", false),
+            ("!x", "x=z", false),
+            ("x>1", "x=0", false),
+            ("x<1", "x=2", false),
+            ("foo=bar,baz=blah", "foo=bar baz=blah", true),
+            ("foo=bar,foobar=bar,baz=blah", "foo=bar baz=blah", false),
+            // A missing key matches !=, notin and ! only.
+            ("k!=v,k notin (v),!k", "", true),
+            ("k in (v)", "", false),
+            ("k==v", "", false),
+            ("k>0", "", false),
+            // Gt/Lt: strconv.ParseInt of the label value, no match if it does not parse.
+            ("z>1", "z=+2", true),
+            ("z>1", "z=0002", true),
+            ("z>1", "z=v2", false),
+            ("z>1", "z=", false),
+            ("z>1", "z=99999999999999999999", false),
+            ("z<0", "z=-9223372036854775808", true),
+            ("z<0", "z=0", false),
         ] {
-            assert_eq!(Selector::parse(s).unwrap().matches(&empty), expected, "{s}");
+            let got = Selector::parse(selector).unwrap().matches(&set(labels));
+            assert_eq!(got, expected, "{selector:?} on {labels:?}");
         }
     }
 
-    // Requirement.Matches for Gt/Lt: strconv.ParseInt of the label value; no match if it fails.
+    // selector_test.go TestSetMatches; ValidatedSelectorFromSet validates every entry.
     #[test]
-    fn greater_less_than_parse_the_label() {
-        let gt = Selector::parse("z>1").unwrap();
-        assert!(gt.matches(&set(&[("z", "2")])));
-        assert!(gt.matches(&set(&[("z", "+2")])));
-        assert!(gt.matches(&set(&[("z", "0002")])));
-        assert!(!gt.matches(&set(&[("z", "v2")]))); // TestRequirementSelectorMatching
-        assert!(!gt.matches(&set(&[("z", "")])));
-        assert!(!gt.matches(&set(&[("z", "99999999999999999999")]))); // out of int64 range
-        assert!(!gt.matches(&set(&[("z", "1")])));
-        let lt = Selector::parse("z<0").unwrap();
-        assert!(lt.matches(&set(&[("z", "-5")])));
-        assert!(lt.matches(&set(&[("z", "-9223372036854775808")])));
-        assert!(!lt.matches(&set(&[("z", "0")])));
-    }
-
-    // selector_test.go TestSetMatches: SelectorFromSet matches supersets of the set.
-    #[test]
-    fn set_matches() {
-        let labelset = set(&[("foo", "bar"), ("baz", "blah")]);
-        for s in [
-            &[][..],
-            &[("foo", "bar")],
-            &[("baz", "blah")],
-            &[("foo", "bar"), ("baz", "blah")],
-        ] {
-            assert!(Selector::from_map(&set(s)).unwrap().matches(&labelset));
+    fn set_selectors() {
+        let labels = set("foo=bar baz=blah");
+        for sub in ["", "foo=bar", "baz=blah", "foo=bar baz=blah"] {
+            assert!(
+                Selector::from_map(&set(sub)).unwrap().matches(&labels),
+                "{sub}"
+            );
         }
         assert!(
-            !Selector::from_map(&set(&[("foo", "bar"), ("x", "y")]))
+            !Selector::from_map(&set("foo=bar x=y"))
                 .unwrap()
-                .matches(&labelset)
+                .matches(&labels)
         );
-        let s = Selector::from_map(&set(&[("b", "2"), ("a", "1")])).unwrap();
-        assert_eq!(s.to_string(), "a=1,b=2");
-        assert_eq!(s.requirements()[0].operator(), Operator::Equals);
-    }
-
-    // ValidatedSelectorFromSet: NewRequirement validation of every entry.
-    #[test]
-    fn from_map_validates() {
-        let err = Selector::from_map(&set(&[("app", "bad value")])).unwrap_err();
+        assert_eq!(
+            Selector::from_map(&set("b=2 a=1")).unwrap().to_string(),
+            "a=1,b=2"
+        );
+        let err = Selector::from_map(&set("app=-x")).unwrap_err();
         assert!(
             err.to_string()
-                .starts_with("values[0][app]: Invalid value: \"bad value\": a valid label must be"),
-            "{err}"
+                .starts_with("values[0][app]: Invalid value: \"-x\": a valid")
         );
         assert_eq!(err.position(), None);
-        let err = Selector::from_map(&set(&[("-app", "x")])).unwrap_err();
+        let err = Selector::from_map(&set("-app=x")).unwrap_err().to_string();
         assert!(
-            err.to_string()
-                .starts_with("key: Invalid value: \"-app\": name part must consist"),
+            err.starts_with("key: Invalid value: \"-app\": name part must consist"),
             "{err}"
         );
     }
 
-    // selector_test.go TestLexer: Lex returns the longest valid token.
-    #[test]
-    fn lexer() {
-        for (s, t) in [
-            ("", Token::EndOfString),
-            (",", Token::Comma),
-            ("notin", Token::NotIn),
-            ("in", Token::In),
-            ("=", Token::Equals),
-            ("==", Token::DoubleEquals),
-            (">", Token::GreaterThan),
-            ("<", Token::LessThan),
-            ("!", Token::DoesNotExist),
-            ("!=", Token::NotEquals),
-            ("(", Token::OpenPar),
-            (")", Token::ClosedPar),
-            ("~", Token::Identifier),
-            ("||", Token::Identifier),
-        ] {
-            let item = Lexer { s, pos: 0 }.lex();
-            assert_eq!((item.tok, item.lit), (t, s), "{s:?}");
-        }
+    /// The token kinds of `text`: identifiers as `id`, the end as `$`, others as themselves.
+    fn tokens(text: &str) -> String {
+        let kinds: Vec<&str> = lex(text)
+            .into_iter()
+            .map(|i| match i.tok {
+                Token::Identifier => "id",
+                Token::EndOfString => "$",
+                _ => i.lit,
+            })
+            .collect();
+        kinds.join(" ")
     }
 
-    // selector_test.go TestLexerSequence / TestParserLookahead
+    // selector_test.go TestLexer / TestLexerSequence: Lex returns the longest valid token.
     #[test]
-    fn lexer_sequence() {
-        use Token::*;
-        for (s, expected) in [
+    fn lexer() {
+        for (text, expected) in [
+            ("", "$"),
             (
-                "key in ( value )",
-                &[Identifier, In, OpenPar, Identifier, ClosedPar][..],
+                ", notin in = == > < ! != ( )",
+                ", notin in = == > < ! != ( ) $",
             ),
-            (
-                "key notin ( value )",
-                &[Identifier, NotIn, OpenPar, Identifier, ClosedPar],
-            ),
-            (
-                "key in ( value1, value2 )",
-                &[
-                    Identifier, In, OpenPar, Identifier, Comma, Identifier, ClosedPar,
-                ],
-            ),
-            ("key", &[Identifier]),
-            ("!key", &[DoesNotExist, Identifier]),
-            ("()", &[OpenPar, ClosedPar]),
-            (
-                "x in (),y",
-                &[Identifier, In, OpenPar, ClosedPar, Comma, Identifier],
-            ),
-            (
-                "== != (), = notin",
-                &[
-                    DoubleEquals,
-                    NotEquals,
-                    OpenPar,
-                    ClosedPar,
-                    Comma,
-                    Equals,
-                    NotIn,
-                ],
-            ),
-            ("key>2", &[Identifier, GreaterThan, Identifier]),
-            ("key<1", &[Identifier, LessThan, Identifier]),
-            ("a!==b", &[Identifier, NotEquals, Equals, Identifier]),
-            ("a===b", &[Identifier, DoubleEquals, Equals, Identifier]),
-            ("a<=b", &[Identifier, LessThan, Equals, Identifier]),
+            ("~ || a.b/c-d x_y é", "id id id id id $"), // no special symbols
+            ("key in ( value1, value2 )", "id in ( id , id ) $"),
+            ("key notin ( value )", "id notin ( id ) $"),
+            ("!key", "! id $"),
+            ("x in (),y", "id in ( ) , id $"),
+            ("== != (), = notin", "== != ( ) , = notin $"),
+            ("key>2,key<1", "id > id , id < id $"),
+            ("a!==b===c<=d", "id != = id == = id < = id $"),
+            ("in(notin)innotin", "in ( notin ) id $"),
         ] {
-            assert_eq!(tokens(s), expected, "{s:?}");
+            assert_eq!(tokens(text), expected, "{text:?}");
         }
         let lits: Vec<&str> = lex("a.b/c-d in(x_y,é)").iter().map(|i| i.lit).collect();
         assert_eq!(lits, ["a.b/c-d", "in", "(", "x_y", ",", "é", ")", ""]);
@@ -1119,12 +1016,9 @@ mod tests {
     // Lexer.read returns 0 for a NUL byte, which Lex then takes for the end of the string.
     #[test]
     fn nul_byte_ends_the_lexer_like_go() {
-        assert_eq!(
-            Selector::parse("x=a \0garbage ( ,").unwrap().to_string(),
-            "x=a"
-        );
-        assert_eq!(Selector::parse("\0x").unwrap(), Selector::everything());
-        // Inside an identifier the NUL is skipped and the next token starts after it.
+        assert_eq!(canonical("x=a \0garbage ( ,"), "x=a");
+        assert_eq!(Selector::parse("\0x"), Ok(Selector::everything()));
+        // Inside an identifier the NUL ends it and lexing resumes after it.
         assert_eq!(
             parse_err("x=a\0b"),
             "found 'b', expected: ',' or 'end of string'"
@@ -1137,47 +1031,54 @@ mod tests {
         use Operator::*;
         let long = "a".repeat(254);
         for (key, op, vals, ok) in [
-            ("x", In, &[][..], false),
-            ("x", NotIn, &[], false),
-            ("x", In, &["foo"], true),
-            ("x", NotIn, &["foo"], true),
-            ("x", Exists, &[], true),
-            ("x", DoesNotExist, &[], true),
-            ("1foo", In, &["bar"], true),
-            ("1234", In, &["bar"], true),
-            ("y", GreaterThan, &["1"], true),
-            ("z", LessThan, &["6"], true),
-            ("foo", GreaterThan, &["bar"], false),
-            ("barz", LessThan, &["blah"], false),
-            (&long, Exists, &[], false),
-            ("x", Equals, &["a", "b"], false),
-            ("x", NotEquals, &[], false),
-            ("x", Exists, &["a"], false),
-            ("x", GreaterThan, &["1", "2"], false),
-            ("x", GreaterThan, &["-1"], false), // an integer, but not a valid label value
-            ("x", In, &["", "a"], true),
+            ("x", In, "", false),
+            ("x", NotIn, "", false),
+            ("x", In, "foo", true),
+            ("x", NotIn, "foo", true),
+            ("x", Exists, "", true),
+            ("x", DoesNotExist, "", true),
+            ("1foo", In, "bar", true),
+            ("1234", In, "bar", true),
+            ("y", GreaterThan, "1", true),
+            ("z", LessThan, "6", true),
+            ("foo", GreaterThan, "bar", false),
+            ("barz", LessThan, "blah", false),
+            (&long, Exists, "", false),
+            ("x", Equals, "a,b", false),
+            ("x", NotEquals, "", false),
+            ("x", Exists, "a", false),
+            ("x", GreaterThan, "1,2", false),
+            ("x", GreaterThan, "-1", false), // an integer, but not a valid label value
         ] {
+            let values = vals.split(',').filter(|v| !v.is_empty());
             assert_eq!(
-                Requirement::new(key, op, vals.iter().copied()).is_ok(),
+                Requirement::new(key, op, values).is_ok(),
                 ok,
                 "{key} {op} {vals:?}"
             );
         }
+        assert_eq!(
+            Requirement::new("x", In, ["", "a", ""]).unwrap().values(),
+            [s(""), s("a")]
+        );
     }
 
-    // NewRequirement: the field errors, all reported, deduplicated like ErrorList.ToAggregate.
+    // NewRequirement: every field error, deduplicated like ErrorList.ToAggregate.
     #[test]
     fn requirement_error_messages() {
-        let err = Requirement::new("x", Operator::In, NONE).unwrap_err();
+        let err = Requirement::new("x", Operator::In, [""; 0]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "values: Invalid value: []string(nil): for 'in', 'notin' operators, values set can't be empty"
+            "values: Invalid value: []string(nil): \
+             for 'in', 'notin' operators, values set can't be empty"
         );
         let err = Requirement::new("x", Operator::GreaterThan, ["a", "1"]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "[values: Invalid value: []string{\"a\", \"1\"}: for 'Gt', 'Lt' operators, exactly one value is required, \
-             values[0]: Invalid value: \"a\": for 'Gt', 'Lt' operators, the value must be an integer]"
+            "[values: Invalid value: []string{\"a\", \"1\"}: \
+             for 'Gt', 'Lt' operators, exactly one value is required, \
+             values[0]: Invalid value: \"a\": \
+             for 'Gt', 'Lt' operators, the value must be an integer]"
         );
         let err = Requirement::new("a/b/c", Operator::Equals, ["a b"]).unwrap_err();
         let SelectorError::InvalidRequirement {
@@ -1187,383 +1088,344 @@ mod tests {
         else {
             panic!("{err:?}")
         };
-        assert_eq!(errors.len(), 2);
-        assert!(
-            errors[0].starts_with("key: Invalid value: \"a/b/c\": a valid label key must consist")
-        );
-        assert!(
-            errors[1].starts_with("values[0][a/b/c]: Invalid value: \"a b\": a valid label must")
-        );
-        let err = Requirement::new("x", Operator::Exists, ["\"q\"\n"]).unwrap_err();
-        assert!(err.to_string().starts_with(
-            "[values: Invalid value: []string{\"\\\"q\\\"\\n\"}: values set must be empty for exists and does not exist, values[0][x]: Invalid value: \"\\\"q\\\"\\n\": a valid label"
-        ), "{err}");
+        assert!(errors[0].starts_with("key: Invalid value: \"a/b/c\": a valid label key must"));
+        assert!(errors[1].starts_with("values[0][a/b/c]: Invalid value: \"a b\": a valid label"));
+        let err = Requirement::new("x", Operator::Exists, ["\"q\"\n\u{85}"]).unwrap_err();
+        let quoted = "\"\\\"q\\\"\\n\\u0085\"";
+        assert!(err.to_string().starts_with(&format!(
+            "[values: Invalid value: []string{{{quoted}}}: values set must be empty for exists \
+             and does not exist, values[0][x]: Invalid value: {quoted}: a valid label"
+        )));
     }
 
-    // labels.Parse error texts, "unable to parse requirement: " inside a requirement, and the
+    // labels.Parse error texts ("unable to parse requirement: " inside a requirement) and the
     // byte offset of the offending token.
     #[test]
     fn parse_error_messages() {
+        let in_req = "unable to parse requirement: found";
+        let ops = "expected: in, notin, =, ==, !=, gt, lt";
         for (input, message, position) in [
             (
                 "(",
-                "found '(', expected: !, identifier, or 'end of string'",
+                s("found '(', expected: !, identifier, or 'end of string'"),
                 0,
             ),
-            (
-                "a (",
-                "unable to parse requirement: found '(', expected: in, notin, =, ==, !=, gt, lt",
-                2,
-            ),
-            ("x,y", "", 0), // valid
+            ("a (", format!("{in_req} '(', {ops}"), 2),
             (
                 ",x,y",
-                "found ',', expected: !, identifier, or 'end of string'",
+                s("found ',', expected: !, identifier, or 'end of string'"),
                 0,
             ),
-            ("a,", "found '', expected: identifier after ','", 2),
-            ("a,,b", "found ',', expected: identifier after ','", 2),
-            (
-                "x nott in (y)",
-                "unable to parse requirement: found 'nott', expected: in, notin, =, ==, !=, gt, lt",
-                2,
-            ),
+            ("a,", s("found '', expected: identifier after ','"), 2),
+            ("a,,b", s("found ',', expected: identifier after ','"), 2),
+            ("x nott in (y)", format!("{in_req} 'nott', {ops}"), 2),
             (
                 "a in (xyz),",
-                "found '', expected: identifier after ','",
+                s("found '', expected: identifier after ','"),
                 11,
             ),
             (
                 "a in (xyz)b notin ()",
-                "found 'b', expected: ',' or 'end of string'",
+                s("found 'b', expected: ',' or 'end of string'"),
                 10,
             ),
             (
                 "a in (xyz abc)",
-                "unable to parse requirement: found 'abc', expected: ',' or ')'",
+                format!("{in_req} 'abc', expected: ',' or ')'"),
                 10,
             ),
             (
                 "a notin(",
-                "unable to parse requirement: found '', expected: ',', ')' or identifier",
+                format!("{in_req} '', expected: ',', ')' or identifier"),
                 8,
             ),
-            (
-                "a in x",
-                "unable to parse requirement: found 'x' expected: '('",
-                5,
-            ),
+            ("a in x", format!("{in_req} 'x' expected: '('"), 5),
             (
                 "a in (x,=)",
-                "unable to parse requirement: found '=', expected: ',', or identifier",
+                format!("{in_req} '=', expected: ',', or identifier"),
                 8,
             ),
             (
                 "a in (x,,)",
-                "unable to parse requirement: found ')', expected: ',', or identifier",
+                format!("{in_req} ')', expected: ',', or identifier"),
                 9,
             ),
-            (
-                "a=(",
-                "unable to parse requirement: found '(', expected: identifier",
-                2,
-            ),
-            (
-                "!",
-                "unable to parse requirement: found '', expected: identifier",
-                1,
-            ),
+            ("a=(", format!("{in_req} '(', expected: identifier"), 2),
+            ("!", format!("{in_req} '', expected: identifier"), 1),
             (
                 "!=x",
-                "found '!=', expected: !, identifier, or 'end of string'",
+                s("found '!=', expected: !, identifier, or 'end of string'"),
                 0,
             ),
-            ("x=a y=b", "found 'y', expected: ',' or 'end of string'", 4),
-            ("x==a==b", "found '==', expected: ',' or 'end of string'", 4),
-            ("!x=a", "found '=', expected: ',' or 'end of string'", 2),
+            (
+                "x=a y=b",
+                s("found 'y', expected: ',' or 'end of string'"),
+                4,
+            ),
+            (
+                "x==a==b",
+                s("found '==', expected: ',' or 'end of string'"),
+                4,
+            ),
+            ("!x=a", s("found '=', expected: ',' or 'end of string'"), 2),
         ] {
-            match Selector::parse(input) {
-                Ok(_) => assert_eq!(message, "", "{input:?} parsed"),
-                Err(e) => {
-                    assert_eq!(e.to_string(), message, "{input:?}");
-                    assert_eq!(e.position(), Some(position), "{input:?}");
-                }
-            }
+            let err = Selector::parse(input).unwrap_err();
+            assert_eq!(
+                (err.to_string(), err.position()),
+                (message, Some(position)),
+                "{input:?}"
+            );
         }
     }
 
-    // labels.Parse: invalid keys come from validateLabelKey with a nil path ("<nil>: …"),
-    // invalid values from NewRequirement, both behind "unable to parse requirement: ".
+    // labels.Parse: a bad key is reported by validateLabelKey with a nil path ("<nil>: …"), bad
+    // values by NewRequirement, both after "unable to parse requirement: ".
     #[test]
     fn parse_validation_messages() {
+        let pre = "unable to parse requirement:";
         assert_eq!(
             parse_err("app:monolith"),
-            "unable to parse requirement: <nil>: Invalid value: \"app:monolith\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+            format!(
+                "{pre} <nil>: Invalid value: \"app:monolith\": name part must consist of \
+                 alphanumeric characters, '-', '_' or '.', and must start and end with an \
+                 alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex \
+                 used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+            )
         );
         let err = Selector::parse("ok, app.kubernetes_io/name=x").unwrap_err();
-        assert!(err.to_string().starts_with("unable to parse requirement: <nil>: Invalid value: \"app.kubernetes_io/name\": prefix part a lowercase RFC 1123 subdomain"), "{err}");
+        let expected = "<nil>: Invalid value: \"app.kubernetes_io/name\": prefix part a lowercase";
+        assert!(
+            err.to_string().starts_with(&format!("{pre} {expected}")),
+            "{err}"
+        );
         assert_eq!(err.position(), Some(4));
         assert_eq!(
             parse_err("x<a"),
-            "unable to parse requirement: values[0]: Invalid value: \"a\": for 'Gt', 'Lt' operators, the value must be an integer"
+            format!(
+                "{pre} values[0]: Invalid value: \"a\": \
+                 for 'Gt', 'Lt' operators, the value must be an integer"
+            )
         );
         // '|' is no special symbol, so "a||y" is one (invalid) value.
-        assert!(parse_err("x=a||y=b").starts_with(
-            "unable to parse requirement: values[0][x]: Invalid value: \"a||y\": a valid label"
-        ));
-        // Values are validated in sorted-set order, as Go's sets.String.List() hands them over.
+        let err = parse_err("x=a||y=b");
         assert!(
-            parse_err("x in (b,-a)")
-                .starts_with("unable to parse requirement: values[0][x]: Invalid value: \"-a\"")
+            err.starts_with(&format!("{pre} values[0][x]: Invalid value: \"a||y\"")),
+            "{err}"
+        );
+        // Values are checked in sorted-set order, as Go's sets.String.List() hands them over.
+        let err = parse_err("x in (b,-a)");
+        assert!(
+            err.starts_with(&format!("{pre} values[0][x]: Invalid value: \"-a\"")),
+            "{err}"
         );
         let long = "v".repeat(64);
         assert_eq!(
             parse_err(&format!("x={long}")),
-            format!(
-                "unable to parse requirement: values[0][x]: Invalid value: \"{long}\": must be no more than 63 bytes"
-            )
+            format!("{pre} values[0][x]: Invalid value: \"{long}\": must be no more than 63 bytes")
         );
     }
 
-    // selector_test.go TestToString (and `==` prints as stored).
+    // selector_test.go TestToString (`==` prints as stored; values print sorted).
     #[test]
     fn to_string() {
         use Operator::*;
         for (reqs, out) in [
             (
-                vec![
-                    req("x", In, &["abc", "def"]),
-                    req("y", NotIn, &["jkl"]),
-                    req("z", Exists, &[]),
+                [
+                    req("x", In, "abc,def"),
+                    req("y", NotIn, "jkl"),
+                    req("z", Exists, ""),
                 ],
                 "x in (abc,def),y notin (jkl),z",
             ),
             (
-                vec![
-                    req("x", NotIn, &["abc", "def"]),
-                    req("y", NotEquals, &["jkl"]),
-                    req("z", DoesNotExist, &[]),
+                [
+                    req("x", NotIn, "def,abc"),
+                    req("y", NotEquals, "jkl"),
+                    req("z", DoesNotExist, ""),
                 ],
                 "x notin (abc,def),y!=jkl,!z",
             ),
             (
-                vec![
-                    req("x", NotIn, &["abc"]),
-                    req("y", In, &["jkl", "mno"]),
-                    req("z", NotIn, &[""]),
+                [
+                    req("x", NotIn, "abc"),
+                    req("y", In, "jkl,mno"),
+                    Requirement::new("z", NotIn, [""]).unwrap(),
                 ],
                 "x notin (abc),y in (jkl,mno),z notin ()",
             ),
             (
-                vec![
-                    req("x", Equals, &["abc"]),
-                    req("y", DoubleEquals, &["jkl"]),
-                    req("z", NotEquals, &["a"]),
-                    req("z", Exists, &[]),
+                [
+                    req("x", Equals, "abc"),
+                    req("y", DoubleEquals, "jkl"),
+                    req("z", NotEquals, "a"),
                 ],
-                "x=abc,y==jkl,z!=a,z",
+                "x=abc,y==jkl,z!=a",
             ),
             (
-                vec![
-                    req("x", GreaterThan, &["2"]),
-                    req("y", LessThan, &["8"]),
-                    req("z", Exists, &[]),
+                [
+                    req("x", GreaterThan, "2"),
+                    req("y", LessThan, "8"),
+                    req("z", Exists, ""),
                 ],
                 "x>2,y<8,z",
             ),
-            (vec![req("x", In, &["b", "a", "b"])], "x in (a,b)"),
         ] {
-            assert_eq!(sel(&reqs).to_string(), out);
+            assert_eq!(Selector::from_requirements(reqs).to_string(), out);
         }
+        let dup = Requirement::new("x", In, ["", "b", "a", "b"]).unwrap();
+        assert_eq!(dup.to_string(), "x in (,a,b)");
     }
 
     // selector_test.go TestRequirementSelectorMatching
     #[test]
     fn requirement_selector_matching() {
         use Operator::*;
-        let xy = set(&[("x", "foo"), ("y", "baz")]);
-        let y_empty = set(&[("y", "")]);
         for (labels, reqs, expected) in [
             (
-                &xy,
-                vec![req("x", In, &["foo"]), req("y", NotIn, &["alpha"])],
+                "x=foo y=baz",
+                [req("x", In, "foo"), req("y", NotIn, "alpha")],
                 true,
             ),
             (
-                &xy,
-                vec![req("x", In, &["foo"]), req("y", In, &["alpha"])],
+                "x=foo y=baz",
+                [req("x", In, "foo"), req("y", In, "alpha")],
                 false,
             ),
             (
-                &y_empty,
-                vec![req("x", NotIn, &[""]), req("y", Exists, &[])],
+                "y=",
+                [
+                    Requirement::new("x", NotIn, [""]).unwrap(),
+                    req("y", Exists, ""),
+                ],
                 true,
             ),
             (
-                &y_empty,
-                vec![req("x", DoesNotExist, &[]), req("y", Exists, &[])],
+                "y=",
+                [req("x", DoesNotExist, ""), req("y", Exists, "")],
                 true,
             ),
             (
-                &y_empty,
-                vec![req("x", NotIn, &[""]), req("y", DoesNotExist, &[])],
+                "y=",
+                [
+                    Requirement::new("x", NotIn, [""]).unwrap(),
+                    req("y", DoesNotExist, ""),
+                ],
                 false,
             ),
-            (&set(&[("y", "baz")]), vec![req("x", In, &[""])], false),
             (
-                &set(&[("z", "2")]),
-                vec![req("z", GreaterThan, &["1"])],
+                "y=baz",
+                [
+                    Requirement::new("x", In, [""]).unwrap(),
+                    req("y", Exists, ""),
+                ],
+                false,
+            ),
+            (
+                "z=2",
+                [req("z", GreaterThan, "1"), req("z", Exists, "")],
                 true,
             ),
             (
-                &set(&[("z", "v2")]),
-                vec![req("z", GreaterThan, &["1"])],
+                "z=v2",
+                [req("z", GreaterThan, "1"), req("z", Exists, "")],
                 false,
             ),
         ] {
-            assert_eq!(sel(&reqs).matches(labels), expected, "{}", sel(&reqs));
+            let selector = Selector::from_requirements(reqs);
+            assert_eq!(
+                selector.matches(&set(labels)),
+                expected,
+                "{selector} on {labels}"
+            );
         }
     }
 
-    // selector_test.go TestSetSelectorParser
+    // selector_test.go TestSetSelectorParser: input and the canonical form of what it parses to.
     #[test]
     fn set_selector_parser() {
-        use Operator::*;
         for (input, expected) in [
-            ("\rx", vec![req("x", Exists, &[])]),
+            ("\rx", "x"),
             (
                 "this-is-a-dns.domain.com/key-with-dash",
-                vec![req("this-is-a-dns.domain.com/key-with-dash", Exists, &[])],
+                "this-is-a-dns.domain.com/key-with-dash",
             ),
+            ("a.io/key in (so,what)", "a.io/key in (so,what)"),
             (
-                "this-is-another-dns.domain.com/key-with-dash in (so,what)",
-                vec![req(
-                    "this-is-another-dns.domain.com/key-with-dash",
-                    In,
-                    &["so", "what"],
-                )],
+                "0.1.2.domain/99 notin (10.10.100.1, tick.tack)",
+                "0.1.2.domain/99 notin (10.10.100.1,tick.tack)",
             ),
-            (
-                "0.1.2.domain/99 notin (10.10.100.1, tick.tack.clock)",
-                vec![req(
-                    "0.1.2.domain/99",
-                    NotIn,
-                    &["10.10.100.1", "tick.tack.clock"],
-                )],
-            ),
-            ("foo  in\t (abc)", vec![req("foo", In, &["abc"])]),
-            ("x notin\n (abc)", vec![req("x", NotIn, &["abc"])]),
-            (
-                "x  notin\t\t\t(abc,def)",
-                vec![req("x", NotIn, &["abc", "def"])],
-            ),
-            ("x in (abc,def)", vec![req("x", In, &["abc", "def"])]),
-            ("x in (abc,)", vec![req("x", In, &["abc", ""])]),
-            ("x in ()", vec![req("x", In, &[""])]),
+            ("foo  in\t (abc)", "foo in (abc)"),
+            ("x notin\n (abc)", "x notin (abc)"),
+            ("x  notin\t\t\t(def,abc)", "x notin (abc,def)"),
+            ("x in (abc,)", "x in (,abc)"),
+            ("x in ()", "x in ()"),
             (
                 "x notin (abc,def),bar,z in (),w",
-                vec![
-                    req("bar", Exists, &[]),
-                    req("w", Exists, &[]),
-                    req("x", NotIn, &["abc", "def"]),
-                    req("z", In, &[""]),
-                ],
+                "bar,w,x notin (abc,def),z in ()",
             ),
+            ("x,y in (a)", "x,y in (a)"),
             (
-                "x,y in (a)",
-                vec![req("y", In, &["a"]), req("x", Exists, &[])],
+                "x>1,x<7,y=a,y!=b,z in (j,i,h)",
+                "x>1,x<7,y=a,y!=b,z in (h,i,j)",
             ),
-            ("x=a", vec![req("x", Equals, &["a"])]),
-            ("x>1", vec![req("x", GreaterThan, &["1"])]),
-            ("x<7", vec![req("x", LessThan, &["7"])]),
-            (
-                "x=a,y!=b",
-                vec![req("x", Equals, &["a"]), req("y", NotEquals, &["b"])],
-            ),
-            (
-                "x=a,y!=b,z in (h,i,j)",
-                vec![
-                    req("x", Equals, &["a"]),
-                    req("y", NotEquals, &["b"]),
-                    req("z", In, &["h", "i", "j"]),
-                ],
-            ),
-            ("x notin ( )", vec![req("x", NotIn, &[""])]),
-            ("x notin (, a)", vec![req("x", NotIn, &["", "a"])]),
-            ("x in (a,,b)", vec![req("x", In, &["", "a", "b"])]),
-            ("a ", vec![req("a", Exists, &[])]),
-            (
-                "a in (x,y,notin, z,in)",
-                vec![req("a", In, &["in", "notin", "x", "y", "z"])],
-            ), // 'in' inside the list
-            (
-                "in in (in), notin=notin, !in",
-                vec![
-                    req("in", In, &["in"]),
-                    req("in", DoesNotExist, &[]),
-                    req("notin", Equals, &["notin"]),
-                ],
-            ),
-            ("x == y", vec![req("x", DoubleEquals, &["y"])]),
-            ("x>007", vec![req("x", GreaterThan, &["007"])]),
-            (
-                "x=a,x=a",
-                vec![req("x", Equals, &["a"]), req("x", Equals, &["a"])],
-            ),
+            ("x notin ( )", "x notin ()"),
+            ("x notin (, a)", "x notin (,a)"),
+            ("x in (a,,b)", "x in (,a,b)"),
+            ("x in (a,a,b,a)", "x in (a,b)"),
+            ("a ", "a"),
+            ("a in (x,y,notin, z,in)", "a in (in,notin,x,y,z)"), // operator 'in' inside the list
+            ("in in (in), notin=notin, !in", "in in (in),!in,notin=notin"),
+            ("x == y", "x==y"),
+            ("x>007", "x>007"),
+            ("x=a,x=a", "x=a,x=a"),
         ] {
-            assert_eq!(Selector::parse(input).unwrap(), sel(&expected), "{input:?}");
+            assert_eq!(canonical(input), expected, "{input:?}");
         }
-        for bad in [
-            "x=a||y=b",
-            ",x,y",
-            "x nott in (y)",
-            "a in (xyz),",
-            "a in (xyz)b notin ()",
-            "a in (xyz abc)",
-            "a notin(",
-            "a (",
-            "(",
-        ] {
+        for bad in "x=a||y=b;,x,y;x nott in (y);a in (xyz),;a in (xyz)b notin ();a (;(".split(';') {
             assert!(Selector::parse(bad).is_err(), "{bad:?}");
         }
+        for bad in ["a in (xyz abc)", "a notin("] {
+            assert!(Selector::parse(bad).is_err(), "{bad:?}");
+        }
+        let parsed = Selector::parse("x=a,y==b").unwrap();
+        let ops: Vec<Operator> = parsed
+            .requirements()
+            .iter()
+            .map(Requirement::operator)
+            .collect();
+        assert_eq!(ops, [Operator::Equals, Operator::DoubleEquals]);
     }
 
-    // metav1.LabelSelectorAsSelector: matchLabels and matchExpressions combined, sorted by key.
+    fn expr(key: &str, op: &str, values: &[&str]) -> (String, String, Vec<String>) {
+        (s(key), s(op), values.iter().map(|v| s(v)).collect())
+    }
+
+    // metav1.LabelSelectorAsSelector: matchLabels and matchExpressions ANDed, sorted by key.
     #[test]
     fn from_label_selector() {
-        let exprs = vec![
-            (
-                "tier".to_string(),
-                "In".to_string(),
-                vec!["web".to_string(), "api".to_string()],
-            ),
-            (
-                "env".to_string(),
-                "NotIn".to_string(),
-                vec!["dev".to_string()],
-            ),
-            ("canary".to_string(), "DoesNotExist".to_string(), vec![]),
-            ("app".to_string(), "Exists".to_string(), vec![]),
+        let exprs = [
+            expr("tier", "In", &["web", "api"]),
+            expr("env", "NotIn", &["dev"]),
+            expr("canary", "DoesNotExist", &[]),
+            expr("app", "Exists", &[]),
         ];
-        let s = Selector::from_label_selector(&set(&[("app", "shop")]), &exprs).unwrap();
+        let selector = Selector::from_label_selector(&set("app=shop"), &exprs).unwrap();
         assert_eq!(
-            s.to_string(),
+            selector.to_string(),
             "app=shop,app,!canary,env notin (dev),tier in (api,web)"
         );
-        assert!(s.matches(&set(&[("app", "shop"), ("tier", "web")])));
-        assert!(!s.matches(&set(&[("app", "shop"), ("tier", "web"), ("canary", "")])));
-        assert!(!s.matches(&set(&[("app", "shop"), ("tier", "db")])));
+        assert!(selector.matches(&set("app=shop tier=web")));
+        assert!(!selector.matches(&set("app=shop tier=web canary=")));
+        assert!(!selector.matches(&set("app=shop tier=db")));
 
-        let bad = vec![(
-            "app".to_string(),
-            "Equals".to_string(),
-            vec!["x".to_string()],
-        )];
-        let err = Selector::from_label_selector(&Labels::new(), &bad).unwrap_err();
+        let none = Labels::new();
+        let err = Selector::from_label_selector(&none, &[expr("app", "Equals", &["x"])]);
+        let err = err.unwrap_err();
         assert_eq!(
             err,
             SelectorError::UnknownOperator {
-                operator: "Equals".to_string()
+                operator: s("Equals")
             }
         );
         assert_eq!(
@@ -1571,62 +1433,42 @@ mod tests {
             "\"Equals\" is not a valid pod selector operator"
         );
         // The operator is checked before NewRequirement validates the key.
-        let bad = vec![("-bad".to_string(), "in".to_string(), vec![])];
-        assert!(matches!(
-            Selector::from_label_selector(&Labels::new(), &bad),
-            Err(SelectorError::UnknownOperator { .. })
-        ));
-        let empty_in = vec![("app".to_string(), "In".to_string(), vec![])];
-        assert_eq!(
-            Selector::from_label_selector(&Labels::new(), &empty_in)
-                .unwrap_err()
-                .to_string(),
-            "values: Invalid value: []string(nil): for 'in', 'notin' operators, values set can't be empty"
+        let err = Selector::from_label_selector(&none, &[expr("-bad", "in", &[])]).unwrap_err();
+        assert!(matches!(err, SelectorError::UnknownOperator { .. }));
+        let err = Selector::from_label_selector(&none, &[expr("app", "In", &[])]).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("for 'in', 'notin' operators, values set can't be empty")
         );
-        let exists_with_values = vec![(
-            "app".to_string(),
-            "Exists".to_string(),
-            vec!["x".to_string()],
-        )];
-        assert!(Selector::from_label_selector(&Labels::new(), &exists_with_values).is_err());
+        assert!(Selector::from_label_selector(&none, &[expr("app", "Exists", &["x"])]).is_err());
     }
 
     // RequiresExactMatch: =, == and single-value in requirements give a candidate (key, value).
     #[test]
-    fn equality_pairs() {
-        let s = Selector::parse("a=1,b==2,c in (3),d in (4,5),e!=6,f,g notin (7),h>8").unwrap();
-        let pairs: Vec<(&str, &str)> = s.equality_pairs().collect();
+    fn equality_pairs_and_accessors() {
+        use Operator::*;
+        let selector =
+            Selector::parse("a=1,b==2,c in (3),d in (4,5),e!=6,f,g notin (7),h>8").unwrap();
+        let pairs: Vec<(&str, &str)> = selector.equality_pairs().collect();
         assert_eq!(pairs, [("a", "1"), ("b", "2"), ("c", "3")]);
         assert_eq!(Selector::everything().equality_pairs().count(), 0);
-    }
-
-    #[test]
-    fn accessors_and_operator_strings() {
-        let r = req("k", Operator::NotIn, &["b", "a"]);
+        let r = &selector.requirements()[6];
         assert_eq!(
             (r.key(), r.operator(), r.values()),
-            (
-                "k",
-                Operator::NotIn,
-                &["a".to_string(), "b".to_string()][..]
-            )
+            ("g", NotIn, &[s("7")][..])
         );
         let ops = [
-            Operator::Equals,
-            Operator::DoubleEquals,
-            Operator::NotEquals,
-            Operator::In,
-            Operator::NotIn,
-            Operator::Exists,
-            Operator::DoesNotExist,
-            Operator::GreaterThan,
-            Operator::LessThan,
+            Equals,
+            DoubleEquals,
+            NotEquals,
+            In,
+            NotIn,
+            Exists,
+            DoesNotExist,
+            GreaterThan,
         ];
-        let strs: Vec<&str> = ops.iter().map(|o| o.as_str()).collect();
-        assert_eq!(
-            strs,
-            ["=", "==", "!=", "in", "notin", "exists", "!", "gt", "lt"]
-        );
+        let strs: Vec<&str> = ops.iter().chain(&[LessThan]).map(|o| o.as_str()).collect();
+        assert_eq!(strs.join(" "), "= == != in notin exists ! gt lt");
     }
 
     // ---- property tests ----
@@ -1650,7 +1492,7 @@ mod tests {
 
     fn requirement_strategy() -> impl Strategy<Value = Requirement> {
         use Operator::*;
-        let op = prop::sample::select(vec![
+        let ops = vec![
             Equals,
             DoubleEquals,
             NotEquals,
@@ -1658,33 +1500,27 @@ mod tests {
             NotIn,
             Exists,
             DoesNotExist,
-            GreaterThan,
-            LessThan,
-        ]);
-        (
-            key_strategy(),
-            op,
-            prop::collection::vec(value_strategy(), 1..4),
-            "[0-9]{1,18}",
-        )
-            .prop_map(|(key, op, values, int)| {
-                let values = match op {
-                    In | NotIn => values,
-                    Equals | DoubleEquals | NotEquals => values[..1].to_vec(),
-                    Exists | DoesNotExist => Vec::new(),
-                    GreaterThan | LessThan => vec![int],
-                };
-                Requirement::new(key, op, values).unwrap()
-            })
+        ];
+        let op = prop::sample::select([ops, vec![GreaterThan, LessThan]].concat());
+        let values = prop::collection::vec(value_strategy(), 1..4);
+        (key_strategy(), op, values, "[0-9]{1,18}").prop_map(|(key, op, values, int)| {
+            let values = match op {
+                In | NotIn => values,
+                Equals | DoubleEquals | NotEquals => values[..1].to_vec(),
+                Exists | DoesNotExist => Vec::new(),
+                GreaterThan | LessThan => vec![int],
+            };
+            Requirement::new(key, op, values).unwrap()
+        })
     }
 
     fn selector_strategy() -> impl Strategy<Value = Selector> {
         prop::collection::vec(requirement_strategy(), 0..6).prop_map(Selector::from_requirements)
     }
 
-    /// The selector written with whitespace around every token.
-    fn spaced(s: &Selector, ws: &str) -> String {
-        let parts: Vec<String> = s
+    /// The selector written with `ws` around every token.
+    fn spaced(selector: &Selector, ws: &str) -> String {
+        let parts: Vec<String> = selector
             .requirements()
             .iter()
             .map(|r| {
@@ -1692,8 +1528,8 @@ mod tests {
                 match r.operator() {
                     Operator::Exists => format!("{ws}{k}{ws}"),
                     Operator::DoesNotExist => format!("{ws}!{ws}{k}{ws}"),
-                    Operator::In | Operator::NotIn => {
-                        format!("{ws}{k} {ws}{}{ws} ({ws}{v}{ws}){ws}", r.operator())
+                    op @ (Operator::In | Operator::NotIn) => {
+                        format!("{ws}{k} {ws}{op}{ws} ({ws}{v}{ws}){ws}")
                     }
                     Operator::GreaterThan => format!("{ws}{k}{ws}>{ws}{v}{ws}"),
                     Operator::LessThan => format!("{ws}{k}{ws}<{ws}{v}{ws}"),
@@ -1705,41 +1541,48 @@ mod tests {
     }
 
     proptest! {
-        // labels.Parse(sel.String()) gives back sel, and printing is a fixed point.
+        // labels.Parse(sel.String()) gives sel back, and printing is a fixed point.
         #[test]
-        fn print_parse_round_trip(s in selector_strategy()) {
-            let printed = s.to_string();
+        fn print_parse_round_trip(selector in selector_strategy()) {
+            let printed = selector.to_string();
             let parsed = Selector::parse(&printed);
-            prop_assert_eq!(parsed.as_ref(), Ok(&s), "{}", printed);
+            prop_assert_eq!(parsed.as_ref(), Ok(&selector), "{}", printed);
             let reprinted = parsed.unwrap().to_string();
             prop_assert_eq!(&reprinted, &printed);
-            prop_assert_eq!(Selector::parse(&reprinted), Ok(s));
+            prop_assert_eq!(Selector::parse(&reprinted), Ok(selector));
         }
 
         // The lexer skips ' ', '\t', '\r', '\n' around every token.
         #[test]
-        fn whitespace_is_insignificant(s in selector_strategy(), ws in "[ \t\r\n]{1,3}") {
-            let text = spaced(&s, &ws);
-            prop_assert_eq!(Selector::parse(&text), Ok(s), "{:?}", text);
+        fn whitespace_is_insignificant(selector in selector_strategy(), ws in "[ \t\r\n]{1,3}") {
+            let text = spaced(&selector, &ws);
+            prop_assert_eq!(Selector::parse(&text), Ok(selector), "{:?}", text);
         }
 
-        // Parsing never panics, and whatever parses prints to a string that parses to it again.
+        // Parsing never panics, and whatever parses prints to a string that parses back to it.
         #[test]
-        fn parse_arbitrary_strings(input in prop_oneof![any::<String>(), "[a-c!=<>(), \t\0-]{0,24}", "(in|notin|[ax]|[=!<>(),]| |1){0,14}"]) {
-            if let Ok(s) = Selector::parse(&input) {
-                prop_assert_eq!(Selector::parse(&s.to_string()), Ok(s));
+        fn parse_arbitrary_strings(input in prop_oneof![
+            any::<String>(),
+            "[a-c!=<>(), \t\0-]{0,24}",
+            "(in|notin|[ax]|[=!<>(),]| |1){0,14}",
+        ]) {
+            if let Ok(selector) = Selector::parse(&input) {
+                prop_assert_eq!(Selector::parse(&selector.to_string()), Ok(selector));
             }
         }
 
-        // SelectorFromSet(labels) matches labels and every superset of them.
+        // SelectorFromSet(labels) matches the labels and every superset of them.
         #[test]
-        fn map_selector_matches_its_own_labels(pairs in prop::collection::btree_map(key_strategy(), value_strategy(), 0..5), extra in key_strategy()) {
-            let s = Selector::from_map(&pairs).unwrap();
-            prop_assert!(s.matches(&pairs));
-            let mut superset = pairs.clone();
-            superset.entry(extra).or_insert_with(|| "x".to_string());
-            prop_assert!(s.matches(&superset));
-            prop_assert_eq!(s.equality_pairs().count(), pairs.len());
+        fn map_selector_matches_its_labels(
+            labels in prop::collection::btree_map(key_strategy(), value_strategy(), 0..5),
+            extra in key_strategy(),
+        ) {
+            let selector = Selector::from_map(&labels).unwrap();
+            prop_assert!(selector.matches(&labels));
+            let mut superset = labels.clone();
+            superset.entry(extra).or_insert_with(|| s("x"));
+            prop_assert!(selector.matches(&superset));
+            prop_assert_eq!(selector.equality_pairs().count(), labels.len());
         }
     }
 }

@@ -119,8 +119,8 @@ fn matches_label_key_name(s: &str) -> bool {
     }
 }
 
-/// `IsDNS1123Label`: a lowercase RFC 1123 label of at most 63 characters (e.g. a Service port
-/// protocol-less name, a namespace name).
+/// `IsDNS1123Label`: a lowercase RFC 1123 label of at most 63 characters (namespace names,
+/// Service port names).
 pub fn dns1123_label(value: &str) -> Result<(), String> {
     let mut errs = Vec::new();
     if value.len() > DNS1123_LABEL_MAX_LENGTH {
@@ -345,41 +345,27 @@ fn parses_sloppily(value: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use alloc::string::ToString;
 
-    fn repeat(c: &str, n: usize) -> String {
-        c.repeat(n)
+    /// Test values separated by `|` (some contain spaces), plus `extra`.
+    fn cases<'a>(list: &'a str, extra: &'a [&'a str]) -> impl Iterator<Item = &'a str> {
+        list.split('|').chain(extra.iter().copied())
     }
+
+    const LABELS_GOOD: &str = "a|ab|abc|a1|a-1|a--1--2--b|0|01|012|1a|1-a|1--a--b--2";
+    const LABELS_BAD: &str = "|A|ABC|aBc|A1|A-1|1-A|-|a-|-a|1-|-1|_|a_|_a|a_b|1_|_1|1_2\
+        |.|a.|.a|1.|.1| |a |  a|a b|1 | 1|1 2|a\n";
 
     // validation_test.go TestIsDNS1123Label
     #[test]
     fn dns1123_label_cases() {
-        let long = repeat("a", 63);
-        for good in [
-            "a",
-            "ab",
-            "abc",
-            "a1",
-            "a-1",
-            "a--1--2--b",
-            "0",
-            "01",
-            "012",
-            "1a",
-            "1-a",
-            "1--a--b--2",
-            &long,
-        ] {
+        for good in cases(LABELS_GOOD, &[&"a".repeat(63)]) {
             assert_eq!(dns1123_label(good), Ok(()), "{good}");
         }
-        let too_long = repeat("a", 64);
-        for bad in [
-            "", "A", "ABC", "aBc", "A1", "A-1", "1-A", "-", "a-", "-a", "1-", "-1", "_", "a_",
-            "_a", "a_b", "1_", "_1", "1_2", ".", "a.", ".a", "a.b", "1.", ".1", "1.2", " ", "a ",
-            " a", "a b", "1 ", " 1", "1 2", "a\n", &too_long,
-        ] {
+        for bad in cases(LABELS_BAD, &["a.b", "1.2", &"a".repeat(64)]) {
             assert!(dns1123_label(bad).is_err(), "{bad:?}");
         }
     }
@@ -389,179 +375,74 @@ mod tests {
     fn dns1123_label_messages() {
         assert_eq!(
             dns1123_label("My_Name").unwrap_err(),
-            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or \
+             '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or \
+             '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
         );
         assert_eq!(dns1123_label("a.b").unwrap_err(), "must not contain dots");
-        assert_eq!(
-            dns1123_label(&repeat("a", 64)).unwrap_err(),
-            "must be no more than 63 characters"
-        );
-        let err = dns1123_label(&repeat("a.", 40)).unwrap_err();
-        assert!(
-            err.starts_with("must be no more than 63 characters; a lowercase RFC 1123 label"),
-            "{err}"
-        );
+        let too_long = dns1123_label(&"a".repeat(64)).unwrap_err();
+        assert_eq!(too_long, "must be no more than 63 characters");
+        let both = dns1123_label(&"a.".repeat(40)).unwrap_err();
+        assert!(both.starts_with("must be no more than 63 characters; a lowercase RFC 1123 label"));
     }
 
     // validation_test.go TestIsDNS1123Subdomain
     #[test]
     fn dns1123_subdomain_cases() {
-        let long = repeat("a", 253);
-        for good in [
-            "a",
-            "a-1",
-            "a--1--2--b",
-            "0",
-            "012",
-            "1--a--b--2",
-            "a.a",
-            "a--1--2--b.a",
-            "a.1",
-            "0.a",
-            "012.a",
-            "0.1",
-            "1--a--b--2.1",
-            "a.b.c.d.e",
-            "aa.bb.cc.dd.ee",
-            "1.2.3.4.5",
-            "11.22.33.44.55",
-            &long,
-        ] {
+        let more_good = "a.a|ab.a|a--1--2--b.a|a.1|a--1--2--b.1|0.a|012.a|1-a.a|0.1|1--a--b--2.1\
+            |a.b.c.d.e|aa.bb.cc.dd.ee|1.2.3.4.5|11.22.33.44.55";
+        for good in cases(LABELS_GOOD, &[&"a".repeat(253)]).chain(more_good.split('|')) {
             assert_eq!(dns1123_subdomain(good), Ok(()), "{good}");
         }
-        let too_long = repeat("a", 254);
-        for bad in [
-            "",
-            "A",
-            "aBc",
-            "-",
-            "a-",
-            "-a",
-            "_",
-            "a_b",
-            ".",
-            "a.",
-            ".a",
-            "a..b",
-            "1.",
-            ".1",
-            "1..2",
-            " ",
-            "a b",
-            "A.a",
-            "ab.A",
-            "0.A",
-            "A.B.C.D.E",
-            "a.B.c.d.e",
-            "a@b",
-            "a,b",
-            "a;b",
-            "a:b",
-            "a%b",
-            "a?b",
-            "a$b",
-            &too_long,
-        ] {
+        let more_bad = "a..b|1..2|A.a|aB.a|ab.A|A1.a|a1.A|A.1|1A.1|0.A|1a.A|A.B.C.D.E|a.B.c.d.e\
+            |a@b|a,b|a;b|a:b|a%b|a?b|a$b";
+        for bad in cases(LABELS_BAD, &[&"a".repeat(254)]).chain(more_bad.split('|')) {
             assert!(dns1123_subdomain(bad).is_err(), "{bad:?}");
         }
         assert_eq!(
             dns1123_subdomain("Example.com").unwrap_err(),
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \
+             '-' or '.', and must start and end with an alphanumeric character (e.g. \
+             'example.com', regex used for validation is \
+             '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
         );
-        assert_eq!(
-            dns1123_subdomain(&too_long).unwrap_err(),
-            "must be no more than 253 characters"
-        );
+        let too_long = dns1123_subdomain(&"a".repeat(254)).unwrap_err();
+        assert_eq!(too_long, "must be no more than 253 characters");
     }
 
     // validation_test.go TestIsDNS1035Label
     #[test]
     fn dns1035_label_cases() {
-        let long = repeat("a", 63);
-        for good in ["a", "ab", "abc", "a1", "a-1", "a--1--2--b", &long] {
+        for good in cases("a|ab|abc|a1|a-1|a--1--2--b", &[&"a".repeat(63)]) {
             assert_eq!(dns1035_label(good), Ok(()), "{good}");
         }
-        let too_long = repeat("a", 64);
-        for bad in [
-            "0",
-            "01",
-            "012",
-            "1a",
-            "1-a",
-            "1--a--b--2",
-            "",
-            "A",
-            "ABC",
-            "aBc",
-            "A1",
-            "A-1",
-            "1-A",
-            "-",
-            "a-",
-            "-a",
-            "1-",
-            "-1",
-            "_",
-            "a_",
-            "_a",
-            "a_b",
-            ".",
-            "a.",
-            ".a",
-            "a.b",
-            " ",
-            "a b",
-            &too_long,
-        ] {
+        let digits_first = "0|01|012|1a|1-a|1--a--b--2";
+        for bad in cases(LABELS_BAD, &[&"a".repeat(64), "a.b"]).chain(digits_first.split('|')) {
             assert!(dns1035_label(bad).is_err(), "{bad:?}");
         }
         assert_eq!(
             dns1035_label("1abc").unwrap_err(),
-            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start \
+             with an alphabetic character, and end with an alphanumeric character (e.g. \
+             'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
         );
     }
 
-    // validation_test.go / content kube_test.go TestIsQualifiedName (TestIsLabelKey)
+    // validation_test.go TestIsQualifiedName (content kube_test.go TestIsLabelKey)
     #[test]
     fn qualified_name_cases() {
-        let long_name = repeat("a", 63);
-        let long_both = format!("{}/{}", repeat("a", 253), repeat("b", 63));
-        for good in [
-            "simple",
-            "now-with-dashes",
-            "1-starts-with-num",
-            "1234",
-            "simple/simple",
-            "now-with-dashes/simple",
-            "now-with-dashes/now-with-dashes",
-            "now.with.dots/simple",
-            "now-with.dashes-and.dots/simple",
-            "1-num.2-num/3-num",
-            "1234/5678",
-            "1.2.3.4/5678",
-            "Uppercase_Is_OK_123",
-            "example.com/Uppercase_Is_OK_123",
-            "requests.storage-foo",
-            &long_name,
-            &long_both,
-        ] {
+        let good = "simple|now-with-dashes|1-starts-with-num|1234|simple/simple\
+            |now-with-dashes/simple|now-with-dashes/now-with-dashes|now.with.dots/simple\
+            |now-with.dashes-and.dots/simple|1-num.2-num/3-num|1234/5678|1.2.3.4/5678\
+            |Uppercase_Is_OK_123|example.com/Uppercase_Is_OK_123|requests.storage-foo";
+        let long_both = format!("{}/{}", "a".repeat(253), "b".repeat(63));
+        for good in cases(good, &[&"a".repeat(63), &long_both]) {
             assert_eq!(qualified_name(good), Ok(()), "{good}");
         }
-        let too_long = repeat("a", 64);
-        let long_prefix = format!("{}/abc", repeat("a", 254));
-        for bad in [
-            "nospecialchars%^=@",
-            "cantendwithadash-",
-            "-cantstartwithadash-",
-            "only/one/slash",
-            "Example.com/abc",
-            "example_com/abc",
-            "example.com/",
-            "/simple",
-            &too_long,
-            &long_prefix,
-            "",
-        ] {
+        let bad = "nospecialchars%^=@|cantendwithadash-|-cantstartwithadash-|only/one/slash\
+            |Example.com/abc|example_com/abc|example.com/|/simple|";
+        let long_prefix = format!("{}/abc", "a".repeat(254));
+        for bad in cases(bad, &[&"a".repeat(64), &long_prefix]) {
             assert!(qualified_name(bad).is_err(), "{bad:?}");
         }
     }
@@ -569,7 +450,9 @@ mod tests {
     // content.IsLabelKey: message texts, "bytes" lengths, joined with "; " like validateLabelKey.
     #[test]
     fn qualified_name_messages() {
-        let name_regex = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+        let name_regex = "must consist of alphanumeric characters, '-', '_' or '.', and must \
+            start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or \
+            '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
         assert_eq!(
             qualified_name("app:").unwrap_err(),
             format!("name part {name_regex}")
@@ -577,7 +460,8 @@ mod tests {
         assert_eq!(
             qualified_name("a/b/c").unwrap_err(),
             format!(
-                "a valid label key {name_regex} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+                "a valid label key {name_regex} with an optional DNS subdomain prefix and '/' \
+                 (e.g. 'example.com/MyName')"
             )
         );
         assert_eq!(
@@ -586,99 +470,61 @@ mod tests {
                 "prefix part must be non-empty; name part must be non-empty; name part {name_regex}"
             )
         );
-        assert_eq!(
-            qualified_name(&repeat("a", 64)).unwrap_err(),
-            "name part must be no more than 63 bytes"
-        );
-        let err = qualified_name(&format!("{}/a", repeat("a", 254))).unwrap_err();
-        assert_eq!(err, "prefix part must be no more than 253 bytes");
-        assert!(
-            qualified_name("app.kubernetes_io/name")
-                .unwrap_err()
-                .starts_with("prefix part a lowercase RFC 1123 subdomain")
-        );
+        let too_long = qualified_name(&"a".repeat(64)).unwrap_err();
+        assert_eq!(too_long, "name part must be no more than 63 bytes");
+        let long_prefix = qualified_name(&format!("{}/a", "a".repeat(254))).unwrap_err();
+        assert_eq!(long_prefix, "prefix part must be no more than 253 bytes");
+        let underscore = qualified_name("app.kubernetes_io/name").unwrap_err();
+        assert!(underscore.starts_with("prefix part a lowercase RFC 1123 subdomain"));
     }
 
     // validation_test.go TestIsValidLabelValue
     #[test]
     fn label_value_cases() {
-        let long = repeat("a", 63);
-        for good in [
-            "simple",
-            "now-with-dashes",
-            "1-starts-with-num",
-            "end-with-num-1",
-            "1234",
-            &long,
-            "",
-        ] {
+        let good = "simple|now-with-dashes|1-starts-with-num|end-with-num-1|1234|";
+        for good in cases(good, &[&"a".repeat(63)]) {
             assert_eq!(label_value(good), Ok(()), "{good}");
         }
-        let too_long = repeat("a", 64);
-        for bad in [
-            "nospecialchars%^=@",
-            "Tama-nui-te-rā.is.Māori.sun",
-            "\\backslashes\\are\\bad",
-            "-starts-with-dash",
-            "ends-with-dash-",
-            ".starts.with.dot",
-            "ends.with.dot.",
-            &too_long,
-        ] {
+        let bad = "nospecialchars%^=@|Tama-nui-te-rā.is.Māori.sun|\\backslashes\\are\\bad\
+            |-starts-with-dash|ends-with-dash-|.starts.with.dot|ends.with.dot.";
+        for bad in cases(bad, &[&"a".repeat(64)]) {
             assert!(label_value(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(
-            label_value(&too_long).unwrap_err(),
-            "must be no more than 63 bytes"
-        );
+        let too_long = label_value(&"a".repeat(64)).unwrap_err();
+        assert_eq!(too_long, "must be no more than 63 bytes");
         assert_eq!(
             label_value("-x").unwrap_err(),
-            "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+            "a valid label must be an empty string or consist of alphanumeric characters, '-', \
+             '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  \
+             or 'my_value',  or '12345', regex used for validation is \
+             '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
         );
     }
 
     // validation_test.go TestIsValidPortName
     #[test]
     fn port_name_cases() {
-        for good in [
-            "telnet",
-            "re-mail-ck",
-            "pop3",
-            "a",
-            "a-1",
-            "1-a",
-            "a-1-b-2-c",
-            "1-a-2-b-3",
-            "abcdefghijklmno",
-        ] {
+        for good in
+            "telnet|re-mail-ck|pop3|a|a-1|1-a|a-1-b-2-c|1-a-2-b-3|abcdefghijklmno".split('|')
+        {
             assert_eq!(port_name(good), Ok(()), "{good}");
         }
-        for bad in [
-            "longerthan15characters",
-            "",
-            "aaaaaaaaaaaaaaaa",
-            "12345",
-            "1-2-3-4",
-            "-begin",
-            "end-",
-            "two--hyphens",
-            "whois++",
-            "HTTP",
-        ] {
+        let bad = "longerthan15characters||aaaaaaaaaaaaaaaa|12345|1-2-3-4|-begin|end-|two--hyphens\
+            |whois++|HTTP";
+        for bad in bad.split('|') {
             assert!(port_name(bad).is_err(), "{bad:?}");
         }
         assert_eq!(
             port_name("").unwrap_err(),
-            "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-); must contain at least one letter (a-z)"
+            "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-); \
+             must contain at least one letter (a-z)"
         );
         assert_eq!(
             port_name("-a--").unwrap_err(),
             "must not contain consecutive hyphens; must not begin or end with a hyphen"
         );
-        assert_eq!(
-            port_name("aaaaaaaaaaaaaaaa").unwrap_err(),
-            "must be no more than 15 characters"
-        );
+        let too_long = port_name("aaaaaaaaaaaaaaaa").unwrap_err();
+        assert_eq!(too_long, "must be no more than 15 characters");
     }
 
     // validation_test.go TestIsValidPortNum
@@ -698,65 +544,30 @@ mod tests {
     // ip.go IsValidIPForLegacyField(strict=true): parseIP's three messages.
     #[test]
     fn ip_address_cases() {
-        for good in [
-            "1.2.3.4",
-            "0.0.0.0",
-            "255.255.255.255",
-            "10.96.0.10",
-            "2001:db8::1",
-            "::",
-            "::1",
-            "FE80:0:0::0abc",
-            "::1.2.3.4",
-        ] {
+        let good = "1.2.3.4|0.0.0.0|255.255.255.255|10.96.0.10|2001:db8::1|::|::1|FE80:0:0::0abc\
+            |::1.2.3.4";
+        for good in good.split('|') {
             assert!(ip_address(good).is_ok(), "{good}");
         }
-        assert_eq!(
-            ip_address("10.0.0.1").map(|ip| ip.to_string()),
-            Ok(String::from("10.0.0.1"))
-        );
-        for leading in [
-            "010.0.0.1",
-            "1.2.3.04",
-            "0001.2.3.4",
-            "::ffff:01.2.3.4",
-            "2001:db8::00001",
-        ] {
+        assert_eq!(ip_address("10.0.0.1").unwrap().to_string(), "10.0.0.1");
+        let leading = "010.0.0.1|1.2.3.04|0001.2.3.4|::ffff:01.2.3.4|2001:db8::00001";
+        for leading in leading.split('|') {
             assert_eq!(
                 ip_address(leading).unwrap_err(),
                 "must not have leading 0s",
                 "{leading}"
             );
         }
-        for mapped in ["::ffff:1.2.3.4", "::ffff:102:304", "::FFFF:10.0.0.1"] {
-            assert_eq!(
-                ip_address(mapped).unwrap_err(),
-                "must not be an IPv4-mapped IPv6 address",
-                "{mapped}"
-            );
+        for mapped in "::ffff:1.2.3.4|::ffff:102:304|::FFFF:10.0.0.1".split('|') {
+            let err = ip_address(mapped).unwrap_err();
+            assert_eq!(err, "must not be an IPv4-mapped IPv6 address", "{mapped}");
         }
-        for bad in [
-            "",
-            "1.2.3",
-            "1.2.3.4.5",
-            "1.2.3.256",
-            "0256.1.1.1",
-            "1.2.3.4 ",
-            " 1.2.3.4",
-            "1.2.3.-4",
-            "a.b.c.d",
-            "fe80::1%eth0",
-            "[::1]",
-            "1:2:3:4:5:6:7:8:9",
-            "1::2::3",
-            "1:2:3:4:5:6:7::8",
-            "1.2.3.4:80",
-            "abc",
-            "1.2.3.+4",
-        ] {
+        let bad = "|1.2.3|1.2.3.4.5|1.2.3.256|0256.1.1.1|1.2.3.4 | 1.2.3.4|1.2.3.-4|a.b.c.d\
+            |fe80::1%eth0|[::1]|1:2:3:4:5:6:7:8:9|1::2::3|1:2:3:4:5:6:7::8|1.2.3.4:80|abc|1.2.3.+4";
+        for bad in bad.split('|') {
+            let err = ip_address(bad).unwrap_err();
             assert_eq!(
-                ip_address(bad).unwrap_err(),
-                "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+                err, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
                 "{bad:?}"
             );
         }

@@ -1,0 +1,88 @@
+//! How long the core takes for a large cluster: 10,000 Services × 10 Pods.
+//!
+//! `cargo bench -p svcroute-core --bench plan`. Objects are built in memory, so this measures
+//! the control-plane work (allocation, endpoints) and one node's plan, not YAML parsing; the
+//! `read` group measures reading the same cluster as JSON text.
+
+use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use svcroute_core::labels::Labels;
+use svcroute_core::model::*;
+use svcroute_core::{Cluster, Config, plan};
+
+fn objects(services: usize, pods_per_service: usize) -> Objects {
+    let mut o = Objects::default();
+    for i in 0..services {
+        let ns = format!("ns{}", i % 50);
+        let mut selector = Labels::new();
+        selector.insert("app".into(), format!("app-{i}"));
+        o.services.push(Service {
+            meta: Meta {
+                id: ObjectRef::new(ns.clone(), format!("svc-{i}")),
+                ..Meta::default()
+            },
+            kind: ServiceType::ClusterIp,
+            selector: Some(selector.clone()),
+            cluster_ips: Vec::new(),
+            headless: false,
+            cluster_ip_loc: None,
+            ip_families: Vec::new(),
+            ip_family_policy: None,
+            ports: vec![ServicePort {
+                name: String::new(),
+                protocol: Protocol::Tcp,
+                port: 80,
+                target_port: TargetPort::Number(8080),
+                node_port: None,
+                node_port_loc: None,
+            }],
+            external_ips: Vec::new(),
+            external_name: None,
+            affinity_timeout: None,
+            external_traffic_policy: TrafficPolicy::Cluster,
+            internal_traffic_policy: TrafficPolicy::Cluster,
+            publish_not_ready: false,
+            allocate_lb_node_ports: true,
+            health_check_node_port: None,
+            lb_ingress: Vec::new(),
+        });
+        for j in 0..pods_per_service {
+            let n = (i * pods_per_service + j) as u32;
+            o.pods.push(Pod {
+                meta: Meta {
+                    id: ObjectRef::new(ns.clone(), format!("p-{i}-{j}")),
+                    labels: selector.clone(),
+                    ..Meta::default()
+                },
+                node_name: Some(format!("node-{}", n % 5)),
+                hostname: None,
+                subdomain: None,
+                ports: Vec::new(),
+                phase: PodPhase::Running,
+                ips: vec![IpAddr::V4(Ipv4Addr::from(0x0a64_0000 + n))],
+                ready: true,
+                synthesized: false,
+            });
+        }
+    }
+    o
+}
+
+fn bench(c: &mut Criterion) {
+    let objs = objects(10_000, 10);
+    let mut g = c.benchmark_group("10k-services-x-10-pods");
+    g.sample_size(10);
+    g.bench_function("cluster-build", |b| {
+        b.iter(|| Cluster::build(black_box(objs.clone()), Config::default()).map(|c| c.services.len()))
+    });
+    let cluster = Cluster::build(objs.clone(), Config::default()).expect("valid");
+    g.bench_function("plan-one-node", |b| {
+        b.iter(|| plan(black_box(&cluster), None).map(|p| p.virtual_servers.len()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
