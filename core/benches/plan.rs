@@ -75,7 +75,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("10k-services-x-10-pods");
     g.sample_size(10);
     g.bench_function("cluster-build", |b| {
-        b.iter(|| Cluster::build(black_box(objs.clone()), Config::default()).map(|c| c.services.len()))
+        b.iter(|| {
+            Cluster::build(black_box(objs.clone()), Config::default()).map(|c| c.services.len())
+        })
     });
     let cluster = Cluster::build(objs.clone(), Config::default()).expect("valid");
     g.bench_function("plan-one-node", |b| {

@@ -62,6 +62,39 @@ impl ResolvedService {
     }
 }
 
+/// What happens to one Pod after the controllers made it: the actions a playground (or a
+/// what-if question) applies to a cluster without editing its manifests.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PodTweak {
+    /// Override the Ready condition.
+    pub ready: Option<bool>,
+    /// Mark the Pod as being deleted (it turns terminating; it keeps serving while Ready).
+    pub terminating: bool,
+    /// Delete the Pod. A workload's controller replaces it with a new Pod of a new name.
+    pub deleted: bool,
+}
+
+/// Changes applied on top of the manifests: scale a workload, change a Pod's state, switch a
+/// Service's session affinity. Keys are `namespace/name`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Tweaks {
+    /// Replicas per workload (`namespace/name` of a Deployment, ReplicaSet or StatefulSet).
+    pub replicas: BTreeMap<String, u32>,
+    /// Pod changes, by `namespace/name`.
+    pub pods: BTreeMap<String, PodTweak>,
+    /// Session affinity per Service: `Some(timeout)` = ClientIP, `None` = None.
+    pub affinity: BTreeMap<String, Option<u32>>,
+}
+
+impl Tweaks {
+    /// Whether nothing is changed.
+    pub fn is_empty(&self) -> bool {
+        self.replicas.is_empty() && self.pods.is_empty() && self.affinity.is_empty()
+    }
+}
+
 /// The whole cluster, ready to plan any node's rules.
 #[derive(Clone, Debug)]
 pub struct Cluster {
@@ -81,6 +114,26 @@ impl Cluster {
     /// Builds the cluster. Errors are allocation conflicts and values the API server would
     /// reject given the config (a clusterIP outside the range, a nodePort taken twice, …).
     pub fn build(objects: Objects, config: Config) -> Result<Cluster, Errors> {
+        Cluster::build_with(objects, config, &Tweaks::default())
+    }
+
+    /// [`Cluster::build`] with [`Tweaks`] applied: replicas before the controllers run, Pod
+    /// changes after, affinity on the Services.
+    pub fn build_with(
+        mut objects: Objects,
+        config: Config,
+        tweaks: &Tweaks,
+    ) -> Result<Cluster, Errors> {
+        for w in &mut objects.workloads {
+            if let Some(r) = tweaks.replicas.get(&w.meta.id.to_string()) {
+                w.replicas = *r;
+            }
+        }
+        for s in &mut objects.services {
+            if let Some(a) = tweaks.affinity.get(&s.meta.id.to_string()) {
+                s.affinity_timeout = *a;
+            }
+        }
         let mut b = Builder {
             config,
             diags: Vec::new(),
@@ -102,7 +155,21 @@ impl Cluster {
         let nodes_given = !nodes.is_empty();
         let nodes = b.nodes(nodes, &pods);
         let mut pods = b.unique_pods(pods);
-        b.expand_workloads(&workloads, &nodes, &mut pods);
+        pods.retain(|p| {
+            !tweaks
+                .pods
+                .get(&p.meta.id.to_string())
+                .is_some_and(|t| t.deleted)
+        });
+        b.expand_workloads(&workloads, &nodes, &mut pods, tweaks);
+        for p in &mut pods {
+            if let Some(t) = tweaks.pods.get(&p.meta.id.to_string()) {
+                if let Some(r) = t.ready {
+                    p.ready = r;
+                }
+                p.meta.deleting |= t.terminating;
+            }
+        }
         pods.sort_by(|a, c| a.meta.id.cmp(&c.meta.id));
         let services = b.unique_services(services);
         let mut resolved = b.allocate(services);
@@ -297,7 +364,13 @@ impl Builder {
 
     /// Pods for workloads whose Pods are not in the input (no given Pod in the namespace
     /// matches the selector), as the controllers and the scheduler would make them.
-    fn expand_workloads(&mut self, workloads: &[Workload], nodes: &[Node], pods: &mut Vec<Pod>) {
+    fn expand_workloads(
+        &mut self,
+        workloads: &[Workload],
+        nodes: &[Node],
+        pods: &mut Vec<Pod>,
+        tweaks: &Tweaks,
+    ) {
         let mut order: Vec<&Workload> = workloads.iter().collect();
         order.sort_by(|a, b| (a.kind, &a.meta.id).cmp(&(b.kind, &b.meta.id)));
         let deployments: BTreeSet<&ObjectRef> = workloads
@@ -359,7 +432,13 @@ impl Builder {
             let mut rng = ChaCha8Rng::seed_from_u64(
                 self.config.seed ^ fnv64(format!("{}/{}", w.kind.as_str(), w.meta.id).as_bytes()),
             );
-            for i in 0..count {
+            let mut made = 0usize;
+            // Bounded: a deleted Pod's name is skipped and the controller makes another; there
+            // are at most as many deleted names as tweaks.
+            for i in 0..count + tweaks.pods.len() {
+                if made == count {
+                    break;
+                }
                 let mut labels = w.template_labels.clone();
                 let name = match w.kind {
                     WorkloadKind::Deployment => {
@@ -376,8 +455,17 @@ impl Builder {
                         format!("{}-{}", w.meta.id.name, random_suffix(&mut rng))
                     }
                 };
+                let deleted = tweaks
+                    .pods
+                    .get(&format!("{}/{name}", w.meta.id.namespace))
+                    .is_some_and(|t| t.deleted);
+                if deleted && w.kind != WorkloadKind::StatefulSet {
+                    continue;
+                }
+                let ordinal = made;
+                made += 1;
                 let node = if w.kind == WorkloadKind::DaemonSet {
-                    eligible[i]
+                    eligible[ordinal]
                 } else {
                     // The scheduler's spreading, simplified: the eligible node with the
                     // fewest Pods, ties broken by name.

@@ -22,9 +22,16 @@ fn state() -> impl Strategy<Value = State> {
         0u8..6,
         prop_oneof![Just(80u16), Just(443u16)],
         prop_oneof![Just(Protocol::Tcp), Just(Protocol::Udp)],
-        prop_oneof![Just(Scheduler::RoundRobin), Just(Scheduler::WeightedLeastConnection)],
+        prop_oneof![
+            Just(Scheduler::RoundRobin),
+            Just(Scheduler::WeightedLeastConnection)
+        ],
         proptest::option::of(prop_oneof![Just(10_800u32), Just(60u32)]),
-        proptest::collection::btree_map((0u8..8, prop_oneof![Just(80u16), Just(8080u16)]), 0u32..3, 0..5),
+        proptest::collection::btree_map(
+            (0u8..8, prop_oneof![Just(80u16), Just(8080u16)]),
+            0u32..3,
+            0..5,
+        ),
     );
     (
         proptest::collection::vec(vs, 0..8),
