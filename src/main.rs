@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use svcroute_core::cluster::Cluster;
+use svcroute_core::cluster::{Cluster, Tweaks};
 use svcroute_core::diag::Diagnostic;
 use svcroute_core::{manifest, render, route, sim};
 
@@ -86,28 +86,19 @@ fn report(d: &Diagnostic) {
 /// an error.
 fn load(args: &ManifestArgs) -> Result<Option<Cluster>> {
     let inputs = input::read_inputs(&args.files)?;
-    let read = manifest::read_all(inputs.iter().map(|(n, t)| (n.as_str(), t.as_str())));
-    for d in &read.diagnostics {
-        report(d);
-    }
-    if read.has_errors() {
-        return Ok(None);
-    }
     let config = args.config()?;
-    match Cluster::build(read.objects, config) {
-        Ok(mut cluster) => {
-            for w in &cluster.warnings {
-                report(w);
-            }
-            let mut warnings: Vec<Diagnostic> = read.diagnostics;
-            warnings.append(&mut cluster.warnings);
-            cluster.warnings = warnings;
+    let loaded = manifest::load(
+        inputs.iter().map(|(n, t)| (n.as_str(), t.as_str())),
+        config,
+        &Tweaks::default(),
+    );
+    match loaded {
+        Ok(cluster) => {
+            cluster.warnings.iter().for_each(report);
             Ok(Some(cluster))
         }
         Err(errors) => {
-            for d in &errors.0 {
-                report(d);
-            }
+            errors.0.iter().for_each(report);
             Ok(None)
         }
     }

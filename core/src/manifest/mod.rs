@@ -64,3 +64,30 @@ pub(crate) fn quoted_list(values: &[&str]) -> String {
     }
     s
 }
+
+/// Reads manifests and builds the cluster in one step, as the CLI and the playground do:
+/// reading warnings come first in `Cluster::warnings`. On failure, every diagnostic (errors
+/// and warnings, in order) is returned.
+pub fn load<'a>(
+    inputs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    config: crate::config::Config,
+    tweaks: &crate::cluster::Tweaks,
+) -> Result<crate::cluster::Cluster, crate::diag::Errors> {
+    let read = read_all(inputs);
+    if read.has_errors() {
+        return Err(crate::diag::Errors(read.diagnostics));
+    }
+    match crate::cluster::Cluster::build_with(read.objects, config, tweaks) {
+        Ok(mut cluster) => {
+            let mut warnings = read.diagnostics;
+            warnings.append(&mut cluster.warnings);
+            cluster.warnings = warnings;
+            Ok(cluster)
+        }
+        Err(mut errors) => {
+            let mut all = read.diagnostics;
+            all.append(&mut errors.0);
+            Err(crate::diag::Errors(all))
+        }
+    }
+}
