@@ -931,7 +931,8 @@ fn read_service(
         } else {
             ""
         };
-        cx.required(obj_pos, "spec.ports", hint);
+        let at = entries_pos(spec).unwrap_or(obj_pos);
+        cx.required(at, "spec.ports", hint);
     }
 
     // externalIPs
@@ -1695,4 +1696,9 @@ fn non_special_ip(ip: &IpAddr) -> Result<(), String> {
         None
     };
     reason.map_or(Ok(()), |r| Err(r.to_owned()))
+}
+
+/// Where a mapping's first key is written (the start of a block object).
+fn entries_pos(m: &[Entry]) -> Option<Pos> {
+    m.first().map(|e| e.key_pos)
 }
