@@ -172,68 +172,7 @@ impl From<VsKeyJson> for VsKey {
 /// virtual server would be (a deleted virtual server takes its real servers with it), and
 /// addresses unbound last.
 pub fn diff(old: &State, new: &State) -> Vec<Op> {
-    let mut ops = Vec::new();
-    for a in new.addresses.difference(&old.addresses) {
-        ops.push(Op::AddAddress { address: *a });
-    }
-    for (key, (cfg, rs)) in &new.virtual_servers {
-        let k = VsKeyJson::from(*key);
-        match old.virtual_servers.get(key) {
-            None => {
-                ops.push(Op::AddVirtualServer {
-                    key: k,
-                    config: *cfg,
-                });
-                for (r, w) in rs {
-                    ops.push(Op::AddRealServer {
-                        key: k,
-                        real_server: *r,
-                        weight: *w,
-                    });
-                }
-            }
-            Some((old_cfg, old_rs)) => {
-                if old_cfg != cfg {
-                    ops.push(Op::UpdateVirtualServer {
-                        key: k,
-                        config: *cfg,
-                    });
-                }
-                for (r, w) in rs {
-                    match old_rs.get(r) {
-                        None => ops.push(Op::AddRealServer {
-                            key: k,
-                            real_server: *r,
-                            weight: *w,
-                        }),
-                        Some(ow) if ow != w => ops.push(Op::UpdateRealServer {
-                            key: k,
-                            real_server: *r,
-                            weight: *w,
-                        }),
-                        Some(_) => {}
-                    }
-                }
-                for r in old_rs.keys() {
-                    if !rs.contains_key(r) {
-                        ops.push(Op::DeleteRealServer {
-                            key: k,
-                            real_server: *r,
-                        });
-                    }
-                }
-            }
-        }
-    }
-    for key in old.virtual_servers.keys() {
-        if !new.virtual_servers.contains_key(key) {
-            ops.push(Op::DeleteVirtualServer { key: (*key).into() });
-        }
-    }
-    for a in old.addresses.difference(&new.addresses) {
-        ops.push(Op::DeleteAddress { address: *a });
-    }
-    ops
+    crate::reconcile::operations(&crate::reconcile::Observed::idle(old), new, |_| true)
 }
 
 /// Why an operation could not be applied (what the kernel would answer).

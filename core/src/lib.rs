@@ -26,6 +26,7 @@ pub mod labels;
 pub mod manifest;
 pub mod model;
 pub mod plan;
+pub mod reconcile;
 pub mod render;
 pub mod route;
 pub mod sim;
