@@ -859,7 +859,7 @@ impl IpAllocator {
             // Probe forward from a seeded start. Bounded by the band's size.
             let mut idx = first;
             for _ in 0..span.min(1 << 22) {
-                if let std::collections::btree_map::Entry::Vacant(e) = self.taken.entry(idx) {
+                if let alloc::collections::btree_map::Entry::Vacant(e) = self.taken.entry(idx) {
                     e.insert((owner.clone(), None));
                     return Some(u128_to_ip(self.family, self.base() + 1 + idx));
                 }
@@ -928,7 +928,7 @@ impl PortAllocator {
             let mut idx = lo + start % span;
             for _ in 0..span {
                 let port = self.lo + idx as u16;
-                if let std::collections::btree_map::Entry::Vacant(e) = self.taken.entry(port) {
+                if let alloc::collections::btree_map::Entry::Vacant(e) = self.taken.entry(port) {
                     e.insert((owner.clone(), None));
                     return Some(port);
                 }
