@@ -11,7 +11,10 @@ use anyhow::{Context, Result, bail};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (cmd, rest) = args.split_first().map(|(c, r)| (c.as_str(), r)).unwrap_or(("help", &[]));
+    let (cmd, rest) = args
+        .split_first()
+        .map(|(c, r)| (c.as_str(), r))
+        .unwrap_or(("help", &[]));
     match cmd {
         "test" => test(rest),
         "vm" => vm::main(rest),
@@ -55,7 +58,10 @@ pub fn ensure_target(target: &str) -> Result<()> {
         .args(["target", "list", "--installed"])
         .output()
         .context("running rustup")?;
-    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == target) {
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == target)
+    {
         return Ok(());
     }
     run(Command::new("rustup").args(["target", "add", target]))
@@ -63,7 +69,14 @@ pub fn ensure_target(target: &str) -> Result<()> {
 
 fn test(_args: &[String]) -> Result<()> {
     run(cargo().args(["fmt", "--all", "--check"]))?;
-    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     run(cargo().args(["test", "--workspace"]))?;
     ensure_target("thumbv7em-none-eabihf")?;
     run(cargo().args([
