@@ -60,10 +60,21 @@ pub enum DecodeError {
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DecodeError::Truncated { what, needed, available } => {
-                write!(f, "{what}: truncated, needs {needed} bytes but {available} are left")
+            DecodeError::Truncated {
+                what,
+                needed,
+                available,
+            } => {
+                write!(
+                    f,
+                    "{what}: truncated, needs {needed} bytes but {available} are left"
+                )
             }
-            DecodeError::InvalidLength { what, expected, found } => {
+            DecodeError::InvalidLength {
+                what,
+                expected,
+                found,
+            } => {
                 write!(f, "{what}: expected {expected} bytes, found {found}")
             }
             DecodeError::LengthTooSmall { what, length } => {
@@ -72,7 +83,9 @@ impl fmt::Display for DecodeError {
             DecodeError::InvalidUtf8 { what } => write!(f, "{what}: not UTF-8"),
             DecodeError::InvalidValue { what, value } => write!(f, "{what}: invalid value {value}"),
             DecodeError::MissingAttribute { what } => write!(f, "missing attribute {what}"),
-            DecodeError::TrailingBytes { what, count } => write!(f, "{what}: {count} trailing bytes"),
+            DecodeError::TrailingBytes { what, count } => {
+                write!(f, "{what}: {count} trailing bytes")
+            }
         }
     }
 }
@@ -103,7 +116,11 @@ impl Errno {
 
     /// The errno of a netlink error code (`-17` → `EEXIST`); `None` for 0 (an ACK).
     pub fn from_code(code: i32) -> Option<Errno> {
-        if code == 0 { None } else { Some(Errno(code.checked_neg().unwrap_or(i32::MAX))) }
+        if code == 0 {
+            None
+        } else {
+            Some(Errno(code.checked_neg().unwrap_or(i32::MAX)))
+        }
     }
 
     /// The symbolic name of common error numbers (`"EEXIST"`).

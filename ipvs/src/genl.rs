@@ -4,9 +4,11 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::netlink::{FamilyMessage, NLM_F_ACK, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
-use crate::nla::{self, DefaultNla, NlaIter};
 use crate::DecodeError;
+use crate::netlink::{
+    FamilyMessage, NLM_F_ACK, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+};
+use crate::nla::{self, DefaultNla, NlaIter};
 
 /// Size of `struct genlmsghdr`.
 pub const GENL_HEADER_LEN: usize = 4;
@@ -22,14 +24,20 @@ pub fn emit_header(out: &mut Vec<u8>, cmd: u8, version: u8) {
 pub fn parse_header(payload: &[u8]) -> Result<(u8, u8, &[u8]), DecodeError> {
     match payload {
         [cmd, version, _, _, attrs @ ..] => Ok((*cmd, *version, attrs)),
-        _ => Err(DecodeError::Truncated { what: "genlmsghdr", needed: GENL_HEADER_LEN, available: payload.len() }),
+        _ => Err(DecodeError::Truncated {
+            what: "genlmsghdr",
+            needed: GENL_HEADER_LEN,
+            available: payload.len(),
+        }),
     }
 }
 
 /// Whether nested attributes in a list carry `NLA_F_NESTED`: `false` only when some attribute
 /// of a nested kind (per `is_nest`) lacks it, so lists without nests read as the default `true`.
 pub(crate) fn nested_flag_of(attrs: &[u8], is_nest: impl Fn(u16) -> bool) -> bool {
-    !NlaIter::new(attrs).filter_map(Result::ok).any(|a| is_nest(a.kind) && !a.is_nested_flagged())
+    !NlaIter::new(attrs)
+        .filter_map(Result::ok)
+        .any(|a| is_nest(a.kind) && !a.is_nested_flagged())
 }
 
 const CTRL_CMD_NEWFAMILY: u8 = 1;
@@ -142,23 +150,29 @@ impl CtrlAttr {
                     });
                 }
             }),
-            CtrlAttr::McastGroups(groups) => nla::put_nested(out, CTRL_ATTR_MCAST_GROUPS, nested_flag, |out| {
-                for (i, g) in groups.iter().enumerate() {
-                    let idx = u16::try_from(i + 1).unwrap_or(u16::MAX);
-                    nla::put_nested(out, idx, nested_flag, |out| {
-                        nla::put_u32(out, CTRL_ATTR_MCAST_GRP_ID, g.id);
-                        nla::put_str(out, CTRL_ATTR_MCAST_GRP_NAME, &g.name);
-                    });
-                }
-            }),
+            CtrlAttr::McastGroups(groups) => {
+                nla::put_nested(out, CTRL_ATTR_MCAST_GROUPS, nested_flag, |out| {
+                    for (i, g) in groups.iter().enumerate() {
+                        let idx = u16::try_from(i + 1).unwrap_or(u16::MAX);
+                        nla::put_nested(out, idx, nested_flag, |out| {
+                            nla::put_u32(out, CTRL_ATTR_MCAST_GRP_ID, g.id);
+                            nla::put_str(out, CTRL_ATTR_MCAST_GRP_NAME, &g.name);
+                        });
+                    }
+                })
+            }
             CtrlAttr::Other(a) => a.emit(out),
         }
     }
 
     fn parse(a: &nla::RawNla<'_>) -> Result<Self, DecodeError> {
         Ok(match a.kind {
-            CTRL_ATTR_FAMILY_ID => CtrlAttr::FamilyId(nla::get_u16("CTRL_ATTR_FAMILY_ID", a.value)?),
-            CTRL_ATTR_FAMILY_NAME => CtrlAttr::FamilyName(nla::get_string("CTRL_ATTR_FAMILY_NAME", a.value)?),
+            CTRL_ATTR_FAMILY_ID => {
+                CtrlAttr::FamilyId(nla::get_u16("CTRL_ATTR_FAMILY_ID", a.value)?)
+            }
+            CTRL_ATTR_FAMILY_NAME => {
+                CtrlAttr::FamilyName(nla::get_string("CTRL_ATTR_FAMILY_NAME", a.value)?)
+            }
             CTRL_ATTR_VERSION => CtrlAttr::Version(nla::get_u32("CTRL_ATTR_VERSION", a.value)?),
             CTRL_ATTR_HDRSIZE => CtrlAttr::HdrSize(nla::get_u32("CTRL_ATTR_HDRSIZE", a.value)?),
             CTRL_ATTR_MAXATTR => CtrlAttr::MaxAttr(nla::get_u32("CTRL_ATTR_MAXATTR", a.value)?),
@@ -170,7 +184,9 @@ impl CtrlAttr {
                         let f = f?;
                         match f.kind {
                             CTRL_ATTR_OP_ID => op.id = nla::get_u32("CTRL_ATTR_OP_ID", f.value)?,
-                            CTRL_ATTR_OP_FLAGS => op.flags = nla::get_u32("CTRL_ATTR_OP_FLAGS", f.value)?,
+                            CTRL_ATTR_OP_FLAGS => {
+                                op.flags = nla::get_u32("CTRL_ATTR_OP_FLAGS", f.value)?
+                            }
                             _ => {}
                         }
                     }
@@ -181,12 +197,19 @@ impl CtrlAttr {
             CTRL_ATTR_MCAST_GROUPS => {
                 let mut groups = Vec::new();
                 for entry in NlaIter::new(a.value) {
-                    let mut g = McastGroup { name: String::new(), id: 0 };
+                    let mut g = McastGroup {
+                        name: String::new(),
+                        id: 0,
+                    };
                     for f in NlaIter::new(entry?.value) {
                         let f = f?;
                         match f.kind {
-                            CTRL_ATTR_MCAST_GRP_NAME => g.name = nla::get_string("CTRL_ATTR_MCAST_GRP_NAME", f.value)?,
-                            CTRL_ATTR_MCAST_GRP_ID => g.id = nla::get_u32("CTRL_ATTR_MCAST_GRP_ID", f.value)?,
+                            CTRL_ATTR_MCAST_GRP_NAME => {
+                                g.name = nla::get_string("CTRL_ATTR_MCAST_GRP_NAME", f.value)?
+                            }
+                            CTRL_ATTR_MCAST_GRP_ID => {
+                                g.id = nla::get_u32("CTRL_ATTR_MCAST_GRP_ID", f.value)?
+                            }
                             _ => {}
                         }
                     }
@@ -224,8 +247,17 @@ impl CtrlMessage {
     }
 
     /// The whole request: type `GENL_ID_CTRL`, flags `NLM_F_REQUEST | NLM_F_ACK`.
-    pub fn get_family_request(name: &str, sequence_number: u32, port_number: u32) -> NetlinkMessage<CtrlMessage> {
-        let header = NetlinkHeader { message_type: GENL_ID_CTRL, flags: NLM_F_REQUEST | NLM_F_ACK, sequence_number, port_number };
+    pub fn get_family_request(
+        name: &str,
+        sequence_number: u32,
+        port_number: u32,
+    ) -> NetlinkMessage<CtrlMessage> {
+        let header = NetlinkHeader {
+            message_type: GENL_ID_CTRL,
+            flags: NLM_F_REQUEST | NLM_F_ACK,
+            sequence_number,
+            port_number,
+        };
         NetlinkMessage::new(header, CtrlMessage::get_family(name))
     }
 }
@@ -240,8 +272,17 @@ impl FamilyMessage for CtrlMessage {
 
     fn parse(_message_type: u16, payload: &[u8]) -> Result<Self, DecodeError> {
         let (cmd, version, attrs_buf) = parse_header(payload)?;
-        let attrs = NlaIter::new(attrs_buf).map(|a| a.and_then(|a| CtrlAttr::parse(&a))).collect::<Result<_, _>>()?;
-        Ok(CtrlMessage { cmd: cmd.into(), version, attrs, nested_flag: nested_flag_of(attrs_buf, |k| k == CTRL_ATTR_OPS || k == CTRL_ATTR_MCAST_GROUPS) })
+        let attrs = NlaIter::new(attrs_buf)
+            .map(|a| a.and_then(|a| CtrlAttr::parse(&a)))
+            .collect::<Result<_, _>>()?;
+        Ok(CtrlMessage {
+            cmd: cmd.into(),
+            version,
+            attrs,
+            nested_flag: nested_flag_of(attrs_buf, |k| {
+                k == CTRL_ATTR_OPS || k == CTRL_ATTR_MCAST_GROUPS
+            }),
+        })
     }
 }
 
@@ -269,7 +310,15 @@ impl FamilyInfo {
     pub fn from_message(msg: &CtrlMessage) -> Result<Self, DecodeError> {
         let mut id = None;
         let mut name = None;
-        let mut info = FamilyInfo { id: 0, name: String::new(), version: 0, hdr_size: 0, max_attr: 0, ops: Vec::new(), mcast_groups: Vec::new() };
+        let mut info = FamilyInfo {
+            id: 0,
+            name: String::new(),
+            version: 0,
+            hdr_size: 0,
+            max_attr: 0,
+            ops: Vec::new(),
+            mcast_groups: Vec::new(),
+        };
         for a in &msg.attrs {
             match a {
                 CtrlAttr::FamilyId(v) => id = Some(*v),
@@ -282,15 +331,23 @@ impl FamilyInfo {
                 CtrlAttr::Other(_) => {}
             }
         }
-        info.id = id.ok_or(DecodeError::MissingAttribute { what: "CTRL_ATTR_FAMILY_ID" })?;
-        info.name = name.ok_or(DecodeError::MissingAttribute { what: "CTRL_ATTR_FAMILY_NAME" })?;
+        info.id = id.ok_or(DecodeError::MissingAttribute {
+            what: "CTRL_ATTR_FAMILY_ID",
+        })?;
+        info.name = name.ok_or(DecodeError::MissingAttribute {
+            what: "CTRL_ATTR_FAMILY_NAME",
+        })?;
         Ok(info)
     }
 
     /// Finds the family in the replies to a `GETFAMILY` request (skipping ACKs).
-    pub fn from_replies(replies: &[NetlinkMessage<CtrlMessage>]) -> Option<Result<Self, DecodeError>> {
+    pub fn from_replies(
+        replies: &[NetlinkMessage<CtrlMessage>],
+    ) -> Option<Result<Self, DecodeError>> {
         replies.iter().find_map(|m| match &m.payload {
-            NetlinkPayload::Inner(c) if c.cmd == CtrlCmd::NewFamily => Some(FamilyInfo::from_message(c)),
+            NetlinkPayload::Inner(c) if c.cmd == CtrlCmd::NewFamily => {
+                Some(FamilyInfo::from_message(c))
+            }
             _ => None,
         })
     }

@@ -7,10 +7,10 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::DecodeError;
 use crate::genl;
 use crate::netlink::FamilyMessage;
 use crate::nla::{self, DefaultNla, NlaIter, RawNla};
-use crate::DecodeError;
 
 /// The generic netlink family name of IPVS.
 pub const IPVS_GENL_NAME: &str = "IPVS";
@@ -288,21 +288,35 @@ impl ServiceAttr {
             }
             ServiceAttr::Timeout(v) => nla::put_u32(out, IPVS_SVC_ATTR_TIMEOUT, *v),
             ServiceAttr::Netmask(v) => nla::put_u32(out, IPVS_SVC_ATTR_NETMASK, *v),
-            ServiceAttr::Stats(s) => nla::put_nested(out, IPVS_SVC_ATTR_STATS, nested_flag, |o| s.emit(o, false)),
+            ServiceAttr::Stats(s) => {
+                nla::put_nested(out, IPVS_SVC_ATTR_STATS, nested_flag, |o| s.emit(o, false))
+            }
             ServiceAttr::PeName(s) => nla::put_str(out, IPVS_SVC_ATTR_PE_NAME, s),
-            ServiceAttr::Stats64(s) => nla::put_nested(out, IPVS_SVC_ATTR_STATS64, nested_flag, |o| s.emit(o, true)),
+            ServiceAttr::Stats64(s) => {
+                nla::put_nested(out, IPVS_SVC_ATTR_STATS64, nested_flag, |o| s.emit(o, true))
+            }
             ServiceAttr::Other(a) => a.emit(out),
         }
     }
 
     fn parse(a: &RawNla<'_>) -> Result<Self, DecodeError> {
         Ok(match a.kind {
-            IPVS_SVC_ATTR_AF => ServiceAttr::AddressFamily(nla::get_u16("IPVS_SVC_ATTR_AF", a.value)?),
-            IPVS_SVC_ATTR_PROTOCOL => ServiceAttr::Protocol(nla::get_u16("IPVS_SVC_ATTR_PROTOCOL", a.value)?),
-            IPVS_SVC_ATTR_ADDR => ServiceAttr::Address(address_bytes("IPVS_SVC_ATTR_ADDR", a.value)?),
+            IPVS_SVC_ATTR_AF => {
+                ServiceAttr::AddressFamily(nla::get_u16("IPVS_SVC_ATTR_AF", a.value)?)
+            }
+            IPVS_SVC_ATTR_PROTOCOL => {
+                ServiceAttr::Protocol(nla::get_u16("IPVS_SVC_ATTR_PROTOCOL", a.value)?)
+            }
+            IPVS_SVC_ATTR_ADDR => {
+                ServiceAttr::Address(address_bytes("IPVS_SVC_ATTR_ADDR", a.value)?)
+            }
             IPVS_SVC_ATTR_PORT => ServiceAttr::Port(nla::get_be16("IPVS_SVC_ATTR_PORT", a.value)?),
-            IPVS_SVC_ATTR_FWMARK => ServiceAttr::Fwmark(nla::get_u32("IPVS_SVC_ATTR_FWMARK", a.value)?),
-            IPVS_SVC_ATTR_SCHED_NAME => ServiceAttr::SchedName(nla::get_string("IPVS_SVC_ATTR_SCHED_NAME", a.value)?),
+            IPVS_SVC_ATTR_FWMARK => {
+                ServiceAttr::Fwmark(nla::get_u32("IPVS_SVC_ATTR_FWMARK", a.value)?)
+            }
+            IPVS_SVC_ATTR_SCHED_NAME => {
+                ServiceAttr::SchedName(nla::get_string("IPVS_SVC_ATTR_SCHED_NAME", a.value)?)
+            }
             IPVS_SVC_ATTR_FLAGS => {
                 let v = nla::fixed::<8>("IPVS_SVC_ATTR_FLAGS", a.value)?;
                 ServiceAttr::Flags(FlagsAttr {
@@ -310,10 +324,16 @@ impl ServiceAttr {
                     mask: u32::from_ne_bytes([v[4], v[5], v[6], v[7]]),
                 })
             }
-            IPVS_SVC_ATTR_TIMEOUT => ServiceAttr::Timeout(nla::get_u32("IPVS_SVC_ATTR_TIMEOUT", a.value)?),
-            IPVS_SVC_ATTR_NETMASK => ServiceAttr::Netmask(nla::get_u32("IPVS_SVC_ATTR_NETMASK", a.value)?),
+            IPVS_SVC_ATTR_TIMEOUT => {
+                ServiceAttr::Timeout(nla::get_u32("IPVS_SVC_ATTR_TIMEOUT", a.value)?)
+            }
+            IPVS_SVC_ATTR_NETMASK => {
+                ServiceAttr::Netmask(nla::get_u32("IPVS_SVC_ATTR_NETMASK", a.value)?)
+            }
             IPVS_SVC_ATTR_STATS => ServiceAttr::Stats(Stats::parse(a.value)?),
-            IPVS_SVC_ATTR_PE_NAME => ServiceAttr::PeName(nla::get_string("IPVS_SVC_ATTR_PE_NAME", a.value)?),
+            IPVS_SVC_ATTR_PE_NAME => {
+                ServiceAttr::PeName(nla::get_string("IPVS_SVC_ATTR_PE_NAME", a.value)?)
+            }
             IPVS_SVC_ATTR_STATS64 => ServiceAttr::Stats64(Stats::parse(a.value)?),
             _ => ServiceAttr::Other(DefaultNla::from_raw(a)),
         })
@@ -371,9 +391,15 @@ impl DestAttr {
             DestAttr::ActiveConns(v) => nla::put_u32(out, IPVS_DEST_ATTR_ACTIVE_CONNS, *v),
             DestAttr::InactiveConns(v) => nla::put_u32(out, IPVS_DEST_ATTR_INACT_CONNS, *v),
             DestAttr::PersistentConns(v) => nla::put_u32(out, IPVS_DEST_ATTR_PERSIST_CONNS, *v),
-            DestAttr::Stats(s) => nla::put_nested(out, IPVS_DEST_ATTR_STATS, nested_flag, |o| s.emit(o, false)),
+            DestAttr::Stats(s) => {
+                nla::put_nested(out, IPVS_DEST_ATTR_STATS, nested_flag, |o| s.emit(o, false))
+            }
             DestAttr::AddressFamily(v) => nla::put_u16(out, IPVS_DEST_ATTR_ADDR_FAMILY, *v),
-            DestAttr::Stats64(s) => nla::put_nested(out, IPVS_DEST_ATTR_STATS64, nested_flag, |o| s.emit(o, true)),
+            DestAttr::Stats64(s) => {
+                nla::put_nested(out, IPVS_DEST_ATTR_STATS64, nested_flag, |o| {
+                    s.emit(o, true)
+                })
+            }
             DestAttr::TunnelType(v) => nla::put_u8(out, IPVS_DEST_ATTR_TUN_TYPE, *v),
             DestAttr::TunnelPort(v) => nla::put_be16(out, IPVS_DEST_ATTR_TUN_PORT, *v),
             DestAttr::TunnelFlags(v) => nla::put_u16(out, IPVS_DEST_ATTR_TUN_FLAGS, *v),
@@ -383,21 +409,45 @@ impl DestAttr {
 
     fn parse(a: &RawNla<'_>) -> Result<Self, DecodeError> {
         Ok(match a.kind {
-            IPVS_DEST_ATTR_ADDR => DestAttr::Address(address_bytes("IPVS_DEST_ATTR_ADDR", a.value)?),
+            IPVS_DEST_ATTR_ADDR => {
+                DestAttr::Address(address_bytes("IPVS_DEST_ATTR_ADDR", a.value)?)
+            }
             IPVS_DEST_ATTR_PORT => DestAttr::Port(nla::get_be16("IPVS_DEST_ATTR_PORT", a.value)?),
-            IPVS_DEST_ATTR_FWD_METHOD => DestAttr::FwdMethod(nla::get_u32("IPVS_DEST_ATTR_FWD_METHOD", a.value)?.into()),
-            IPVS_DEST_ATTR_WEIGHT => DestAttr::Weight(nla::get_u32("IPVS_DEST_ATTR_WEIGHT", a.value)?),
-            IPVS_DEST_ATTR_U_THRESH => DestAttr::UpperThreshold(nla::get_u32("IPVS_DEST_ATTR_U_THRESH", a.value)?),
-            IPVS_DEST_ATTR_L_THRESH => DestAttr::LowerThreshold(nla::get_u32("IPVS_DEST_ATTR_L_THRESH", a.value)?),
-            IPVS_DEST_ATTR_ACTIVE_CONNS => DestAttr::ActiveConns(nla::get_u32("IPVS_DEST_ATTR_ACTIVE_CONNS", a.value)?),
-            IPVS_DEST_ATTR_INACT_CONNS => DestAttr::InactiveConns(nla::get_u32("IPVS_DEST_ATTR_INACT_CONNS", a.value)?),
-            IPVS_DEST_ATTR_PERSIST_CONNS => DestAttr::PersistentConns(nla::get_u32("IPVS_DEST_ATTR_PERSIST_CONNS", a.value)?),
+            IPVS_DEST_ATTR_FWD_METHOD => {
+                DestAttr::FwdMethod(nla::get_u32("IPVS_DEST_ATTR_FWD_METHOD", a.value)?.into())
+            }
+            IPVS_DEST_ATTR_WEIGHT => {
+                DestAttr::Weight(nla::get_u32("IPVS_DEST_ATTR_WEIGHT", a.value)?)
+            }
+            IPVS_DEST_ATTR_U_THRESH => {
+                DestAttr::UpperThreshold(nla::get_u32("IPVS_DEST_ATTR_U_THRESH", a.value)?)
+            }
+            IPVS_DEST_ATTR_L_THRESH => {
+                DestAttr::LowerThreshold(nla::get_u32("IPVS_DEST_ATTR_L_THRESH", a.value)?)
+            }
+            IPVS_DEST_ATTR_ACTIVE_CONNS => {
+                DestAttr::ActiveConns(nla::get_u32("IPVS_DEST_ATTR_ACTIVE_CONNS", a.value)?)
+            }
+            IPVS_DEST_ATTR_INACT_CONNS => {
+                DestAttr::InactiveConns(nla::get_u32("IPVS_DEST_ATTR_INACT_CONNS", a.value)?)
+            }
+            IPVS_DEST_ATTR_PERSIST_CONNS => {
+                DestAttr::PersistentConns(nla::get_u32("IPVS_DEST_ATTR_PERSIST_CONNS", a.value)?)
+            }
             IPVS_DEST_ATTR_STATS => DestAttr::Stats(Stats::parse(a.value)?),
-            IPVS_DEST_ATTR_ADDR_FAMILY => DestAttr::AddressFamily(nla::get_u16("IPVS_DEST_ATTR_ADDR_FAMILY", a.value)?),
+            IPVS_DEST_ATTR_ADDR_FAMILY => {
+                DestAttr::AddressFamily(nla::get_u16("IPVS_DEST_ATTR_ADDR_FAMILY", a.value)?)
+            }
             IPVS_DEST_ATTR_STATS64 => DestAttr::Stats64(Stats::parse(a.value)?),
-            IPVS_DEST_ATTR_TUN_TYPE => DestAttr::TunnelType(nla::get_u8("IPVS_DEST_ATTR_TUN_TYPE", a.value)?),
-            IPVS_DEST_ATTR_TUN_PORT => DestAttr::TunnelPort(nla::get_be16("IPVS_DEST_ATTR_TUN_PORT", a.value)?),
-            IPVS_DEST_ATTR_TUN_FLAGS => DestAttr::TunnelFlags(nla::get_u16("IPVS_DEST_ATTR_TUN_FLAGS", a.value)?),
+            IPVS_DEST_ATTR_TUN_TYPE => {
+                DestAttr::TunnelType(nla::get_u8("IPVS_DEST_ATTR_TUN_TYPE", a.value)?)
+            }
+            IPVS_DEST_ATTR_TUN_PORT => {
+                DestAttr::TunnelPort(nla::get_be16("IPVS_DEST_ATTR_TUN_PORT", a.value)?)
+            }
+            IPVS_DEST_ATTR_TUN_FLAGS => {
+                DestAttr::TunnelFlags(nla::get_u16("IPVS_DEST_ATTR_TUN_FLAGS", a.value)?)
+            }
             _ => DestAttr::Other(DefaultNla::from_raw(a)),
         })
     }
@@ -406,7 +456,11 @@ impl DestAttr {
 /// An address attribute: at most 16 bytes (the kernel's policy), kept as sent.
 fn address_bytes(what: &'static str, value: &[u8]) -> Result<Vec<u8>, DecodeError> {
     if value.len() > 16 {
-        return Err(DecodeError::InvalidLength { what, expected: 16, found: value.len() });
+        return Err(DecodeError::InvalidLength {
+            what,
+            expected: 16,
+            found: value.len(),
+        });
     }
     Ok(value.to_vec())
 }
@@ -438,21 +492,25 @@ pub enum IpvsAttr {
 impl IpvsAttr {
     fn emit(&self, out: &mut Vec<u8>, nested_flag: bool) {
         match self {
-            IpvsAttr::Service(attrs) => nla::put_nested(out, IPVS_CMD_ATTR_SERVICE, nested_flag, |o| {
-                for a in attrs {
-                    a.emit(o, nested_flag);
-                }
-            }),
+            IpvsAttr::Service(attrs) => {
+                nla::put_nested(out, IPVS_CMD_ATTR_SERVICE, nested_flag, |o| {
+                    for a in attrs {
+                        a.emit(o, nested_flag);
+                    }
+                })
+            }
             IpvsAttr::Dest(attrs) => nla::put_nested(out, IPVS_CMD_ATTR_DEST, nested_flag, |o| {
                 for a in attrs {
                     a.emit(o, nested_flag);
                 }
             }),
-            IpvsAttr::Daemon(attrs) => nla::put_nested(out, IPVS_CMD_ATTR_DAEMON, nested_flag, |o| {
-                for a in attrs {
-                    a.emit(o);
-                }
-            }),
+            IpvsAttr::Daemon(attrs) => {
+                nla::put_nested(out, IPVS_CMD_ATTR_DAEMON, nested_flag, |o| {
+                    for a in attrs {
+                        a.emit(o);
+                    }
+                })
+            }
             IpvsAttr::TimeoutTcp(v) => nla::put_u32(out, IPVS_CMD_ATTR_TIMEOUT_TCP, *v),
             IpvsAttr::TimeoutTcpFin(v) => nla::put_u32(out, IPVS_CMD_ATTR_TIMEOUT_TCP_FIN, *v),
             IpvsAttr::TimeoutUdp(v) => nla::put_u32(out, IPVS_CMD_ATTR_TIMEOUT_UDP, *v),
@@ -465,18 +523,37 @@ impl IpvsAttr {
     fn parse(cmd: IpvsCmd, a: &RawNla<'_>) -> Result<Self, DecodeError> {
         if cmd == IpvsCmd::SetInfo {
             return Ok(match a.kind {
-                IPVS_INFO_ATTR_VERSION => IpvsAttr::InfoVersion(nla::get_u32("IPVS_INFO_ATTR_VERSION", a.value)?),
-                IPVS_INFO_ATTR_CONN_TAB_SIZE => IpvsAttr::InfoConnTabSize(nla::get_u32("IPVS_INFO_ATTR_CONN_TAB_SIZE", a.value)?),
+                IPVS_INFO_ATTR_VERSION => {
+                    IpvsAttr::InfoVersion(nla::get_u32("IPVS_INFO_ATTR_VERSION", a.value)?)
+                }
+                IPVS_INFO_ATTR_CONN_TAB_SIZE => IpvsAttr::InfoConnTabSize(nla::get_u32(
+                    "IPVS_INFO_ATTR_CONN_TAB_SIZE",
+                    a.value,
+                )?),
                 _ => IpvsAttr::Other(DefaultNla::from_raw(a)),
             });
         }
         Ok(match a.kind {
-            IPVS_CMD_ATTR_SERVICE => IpvsAttr::Service(NlaIter::new(a.value).map(|n| n.and_then(|n| ServiceAttr::parse(&n))).collect::<Result<_, _>>()?),
-            IPVS_CMD_ATTR_DEST => IpvsAttr::Dest(NlaIter::new(a.value).map(|n| n.and_then(|n| DestAttr::parse(&n))).collect::<Result<_, _>>()?),
+            IPVS_CMD_ATTR_SERVICE => IpvsAttr::Service(
+                NlaIter::new(a.value)
+                    .map(|n| n.and_then(|n| ServiceAttr::parse(&n)))
+                    .collect::<Result<_, _>>()?,
+            ),
+            IPVS_CMD_ATTR_DEST => IpvsAttr::Dest(
+                NlaIter::new(a.value)
+                    .map(|n| n.and_then(|n| DestAttr::parse(&n)))
+                    .collect::<Result<_, _>>()?,
+            ),
             IPVS_CMD_ATTR_DAEMON => IpvsAttr::Daemon(nla::parse_default_list(a.value)?),
-            IPVS_CMD_ATTR_TIMEOUT_TCP => IpvsAttr::TimeoutTcp(nla::get_u32("IPVS_CMD_ATTR_TIMEOUT_TCP", a.value)?),
-            IPVS_CMD_ATTR_TIMEOUT_TCP_FIN => IpvsAttr::TimeoutTcpFin(nla::get_u32("IPVS_CMD_ATTR_TIMEOUT_TCP_FIN", a.value)?),
-            IPVS_CMD_ATTR_TIMEOUT_UDP => IpvsAttr::TimeoutUdp(nla::get_u32("IPVS_CMD_ATTR_TIMEOUT_UDP", a.value)?),
+            IPVS_CMD_ATTR_TIMEOUT_TCP => {
+                IpvsAttr::TimeoutTcp(nla::get_u32("IPVS_CMD_ATTR_TIMEOUT_TCP", a.value)?)
+            }
+            IPVS_CMD_ATTR_TIMEOUT_TCP_FIN => {
+                IpvsAttr::TimeoutTcpFin(nla::get_u32("IPVS_CMD_ATTR_TIMEOUT_TCP_FIN", a.value)?)
+            }
+            IPVS_CMD_ATTR_TIMEOUT_UDP => {
+                IpvsAttr::TimeoutUdp(nla::get_u32("IPVS_CMD_ATTR_TIMEOUT_UDP", a.value)?)
+            }
             _ => IpvsAttr::Other(DefaultNla::from_raw(a)),
         })
     }
@@ -500,7 +577,12 @@ pub struct IpvsMessage {
 impl IpvsMessage {
     /// A request-style message (version 1, nested attributes flagged like libnl does).
     pub fn new(cmd: IpvsCmd, attrs: Vec<IpvsAttr>) -> Self {
-        IpvsMessage { cmd, version: IPVS_GENL_VERSION, attrs, nested_flag: true }
+        IpvsMessage {
+            cmd,
+            version: IPVS_GENL_VERSION,
+            attrs,
+            nested_flag: true,
+        }
     }
 
     /// The attributes of the first `IPVS_CMD_ATTR_SERVICE`.
@@ -531,9 +613,19 @@ impl FamilyMessage for IpvsMessage {
     fn parse(_message_type: u16, payload: &[u8]) -> Result<Self, DecodeError> {
         let (cmd, version, attrs_buf) = genl::parse_header(payload)?;
         let cmd = IpvsCmd::from(cmd);
-        let attrs = NlaIter::new(attrs_buf).map(|a| a.and_then(|a| IpvsAttr::parse(cmd, &a))).collect::<Result<_, _>>()?;
-        Ok(IpvsMessage { cmd, version, attrs, nested_flag: genl::nested_flag_of(attrs_buf, |k| {
-                cmd != IpvsCmd::SetInfo && matches!(k, IPVS_CMD_ATTR_SERVICE | IPVS_CMD_ATTR_DEST | IPVS_CMD_ATTR_DAEMON)
+        let attrs = NlaIter::new(attrs_buf)
+            .map(|a| a.and_then(|a| IpvsAttr::parse(cmd, &a)))
+            .collect::<Result<_, _>>()?;
+        Ok(IpvsMessage {
+            cmd,
+            version,
+            attrs,
+            nested_flag: genl::nested_flag_of(attrs_buf, |k| {
+                cmd != IpvsCmd::SetInfo
+                    && matches!(
+                        k,
+                        IPVS_CMD_ATTR_SERVICE | IPVS_CMD_ATTR_DEST | IPVS_CMD_ATTR_DAEMON
+                    )
             }),
         })
     }

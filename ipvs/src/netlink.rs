@@ -76,7 +76,11 @@ impl NetlinkHeader {
         let b: [u8; NLMSG_HEADER_LEN] = buf
             .get(..NLMSG_HEADER_LEN)
             .and_then(|b| b.try_into().ok())
-            .ok_or(DecodeError::Truncated { what: "nlmsghdr", needed: NLMSG_HEADER_LEN, available: buf.len() })?;
+            .ok_or(DecodeError::Truncated {
+                what: "nlmsghdr",
+                needed: NLMSG_HEADER_LEN,
+                available: buf.len(),
+            })?;
         let length = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
         Ok((
             length,
@@ -152,18 +156,31 @@ impl ErrorMessage {
         let echoed = if outer_flags & NLM_F_CAPPED != 0 {
             0
         } else {
-            (request_length as usize).saturating_sub(NLMSG_HEADER_LEN).min(after.len())
+            (request_length as usize)
+                .saturating_sub(NLMSG_HEADER_LEN)
+                .min(after.len())
         };
         let request_payload = after.get(..echoed).unwrap_or(&[]).to_vec();
-        let tail = after.get(nla::align(echoed).min(after.len())..).unwrap_or(&[]);
+        let tail = after
+            .get(nla::align(echoed).min(after.len())..)
+            .unwrap_or(&[]);
         let ext_ack = if outer_flags & NLM_F_ACK_TLVS != 0 {
             nla::parse_default_list(tail)?
         } else if tail.is_empty() {
             Vec::new()
         } else {
-            return Err(DecodeError::TrailingBytes { what: "nlmsgerr", count: tail.len() });
+            return Err(DecodeError::TrailingBytes {
+                what: "nlmsgerr",
+                count: tail.len(),
+            });
         };
-        Ok(ErrorMessage { code: i32::from_ne_bytes(code_bytes), request_length, request_header, request_payload, ext_ack })
+        Ok(ErrorMessage {
+            code: i32::from_ne_bytes(code_bytes),
+            request_length,
+            request_header,
+            request_payload,
+            ext_ack,
+        })
     }
 }
 
@@ -203,7 +220,10 @@ pub struct NetlinkMessage<P> {
 impl<P: FamilyMessage> NetlinkMessage<P> {
     /// A message of the family.
     pub fn new(header: NetlinkHeader, inner: P) -> Self {
-        NetlinkMessage { header, payload: NetlinkPayload::Inner(inner) }
+        NetlinkMessage {
+            header,
+            payload: NetlinkPayload::Inner(inner),
+        }
     }
 
     /// Appends the message (header with its computed length, payload, padding) to `out`.
@@ -223,7 +243,9 @@ impl<P: FamilyMessage> NetlinkMessage<P> {
             NetlinkPayload::Overrun(b) => out.extend_from_slice(b),
             NetlinkPayload::Inner(p) => p.emit(out),
         }
-        let len = u32::try_from(out.len() - start).unwrap_or(u32::MAX).to_ne_bytes();
+        let len = u32::try_from(out.len() - start)
+            .unwrap_or(u32::MAX)
+            .to_ne_bytes();
         out[start..start + 4].copy_from_slice(&len);
         nla::pad(out);
     }
@@ -240,11 +262,18 @@ impl<P: FamilyMessage> NetlinkMessage<P> {
         let (length, header) = NetlinkHeader::parse(buf)?;
         let length = length as usize;
         if length < NLMSG_HEADER_LEN {
-            return Err(DecodeError::LengthTooSmall { what: "nlmsghdr", length });
+            return Err(DecodeError::LengthTooSmall {
+                what: "nlmsghdr",
+                length,
+            });
         }
         let payload = buf
             .get(NLMSG_HEADER_LEN..length)
-            .ok_or(DecodeError::Truncated { what: "netlink message", needed: length, available: buf.len() })?;
+            .ok_or(DecodeError::Truncated {
+                what: "netlink message",
+                needed: length,
+                available: buf.len(),
+            })?;
         let payload = match header.message_type {
             NLMSG_NOOP => NetlinkPayload::Noop,
             NLMSG_ERROR => NetlinkPayload::Error(ErrorMessage::parse(header.flags, payload)?),
@@ -252,7 +281,13 @@ impl<P: FamilyMessage> NetlinkMessage<P> {
                 let code = match payload.get(..4) {
                     Some(b) => i32::from_ne_bytes(nla::fixed("NLMSG_DONE status", b)?),
                     None if payload.is_empty() => 0,
-                    None => return Err(DecodeError::Truncated { what: "NLMSG_DONE status", needed: 4, available: payload.len() }),
+                    None => {
+                        return Err(DecodeError::Truncated {
+                            what: "NLMSG_DONE status",
+                            needed: 4,
+                            available: payload.len(),
+                        });
+                    }
                 };
                 let tail = payload.get(4..).unwrap_or(&[]);
                 let ext_ack = if header.flags & NLM_F_ACK_TLVS != 0 {
@@ -260,7 +295,10 @@ impl<P: FamilyMessage> NetlinkMessage<P> {
                 } else if tail.is_empty() {
                     Vec::new()
                 } else {
-                    return Err(DecodeError::TrailingBytes { what: "NLMSG_DONE", count: tail.len() });
+                    return Err(DecodeError::TrailingBytes {
+                        what: "NLMSG_DONE",
+                        count: tail.len(),
+                    });
                 };
                 NetlinkPayload::Done(DoneMessage { code, ext_ack })
             }
@@ -309,11 +347,18 @@ impl<'a> Iterator for MessageIter<'a> {
         };
         if length < NLMSG_HEADER_LEN {
             self.failed = true;
-            return Some(Err(DecodeError::LengthTooSmall { what: "nlmsghdr", length }));
+            return Some(Err(DecodeError::LengthTooSmall {
+                what: "nlmsghdr",
+                length,
+            }));
         }
         let Some(msg) = self.buf.get(..length) else {
             self.failed = true;
-            return Some(Err(DecodeError::Truncated { what: "netlink message", needed: length, available: self.buf.len() }));
+            return Some(Err(DecodeError::Truncated {
+                what: "netlink message",
+                needed: length,
+                available: self.buf.len(),
+            }));
         };
         self.buf = self.buf.get(nla::align(length)..).unwrap_or(&[]);
         Some(Ok(msg))
@@ -322,7 +367,9 @@ impl<'a> Iterator for MessageIter<'a> {
 
 /// Parses every message in `buf`.
 pub fn parse_messages<P: FamilyMessage>(buf: &[u8]) -> Result<Vec<NetlinkMessage<P>>, DecodeError> {
-    MessageIter::new(buf).map(|m| m.and_then(NetlinkMessage::parse)).collect()
+    MessageIter::new(buf)
+        .map(|m| m.and_then(NetlinkMessage::parse))
+        .collect()
 }
 
 /// Emits many messages into one buffer (for one `sendmsg`).

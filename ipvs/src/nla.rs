@@ -66,20 +66,44 @@ impl<'a> Iterator for NlaIter<'a> {
         };
         let Some(header) = self.buf.get(..NLA_HEADER_LEN) else {
             let available = self.buf.len();
-            return fail(self, DecodeError::Truncated { what: "attribute header", needed: NLA_HEADER_LEN, available });
+            return fail(
+                self,
+                DecodeError::Truncated {
+                    what: "attribute header",
+                    needed: NLA_HEADER_LEN,
+                    available,
+                },
+            );
         };
         let len = usize::from(u16::from_ne_bytes([header[0], header[1]]));
         let raw_kind = u16::from_ne_bytes([header[2], header[3]]);
         if len < NLA_HEADER_LEN {
-            return fail(self, DecodeError::LengthTooSmall { what: "attribute", length: len });
+            return fail(
+                self,
+                DecodeError::LengthTooSmall {
+                    what: "attribute",
+                    length: len,
+                },
+            );
         }
         let Some(value) = self.buf.get(NLA_HEADER_LEN..len) else {
             let available = self.buf.len();
-            return fail(self, DecodeError::Truncated { what: "attribute", needed: len, available });
+            return fail(
+                self,
+                DecodeError::Truncated {
+                    what: "attribute",
+                    needed: len,
+                    available,
+                },
+            );
         };
         // The last attribute may lack its padding.
         self.buf = self.buf.get(align(len)..).unwrap_or(&[]);
-        Some(Ok(RawNla { kind: raw_kind & NLA_TYPE_MASK, raw_kind, value }))
+        Some(Ok(RawNla {
+            kind: raw_kind & NLA_TYPE_MASK,
+            raw_kind,
+            value,
+        }))
     }
 }
 
@@ -95,7 +119,10 @@ pub struct DefaultNla {
 impl DefaultNla {
     /// Keeps a raw attribute.
     pub fn from_raw(nla: &RawNla<'_>) -> Self {
-        DefaultNla { kind: nla.raw_kind, value: nla.value.to_vec() }
+        DefaultNla {
+            kind: nla.raw_kind,
+            value: nla.value.to_vec(),
+        }
     }
 
     /// Appends it to `out`.
@@ -106,7 +133,9 @@ impl DefaultNla {
 
 /// Parses every attribute of `buf` into a list of `DefaultNla`.
 pub fn parse_default_list(buf: &[u8]) -> Result<Vec<DefaultNla>, DecodeError> {
-    NlaIter::new(buf).map(|r| r.map(|n| DefaultNla::from_raw(&n))).collect()
+    NlaIter::new(buf)
+        .map(|r| r.map(|n| DefaultNla::from_raw(&n)))
+        .collect()
 }
 
 /// Writes a length into a 2-byte field; values are documented to stay below 64 KiB.
@@ -124,7 +153,7 @@ pub fn put(out: &mut Vec<u8>, kind: u16, value: &[u8]) {
 
 /// Pads `out` to 4-byte alignment with zeros.
 pub fn pad(out: &mut Vec<u8>) {
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }
@@ -178,7 +207,11 @@ pub fn put_nested(out: &mut Vec<u8>, kind: u16, flag: bool, body: impl FnOnce(&m
 
 /// Reads a value of exactly `N` bytes.
 pub fn fixed<const N: usize>(what: &'static str, value: &[u8]) -> Result<[u8; N], DecodeError> {
-    value.try_into().map_err(|_| DecodeError::InvalidLength { what, expected: N, found: value.len() })
+    value.try_into().map_err(|_| DecodeError::InvalidLength {
+        what,
+        expected: N,
+        found: value.len(),
+    })
 }
 
 /// Reads a `u8` value.
@@ -210,5 +243,7 @@ pub fn get_u64(what: &'static str, value: &[u8]) -> Result<u64, DecodeError> {
 pub fn get_string(what: &'static str, value: &[u8]) -> Result<String, DecodeError> {
     let end = value.iter().position(|&b| b == 0).unwrap_or(value.len());
     let bytes = value.get(..end).unwrap_or(value);
-    core::str::from_utf8(bytes).map(String::from).map_err(|_| DecodeError::InvalidUtf8 { what })
+    core::str::from_utf8(bytes)
+        .map(String::from)
+        .map_err(|_| DecodeError::InvalidUtf8 { what })
 }

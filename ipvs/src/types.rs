@@ -4,8 +4,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::message::{DestAttr, FlagsAttr, FwdMethod, ServiceAttr, Stats};
 use crate::DecodeError;
+use crate::message::{DestAttr, FlagsAttr, FwdMethod, ServiceAttr, Stats};
 
 /// `AF_INET`.
 pub const AF_INET: u16 = 2;
@@ -35,7 +35,10 @@ impl Family {
         match af {
             AF_INET => Ok(Family::Ipv4),
             AF_INET6 => Ok(Family::Ipv6),
-            other => Err(DecodeError::InvalidValue { what, value: u64::from(other) }),
+            other => Err(DecodeError::InvalidValue {
+                what,
+                value: u64::from(other),
+            }),
         }
     }
 
@@ -149,7 +152,11 @@ impl ServiceKey {
     pub fn to_attrs(&self) -> Vec<ServiceAttr> {
         let mut attrs = alloc::vec![ServiceAttr::AddressFamily(self.family().af())];
         match self {
-            ServiceKey::Addr { protocol, address, port } => {
+            ServiceKey::Addr {
+                protocol,
+                address,
+                port,
+            } => {
                 attrs.push(ServiceAttr::Protocol((*protocol).into()));
                 attrs.push(ServiceAttr::Address(inet_addr_bytes(address).to_vec()));
                 attrs.push(ServiceAttr::Port(*port));
@@ -176,13 +183,30 @@ impl ServiceKey {
                 _ => {}
             }
         }
-        let family = Family::from_af("IPVS_SVC_ATTR_AF", af.ok_or(DecodeError::MissingAttribute { what: "IPVS_SVC_ATTR_AF" })?)?;
+        let family = Family::from_af(
+            "IPVS_SVC_ATTR_AF",
+            af.ok_or(DecodeError::MissingAttribute {
+                what: "IPVS_SVC_ATTR_AF",
+            })?,
+        )?;
         match fwmark {
             Some(mark) if mark != 0 => Ok(ServiceKey::Fwmark { family, mark }),
             _ => Ok(ServiceKey::Addr {
-                protocol: protocol.ok_or(DecodeError::MissingAttribute { what: "IPVS_SVC_ATTR_PROTOCOL" })?.into(),
-                address: ip_from_bytes("IPVS_SVC_ATTR_ADDR", family, address.ok_or(DecodeError::MissingAttribute { what: "IPVS_SVC_ATTR_ADDR" })?)?,
-                port: port.ok_or(DecodeError::MissingAttribute { what: "IPVS_SVC_ATTR_PORT" })?,
+                protocol: protocol
+                    .ok_or(DecodeError::MissingAttribute {
+                        what: "IPVS_SVC_ATTR_PROTOCOL",
+                    })?
+                    .into(),
+                address: ip_from_bytes(
+                    "IPVS_SVC_ATTR_ADDR",
+                    family,
+                    address.ok_or(DecodeError::MissingAttribute {
+                        what: "IPVS_SVC_ATTR_ADDR",
+                    })?,
+                )?,
+                port: port.ok_or(DecodeError::MissingAttribute {
+                    what: "IPVS_SVC_ATTR_PORT",
+                })?,
             }),
         }
     }
@@ -217,17 +241,40 @@ impl Service {
             Family::Ipv4 => u32::MAX,
             Family::Ipv6 => 128,
         };
-        Service { key, scheduler: scheduler.into(), flags: ServiceFlags::default(), timeout: 0, netmask, pe_name: None, stats: None, stats64: None }
+        Service {
+            key,
+            scheduler: scheduler.into(),
+            flags: ServiceFlags::default(),
+            timeout: 0,
+            netmask,
+            pe_name: None,
+            stats: None,
+            stats64: None,
+        }
     }
 
     /// A TCP service on `address:port`.
     pub fn tcp(address: IpAddr, port: u16, scheduler: &str) -> Self {
-        Service::new(ServiceKey::Addr { protocol: Protocol::Tcp, address, port }, scheduler)
+        Service::new(
+            ServiceKey::Addr {
+                protocol: Protocol::Tcp,
+                address,
+                port,
+            },
+            scheduler,
+        )
     }
 
     /// A UDP service on `address:port`.
     pub fn udp(address: IpAddr, port: u16, scheduler: &str) -> Self {
-        Service::new(ServiceKey::Addr { protocol: Protocol::Udp, address, port }, scheduler)
+        Service::new(
+            ServiceKey::Addr {
+                protocol: Protocol::Udp,
+                address,
+                port,
+            },
+            scheduler,
+        )
     }
 
     /// Makes it persistent for `timeout` seconds (like `ipvsadm -p TIMEOUT`).
@@ -245,7 +292,10 @@ impl Service {
         if let Some(pe) = &self.pe_name {
             attrs.push(ServiceAttr::PeName(pe.clone()));
         }
-        attrs.push(ServiceAttr::Flags(FlagsAttr { flags: self.flags.0, mask: u32::MAX }));
+        attrs.push(ServiceAttr::Flags(FlagsAttr {
+            flags: self.flags.0,
+            mask: u32::MAX,
+        }));
         attrs.push(ServiceAttr::Timeout(self.timeout));
         attrs.push(ServiceAttr::Netmask(self.netmask));
         if let Some(s) = self.stats {
@@ -274,7 +324,9 @@ impl Service {
                 _ => {}
             }
         }
-        svc.scheduler = scheduler.ok_or(DecodeError::MissingAttribute { what: "IPVS_SVC_ATTR_SCHED_NAME" })?;
+        svc.scheduler = scheduler.ok_or(DecodeError::MissingAttribute {
+            what: "IPVS_SVC_ATTR_SCHED_NAME",
+        })?;
         Ok(svc)
     }
 }
@@ -373,14 +425,24 @@ impl Destination {
         let mut port = None;
         for a in attrs {
             match a {
-                DestAttr::AddressFamily(af) => family = Family::from_af("IPVS_DEST_ATTR_ADDR_FAMILY", *af)?,
+                DestAttr::AddressFamily(af) => {
+                    family = Family::from_af("IPVS_DEST_ATTR_ADDR_FAMILY", *af)?
+                }
                 DestAttr::Address(v) => address = Some(v.as_slice()),
                 DestAttr::Port(p) => port = Some(*p),
                 _ => {}
             }
         }
-        let address = ip_from_bytes("IPVS_DEST_ATTR_ADDR", family, address.ok_or(DecodeError::MissingAttribute { what: "IPVS_DEST_ATTR_ADDR" })?)?;
-        let port = port.ok_or(DecodeError::MissingAttribute { what: "IPVS_DEST_ATTR_PORT" })?;
+        let address = ip_from_bytes(
+            "IPVS_DEST_ATTR_ADDR",
+            family,
+            address.ok_or(DecodeError::MissingAttribute {
+                what: "IPVS_DEST_ATTR_ADDR",
+            })?,
+        )?;
+        let port = port.ok_or(DecodeError::MissingAttribute {
+            what: "IPVS_DEST_ATTR_PORT",
+        })?;
         let mut d = Destination::new(address, port, FwdMethod::Masquerade, 0);
         for a in attrs {
             match a {
@@ -416,14 +478,26 @@ pub fn inet_addr_bytes(addr: &IpAddr) -> [u8; 16] {
 }
 
 /// An address from `union nf_inet_addr` bytes (4 or more for IPv4, 16 for IPv6).
-pub fn ip_from_bytes(what: &'static str, family: Family, bytes: &[u8]) -> Result<IpAddr, DecodeError> {
+pub fn ip_from_bytes(
+    what: &'static str,
+    family: Family,
+    bytes: &[u8],
+) -> Result<IpAddr, DecodeError> {
     match family {
         Family::Ipv4 => match bytes.get(..4) {
             Some(&[a, b, c, d]) => Ok(IpAddr::V4(Ipv4Addr::new(a, b, c, d))),
-            _ => Err(DecodeError::InvalidLength { what, expected: 4, found: bytes.len() }),
+            _ => Err(DecodeError::InvalidLength {
+                what,
+                expected: 4,
+                found: bytes.len(),
+            }),
         },
         Family::Ipv6 => {
-            let octets: [u8; 16] = bytes.try_into().map_err(|_| DecodeError::InvalidLength { what, expected: 16, found: bytes.len() })?;
+            let octets: [u8; 16] = bytes.try_into().map_err(|_| DecodeError::InvalidLength {
+                what,
+                expected: 16,
+                found: bytes.len(),
+            })?;
             Ok(IpAddr::V6(Ipv6Addr::from(octets)))
         }
     }

@@ -4,6 +4,7 @@
 //! - `cargo xtask vm …`: the qemu harness that boots a real IPVS kernel.
 
 mod vm;
+mod web; // the playground (web/): `cargo xtask web|serve`, and its tests in `test`
 
 use std::process::Command;
 
@@ -18,6 +19,8 @@ fn main() -> Result<()> {
     match cmd {
         "test" => test(rest),
         "vm" => vm::main(rest),
+        "web" => web::web(rest),     // playground: build pkg/
+        "serve" => web::serve(rest), // playground: build, serve on 127.0.0.1:8080
         "help" | "--help" | "-h" => {
             println!("usage: cargo xtask <test|vm>");
             Ok(())
@@ -87,6 +90,7 @@ fn test(_args: &[String]) -> Result<()> {
         "--target",
         "thumbv7em-none-eabihf",
     ]))?;
+    web::test()?; // the playground: bundle size, wasm-bindgen tests, JS API vs CLI, e2e in Chromium
     eprintln!("xtask test: all checks passed");
     Ok(())
 }

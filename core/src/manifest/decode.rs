@@ -31,7 +31,17 @@ pub(crate) fn read_into(file: &Arc<str>, text: &str, out: &mut Read) {
 }
 
 fn read_text(file: &Arc<str>, text: &str, out: &mut Read) {
-    let docs = match yaml::parse_documents(text) {
+    let trimmed = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    let json = if trimmed.starts_with(['{', '[']) {
+        super::json::parse_documents(text).ok()
+    } else {
+        None
+    };
+    let parsed = match json {
+        Some(docs) => Ok(docs),
+        None => yaml::parse_documents(text),
+    };
+    let docs = match parsed {
         Ok(docs) => docs,
         Err(e) => {
             out.diagnostics.push(Diagnostic::error(

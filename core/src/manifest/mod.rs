@@ -7,6 +7,7 @@
 //! 3. [`decode`]: the fields svcroute uses, typed and validated as the API server validates them.
 
 pub mod decode;
+pub mod json;
 pub mod schema;
 pub mod yaml;
 

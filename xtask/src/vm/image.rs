@@ -39,8 +39,14 @@ pub const MODULES: &[&str] = &[
 /// path in the VM).
 const PROGRAMS: &[(&[&str], &str)] = &[
     (&["sbin/ipvsadm", "usr/sbin/ipvsadm"], "/usr/sbin/ipvsadm"),
-    (&["bin/ip", "sbin/ip", "usr/bin/ip", "usr/sbin/ip"], "/sbin/ip"),
-    (&["usr/bin/tcpdump", "usr/sbin/tcpdump"], "/usr/sbin/tcpdump"),
+    (
+        &["bin/ip", "sbin/ip", "usr/bin/ip", "usr/sbin/ip"],
+        "/sbin/ip",
+    ),
+    (
+        &["usr/bin/tcpdump", "usr/sbin/tcpdump"],
+        "/usr/sbin/tcpdump",
+    ),
 ];
 
 /// The `/init` of the image. A per-run archive may add `/script` and files.
@@ -82,7 +88,7 @@ poweroff -f
 /// Builds `.cache/vm/initrd.gz`.
 pub fn build(paths: &Paths, add: &[(PathBuf, String)]) -> Result<()> {
     let started = std::time::Instant::now();
-    if !paths.root.exists() || !paths.kernel.exists() {
+    if !paths.root.exists() || !paths.kernel()?.exists() {
         bail!("run `cargo xtask vm fetch` first");
     }
     let kver = kernel_version(paths)?;
@@ -90,17 +96,29 @@ pub fn build(paths: &Paths, add: &[(PathBuf, String)]) -> Result<()> {
     if stage.exists() {
         fs::remove_dir_all(stage)?;
     }
-    for dir in ["bin", "sbin", "usr/bin", "usr/sbin", "lib64", "proc", "sys", "dev", "tmp", "run", "out", "etc", "root", "var/run"] {
+    for dir in [
+        "bin", "sbin", "usr/bin", "usr/sbin", "lib64", "proc", "sys", "dev", "tmp", "run", "out",
+        "etc", "root", "var/run",
+    ] {
         fs::create_dir_all(stage.join(dir))?;
     }
 
     // busybox and its applets.
-    let busybox = first_existing(&paths.root, &["bin/busybox", "usr/bin/busybox"]).context("busybox not in the cache")?;
+    let busybox = first_existing(&paths.root, &["bin/busybox", "usr/bin/busybox"])
+        .context("busybox not in the cache")?;
     copy_file(&busybox, &stage.join("bin/busybox"))?;
-    let list = Command::new(&busybox).arg("--list-full").output().context("busybox --list-full")?;
+    let list = Command::new(&busybox)
+        .arg("--list-full")
+        .output()
+        .context("busybox --list-full")?;
     for applet in String::from_utf8_lossy(&list.stdout).lines() {
         let applet = applet.trim();
-        if applet.is_empty() || applet == "bin/busybox" || PROGRAMS.iter().any(|(_, dest)| dest.trim_start_matches('/') == applet) {
+        if applet.is_empty()
+            || applet == "bin/busybox"
+            || PROGRAMS
+                .iter()
+                .any(|(_, dest)| dest.trim_start_matches('/') == applet)
+        {
             continue;
         }
         let link = stage.join(applet);
@@ -116,7 +134,12 @@ pub fn build(paths: &Paths, add: &[(PathBuf, String)]) -> Result<()> {
     let lib_path = library_path(&paths.root);
     for (candidates, dest) in PROGRAMS {
         let src = first_existing(&paths.root, candidates)
-            .or_else(|| candidates.iter().map(|c| Path::new("/").join(c)).find(|p| p.is_file()))
+            .or_else(|| {
+                candidates
+                    .iter()
+                    .map(|c| Path::new("/").join(c))
+                    .find(|p| p.is_file())
+            })
             .with_context(|| format!("none of {candidates:?} found"))?;
         copy_file(&src, &stage.join(dest.trim_start_matches('/')))?;
         copy_libraries(&src, &lib_path, stage)?;
@@ -129,8 +152,14 @@ pub fn build(paths: &Paths, add: &[(PathBuf, String)]) -> Result<()> {
     // Small /etc so that tools find users, protocols and services.
     fs::write(stage.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")?;
     fs::write(stage.join("etc/group"), "root:x:0:\n")?;
-    fs::write(stage.join("etc/protocols"), "ip 0 IP\nicmp 1 ICMP\ntcp 6 TCP\nudp 17 UDP\nipv6-icmp 58 IPv6-ICMP\nsctp 132 SCTP\n")?;
-    fs::write(stage.join("etc/services"), "http 80/tcp\ndomain 53/tcp\ndomain 53/udp\nhttps 443/tcp\n")?;
+    fs::write(
+        stage.join("etc/protocols"),
+        "ip 0 IP\nicmp 1 ICMP\ntcp 6 TCP\nudp 17 UDP\nipv6-icmp 58 IPv6-ICMP\nsctp 132 SCTP\n",
+    )?;
+    fs::write(
+        stage.join("etc/services"),
+        "http 80/tcp\ndomain 53/tcp\ndomain 53/udp\nhttps 443/tcp\n",
+    )?;
 
     // Extra files.
     for (src, dest) in add {
@@ -157,7 +186,7 @@ pub fn build(paths: &Paths, add: &[(PathBuf, String)]) -> Result<()> {
 
 /// The kernel release (`6.1.0-N-amd64`) of the extracted kernel deb.
 pub fn kernel_version(paths: &Paths) -> Result<String> {
-    let dir = paths.kernel.join("lib/modules");
+    let dir = paths.kernel()?.join("lib/modules");
     let entry = fs::read_dir(&dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .filter_map(|e| e.ok())
@@ -169,7 +198,7 @@ pub fn kernel_version(paths: &Paths) -> Result<String> {
 /// The kernel image of the extracted kernel deb.
 pub fn vmlinuz(paths: &Paths) -> Result<PathBuf> {
     let kver = kernel_version(paths)?;
-    let path = paths.kernel.join("boot").join(format!("vmlinuz-{kver}"));
+    let path = paths.kernel()?.join("boot").join(format!("vmlinuz-{kver}"));
     if !path.is_file() {
         bail!("{} missing: run `cargo xtask vm fetch`", path.display());
     }
@@ -177,15 +206,23 @@ pub fn vmlinuz(paths: &Paths) -> Result<PathBuf> {
 }
 
 fn first_existing(base: &Path, candidates: &[&str]) -> Option<PathBuf> {
-    candidates.iter().map(|c| base.join(c)).find(|p| p.is_file())
+    candidates
+        .iter()
+        .map(|c| base.join(c))
+        .find(|p| p.is_file())
 }
 
 fn library_path(root: &Path) -> String {
-    ["lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "lib", "usr/lib"]
-        .iter()
-        .map(|d| root.join(d).display().to_string())
-        .collect::<Vec<_>>()
-        .join(":")
+    [
+        "lib/x86_64-linux-gnu",
+        "usr/lib/x86_64-linux-gnu",
+        "lib",
+        "usr/lib",
+    ]
+    .iter()
+    .map(|d| root.join(d).display().to_string())
+    .collect::<Vec<_>>()
+    .join(":")
 }
 
 /// Copies a file's contents (following symlinks), creating parent folders, keeping its mode.
@@ -196,14 +233,19 @@ fn copy_file(src: &Path, dest: &Path) -> Result<()> {
     if dest.symlink_metadata().is_ok() {
         fs::remove_file(dest)?;
     }
-    fs::copy(src, dest).with_context(|| format!("copying {} to {}", src.display(), dest.display()))?;
+    fs::copy(src, dest)
+        .with_context(|| format!("copying {} to {}", src.display(), dest.display()))?;
     Ok(())
 }
 
 /// Copies the shared libraries `ldd` lists for `program` (resolved against the extracted debs
 /// first, then the host) into the image under the same paths.
 fn copy_libraries(program: &Path, lib_path: &str, stage: &Path) -> Result<()> {
-    let out = Command::new("ldd").arg(program).env("LD_LIBRARY_PATH", lib_path).output().context("running ldd")?;
+    let out = Command::new("ldd")
+        .arg(program)
+        .env("LD_LIBRARY_PATH", lib_path)
+        .output()
+        .context("running ldd")?;
     let text = String::from_utf8_lossy(&out.stdout);
     for line in text.lines() {
         let line = line.trim();
@@ -232,15 +274,24 @@ fn copy_libraries(program: &Path, lib_path: &str, stage: &Path) -> Result<()> {
 
 /// Copies the modules in [`MODULES`] and their dependencies, then runs depmod on the image.
 fn copy_modules(paths: &Paths, kver: &str, stage: &Path) -> Result<()> {
-    let kernel_mods = paths.kernel.join("lib/modules").join(kver);
+    let kernel_dir = paths.kernel()?;
+    let kernel_mods = kernel_dir.join("lib/modules").join(kver);
     if !kernel_mods.join("modules.dep").exists() {
-        depmod(paths, &paths.kernel, kver)?;
+        depmod(paths, &kernel_dir, kver)?;
     }
     let dep_text = fs::read_to_string(kernel_mods.join("modules.dep"))?;
     let mut deps: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
     for line in dep_text.lines() {
-        let Some((path, rest)) = line.split_once(':') else { continue };
-        deps.insert(module_name(path), (path.to_string(), rest.split_whitespace().map(str::to_string).collect()));
+        let Some((path, rest)) = line.split_once(':') else {
+            continue;
+        };
+        deps.insert(
+            module_name(path),
+            (
+                path.to_string(),
+                rest.split_whitespace().map(str::to_string).collect(),
+            ),
+        );
     }
     let mut files: BTreeSet<String> = BTreeSet::new();
     for name in MODULES {
@@ -257,7 +308,11 @@ fn copy_modules(paths: &Paths, kver: &str, stage: &Path) -> Result<()> {
     for file in &files {
         copy_file(&kernel_mods.join(file), &dest_mods.join(file))?;
     }
-    for meta in ["modules.builtin", "modules.builtin.modinfo", "modules.order"] {
+    for meta in [
+        "modules.builtin",
+        "modules.builtin.modinfo",
+        "modules.order",
+    ] {
         let src = kernel_mods.join(meta);
         if src.exists() {
             copy_file(&src, &dest_mods.join(meta))?;
@@ -275,7 +330,8 @@ fn module_name(path: &str) -> String {
 
 /// Runs kmod's depmod (from the extracted kmod deb) on `base/lib/modules/KVER`.
 fn depmod(paths: &Paths, base: &Path, kver: &str) -> Result<()> {
-    let kmod = first_existing(&paths.root, &["bin/kmod", "usr/bin/kmod"]).context("kmod not in the cache")?;
+    let kmod = first_existing(&paths.root, &["bin/kmod", "usr/bin/kmod"])
+        .context("kmod not in the cache")?;
     let tools = paths.cache.join("tools");
     fs::create_dir_all(&tools)?;
     let link = tools.join("depmod");
@@ -299,7 +355,21 @@ fn depmod(paths: &Paths, base: &Path, kver: &str) -> Result<()> {
 /// Appends one `newc` cpio entry.
 pub fn write_entry(out: &mut Vec<u8>, name: &str, mode: u32, data: &[u8]) {
     let ino = out.len() as u32; // unique enough within one archive
-    let fields = [ino, mode, 0, 0, 1, 0, data.len() as u32, 0, 0, 0, 0, name.len() as u32 + 1, 0];
+    let fields = [
+        ino,
+        mode,
+        0,
+        0,
+        1,
+        0,
+        data.len() as u32,
+        0,
+        0,
+        0,
+        0,
+        name.len() as u32 + 1,
+        0,
+    ];
     out.extend_from_slice(b"070701");
     for f in fields {
         out.extend_from_slice(format!("{f:08X}").as_bytes());
@@ -312,7 +382,7 @@ pub fn write_entry(out: &mut Vec<u8>, name: &str, mode: u32, data: &[u8]) {
 }
 
 fn pad4(out: &mut Vec<u8>) {
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }
@@ -350,7 +420,13 @@ pub fn write_tree(out: &mut Vec<u8>, base: &Path) -> Result<()> {
 
 fn gzip(data: &[u8], dest: &Path) -> Result<()> {
     let file = fs::File::create(dest)?;
-    let mut child = Command::new("gzip").arg("-6").arg("-n").stdin(Stdio::piped()).stdout(file).spawn().context("starting gzip")?;
+    let mut child = Command::new("gzip")
+        .arg("-6")
+        .arg("-n")
+        .stdin(Stdio::piped())
+        .stdout(file)
+        .spawn()
+        .context("starting gzip")?;
     child.stdin.take().context("gzip stdin")?.write_all(data)?;
     let status = child.wait()?;
     if !status.success() {

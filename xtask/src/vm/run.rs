@@ -39,7 +39,10 @@ pub struct RunReport {
 /// Boots the VM, runs the script, collects `/out` into `config.out`.
 pub fn run(paths: &Paths, config: &RunConfig) -> Result<RunReport> {
     if !paths.initrd.exists() {
-        bail!("{} missing: run `cargo xtask vm build`", paths.initrd.display());
+        bail!(
+            "{} missing: run `cargo xtask vm build`",
+            paths.initrd.display()
+        );
     }
     let vmlinuz = image::vmlinuz(paths)?;
     let qemu = qemu_binary(paths)?;
@@ -54,7 +57,8 @@ pub fn run(paths: &Paths, config: &RunConfig) -> Result<RunReport> {
     // Base initramfs + per-run archive.
     let mut initrd = fs::read(&paths.initrd)?;
     let mut extra = Vec::new();
-    let script = fs::read(&config.script).with_context(|| format!("reading {}", config.script.display()))?;
+    let script =
+        fs::read(&config.script).with_context(|| format!("reading {}", config.script.display()))?;
     image::write_entry(&mut extra, "script", 0o100755, &script);
     for (src, dest) in &config.add {
         let data = fs::read(src).with_context(|| format!("reading {}", src.display()))?;
@@ -72,7 +76,7 @@ pub fn run(paths: &Paths, config: &RunConfig) -> Result<RunReport> {
         image::write_entry(&mut extra, dest, 0o100755, &data);
     }
     image::finish(&mut extra);
-    while initrd.len() % 4 != 0 {
+    while !initrd.len().is_multiple_of(4) {
         initrd.push(0);
     }
     initrd.extend_from_slice(&extra);
@@ -85,8 +89,23 @@ pub fn run(paths: &Paths, config: &RunConfig) -> Result<RunReport> {
     cmd.env("LD_LIBRARY_PATH", qemu_library_path(paths))
         .arg("-L")
         .arg(paths.root.join("usr/share/qemu"))
-        .args(["-accel", "tcg", "-m", &config.memory_mb.to_string(), "-smp", "1"])
-        .args(["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-nic", "none"])
+        .args([
+            "-accel",
+            "tcg",
+            "-m",
+            &config.memory_mb.to_string(),
+            "-smp",
+            "1",
+        ])
+        .args([
+            "-nodefaults",
+            "-no-user-config",
+            "-display",
+            "none",
+            "-no-reboot",
+            "-nic",
+            "none",
+        ])
         .arg("-serial")
         .arg(format!("file:{}", console.display()))
         .arg("-serial")
@@ -101,14 +120,19 @@ pub fn run(paths: &Paths, config: &RunConfig) -> Result<RunReport> {
         .stderr(Stdio::piped());
 
     let started = Instant::now();
-    let mut child = cmd.spawn().with_context(|| format!("starting {}", qemu.display()))?;
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", qemu.display()))?;
     let pid = child.id();
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break Some(status);
         }
         if started.elapsed() > config.timeout {
-            eprintln!("vm run: timeout after {:?}; killing qemu (pid {pid})", config.timeout);
+            eprintln!(
+                "vm run: timeout after {:?}; killing qemu (pid {pid})",
+                config.timeout
+            );
             child.kill()?; // SIGKILL to this PID only
             let _ = child.wait();
             break None;
@@ -122,7 +146,11 @@ pub fn run(paths: &Paths, config: &RunConfig) -> Result<RunReport> {
         let _ = e.read_to_string(&mut stderr);
     }
     let Some(status) = status else {
-        bail!("the VM did not power off within {:?}; see {}", config.timeout, console.display());
+        bail!(
+            "the VM did not power off within {:?}; see {}",
+            config.timeout,
+            console.display()
+        );
     };
     if !status.success() {
         bail!("qemu exited with {status}: {stderr}");
@@ -163,7 +191,9 @@ fn decode_out(raw: &str) -> Result<Vec<(String, Vec<u8>)>> {
             files.extend(current.take());
         } else if let Some((_, data)) = current.as_mut() {
             for byte in line.split_whitespace() {
-                data.push(u8::from_str_radix(byte, 16).with_context(|| format!("bad hex {byte:?}"))?);
+                data.push(
+                    u8::from_str_radix(byte, 16).with_context(|| format!("bad hex {byte:?}"))?,
+                );
             }
         }
     }
@@ -180,7 +210,10 @@ fn qemu_binary(paths: &Paths) -> Result<PathBuf> {
 
 fn qemu_library_path(paths: &Paths) -> String {
     let dirs = ["lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu"];
-    let mut all: Vec<String> = dirs.iter().map(|d| paths.root.join(d).display().to_string()).collect();
+    let mut all: Vec<String> = dirs
+        .iter()
+        .map(|d| paths.root.join(d).display().to_string())
+        .collect();
     // Some qemu dependencies install into sub-folders (e.g. pulseaudio, ceph).
     for d in dirs {
         if let Ok(entries) = fs::read_dir(paths.root.join(d)) {

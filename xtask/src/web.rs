@@ -1,0 +1,233 @@
+//! The playground's tasks.
+//!
+//! - `cargo xtask web`: builds `pkg/` (the `svcroute-web` crate for `wasm32-unknown-unknown`,
+//!   `wasm-bindgen --target web`, `wasm-opt -Oz`), as wasm-pack lays it out.
+//! - `cargo xtask serve [--addr 127.0.0.1:8080]`: builds, then serves the repository's page
+//!   (`index.html`, `pkg/`, `examples/`) until killed.
+//! - [`test`], called by `cargo xtask test`: the bundle size (JS + wasm, gzip, at most
+//!   600 KiB), wasm-bindgen tests in node (the JS API against the CLI's checked-in JSON) and
+//!   in headless Chromium (the components), the JS API against the CLI binary in node, and the
+//!   end-to-end test in headless Chromium against the served page, with screenshots in
+//!   `target/e2e/`.
+//!
+//! On a fresh Debian machine every tool is installed first, and skipped when present: the
+//! wasm target (rustup), `wasm-bindgen-cli` at Cargo.lock's `wasm-bindgen` version (cargo
+//! install, without `--locked`, which fails against this registry), `binaryen` (for
+//! `wasm-opt`) and `playwright-core` (npm, into `web/node_modules`), Chromium and chromedriver
+//! (apt-get). See `tools`.
+
+mod serve;
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{root, run};
+
+/// The crate and its artifact's name.
+const CRATE: &str = "svcroute-web";
+const ARTIFACT: &str = "svcroute_web";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// The bundle (JS + wasm, gzip) may not be larger than this.
+const BUNDLE_LIMIT: u64 = 600 * 1024;
+
+/// `cargo xtask web`.
+pub fn web(args: &[String]) -> Result<()> {
+    if let Some(a) = args.first() {
+        bail!("cargo xtask web takes no arguments (got {a:?})");
+    }
+    let t = tools::ensure_build_tools()?;
+    build(&t)?;
+    Ok(())
+}
+
+/// `cargo xtask serve [--addr HOST:PORT]`.
+pub fn serve(args: &[String]) -> Result<()> {
+    let mut addr = "127.0.0.1:8080".to_owned();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--addr" => addr = it.next().context("--addr needs HOST:PORT")?.clone(),
+            other => bail!("cargo xtask serve [--addr HOST:PORT]: unknown argument {other:?}"),
+        }
+    }
+    let t = tools::ensure_build_tools()?;
+    build(&t)?;
+    serve::serve_forever(&addr, &root())
+}
+
+/// The target directory cargo uses (`CARGO_TARGET_DIR`, relative to the root, or `target/`).
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) if !d.is_empty() => root().join(d),
+        _ => root().join("target"),
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// Builds `pkg/`: release wasm (optimized for size), wasm-bindgen, wasm-opt, the shared
+/// loader for embedding pages, and a package.json.
+pub fn build(t: &tools::Tools) -> Result<PathBuf> {
+    let started = Instant::now();
+    // Size settings for this build only; the root profile stays as the lead set it.
+    run(cargo()
+        .args(["build", "--release", "-p", CRATE, "--target", WASM_TARGET])
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "z")
+        .env("CARGO_PROFILE_RELEASE_LTO", "true")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false"))?;
+    let wasm = target_dir()
+        .join(WASM_TARGET)
+        .join("release")
+        .join(format!("{ARTIFACT}.wasm"));
+    let pkg = root().join("pkg");
+    if pkg.exists() {
+        std::fs::remove_dir_all(&pkg).with_context(|| format!("removing {}", pkg.display()))?;
+    }
+    run(Command::new(&t.wasm_bindgen)
+        .args(["--target", "web", "--out-name", ARTIFACT, "--out-dir"])
+        .arg(&pkg)
+        .arg(&wasm))?;
+    let bg = pkg.join(format!("{ARTIFACT}_bg.wasm"));
+    run(Command::new(&t.wasm_opt)
+        .args([
+            "-Oz",
+            "--enable-bulk-memory",
+            "--enable-reference-types",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-multivalue",
+        ])
+        .arg(&bg)
+        .arg("-o")
+        .arg(&bg))?;
+    std::fs::copy(root().join("web/js/embed.js"), pkg.join("embed.js"))
+        .context("copying web/js/embed.js")?;
+    std::fs::write(pkg.join("package.json"), package_json()).context("writing pkg/package.json")?;
+    eprintln!(
+        "xtask web: built {} in {:.0} s",
+        pkg.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(pkg)
+}
+
+fn package_json() -> String {
+    format!(
+        r#"{{
+  "name": "svcroute-web",
+  "version": "{}",
+  "description": "svcroute-core in the browser and in node: plan, route, mount",
+  "license": "Apache-2.0",
+  "type": "module",
+  "main": "{ARTIFACT}.js",
+  "module": "{ARTIFACT}.js",
+  "types": "{ARTIFACT}.d.ts",
+  "files": ["{ARTIFACT}_bg.wasm", "{ARTIFACT}.js", "{ARTIFACT}.d.ts", "{ARTIFACT}_bg.wasm.d.ts", "embed.js"],
+  "sideEffects": false
+}}
+"#,
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// JS + wasm, raw and gzip (`gzip -9`). Fails above [`BUNDLE_LIMIT`].
+fn bundle_size(pkg: &Path) -> Result<()> {
+    let mut total_raw = 0u64;
+    let mut total_gz = 0u64;
+    let mut parts = Vec::new();
+    for name in [format!("{ARTIFACT}.js"), format!("{ARTIFACT}_bg.wasm")] {
+        let path = pkg.join(&name);
+        let raw = std::fs::metadata(&path)
+            .with_context(|| format!("{}", path.display()))?
+            .len();
+        let out = Command::new("gzip")
+            .args(["-9", "-c"])
+            .arg(&path)
+            .output()
+            .context("running gzip")?;
+        if !out.status.success() {
+            bail!("gzip {} failed", path.display());
+        }
+        let gz = out.stdout.len() as u64;
+        total_raw += raw;
+        total_gz += gz;
+        parts.push(format!(
+            "{name} {:.1} KiB (gzip {:.1} KiB)",
+            kib(raw),
+            kib(gz)
+        ));
+    }
+    eprintln!(
+        "bundle: {}; total {:.1} KiB, gzip {:.1} KiB (limit {:.0} KiB)",
+        parts.join(" + "),
+        kib(total_raw),
+        kib(total_gz),
+        kib(BUNDLE_LIMIT)
+    );
+    if total_gz > BUNDLE_LIMIT {
+        bail!(
+            "the playground's bundle is {:.1} KiB gzip, over the {:.0} KiB limit",
+            kib(total_gz),
+            kib(BUNDLE_LIMIT)
+        );
+    }
+    Ok(())
+}
+
+fn kib(b: u64) -> f64 {
+    b as f64 / 1024.0
+}
+
+/// The playground's part of `cargo xtask test`.
+pub fn test() -> Result<()> {
+    let started = Instant::now();
+    let t = tools::ensure_build_tools()?;
+    let browser = tools::ensure_browser_tools()?;
+    let pkg = build(&t)?;
+    bundle_size(&pkg)?;
+
+    // wasm-bindgen tests: tests/node_api.rs in node, tests/components.rs in Chromium.
+    run(cargo()
+        .args(["test", "-p", CRATE, "--target", WASM_TARGET])
+        .args(["--test", "node_api", "--test", "components"])
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            &t.wasm_bindgen_test_runner,
+        )
+        .env("CHROMEDRIVER", &browser.chromedriver)
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "180"))?;
+
+    // The built module in plain node against the CLI binary.
+    run(cargo().args(["build", "-p", "svcroute", "--bin", "svcroute"]))?;
+    let cli = target_dir().join("debug").join("svcroute");
+    run(Command::new("node")
+        .arg(root().join("web/e2e/node_api.mjs"))
+        .env("SVCROUTE_BIN", &cli)
+        .env("SVCROUTE_PKG", &pkg))?;
+
+    // End to end in Chromium against the served page.
+    let artifacts = target_dir().join("e2e");
+    std::fs::create_dir_all(&artifacts)?;
+    let addr = serve::spawn("127.0.0.1:0", &root())?;
+    let e2e_started = Instant::now();
+    run(Command::new("node")
+        .arg(root().join("web/e2e/e2e.mjs"))
+        .env("BASE_URL", format!("http://{addr}/"))
+        .env("ARTIFACTS", &artifacts)
+        .env("CHROMIUM", &browser.chromium))?;
+    eprintln!(
+        "xtask test (web): e2e {:.1} s, screenshots in {}; web total {:.0} s",
+        e2e_started.elapsed().as_secs_f64(),
+        artifacts.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
