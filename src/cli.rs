@@ -37,7 +37,8 @@ pub struct ManifestArgs {
     /// Whose view: NodePort addresses and traffic policies (default: the first Node by name).
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
-    /// Service CIDR, repeatable for dual-stack (default 10.96.0.0/12 and fd00:10:96::/112).
+    /// Service CIDR, repeatable for dual-stack (default 10.96.0.0/12, plus fd00:10:96::/112 when
+    /// an IPv6 --pod-cidr is given).
     #[arg(long = "service-cidr", value_name = "CIDR")]
     pub service_cidrs: Vec<IpNet>,
     /// Pod CIDR for Pods made from workloads, repeatable (default 10.244.0.0/16).
@@ -68,12 +69,16 @@ impl ManifestArgs {
     /// The core's configuration from the flags.
     pub fn config(&self) -> Result<Config> {
         let mut c = Config::default();
-        if !self.service_cidrs.is_empty() {
-            c.service_cidrs = self.service_cidrs.iter().map(|n| n.trunc()).collect();
-        }
         if !self.pod_cidrs.is_empty() {
             c.pod_cidrs = self.pod_cidrs.iter().map(|n| n.trunc()).collect();
         }
+        // Without --service-cidr the cluster serves the pod CIDRs' families: IPv4 by default,
+        // dual-stack when IPv4 and IPv6 pod CIDRs are given.
+        c.service_cidrs = if self.service_cidrs.is_empty() {
+            Config::service_cidrs_for_pods(&c.pod_cidrs)
+        } else {
+            self.service_cidrs.iter().map(|n| n.trunc()).collect()
+        };
         if let Some(r) = self.node_port_range {
             c.node_port_range = r;
         }

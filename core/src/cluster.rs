@@ -152,7 +152,6 @@ impl Cluster {
             slices,
             workloads,
         } = objects;
-        let nodes_given = !nodes.is_empty();
         let nodes = b.nodes(nodes, &pods);
         let mut pods = b.unique_pods(pods);
         pods.retain(|p| {
@@ -179,13 +178,7 @@ impl Cluster {
             svc.backends = if svc.service.kind == ServiceType::ExternalName {
                 Vec::new()
             } else if let Some(selector) = &svc.service.selector {
-                derive_backends(
-                    svc,
-                    selector,
-                    &pods,
-                    &index,
-                    nodes_given.then_some(&node_names),
-                )
+                derive_backends(svc, selector, &pods, &index, &node_names)
             } else {
                 slice_backends(svc, &slices)
             };
@@ -631,10 +624,9 @@ impl Builder {
         for r in &mut out {
             let s = &r.service;
             for (i, p) in s.ports.iter().enumerate() {
+                // A written nodePort is kept even with allocateLoadBalancerNodePorts: false
+                // ("respect specific requests", alloc.go initNodePorts).
                 let Some(np) = p.node_port else { continue };
-                if !s.wants_node_ports() {
-                    continue;
-                }
                 let shared = s.ports[..i]
                     .iter()
                     .any(|o| o.node_port == Some(np) && o.protocol != p.protocol);
@@ -985,7 +977,7 @@ fn derive_backends(
     selector: &Labels,
     pods: &[Pod],
     index: &PodIndex<'_>,
-    known_nodes: Option<&BTreeSet<&str>>,
+    known_nodes: &BTreeSet<&str>,
 ) -> Vec<Backend> {
     let s = &svc.service;
     let mut out = Vec::new();
@@ -995,10 +987,13 @@ fn derive_backends(
         if matches!(pod.phase, PodPhase::Succeeded | PodPhase::Failed) {
             continue;
         }
-        // The controller leaves out Pods whose Node does not exist.
-        if let (Some(nodes), Some(n)) = (known_nodes, pod.node_name.as_deref())
-            && !nodes.contains(n)
-        {
+        // The EndpointSlice reconciler looks the Pod's Node up; when it does not exist (or the
+        // Pod names none) the Pod is left out, unless publishNotReadyAddresses asks for it.
+        let node_known = pod
+            .node_name
+            .as_deref()
+            .is_some_and(|n| known_nodes.contains(n));
+        if !node_known && !s.publish_not_ready {
             continue;
         }
         let serving = pod.ready;

@@ -134,14 +134,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            // kubeadm's service subnet, and the IPv6 one for dual-stack Services.
-            service_cidrs: vec![
-                IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::new(10, 96, 0, 0), 12)),
-                IpNet::V6(Ipv6Net::new_assert(
-                    core::net::Ipv6Addr::new(0xfd00, 0x10, 0x96, 0, 0, 0, 0, 0),
-                    112,
-                )),
-            ],
+            // kubeadm's service subnet: a single-stack IPv4 cluster.
+            service_cidrs: vec![Config::default_service_cidr(Family::V4)],
             pod_cidrs: vec![IpNet::V4(Ipv4Net::new_assert(
                 Ipv4Addr::new(10, 244, 0, 0),
                 16,
@@ -156,6 +150,34 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The default service CIDR of a family: kubeadm's `10.96.0.0/12`, and `fd00:10:96::/112`
+    /// for IPv6 (single-stack IPv6 or the second family of a dual-stack cluster).
+    pub fn default_service_cidr(family: Family) -> IpNet {
+        match family {
+            Family::V4 => IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::new(10, 96, 0, 0), 12)),
+            Family::V6 => IpNet::V6(Ipv6Net::new_assert(
+                core::net::Ipv6Addr::new(0xfd00, 0x10, 0x96, 0, 0, 0, 0, 0),
+                112,
+            )),
+        }
+    }
+
+    /// Service CIDRs that follow the pod CIDRs' families (in their order), as a cluster set up
+    /// with kubeadm's defaults for those families would have.
+    pub fn service_cidrs_for_pods(pod_cidrs: &[IpNet]) -> Vec<IpNet> {
+        let mut out: Vec<IpNet> = Vec::new();
+        for p in pod_cidrs {
+            let c = Config::default_service_cidr(Family::of_net(p));
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        if out.is_empty() {
+            out.push(Config::default_service_cidr(Family::V4));
+        }
+        out
+    }
+
     /// The service CIDR of a family, if the cluster has one.
     pub fn service_cidr(&self, family: Family) -> Option<&IpNet> {
         self.service_cidrs

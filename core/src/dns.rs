@@ -5,8 +5,13 @@
 //! - A headless Service: one `A`/`AAAA` per ready endpoint, a record per endpoint hostname
 //!   (`host.svc.ns.svc.zone`), and `SRV` per named port per endpoint; an endpoint without a
 //!   hostname is named by its dashed address, as CoreDNS does (`10-244-0-2.svc.ns.svc.zone`).
-//!   CoreDNS weighs the SRV targets equally: `floor(100 / n)`.
-//! - An ExternalName Service: a `CNAME` to the external name.
+//!   CoreDNS weighs the SRV targets equally: `floor(100 / n)`. Every ready endpoint is also
+//!   answered under its own name (hostname or dashed address), so SRV targets resolve.
+//! - A ClusterIP Service whose Pods have a hostname and the Service as subdomain: CoreDNS
+//!   answers `host.svc.ns.svc.zone` too. (It also answers dashed-address names under ClusterIP
+//!   Services; those are left out of the listing.)
+//! - An ExternalName Service: a `CNAME` to the external name; none when the name is an IP
+//!   address (CoreDNS answers nothing for it).
 
 use alloc::format;
 use alloc::string::String;
@@ -66,11 +71,21 @@ fn addr_record(name: String, ip: &IpAddr) -> DnsRecord {
     }
 }
 
-/// `10-244-0-2` / `fd00--1`: how CoreDNS names an endpoint without a hostname.
+/// `10-244-0-2` / `fd00--1`: how CoreDNS names an endpoint without a hostname (a trailing
+/// `-` of an IPv6 name gets a `0`, so the label is valid).
 pub fn dashed(ip: &IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => format!("{v4}").replace('.', "-"),
-        IpAddr::V6(v6) => format!("{v6}").replace(':', "-"),
+        IpAddr::V6(v6) => {
+            let mut s = format!("{v6}").replace(':', "-");
+            if s.ends_with('-') {
+                s.push('0');
+            }
+            if s.starts_with('-') {
+                s.insert(0, '0');
+            }
+            s
+        }
     }
 }
 
@@ -80,7 +95,11 @@ pub fn service_records(svc: &ResolvedService, zone: &str, out: &mut Vec<DnsRecor
     let base = format!("{}.{}.svc.{zone}", s.meta.id.name, s.meta.id.namespace);
     match s.kind {
         ServiceType::ExternalName => {
-            if let Some(target) = &s.external_name {
+            if let Some(target) = s
+                .external_name
+                .as_ref()
+                .filter(|t| t.parse::<IpAddr>().is_err())
+            {
                 out.push(DnsRecord {
                     name: base,
                     kind: RecordType::CNAME,
@@ -96,9 +115,8 @@ pub fn service_records(svc: &ResolvedService, zone: &str, out: &mut Vec<DnsRecor
                 .collect();
             for b in &ready {
                 out.push(addr_record(base.clone(), &b.address));
-                if let Some(h) = &b.hostname {
-                    out.push(addr_record(format!("{h}.{base}"), &b.address));
-                }
+                let host = b.hostname.clone().unwrap_or_else(|| dashed(&b.address));
+                out.push(addr_record(format!("{host}.{base}"), &b.address));
             }
             for (pi, p) in s.ports.iter().enumerate() {
                 if p.name.is_empty() {
@@ -130,6 +148,11 @@ pub fn service_records(svc: &ResolvedService, zone: &str, out: &mut Vec<DnsRecor
         _ => {
             for ip in &svc.cluster_ips {
                 out.push(addr_record(base.clone(), ip));
+            }
+            for b in svc.backends.iter().filter(|b| b.conditions.is_ready()) {
+                if let Some(h) = &b.hostname {
+                    out.push(addr_record(format!("{h}.{base}"), &b.address));
+                }
             }
             for p in &s.ports {
                 if p.name.is_empty() {

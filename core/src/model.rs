@@ -349,9 +349,9 @@ impl Conditions {
         self.ready.unwrap_or(true)
     }
 
-    /// A nil serving falls back to ready (kube-proxy's endpointslice cache).
+    /// A nil serving is true (kube-proxy's `endpointslicecache.go`).
     pub fn is_serving(&self) -> bool {
-        self.serving.unwrap_or_else(|| self.is_ready())
+        self.serving.unwrap_or(true)
     }
 
     /// A nil terminating is false.

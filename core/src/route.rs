@@ -241,7 +241,7 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
                                     cname: None,
                                     addresses: Some(shown.clone()),
                                     reason: format!(
-                                        "headless: {fqdn} answers with the ready endpoints' addresses; the client picks one, no virtual server"
+                                        "DNS: {fqdn} answers with Pod addresses (a headless Service or an endpoint's name): the client connects to one directly, no virtual server"
                                     ),
                                 })
                                 .collect(),

@@ -488,7 +488,8 @@ impl<'a> Cx<'a> {
 
     fn protocol(&mut self, m: &[Entry], prefix: &str) -> Protocol {
         match self.str(m, "protocol", prefix) {
-            None => Protocol::Tcp,
+            // SetDefaults_ServicePort / SetDefaults_ContainerPort: "" is unset.
+            None | Some(("", _)) => Protocol::Tcp,
             Some((p, pos)) => Protocol::parse(p).unwrap_or_else(|| {
                 self.unsupported(pos, &join(prefix, "protocol"), p, &["SCTP", "TCP", "UDP"]);
                 Protocol::Tcp
@@ -664,8 +665,10 @@ fn read_service(
     obj_pos: Pos,
 ) -> Option<Service> {
     let before = cx.errors;
+    // SetDefaults_Service: an empty string is unset for type, sessionAffinity and
+    // externalTrafficPolicy (Helm charts render them from empty values).
     let kind = match cx.str(spec, "type", "spec") {
-        None => ServiceType::ClusterIp,
+        None | Some(("", _)) => ServiceType::ClusterIp,
         Some(("ClusterIP", _)) => ServiceType::ClusterIp,
         Some(("NodePort", _)) => ServiceType::NodePort,
         Some(("LoadBalancer", _)) => ServiceType::LoadBalancer,
@@ -684,69 +687,91 @@ fn read_service(
 
     let selector = Some(cx.labels(spec, "selector", "spec")).filter(|s| !s.is_empty());
 
-    // clusterIP / clusterIPs
-    let mut written: Vec<(String, Pos, String)> = Vec::new();
-    let single = cx.str(spec, "clusterIP", "spec");
+    // clusterIP / clusterIPs, as ValidateServiceClusterIPsRelatedFields checks them (the
+    // API server copies clusterIP into clusterIPs first, and reports on clusterIPs).
+    let single = cx
+        .str(spec, "clusterIP", "spec")
+        .filter(|(s, _)| !s.is_empty());
     let many = cx.strings(spec, "clusterIPs", "spec");
-    if !many.is_empty() {
-        if let Some((s, pos)) = single
-            && s != many[0].0
-        {
-            cx.invalid(
-                pos,
-                "spec.clusterIPs[0]",
-                format_args!("{:?}", many[0].0),
-                "must be the same as spec.clusterIP",
-            );
+    let many_pos = cx.field(spec, "clusterIPs").map(|n| n.pos);
+    let shown: Vec<&str> = many.iter().map(|(s, _, _)| *s).collect();
+    let mut written: Vec<(String, Pos, String)> = Vec::new();
+    match (single, many.is_empty()) {
+        (None, false) => cx.invalid(
+            many_pos.unwrap_or(obj_pos),
+            "spec.clusterIPs",
+            go_strings(&shown),
+            "must be empty when `clusterIP` is not specified",
+        ),
+        (Some((s, _)), false) if s != many[0].0 => cx.invalid(
+            many_pos.unwrap_or(obj_pos),
+            "spec.clusterIPs",
+            go_strings(&shown),
+            "first value must match `clusterIP`",
+        ),
+        (Some((s, pos)), true) => {
+            written.push((s.to_owned(), pos, "spec.clusterIPs[0]".to_owned()))
         }
-        written.extend(many.into_iter().map(|(s, p, path)| (s.to_owned(), p, path)));
-    } else if let Some((s, pos)) = single {
-        written.push((s.to_owned(), pos, "spec.clusterIP".to_owned()));
+        _ => {}
     }
+    if written.is_empty() {
+        written.extend(
+            many.iter()
+                .map(|(s, p, path)| ((*s).to_owned(), *p, path.clone())),
+        );
+    }
+    let all: Vec<&str> = written.iter().map(|(s, _, _)| s.as_str()).collect();
+    let list_pos = written.first().map_or(obj_pos, |w| w.1);
     let cluster_ip_loc = written.first().map(|(_, p, _)| cx.loc(*p));
     let mut headless = false;
-    let mut cluster_ips = Vec::new();
-    for (i, (s, pos, path)) in written.iter().enumerate() {
-        if s.is_empty() {
-            continue;
+    let mut cluster_ips: Vec<IpAddr> = Vec::new();
+    if kind == ServiceType::ExternalName {
+        if !written.is_empty() {
+            cx.err(
+                Kind::Invalid,
+                list_pos,
+                "spec.clusterIPs: Forbidden: may not be set for ExternalName services",
+            );
         }
-        if s == "None" {
-            if i > 0 {
-                cx.invalid(*pos, path, "\"None\"", "must be a valid IP address");
-            } else if kind != ServiceType::ClusterIp {
+    } else if all.first() == Some(&"None") {
+        if all.len() > 1 {
+            cx.invalid(
+                list_pos,
+                "spec.clusterIPs",
+                go_strings(&all),
+                "'None' must be the first and only value",
+            );
+        } else if kind != ServiceType::ClusterIp {
+            cx.invalid(
+                list_pos,
+                "spec.clusterIPs[0]",
+                "\"None\"",
+                &format!("may not be set to 'None' for {type_name} services"),
+            );
+        }
+        headless = true;
+    } else if all.len() > 2 {
+        cx.invalid(
+            list_pos,
+            "spec.clusterIPs",
+            go_strings(&all),
+            "may only hold up to 2 values",
+        );
+    } else {
+        for (s, pos, path) in &written {
+            let Some(ip) = cx.ip(s, *pos, path) else {
+                continue;
+            };
+            if cluster_ips.iter().any(|o| Family::of(o) == Family::of(&ip)) {
                 cx.invalid(
                     *pos,
                     path,
-                    "\"None\"",
-                    &format!("may not be set to 'None' for {type_name} services"),
-                );
-            }
-            headless = true;
-            continue;
-        }
-        if let Some(ip) = cx.ip(s, *pos, path) {
-            if cluster_ips
-                .iter()
-                .any(|o: &IpAddr| Family::of(o) == Family::of(&ip))
-            {
-                cx.invalid(
-                    *pos,
-                    path,
-                    format_args!("{s:?}"),
-                    "may not have more than one IP of each family",
+                    go_strings(&all),
+                    "may specify no more than one IP for each IP family",
                 );
             }
             cluster_ips.push(ip);
         }
-    }
-    if kind == ServiceType::ExternalName && (headless || !cluster_ips.is_empty()) {
-        let pos = written.first().map_or(obj_pos, |w| w.1);
-        cx.invalid(
-            pos,
-            "spec.clusterIP",
-            format_args!("{:?}", written[0].0),
-            "may not be set for ExternalName services",
-        );
     }
 
     // ipFamilies, ipFamilyPolicy
@@ -785,15 +810,39 @@ fn read_service(
             None
         }
     };
-    if ip_family_policy == Some(IpFamilyPolicy::SingleStack)
-        && (ip_families.len() > 1 || cluster_ips.len() > 1)
-    {
-        cx.invalid(
-            obj_pos,
-            "spec.ipFamilyPolicy",
-            "\"SingleStack\"",
-            "must be RequireDualStack or PreferDualStack when multiple IP families are specified",
-        );
+    if kind == ServiceType::ExternalName {
+        // ExternalName Services have no IPs: the families may not be set.
+        for (key, written) in [
+            ("ipFamilies", !ip_families.is_empty()),
+            ("ipFamilyPolicy", ip_family_policy.is_some()),
+        ] {
+            if written {
+                let pos = cx.field(spec, key).map_or(obj_pos, |n| n.pos);
+                cx.err(
+                    Kind::Invalid,
+                    pos,
+                    format!("spec.{key}: Forbidden: may not be set for ExternalName services"),
+                );
+            }
+        }
+    }
+    if ip_family_policy == Some(IpFamilyPolicy::SingleStack) {
+        let pos = cx.field(spec, "ipFamilyPolicy").map_or(obj_pos, |n| n.pos);
+        let what = if cluster_ips.len() > 1 {
+            Some("cluster IPs")
+        } else if ip_families.len() > 1 {
+            Some("IP families")
+        } else {
+            None
+        };
+        if let Some(what) = what {
+            cx.invalid(
+                pos,
+                "spec.ipFamilyPolicy",
+                "\"SingleStack\"",
+                &format!("must be 'RequireDualStack' or 'PreferDualStack' when multiple {what} are specified"),
+            );
+        }
     }
     for (i, ip) in cluster_ips.iter().enumerate() {
         if let Some(f) = ip_families.get(i)
@@ -803,7 +852,10 @@ fn read_service(
                 obj_pos,
                 &format!("spec.clusterIPs[{i}]"),
                 format_args!("\"{ip}\""),
-                &format!("expected an {} address", f.as_str()),
+                &format!(
+                    "expected an {} value as indicated by `ipFamilies[{i}]`",
+                    f.as_str()
+                ),
             );
         }
     }
@@ -851,13 +903,9 @@ fn read_service(
             },
             Some((Value::Str(s), _)) if s.is_empty() => TargetPort::Number(port),
             Some((Value::Str(s), tpos)) => {
-                // An int-or-string written as a quoted number is still a number to the API.
-                if let Ok(i) = s.parse::<i64>() {
-                    match cx.port(i, tpos, &join(&path, "targetPort")) {
-                        Some(p) => TargetPort::Number(p),
-                        None => continue,
-                    }
-                } else if let Err(msg) = validation::port_name(s) {
+                // An int-or-string written as a quoted number is a string to the API server,
+                // validated as a port name ("must contain at least one letter").
+                if let Err(msg) = validation::port_name(s) {
                     cx.invalid(
                         tpos,
                         &join(&path, "targetPort"),
@@ -931,11 +979,10 @@ fn read_service(
             node_port_loc,
         });
     }
-    if ports.is_empty()
-        && !headless
-        && kind != ServiceType::ExternalName
-        && cx.field(spec, "ports").is_none()
-    {
+    let ports_written = cx
+        .field(spec, "ports")
+        .is_some_and(|n| matches!(&n.value, Value::Seq(v) if !v.is_empty()));
+    if ports.is_empty() && !headless && kind != ServiceType::ExternalName && !ports_written {
         let hint = if cx.field(spec, "port").is_some() {
             " (this manifest has \"spec.port\": the field is \"ports\", a list)"
         } else {
@@ -960,10 +1007,10 @@ fn read_service(
     // externalName
     let mut external_name = None;
     match cx.str(spec, "externalName", "spec") {
-        Some((name, pos)) if kind == ServiceType::ExternalName => {
+        Some((name, pos)) if kind == ServiceType::ExternalName && !name.is_empty() => {
             let trimmed = name.strip_suffix('.').unwrap_or(name);
             if let Err(msg) = validation::dns1123_subdomain(trimmed) {
-                cx.invalid(pos, "spec.externalName", format_args!("{name:?}"), &msg);
+                cx.invalid(pos, "spec.externalName", format_args!("{trimmed:?}"), &msg);
             } else {
                 external_name = Some(trimmed.to_owned());
             }
@@ -980,17 +1027,8 @@ fn read_service(
         .and_then(|(m, _)| cx.map(m, "clientIP", "spec.sessionAffinityConfig"))
         .and_then(|(m, _)| cx.int(m, "timeoutSeconds", "spec.sessionAffinityConfig.clientIP"));
     let affinity_timeout = match cx.str(spec, "sessionAffinity", "spec") {
-        None | Some(("None", _)) => {
-            if let Some((t, pos)) = affinity_cfg {
-                cx.invalid(
-                    pos,
-                    "spec.sessionAffinityConfig",
-                    t,
-                    "must not be set when session affinity is None",
-                );
-            }
-            None
-        }
+        // SetDefaults_Service drops sessionAffinityConfig when the affinity is None.
+        None | Some(("None" | "", _)) => None,
         Some(("ClientIP", _)) => match affinity_cfg {
             None => Some(SESSION_AFFINITY_DEFAULT_TIMEOUT),
             Some((t, pos)) if t <= 0 || t > SESSION_AFFINITY_MAX_TIMEOUT => {
@@ -1014,7 +1052,7 @@ fn read_service(
         matches!(kind, ServiceType::NodePort | ServiceType::LoadBalancer)
             || (kind == ServiceType::ClusterIp && !external_ips.is_empty());
     let external_traffic_policy = match cx.str(spec, "externalTrafficPolicy", "spec") {
-        None => TrafficPolicy::Cluster,
+        None | Some(("", _)) => TrafficPolicy::Cluster,
         Some((p, pos)) => {
             let policy = match p {
                 "Cluster" => TrafficPolicy::Cluster,
@@ -1029,7 +1067,7 @@ fn read_service(
                     TrafficPolicy::Cluster
                 }
             };
-            if !service_externally_accessible && kind != ServiceType::ExternalName {
+            if !service_externally_accessible {
                 cx.invalid(
                     pos,
                     "spec.externalTrafficPolicy",
@@ -1074,10 +1112,11 @@ fn read_service(
         Some((v, pos)) => {
             if kind != ServiceType::LoadBalancer || external_traffic_policy != TrafficPolicy::Local
             {
-                cx.err(
-                    Kind::Invalid,
+                cx.invalid(
                     pos,
-                    "spec.healthCheckNodePort: Forbidden: may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
+                    "spec.healthCheckNodePort",
+                    v,
+                    "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
                 );
                 None
             } else {
@@ -1109,16 +1148,16 @@ fn read_service(
     if let Some((s, pos)) = cx.str(spec, "loadBalancerIP", "spec")
         && let Some(ip) = cx.ip(s, pos, "spec.loadBalancerIP")
     {
-        if kind != ServiceType::LoadBalancer {
+        // kube-proxy reads load balancer VIPs only from status.loadBalancer.ingress;
+        // spec.loadBalancerIP is a request to the cloud provider.
+        if kind == ServiceType::LoadBalancer && lb_ingress.is_empty() {
             cx.warn(
                 pos,
-                "spec.loadBalancerIP is ignored unless type is LoadBalancer",
+                format!(
+                    "spec.loadBalancerIP {ip} is only a request to a load balancer controller: \
+                     until one publishes status.loadBalancer.ingress there is no load balancer VIP"
+                ),
             );
-        } else if lb_ingress.is_empty() {
-            lb_ingress.push(LoadBalancerIngress {
-                ip,
-                proxy_mode: false,
-            });
         }
     }
     if kind != ServiceType::LoadBalancer && !lb_ingress.is_empty() {
@@ -1156,7 +1195,11 @@ fn read_container_ports(cx: &mut Cx<'_>, spec: &[Entry], prefix: &str) -> Vec<Co
     let mut ports: Vec<ContainerPort> = Vec::new();
     let containers = cx.objects(spec, "containers", prefix);
     if containers.is_empty() {
-        cx.required(Pos::default(), &join(prefix, "containers"), "");
+        cx.required(
+            entries_pos(spec).unwrap_or_default(),
+            &join(prefix, "containers"),
+            "",
+        );
     }
     let mut all = containers;
     for (c, pos, path) in cx.objects(spec, "initContainers", prefix) {
@@ -1168,6 +1211,7 @@ fn read_container_ports(cx: &mut Cx<'_>, spec: &[Entry], prefix: &str) -> Vec<Co
         }
     }
     for (c, _, cpath) in all {
+        let mut container_names: Vec<String> = Vec::new();
         for (m, _, path) in cx.objects(c, "ports", &cpath) {
             let name = cx.str(m, "name", &path).map(|(s, p)| (s.to_owned(), p));
             let protocol = cx.protocol(m, &path);
@@ -1183,11 +1227,23 @@ fn read_container_ports(cx: &mut Cx<'_>, spec: &[Entry], prefix: &str) -> Vec<Co
                         cx.invalid(npos, &join(&path, "name"), format_args!("{n:?}"), &msg);
                         continue;
                     }
-                    if ports.iter().any(|p| p.name == n) {
+                    if container_names.contains(&n) {
                         cx.err(
                             Kind::Invalid,
                             npos,
                             format!("{path}.name: Duplicate value: {n:?}"),
+                        );
+                        continue;
+                    }
+                    container_names.push(n.clone());
+                    if ports.iter().any(|p| p.name == n) {
+                        // validateContainerPorts checks one container; across containers the
+                        // API server only warns, and FindPort uses the first.
+                        cx.warn(
+                            npos,
+                            format!(
+                                "{path}: duplicate port name {n:?}: Services that select ports by name use the first"
+                            ),
                         );
                         continue;
                     }
@@ -1413,12 +1469,22 @@ fn read_slice(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Option<Endpoint
     let ns = meta.id.namespace.clone();
     for (m, pos, path) in cx.objects(entries, "endpoints", "") {
         let addrs = cx.strings(m, "addresses", &path);
-        if addrs.is_empty() || addrs.len() > 100 {
-            cx.invalid(
+        if addrs.is_empty() {
+            cx.required(
                 pos,
                 &join(&path, "addresses"),
-                addrs.len(),
-                "must have at least 1 and at most 100 addresses",
+                "must contain at least 1 address",
+            );
+            continue;
+        }
+        if addrs.len() > 100 {
+            cx.err(
+                Kind::Invalid,
+                pos,
+                format!(
+                    "{path}.addresses: Too many: {}: must have at most 100 items",
+                    addrs.len()
+                ),
             );
             continue;
         }
@@ -1429,12 +1495,17 @@ fn read_slice(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Option<Endpoint
             }
             if let Some(ip) = cx.ip(s, apos, &apath) {
                 if Some(Family::of(&ip)) != family {
+                    let want = family.map_or("", Family::as_str);
                     cx.invalid(
                         apos,
                         &apath,
                         format_args!("{s:?}"),
-                        "must match the slice's addressType",
+                        &format!("must be a valid {want} address"),
                     );
+                    continue;
+                }
+                if let Err(msg) = non_special_ip(&ip) {
+                    cx.invalid(apos, &apath, format_args!("{s:?}"), &msg);
                     continue;
                 }
                 addresses.push(ip);
@@ -1489,16 +1560,21 @@ fn read_endpoints(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Vec<Endpoin
                 let Some(ip) = cx.ip(s, pos, &join(&apath, "ip")) else {
                     continue;
                 };
+                if let Err(msg) = non_special_ip(&ip) {
+                    cx.invalid(pos, &join(&apath, "ip"), format_args!("{s:?}"), &msg);
+                    continue;
+                }
                 let hostname = read_dns_label(cx, a, "hostname", &apath);
                 let node_name = cx.str(a, "nodeName", &apath).map(|(s, _)| s.to_owned());
                 let pod = read_target_ref(cx, a, &apath, &ns);
                 let idx = usize::from(Family::of(&ip) == Family::V6);
                 by_family[idx].push(Endpoint {
                     addresses: alloc::vec![ip],
+                    // The mirroring controller sets only `ready`.
                     conditions: Conditions {
                         ready: Some(ready),
-                        serving: Some(ready),
-                        terminating: Some(false),
+                        serving: None,
+                        terminating: None,
                     },
                     hostname,
                     node_name,
@@ -1688,24 +1764,35 @@ fn hash_node(entries: &[Entry]) -> u32 {
     h
 }
 
-/// The API server's `ValidateNonSpecialIP`: externalIPs may not be unspecified, loopback,
-/// link-local or multicast.
+/// The API server's `ValidateNonSpecialIP`: externalIPs and endpoint addresses may not be
+/// unspecified, loopback, link-local unicast or link-local multicast.
 fn non_special_ip(ip: &IpAddr) -> Result<(), String> {
-    let reason = if ip.is_unspecified() {
-        Some("may not be unspecified (0.0.0.0)")
-    } else if ip.is_loopback() {
-        Some("may not be in the loopback range (127.0.0.0/8, ::1/128)")
-    } else if ip.is_multicast() {
-        Some("may not be in the multicast range (224.0.0.0/4, ff00::/8)")
-    } else if match ip {
+    let link_local_unicast = match ip {
         IpAddr::V4(v4) => v4.is_link_local(),
         IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
-    } {
-        Some("may not be in the link-local range (169.254.0.0/16, fe80::/10)")
-    } else {
-        None
     };
-    reason.map_or(Ok(()), |r| Err(r.to_owned()))
+    // Go's net.IP.IsLinkLocalMulticast: 224.0.0.0/24, ffX2::/16.
+    let link_local_multicast = match ip {
+        IpAddr::V4(v4) => v4.octets()[..3] == [224, 0, 0],
+        IpAddr::V6(v6) => v6.segments()[0] & 0xff0f == 0xff02,
+    };
+    if ip.is_unspecified() {
+        Err(format!("may not be unspecified ({ip})"))
+    } else if ip.is_loopback() {
+        Err("may not be in the loopback range (127.0.0.0/8, ::1/128)".to_owned())
+    } else if link_local_unicast {
+        Err("may not be in the link-local range (169.254.0.0/16, fe80::/10)".to_owned())
+    } else if link_local_multicast {
+        Err("may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+/// A list of strings as Go's `%#v` prints a `[]string` in API errors.
+fn go_strings(items: &[&str]) -> String {
+    let inner: Vec<String> = items.iter().map(|s| format!("{s:?}")).collect();
+    format!("[]string{{{}}}", inner.join(", "))
 }
 
 /// Where a mapping's first key is written (the start of a block object).

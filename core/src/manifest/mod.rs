@@ -74,7 +74,15 @@ pub fn load<'a>(
     config: crate::config::Config,
     tweaks: &crate::cluster::Tweaks,
 ) -> Result<crate::cluster::Cluster, crate::diag::Errors> {
-    let read = read_all(inputs);
+    let mut read = read_all(inputs);
+    if read.objects == Objects::default() && !read.has_errors() {
+        // `kubectl apply` refuses an empty input ("no objects passed to apply").
+        read.diagnostics.push(Diagnostic::warning(
+            crate::diag::Kind::Note,
+            None,
+            "no objects in the input: the plan is empty",
+        ));
+    }
     if read.has_errors() {
         return Err(crate::diag::Errors(read.diagnostics));
     }
