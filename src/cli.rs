@@ -26,6 +26,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Simulate connections to an address or a cluster DNS name and show where they go.
     Route(RouteArgs),
+    /// Program this node's IPVS table and dummy interface from the manifests, continuously
+    /// (the node agent, in place of kube-proxy's IPVS mode).
+    Agent(AgentArgs),
 }
 
 /// Reading manifests and describing the cluster.
@@ -172,6 +175,32 @@ impl RouteArgs {
     }
 }
 
+/// `svcroute agent`.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    /// Reconcile once and exit (non-zero when an operation failed).
+    #[arg(long)]
+    pub once: bool,
+    /// Print the operations (in ipvsadm words) instead of sending them.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Period of the full resync that also repairs rules changed by hand (30s, 500ms, 2m).
+    #[arg(long, alias = "ipvs-sync-period", value_name = "DURATION", default_value = "30s",
+          value_parser = crate::agent::parse_duration)]
+    pub sync_period: std::time::Duration,
+    /// The dummy interface that holds ClusterIPs, externalIPs and load balancer IPs.
+    #[arg(long, value_name = "NAME", default_value = "kube-ipvs0")]
+    pub interface: String,
+    /// How often the manifests are checked for changes, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000, hide = true)]
+    pub watch_interval_ms: u64,
+    /// More logs (-v debug, -vv trace).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
 /// `route -o`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum RouteFormat {
@@ -182,28 +211,11 @@ pub enum RouteFormat {
 }
 
 fn parse_range(s: &str) -> Result<(u16, u16), String> {
-    let (lo, hi) = s
-        .split_once('-')
-        .ok_or_else(|| format!("{s:?}: expected LOW-HIGH, e.g. 30000-32767"))?;
-    let lo: u16 = lo
-        .trim()
-        .parse()
-        .map_err(|_| format!("{lo:?} is not a port"))?;
-    let hi: u16 = hi
-        .trim()
-        .parse()
-        .map_err(|_| format!("{hi:?} is not a port"))?;
-    if lo == 0 || lo > hi {
-        return Err(format!("{s:?}: LOW must be between 1 and HIGH"));
-    }
-    Ok((lo, hi))
+    svcroute_core::config::parse_port_range(s)
 }
 
 fn parse_scheduler(s: &str) -> Result<Scheduler, String> {
-    Scheduler::parse(s).ok_or_else(|| {
-        let names: Vec<&str> = Scheduler::ALL.iter().map(|s| s.as_str()).collect();
-        format!("unknown IPVS scheduler {s:?}; one of: {}", names.join(", "))
-    })
+    s.parse()
 }
 
 fn parse_protocol(s: &str) -> Result<Protocol, String> {

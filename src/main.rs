@@ -4,6 +4,7 @@
 //! ([`input`]), printing results, and turning errors into `error: FILE:LINE:COL: message` lines
 //! and a non-zero exit.
 
+mod agent;
 mod cli;
 mod input;
 
@@ -46,6 +47,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 PlanFormat::Table => render::table(&plan),
             };
             print(&text)?;
+        }
+        Command::Agent(args) => {
+            let level = match args.verbose {
+                0 => tracing::Level::INFO,
+                1 => tracing::Level::DEBUG,
+                _ => tracing::Level::TRACE,
+            };
+            tracing_subscriber::fmt()
+                .with_max_level(level)
+                .with_writer(std::io::stderr)
+                .init();
+            if let Err(e) = agent::run(&args) {
+                tracing::error!("{e:#}");
+                return Ok(ExitCode::FAILURE);
+            }
         }
         Command::Route(args) => {
             let Some(cluster) = load(&args.manifests)? else {

@@ -105,6 +105,38 @@ impl Scheduler {
     }
 }
 
+impl core::str::FromStr for Scheduler {
+    type Err = String;
+
+    /// The kernel's name, with the list of names when unknown.
+    fn from_str(s: &str) -> Result<Self, String> {
+        Scheduler::parse(s).ok_or_else(|| {
+            let names: Vec<&str> = Scheduler::ALL.iter().map(|s| s.as_str()).collect();
+            alloc::format!("unknown IPVS scheduler {s:?}; one of: {}", names.join(", "))
+        })
+    }
+}
+
+/// Parses a port range written `LOW-HIGH` (`--service-node-port-range`).
+pub fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
+    use alloc::format;
+    let (lo, hi) = s
+        .split_once('-')
+        .ok_or_else(|| format!("{s:?}: expected LOW-HIGH, e.g. 30000-32767"))?;
+    let lo: u16 = lo
+        .trim()
+        .parse()
+        .map_err(|_| format!("{lo:?} is not a port"))?;
+    let hi: u16 = hi
+        .trim()
+        .parse()
+        .map_err(|_| format!("{hi:?} is not a port"))?;
+    if lo == 0 || lo > hi {
+        return Err(format!("{s:?}: LOW must be between 1 and HIGH"));
+    }
+    Ok((lo, hi))
+}
+
 impl fmt::Display for Scheduler {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

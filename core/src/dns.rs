@@ -133,15 +133,7 @@ pub fn service_records(svc: &ResolvedService, zone: &str, out: &mut Vec<DnsRecor
                 };
                 for (b, port) in targets {
                     let host = b.hostname.clone().unwrap_or_else(|| dashed(&b.address));
-                    out.push(DnsRecord {
-                        name: format!(
-                            "_{}._{}.{base}",
-                            p.name,
-                            p.protocol.as_str().to_ascii_lowercase()
-                        ),
-                        kind: RecordType::SRV,
-                        value: format!("0 {weight} {port} {host}.{base}"),
-                    });
+                    out.push(srv(p, &base, format!("0 {weight} {port} {host}.{base}")));
                 }
             }
         }
@@ -158,17 +150,22 @@ pub fn service_records(svc: &ResolvedService, zone: &str, out: &mut Vec<DnsRecor
                 if p.name.is_empty() {
                     continue;
                 }
-                out.push(DnsRecord {
-                    name: format!(
-                        "_{}._{}.{base}",
-                        p.name,
-                        p.protocol.as_str().to_ascii_lowercase()
-                    ),
-                    kind: RecordType::SRV,
-                    value: format!("0 100 {} {base}", p.port),
-                });
+                out.push(srv(p, &base, format!("0 100 {} {base}", p.port)));
             }
         }
+    }
+}
+
+/// An SRV record for a named port: `_name._proto.base`.
+fn srv(p: &crate::model::ServicePort, base: &str, value: String) -> DnsRecord {
+    DnsRecord {
+        name: format!(
+            "_{}._{}.{base}",
+            p.name,
+            p.protocol.as_str().to_ascii_lowercase()
+        ),
+        kind: RecordType::SRV,
+        value,
     }
 }
 

@@ -1,0 +1,495 @@
+//! The kernel's IPVS table over generic netlink: read it into the core's
+//! [`Observed`](svcroute_core::reconcile::Observed), and apply the core's operations.
+//!
+//! Messages come from the `svcroute-ipvs` codec; [`super::netlink::Socket`] sends them. New real
+//! servers of one virtual server are added in reverse plan order, because the kernel inserts
+//! each at the head of its list: the kernel's list then reads in plan order.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use anyhow::{Context, Result, bail};
+use svcroute_core::config::Scheduler;
+use svcroute_core::diff::{Op, RsKey, VsConfig, VsKeyJson};
+use svcroute_core::model::Protocol;
+use svcroute_core::plan::VsKey;
+use svcroute_core::reconcile::ObservedRs;
+use svcroute_ipvs::netlink::{FamilyMessage, NLM_F_ACK, NetlinkMessage};
+use svcroute_ipvs::{
+    CtrlMessage, Destination, Errno, FamilyInfo, IPVS_GENL_NAME, IpvsMessage, NetlinkHeader,
+    Service, ServiceFlags, ServiceKey,
+};
+
+use super::netlink::{Counters, MAX_SEND, Protocol as NlProtocol, Sequence, Socket};
+
+/// The table as the core's `Observed` holds it.
+pub type Table = BTreeMap<VsKey, (VsConfig, BTreeMap<RsKey, ObservedRs>)>;
+
+/// An operation the kernel refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpError {
+    /// What was asked.
+    pub op: Op,
+    /// The kernel's answer.
+    pub errno: Errno,
+}
+
+impl fmt::Display for OpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} ({})",
+            describe(&self.op),
+            self.errno,
+            self.errno.ipvs_meaning()
+        )
+    }
+}
+
+/// A connection to the kernel's IPVS.
+pub struct Ipvs {
+    sock: Socket,
+    seq: Sequence,
+    family: u16,
+}
+
+impl Ipvs {
+    /// Opens a generic netlink socket and looks up the "IPVS" family.
+    pub fn connect() -> Result<Self> {
+        let mut sock = Socket::open(NlProtocol::Generic)?;
+        let mut seq = Sequence::new();
+        let s = seq.next();
+        let req = CtrlMessage::get_family_request(IPVS_GENL_NAME, s, 0).to_bytes();
+        sock.send(&req, 1)?;
+        let mut replies: Vec<NetlinkMessage<CtrlMessage>> = Vec::new();
+        let errors = sock.wait_acks(s, |header, payload| {
+            let msg = CtrlMessage::parse(header.message_type, payload)
+                .context("parsing the controller's answer")?;
+            replies.push(NetlinkMessage::new(*header, msg));
+            Ok(())
+        })?;
+        if let Some(e) = errors.get(&s) {
+            bail!(
+                "the kernel has no IPVS generic netlink family ({e}): load the ip_vs module \
+                 (modprobe ip_vs)"
+            );
+        }
+        let info = FamilyInfo::from_replies(&replies)
+            .context("parsing the IPVS family")?
+            .context("the controller did not describe the IPVS family")?;
+        tracing::debug!(family = info.id, version = info.version, "IPVS family");
+        Ok(Ipvs {
+            sock,
+            seq,
+            family: info.id,
+        })
+    }
+
+    /// What went through the socket so far.
+    pub fn counters(&self) -> Counters {
+        self.sock.counters
+    }
+
+    /// Dumps the table: every virtual server (by address) with its real servers and their
+    /// connection counts. Firewall-mark services and unknown protocols are not ours and are
+    /// left out.
+    pub fn dump(&mut self) -> Result<Table> {
+        let services = self.dump_services()?;
+        let mut out = BTreeMap::new();
+        for svc in services {
+            let ServiceKey::Addr {
+                protocol,
+                address,
+                port,
+            } = svc.key
+            else {
+                continue;
+            };
+            let Some(protocol) = core_protocol(protocol) else {
+                continue;
+            };
+            let scheduler = Scheduler::parse(&svc.scheduler);
+            let config = VsConfig {
+                scheduler: scheduler.unwrap_or_default(),
+                persistence_timeout_seconds: if scheduler.is_none() {
+                    // An unknown scheduler can never equal a plan's: make the config differ.
+                    Some(0)
+                } else if svc.flags.contains(ServiceFlags::PERSISTENT) {
+                    Some(svc.timeout)
+                } else {
+                    None
+                },
+            };
+            let mut real = BTreeMap::new();
+            for d in self.dump_destinations(&svc.key)? {
+                real.insert(
+                    RsKey {
+                        address: d.address,
+                        port: d.port,
+                    },
+                    ObservedRs {
+                        weight: d.weight,
+                        active: d.active_conns.unwrap_or(0),
+                        inactive: d.inactive_conns.unwrap_or(0),
+                    },
+                );
+            }
+            out.insert(
+                VsKey {
+                    address,
+                    port,
+                    protocol,
+                },
+                (config, real),
+            );
+        }
+        Ok(out)
+    }
+
+    fn dump_services(&mut self) -> Result<Vec<Service>> {
+        let s = self.seq.next();
+        let req = IpvsMessage::get_services()
+            .into_request(self.family, s, 0)
+            .to_bytes();
+        self.sock.send(&req, 1)?;
+        let mut services = Vec::new();
+        let errors = self.sock.wait_acks(s, |header, payload| {
+            if header.sequence_number != s {
+                return Ok(());
+            }
+            let msg = IpvsMessage::parse(header.message_type, payload)
+                .context("parsing a service of the dump")?;
+            if let Some(attrs) = msg.service_attrs() {
+                services.push(Service::from_attrs(attrs).context("a service of the dump")?);
+            }
+            Ok(())
+        })?;
+        if let Some(e) = errors.get(&s) {
+            bail!("dumping the IPVS services: {e}");
+        }
+        Ok(services)
+    }
+
+    fn dump_destinations(&mut self, key: &ServiceKey) -> Result<Vec<Destination>> {
+        let s = self.seq.next();
+        let req = IpvsMessage::get_dests(key)
+            .into_request(self.family, s, 0)
+            .to_bytes();
+        self.sock.send(&req, 1)?;
+        let family = key.family();
+        let mut dests = Vec::new();
+        let errors = self.sock.wait_acks(s, |header, payload| {
+            if header.sequence_number != s {
+                return Ok(());
+            }
+            let msg = IpvsMessage::parse(header.message_type, payload)
+                .context("parsing a destination of the dump")?;
+            if let Some(attrs) = msg.dest_attrs() {
+                dests.push(
+                    Destination::from_attrs(attrs, family).context("a destination of the dump")?,
+                );
+            }
+            Ok(())
+        })?;
+        if let Some(e) = errors.get(&s) {
+            // The service went away between the two dumps (someone else deleted it).
+            if *e == Errno::ESRCH || *e == Errno::ENOENT {
+                return Ok(Vec::new());
+            }
+            bail!("dumping the real servers of {key:?}: {e}");
+        }
+        Ok(dests)
+    }
+
+    /// Sends the IPVS operations among `ops` (address operations are skipped), many per
+    /// `sendmsg`, and returns those the kernel refused. Only the last request of each buffer asks
+    /// for an ACK; errors come back for every failed request regardless.
+    pub fn apply(&mut self, ops: &[Op]) -> Result<Vec<OpError>> {
+        let ordered = kernel_order(ops);
+        let mut failed = Vec::new();
+        let mut buf = Vec::with_capacity(MAX_SEND + 4096);
+        let mut sent: Vec<(u32, &Op)> = Vec::new();
+        let mut last_start = 0;
+        for (i, op) in ordered.iter().enumerate() {
+            let Some(msg) = message(op) else { continue };
+            let s = self.seq.next();
+            let mut flags = msg.default_flags() & !NLM_F_ACK;
+            let is_last = i + 1 == ordered.len();
+            if is_last {
+                flags |= NLM_F_ACK;
+            }
+            last_start = buf.len();
+            NetlinkMessage::new(
+                NetlinkHeader {
+                    message_type: self.family,
+                    flags,
+                    sequence_number: s,
+                    port_number: 0,
+                },
+                msg,
+            )
+            .emit(&mut buf);
+            sent.push((s, *op));
+            if buf.len() >= MAX_SEND || is_last {
+                self.flush(&mut buf, last_start, &mut sent, &mut failed)?;
+            }
+        }
+        if !sent.is_empty() {
+            self.flush(&mut buf, last_start, &mut sent, &mut failed)?;
+        }
+        Ok(failed)
+    }
+
+    fn flush(
+        &mut self,
+        buf: &mut Vec<u8>,
+        last_start: usize,
+        sent: &mut Vec<(u32, &Op)>,
+        failed: &mut Vec<OpError>,
+    ) -> Result<()> {
+        let Some(&(last, _)) = sent.last() else {
+            return Ok(());
+        };
+        // The last request of the buffer asks for the ACK that ends the wait.
+        let flags_at = last_start + 6;
+        let flags = u16::from_ne_bytes([buf[flags_at], buf[flags_at + 1]]) | NLM_F_ACK;
+        buf[flags_at..flags_at + 2].copy_from_slice(&flags.to_ne_bytes());
+        self.sock.send(buf, sent.len())?;
+        let errors = self.sock.wait_acks(last, |_, _| Ok(()))?;
+        for (s, op) in sent.iter() {
+            if let Some(e) = errors.get(s) {
+                failed.push(OpError {
+                    op: (*op).clone(),
+                    errno: *e,
+                });
+            }
+        }
+        buf.clear();
+        sent.clear();
+        Ok(())
+    }
+}
+
+/// The order operations go to the kernel: as the core gives them, except that each run of
+/// real servers added to one virtual server is reversed (the kernel prepends).
+pub fn kernel_order(ops: &[Op]) -> Vec<&Op> {
+    let mut out: Vec<&Op> = Vec::with_capacity(ops.len());
+    let mut run_start = 0;
+    let mut run_key: Option<VsKeyJson> = None;
+    for op in ops {
+        let key = match op {
+            Op::AddRealServer { key, .. } => Some(*key),
+            _ => None,
+        };
+        if key != run_key || key.is_none() {
+            out[run_start..].reverse();
+            run_start = out.len();
+        }
+        run_key = key;
+        out.push(op);
+    }
+    out[run_start..].reverse();
+    out
+}
+
+/// The IPVS request for an operation; `None` for address operations.
+pub fn message(op: &Op) -> Option<IpvsMessage> {
+    Some(match op {
+        Op::AddAddress { .. } | Op::DeleteAddress { .. } => return None,
+        Op::AddVirtualServer { key, config } => IpvsMessage::new_service(&service(key, config)),
+        Op::UpdateVirtualServer { key, config } => IpvsMessage::set_service(&service(key, config)),
+        Op::DeleteVirtualServer { key } => IpvsMessage::del_service(&service_key(key)),
+        Op::AddRealServer {
+            key,
+            real_server,
+            weight,
+        } => IpvsMessage::new_dest(
+            &service_key(key),
+            &Destination::masq(real_server.address, real_server.port, *weight),
+        ),
+        Op::UpdateRealServer {
+            key,
+            real_server,
+            weight,
+        } => IpvsMessage::set_dest(
+            &service_key(key),
+            &Destination::masq(real_server.address, real_server.port, *weight),
+        ),
+        Op::DeleteRealServer { key, real_server } => {
+            IpvsMessage::del_dest(&service_key(key), real_server.address, real_server.port)
+        }
+    })
+}
+
+fn service_key(k: &VsKeyJson) -> ServiceKey {
+    ServiceKey::Addr {
+        protocol: match k.protocol {
+            Protocol::Tcp => svcroute_ipvs::Protocol::Tcp,
+            Protocol::Udp => svcroute_ipvs::Protocol::Udp,
+            Protocol::Sctp => svcroute_ipvs::Protocol::Sctp,
+        },
+        address: k.address,
+        port: k.port,
+    }
+}
+
+fn service(k: &VsKeyJson, config: &VsConfig) -> Service {
+    let svc = Service::new(service_key(k), config.scheduler.as_str());
+    match config.persistence_timeout_seconds {
+        Some(t) => svc.persistent(t),
+        None => svc,
+    }
+}
+
+fn core_protocol(p: svcroute_ipvs::Protocol) -> Option<Protocol> {
+    match p {
+        svcroute_ipvs::Protocol::Tcp => Some(Protocol::Tcp),
+        svcroute_ipvs::Protocol::Udp => Some(Protocol::Udp),
+        svcroute_ipvs::Protocol::Sctp => Some(Protocol::Sctp),
+        svcroute_ipvs::Protocol::Other(_) => None,
+    }
+}
+
+fn flag(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Tcp => "-t",
+        Protocol::Udp => "-u",
+        Protocol::Sctp => "--sctp-service",
+    }
+}
+
+fn addr(a: &std::net::IpAddr, port: u16) -> String {
+    match a {
+        std::net::IpAddr::V4(v4) => format!("{v4}:{port}"),
+        std::net::IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+    }
+}
+
+/// An operation in `ipvsadm` words (`-A -t 10.96.0.10:80 -s rr`), as `--dry-run` prints it.
+pub fn describe(op: &Op) -> String {
+    match op {
+        Op::AddAddress { address } => format!("ip addr add {address}"),
+        Op::DeleteAddress { address } => format!("ip addr del {address}"),
+        Op::AddVirtualServer { key, config } | Op::UpdateVirtualServer { key, config } => {
+            let verb = if matches!(op, Op::AddVirtualServer { .. }) {
+                "-A"
+            } else {
+                "-E"
+            };
+            let mut s = format!(
+                "{verb} {} {} -s {}",
+                flag(key.protocol),
+                addr(&key.address, key.port),
+                config.scheduler
+            );
+            if let Some(t) = config.persistence_timeout_seconds {
+                s.push_str(&format!(" -p {t}"));
+            }
+            s
+        }
+        Op::DeleteVirtualServer { key } => {
+            format!("-D {} {}", flag(key.protocol), addr(&key.address, key.port))
+        }
+        Op::AddRealServer {
+            key,
+            real_server,
+            weight,
+        }
+        | Op::UpdateRealServer {
+            key,
+            real_server,
+            weight,
+        } => {
+            let verb = if matches!(op, Op::AddRealServer { .. }) {
+                "-a"
+            } else {
+                "-e"
+            };
+            format!(
+                "{verb} {} {} -r {} -m -w {weight}",
+                flag(key.protocol),
+                addr(&key.address, key.port),
+                addr(&real_server.address, real_server.port)
+            )
+        }
+        Op::DeleteRealServer { key, real_server } => format!(
+            "-d {} {} -r {}",
+            flag(key.protocol),
+            addr(&key.address, key.port),
+            addr(&real_server.address, real_server.port)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn key(port: u16) -> VsKeyJson {
+        VsKeyJson {
+            protocol: Protocol::Tcp,
+            address: "10.96.0.10".parse().unwrap(),
+            port,
+        }
+    }
+
+    fn add_rs(port: u16, last: u8) -> Op {
+        Op::AddRealServer {
+            key: key(port),
+            real_server: RsKey {
+                address: format!("10.244.0.{last}").parse().unwrap(),
+                port: 80,
+            },
+            weight: 1,
+        }
+    }
+
+    #[test]
+    fn new_real_servers_go_in_reverse_per_virtual_server() {
+        let vs = |port| Op::AddVirtualServer {
+            key: key(port),
+            config: VsConfig {
+                scheduler: Scheduler::RoundRobin,
+                persistence_timeout_seconds: None,
+            },
+        };
+        let ops = [
+            vs(80),
+            add_rs(80, 2),
+            add_rs(80, 3),
+            add_rs(80, 4),
+            vs(81),
+            add_rs(81, 2),
+            add_rs(81, 3),
+        ];
+        let got: Vec<String> = kernel_order(&ops).into_iter().map(describe).collect();
+        assert_eq!(
+            got,
+            [
+                "-A -t 10.96.0.10:80 -s rr",
+                "-a -t 10.96.0.10:80 -r 10.244.0.4:80 -m -w 1",
+                "-a -t 10.96.0.10:80 -r 10.244.0.3:80 -m -w 1",
+                "-a -t 10.96.0.10:80 -r 10.244.0.2:80 -m -w 1",
+                "-A -t 10.96.0.10:81 -s rr",
+                "-a -t 10.96.0.10:81 -r 10.244.0.3:80 -m -w 1",
+                "-a -t 10.96.0.10:81 -r 10.244.0.2:80 -m -w 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn persistent_service_message() {
+        let op = Op::AddVirtualServer {
+            key: key(80),
+            config: VsConfig {
+                scheduler: Scheduler::RoundRobin,
+                persistence_timeout_seconds: Some(10800),
+            },
+        };
+        let msg = message(&op).unwrap();
+        let svc = Service::from_attrs(msg.service_attrs().unwrap()).unwrap();
+        assert!(svc.flags.contains(ServiceFlags::PERSISTENT));
+        assert_eq!((svc.timeout, svc.scheduler.as_str()), (10800, "rr"));
+    }
+}
