@@ -19,6 +19,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
         i: 0,
         line: 1,
         line_start: 0,
+        col_at: (0, 0),
     };
     let mut docs = Vec::new();
     p.skip_ws();
@@ -35,21 +36,28 @@ struct Parser<'a> {
     i: usize,
     line: u32,
     line_start: usize,
+    /// `(byte index, column)` of the last position asked for on this line: columns count
+    /// characters, and counting from the line start every time would be quadratic on the
+    /// one-line JSON that `json.dump` writes.
+    col_at: (usize, usize),
 }
 
 impl Parser<'_> {
-    fn pos(&self) -> Pos {
-        let col = self
-            .text
-            .get(self.line_start..self.i)
-            .map_or(0, |s| s.chars().count());
+    fn pos(&mut self) -> Pos {
+        let (from, base) = if self.col_at.0 >= self.line_start && self.col_at.0 <= self.i {
+            self.col_at
+        } else {
+            (self.line_start, 0)
+        };
+        let col = base + self.text.get(from..self.i).map_or(0, |s| s.chars().count());
+        self.col_at = (self.i, col);
         Pos {
             line: self.line,
             col: u32::try_from(col + 1).unwrap_or(u32::MAX),
         }
     }
 
-    fn err<T>(&self, message: &str) -> Result<T, SyntaxError> {
+    fn err<T>(&mut self, message: &str) -> Result<T, SyntaxError> {
         Err(SyntaxError {
             pos: self.pos(),
             message: message.into(),
