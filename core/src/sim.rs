@@ -134,6 +134,7 @@ impl Simulator {
         let rs = &vs.real_servers;
         let available = |d: (IpAddr, u16)| rs.iter().position(|r| dest_of(r) == d && r.weight > 0);
 
+        let mut previous = String::new();
         if let Some(timeout) = vs.persistence_timeout_seconds {
             let timeout_ms = u64::from(timeout) * 1000;
             if let Some(t) = st.templates.get_mut(&client) {
@@ -152,9 +153,15 @@ impl Simulator {
                         };
                     }
                     (true, None) => {
+                        previous = format!(" (its pinned {} is gone)", show(t.dest));
                         st.templates.remove(&client);
                     }
                     (false, _) => {
+                        previous = format!(
+                            " (its pin to {} expired at {})",
+                            show(t.dest),
+                            fmt_time(t.last_ms.saturating_add(timeout_ms))
+                        );
                         st.templates.remove(&client);
                     }
                 }
@@ -184,9 +191,8 @@ impl Simulator {
                     last_ms: now_ms,
                 },
             );
-            let expired_note = "";
             reason = format!(
-                "{reason}; ClientIP affinity: {client} now pinned to {} for {timeout}s{expired_note}",
+                "{reason}; ClientIP affinity: {client}{previous} now pinned to {} for {timeout}s",
                 show(dest)
             );
         }
