@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ipnet::IpNet;
-use svcroute_core::config::{Config, Scheduler};
+use svcroute_core::config::{Config, Scheduler, Settings};
 use svcroute_core::model::Protocol;
 use svcroute_core::route::Request;
 
@@ -71,30 +71,16 @@ pub struct ManifestArgs {
 impl ManifestArgs {
     /// The core's configuration from the flags.
     pub fn config(&self) -> Result<Config> {
-        let mut c = Config::default();
-        if !self.pod_cidrs.is_empty() {
-            c.pod_cidrs = self.pod_cidrs.iter().map(|n| n.trunc()).collect();
-        }
-        // Without --service-cidr the cluster serves the pod CIDRs' families: IPv4 by default,
-        // dual-stack when IPv4 and IPv6 pod CIDRs are given.
-        c.service_cidrs = if self.service_cidrs.is_empty() {
-            Config::service_cidrs_for_pods(&c.pod_cidrs)
-        } else {
-            self.service_cidrs.iter().map(|n| n.trunc()).collect()
+        let settings = Settings {
+            service_cidrs: self.service_cidrs.clone(),
+            pod_cidrs: self.pod_cidrs.clone(),
+            node_port_range: self.node_port_range,
+            scheduler: self.scheduler,
+            cluster_domain: Some(self.cluster_domain.clone()),
+            seed: Some(self.seed),
+            nodes: Some(self.nodes),
         };
-        if let Some(r) = self.node_port_range {
-            c.node_port_range = r;
-        }
-        if let Some(s) = self.scheduler {
-            c.scheduler = s;
-        }
-        c.cluster_domain = self.cluster_domain.trim_end_matches('.').to_owned();
-        c.seed = self.seed;
-        c.synthesized_nodes = self.nodes.max(1);
-        if let Err(e) = c.validate() {
-            bail!("{e}");
-        }
-        Ok(c)
+        settings.to_config().map_err(anyhow::Error::msg)
     }
 }
 

@@ -143,6 +143,57 @@ impl fmt::Display for Scheduler {
     }
 }
 
+/// The settings as a user gives them (the CLI's flags, the JS API's options), before defaults.
+/// [`Settings::to_config`] is the one place that applies the defaults, so every front end
+/// builds the same [`Config`] from the same choices.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// `--service-cidr`; empty: follow the pod CIDRs' families.
+    pub service_cidrs: Vec<IpNet>,
+    /// `--pod-cidr`; empty: `10.244.0.0/16`.
+    pub pod_cidrs: Vec<IpNet>,
+    /// `--node-port-range`.
+    pub node_port_range: Option<(u16, u16)>,
+    /// `--ipvs-scheduler`.
+    pub scheduler: Option<Scheduler>,
+    /// `--cluster-domain` (a trailing dot is dropped).
+    pub cluster_domain: Option<String>,
+    /// `--seed`.
+    pub seed: Option<u64>,
+    /// `--nodes`: Nodes to make when the manifests have none (at least 1).
+    pub nodes: Option<u32>,
+}
+
+impl Settings {
+    /// The configuration these settings describe, checked.
+    pub fn to_config(&self) -> Result<Config, String> {
+        let mut c = Config::default();
+        if !self.pod_cidrs.is_empty() {
+            c.pod_cidrs = self.pod_cidrs.iter().map(IpNet::trunc).collect();
+        }
+        // Without service CIDRs the cluster serves the pod CIDRs' families: IPv4 by default,
+        // dual-stack when IPv4 and IPv6 pod CIDRs are given.
+        c.service_cidrs = if self.service_cidrs.is_empty() {
+            Config::service_cidrs_for_pods(&c.pod_cidrs)
+        } else {
+            self.service_cidrs.iter().map(IpNet::trunc).collect()
+        };
+        if let Some(r) = self.node_port_range {
+            c.node_port_range = r;
+        }
+        if let Some(s) = self.scheduler {
+            c.scheduler = s;
+        }
+        if let Some(d) = &self.cluster_domain {
+            c.cluster_domain = d.trim_end_matches('.').into();
+        }
+        c.seed = self.seed.unwrap_or(0);
+        c.synthesized_nodes = self.nodes.unwrap_or(c.synthesized_nodes).max(1);
+        c.validate()?;
+        Ok(c)
+    }
+}
+
 /// Settings of the cluster and of the proxy, with kubeadm's and kube-proxy's defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {

@@ -7,7 +7,7 @@
 //! - node and npm (apt-get, when missing), then `web/package.json`'s pinned `binaryen` (its
 //!   `wasm-opt`; Debian's binaryen is too old for Rust's wasm) and `playwright-core` (it
 //!   downloads no browser: it drives Debian's Chromium) into `web/node_modules`;
-//! - Chromium and chromedriver from Debian (apt-get).
+//! - Chromium and chromedriver from Debian (apt-get), and a Chinese font for the screenshots.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -58,6 +58,14 @@ pub fn ensure_browser_tools() -> Result<Browser> {
     if !chromium.exists() || !chromedriver.exists() {
         apt_install(&["chromium", "chromium-driver"])?;
     }
+    // A Chinese font, so that the screenshots of the Chinese page show characters.
+    let has_cjk = Command::new("fc-list")
+        .arg(":lang=zh")
+        .output()
+        .is_ok_and(|o| o.status.success() && !o.stdout.is_empty());
+    if !has_cjk {
+        apt_install(&["fonts-wqy-microhei"])?;
+    }
     for p in [&chromium, &chromedriver] {
         if !p.exists() {
             bail!("{} is missing after apt-get install", p.display());
@@ -74,14 +82,13 @@ pub fn locked_version(package: &str) -> Result<String> {
     let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
     let mut lines = lock.lines();
     while let Some(l) = lines.next() {
-        if l.trim() == format!("name = \"{package}\"") {
-            if let Some(v) = lines
+        if l.trim() == format!("name = \"{package}\"")
+            && let Some(v) = lines
                 .next()
                 .and_then(|v| v.trim().strip_prefix("version = \""))
                 .and_then(|v| v.strip_suffix('"'))
-            {
-                return Ok(v.to_owned());
-            }
+        {
+            return Ok(v.to_owned());
         }
     }
     bail!("Cargo.lock has no package {package:?}")
@@ -114,9 +121,11 @@ fn ensure_wasm_bindgen() -> Result<(PathBuf, PathBuf)> {
         "xtask: installing wasm-bindgen-cli {version} (Cargo.lock's wasm-bindgen); found {:?}",
         version_of(&bin)
     );
-    run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["install", "wasm-bindgen-cli", "--force", "--version"])
-        .arg(format!("={version}")))?;
+    run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["install", "wasm-bindgen-cli", "--force", "--version"])
+            .arg(format!("={version}")),
+    )?;
     if version_of(&bin).as_deref() != Some(want.as_str()) {
         bail!(
             "{} --version is {:?} after installing, not {want:?}",
@@ -160,15 +169,16 @@ fn json_string(text: &str, after: &str, key: &str) -> Option<String> {
 /// versions are there. No lock file is written (it would name the registry's host).
 fn ensure_npm_packages() -> Result<()> {
     let web = root().join("web");
-    let manifest = std::fs::read_to_string(web.join("package.json"))
-        .context("reading web/package.json")?;
+    let manifest =
+        std::fs::read_to_string(web.join("package.json")).context("reading web/package.json")?;
     let mut missing = Vec::new();
     for pkg in ["binaryen", "playwright-core"] {
         let want = json_string(&manifest, "devDependencies", pkg)
             .with_context(|| format!("web/package.json pins no {pkg}"))?;
-        let installed = std::fs::read_to_string(web.join("node_modules").join(pkg).join("package.json"))
-            .ok()
-            .and_then(|t| json_string(&t, "{", "version"));
+        let installed =
+            std::fs::read_to_string(web.join("node_modules").join(pkg).join("package.json"))
+                .ok()
+                .and_then(|t| json_string(&t, "{", "version"));
         if installed.as_deref() != Some(want.as_str()) {
             missing.push(format!("{pkg} {want} (found {installed:?})"));
         }
@@ -178,8 +188,14 @@ fn ensure_npm_packages() -> Result<()> {
     }
     eprintln!("xtask: npm install in web/: {}", missing.join(", "));
     let mut cmd = Command::new("npm");
-    cmd.args(["install", "--no-audit", "--no-fund", "--no-package-lock", "--prefix"])
-        .arg(&web);
+    cmd.args([
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--no-package-lock",
+        "--prefix",
+    ])
+    .arg(&web);
     run(&mut cmd)
 }
 
@@ -216,7 +232,10 @@ mod tests {
     #[test]
     fn json_strings() {
         let t = r#"{ "name": "x", "devDependencies": { "binaryen": "132.0.0", "playwright-core": "1.65.1" } }"#;
-        assert_eq!(super::json_string(t, "devDependencies", "binaryen").as_deref(), Some("132.0.0"));
+        assert_eq!(
+            super::json_string(t, "devDependencies", "binaryen").as_deref(),
+            Some("132.0.0")
+        );
         assert_eq!(super::json_string(t, "{", "name").as_deref(), Some("x"));
         assert_eq!(super::json_string(t, "devDependencies", "nope"), None);
     }

@@ -1,0 +1,175 @@
+//! The rules a node would hold: `ipvsadm -Ln` (the core's `render::ipvsadm_table`), the
+//! addresses on `kube-ipvs0`, the DNS records, the plan's warnings, and the diff from the
+//! previous state (the core's `diff::diff`), written as the commands an operator would type.
+
+use std::net::IpAddr;
+
+use svcroute_core::diff::{Op, VsKeyJson};
+use svcroute_core::model::Protocol;
+use svcroute_core::plan::fmt_addr;
+use svcroute_core::render;
+use web_sys::HtmlSelectElement;
+use yew::prelude::*;
+
+use super::PanelProps;
+use crate::state::Action;
+
+/// The node's rules.
+#[function_component(Rules)]
+pub fn rules(props: &PanelProps) -> Html {
+    let state = &props.state;
+    let t = state.lang.t();
+    let Some(model) = state.model.clone() else {
+        return html! {};
+    };
+    let node = state.node_name();
+    let Some(plan) = model.plan_of(node.as_deref()) else {
+        return html! {};
+    };
+    let on_node = {
+        let d = state.dispatcher();
+        Callback::from(move |e: Event| {
+            let s: HtmlSelectElement = e.target_unchecked_into();
+            d.dispatch(Action::Node(s.value()));
+        })
+    };
+    let diff = state.diff();
+    html! {
+        <div class="sr-rules" data-testid="rules">
+            if !props.compact {
+                <h2 class="sr-h">{ t.rules }</h2>
+            }
+            <label class="sr-field">
+                <span>{ t.node }</span>
+                <select data-testid="node" onchange={on_node}>
+                    { for model.plans.iter().map(|p| html! {
+                        <option value={p.node.clone()} selected={p.node == plan.node}>{ p.node.clone() }</option>
+                    }) }
+                </select>
+            </label>
+            <h3 class="sr-h3"><code>{ format!("ipvsadm -Ln   # {}", plan.node) }</code></h3>
+            <pre class="sr-pre" data-testid="ipvsadm">{ render::ipvsadm_table(plan) }</pre>
+            <h3 class="sr-h3">{ t.addresses }</h3>
+            <pre class="sr-pre" data-testid="addresses">{
+                if plan.interface_addresses.is_empty() { "—".to_owned() }
+                else { plan.interface_addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>().join("\n") }
+            }</pre>
+            <h3 class="sr-h3">{ t.diff }</h3>
+            <div data-testid="diff">
+                { match diff {
+                    None => html! {},
+                    Some((ops, first)) => html! {
+                        <>
+                            if first { <p class="sr-muted">{ t.diff_first }</p> }
+                            if ops.is_empty() {
+                                <p class="sr-muted" data-testid="no-change">{ t.no_change }</p>
+                            } else {
+                                <pre class="sr-pre sr-diff">{ for ops.iter().map(|op| {
+                                    let (sign, text) = describe(op);
+                                    let class = match sign { '+' => "sr-add", '-' => "sr-del", _ => "sr-mod" };
+                                    html! { <div class={class} data-testid="op">{ format!("{sign} {text}") }</div> }
+                                }) }</pre>
+                            }
+                        </>
+                    },
+                } }
+            </div>
+            <h3 class="sr-h3">{ t.dns }</h3>
+            <div class="sr-scroll">
+                <table class="sr-table" data-testid="dns">
+                    <tbody>
+                        { for plan.dns.iter().map(|r| html! {
+                            <tr><td class="sr-mono">{ r.name.clone() }</td><td>{ format!("{:?}", r.kind) }</td><td class="sr-mono">{ r.value.clone() }</td></tr>
+                        }) }
+                    </tbody>
+                </table>
+            </div>
+            if !plan.warnings.is_empty() {
+                <h3 class="sr-h3">{ t.warnings }</h3>
+                <ul class="sr-diags" data-testid="warnings">
+                    { for plan.warnings.iter().map(|w| html! { <li class="sr-diag warning">{ format!("warning: {w}") }</li> }) }
+                </ul>
+            }
+        </div>
+    }
+}
+
+fn flag(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Tcp => "-t",
+        Protocol::Udp => "-u",
+        Protocol::Sctp => "--sctp-service",
+    }
+}
+
+fn vs(k: &VsKeyJson) -> String {
+    format!("{} {}:{}", flag(k.protocol), fmt_addr(&k.address), k.port)
+}
+
+fn host(a: &IpAddr) -> String {
+    match a {
+        IpAddr::V4(_) => format!("{a}/32"),
+        IpAddr::V6(_) => format!("{a}/128"),
+    }
+}
+
+/// One operation as the command an operator would type, with `+`, `-` or `~`.
+fn describe(op: &Op) -> (char, String) {
+    let sched = |c: &svcroute_core::diff::VsConfig| {
+        let mut s = format!("-s {}", c.scheduler);
+        if let Some(p) = c.persistence_timeout_seconds {
+            s.push_str(&format!(" -p {p}"));
+        }
+        s
+    };
+    match op {
+        Op::AddAddress { address } => {
+            ('+', format!("ip addr add {} dev kube-ipvs0", host(address)))
+        }
+        Op::DeleteAddress { address } => {
+            ('-', format!("ip addr del {} dev kube-ipvs0", host(address)))
+        }
+        Op::AddVirtualServer { key, config } => {
+            ('+', format!("ipvsadm -A {} {}", vs(key), sched(config)))
+        }
+        Op::UpdateVirtualServer { key, config } => {
+            ('~', format!("ipvsadm -E {} {}", vs(key), sched(config)))
+        }
+        Op::DeleteVirtualServer { key } => ('-', format!("ipvsadm -D {}", vs(key))),
+        Op::AddRealServer {
+            key,
+            real_server,
+            weight,
+        } => (
+            '+',
+            format!(
+                "ipvsadm -a {} -r {}:{} -m -w {weight}",
+                vs(key),
+                fmt_addr(&real_server.address),
+                real_server.port
+            ),
+        ),
+        Op::UpdateRealServer {
+            key,
+            real_server,
+            weight,
+        } => (
+            '~',
+            format!(
+                "ipvsadm -e {} -r {}:{} -m -w {weight}",
+                vs(key),
+                fmt_addr(&real_server.address),
+                real_server.port
+            ),
+        ),
+        Op::DeleteRealServer { key, real_server } => (
+            '-',
+            format!(
+                "ipvsadm -d {} -r {}:{}",
+                vs(key),
+                fmt_addr(&real_server.address),
+                real_server.port
+            ),
+        ),
+    }
+}

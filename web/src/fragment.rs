@@ -1,0 +1,198 @@
+//! The playground's state in the URL fragment, so that a link reproduces it:
+//! `#s=affinity&t=12000&sch=wrr&node=node-2&svc=dev/x&to=10.97.97.97:80&c=1&x={tweaks}&m=YAML`.
+//!
+//! Only what differs from the defaults is written; the manifests (`m`) only when they differ
+//! from the scenario's. Values are percent-encoded (RFC 3986 unreserved characters kept).
+
+use svcroute_core::cluster::Tweaks;
+use svcroute_core::config::Scheduler;
+
+use crate::scenarios::Scenario;
+
+/// What a link holds.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Fragment {
+    /// The scenario's id.
+    pub scenario: String,
+    /// The manifests, when they differ from the scenario's.
+    pub text: Option<String>,
+    /// The simulated clock, in milliseconds.
+    pub clock_ms: u64,
+    /// Actions on the cluster.
+    pub tweaks: Tweaks,
+    /// The IPVS scheduler.
+    pub scheduler: Scheduler,
+    /// The chosen node.
+    pub node: Option<String>,
+    /// The chosen Service.
+    pub service: Option<String>,
+    /// The chosen target.
+    pub target: Option<String>,
+    /// The chosen client (index; `CLIENTS.len()` = all in turn).
+    pub client: usize,
+}
+
+impl Fragment {
+    /// `key=value&…`, without the `#`.
+    pub fn encode(&self) -> String {
+        let mut parts: Vec<String> = vec![format!("s={}", enc(&self.scenario))];
+        if self.clock_ms != 0 {
+            parts.push(format!("t={}", self.clock_ms));
+        }
+        if self.scheduler != Scheduler::default() {
+            parts.push(format!("sch={}", self.scheduler));
+        }
+        for (k, v) in [
+            ("node", &self.node),
+            ("svc", &self.service),
+            ("to", &self.target),
+        ] {
+            if let Some(v) = v {
+                parts.push(format!("{k}={}", enc(v)));
+            }
+        }
+        if self.client != 0 {
+            parts.push(format!("c={}", self.client));
+        }
+        if !self.tweaks.is_empty()
+            && let Ok(json) = serde_json::to_string(&self.tweaks)
+        {
+            parts.push(format!("x={}", enc(&json)));
+        }
+        if let Some(t) = &self.text {
+            parts.push(format!("m={}", enc(t)));
+        }
+        parts.join("&")
+    }
+
+    /// Parses a fragment (with or without `#`). `None` when it names no known scenario and
+    /// holds no manifests: then the page starts as usual.
+    pub fn decode(s: &str) -> Option<Fragment> {
+        let s = s.strip_prefix('#').unwrap_or(s);
+        if s.is_empty() {
+            return None;
+        }
+        let mut f = Fragment::default();
+        for part in s.split('&') {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            let v = dec(v);
+            match k {
+                "s" => f.scenario = v,
+                "t" => f.clock_ms = v.parse().unwrap_or(0),
+                "sch" => f.scheduler = Scheduler::parse(&v).unwrap_or_default(),
+                "node" => f.node = Some(v),
+                "svc" => f.service = Some(v),
+                "to" => f.target = Some(v),
+                "c" => f.client = v.parse().unwrap_or(0),
+                "x" => f.tweaks = serde_json::from_str(&v).unwrap_or_default(),
+                "m" => f.text = Some(v),
+                _ => {}
+            }
+        }
+        if !Scenario::exists(&f.scenario) {
+            f.text.as_ref()?;
+            f.scenario = Scenario::default_one().id.into();
+        }
+        Some(f)
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters (and `/` and `:`, which
+/// are allowed in a fragment and keep `dev/x` and `10.97.97.97:80` readable).
+pub fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/' | b':') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` sequences; invalid ones are kept as they are. Invalid UTF-8 is replaced.
+pub fn dec(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(h * 16 + l);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use svcroute_core::cluster::PodTweak;
+
+    #[test]
+    fn round_trip() {
+        let mut tweaks = Tweaks::default();
+        tweaks.replicas.insert("dev/pc-deployment".into(), 5);
+        tweaks.pods.insert(
+            "dev/pod-a".into(),
+            PodTweak {
+                ready: Some(false),
+                ..PodTweak::default()
+            },
+        );
+        tweaks.affinity.insert("dev/svc".into(), Some(60));
+        let f = Fragment {
+            scenario: "affinity".into(),
+            text: Some("a: 1 # ünïcode & = % #\n---\nb: [x, y]\n".into()),
+            clock_ms: 10_806_000,
+            tweaks,
+            scheduler: Scheduler::WeightedRoundRobin,
+            node: Some("node-2".into()),
+            service: Some("dev/service-affinity".into()),
+            target: Some("10.97.97.97:80".into()),
+            client: 3,
+        };
+        let s = f.encode();
+        assert!(
+            !s.contains(' ') && !s.contains('#') && !s.contains('\n'),
+            "{s}"
+        );
+        assert_eq!(Fragment::decode(&format!("#{s}")), Some(f));
+    }
+
+    #[test]
+    fn defaults_are_short() {
+        let f = Fragment {
+            scenario: "clusterip".into(),
+            ..Fragment::default()
+        };
+        assert_eq!(f.encode(), "s=clusterip");
+    }
+
+    #[test]
+    fn garbage_is_harmless() {
+        assert_eq!(Fragment::decode(""), None);
+        assert_eq!(Fragment::decode("#nothing"), None);
+        let f = Fragment::decode("#s=nodeport&t=abc&x=%ZZ&c=%").expect("scenario known");
+        assert_eq!(f.scenario, "nodeport");
+        assert_eq!(f.clock_ms, 0);
+        assert_eq!(dec("100%"), "100%");
+        assert_eq!(dec("%e4%b8%ad"), "中");
+    }
+}

@@ -1,0 +1,273 @@
+//! The page's words in English and Chinese (the seed notes are Chinese). Only the page's own
+//! labels are translated: the core's explanations and diagnostics are shown as the core and
+//! the CLI write them.
+
+/// A language of the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// English.
+    #[default]
+    En,
+    /// Simplified Chinese.
+    Zh,
+}
+
+impl Lang {
+    /// `en` or `zh`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+
+    /// The BCP 47 tag for the `lang` attribute.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh-CN",
+        }
+    }
+
+    /// Parses `en`, `zh`, `zh-CN`, … (anything starting with `zh` is Chinese).
+    pub fn parse(s: &str) -> Option<Lang> {
+        let s = s.trim().to_ascii_lowercase();
+        if s.starts_with("zh") {
+            Some(Lang::Zh)
+        } else if s.starts_with("en") {
+            Some(Lang::En)
+        } else {
+            None
+        }
+    }
+
+    /// The other language.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::En => Lang::Zh,
+            Lang::Zh => Lang::En,
+        }
+    }
+
+    /// The words of this language.
+    pub fn t(self) -> &'static Texts {
+        match self {
+            Lang::En => &EN,
+            Lang::Zh => &ZH,
+        }
+    }
+}
+
+/// Every label of the page.
+#[allow(missing_docs)]
+#[derive(Debug, PartialEq, Eq)]
+pub struct Texts {
+    pub lang_name: &'static str,
+    pub switch_to: &'static str,
+    pub title: &'static str,
+    pub subtitle: &'static str,
+    pub scenarios: &'static str,
+    pub try_this: &'static str,
+    pub manifest: &'static str,
+    pub manifest_help: &'static str,
+    pub valid: &'static str,
+    pub broken: &'static str,
+    pub last_good: &'static str,
+    pub picture: &'static str,
+    pub picture_label: &'static str,
+    pub clients: &'static str,
+    pub client: &'static str,
+    pub service: &'static str,
+    pub target: &'static str,
+    pub from: &'static str,
+    pub all_clients: &'static str,
+    pub send_one: &'static str,
+    pub burst: &'static str,
+    pub clock: &'static str,
+    pub advance: &'static str,
+    pub restart: &'static str,
+    pub connections: &'static str,
+    pub no_connections: &'static str,
+    pub per_backend: &'static str,
+    pub refused: &'static str,
+    pub actions: &'static str,
+    pub replicas: &'static str,
+    pub pods: &'static str,
+    pub ready: &'static str,
+    pub not_ready: &'static str,
+    pub terminating: &'static str,
+    pub make_ready: &'static str,
+    pub make_not_ready: &'static str,
+    pub terminate: &'static str,
+    pub delete: &'static str,
+    pub affinity: &'static str,
+    pub affinity_none: &'static str,
+    pub affinity_client_ip: &'static str,
+    pub scheduler: &'static str,
+    pub undo_actions: &'static str,
+    pub rules: &'static str,
+    pub node: &'static str,
+    pub addresses: &'static str,
+    pub dns: &'static str,
+    pub diff: &'static str,
+    pub diff_first: &'static str,
+    pub no_change: &'static str,
+    pub warnings: &'static str,
+    pub in_rules: &'static str,
+    pub not_in_rules: &'static str,
+    pub no_vip: &'static str,
+    pub outside: &'static str,
+    pub no_pods: &'static str,
+    pub no_services: &'static str,
+    pub footer: &'static str,
+    pub share: &'static str,
+    pub hits: &'static str,
+    pub external_name_no_pods: &'static str,
+}
+
+const EN: Texts = Texts {
+    lang_name: "English",
+    switch_to: "中文",
+    title: "svcroute playground",
+    subtitle: "Kubernetes Services, routed as kube-proxy's IPVS mode routes them, by the very core that programs a node.",
+    scenarios: "Scenarios",
+    try_this: "What to try",
+    manifest: "Manifests (YAML)",
+    manifest_help: "Edit freely: every change is re-planned at once. Errors are shown at their line, as the CLI reports them.",
+    valid: "Valid: planned by svcroute-core.",
+    broken: "This text has errors; the picture and the rules still show the last valid manifests.",
+    last_good: "showing the last valid manifests",
+    picture: "The cluster",
+    picture_label: "Clients, the Service's entry points and the Pods grouped by node",
+    clients: "Clients",
+    client: "client",
+    service: "Service",
+    target: "Send to",
+    from: "From",
+    all_clients: "all clients, in turn",
+    send_one: "Send one connection",
+    burst: "Burst: 6 connections from 3 clients",
+    clock: "Simulated clock",
+    advance: "Advance the clock",
+    restart: "Restart the simulation",
+    connections: "Connections",
+    no_connections: "No connection yet: send one.",
+    per_backend: "connections per backend",
+    refused: "refused",
+    actions: "Act on the cluster",
+    replicas: "replicas",
+    pods: "Pods",
+    ready: "ready",
+    not_ready: "not ready",
+    terminating: "terminating",
+    make_ready: "Make ready",
+    make_not_ready: "Make not ready",
+    terminate: "Terminate",
+    delete: "Delete",
+    affinity: "sessionAffinity",
+    affinity_none: "None",
+    affinity_client_ip: "ClientIP (timeout 10800 s)",
+    scheduler: "IPVS scheduler (kube-proxy --ipvs-scheduler)",
+    undo_actions: "Undo all actions",
+    rules: "The rules a node holds",
+    node: "Node",
+    addresses: "kube-ipvs0 addresses",
+    dns: "DNS records",
+    diff: "Changes from the previous state",
+    diff_first: "From an empty node: what the agent programs first.",
+    no_change: "No change.",
+    warnings: "Warnings",
+    in_rules: "in the rules",
+    not_in_rules: "not in the rules",
+    no_vip: "no virtual IP: answered by DNS",
+    outside: "outside the cluster",
+    no_pods: "no Pods",
+    no_services: "No Service in these manifests: add one to see it routed.",
+    footer: "Every address, real server, DNS answer, decision and explanation on this page comes from svcroute-core, compiled to WebAssembly; the page only draws them. Explanations are the core's own words.",
+    share: "The address bar holds this state (manifests, clock, actions, scenario): copy it to share.",
+    hits: "connections",
+    external_name_no_pods: "An ExternalName Service selects no Pods.",
+};
+
+const ZH: Texts = Texts {
+    lang_name: "中文",
+    switch_to: "English",
+    title: "svcroute 演练场",
+    subtitle: "Kubernetes Service 四层路由：由节点上编程 IPVS 的同一个核心，在浏览器中按 kube-proxy 的 IPVS 模式计算。",
+    scenarios: "场景",
+    try_this: "试一试",
+    manifest: "资源清单（YAML）",
+    manifest_help: "随意修改：每次改动都会立即重新计算。错误显示在所在行，与命令行的报告一致。",
+    valid: "有效：已由 svcroute-core 计算。",
+    broken: "文本有错误；图和规则仍显示上一次有效的清单。",
+    last_good: "显示的是上一次有效的清单",
+    picture: "集群",
+    picture_label: "客户端、Service 的入口，以及按节点分组的 Pod",
+    clients: "客户端",
+    client: "客户端",
+    service: "Service",
+    target: "发送到",
+    from: "来源",
+    all_clients: "所有客户端轮流",
+    send_one: "发送一个连接",
+    burst: "突发：3 个客户端共 6 个连接",
+    clock: "模拟时钟",
+    advance: "推进时钟",
+    restart: "重新开始模拟",
+    connections: "连接",
+    no_connections: "还没有连接：发送一个试试。",
+    per_backend: "每个后端的连接数",
+    refused: "被拒绝",
+    actions: "操作集群",
+    replicas: "副本",
+    pods: "Pod",
+    ready: "就绪",
+    not_ready: "未就绪",
+    terminating: "终止中",
+    make_ready: "设为就绪",
+    make_not_ready: "设为未就绪",
+    terminate: "终止",
+    delete: "删除",
+    affinity: "会话亲和性 sessionAffinity",
+    affinity_none: "None（无）",
+    affinity_client_ip: "ClientIP（超时 10800 秒）",
+    scheduler: "IPVS 调度算法（kube-proxy --ipvs-scheduler）",
+    undo_actions: "撤销所有操作",
+    rules: "节点上的规则",
+    node: "节点",
+    addresses: "kube-ipvs0 地址",
+    dns: "DNS 记录",
+    diff: "与上一状态相比的变化",
+    diff_first: "从空节点开始：代理首先写入的规则。",
+    no_change: "无变化。",
+    warnings: "警告",
+    in_rules: "在规则中",
+    not_in_rules: "不在规则中",
+    no_vip: "没有虚拟 IP：由 DNS 应答",
+    outside: "集群外部",
+    no_pods: "没有 Pod",
+    no_services: "清单中没有 Service：添加一个即可看到路由。",
+    footer: "本页上的每个地址、真实服务器、DNS 应答、调度决定和解释都来自编译为 WebAssembly 的 svcroute-core，页面只负责绘制。解释文字为核心输出的英文原文。",
+    share: "地址栏保存了当前状态（清单、时钟、操作、场景）：复制即可分享。",
+    hits: "连接数",
+    external_name_no_pods: "ExternalName 类型的 Service 不选择任何 Pod。",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_parse() {
+        assert_eq!(Lang::parse("zh-CN"), Some(Lang::Zh));
+        assert_eq!(Lang::parse("en-US"), Some(Lang::En));
+        assert_eq!(Lang::parse("fr"), None);
+        assert_eq!(Lang::En.other(), Lang::Zh);
+    }
+
+    #[test]
+    fn chinese_is_not_english() {
+        assert_ne!(Lang::En.t().title, Lang::Zh.t().title);
+        assert_ne!(Lang::En.t().send_one, Lang::Zh.t().send_one);
+    }
+}

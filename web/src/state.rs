@@ -1,0 +1,599 @@
+//! The playground's state and its reducer: a pure `State` + `Action` (`impl Reducible`), as in
+//! Yew's function_todomvc. Every action that changes the cluster re-runs the core
+//! ([`Model::load`]); sending connections runs [`route::route`] with one [`Simulator`] kept
+//! across sends, so round-robin positions and affinity templates persist.
+//!
+//! While the manifests are broken, `model` keeps the last good answers and `errors` holds the
+//! diagnostics of the current text.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::rc::Rc;
+
+use svcroute_core::cluster::Tweaks;
+use svcroute_core::config::{Config, Scheduler};
+use svcroute_core::diag::Diagnostic;
+use svcroute_core::diff::{self, Op};
+use svcroute_core::route::{self, Connection, Request};
+use svcroute_core::sim::Simulator;
+use yew::Reducible;
+
+use crate::api::DEFAULT_FILE;
+use crate::fragment::Fragment;
+use crate::i18n::Lang;
+use crate::model::{Entry, EntryKind, Model, ServiceView};
+use crate::scenarios::{Prefer, Scenario};
+
+/// The simulated clients.
+pub const CLIENTS: [IpAddr; 3] = [
+    IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7)),
+    IpAddr::V4(Ipv4Addr::new(10, 0, 0, 8)),
+    IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9)),
+];
+/// Simulated time between two connections of one send, and the clock's step after each.
+pub const STEP_MS: u64 = 1000;
+/// How many connections a burst sends.
+pub const BURST: u32 = 6;
+/// How many connections the log keeps.
+pub const LOG_LIMIT: usize = 200;
+/// Replicas one can scale a workload to, at most.
+pub const MAX_REPLICAS: u32 = 12;
+/// sessionAffinity ClientIP's default timeout (`timeoutSeconds`).
+pub const AFFINITY_TIMEOUT: u32 = 10_800;
+
+/// One connection sent, with its place in the log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sent {
+    /// Sequence number, from 1.
+    pub seq: u64,
+    /// Which send it was part of, from 1.
+    pub burst: u64,
+    /// The core's answer.
+    pub conn: Connection,
+}
+
+/// How the page starts.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Init {
+    /// The language.
+    pub lang: Lang,
+    /// A scenario id (the default when `None` or unknown).
+    pub scenario: Option<String>,
+    /// Manifests to start with instead of the scenario's.
+    pub manifest: Option<String>,
+    /// A state from a link; wins over the two above.
+    pub fragment: Option<Fragment>,
+}
+
+/// Everything the page shows.
+#[derive(Clone, Debug)]
+pub struct State {
+    /// The page's language.
+    pub lang: Lang,
+    /// The chosen scenario.
+    pub scenario: &'static Scenario,
+    /// The editor's text.
+    pub text: String,
+    /// Actions applied on top of the manifests.
+    pub tweaks: Tweaks,
+    /// kube-proxy's `--ipvs-scheduler`.
+    pub scheduler: Scheduler,
+    /// The chosen node (whose rules are shown; the clients' node).
+    pub node: Option<String>,
+    /// The chosen Service.
+    pub service: Option<String>,
+    /// The chosen target (`HOST:PORT`).
+    pub target: Option<String>,
+    /// The chosen client: an index into [`CLIENTS`], or `CLIENTS.len()` for all in turn.
+    pub client: usize,
+    /// The simulated clock, in milliseconds.
+    pub clock_ms: u64,
+    /// The last good answers of the core.
+    pub model: Option<Rc<Model>>,
+    /// The answers before the last change, for the diff.
+    pub prev: Option<Rc<Model>>,
+    /// The current text's diagnostics (errors make `model` stale).
+    pub errors: Rc<Vec<Diagnostic>>,
+    /// IPVS's state between connections.
+    pub sim: Simulator,
+    /// Connections sent, oldest first.
+    pub log: Rc<Vec<Sent>>,
+    /// How many sends so far.
+    pub bursts: u64,
+    /// Why the last send did nothing (the core's message).
+    pub notice: Option<String>,
+}
+
+/// What the learner does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// The editor's text changed.
+    Edit(String),
+    /// Load a scenario (manifests, clock, actions and simulation start afresh).
+    Scenario(String),
+    /// Switch the language.
+    Lang(Lang),
+    /// Send connections: from the chosen client, or from all clients in turn.
+    Send {
+        /// How many.
+        count: u32,
+        /// From every client in turn instead of the chosen one.
+        all_clients: bool,
+    },
+    /// Choose the client (index; `CLIENTS.len()` = all in turn).
+    Client(usize),
+    /// Choose the target.
+    Target(String),
+    /// Choose the Service.
+    Service(String),
+    /// Choose the node.
+    Node(String),
+    /// Advance the clock.
+    Advance(u64),
+    /// Clock to 0, simulation and log cleared.
+    Restart,
+    /// Scale a workload.
+    Scale {
+        /// `namespace/name`.
+        workload: String,
+        /// Replicas.
+        replicas: u32,
+    },
+    /// Make a Pod ready or not.
+    PodReady {
+        /// `namespace/name`.
+        pod: String,
+        /// Ready.
+        ready: bool,
+    },
+    /// Start deleting a Pod (it turns terminating).
+    PodTerminate(String),
+    /// Delete a Pod (its controller replaces it).
+    PodDelete(String),
+    /// Change a Service's session affinity (`Some(timeout)` = ClientIP).
+    Affinity {
+        /// `namespace/name`.
+        service: String,
+        /// Timeout, or `None` for no affinity.
+        timeout: Option<u32>,
+    },
+    /// Change kube-proxy's IPVS scheduler.
+    Scheduler(Scheduler),
+    /// Undo every action on the cluster.
+    ResetTweaks,
+    /// Restore a state from a link.
+    Restore(Fragment),
+}
+
+impl State {
+    /// The starting state.
+    pub fn new(init: Init) -> State {
+        let scenario = Scenario::get(init.scenario.as_deref().unwrap_or(""));
+        let mut s = State {
+            lang: init.lang,
+            scenario,
+            text: init.manifest.unwrap_or_else(|| scenario.manifest()),
+            tweaks: Tweaks::default(),
+            scheduler: Scheduler::default(),
+            node: None,
+            service: None,
+            target: None,
+            client: 0,
+            clock_ms: 0,
+            model: None,
+            prev: None,
+            errors: Rc::new(Vec::new()),
+            sim: Simulator::new(),
+            log: Rc::new(Vec::new()),
+            bursts: 0,
+            notice: None,
+        };
+        match init.fragment {
+            Some(f) => s.restore(f),
+            None => s.rebuild(),
+        }
+        s
+    }
+
+    /// Applies one action.
+    pub fn apply(&mut self, action: Action) {
+        self.notice = None;
+        match action {
+            // An unchanged text (a repeated input event) is not an action: the diff stays.
+            Action::Edit(text) if text == self.text => {}
+            Action::Edit(text) => {
+                self.text = text;
+                self.rebuild();
+            }
+            Action::Scenario(id) => {
+                let scenario = Scenario::get(&id);
+                self.restore(Fragment {
+                    scenario: scenario.id.into(),
+                    ..Fragment::default()
+                });
+            }
+            Action::Lang(l) => self.lang = l,
+            Action::Send { count, all_clients } => self.send(count, all_clients),
+            Action::Client(c) => self.client = c.min(CLIENTS.len()),
+            Action::Target(t) => self.target = Some(t),
+            Action::Service(s) => {
+                self.service = Some(s);
+                self.target = None;
+            }
+            Action::Node(n) => self.node = Some(n),
+            Action::Advance(ms) => self.clock_ms = self.clock_ms.saturating_add(ms),
+            Action::Restart => {
+                self.clock_ms = 0;
+                self.sim.reset();
+                self.log = Rc::new(Vec::new());
+                self.bursts = 0;
+            }
+            Action::Scale { workload, replicas } => {
+                self.tweaks
+                    .replicas
+                    .insert(workload, replicas.min(MAX_REPLICAS));
+                self.rebuild();
+            }
+            Action::PodReady { pod, ready } => {
+                self.tweaks.pods.entry(pod).or_default().ready = Some(ready);
+                self.rebuild();
+            }
+            Action::PodTerminate(pod) => {
+                self.tweaks.pods.entry(pod).or_default().terminating = true;
+                self.rebuild();
+            }
+            Action::PodDelete(pod) => {
+                self.tweaks.pods.entry(pod).or_default().deleted = true;
+                self.rebuild();
+            }
+            Action::Affinity { service, timeout } => {
+                self.tweaks.affinity.insert(service, timeout);
+                self.rebuild();
+            }
+            Action::Scheduler(s) => {
+                self.scheduler = s;
+                self.rebuild();
+            }
+            Action::ResetTweaks => {
+                self.tweaks = Tweaks::default();
+                self.rebuild();
+            }
+            Action::Restore(f) => self.restore(f),
+        }
+    }
+
+    fn restore(&mut self, f: Fragment) {
+        self.scenario = Scenario::get(&f.scenario);
+        self.text = f.text.unwrap_or_else(|| self.scenario.manifest());
+        self.tweaks = f.tweaks;
+        self.scheduler = f.scheduler;
+        self.node = f.node;
+        self.service = f.service;
+        self.target = f.target;
+        self.client = f.client.min(CLIENTS.len());
+        self.clock_ms = f.clock_ms;
+        self.sim = Simulator::new();
+        self.log = Rc::new(Vec::new());
+        self.bursts = 0;
+        self.rebuild();
+    }
+
+    /// The core's configuration: kube-proxy's and kubeadm's defaults, with the chosen scheduler.
+    pub fn config(&self) -> Config {
+        Config {
+            scheduler: self.scheduler,
+            ..Config::default()
+        }
+    }
+
+    /// Re-runs the core on the text, the actions and the config.
+    fn rebuild(&mut self) {
+        match Model::load(DEFAULT_FILE, &self.text, self.config(), &self.tweaks) {
+            Ok(m) => {
+                self.prev = self.model.take();
+                self.model = Some(Rc::new(m));
+                self.errors = Rc::new(Vec::new());
+            }
+            Err(diags) => self.errors = Rc::new(diags),
+        }
+    }
+
+    /// The chosen Service, or the first.
+    pub fn service_view(&self) -> Option<&ServiceView> {
+        let m = self.model.as_deref()?;
+        self.service
+            .as_deref()
+            .and_then(|id| m.service(id))
+            .or(m.services.first())
+    }
+
+    /// The chosen target of the chosen Service, or the scenario's preferred one.
+    pub fn entry(&self) -> Option<&Entry> {
+        let svc = self.service_view()?;
+        if let Some(t) = &self.target
+            && let Some(e) = svc.entries.iter().find(|e| &e.target == t)
+        {
+            return Some(e);
+        }
+        let preferred = |e: &&Entry| {
+            use svcroute_core::plan::VsKind;
+            match self.scenario.prefer {
+                Prefer::ClusterIp => e.kind == EntryKind::Vs(VsKind::ClusterIP),
+                Prefer::NodePort => e.kind == EntryKind::Vs(VsKind::NodePort),
+                Prefer::LoadBalancer => e.kind == EntryKind::Vs(VsKind::LoadBalancer),
+                Prefer::Dns => e.kind == EntryKind::Dns,
+            }
+        };
+        svc.entries.iter().find(preferred).or(svc.entries.first())
+    }
+
+    /// The chosen node if the cluster has it, else the first.
+    pub fn node_name(&self) -> Option<String> {
+        let m = self.model.as_deref()?;
+        m.plan_of(self.node.as_deref()).map(|p| p.node.clone())
+    }
+
+    /// The operations from the previous state to the current one on the chosen node, and
+    /// whether the previous state was an empty node.
+    pub fn diff(&self) -> Option<(Vec<Op>, bool)> {
+        let m = self.model.as_deref()?;
+        let node = self.node_name();
+        let new = diff::State::from_plan(m.plan_of(node.as_deref())?);
+        let old = self.prev.as_deref().and_then(|p| {
+            p.plans
+                .iter()
+                .find(|pl| Some(&pl.node) == node.as_ref())
+                .map(diff::State::from_plan)
+        });
+        let first = old.is_none();
+        Some((diff::diff(&old.unwrap_or_default(), &new), first))
+    }
+
+    /// The state a link reproduces.
+    pub fn fragment(&self) -> Fragment {
+        Fragment {
+            scenario: self.scenario.id.into(),
+            text: (self.text != self.scenario.manifest()).then(|| self.text.clone()),
+            clock_ms: self.clock_ms,
+            tweaks: self.tweaks.clone(),
+            scheduler: self.scheduler,
+            node: self.node.clone(),
+            service: self.service.clone(),
+            target: self.target.clone(),
+            client: self.client,
+        }
+    }
+
+    /// Connections per Pod, over the log.
+    pub fn hits(&self, pod: &str) -> usize {
+        self.log
+            .iter()
+            .filter(|s| s.conn.pod.as_deref() == Some(pod))
+            .count()
+    }
+
+    fn send(&mut self, count: u32, all_clients: bool) {
+        let Some(model) = self.model.clone() else {
+            return;
+        };
+        let Some(entry) = self.entry().cloned() else {
+            self.notice = Some("no Service to send to".into());
+            return;
+        };
+        let from = if all_clients || self.client >= CLIENTS.len() {
+            CLIENTS.to_vec()
+        } else {
+            vec![CLIENTS[self.client]]
+        };
+        let namespace = self
+            .service_view()
+            .and_then(|s| s.id.split_once('/'))
+            .map_or("default".to_owned(), |(ns, _)| ns.to_owned());
+        let req = Request {
+            to: entry.target.clone(),
+            from,
+            count,
+            interval_ms: STEP_MS,
+            start_ms: self.clock_ms,
+            protocol: entry.protocol,
+            node: self.node_name(),
+            namespace,
+        };
+        match route::route(&model.cluster, &req, &mut self.sim) {
+            Ok(routes) => {
+                self.bursts += 1;
+                let mut log: Vec<Sent> = (*self.log).clone();
+                let first = log.last().map_or(0, |s| s.seq) + 1;
+                for (seq, conn) in (first..).zip(routes.connections) {
+                    log.push(Sent {
+                        seq,
+                        burst: self.bursts,
+                        conn,
+                    });
+                }
+                let excess = log.len().saturating_sub(LOG_LIMIT);
+                log.drain(..excess);
+                self.log = Rc::new(log);
+                self.clock_ms = self
+                    .clock_ms
+                    .saturating_add(u64::from(count).saturating_mul(STEP_MS));
+            }
+            Err(e) => self.notice = Some(e.to_string()),
+        }
+    }
+}
+
+/// Equal when everything shown is equal: values compared, the core's answers and the log
+/// by identity (each action that changes them makes new ones).
+impl PartialEq for State {
+    fn eq(&self, o: &Self) -> bool {
+        fn same<T>(a: &Option<Rc<T>>, b: &Option<Rc<T>>) -> bool {
+            match (a, b) {
+                (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            }
+        }
+        self.lang == o.lang
+            && self.scenario.id == o.scenario.id
+            && self.text == o.text
+            && self.tweaks == o.tweaks
+            && self.scheduler == o.scheduler
+            && self.node == o.node
+            && self.service == o.service
+            && self.target == o.target
+            && self.client == o.client
+            && self.clock_ms == o.clock_ms
+            && same(&self.model, &o.model)
+            && same(&self.prev, &o.prev)
+            && Rc::ptr_eq(&self.errors, &o.errors)
+            && Rc::ptr_eq(&self.log, &o.log)
+            && self.bursts == o.bursts
+            && self.notice == o.notice
+    }
+}
+
+impl Reducible for State {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
+        next.apply(action);
+        Rc::new(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn state(id: &str) -> State {
+        State::new(Init {
+            scenario: Some(id.into()),
+            ..Init::default()
+        })
+    }
+
+    fn spread(s: &State) -> Vec<usize> {
+        let mut per: BTreeMap<String, usize> = BTreeMap::new();
+        for c in s.log.iter() {
+            *per.entry(c.conn.pod.clone().unwrap_or_default())
+                .or_default() += 1;
+        }
+        per.into_values().collect()
+    }
+
+    #[test]
+    fn a_burst_spreads_over_the_three_pods() {
+        let mut s = state("clusterip");
+        assert_eq!(s.entry().map(|e| e.target.as_str()), Some("10.97.97.97:80"));
+        s.apply(Action::Send {
+            count: BURST,
+            all_clients: true,
+        });
+        assert_eq!(s.log.len(), 6);
+        assert_eq!(spread(&s), [2, 2, 2]);
+        assert_eq!(s.clock_ms, 6_000);
+    }
+
+    #[test]
+    fn affinity_pins_one_client_until_the_timeout() {
+        let mut s = state("affinity");
+        for _ in 0..3 {
+            s.apply(Action::Send {
+                count: 1,
+                all_clients: false,
+            });
+        }
+        let pods: Vec<_> = s.log.iter().map(|c| c.conn.pod.clone()).collect();
+        assert!(pods.iter().all(|p| p == &pods[0]), "{pods:?}");
+        assert!(s.log[1].conn.reason.contains("pinned"));
+        s.apply(Action::Advance(u64::from(AFFINITY_TIMEOUT) * 1000));
+        s.apply(Action::Send {
+            count: 1,
+            all_clients: false,
+        });
+        let last = &s.log[3].conn;
+        assert!(!last.reason.contains("is pinned"), "{}", last.reason);
+        assert_ne!(last.pod, pods[0], "rr moved on after the template expired");
+    }
+
+    #[test]
+    fn a_not_ready_pod_leaves_the_rules_and_the_diff_says_so() {
+        let mut s = state("clusterip");
+        let m = s.model.clone().expect("valid");
+        let pod = m.cluster.pods[0].meta.id.to_string();
+        assert!(m.in_rules(None, "dev/service-clusterip", &pod));
+        s.apply(Action::PodReady {
+            pod: pod.clone(),
+            ready: false,
+        });
+        let m = s.model.clone().expect("valid");
+        assert!(!m.in_rules(None, "dev/service-clusterip", &pod));
+        let (ops, first) = s.diff().expect("diff");
+        assert!(!first);
+        assert_eq!(ops.len(), 1, "{ops:?}");
+        assert!(matches!(ops[0], Op::DeleteRealServer { .. }));
+    }
+
+    #[test]
+    fn broken_text_keeps_the_last_good_model() {
+        let mut s = state("clusterip");
+        let good = s.model.clone().expect("valid");
+        let broken = s.text.replace("\n  ports:\n", "\n  port:\n");
+        s.apply(Action::Edit(broken.clone()));
+        assert!(Rc::ptr_eq(s.model.as_ref().expect("kept"), &good));
+        let line = broken
+            .lines()
+            .position(|l| l == "  port:")
+            .expect("edited line")
+            + 1;
+        let at_line: Vec<&Diagnostic> = s
+            .errors
+            .iter()
+            .filter(|d| d.loc.as_ref().is_some_and(|l| l.line as usize == line))
+            .collect();
+        assert_eq!(at_line.len(), 1, "{:?}", s.errors);
+        assert!(at_line[0].message.contains("unknown field \"spec.port\""));
+        s.apply(Action::Edit(broken.replace("\n  port:\n", "\n  ports:\n")));
+        assert!(s.errors.is_empty());
+    }
+
+    #[test]
+    fn the_fragment_reproduces_the_state() {
+        let mut s = state("affinity");
+        s.apply(Action::Advance(42_000));
+        let pod = s.model.as_ref().expect("valid").cluster.pods[1]
+            .meta
+            .id
+            .to_string();
+        s.apply(Action::PodReady { pod, ready: false });
+        s.apply(Action::Edit(s.text.replace("replicas: 3", "replicas: 4")));
+        let f = s.fragment();
+        let t = State::new(Init {
+            fragment: Fragment::decode(&f.encode()),
+            ..Init::default()
+        });
+        assert_eq!(t.scenario.id, "affinity");
+        assert_eq!(t.clock_ms, 42_000);
+        assert_eq!(t.text, s.text);
+        assert_eq!(t.tweaks, s.tweaks);
+        assert_eq!(
+            t.model.as_ref().expect("valid").plans,
+            s.model.as_ref().expect("valid").plans
+        );
+    }
+
+    #[test]
+    fn every_scenario_can_send() {
+        for sc in &crate::scenarios::ALL {
+            let mut s = state(sc.id);
+            s.apply(Action::Send {
+                count: BURST,
+                all_clients: true,
+            });
+            assert_eq!(s.notice, None, "{}", sc.id);
+            assert_eq!(s.log.len(), 6, "{}", sc.id);
+        }
+    }
+}

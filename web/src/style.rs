@@ -1,0 +1,126 @@
+//! The playground's stylesheet, injected once per document by `mount` so that an embedding
+//! page needs nothing but one `<script>`. Every rule is scoped under `.svcroute`.
+
+/// The id of the injected `<style>` element.
+pub const STYLE_ID: &str = "svcroute-style";
+
+/// The CSS.
+pub const CSS: &str = r#"
+.svcroute{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--panel:#f6f8fa;--accent:#0969da;--ok:#1a7f37;--warn:#9a6700;--bad:#cf222e;
+  font:14px/1.45 system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;color:var(--fg);background:var(--bg);
+  box-sizing:border-box;max-width:1400px;margin:0 auto;padding:12px;overflow-wrap:anywhere}
+.svcroute *,.svcroute *::before,.svcroute *::after{box-sizing:inherit}
+.svcroute button,.svcroute select,.svcroute textarea{font:inherit;color:inherit}
+.svcroute button{border:1px solid var(--line);background:#fff;border-radius:6px;padding:5px 10px;cursor:pointer;min-height:32px}
+.svcroute button:hover:not(:disabled){border-color:var(--accent)}
+.svcroute button:disabled{opacity:.45;cursor:default}
+.svcroute :focus-visible{outline:3px solid #54aeff;outline-offset:1px}
+.svcroute select{border:1px solid var(--line);border-radius:6px;padding:4px 6px;background:#fff;max-width:100%;min-height:32px}
+.sr-header{display:flex;justify-content:space-between;align-items:flex-start;gap:12px;margin-bottom:8px}
+.sr-title{font-size:1.45em;margin:0}
+.sr-compact .sr-title{font-size:1.1em}
+.sr-subtitle{margin:2px 0 0;color:var(--muted)}
+.sr-lang{flex:none}
+.sr-scenarios{margin:6px 0 10px}
+.sr-scenario-buttons{display:flex;flex-wrap:wrap;gap:6px}
+.sr-scenario.sr-on{background:var(--accent);border-color:var(--accent);color:#fff}
+.sr-try{background:#ddf4ff;border:1px solid #b6e3ff;border-radius:6px;padding:8px 10px;margin:8px 0}
+.sr-grid{display:flex;flex-direction:column;gap:12px}
+.sr-col{display:contents}
+.sr-p-picture{order:1}.sr-p-editor{order:2}.sr-p-actions{order:3}.sr-p-rules{order:4}
+@media (min-width:960px){.sr-grid{display:grid;grid-template-columns:minmax(0,5fr) minmax(0,7fr);align-items:start}
+  .sr-col{display:flex;flex-direction:column;gap:12px;min-width:0}}
+.sr-panel{border:1px solid var(--line);border-radius:8px;padding:10px;background:var(--bg);min-width:0}
+.sr-h{font-size:1.08em;margin:0 0 6px}
+.sr-h3{font-size:.98em;margin:10px 0 4px}
+.sr-help,.sr-muted{color:var(--muted)}
+.sr-help{margin:0 0 6px;font-size:.92em}
+.sr-mono,.sr-pre,.sr-textarea,.sr-backdrop,.sr-gutter,.sr-diag{font-family:ui-monospace,"SFMono-Regular","DejaVu Sans Mono",Menlo,Consolas,monospace}
+.sr-editor{display:flex;align-items:flex-start;border:1px solid var(--line);border-radius:6px;max-height:460px;overflow:auto;background:#fff;font-size:13px;line-height:20px}
+.sr-compact .sr-editor{max-height:300px}
+.sr-gutter{flex:none;background:var(--panel);color:var(--muted);text-align:right;padding:4px 0;user-select:none;border-right:1px solid var(--line);position:sticky;left:0;z-index:1}
+.sr-ln{padding:0 6px 0 8px;min-width:3.2em;height:20px}
+.sr-ln.sr-err{background:var(--bad);color:#fff;font-weight:700}
+.sr-ln.sr-warn{background:#fff8c5;color:var(--warn)}
+.sr-code{position:relative;flex:1 0 auto;min-width:0}
+.sr-backdrop{padding:4px 32px 4px 8px;white-space:pre;color:transparent;pointer-events:none}
+.sr-bl{height:20px}
+.sr-bl.sr-err{background:#ffebe9;box-shadow:inset 3px 0 var(--bad)}
+.sr-bl.sr-warn{background:#fff8c5}
+.sr-textarea{position:absolute;inset:0;width:100%;height:100%;margin:0;border:0;padding:4px 8px;resize:none;overflow:hidden;background:transparent;white-space:pre;font-size:13px;line-height:20px;tab-size:2;outline-offset:-3px}
+.sr-status{margin-top:6px;border-radius:6px;padding:6px 8px;font-size:.93em}
+.sr-status p{margin:0}
+.sr-good{background:#dafbe1;color:#116329}
+.sr-bad{background:#ffebe9;color:#82071e}
+.sr-diags{list-style:none;margin:6px 0 0;padding:0}
+.sr-diag{display:block;width:100%;text-align:left;border:0!important;background:transparent!important;padding:2px 0!important;min-height:0!important;font-size:12.5px;white-space:pre-wrap}
+.sr-diag.error{color:var(--bad)}.sr-diag.warning{color:var(--warn)}
+button.sr-diag{text-decoration:underline dotted}
+.sr-picture .sr-svg{width:100%;height:auto;display:block}
+.sr-picture{position:relative}
+.sr-stale .sr-svg{opacity:.55;filter:grayscale(.6)}
+.sr-stale-note{margin:0 0 4px;color:var(--bad);font-weight:600}
+.sr-svg text{font-size:10px;text-anchor:middle;fill:var(--fg)}
+.sr-svg .sr-t-small{font-size:8.5px;fill:var(--muted)}
+.sr-svg .sr-t-mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,monospace;font-size:9.5px}
+.sr-svg .sr-t-bold{font-weight:700}
+.sr-svg .sr-t-left{text-anchor:start}
+.sr-svg .sr-t-note{fill:var(--muted)}
+.sr-client rect{fill:#fff;stroke-width:1.5}
+.sr-client.sr-chosen rect{stroke-width:3}
+.sr-entry rect{fill:#fff8c5;stroke:#d4a72c;stroke-width:1.5}
+.sr-entry.sr-chosen rect{stroke:#9a6700;stroke-width:3}
+.sr-dns rect{fill:#fbefff;stroke:#8250df;stroke-dasharray:5 3;stroke-width:1.5}
+.sr-external rect{fill:#f6f8fa;stroke:#57606a;stroke-dasharray:3 3}
+.sr-node>rect{fill:#f6f8fa;stroke:#8c959f;stroke-width:1}
+.sr-node.sr-chosen>rect{stroke:var(--accent);stroke-width:2.5}
+.sr-pod rect{stroke-width:1.5}
+.sr-pod.ready rect{fill:#dafbe1;stroke:#1a7f37}
+.sr-pod.not-ready rect{fill:#fff8c5;stroke:#9a6700}
+.sr-pod.terminating rect{fill:#ffebe9;stroke:#cf222e}
+.sr-pod.sr-out rect{stroke-dasharray:4 3}
+.sr-pod.sr-unselected{opacity:.5}
+.sr-pod.sr-unselected rect{fill:#eaeef2;stroke:#8c959f}
+.sr-hits circle{fill:var(--accent)}
+.sr-hits text{fill:#fff!important;font-size:10px}
+.sr-link{stroke:#8c959f;stroke-width:1;fill:none;stroke-dasharray:2 3}
+.sr-arrowhead{fill:#8c959f}
+.sr-conn path{fill:none;stroke-width:1.8;opacity:.55}
+.sr-conn.sr-refused path{stroke:var(--bad)!important;stroke-dasharray:4 3}
+.sr-refused-text{fill:var(--bad)!important}
+@media (prefers-reduced-motion:reduce){.sr-dot{display:none}}
+.sr-traffic{margin-top:8px}
+.sr-row{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-end;margin:6px 0}
+.sr-field{display:flex;flex-direction:column;gap:2px;font-size:.9em;min-width:0;max-width:100%}
+.sr-field>span{color:var(--muted)}
+.sr-primary{background:var(--accent)!important;color:#fff!important;border-color:var(--accent)!important;font-weight:600}
+.sr-small{padding:3px 8px!important;font-size:.9em}
+.sr-clock{align-items:center}
+.sr-clock output{font-family:ui-monospace,Menlo,monospace;font-weight:700}
+.sr-notice{color:var(--bad);margin:4px 0}
+.sr-log{margin-top:6px}
+.sr-conns{list-style:none;margin:0;padding:0;max-height:320px;overflow:auto}
+.sr-compact .sr-conns{max-height:220px}
+.sr-conn-item{border-top:1px solid var(--line);padding:4px 0;font-size:.9em}
+.sr-conn-item.sr-new{background:#f1f8ff}
+.sr-reason{color:var(--muted);font-size:.92em;padding-left:1em}
+.sr-spread{font-size:.9em}
+.sr-chip{display:inline-block;border:1px solid var(--line);border-radius:10px;padding:0 7px;margin:1px 3px;font-size:.88em;background:var(--panel)}
+.sr-chip.ready{background:#dafbe1;border-color:#1a7f37}.sr-chip.not-ready{background:#fff8c5;border-color:#9a6700}.sr-chip.terminating{background:#ffebe9;border-color:#cf222e}
+.sr-pods{list-style:none;margin:0;padding:0}
+.sr-pod-row{border-top:1px solid var(--line);padding:5px 0;font-size:.92em}
+.sr-pod-buttons{display:inline-flex;flex-wrap:wrap;gap:4px;margin-left:4px}
+.sr-workload{align-items:center}
+.sr-workload output{min-width:5em;text-align:center}
+.sr-pre{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:6px 8px;overflow:auto;font-size:12px;line-height:1.4;margin:0;white-space:pre}
+.sr-diff .sr-add{color:var(--ok)}.sr-diff .sr-del{color:var(--bad)}.sr-diff .sr-mod{color:var(--warn)}
+.sr-scroll{overflow-x:auto}
+.sr-table{border-collapse:collapse;font-size:12px}
+.sr-table td{border-top:1px solid var(--line);padding:2px 8px 2px 0;vertical-align:top}
+.sr-footer{color:var(--muted);font-size:.88em;margin-top:12px}
+.sr-footer p{margin:4px 0}
+.sr-more{margin-top:6px;border:1px solid var(--line);border-radius:6px;padding:4px 8px}
+.sr-more>summary{cursor:pointer;font-weight:600}
+.sr-compact{border:1px solid var(--line);border-radius:10px;max-width:760px}
+.sr-empty{padding:24px;color:var(--muted)}
+"#;
