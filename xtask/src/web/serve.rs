@@ -54,14 +54,32 @@ fn handle(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
     let method = parts.next().unwrap_or("");
     let target = parts.next().unwrap_or("/");
     if method != "GET" && method != "HEAD" {
-        return respond(&mut stream, "405 Method Not Allowed", "text/plain", b"GET only\n", true);
+        return respond(
+            &mut stream,
+            "405 Method Not Allowed",
+            "text/plain",
+            b"GET only\n",
+            true,
+        );
     }
     let Some(path) = resolve(root, target) else {
-        return respond(&mut stream, "404 Not Found", "text/plain", b"not found\n", method == "GET");
+        return respond(
+            &mut stream,
+            "404 Not Found",
+            "text/plain",
+            b"not found\n",
+            method == "GET",
+        );
     };
     match std::fs::read(&path) {
         Ok(body) => respond(&mut stream, "200 OK", mime(&path), &body, method == "GET"),
-        Err(_) => respond(&mut stream, "404 Not Found", "text/plain", b"not found\n", method == "GET"),
+        Err(_) => respond(
+            &mut stream,
+            "404 Not Found",
+            "text/plain",
+            b"not found\n",
+            method == "GET",
+        ),
     }
 }
 
@@ -90,7 +108,10 @@ fn resolve(root: &Path, target: &str) -> Option<PathBuf> {
     let rel = path.trim_start_matches('/');
     let rel = if rel.is_empty() { "index.html" } else { rel };
     let rel_path = Path::new(rel);
-    if !rel_path.components().all(|c| matches!(c, Component::Normal(_))) {
+    if !rel_path
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)))
+    {
         return None;
     }
     let allowed = rel == "index.html" || rel.starts_with("pkg/") || rel.starts_with("examples/");
@@ -143,7 +164,12 @@ mod tests {
     #[test]
     fn only_the_page_pkg_and_examples_are_served() {
         let root = crate::root();
-        assert_eq!(resolve(&root, "/"), root.join("index.html").is_file().then(|| root.join("index.html")));
+        assert_eq!(
+            resolve(&root, "/"),
+            root.join("index.html")
+                .is_file()
+                .then(|| root.join("index.html"))
+        );
         assert!(resolve(&root, "/examples/deployment.yaml?x=1").is_some());
         assert_eq!(resolve(&root, "/Cargo.toml"), None);
         assert_eq!(resolve(&root, "/examples/../Cargo.toml"), None);
@@ -156,13 +182,15 @@ mod tests {
         use std::io::Read;
         let addr = spawn("127.0.0.1:0", &crate::root()).expect("bind");
         let mut s = TcpStream::connect(addr).expect("connect");
-        s.write_all(b"GET /examples/deployment.yaml HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
+        s.write_all(b"GET /examples/deployment.yaml HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("write");
         let mut out = String::new();
         s.read_to_string(&mut out).expect("read");
         assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
         assert!(out.contains("kind: Deployment"));
         let mut s = TcpStream::connect(addr).expect("connect");
-        s.write_all(b"GET /Cargo.lock HTTP/1.1\r\n\r\n").expect("write");
+        s.write_all(b"GET /Cargo.lock HTTP/1.1\r\n\r\n")
+            .expect("write");
         let mut out = String::new();
         s.read_to_string(&mut out).expect("read");
         assert!(out.starts_with("HTTP/1.1 404"), "{out}");
