@@ -146,6 +146,28 @@ impl Ipvs {
         Ok(out)
     }
 
+    /// Re-reads the real servers of one virtual server (an empty map if it is gone).
+    pub fn dump_real_servers(&mut self, key: &VsKey) -> Result<BTreeMap<RsKey, ObservedRs>> {
+        let key = service_key(&VsKeyJson::from(*key));
+        Ok(self
+            .dump_destinations(&key)?
+            .into_iter()
+            .map(|d| {
+                (
+                    RsKey {
+                        address: d.address,
+                        port: d.port,
+                    },
+                    ObservedRs {
+                        weight: d.weight,
+                        active: d.active_conns.unwrap_or(0),
+                        inactive: d.inactive_conns.unwrap_or(0),
+                    },
+                )
+            })
+            .collect())
+    }
+
     fn dump_services(&mut self) -> Result<Vec<Service>> {
         let s = self.seq.next();
         let req = IpvsMessage::get_services()

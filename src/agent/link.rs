@@ -30,6 +30,7 @@ const AF_UNSPEC: u8 = 0;
 const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
 const ENODEV: i32 = 19;
+const EADDRNOTAVAIL: i32 = 99;
 
 /// A route netlink connection.
 pub struct Links {
@@ -142,36 +143,50 @@ impl Links {
         Ok(out)
     }
 
-    /// Binds (`add`) or unbinds an address (/32 or /128) on interface `index`.
-    pub fn set_address(&mut self, index: u32, address: IpAddr, add: bool) -> Result<()> {
-        let (family, prefix, bytes, flags) = match address {
-            IpAddr::V4(a) => (AF_INET, 32u8, a.octets().to_vec(), 0u8),
-            IpAddr::V6(a) => (AF_INET6, 128u8, a.octets().to_vec(), IFA_F_NODAD),
-        };
-        let mut body = vec![family, prefix, flags, 0];
-        body.extend_from_slice(&index.to_ne_bytes());
-        nla::put(&mut body, IFA_LOCAL, &bytes);
-        nla::put(&mut body, IFA_ADDRESS, &bytes);
-        let (kind, flags) = if add {
-            (
-                RTM_NEWADDR,
-                NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-            )
-        } else {
-            (RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK)
-        };
-        let (s, req) = self.request(kind, flags, &body);
-        self.sock.send(&req, 1)?;
-        let errors = self.sock.wait_acks(s, |_, _| Ok(()))?;
-        match errors.get(&s) {
-            None => Ok(()),
-            Some(e) if add && *e == Errno::EEXIST => Ok(()),
-            Some(e) if !add && (e.0 == 99 || *e == Errno::ENOENT) => Ok(()), // EADDRNOTAVAIL
-            Some(e) => bail!(
-                "{} address {address}: {e}",
-                if add { "adding" } else { "deleting" }
-            ),
+    /// Binds (`true`) or unbinds (`false`) addresses (/32 or /128) on interface `index`, many
+    /// per `sendmsg` (only the last asks for an ACK; errors come back for any). An address
+    /// already bound, or already gone, is not an error. Returns the failures.
+    pub fn set_addresses(
+        &mut self,
+        index: u32,
+        changes: &[(IpAddr, bool)],
+    ) -> Result<Vec<(IpAddr, bool, Errno)>> {
+        let mut failed = Vec::new();
+        for chunk in changes.chunks(1000) {
+            let mut buf = Vec::new();
+            let mut seqs = Vec::with_capacity(chunk.len());
+            for (i, (address, add)) in chunk.iter().enumerate() {
+                let (family, prefix, bytes, flags) = match address {
+                    IpAddr::V4(a) => (AF_INET, 32u8, a.octets().to_vec(), 0u8),
+                    IpAddr::V6(a) => (AF_INET6, 128u8, a.octets().to_vec(), IFA_F_NODAD),
+                };
+                let mut body = vec![family, prefix, flags, 0];
+                body.extend_from_slice(&index.to_ne_bytes());
+                nla::put(&mut body, IFA_LOCAL, &bytes);
+                nla::put(&mut body, IFA_ADDRESS, &bytes);
+                let ack = if i + 1 == chunk.len() { NLM_F_ACK } else { 0 };
+                let (kind, flags) = if *add {
+                    (RTM_NEWADDR, NLM_F_REQUEST | ack | NLM_F_CREATE | NLM_F_EXCL)
+                } else {
+                    (RTM_DELADDR, NLM_F_REQUEST | ack)
+                };
+                let (s, req) = self.request(kind, flags, &body);
+                buf.extend_from_slice(&req);
+                seqs.push(s);
+            }
+            let Some(&last) = seqs.last() else { continue };
+            self.sock.send(&buf, seqs.len())?;
+            let errors = self.sock.wait_acks(last, |_, _| Ok(()))?;
+            for (s, (address, add)) in seqs.iter().zip(chunk) {
+                match errors.get(s) {
+                    None => {}
+                    Some(e) if *add && *e == Errno::EEXIST => {}
+                    Some(e) if !*add && (e.0 == EADDRNOTAVAIL || *e == Errno::ENOENT) => {}
+                    Some(e) => failed.push((*address, *add, *e)),
+                }
+            }
         }
+        Ok(failed)
     }
 }
 

@@ -95,8 +95,8 @@ pub struct SyncReport {
     pub failed: usize,
     /// Real servers kept at weight 0 until their connections end.
     pub draining: usize,
-    /// `sendmsg` calls that carried the IPVS changes.
-    pub ipvs_sends: u64,
+    /// `sendmsg` calls that carried them.
+    pub sends: u64,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -107,6 +107,9 @@ pub struct Dataplane {
     links: link::Links,
     interface: String,
     dry_run: bool,
+    /// What the kernel holds after the last sync that went through without an error: the
+    /// starting point of an incremental sync.
+    cache: Option<(Observed, u32)>,
 }
 
 impl Dataplane {
@@ -117,10 +120,11 @@ impl Dataplane {
             links: link::Links::connect()?,
             interface: interface.to_owned(),
             dry_run,
+            cache: None,
         })
     }
 
-    /// Reads the kernel's state.
+    /// Reads the kernel's whole state.
     pub fn observe(&mut self) -> Result<(Observed, Option<u32>)> {
         let index = if self.dry_run {
             self.links.index(&self.interface)?
@@ -141,21 +145,59 @@ impl Dataplane {
         ))
     }
 
-    /// One reconciliation: observe, reconcile, send the difference.
+    /// A full sync: dump the whole table, reconcile, send the difference. Repairs anything
+    /// changed behind the agent's back.
     pub fn sync(&mut self, desired: &Desired) -> Result<SyncReport> {
         let started = Instant::now();
+        self.cache = None;
         let (observed, index) = self.observe()?;
+        self.converge(observed, index, desired, started)
+    }
+
+    /// An incremental sync after a plan change: starts from what the last sync left instead of
+    /// dumping everything, and re-reads only the virtual servers that lose a real server (their
+    /// connection counts decide between draining and deleting). Falls back to a full sync when
+    /// there is no such state (first sync, or the last one saw an error).
+    pub fn sync_incremental(&mut self, desired: &Desired) -> Result<SyncReport> {
+        let started = Instant::now();
+        let Some((mut observed, index)) = self.cache.take() else {
+            return self.sync(desired);
+        };
+        for (key, (_, rs)) in observed.virtual_servers.iter_mut() {
+            let Some((_, want)) = desired.state.virtual_servers.get(key) else {
+                continue;
+            };
+            if rs.keys().any(|r| !want.contains_key(r)) {
+                *rs = self.ipvs.dump_real_servers(key)?;
+            }
+        }
+        self.converge(observed, Some(index), desired, started)
+    }
+
+    fn converge(
+        &mut self,
+        mut observed: Observed,
+        index: Option<u32>,
+        desired: &Desired,
+        started: Instant,
+    ) -> Result<SyncReport> {
         let ops = reconcile(&observed, &desired.state, &desired.owned);
-        let draining = observed
-            .virtual_servers
+        let draining = ops
             .iter()
-            .map(|(k, (_, rs))| {
-                let want = desired.state.virtual_servers.get(k);
-                rs.keys()
-                    .filter(|r| want.is_none_or(|(_, w)| !w.contains_key(r)))
-                    .count()
-            })
-            .sum::<usize>();
+            .filter(|op| matches!(op, Op::UpdateRealServer { weight: 0, .. }))
+            .count()
+            + observed
+                .virtual_servers
+                .iter()
+                .map(|(k, (_, rs))| {
+                    let want = desired.state.virtual_servers.get(k);
+                    rs.iter()
+                        .filter(|(r, o)| {
+                            o.weight == 0 && want.is_some_and(|(_, w)| !w.contains_key(*r))
+                        })
+                        .count()
+                })
+                .sum::<usize>();
         let mut report = SyncReport {
             operations: ops.len(),
             draining,
@@ -169,41 +211,103 @@ impl Dataplane {
             return Ok(report);
         }
         let index = index.context("no dummy interface")?;
-        let before_links = self.links.counters().messages;
-        let mut failed = 0;
         let before = self.ipvs.counters();
-        for op in &ops {
-            if let Op::AddAddress { address } = op
-                && let Err(e) = self.links.set_address(index, *address, true)
-            {
-                tracing::error!("{e:#}");
-                failed += 1;
-            }
+        let before_links = self.links.counters();
+        let mut failed = 0;
+        let address_changes = |add: bool| -> Vec<(IpAddr, bool)> {
+            ops.iter()
+                .filter_map(|op| match op {
+                    Op::AddAddress { address } if add => Some((*address, true)),
+                    Op::DeleteAddress { address } if !add => Some((*address, false)),
+                    _ => None,
+                })
+                .collect()
+        };
+        for (address, add, e) in self.links.set_addresses(index, &address_changes(true))? {
+            tracing::error!("the kernel refused address {address} (add: {add}): {e}");
+            failed += 1;
         }
         for e in self.ipvs.apply(&ops)? {
             tracing::error!("the kernel refused {e}");
             failed += 1;
         }
-        for op in &ops {
-            if let Op::DeleteAddress { address } = op
-                && let Err(e) = self.links.set_address(index, *address, false)
-            {
-                tracing::error!("{e:#}");
-                failed += 1;
-            }
+        for (address, add, e) in self.links.set_addresses(index, &address_changes(false))? {
+            tracing::error!("the kernel refused address {address} (add: {add}): {e}");
+            failed += 1;
         }
-        let after = self.ipvs.counters();
-        report.ipvs_sends = after.sends - before.sends;
-        // Messages that changed something: every non-dump request after observing.
-        let address_messages = self.links.counters().messages - before_links;
-        let ipvs_messages = ops
-            .iter()
-            .filter(|op| !matches!(op, Op::AddAddress { .. } | Op::DeleteAddress { .. }))
-            .count() as u64;
-        report.messages = address_messages + ipvs_messages;
+        let (after, after_links) = (self.ipvs.counters(), self.links.counters());
+        report.messages =
+            (after.messages - before.messages) + (after_links.messages - before_links.messages);
+        report.sends = (after.sends - before.sends) + (after_links.sends - before_links.sends);
         report.failed = failed;
+        if failed == 0 {
+            apply_to(&mut observed, &ops);
+            self.cache = Some((observed, index));
+        }
         report.elapsed = started.elapsed();
         Ok(report)
+    }
+}
+
+/// What the kernel holds after `ops` went through (new real servers have no connections).
+fn apply_to(observed: &mut Observed, ops: &[Op]) {
+    use svcroute_core::plan::VsKey;
+    use svcroute_core::reconcile::ObservedRs;
+    for op in ops {
+        match op {
+            Op::AddAddress { address } => {
+                observed.addresses.insert(*address);
+            }
+            Op::DeleteAddress { address } => {
+                observed.addresses.remove(address);
+            }
+            Op::AddVirtualServer { key, config } => {
+                observed
+                    .virtual_servers
+                    .insert(VsKey::from(*key), (*config, Default::default()));
+            }
+            Op::UpdateVirtualServer { key, config } => {
+                if let Some(vs) = observed.virtual_servers.get_mut(&VsKey::from(*key)) {
+                    vs.0 = *config;
+                }
+            }
+            Op::DeleteVirtualServer { key } => {
+                observed.virtual_servers.remove(&VsKey::from(*key));
+            }
+            Op::AddRealServer {
+                key,
+                real_server,
+                weight,
+            } => {
+                if let Some(vs) = observed.virtual_servers.get_mut(&VsKey::from(*key)) {
+                    vs.1.insert(
+                        *real_server,
+                        ObservedRs {
+                            weight: *weight,
+                            ..ObservedRs::default()
+                        },
+                    );
+                }
+            }
+            Op::UpdateRealServer {
+                key,
+                real_server,
+                weight,
+            } => {
+                if let Some(rs) = observed
+                    .virtual_servers
+                    .get_mut(&VsKey::from(*key))
+                    .and_then(|vs| vs.1.get_mut(real_server))
+                {
+                    rs.weight = *weight;
+                }
+            }
+            Op::DeleteRealServer { key, real_server } => {
+                if let Some(vs) = observed.virtual_servers.get_mut(&VsKey::from(*key)) {
+                    vs.1.remove(real_server);
+                }
+            }
+        }
     }
 }
 
@@ -244,7 +348,7 @@ fn log_sync(why: &str, r: &SyncReport) {
         messages = r.messages,
         failed = r.failed,
         draining = r.draining,
-        sendmsg = r.ipvs_sends,
+        sendmsg = r.sends,
         elapsed_ms = format!("{:.1}", r.elapsed.as_secs_f64() * 1000.0),
         "sync: sent {} operation(s) in {:.1} ms",
         r.messages,
@@ -285,53 +389,63 @@ pub fn run(args: &AgentArgs) -> Result<()> {
         return Ok(());
     }
 
-    let mut next_sync = Instant::now();
-    let mut why = "start";
+    // Full syncs (dump everything, repair everything) every --sync-period; incremental ones
+    // right after a plan change and while real servers drain.
+    let retry = args.sync_period.min(Duration::from_secs(5));
+    let mut next_full = Instant::now();
+    let mut first = true;
+    let mut next_incremental: Option<(Instant, &'static str)> = None;
     loop {
         let now = Instant::now();
         let current = fingerprint(&args.manifests.files);
         if current != seen {
             seen = current;
             match load(args) {
+                Ok(d) if desired.as_ref() == Some(&d) => {
+                    tracing::info!("manifests changed; the plan is the same");
+                }
                 Ok(d) => {
-                    if desired.as_ref() != Some(&d) {
-                        tracing::info!(node = d.node, "manifests changed: new plan");
-                        desired = Some(d);
-                        next_sync = now;
-                        why = "manifests changed";
-                    } else {
-                        tracing::info!("manifests changed; the plan is the same");
-                    }
+                    tracing::info!(node = d.node, "manifests changed: new plan");
+                    desired = Some(d);
+                    next_incremental = Some((now, "manifests changed"));
                 }
                 Err(e) => {
                     tracing::error!("{e:#}; keeping the last good plan in the kernel");
                 }
             }
         }
-        if now >= next_sync {
-            if let Some(d) = &desired {
-                match dataplane.sync(d) {
+        if let Some(d) = &desired {
+            let full = now >= next_full;
+            let incremental = next_incremental.filter(|(t, _)| now >= *t);
+            if full || incremental.is_some() {
+                let (why, result) = match incremental {
+                    Some((_, why)) if !full => (why, dataplane.sync_incremental(d)),
+                    _ if first => ("start", dataplane.sync(d)),
+                    _ => ("periodic resync", dataplane.sync(d)),
+                };
+                first = false;
+                next_incremental = None;
+                match result {
                     Ok(r) => {
                         log_sync(why, &r);
-                        // Drained real servers are checked again soon, as their connections end.
-                        next_sync = now
-                            + if r.draining > 0 || r.failed > 0 {
-                                args.sync_period.min(Duration::from_secs(5))
-                            } else {
-                                args.sync_period
-                            };
+                        if r.failed > 0 {
+                            next_full = now + retry;
+                        } else if full {
+                            next_full = now + args.sync_period;
+                        }
+                        if r.draining > 0 {
+                            // Re-read the drained real servers soon, as their connections end.
+                            next_incremental = Some((now + retry, "draining"));
+                        }
                     }
                     Err(e) => {
                         tracing::error!("sync failed: {e:#}");
-                        next_sync = now + args.sync_period.min(Duration::from_secs(5));
+                        next_full = now + retry;
                     }
                 }
-            } else {
-                next_sync = now + args.sync_period;
             }
-            why = "periodic resync";
         }
-        std::thread::sleep(watch.min(next_sync.saturating_duration_since(Instant::now())));
+        std::thread::sleep(watch);
     }
 }
 

@@ -47,3 +47,5 @@ wait_for() {
 
 # syncs: how many syncs the agent logged so far.
 syncs() { grep -c 'sync: sent' /out/agent.log; }
+# synced_since N: the agent logged more than N syncs.
+synced_since() { [ "$(syncs)" -gt "$1" ]; }

@@ -12,7 +12,7 @@ for i in 1 2 3 4; do fetch c1 http://10.1.0.1:30080/; done > /out/nodeport.txt
 # b3 turns not ready: the agent notices the file change and sends one operation.
 before=$(syncs)
 sed 's/POD3_READY/False/' /data/cluster.yaml > /m/cluster.yaml.tmp && mv /m/cluster.yaml.tmp /m/cluster.yaml
-wait_for 100 [ "$(syncs)" -gt "$before" ] || echo "no sync after the change"
+wait_for 100 synced_since "$before" || echo "no sync after the change"
 grep 'sync: sent' /out/agent.log | tail -1 > /out/notready_sync.txt
 ipvsadm -Ln > /out/table_notready.txt
 for i in 1 2 3 4 5 6; do fetch c1 http://10.96.0.10/; done > /out/rr_notready.txt

@@ -22,7 +22,7 @@ fn main() -> Result<()> {
         "web" => web::web(rest),     // playground: build pkg/
         "serve" => web::serve(rest), // playground: build, serve on 127.0.0.1:8080
         "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <test|vm>");
+            println!("usage: cargo xtask <serve|web|test|vm>");
             Ok(())
         }
         other => bail!("unknown xtask command {other:?}; try `cargo xtask help`"),
@@ -51,7 +51,8 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
-fn cargo() -> Command {
+/// `cargo`, the one running this xtask when known.
+pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
@@ -90,6 +91,7 @@ fn test(_args: &[String]) -> Result<()> {
         "--target",
         "thumbv7em-none-eabihf",
     ]))?;
+    vm::test_agent()?; // the node agent's scenarios on a real IPVS kernel in qemu
     web::test()?; // the playground: bundle size, wasm-bindgen tests, JS API vs CLI, e2e in Chromium
     eprintln!("xtask test: all checks passed");
     Ok(())

@@ -28,6 +28,11 @@
 //!   its own tcpdump on an `nlmon0` tap) and writes the codec's vectors
 //!   `ipvs/tests/vectors/NAME.txt`; retries (at most 3 runs) when nlmon missed a packet.
 //! - `cargo xtask vm all`: fetch, then build.
+//! - `cargo xtask vm test-agent`: prepares everything (musl target, fetch, build, the static
+//!   agent) and runs the agent's kernel scenarios, `tests/agent_vm.rs`. `cargo xtask test`
+//!   calls it.
+//! - `cargo xtask vm bench [--services N]`: the agent applying N services x 10 real servers
+//!   from empty vs `ipvsadm -R` of the same rules, and one endpoint change (see `vm/agent.rs`).
 //!
 //! Inside the VM: busybox applets in `/bin` and `/sbin`, iproute2's `ip` as `/sbin/ip` (call it
 //! by path: busybox's shell prefers its own `ip` applet), `ipvsadm` and `tcpdump` in
@@ -44,7 +49,10 @@
 //! 2.5 s after boot); `capture` (19 ipvsadm commands) about 20 s; the cache is about 600 MB,
 //! 400 MB of it the extracted kernel package.
 
+mod agent;
 mod capture;
+
+pub use agent::test_agent;
 mod fetch;
 mod image;
 mod run;
@@ -187,8 +195,13 @@ pub fn main(args: &[String]) -> Result<()> {
             Ok(())
         }
         "capture" => capture::capture(&paths),
+        "test-agent" => test_agent(),
+        "bench" => agent::bench(rest),
         _ => {
-            println!("usage: cargo xtask vm <fetch|build|all|run|capture> [options]");
+            println!(
+                "usage: cargo xtask vm <fetch|build|all|run|capture|test-agent|bench> [options]"
+            );
+            println!("  bench [--services N]   (default 10000 services x 10 real servers)");
             println!(
                 "  run --script FILE [--out DIR] [--timeout SECS] [--memory MB] [--add SRC:DEST]..."
             );

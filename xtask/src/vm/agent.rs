@@ -1,0 +1,197 @@
+//! `cargo xtask vm test-agent` and `cargo xtask vm bench`: the node agent on a real kernel.
+//!
+//! Both prepare everything on a fresh machine and skip what is cached: the rustup target
+//! `x86_64-unknown-linux-musl`, the VM's Debian packages (`vm fetch`, which runs `apt-get
+//! update` when the lists are missing), the initramfs (`vm build`), and the static agent
+//! (`cargo build --release --target x86_64-unknown-linux-musl`). Nothing comes from anywhere
+//! but crates.io, rustup and Debian's archive. When the VM cannot boot, they fail; they never
+//! skip.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+
+use super::{Paths, fetch, image, run};
+
+const MUSL: &str = "x86_64-unknown-linux-musl";
+
+fn target_dir() -> PathBuf {
+    std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| crate::root().join("target"))
+}
+
+/// Everything the VM tests need; returns the static agent.
+fn prepare(paths: &Paths) -> Result<PathBuf> {
+    crate::ensure_target(MUSL)?;
+    fetch::fetch(paths, None, false)?;
+    image::build(paths, &[])?;
+    crate::run(crate::cargo().args(["build", "--release", "--bin", "svcroute", "--target", MUSL]))?;
+    let agent = target_dir().join(MUSL).join("release/svcroute");
+    if !agent.is_file() {
+        bail!("{} missing after the build", agent.display());
+    }
+    Ok(agent)
+}
+
+/// Runs the agent's kernel scenarios (`tests/agent_vm.rs`), one VM boot each.
+pub fn test_agent() -> Result<()> {
+    let started = std::time::Instant::now();
+    let paths = Paths::new();
+    let agent = prepare(&paths)?;
+    crate::run(
+        crate::cargo()
+            .args([
+                "test",
+                "--test",
+                "agent_vm",
+                "--",
+                "--ignored",
+                "--test-threads",
+                "1",
+            ])
+            .env("SVCROUTE_AGENT_BIN", &agent),
+    )?;
+    eprintln!(
+        "vm test-agent: kernel scenarios passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `n` Services over one Deployment of 10 Pods, plus Service `one` over `one_replicas` Pods
+/// (the same shape as `tests/agent_vm.rs`).
+fn big_manifest(n: usize, one_replicas: u32) -> String {
+    let mut s = String::new();
+    for (name, replicas) in [("big", 10), ("one", one_replicas)] {
+        let _ = write!(
+            s,
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec:\n  \
+             replicas: {replicas}\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    \
+             metadata: {{labels: {{app: {name}}}}}\n    spec: {{containers: [{{name: c, image: x}}]}}\n---\n"
+        );
+    }
+    s.push_str(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: one}\nspec:\n  selector: {app: one}\n  \
+         ports: [{port: 80}]\n",
+    );
+    for i in 1..n {
+        let _ = write!(
+            s,
+            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: s{i}}}\nspec:\n  \
+             selector: {{app: big}}\n  ports: [{{port: 80}}]\n"
+        );
+    }
+    s
+}
+
+/// The benchmark script: the agent from empty, a no-op resync, one endpoint change (one-shot
+/// and in a running agent), then `ipvsadm -R` of the same rules from empty.
+const BENCH: &str = r#"A=/data/svcroute
+up() { cut -d' ' -f1 /proc/uptime; }
+$A plan -f /data/big.yaml -o ipvsadm > /tmp/plan.txt
+wc -l < /tmp/plan.txt > /out/plan_lines
+t0=$(up); $A agent --once -f /data/big.yaml 2>/out/apply.log; t1=$(up)
+echo "agent_apply_process $t0 $t1" >> /out/times
+ipvsadm -S -n | wc -l > /out/agent_lines
+t0=$(up); $A agent --once -f /data/big.yaml 2>/out/noop.log; t1=$(up)
+echo "agent_noop_process $t0 $t1" >> /out/times
+t0=$(up); $A agent --once -f /data/big9.yaml 2>/out/change_once.log; t1=$(up)
+echo "agent_change_once_process $t0 $t1" >> /out/times
+# A running agent: the change is incremental (no full dump).
+mkdir -p /m && cp /data/big.yaml /m/c.yaml
+$A agent -f /m --sync-period 1h --watch-interval-ms 100 2>/out/running.log &
+P=$!
+n=0; while [ $n -lt 600 ] && ! grep -q 'sync: sent' /out/running.log; do n=$((n + 1)); sleep 0.5; done
+cp /data/big9.yaml /m/c.tmp && mv /m/c.tmp /m/c.yaml
+n=0; while [ $n -lt 600 ] && [ "$(grep -c 'sync: sent' /out/running.log)" -lt 2 ]; do n=$((n + 1)); sleep 0.1; done
+kill $P
+ipvsadm -C
+t0=$(up); ipvsadm -R < /tmp/plan.txt; t1=$(up)
+echo "ipvsadm_restore $t0 $t1" >> /out/times
+ipvsadm -S -n | wc -l > /out/ipvsadm_lines
+"#;
+
+/// `cargo xtask vm bench [--services N]`: 10,000 services x 10 real servers by default.
+pub fn bench(args: &[String]) -> Result<()> {
+    let mut services = 10_000;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--services" => {
+                services = it
+                    .next()
+                    .context("--services N")?
+                    .parse()
+                    .context("--services N")?
+            }
+            other => bail!("unknown option {other:?}"),
+        }
+    }
+    let paths = Paths::new();
+    let agent = prepare(&paths)?;
+    let work = paths.cache.join("bench");
+    std::fs::create_dir_all(&work)?;
+    let big = work.join("big.yaml");
+    let big9 = work.join("big9.yaml");
+    std::fs::write(&big, big_manifest(services, 10))?;
+    std::fs::write(&big9, big_manifest(services, 9))?;
+    let script = work.join("bench.sh");
+    std::fs::write(&script, BENCH)?;
+    let out = work.join("out");
+    let report = run::run(
+        &paths,
+        &run::RunConfig {
+            script,
+            out: out.clone(),
+            timeout: std::time::Duration::from_secs(1800),
+            add: vec![
+                (agent, "/data/svcroute".into()),
+                (big, "/data/big.yaml".into()),
+                (big9, "/data/big9.yaml".into()),
+            ],
+            memory_mb: 2048,
+        },
+    )?;
+    if report.rc != 0 {
+        bail!(
+            "the bench script exited {}; see {}",
+            report.rc,
+            out.display()
+        );
+    }
+    let read = |n: &str| std::fs::read_to_string(out.join(n)).unwrap_or_default();
+    println!("# {services} services x 10 real servers, Debian kernel in qemu (TCG), 1 vCPU");
+    println!(
+        "rules: plan {} lines, after agent {}, after ipvsadm -R {}",
+        read("plan_lines").trim(),
+        read("agent_lines").trim(),
+        read("ipvsadm_lines").trim()
+    );
+    for line in read("times").lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if let [name, t0, t1] = w[..] {
+            let (t0, t1): (f64, f64) = (t0.parse()?, t1.parse()?);
+            println!(
+                "{name:<28} {:>8.2} s (process, incl. reading manifests)",
+                t1 - t0
+            );
+        }
+    }
+    for log in ["apply.log", "noop.log", "change_once.log", "running.log"] {
+        for l in read(log).lines().filter(|l| l.contains("sync: sent")) {
+            let fields: Vec<&str> = l
+                .split_whitespace()
+                .filter(|w| w.contains('=') && !w.starts_with("elapsed_ms"))
+                .collect();
+            let ms = l
+                .split("elapsed_ms=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap_or("?");
+            println!("{log:<16} sync {ms:>9} ms  {}", fields.join(" "));
+        }
+    }
+    Ok(())
+}
