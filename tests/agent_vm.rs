@@ -287,30 +287,9 @@ fn resync_repairs_hand_edits_and_survives_a_broken_manifest() {
     assert!(!rr.iter().any(|l| l == "none"), "still serving: {rr:?}");
 }
 
-/// `n` Services (one virtual server each) over one Deployment of 10 Pods, plus Service `one`
-/// over a Deployment of `one_replicas`: the benchmark's shape (`cargo xtask vm bench` makes the
-/// same).
-fn big_manifest(n: usize, one_replicas: u32) -> String {
-    let mut s = String::new();
-    for (name, replicas) in [("big", 10), ("one", one_replicas)] {
-        s.push_str(&format!(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec:\n  \
-             replicas: {replicas}\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    \
-             metadata: {{labels: {{app: {name}}}}}\n    spec: {{containers: [{{name: c, image: x}}]}}\n---\n"
-        ));
-    }
-    s.push_str(
-        "apiVersion: v1\nkind: Service\nmetadata: {name: one}\nspec:\n  selector: {app: one}\n  \
-         ports: [{port: 80}]\n",
-    );
-    for i in 1..n {
-        s.push_str(&format!(
-            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: s{i}}}\nspec:\n  \
-             selector: {{app: big}}\n  ports: [{{port: 80}}]\n"
-        ));
-    }
-    s
-}
+#[path = "vm/big_manifest.rs"]
+mod big_manifest;
+use big_manifest::big_manifest;
 
 /// Issue 3: `kill -9` of the agent in the middle of a large plan, then a restart: what is left
 /// to do is only additions (nothing flushed or deleted), and the table converges to the plan.

@@ -122,17 +122,8 @@ impl Ipvs {
             };
             let mut real = BTreeMap::new();
             for d in self.dump_destinations(&svc.key)? {
-                real.insert(
-                    RsKey {
-                        address: d.address,
-                        port: d.port,
-                    },
-                    ObservedRs {
-                        weight: d.weight,
-                        active: d.active_conns.unwrap_or(0),
-                        inactive: d.inactive_conns.unwrap_or(0),
-                    },
-                );
+                let (k, o) = observed_rs(&d);
+                real.insert(k, o);
             }
             out.insert(
                 VsKey {
@@ -151,20 +142,8 @@ impl Ipvs {
         let key = service_key(&VsKeyJson::from(*key));
         Ok(self
             .dump_destinations(&key)?
-            .into_iter()
-            .map(|d| {
-                (
-                    RsKey {
-                        address: d.address,
-                        port: d.port,
-                    },
-                    ObservedRs {
-                        weight: d.weight,
-                        active: d.active_conns.unwrap_or(0),
-                        inactive: d.inactive_conns.unwrap_or(0),
-                    },
-                )
-            })
+            .iter()
+            .map(observed_rs)
             .collect())
     }
 
@@ -441,6 +420,21 @@ pub fn describe(op: &Op) -> String {
             addr(&real_server.address, real_server.port)
         ),
     }
+}
+
+/// A destination as the kernel reports it, in the core's terms.
+fn observed_rs(d: &Destination) -> (RsKey, ObservedRs) {
+    (
+        RsKey {
+            address: d.address,
+            port: d.port,
+        },
+        ObservedRs {
+            weight: d.weight,
+            active: d.active_conns.unwrap_or(0),
+            inactive: d.inactive_conns.unwrap_or(0),
+        },
+    )
 }
 
 #[cfg(test)]

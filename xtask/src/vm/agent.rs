@@ -7,7 +7,6 @@
 //! but crates.io, rustup and Debian's archive. When the VM cannot boot, they fail; they never
 //! skip.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -60,31 +59,9 @@ pub fn test_agent() -> Result<()> {
     Ok(())
 }
 
-/// `n` Services over one Deployment of 10 Pods, plus Service `one` over `one_replicas` Pods
-/// (the same shape as `tests/agent_vm.rs`).
-fn big_manifest(n: usize, one_replicas: u32) -> String {
-    let mut s = String::new();
-    for (name, replicas) in [("big", 10), ("one", one_replicas)] {
-        let _ = write!(
-            s,
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec:\n  \
-             replicas: {replicas}\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    \
-             metadata: {{labels: {{app: {name}}}}}\n    spec: {{containers: [{{name: c, image: x}}]}}\n---\n"
-        );
-    }
-    s.push_str(
-        "apiVersion: v1\nkind: Service\nmetadata: {name: one}\nspec:\n  selector: {app: one}\n  \
-         ports: [{port: 80}]\n",
-    );
-    for i in 1..n {
-        let _ = write!(
-            s,
-            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: s{i}}}\nspec:\n  \
-             selector: {{app: big}}\n  ports: [{{port: 80}}]\n"
-        );
-    }
-    s
-}
+#[path = "../../../tests/vm/big_manifest.rs"]
+mod big_manifest;
+use big_manifest::big_manifest;
 
 /// The benchmark script: the agent from empty, a no-op resync, one endpoint change (one-shot
 /// and in a running agent), then `ipvsadm -R` of the same rules from empty.
