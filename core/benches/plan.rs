@@ -64,6 +64,7 @@ fn objects(services: usize, pods_per_service: usize) -> Objects {
                 ips: vec![IpAddr::V4(Ipv4Addr::from(0x0a64_0000 + n))],
                 ready: true,
                 synthesized: false,
+                status_given: true,
             });
         }
     }

@@ -160,6 +160,7 @@ impl Cluster {
                 .get(&p.meta.id.to_string())
                 .is_some_and(|t| t.deleted)
         });
+        b.start_pods(&nodes, &mut pods);
         b.expand_workloads(&workloads, &nodes, &mut pods, tweaks);
         for p in &mut pods {
             if let Some(t) = tweaks.pods.get(&p.meta.id.to_string()) {
@@ -355,6 +356,42 @@ impl Builder {
         out
     }
 
+    /// Pods written without a status, started as the scheduler and the kubelet would: on their
+    /// `nodeName` (when that Node exists) or the least loaded Node, with the next free address of
+    /// the Node's pod range, Running and Ready. A Pod bound to a Node that does not exist stays
+    /// Pending without an address.
+    fn start_pods(&mut self, nodes: &[Node], pods: &mut [Pod]) {
+        let (mut used_ips, mut per_node) = placement(nodes, pods);
+        let all: Vec<&Node> = nodes.iter().collect();
+        for p in pods.iter_mut().filter(|p| !p.status_given) {
+            let node = match &p.node_name {
+                Some(n) => match nodes.iter().find(|x| x.meta.id.name == *n) {
+                    Some(node) => node,
+                    None => continue,
+                },
+                None => {
+                    if all.is_empty() {
+                        continue;
+                    }
+                    let node = least_loaded(&all, &per_node);
+                    if let Some(c) = per_node.get_mut(&node.meta.id.name) {
+                        *c += 1;
+                    }
+                    node
+                }
+            };
+            p.node_name = Some(node.meta.id.name.clone());
+            for cidr in &node.pod_cidrs {
+                if let Some(ip) = next_free(cidr, &used_ips) {
+                    used_ips.insert(ip);
+                    p.ips.push(ip);
+                }
+            }
+            p.phase = PodPhase::Running;
+            p.ready = true;
+        }
+    }
+
     /// Pods for workloads whose Pods are not in the input (no given Pod in the namespace
     /// matches the selector), as the controllers and the scheduler would make them.
     fn expand_workloads(
@@ -371,15 +408,7 @@ impl Builder {
             .filter(|w| w.kind == WorkloadKind::Deployment)
             .map(|w| &w.meta.id)
             .collect();
-        let mut used_ips: BTreeSet<IpAddr> =
-            pods.iter().flat_map(|p| p.ips.iter().copied()).collect();
-        let mut per_node: BTreeMap<String, usize> =
-            nodes.iter().map(|n| (n.meta.id.name.clone(), 0)).collect();
-        for p in pods.iter() {
-            if let Some(count) = p.node_name.as_ref().and_then(|n| per_node.get_mut(n)) {
-                *count += 1;
-            }
-        }
+        let (mut used_ips, mut per_node) = placement(nodes, pods);
         let given = pods.len();
         for w in order {
             if w.kind == WorkloadKind::ReplicaSet
@@ -460,15 +489,7 @@ impl Builder {
                 let node = if w.kind == WorkloadKind::DaemonSet {
                     eligible[ordinal]
                 } else {
-                    // The scheduler's spreading, simplified: the eligible node with the
-                    // fewest Pods, ties broken by name.
-                    let mut best = eligible[0];
-                    for n in &eligible {
-                        if per_node[&n.meta.id.name] < per_node[&best.meta.id.name] {
-                            best = n;
-                        }
-                    }
-                    best
+                    least_loaded(&eligible, &per_node)
                 };
                 if let Some(c) = per_node.get_mut(&node.meta.id.name) {
                     *c += 1;
@@ -513,6 +534,7 @@ impl Builder {
                     ips,
                     ready: true,
                     synthesized: true,
+                    status_given: true,
                 });
             }
         }
@@ -1093,6 +1115,32 @@ fn slice_backends(svc: &ResolvedService, slices: &[EndpointSlice]) -> Vec<Backen
         }
     }
     by_addr.into_values().collect()
+}
+
+/// The addresses Pods already use, and how many Pods each Node runs.
+fn placement(nodes: &[Node], pods: &[Pod]) -> (BTreeSet<IpAddr>, BTreeMap<String, usize>) {
+    let used: BTreeSet<IpAddr> = pods.iter().flat_map(|p| p.ips.iter().copied()).collect();
+    let mut per_node: BTreeMap<String, usize> =
+        nodes.iter().map(|n| (n.meta.id.name.clone(), 0)).collect();
+    for p in pods {
+        if let Some(count) = p.node_name.as_ref().and_then(|n| per_node.get_mut(n)) {
+            *count += 1;
+        }
+    }
+    (used, per_node)
+}
+
+/// The scheduler's spreading, simplified: the Node with the fewest Pods, ties broken by name
+/// (`nodes` is sorted by name and not empty).
+fn least_loaded<'n>(nodes: &[&'n Node], per_node: &BTreeMap<String, usize>) -> &'n Node {
+    let load = |n: &Node| per_node.get(&n.meta.id.name).copied().unwrap_or(0);
+    let mut best = nodes[0];
+    for n in nodes {
+        if load(n) < load(best) {
+            best = n;
+        }
+    }
+    best
 }
 
 fn next_free(cidr: &IpNet, used: &BTreeSet<IpAddr>) -> Option<IpAddr> {

@@ -317,6 +317,10 @@ pub struct Pod {
     pub ready: bool,
     /// Made by svcroute from a workload (not in the input).
     pub synthesized: bool,
+    /// The manifest carries a `status` (as `kubectl get` prints it). A Pod written without one
+    /// is started as the scheduler and the kubelet would: placed on a Node, given an address,
+    /// Running and Ready.
+    pub status_given: bool,
 }
 
 /// A checked Node.

@@ -1345,6 +1345,7 @@ fn read_pod(
         ips,
         ready,
         synthesized: false,
+        status_given: !status.is_empty(),
     })
 }
 
