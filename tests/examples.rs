@@ -153,3 +153,22 @@ fn seed_typos_give_clear_errors() {
         assert!(line.contains(words), "{file}: {line:?} lacks {words:?}");
     }
 }
+
+/// Huge intervals saturate the simulated clock instead of overflowing.
+#[test]
+fn huge_interval_does_not_overflow() {
+    let o = svcroute(&[
+        "route",
+        "-f",
+        "examples/",
+        "--to",
+        "service-affinity.dev:80",
+        "--count",
+        "3",
+        "--interval",
+        "1e300",
+        "-o",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

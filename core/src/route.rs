@@ -184,7 +184,10 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
                 .collect(),
         }));
     }
-    let times = (0..req.count).map(|i| req.start_ms + u64::from(i) * req.interval_ms);
+    let times = (0..req.count).map(|i| {
+        req.start_ms
+            .saturating_add(u64::from(i).saturating_mul(req.interval_ms))
+    });
     let client = |i: usize| req.from[i % req.from.len()];
     let secs = |ms: u64| ms as f64 / 1000.0;
 

@@ -142,7 +142,7 @@ impl Simulator {
                 match (alive, available(t.dest)) {
                     (true, Some(i)) => {
                         t.last_ms = now_ms;
-                        let until = fmt_time(now_ms + timeout_ms);
+                        let until = fmt_time(now_ms.saturating_add(timeout_ms));
                         *st.conns.entry(t.dest).or_default() += 1;
                         return Decision {
                             index: Some(i),
