@@ -32,22 +32,24 @@ pub(crate) fn read_into(file: &Arc<str>, text: &str, out: &mut Read) {
 
 fn read_text(file: &Arc<str>, text: &str, out: &mut Read) {
     let trimmed = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
-    let json = if trimmed.starts_with(['{', '[']) {
-        super::json::parse_documents(text).ok()
+    // Text that looks like JSON is read by the fast JSON parser; YAML (which also reads JSON
+    // and YAML's flow style) is the fallback. When both fail, the JSON parser's error is the
+    // one that speaks to the user.
+    let parsed = if trimmed.starts_with(['{', '[']) {
+        match super::json::parse_documents(text) {
+            Ok(docs) => Ok(docs),
+            Err(json) => yaml::parse_documents(text).map_err(|_| ("JSON", json)),
+        }
     } else {
-        None
-    };
-    let parsed = match json {
-        Some(docs) => Ok(docs),
-        None => yaml::parse_documents(text),
+        yaml::parse_documents(text).map_err(|e| ("YAML", e))
     };
     let docs = match parsed {
         Ok(docs) => docs,
-        Err(e) => {
+        Err((what, e)) => {
             out.diagnostics.push(Diagnostic::error(
                 Kind::Syntax,
                 Some(loc(file, e.pos)),
-                format!("invalid YAML: {}", e.message),
+                format!("invalid {what}: {}", e.message),
             ));
             return;
         }
