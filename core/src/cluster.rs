@@ -1059,11 +1059,13 @@ fn derive_backends(
     out
 }
 
-/// Endpoints of a Service without a selector, from its EndpointSlices (ports matched by name
-/// and protocol, endpoints deduplicated by address, as kube-proxy's slice cache does).
+/// Endpoints of a Service without a selector, from its EndpointSlices: ports matched by name
+/// and protocol, and an endpoint that appears in several slices with the same ports kept once,
+/// the first seen (kube-proxy's `endpointslicecache.go` deduplicates by `ip:port`). The same
+/// address with other ports is another endpoint.
 fn slice_backends(svc: &ResolvedService, slices: &[EndpointSlice]) -> Vec<Backend> {
     let s = &svc.service;
-    let mut by_addr: BTreeMap<IpAddr, Backend> = BTreeMap::new();
+    let mut by_addr: BTreeMap<(IpAddr, Vec<Option<u16>>), Backend> = BTreeMap::new();
     for slice in slices {
         if slice.meta.id.namespace != s.meta.id.namespace
             || slice.service.as_deref() != Some(s.meta.id.name.as_str())
@@ -1097,21 +1099,7 @@ fn slice_backends(svc: &ResolvedService, slices: &[EndpointSlice]) -> Vec<Backen
                 pod: ep.pod.clone(),
                 hostname: ep.hostname.clone(),
             };
-            match by_addr.get_mut(addr) {
-                Some(prev) => {
-                    for (p, n) in prev.ports.iter_mut().zip(&b.ports) {
-                        if p.is_none() {
-                            *p = *n;
-                        }
-                    }
-                    if b.conditions.is_ready() && !prev.conditions.is_ready() {
-                        prev.conditions = b.conditions;
-                    }
-                }
-                None => {
-                    by_addr.insert(*addr, b);
-                }
-            }
+            by_addr.entry((*addr, ports.clone())).or_insert(b);
         }
     }
     by_addr.into_values().collect()
