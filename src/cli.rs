@@ -103,6 +103,10 @@ pub enum PlanFormat {
     Json,
     /// `ipvsadm -S -n` rules, which `ipvsadm -R` accepts.
     Ipvsadm,
+    /// kube-proxy's iptables mode: `iptables-save` of the node (`iptables-restore` accepts it).
+    Iptables,
+    /// kube-proxy's nftables mode: the ruleset, which `nft -f` accepts.
+    Nftables,
 }
 
 /// `svcroute route`.

@@ -44,6 +44,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     s
                 }
                 PlanFormat::Ipvsadm => render::ipvsadm_rules(&plan),
+                PlanFormat::Iptables => render::iptables::iptables_save(&cluster, &plan.node),
+                PlanFormat::Nftables => render::nftables::ruleset(&cluster, &plan.node),
                 PlanFormat::Table => render::table(&plan),
             };
             print(&text)?;
