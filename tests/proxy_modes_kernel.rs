@@ -1,0 +1,258 @@
+//! kube-proxy's iptables and nftables modes, as `svcroute plan -o iptables|nftables` renders
+//! them, proven in this host's kernel: `tests/modes/netns.sh` builds a node namespace holding the
+//! rules, one namespace per Pod answering with its own address and a client namespace (all under
+//! a private mount namespace, so nothing outlives the test), and the client's real connections
+//! must reach exactly the plan's endpoints:
+//!
+//! - a ClusterIP Service with three endpoints spreads connections at random (iptables'
+//!   `--probability` cascade, nftables' `numgen random mod 3`): a chi-square test on 300
+//!   connections with a bound a correct implementation exceeds with probability 1e-6;
+//! - a `sessionAffinity: ClientIP` Service keeps the client on one Pod (`-m recent`, the
+//!   nftables affinity sets);
+//! - the NodePort answers on the node's address;
+//! - in iptables mode, `iptables-save` of the loaded rules prints exactly what svcroute printed.
+//!
+//! It needs root and `unshare`; without them it says so loudly, and fails when `CI` is set (CI
+//! runs as root). Debian's `iptables`, `nftables`, `nfacct`, `iproute2` and `python3` are
+//! installed with apt-get when missing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+const CLUSTER: &str = "tests/modes/kernel-cluster.yaml";
+const SPREAD_VIP: &str = "10.96.0.10:80";
+const STICKY_VIP: &str = "10.96.0.11:80";
+const NODE_PORT: &str = "192.168.0.2:30080";
+const SPREAD_COUNT: usize = 300;
+/// Chi-square with 2 degrees of freedom exceeds -2 ln(1e-6) = 27.63 with probability 1e-6.
+const CHI_SQUARE_BOUND: f64 = 27.63;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Whether the test can run here; when not, why (loudly) — and a failure under CI.
+fn can_run() -> bool {
+    let why = if !is_root() {
+        Some("not root")
+    } else if !have("unshare") {
+        Some("no unshare")
+    } else {
+        None
+    };
+    let Some(why) = why else { return true };
+    let msg = format!(
+        "proxy_modes_kernel: CANNOT RUN ({why}): kube-proxy's iptables/nftables rules were NOT \
+         checked in a kernel"
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("{msg}");
+    }
+    eprintln!("\n{}\n{msg}\n{}\n", "!".repeat(80), "!".repeat(80));
+    false
+}
+
+/// Debian's packages for the tools the harness runs, installed only when one is missing.
+fn ensure_tools() {
+    let tools = [
+        ("iptables-restore", "iptables"),
+        ("nft", "nftables"),
+        ("nfacct", "nfacct"),
+        ("ip", "iproute2"),
+        ("python3", "python3"),
+    ];
+    let missing: Vec<&str> = tools
+        .iter()
+        .filter(|(bin, _)| !have(bin))
+        .map(|(_, pkg)| *pkg)
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !install() {
+        let updated = Command::new("apt-get").arg("update").status();
+        assert!(
+            updated.is_ok_and(|s| s.success()) && install(),
+            "could not install {missing:?} with apt-get"
+        );
+    }
+}
+
+fn svcroute(args: &[&str]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_svcroute"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("svcroute runs");
+    assert!(
+        o.status.success(),
+        "svcroute {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).expect("utf-8")
+}
+
+/// The plan's real servers (addresses) per virtual server `address:port`.
+fn plan_endpoints() -> BTreeMap<String, Vec<String>> {
+    let plan: serde_json::Value =
+        serde_json::from_str(&svcroute(&["plan", "-f", CLUSTER, "-o", "json"])).expect("json");
+    let mut out = BTreeMap::new();
+    for vs in plan["virtualServers"].as_array().expect("virtualServers") {
+        let key = format!("{}:{}", vs["address"].as_str().unwrap_or(""), vs["port"]);
+        let rs = vs["realServers"]
+            .as_array()
+            .expect("realServers")
+            .iter()
+            .map(|r| r["address"].as_str().unwrap_or("").to_string())
+            .collect();
+        out.insert(key, rs);
+    }
+    out
+}
+
+/// Loads `mode`'s rules into a fresh node and returns the answers per target.
+fn run_mode(mode: &str, dir: &Path, pods: &[String]) -> BTreeMap<String, Vec<String>> {
+    let rules = dir.join(format!("rules.{mode}"));
+    std::fs::write(&rules, svcroute(&["plan", "-f", CLUSTER, "-o", mode])).expect("write rules");
+    let o = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh"])
+        .arg(root().join("tests/modes/netns.sh"))
+        .arg(mode)
+        .arg(&rules)
+        .arg(pods.join(" "))
+        .arg(format!("{SPREAD_VIP}:{SPREAD_COUNT}"))
+        .arg(format!("{STICKY_VIP}:30"))
+        .arg(format!("{NODE_PORT}:30"))
+        .output()
+        .expect("unshare runs");
+    assert!(
+        o.status.success(),
+        "{mode}: the namespace harness failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut answers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&o.stdout).lines() {
+        let (target, answer) = line.split_once(' ').expect("TARGET ANSWER");
+        answers
+            .entry(target.to_string())
+            .or_default()
+            .push(answer.to_string());
+    }
+    if mode == "iptables" {
+        let saved = without_counters(
+            &std::fs::read_to_string(dir.join("rules.iptables.saved")).expect("saved"),
+        );
+        let rendered = std::fs::read_to_string(&rules).expect("rules");
+        assert_eq!(
+            saved, rendered,
+            "iptables-save prints the loaded rules differently from plan -o iptables"
+        );
+    }
+    answers
+}
+
+/// Chain lines with `[0:0]` counters: packets the namespaces sent while the test ran (neighbour
+/// discovery, the readiness probes) are counted on the builtin chains.
+fn without_counters(saved: &str) -> String {
+    saved
+        .lines()
+        .map(|l| match (l.starts_with(':'), l.rfind(" [")) {
+            (true, Some(i)) => format!("{} [0:0]\n", &l[..i]),
+            _ => format!("{l}\n"),
+        })
+        .collect()
+}
+
+fn check(
+    mode: &str,
+    answers: &BTreeMap<String, Vec<String>>,
+    plan: &BTreeMap<String, Vec<String>>,
+) {
+    for (target, got) in answers {
+        let want = &plan[target];
+        for a in got {
+            assert!(
+                want.contains(a),
+                "{mode}: a connection to {target} answered {a:?}, not one of the plan's endpoints {want:?}"
+            );
+        }
+    }
+    let spread = &answers[SPREAD_VIP];
+    assert_eq!(
+        spread.len(),
+        SPREAD_COUNT,
+        "{mode}: every connection answered"
+    );
+    let endpoints = &plan[SPREAD_VIP];
+    let expected = SPREAD_COUNT as f64 / endpoints.len() as f64;
+    let chi: f64 = endpoints
+        .iter()
+        .map(|e| {
+            let n = spread.iter().filter(|a| *a == e).count() as f64;
+            (n - expected).powi(2) / expected
+        })
+        .sum();
+    eprintln!("{mode}: {SPREAD_VIP} spread chi-square {chi:.2} (bound {CHI_SQUARE_BOUND})");
+    assert!(
+        chi < CHI_SQUARE_BOUND,
+        "{mode}: {SPREAD_VIP} is not spread uniformly at random over {endpoints:?}: chi-square {chi:.2}"
+    );
+    let sticky = &answers[STICKY_VIP];
+    assert!(
+        sticky.iter().all(|a| a == &sticky[0]),
+        "{mode}: sessionAffinity ClientIP moved the client between Pods: {sticky:?}"
+    );
+    assert_eq!(answers[NODE_PORT].len(), 30, "{mode}: the NodePort answers");
+}
+
+#[test]
+fn iptables_and_nftables_rules_route_real_connections_as_planned() {
+    if !can_run() {
+        return;
+    }
+    ensure_tools();
+    let start = Instant::now();
+    let plan = plan_endpoints();
+    let pods = plan[SPREAD_VIP].clone();
+    assert_eq!(pods.len(), 3, "the test cluster has three endpoints");
+    let dir = std::env::temp_dir().join(format!("svcroute-modes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for mode in ["iptables", "nftables"] {
+        let answers = run_mode(mode, &dir, &pods);
+        check(mode, &answers, &plan);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    eprintln!(
+        "proxy_modes_kernel: both modes checked in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+}
