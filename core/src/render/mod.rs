@@ -7,5 +7,6 @@ pub mod iptables;
 pub mod ipvsadm;
 pub mod nftables;
 pub mod proxy;
+pub mod userspace;
 
 pub use ipvsadm::{ipvsadm_rules, ipvsadm_table, table};
