@@ -5,7 +5,7 @@
 //! must reach exactly the plan's endpoints:
 //!
 //! - a ClusterIP Service with three endpoints spreads connections at random (iptables'
-//!   `--probability` cascade, nftables' `numgen random mod 3`): a chi-square test on 300
+//!   `--probability` cascade, nftables' `numgen random mod 3`): a chi-square test on 1200
 //!   connections with a bound a correct implementation exceeds with probability 1e-6;
 //! - a `sessionAffinity: ClientIP` Service keeps the client on one Pod (`-m recent`, the
 //!   nftables affinity sets);
@@ -25,7 +25,9 @@ const CLUSTER: &str = "tests/modes/kernel-cluster.yaml";
 const SPREAD_VIP: &str = "10.96.0.10:80";
 const STICKY_VIP: &str = "10.96.0.11:80";
 const NODE_PORT: &str = "192.168.0.2:30080";
-const SPREAD_COUNT: usize = 300;
+/// Large enough that a wrong cascade (1/3 at every step: 1/3, 2/9, 4/9) gives a chi-square
+/// near 88, far above the bound.
+const SPREAD_COUNT: usize = 1200;
 /// Chi-square with 2 degrees of freedom exceeds -2 ln(1e-6) = 27.63 with probability 1e-6.
 const CHI_SQUARE_BOUND: f64 = 27.63;
 
