@@ -10,6 +10,8 @@
 //! - a `sessionAffinity: ClientIP` Service keeps the client on one Pod (`-m recent`, the
 //!   nftables affinity sets);
 //! - the NodePort answers on the node's address;
+//! - with no ready endpoint, the serving terminating one answers (the terminating fallback);
+//!   with no usable endpoint, connections are refused;
 //! - in iptables mode, `iptables-save` of the loaded rules prints exactly what svcroute printed.
 //!
 //! It needs root and `unshare`; without them it says so loudly, and fails when `CI` is set (CI
@@ -25,6 +27,8 @@ const CLUSTER: &str = "tests/modes/kernel-cluster.yaml";
 const SPREAD_VIP: &str = "10.96.0.10:80";
 const STICKY_VIP: &str = "10.96.0.11:80";
 const NODE_PORT: &str = "192.168.0.2:30080";
+const FALLBACK_VIP: &str = "10.96.0.13:80";
+const NO_ENDPOINTS_VIP: &str = "10.96.0.14:80";
 /// Large enough that a wrong cascade (1/3 at every step: 1/3, 2/9, 4/9) gives a chi-square
 /// near 88, far above the bound.
 const SPREAD_COUNT: usize = 1200;
@@ -154,6 +158,8 @@ fn run_mode(mode: &str, dir: &Path, pods: &[String]) -> BTreeMap<String, Vec<Str
         .arg(format!("{SPREAD_VIP}:{SPREAD_COUNT}"))
         .arg(format!("{STICKY_VIP}:30"))
         .arg(format!("{NODE_PORT}:30"))
+        .arg(format!("{FALLBACK_VIP}:20"))
+        .arg(format!("{NO_ENDPOINTS_VIP}:3"))
         .output()
         .expect("unshare runs");
     assert!(
@@ -201,6 +207,13 @@ fn check(
 ) {
     for (target, got) in answers {
         let want = &plan[target];
+        if want.is_empty() {
+            assert!(
+                got.iter().all(|a| a == "ERR:ConnectionRefusedError"),
+                "{mode}: {target} has no endpoints in the plan, so connections are refused: {got:?}"
+            );
+            continue;
+        }
         for a in got {
             assert!(
                 want.contains(a),
@@ -234,6 +247,12 @@ fn check(
         "{mode}: sessionAffinity ClientIP moved the client between Pods: {sticky:?}"
     );
     assert_eq!(answers[NODE_PORT].len(), 30, "{mode}: the NodePort answers");
+    assert_eq!(
+        answers[FALLBACK_VIP].len(),
+        20,
+        "{mode}: the serving terminating endpoint answers"
+    );
+    assert_eq!(answers[NO_ENDPOINTS_VIP].len(), 3);
 }
 
 #[test]

@@ -17,6 +17,13 @@ ip netns add client
 N="ip netns exec node"
 $N ip link set lo up
 $N sysctl -qw net.ipv4.ip_forward=1
+# A default route, as a node has: a Service address without endpoints is then forwarded (and
+# rejected by kube-proxy's filter rules) rather than unroutable.
+$N ip link add up0 type veth peer name up1
+$N ip link set up1 up
+$N ip addr add 198.51.100.1/24 dev up0
+$N ip link set up0 up
+$N ip route add default via 198.51.100.254
 $N ip link add br0 type bridge
 $N ip addr add 10.244.1.1/24 dev br0
 $N ip link set br0 up
