@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use ipnet::IpNet;
 use svcroute_core::config::{Config, Scheduler, Settings};
 use svcroute_core::model::Protocol;
+use svcroute_core::modes::ProxyMode;
 use svcroute_core::route::Request;
 
 /// Kubernetes Service L4 routing: what kube-proxy's IPVS mode programs, planned and simulated.
@@ -132,6 +133,11 @@ pub struct RouteArgs {
     /// The client Pod's namespace, for DNS search paths.
     #[arg(long, short = 'n', default_value = "default")]
     pub namespace: String,
+    /// Which kube-proxy mode chooses the backend: ipvs (the --ipvs-scheduler), iptables
+    /// (random cascade), nftables (numgen random), userspace (round robin).
+    #[arg(long = "proxy-mode", value_name = "MODE", default_value = "ipvs",
+          value_parser = parse_proxy_mode)]
+    pub proxy_mode: ProxyMode,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = RouteFormat::Table)]
     pub output: RouteFormat,
@@ -205,6 +211,10 @@ fn parse_range(s: &str) -> Result<(u16, u16), String> {
 }
 
 fn parse_scheduler(s: &str) -> Result<Scheduler, String> {
+    s.parse()
+}
+
+fn parse_proxy_mode(s: &str) -> Result<ProxyMode, String> {
     s.parse()
 }
 

@@ -71,7 +71,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             let req = args.request()?;
             let mut sim = sim::Simulator::new();
-            let routes = route::route(&cluster, &req, &mut sim)?;
+            let mut routes = route::route(&cluster, &req, &mut sim)?;
+            svcroute_core::modes::ModeSimulator::new(cluster.config.seed).redecide(
+                &cluster,
+                &mut routes,
+                args.proxy_mode,
+                req.protocol,
+            );
             let text = match args.output {
                 RouteFormat::Json => {
                     let mut s = serde_json::to_string_pretty(&routes)?;

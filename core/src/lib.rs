@@ -25,6 +25,7 @@ pub mod labels;
 #[cfg(feature = "std")]
 pub mod manifest;
 pub mod model;
+pub mod modes;
 pub mod plan;
 pub mod reconcile;
 pub mod render;

@@ -1,14 +1,19 @@
 //! The proxy modes agree: the endpoints kube-proxy's iptables and nftables modes send a Service
 //! address to (`render::proxy`, kube-proxy's `CategorizeEndpoints`) are the real servers the IPVS
 //! plan holds for it, on every node of the seed examples and the modes' test clusters; and the
-//! userspace mode's description lists the same backends in round-robin order.
+//! userspace mode's description lists the same backends in round-robin order. The simulator of
+//! each mode (`route --proxy-mode`): seeded uniform draws for iptables and nftables, round robin
+//! for userspace, ClientIP affinity in all three.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use svcroute_core::model::Family;
+use svcroute_core::modes::{ModeSimulator, ProxyMode};
 use svcroute_core::plan::VsKind;
 use svcroute_core::render::{proxy, userspace};
+use svcroute_core::route::{Request, Routes, route};
+use svcroute_core::sim::Simulator;
 use svcroute_core::{Cluster, Config, manifest, plan};
 
 fn cluster(files: &[&str], config: Config) -> Cluster {
@@ -138,4 +143,165 @@ fn userspace_mode_lists_backends_in_round_robin_order_and_retries() {
     assert_eq!(get("demo/web-np:http").node_port, Some(30080));
     assert_eq!(get("demo/fallback:http").backends, ["10.244.1.12:8080"]);
     assert!(get("demo/nothing:http").backends.is_empty());
+}
+
+fn routed(
+    c: &Cluster,
+    mode: ProxyMode,
+    to: &str,
+    from: &[&str],
+    count: u32,
+    interval_s: u64,
+) -> Routes {
+    let req = Request {
+        to: to.into(),
+        from: from.iter().map(|f| f.parse().expect("ip")).collect(),
+        count,
+        interval_ms: interval_s * 1000,
+        node: Some("node-a".into()),
+        ..Request::default()
+    };
+    let mut routes = route(c, &req, &mut Simulator::new()).expect("routed");
+    ModeSimulator::new(c.config.seed).redecide(c, &mut routes, mode, req.protocol);
+    routes
+}
+
+fn chi_square(routes: &Routes, endpoints: &[&str]) -> f64 {
+    let expected = routes.connections.len() as f64 / endpoints.len() as f64;
+    endpoints
+        .iter()
+        .map(|e| {
+            let n = routes
+                .connections
+                .iter()
+                .filter(|c| c.backend.as_deref() == Some(*e))
+                .count() as f64;
+            (n - expected).powi(2) / expected
+        })
+        .sum()
+}
+
+const WEB: [&str; 3] = ["10.244.1.11:8080", "10.244.1.12:8080", "10.244.1.13:8080"];
+
+#[test]
+fn iptables_and_nftables_modes_draw_uniformly_from_the_seed() {
+    let c = cluster(&["tests/modes/kernel-cluster.yaml"], Config::default());
+    for mode in [ProxyMode::Iptables, ProxyMode::Nftables] {
+        let r = routed(&c, mode, "10.96.0.10:80", &["10.0.0.7"], 3000, 0);
+        // Chi-square, 2 degrees of freedom: above 27.63 with probability 1e-6 for a uniform
+        // draw; a cascade of 1/3 at every step gives about 220 here.
+        let chi = chi_square(&r, &WEB);
+        assert!(chi < 27.63, "{mode:?}: chi-square {chi}");
+        assert_eq!(
+            r,
+            routed(&c, mode, "10.96.0.10:80", &["10.0.0.7"], 3000, 0),
+            "seeded"
+        );
+    }
+    let first = &routed(
+        &c,
+        ProxyMode::Iptables,
+        "10.96.0.10:80",
+        &["10.0.0.7"],
+        1,
+        0,
+    )
+    .connections[0];
+    assert!(
+        first
+            .reason
+            .starts_with("KUBE-SVC-XRY76EGRC3BSCIIJ: --probability 0.33333333349"),
+        "{}",
+        first.reason
+    );
+    let first = &routed(
+        &c,
+        ProxyMode::Nftables,
+        "10.96.0.10:80",
+        &["10.0.0.7"],
+        1,
+        0,
+    )
+    .connections[0];
+    assert!(
+        first
+            .reason
+            .starts_with("service-AXK6CI2C-demo/web/tcp/http: numgen random mod 3 → "),
+        "{}",
+        first.reason
+    );
+}
+
+#[test]
+fn affinity_keeps_a_client_in_every_mode_until_the_timeout() {
+    let c = cluster(&["tests/modes/kernel-cluster.yaml"], Config::default());
+    for mode in [
+        ProxyMode::Iptables,
+        ProxyMode::Nftables,
+        ProxyMode::Userspace,
+    ] {
+        let r = routed(&c, mode, "10.96.0.11:80", &["10.0.0.7"], 20, 60);
+        let first = r.connections[0].backend.clone();
+        assert!(first.is_some());
+        assert!(
+            r.connections.iter().all(|x| x.backend == first),
+            "{mode:?}: {:?}",
+            r.connections
+        );
+        // Ten clients spread over more than one Pod.
+        let clients: Vec<String> = (1..=10).map(|i| format!("10.0.1.{i}")).collect();
+        let refs: Vec<&str> = clients.iter().map(String::as_str).collect();
+        let r = routed(&c, mode, "10.96.0.11:80", &refs, 10, 0);
+        let distinct: BTreeSet<_> = r.connections.iter().map(|x| x.backend.clone()).collect();
+        assert!(distinct.len() > 1, "{mode:?}: every client on one Pod");
+    }
+}
+
+#[test]
+fn userspace_mode_is_round_robin_and_empty_services_refuse() {
+    let c = cluster(&["tests/modes/kernel-cluster.yaml"], Config::default());
+    let r = routed(
+        &c,
+        ProxyMode::Userspace,
+        "10.96.0.10:80",
+        &["10.0.0.7"],
+        4,
+        0,
+    );
+    let got: Vec<_> = r
+        .connections
+        .iter()
+        .map(|x| x.backend.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(got, [WEB[0], WEB[1], WEB[2], WEB[0]]);
+    for mode in ProxyMode::ALL {
+        let r = routed(&c, mode, "10.96.0.14:80", &["10.0.0.7"], 1, 0);
+        assert_eq!(r.connections[0].backend, None, "{mode:?}");
+    }
+    let r = routed(
+        &c,
+        ProxyMode::Iptables,
+        "10.96.0.14:80",
+        &["10.0.0.7"],
+        1,
+        0,
+    );
+    assert!(
+        r.connections[0]
+            .reason
+            .ends_with("has no endpoints\" → REJECT")
+    );
+    let r = routed(
+        &c,
+        ProxyMode::Nftables,
+        "192.168.0.2:30080",
+        &["10.0.0.7"],
+        1,
+        0,
+    );
+    assert!(
+        r.connections[0].reason.starts_with("external-"),
+        "{}",
+        r.connections[0].reason
+    );
 }

@@ -167,11 +167,16 @@ fn save_string(s: &str) -> String {
 /// kube-proxy writes `1/n` as `%0.10f`; `libxt_statistic` stores `lround(p * 2^31)` and
 /// `iptables-save` prints that fraction with `%.11f`.
 pub fn saved_probability(n: usize) -> String {
+    format!("{:.11}", f64::from(stored_probability(n)) / 2_147_483_648.0)
+}
+
+/// The kernel's `xt_statistic` fraction for kube-proxy's `1/n`: `lround(p * 2^31)` of the
+/// `%0.10f` text; a rule matches when `get_random_u32() & 0x7FFFFFFF` is below it.
+pub fn stored_probability(n: usize) -> u32 {
     let written = format!("{:.10}", 1.0 / n as f64);
     let p: f64 = written.parse().unwrap_or(0.0);
-    // lround of a positive value below 2^31: floor(x + 0.5), exact in f64 at this size.
-    let stored = (p * 2_147_483_648.0 + 0.5) as u64;
-    format!("{:.11}", stored as f64 / 2_147_483_648.0)
+    // lround of a positive value up to 2^31: floor(x + 0.5), exact in f64 at this size.
+    (p * 2_147_483_648.0 + 0.5) as u32
 }
 
 fn host(ip: &IpAddr) -> String {
@@ -181,14 +186,16 @@ fn host(ip: &IpAddr) -> String {
     }
 }
 
-fn svc_chain(prefix: &str, sp: &ServicePort) -> String {
+/// `KUBE-SVC-`/`KUBE-SVL-`/`KUBE-EXT-` + the port's hash.
+pub(crate) fn svc_chain(prefix: &str, sp: &ServicePort) -> String {
     format!(
         "{prefix}{}",
         hash_base32(&format!("{}{}", sp.name_string(), sp.proto()), 16)
     )
 }
 
-fn sep_chain(sp: &ServicePort, ep: &Endpoint) -> String {
+/// `KUBE-SEP-` + the endpoint's hash.
+pub(crate) fn sep_chain(sp: &ServicePort, ep: &Endpoint) -> String {
     format!(
         "KUBE-SEP-{}",
         hash_base32(

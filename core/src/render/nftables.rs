@@ -27,7 +27,8 @@ fn hash_and_truncate(name: &str) -> String {
     out
 }
 
-fn port_base(sp: &ServicePort) -> String {
+/// `HASH-ns/name/proto/port`, the suffix of a port's chains.
+pub(crate) fn port_base(sp: &ServicePort) -> String {
     hash_and_truncate(&format!(
         "{}/{}/{}/{}",
         sp.namespace,
@@ -37,7 +38,8 @@ fn port_base(sp: &ServicePort) -> String {
     ))
 }
 
-fn endpoint_base(sp: &ServicePort, ep: &Endpoint) -> String {
+/// `HASH-ns/name/proto/port__ip/port`, the suffix of an endpoint's chain and affinity set.
+pub(crate) fn endpoint_base(sp: &ServicePort, ep: &Endpoint) -> String {
     let ip = ep.ip.to_string().replace(':', ".");
     hash_and_truncate(&format!(
         "{}/{}/{}/{}__{ip}/{}",

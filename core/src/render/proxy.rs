@@ -28,6 +28,8 @@ pub struct Endpoint {
     pub terminating: bool,
     /// On the node whose rules these are.
     pub local: bool,
+    /// The Pod behind it, `namespace/name`, when known.
+    pub pod: Option<String>,
 }
 
 impl Endpoint {
@@ -237,6 +239,10 @@ fn ports_of(svc: &ResolvedService, node: &str, family: Family) -> Vec<ServicePor
                         serving: b.conditions.is_serving(),
                         terminating,
                         local: b.node.as_deref() == Some(node),
+                        pod: b
+                            .pod
+                            .as_ref()
+                            .map(|p| format!("{}/{}", p.namespace, p.name)),
                     })
                 })
                 .collect();
