@@ -73,10 +73,8 @@ impl core::str::FromStr for ProxyMode {
 #[derive(Clone, Debug)]
 pub struct ModeSimulator {
     rng: ChaCha8Rng,
-    /// iptables `recent` lists: (list, client) → last seen (ms).
-    recent: BTreeMap<(String, IpAddr), u64>,
-    /// nftables affinity sets: (set, client) → expiry (ms).
-    sets: BTreeMap<(String, IpAddr), u64>,
+    /// iptables `recent` lists and nftables affinity sets: (name, client) → last update (ms).
+    affinity: BTreeMap<(String, IpAddr), u64>,
     /// userspace round robin: service port → next index.
     rr: BTreeMap<String, usize>,
     /// userspace affinity: (service port, client) → (endpoint, last used ms).
@@ -88,8 +86,7 @@ impl ModeSimulator {
     pub fn new(seed: u64) -> Self {
         ModeSimulator {
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x6b75_6265_2d70_726f),
-            recent: BTreeMap::new(),
-            sets: BTreeMap::new(),
+            affinity: BTreeMap::new(),
             rr: BTreeMap::new(),
             sticky: BTreeMap::new(),
         }
@@ -146,8 +143,10 @@ impl ModeSimulator {
                 .is_some_and(|n| n.addresses.contains(&client));
             let pod_src = proxy::cluster_cidr(cluster, fam).is_some_and(|n| n.contains(&client));
             let (ep, reason) = match mode {
-                ProxyMode::Iptables => self.iptables(sp, kind, client, ms, pod_src || local_src),
-                ProxyMode::Nftables => self.nftables(sp, kind, client, ms, pod_src || local_src),
+                ProxyMode::Iptables => {
+                    self.rules(false, sp, kind, client, ms, pod_src || local_src)
+                }
+                ProxyMode::Nftables => self.rules(true, sp, kind, client, ms, pod_src || local_src),
                 _ => self.userspace(sp, client, ms),
             };
             c.backend = ep.as_ref().map(Endpoint::host_port);
@@ -156,102 +155,13 @@ impl ModeSimulator {
         }
     }
 
-    fn iptables(
+    /// The iptables (`nft == false`) or nftables mode's rules for one connection: refuse when
+    /// nothing serves, pick the policy's endpoints (external traffic through the EXT/external
+    /// chain, which short-circuits pod and local sources under policy Local), honour ClientIP
+    /// affinity, else draw.
+    fn rules(
         &mut self,
-        sp: &ServicePort,
-        kind: VsKind,
-        client: IpAddr,
-        ms: u64,
-        short_circuit: bool,
-    ) -> (Option<Endpoint>, String) {
-        let name = sp.name_string();
-        let cat = sp.categorize();
-        let svc = iptables::svc_chain("KUBE-SVC-", sp);
-        let svl = iptables::svc_chain("KUBE-SVL-", sp);
-        if !cat.has_any {
-            return (
-                None,
-                format!("KUBE-SERVICES (filter): \"{name} has no endpoints\" → REJECT"),
-            );
-        }
-        let mut path = String::new();
-        let (chain, eps) = if kind == VsKind::ClusterIP {
-            if sp.itp_local {
-                (svl, &cat.local)
-            } else {
-                (svc, &cat.cluster)
-            }
-        } else {
-            let ext = iptables::svc_chain("KUBE-EXT-", sp);
-            if !sp.external_policy_local() {
-                path = format!("{ext}: KUBE-MARK-MASQ → ");
-                (svc, &cat.cluster)
-            } else if short_circuit {
-                path = format!("{ext}: pod or LOCAL source, short-circuit → ");
-                (svc, &cat.cluster)
-            } else {
-                path = format!("{ext} → ");
-                (svl, &cat.local)
-            }
-        };
-        if eps.is_empty() {
-            let table = if kind == VsKind::ClusterIP {
-                "KUBE-SERVICES"
-            } else {
-                "KUBE-EXTERNAL-SERVICES"
-            };
-            return (
-                None,
-                format!("{table} (filter): \"{name} has no local endpoints\" → DROP"),
-            );
-        }
-        if let Some(timeout) = sp.affinity {
-            for ep in eps {
-                let sep = iptables::sep_chain(sp, ep);
-                if let Some(last) = self.recent.get(&(sep.clone(), client))
-                    && ms.saturating_sub(*last) <= u64::from(timeout) * 1000
-                {
-                    let ago = ms.saturating_sub(*last) / 1000;
-                    let reason = format!(
-                        "{path}{chain}: -m recent --rcheck --seconds {timeout}: {client} seen {ago} s ago → {sep}: DNAT to {}",
-                        ep.host_port()
-                    );
-                    self.recent.insert((sep, client), ms);
-                    return (Some(ep.clone()), reason);
-                }
-            }
-        }
-        let n = eps.len();
-        let mut steps = Vec::new();
-        let mut chosen = n - 1;
-        for i in 0..n - 1 {
-            let p = iptables::saved_probability(n - i);
-            let stored = iptables::stored_probability(n - i);
-            if self.rng.next_u32() & 0x7FFF_FFFF < stored {
-                steps.push(format!("--probability {p} matched"));
-                chosen = i;
-                break;
-            }
-            steps.push(format!("--probability {p} failed, next rule"));
-        }
-        if chosen == n - 1 {
-            steps.push(String::from("last rule"));
-        }
-        let ep = &eps[chosen];
-        let sep = iptables::sep_chain(sp, ep);
-        if sp.affinity.is_some() {
-            self.recent.insert((sep.clone(), client), ms);
-        }
-        let reason = format!(
-            "{path}{chain}: {} → {sep}: DNAT to {}",
-            steps.join("; "),
-            ep.host_port()
-        );
-        (Some(ep.clone()), reason)
-    }
-
-    fn nftables(
-        &mut self,
+        nft: bool,
         sp: &ServicePort,
         kind: VsKind,
         client: IpAddr,
@@ -261,64 +171,129 @@ impl ModeSimulator {
         let name = sp.name_string();
         let cat = sp.categorize();
         let base = nftables::port_base(sp);
-        if !cat.has_any {
-            return (
-                None,
-                format!("no-endpoint-services: {name} → goto reject-chain: reject"),
-            );
-        }
-        let mut path = String::new();
-        let (chain, eps) = if kind == VsKind::ClusterIP {
-            if sp.itp_local {
-                (format!("local-{base}"), &cat.local)
-            } else {
-                (format!("service-{base}"), &cat.cluster)
-            }
-        } else if !sp.external_policy_local() {
-            path = format!("external-{base}: jump mark-for-masquerade → ");
-            (format!("service-{base}"), &cat.cluster)
-        } else if short_circuit {
-            path = format!("external-{base}: short-circuit pod or local traffic → ");
-            (format!("service-{base}"), &cat.cluster)
-        } else {
-            path = format!("external-{base} → ");
-            (format!("local-{base}"), &cat.local)
+        let chain_of = |local: bool| match (nft, local) {
+            (false, false) => iptables::svc_chain("KUBE-SVC-", sp),
+            (false, true) => iptables::svc_chain("KUBE-SVL-", sp),
+            (true, false) => format!("service-{base}"),
+            (true, true) => format!("local-{base}"),
         };
-        if eps.is_empty() {
-            return (None, format!("no-endpoint-services: {name} → drop"));
+        let ext = if nft {
+            format!("external-{base}")
+        } else {
+            iptables::svc_chain("KUBE-EXT-", sp)
+        };
+        if !cat.has_any {
+            let why = if nft {
+                format!("no-endpoint-services: {name} → goto reject-chain: reject")
+            } else {
+                format!("KUBE-SERVICES (filter): \"{name} has no endpoints\" → REJECT")
+            };
+            return (None, why);
         }
-        let set_of = |ep: &Endpoint| format!("affinity-{}", nftables::endpoint_base(sp, ep));
-        let end_of = |ep: &Endpoint| format!("endpoint-{}", nftables::endpoint_base(sp, ep));
-        if let Some(timeout) = sp.affinity {
-            for ep in eps {
-                if let Some(expiry) = self.sets.get(&(set_of(ep), client))
-                    && ms < *expiry
-                {
-                    let reason = format!(
-                        "{path}{chain}: ip saddr @{} ({client} in the set, timeout {timeout}s) → {}: dnat to {}",
-                        set_of(ep),
-                        end_of(ep),
-                        ep.host_port()
-                    );
-                    self.sets
-                        .insert((set_of(ep), client), ms + u64::from(timeout) * 1000);
-                    return (Some(ep.clone()), reason);
+        let (local, path) = if kind == VsKind::ClusterIP {
+            (sp.itp_local, String::new())
+        } else if !sp.external_policy_local() {
+            let masq = if nft {
+                "jump mark-for-masquerade"
+            } else {
+                "KUBE-MARK-MASQ"
+            };
+            (false, format!("{ext}: {masq} → "))
+        } else if short_circuit {
+            (
+                false,
+                format!("{ext}: pod or local source, short-circuit → "),
+            )
+        } else {
+            (true, format!("{ext} → "))
+        };
+        let chain = chain_of(local);
+        let eps = if local { &cat.local } else { &cat.cluster };
+        if eps.is_empty() {
+            let why = match (nft, kind) {
+                (true, _) => format!("no-endpoint-services: {name} → drop"),
+                (false, VsKind::ClusterIP) => {
+                    format!("KUBE-SERVICES (filter): \"{name} has no local endpoints\" → DROP")
                 }
+                (false, _) => format!(
+                    "KUBE-EXTERNAL-SERVICES (filter): \"{name} has no local endpoints\" → DROP"
+                ),
+            };
+            return (None, why);
+        }
+        // The endpoint's chain, and the affinity list (iptables `recent`) or set (nftables).
+        let target = |ep: &Endpoint| {
+            if nft {
+                let b = nftables::endpoint_base(sp, ep);
+                (format!("endpoint-{b}"), format!("affinity-{b}"))
+            } else {
+                let sep = iptables::sep_chain(sp, ep);
+                (sep.clone(), sep)
+            }
+        };
+        let nat = |ep: &Endpoint| {
+            if nft {
+                format!("dnat to {}", ep.host_port())
+            } else {
+                format!("DNAT to {}", ep.host_port())
+            }
+        };
+        if let Some(timeout) = sp.affinity {
+            let ttl = u64::from(timeout) * 1000;
+            for ep in eps {
+                let (to, list) = target(ep);
+                // `--rcheck --seconds N` matches up to N s after the last packet; an nftables
+                // set element expires N s after its last update.
+                let Some(last) = self.affinity.get(&(list.clone(), client)) else {
+                    continue;
+                };
+                let age = ms.saturating_sub(*last);
+                if (nft && age >= ttl) || (!nft && age > ttl) {
+                    continue;
+                }
+                let check = if nft {
+                    format!("ip saddr @{list} ({client} in the set, timeout {timeout}s)")
+                } else {
+                    format!(
+                        "-m recent --rcheck --seconds {timeout}: {client} seen {} s ago",
+                        age / 1000
+                    )
+                };
+                let reason = format!("{path}{chain}: {check} → {to}: {}", nat(ep));
+                self.affinity.insert((list, client), ms);
+                return (Some(ep.clone()), reason);
             }
         }
         let n = eps.len();
-        let i = ((u64::from(self.rng.next_u32()) * n as u64) >> 32) as usize;
+        let (i, draw) = if nft {
+            let i = ((u64::from(self.rng.next_u32()) * n as u64) >> 32) as usize;
+            (i, format!("numgen random mod {n} → {i}"))
+        } else {
+            let mut steps = Vec::new();
+            let mut chosen = n - 1;
+            for i in 0..n - 1 {
+                let p = iptables::saved_probability(n - i);
+                if self.rng.next_u32() & 0x7FFF_FFFF < iptables::stored_probability(n - i) {
+                    steps.push(format!("--probability {p} matched"));
+                    chosen = i;
+                    break;
+                }
+                steps.push(format!("--probability {p} failed, next rule"));
+            }
+            if chosen == n - 1 {
+                steps.push(String::from("last rule"));
+            }
+            (chosen, steps.join("; "))
+        };
         let ep = &eps[i];
-        if let Some(timeout) = sp.affinity {
-            self.sets
-                .insert((set_of(ep), client), ms + u64::from(timeout) * 1000);
+        let (to, list) = target(ep);
+        if sp.affinity.is_some() {
+            self.affinity.insert((list, client), ms);
         }
-        let reason = format!(
-            "{path}{chain}: numgen random mod {n} → {i} → {}: dnat to {}",
-            end_of(ep),
-            ep.host_port()
-        );
-        (Some(ep.clone()), reason)
+        (
+            Some(ep.clone()),
+            format!("{path}{chain}: {draw} → {to}: {}", nat(ep)),
+        )
     }
 
     fn userspace(

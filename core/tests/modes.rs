@@ -198,38 +198,20 @@ fn iptables_and_nftables_modes_draw_uniformly_from_the_seed() {
             "seeded"
         );
     }
-    let first = &routed(
-        &c,
-        ProxyMode::Iptables,
-        "10.96.0.10:80",
-        &["10.0.0.7"],
-        1,
-        0,
-    )
-    .connections[0];
-    assert!(
-        first
-            .reason
-            .starts_with("KUBE-SVC-XRY76EGRC3BSCIIJ: --probability 0.33333333349"),
-        "{}",
-        first.reason
-    );
-    let first = &routed(
-        &c,
-        ProxyMode::Nftables,
-        "10.96.0.10:80",
-        &["10.0.0.7"],
-        1,
-        0,
-    )
-    .connections[0];
-    assert!(
-        first
-            .reason
-            .starts_with("service-AXK6CI2C-demo/web/tcp/http: numgen random mod 3 → "),
-        "{}",
-        first.reason
-    );
+    for (mode, start) in [
+        (
+            ProxyMode::Iptables,
+            "KUBE-SVC-XRY76EGRC3BSCIIJ: --probability 0.33333333349",
+        ),
+        (
+            ProxyMode::Nftables,
+            "service-AXK6CI2C-demo/web/tcp/http: numgen random mod 3 → ",
+        ),
+    ] {
+        let r = routed(&c, mode, "10.96.0.10:80", &["10.0.0.7"], 1, 0);
+        let reason = &r.connections[0].reason;
+        assert!(reason.starts_with(start), "{reason}");
+    }
 }
 
 #[test]
