@@ -14,6 +14,10 @@
 //!   with no usable endpoint, connections are refused;
 //! - in iptables mode, `iptables-save` of the loaded rules prints exactly what svcroute printed.
 //!
+//! A second test loads every `plan -o iptables|nftables` run of the `modes-*` fixtures
+//! (kube-proxy's own test clusters, traffic policies, dual-stack) into an empty ruleset and
+//! reads the iptables ones back.
+//!
 //! It needs root and `unshare`; without them it says so loudly, and fails when `CI` is set (CI
 //! runs as root). Debian's `iptables`, `nftables`, `nfacct`, `iproute2` and `python3` are
 //! installed with apt-get when missing.
@@ -276,4 +280,102 @@ fn iptables_and_nftables_rules_route_real_connections_as_planned() {
         "proxy_modes_kernel: both modes checked in {:.1} s",
         start.elapsed().as_secs_f64()
     );
+}
+
+/// Runs `script` in a throwaway network namespace with `input` on its standard input.
+fn in_netns(script: &str, input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new("unshare")
+        .args(["-n", "sh", "-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("unshare runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write rules");
+    child.wait_with_output().expect("unshare ends")
+}
+
+/// Every `plan -o iptables|nftables` run of the `modes-*` fixtures (kube-proxy's own test
+/// clusters, traffic policies, dual-stack) loads into an empty ruleset, and the iptables ones
+/// read back from `iptables-save` / `ip6tables-save` exactly as rendered.
+#[test]
+fn every_modes_fixture_loads_and_reads_back() {
+    if !can_run() {
+        return;
+    }
+    ensure_tools();
+    let dir = root().join("tests/fixtures");
+    let mut fixtures: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/fixtures")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            n.starts_with("modes-") && n.ends_with(".yaml")
+        })
+        .collect();
+    fixtures.sort();
+    let mut loaded = 0;
+    for f in &fixtures {
+        let text = std::fs::read_to_string(f).expect("fixture");
+        let rel = f
+            .strip_prefix(root())
+            .expect("under root")
+            .display()
+            .to_string();
+        for run in text.lines().filter_map(|l| l.strip_prefix("# run: plan ")) {
+            let mut args: Vec<&str> = Vec::from(["plan"]);
+            args.extend(run.split_whitespace());
+            args.extend(["-f", rel.as_str()]);
+            if run.ends_with("-o nftables") {
+                let o = in_netns("nft -f -", &svcroute(&args));
+                assert!(
+                    o.status.success(),
+                    "{rel}: nft -f refused `{run}`: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                loaded += 1;
+            } else if run.ends_with("-o iptables") {
+                let out = svcroute(&args);
+                let (v4, v6) = match out.split_once("# ip6tables-save\n") {
+                    Some((a, b)) => (a.to_string(), Some(b.to_string())),
+                    None => (out.clone(), None),
+                };
+                for (rules, cmd) in [(Some(v4), "iptables"), (v6, "ip6tables")] {
+                    let Some(rules) = rules else { continue };
+                    let o = in_netns(
+                        &format!(
+                            "nfacct add ct_state_invalid_dropped_pkts && \
+                             nfacct add localhost_nps_accepted_pkts && \
+                             {cmd}-restore && {cmd}-save"
+                        ),
+                        &rules,
+                    );
+                    assert!(
+                        o.status.success(),
+                        "{rel}: {cmd}-restore refused `{run}`: {}",
+                        String::from_utf8_lossy(&o.stderr)
+                    );
+                    let saved: String = String::from_utf8_lossy(&o.stdout)
+                        .lines()
+                        .filter(|l| !l.starts_with('#'))
+                        .map(|l| format!("{l}\n"))
+                        .collect();
+                    assert_eq!(
+                        without_counters(&saved),
+                        rules,
+                        "{rel}: {cmd}-save differs from `{run}`"
+                    );
+                    loaded += 1;
+                }
+            }
+        }
+    }
+    assert!(loaded >= 6, "only {loaded} renderings loaded");
+    eprintln!("proxy_modes_kernel: {loaded} fixture renderings loaded into a kernel");
 }
