@@ -287,3 +287,45 @@ fn userspace_mode_is_round_robin_and_empty_services_refuse() {
         r.connections[0].reason
     );
 }
+
+/// A Service with `n` ready endpoints, in slices of at most 500.
+fn big_cluster(n: usize) -> Cluster {
+    let mut text = String::from(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: big, namespace: demo}\nspec:\n  clusterIP: 10.96.0.50\n  ports: [{name: http, port: 80}]\n",
+    );
+    for (s, chunk) in (0..n).collect::<Vec<_>>().chunks(500).enumerate() {
+        text.push_str(&format!(
+            "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: big-{s}, namespace: demo, labels: {{kubernetes.io/service-name: big}}}}\naddressType: IPv4\nports: [{{name: http, port: 80, protocol: TCP}}]\nendpoints:\n"
+        ));
+        for i in chunk {
+            text.push_str(&format!(
+                "- addresses: [10.1.{}.{}]\n",
+                i / 250,
+                i % 250 + 1
+            ));
+        }
+    }
+    let read = manifest::read("big.yaml", &text);
+    assert!(!read.has_errors(), "{:?}", read.diagnostics);
+    Cluster::build(read.objects, Config::default()).expect("valid")
+}
+
+#[test]
+fn iptables_mode_drops_endpoint_comments_above_1000_endpoints() {
+    use svcroute_core::render::iptables::iptables_save;
+    let sep_commented = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("-A KUBE-SEP-") && l.contains("-m comment"))
+            .count()
+    };
+    let c = big_cluster(1000);
+    let small = iptables_save(&c, &c.nodes[0].meta.id.name);
+    assert_eq!(sep_commented(&small), 2000);
+    let c = big_cluster(1001);
+    let large = iptables_save(&c, &c.nodes[0].meta.id.name);
+    assert_eq!(sep_commented(&large), 0);
+    assert!(large.contains(
+        "-A KUBE-SERVICES -d 10.96.0.50/32 -p tcp -m comment --comment \"demo/big:http cluster IP\""
+    ));
+    assert!(large.contains("-A KUBE-SVC-") && !large.contains("demo/big:http -> "));
+}

@@ -13,7 +13,8 @@
 //! Pod CIDR of the family (the local-traffic detector), `--nodeport-addresses` unset (every local
 //! address), `--iptables-localhost-nodeports=true`, mark bit 14 (`0x4000`),
 //! `nf_conntrack_tcp_be_liberal=0`, an `iptables` with `--random-fully`, and nfacct counters
-//! available. Services are written in name order (kube-proxy walks a Go map).
+//! available. Services are written in name order (kube-proxy walks a Go map). Above 1000
+//! endpoints (kube-proxy's large-cluster mode) the per-endpoint rules lose their comments.
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -29,6 +30,8 @@ use crate::cluster::Cluster;
 use crate::model::Family;
 
 const MARK: &str = "0x4000";
+/// kube-proxy's `largeClusterEndpointsThreshold`.
+const LARGE_CLUSTER: usize = 1000;
 const NODEPORTS_COMMENT: &str =
     "kubernetes service nodeports; NOTE: this must be the last rule in this chain";
 
@@ -58,6 +61,10 @@ impl Rule {
         self.matches
             .push(format!("-m comment --comment {}", save_string(text)));
         self
+    }
+    /// `appendServiceCommentLocked`: the comment, left out in large-cluster mode.
+    fn svc_comment(self, large: bool, text: &str) -> Self {
+        if large { self } else { self.comment(text) }
     }
     /// `-m PROTO -p PROTO [--dport N]`.
     fn proto(mut self, proto: &'static str, dport: Option<u16>) -> Self {
@@ -386,8 +393,19 @@ pub fn family_save(cluster: &Cluster, node: &str, fam: Family) -> String {
         );
     }
 
-    for sp in proxy::service_ports(cluster, node, fam) {
-        service_rules(&sp, &mut filter, &mut nat, local_cidr, localhost_nodeports);
+    let ports = proxy::service_ports(cluster, node, fam);
+    // largeClusterEndpointsThreshold: above 1000 endpoints kube-proxy drops the comments of
+    // the per-endpoint rules.
+    let large = ports.iter().map(|sp| sp.endpoints.len()).sum::<usize>() > LARGE_CLUSTER;
+    for sp in &ports {
+        service_rules(
+            sp,
+            &mut filter,
+            &mut nat,
+            local_cidr,
+            localhost_nodeports,
+            large,
+        );
     }
 
     let mut last = Rule::new();
@@ -434,6 +452,7 @@ fn service_rules(
     nat: &mut Table,
     local_cidr: Option<IpNet>,
     localhost_nodeports: bool,
+    large: bool,
 ) {
     let name = sp.name_string();
     let proto = sp.proto();
@@ -632,11 +651,11 @@ fn service_rules(
     }
     if uses_cluster_chain {
         nat.chain(&svc);
-        endpoint_jumps(nat, sp, &svc, &cat.cluster);
+        endpoint_jumps(nat, sp, &svc, &cat.cluster, large);
     }
     if uses_local_chain {
         nat.chain(&svl);
-        endpoint_jumps(nat, sp, &svl, &cat.local);
+        endpoint_jumps(nat, sp, &svl, &cat.local, large);
     }
     for ep in &cat.reachable {
         let sep = sep_chain(sp, ep);
@@ -644,10 +663,10 @@ fn service_rules(
             &sep,
             Rule::new()
                 .src(false, &host(&ep.ip))
-                .comment(&name)
+                .svc_comment(large, &name)
                 .j("KUBE-MARK-MASQ"),
         );
-        let mut r = Rule::new().comment(&name);
+        let mut r = Rule::new().svc_comment(large, &name);
         if sp.affinity.is_some() {
             r = r.m(format!(
                 "-m recent --set --name {sep} --mask {} --rsource",
@@ -670,7 +689,7 @@ fn full_mask(ip: &IpAddr) -> &'static str {
 }
 
 /// `writeServiceToEndpointRules`: affinity checks, then the probability cascade.
-fn endpoint_jumps(nat: &mut Table, sp: &ServicePort, chain: &str, eps: &[Endpoint]) {
+fn endpoint_jumps(nat: &mut Table, sp: &ServicePort, chain: &str, eps: &[Endpoint], large: bool) {
     let name = sp.name_string();
     if let Some(timeout) = sp.affinity {
         for ep in eps {
@@ -678,7 +697,7 @@ fn endpoint_jumps(nat: &mut Table, sp: &ServicePort, chain: &str, eps: &[Endpoin
             nat.add(
                 chain,
                 Rule::new()
-                    .comment(&format!("{name} -> {}", ep.host_port()))
+                    .svc_comment(large, &format!("{name} -> {}", ep.host_port()))
                     .m(format!(
                         "-m recent --rcheck --seconds {timeout} --reap --name {sep} --mask {} --rsource",
                         full_mask(&ep.ip)
@@ -689,7 +708,7 @@ fn endpoint_jumps(nat: &mut Table, sp: &ServicePort, chain: &str, eps: &[Endpoin
     }
     let n = eps.len();
     for (i, ep) in eps.iter().enumerate() {
-        let mut r = Rule::new().comment(&format!("{name} -> {}", ep.host_port()));
+        let mut r = Rule::new().svc_comment(large, &format!("{name} -> {}", ep.host_port()));
         if i + 1 < n {
             r = r.m(format!(
                 "-m statistic --mode random --probability {}",
