@@ -329,3 +329,85 @@ fn iptables_mode_drops_endpoint_comments_above_1000_endpoints() {
     ));
     assert!(large.contains("-A KUBE-SVC-") && !large.contains("demo/big:http -> "));
 }
+
+/// Every manifest of the fixtures and examples that builds: on every node and in both
+/// families, the iptables rules only jump to chains their table declares (as iptables-restore
+/// demands) and every nftables `jump`/`goto`/`@set` names something added before it (as
+/// `nft -f` demands).
+#[test]
+fn renderings_reference_only_what_they_declare() {
+    use svcroute_core::render::{iptables, nftables};
+    let mut files: Vec<String> = examples();
+    let dir = format!("{}/../tests/fixtures", env!("CARGO_MANIFEST_DIR"));
+    for e in std::fs::read_dir(dir)
+        .expect("fixtures")
+        .filter_map(|e| e.ok())
+    {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if n.ends_with(".yaml") || n.ends_with(".json") {
+            files.push(format!("tests/fixtures/{n}"));
+        }
+    }
+    let mut rendered = 0;
+    for f in &files {
+        let path = format!("{}/../{f}", env!("CARGO_MANIFEST_DIR"));
+        let read = manifest::read(f, &std::fs::read_to_string(path).expect("readable"));
+        if read.has_errors() {
+            continue;
+        }
+        // The modes fixtures use kube-proxy's test ranges.
+        let mut config = Config::default();
+        if f.contains("modes-0") {
+            config.service_cidrs = vec!["172.30.0.0/16".parse().expect("cidr")];
+            config.node_port_range = (3000, 32767);
+        }
+        let Ok(c) = Cluster::build(read.objects, config) else {
+            continue;
+        };
+        for node in &c.nodes {
+            let name = &node.meta.id.name;
+            let ipt = iptables::iptables_save(&c, name);
+            for table in ipt.split("COMMIT\n").filter(|t| !t.trim().is_empty()) {
+                let declared: BTreeSet<&str> = table
+                    .lines()
+                    .filter_map(|l| l.strip_prefix(':'))
+                    .filter_map(|l| l.split(' ').next())
+                    .collect();
+                for l in table.lines().filter(|l| l.starts_with("-A ")) {
+                    let chain = l.split(' ').nth(1).unwrap_or("");
+                    assert!(declared.contains(chain), "{f} {name}: {l}");
+                    if let Some((_, target)) = l.split_once(" -j ") {
+                        let target = target.split(' ').next().unwrap_or("");
+                        if target.starts_with("KUBE-") {
+                            assert!(declared.contains(target), "{f} {name}: {l}");
+                        }
+                    }
+                }
+            }
+            let nft = nftables::ruleset(&c, name);
+            let mut added: BTreeSet<String> = BTreeSet::new();
+            for l in nft.lines() {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                if let ["add", "chain" | "set" | "map", _, _, obj, ..] = words.as_slice() {
+                    added.insert((*obj).to_string());
+                    continue;
+                }
+                for w in words.windows(2) {
+                    let referenced = match w {
+                        ["jump" | "goto", target] => Some(*target),
+                        [_, set] if set.starts_with('@') => Some(&set[1..]),
+                        _ => None,
+                    };
+                    if let Some(r) = referenced {
+                        assert!(
+                            added.contains(r),
+                            "{f} {name}: {l} uses {r} before it exists"
+                        );
+                    }
+                }
+            }
+            rendered += 1;
+        }
+    }
+    assert!(rendered >= 20, "only {rendered} nodes rendered");
+}
