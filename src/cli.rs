@@ -173,6 +173,7 @@ impl RouteArgs {
 
 /// `svcroute agent`.
 #[derive(Debug, Args)]
+#[command(mut_arg("files", |a| a.required(false).required_unless_present("cleanup")))]
 pub struct AgentArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
@@ -182,10 +183,26 @@ pub struct AgentArgs {
     /// Print the operations (in ipvsadm words) instead of sending them.
     #[arg(long)]
     pub dry_run: bool,
-    /// Period of the full resync that also repairs rules changed by hand (30s, 500ms, 2m).
+    /// Period of the full resync that also repairs rules changed by hand and re-reads the
+    /// manifests (a Go duration: 30s, 500ms, 1m30s; > 0).
     #[arg(long, alias = "ipvs-sync-period", value_name = "DURATION", default_value = "30s",
           value_parser = crate::agent::parse_duration)]
     pub sync_period: std::time::Duration,
+    /// No two syncs closer than this (0: sync at once); at most --sync-period.
+    #[arg(long = "ipvs-min-sync-period", value_name = "DURATION", default_value = "1s",
+          value_parser = crate::agent::parse_duration)]
+    pub min_sync_period: std::time::Duration,
+    /// Accept an empty manifest, and plans that delete most of what the agent owns (refused
+    /// otherwise: an empty or truncated read must not wipe the node).
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Remove what the agent owns (its virtual servers, its interface and addresses) and exit.
+    /// -f is optional: it names the Node whose addresses hold NodePorts.
+    #[arg(long)]
+    pub cleanup: bool,
+    /// The single-instance lock: a second agent on the node exits with an error.
+    #[arg(long, value_name = "PATH", default_value = crate::agent::lifecycle::LOCK_FILE)]
+    pub lock_file: std::path::PathBuf,
     /// The dummy interface that holds ClusterIPs, externalIPs and load balancer IPs.
     #[arg(long, value_name = "NAME", default_value = "kube-ipvs0")]
     pub interface: String,

@@ -5,8 +5,11 @@
 //! `RTM_DELADDR`), each a fixed header and two or three attributes. Like kube-proxy, the agent
 //! leaves the interface down: the kernel still installs local routes for its addresses, so the
 //! node accepts traffic for them, and nothing answers ARP for them.
+//!
+//! The agent only ever works on a dummy: an existing link of that name of another kind (`eth0`,
+//! `lo`, a bridge, a veth) is refused, so the agent can never unbind a node's own addresses.
+//! `--cleanup` deletes the dummy (`RTM_DELLINK`), which takes its addresses with it.
 
-use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use anyhow::{Context, Result, bail};
@@ -16,6 +19,7 @@ use svcroute_ipvs::{Errno, NetlinkHeader, NetlinkMessage, nla};
 use super::netlink::{Counters, Protocol, Sequence, Socket};
 
 const RTM_NEWLINK: u16 = 16;
+const RTM_DELLINK: u16 = 17;
 const RTM_GETLINK: u16 = 18;
 const RTM_NEWADDR: u16 = 20;
 const RTM_DELADDR: u16 = 21;
@@ -63,29 +67,41 @@ impl Links {
         (s, NetlinkMessage::new(header, body.to_vec()).to_bytes())
     }
 
-    /// The index of interface `name`, if it exists.
-    pub fn index(&mut self, name: &str) -> Result<Option<u32>> {
+    /// Interface `name`, if it exists: its index and link kind.
+    pub fn find(&mut self, name: &str) -> Result<Option<Link>> {
         let mut body = ifinfomsg(0);
         nla::put_str(&mut body, IFLA_IFNAME, name);
         let (s, req) = self.request(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, &body);
         self.sock.send(&req, 1)?;
-        let mut index = None;
+        let mut found = None;
         let errors = self.sock.wait_acks(s, |h, payload| {
             if h.message_type == RTM_NEWLINK && payload.len() >= 16 {
-                index = Some(u32::from_ne_bytes([
-                    payload[4], payload[5], payload[6], payload[7],
-                ]));
+                let index = u32::from_ne_bytes([payload[4], payload[5], payload[6], payload[7]]);
+                found = Some(Link {
+                    index,
+                    kind: link_kind(&payload[16..]),
+                });
             }
             Ok(())
         })?;
         match errors.get(&s) {
-            None => Ok(index),
+            None => Ok(found),
             Some(e) if e.0 == ENODEV => Ok(None),
             Some(e) => bail!("looking up interface {name}: {e}"),
         }
     }
 
-    /// Creates the dummy interface unless it exists; returns its index.
+    /// The index of the dummy interface `name`, if it exists; an error when a link of that name
+    /// exists and is not a dummy.
+    pub fn index(&mut self, name: &str) -> Result<Option<u32>> {
+        match self.find(name)? {
+            None => Ok(None),
+            Some(link) => link.dummy_index(name).map(Some),
+        }
+    }
+
+    /// Creates the dummy interface unless it exists; returns its index. Refuses a link of that
+    /// name that is not a dummy.
     pub fn ensure_dummy(&mut self, name: &str) -> Result<u32> {
         if let Some(i) = self.index(name)? {
             return Ok(i);
@@ -109,21 +125,32 @@ impl Links {
             .with_context(|| format!("{name} missing right after its creation"))
     }
 
-    /// The addresses bound on interface `index`.
-    pub fn addresses(&mut self, index: u32) -> Result<BTreeSet<IpAddr>> {
+    /// Deletes interface `index` (and so its addresses).
+    pub fn delete(&mut self, index: u32) -> Result<()> {
+        let index = i32::try_from(index).context("interface index out of range")?;
+        let body = ifinfomsg(index);
+        let (s, req) = self.request(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, &body);
+        self.sock.send(&req, 1)?;
+        let errors = self.sock.wait_acks(s, |_, _| Ok(()))?;
+        match errors.get(&s) {
+            None => Ok(()),
+            Some(e) if e.0 == ENODEV => Ok(()),
+            Some(e) => bail!("deleting interface {index}: {e}"),
+        }
+    }
+
+    /// Every address the kernel holds, with the index of its interface.
+    pub fn all_addresses(&mut self) -> Result<Vec<(u32, IpAddr)>> {
         let body = [AF_UNSPEC, 0, 0, 0, 0, 0, 0, 0];
         let (s, req) = self.request(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, &body);
         self.sock.send(&req, 1)?;
-        let mut out = BTreeSet::new();
+        let mut out = Vec::new();
         let errors = self.sock.wait_acks(s, |h, payload| {
             if h.message_type != RTM_NEWADDR || payload.len() < 8 {
                 return Ok(());
             }
             let family = payload[0];
             let ifindex = u32::from_ne_bytes([payload[4], payload[5], payload[6], payload[7]]);
-            if ifindex != index {
-                return Ok(());
-            }
             let mut local = None;
             let mut address = None;
             for a in nla::NlaIter::new(&payload[8..]) {
@@ -134,7 +161,7 @@ impl Links {
                     _ => {}
                 }
             }
-            out.extend(local.or(address));
+            out.extend(local.or(address).map(|a| (ifindex, a)));
             Ok(())
         })?;
         if let Some(e) = errors.get(&s) {
@@ -190,6 +217,45 @@ impl Links {
     }
 }
 
+/// A network interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// Its index.
+    pub index: u32,
+    /// `IFLA_INFO_KIND` (`dummy`, `veth`, `bridge`…); `None` for physical and loopback devices.
+    pub kind: Option<String>,
+}
+
+impl Link {
+    /// The index when this is a dummy; a clear error otherwise.
+    pub fn dummy_index(&self, name: &str) -> Result<u32> {
+        match self.kind.as_deref() {
+            Some("dummy") => Ok(self.index),
+            kind => bail!(
+                "--interface {name}: {name} exists and is not a dummy interface ({}): the agent \
+                 binds service addresses only on a dummy interface it creates or adopts, and \
+                 never touches a node's own interfaces; choose another name (kube-ipvs0)",
+                match kind {
+                    Some(k) => format!("its kind is {k}"),
+                    None => "a physical or loopback device".to_owned(),
+                }
+            ),
+        }
+    }
+}
+
+/// The `IFLA_INFO_KIND` inside `IFLA_LINKINFO` of a link message's attributes.
+pub fn link_kind(attrs: &[u8]) -> Option<String> {
+    let info = nla::NlaIter::new(attrs)
+        .filter_map(Result::ok)
+        .find(|a| a.kind == IFLA_LINKINFO)?;
+    let kind = nla::NlaIter::new(info.value)
+        .filter_map(Result::ok)
+        .find(|a| a.kind == IFLA_INFO_KIND)?;
+    let bytes = kind.value.split(|b| *b == 0).next().unwrap_or_default();
+    String::from_utf8(bytes.to_vec()).ok()
+}
+
 /// `struct ifinfomsg` with an index.
 fn ifinfomsg(index: i32) -> Vec<u8> {
     let mut b = vec![AF_UNSPEC, 0, 0, 0];
@@ -204,5 +270,52 @@ fn ip(family: u8, bytes: &[u8]) -> Option<IpAddr> {
         AF_INET => <[u8; 4]>::try_from(bytes).ok().map(IpAddr::from),
         AF_INET6 => <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn attrs(kind: Option<&str>) -> Vec<u8> {
+        let mut b = Vec::new();
+        nla::put_str(&mut b, IFLA_IFNAME, "x");
+        if let Some(k) = kind {
+            nla::put_nested(&mut b, IFLA_LINKINFO, true, |n| {
+                nla::put_str(n, IFLA_INFO_KIND, k)
+            });
+        }
+        b
+    }
+
+    /// Issue 8: `--interface eth0` or `lo` adopted any existing link and then unbound the node's
+    /// own addresses from it. Only a dummy is adopted.
+    #[test]
+    fn bug_interface_lo_or_eth0_is_refused() {
+        let lo = Link {
+            index: 1,
+            kind: link_kind(&attrs(None)),
+        };
+        let err = lo.dummy_index("lo").unwrap_err().to_string();
+        assert!(
+            err.contains("lo exists and is not a dummy") && err.contains("loopback"),
+            "{err}"
+        );
+        let veth = Link {
+            index: 2,
+            kind: link_kind(&attrs(Some("veth"))),
+        };
+        assert!(
+            veth.dummy_index("eth0")
+                .unwrap_err()
+                .to_string()
+                .contains("its kind is veth")
+        );
+        let dummy = Link {
+            index: 7,
+            kind: link_kind(&attrs(Some("dummy"))),
+        };
+        assert_eq!(dummy.dummy_index("kube-ipvs0").unwrap(), 7);
     }
 }

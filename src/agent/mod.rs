@@ -7,20 +7,34 @@
 //! many per `sendmsg`, then address removals. A restarted agent does the same and so adopts
 //! what an earlier run left.
 //!
+//! Guards ([`guard`]): a plan from an empty read, or one that would delete most of what the
+//! agent owns, is refused; the manifests are taken only when stable across two polls and are
+//! compared by content at every full resync; addresses of the node are never bound, owned or
+//! unbound. Sysctls are written only once a manifest has loaded. One agent per node
+//! ([`lifecycle`]); SIGTERM/SIGINT finish the sync in flight and exit 0, leaving the kernel as
+//! it is; `--cleanup` removes what the agent owns.
+//!
 //! Modules: [`netlink`] (sockets), [`ipvs`] (the table), [`link`] (the dummy interface),
-//! [`sysctl`].
+//! [`sysctl`], [`guard`], [`period`] (sync periods), [`lifecycle`] (lock, signals).
 
+pub mod guard;
 pub mod ipvs;
+pub mod lifecycle;
 pub mod link;
 pub mod netlink;
+pub mod period;
 pub mod sysctl;
 
+pub use period::parse_duration;
+
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
+use ipnet::IpNet;
 use svcroute_core::cluster::Tweaks;
 use svcroute_core::diff::{Op, State};
 use svcroute_core::manifest;
@@ -37,14 +51,61 @@ pub struct Desired {
     pub state: State,
     /// What the agent may touch.
     pub owned: Ownership,
+    /// The service CIDRs: addresses in them on the interface are the agent's.
+    pub service_cidrs: Vec<IpNet>,
+    /// `--allow-empty`: plans that delete most of what the agent owns go through.
+    pub allow_deletions: bool,
 }
 
-/// Reads the manifests and plans this node. Diagnostics are logged; any error fails.
+/// The manifests' text: `(name, text)` per file.
+pub type Inputs = Vec<(String, String)>;
+
+/// Reads the manifests. Paths that are neither a regular file nor a directory (a FIFO, a
+/// device, a socket) are refused before anything opens them: a FIFO with no writer would stall
+/// the poll loop, `/dev/zero` would never end.
+pub fn read(args: &AgentArgs) -> Result<Inputs> {
+    use std::os::unix::fs::FileTypeExt;
+    for f in args.manifests.files.iter().filter(|f| *f != "-") {
+        let Ok(meta) = std::fs::metadata(f) else {
+            continue; // input::read_inputs reports it
+        };
+        let t = meta.file_type();
+        let what = if t.is_file() || t.is_dir() {
+            continue;
+        } else if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_socket() {
+            "a socket"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else {
+            "not a regular file"
+        };
+        bail!("{f}: is {what}, not a regular file or a directory: refusing to read it");
+    }
+    crate::input::read_inputs(&args.manifests.files)
+}
+
+/// Reads the manifests and plans this node (see [`plan`]).
 pub fn load(args: &AgentArgs) -> Result<Desired> {
+    plan(args, &read(args)?)
+}
+
+/// Plans this node from the manifests' text. Diagnostics are logged; any error fails, and so
+/// does an empty read unless `--allow-empty`.
+pub fn plan(args: &AgentArgs, inputs: &Inputs) -> Result<Desired> {
     let m = &args.manifests;
-    let inputs = crate::input::read_inputs(&m.files)?;
+    if !args.allow_empty && guard::is_empty_input(inputs.iter().map(|(_, t)| t.as_str())) {
+        let names: Vec<&str> = inputs.iter().map(|(n, _)| n.as_str()).collect();
+        bail!(
+            "the manifests are empty ({}): refusing to plan from an empty read (a file being \
+             rewritten?); pass --allow-empty to mean it",
+            names.join(", ")
+        );
+    }
     let config = m.config()?;
     let range = config.node_port_range;
+    let service_cidrs = config.service_cidrs.clone();
     let cluster = match manifest::load(
         inputs.iter().map(|(n, t)| (n.as_str(), t.as_str())),
         config,
@@ -81,6 +142,8 @@ pub fn load(args: &AgentArgs) -> Result<Desired> {
             node_addresses,
             node_port_range: range,
         },
+        service_cidrs,
+        allow_deletions: args.allow_empty,
     })
 }
 
@@ -110,6 +173,10 @@ pub struct Dataplane {
     /// What the kernel holds after the last sync that went through without an error: the
     /// starting point of an incremental sync.
     cache: Option<(Observed, u32)>,
+    /// Addresses on other interfaces at the last full sync: the node's own.
+    local: BTreeSet<IpAddr>,
+    /// Addresses this process bound on the interface.
+    bound_by_us: BTreeSet<IpAddr>,
 }
 
 impl Dataplane {
@@ -121,20 +188,51 @@ impl Dataplane {
             interface: interface.to_owned(),
             dry_run,
             cache: None,
+            local: BTreeSet::new(),
+            bound_by_us: BTreeSet::new(),
         })
     }
 
-    /// Reads the kernel's whole state.
-    pub fn observe(&mut self) -> Result<(Observed, Option<u32>)> {
+    /// Fails when `--interface` names an existing link that is not a dummy.
+    pub fn check_interface(&mut self) -> Result<()> {
+        self.links.index(&self.interface).map(|_| ())
+    }
+
+    /// Which addresses are the agent's under `desired`.
+    fn owner<'a>(&'a self, desired: &'a Desired) -> guard::Addresses<'a> {
+        guard::Addresses {
+            node: &desired.owned.node_addresses,
+            local: &self.local,
+            service_cidrs: &desired.service_cidrs,
+            wanted: &desired.state.addresses,
+            bound_by_us: &self.bound_by_us,
+        }
+    }
+
+    /// Reads the kernel's whole state: the table, and the addresses on the interface that are
+    /// the agent's (others are left out, so they are neither unbound nor make the virtual
+    /// servers on them the agent's).
+    pub fn observe(&mut self, desired: &Desired) -> Result<(Observed, Option<u32>)> {
         let index = if self.dry_run {
             self.links.index(&self.interface)?
         } else {
             Some(self.links.ensure_dummy(&self.interface)?)
         };
-        let addresses = match index {
-            Some(i) => self.links.addresses(i)?,
-            None => BTreeSet::new(),
-        };
+        let all = self.links.all_addresses()?;
+        self.local = all
+            .iter()
+            .filter(|(i, _)| Some(*i) != index)
+            .map(|(_, a)| *a)
+            .collect();
+        let owner = self.owner(desired);
+        let mut addresses = BTreeSet::new();
+        for (_, a) in all.iter().filter(|(i, _)| Some(*i) == index) {
+            if owner.owns(a) {
+                addresses.insert(*a);
+            } else {
+                tracing::debug!(address = %a, "on the interface but not the agent's: left alone");
+            }
+        }
         let virtual_servers = self.ipvs.dump()?;
         Ok((
             Observed {
@@ -150,7 +248,7 @@ impl Dataplane {
     pub fn sync(&mut self, desired: &Desired) -> Result<SyncReport> {
         let started = Instant::now();
         self.cache = None;
-        let (observed, index) = self.observe()?;
+        let (observed, index) = self.observe(desired)?;
         self.converge(observed, index, desired, started)
     }
 
@@ -181,7 +279,19 @@ impl Dataplane {
         desired: &Desired,
         started: Instant,
     ) -> Result<SyncReport> {
-        let ops = reconcile(&observed, &desired.state, &desired.owned);
+        // kube-proxy's `shouldBind`: an address the node holds elsewhere is not bound here.
+        let owner = self.owner(desired);
+        let want = if desired.state.addresses.iter().any(|a| owner.is_node(a)) {
+            let mut w = desired.state.clone();
+            w.addresses.retain(|a| !owner.is_node(a));
+            Cow::Owned(w)
+        } else {
+            Cow::Borrowed(&desired.state)
+        };
+        let ops = reconcile(&observed, &want, &desired.owned);
+        if !desired.allow_deletions {
+            guard::check_deletions(&observed, &want, &ops)?;
+        }
         let draining = ops
             .iter()
             .filter(|op| matches!(op, Op::UpdateRealServer { weight: 0, .. }))
@@ -223,17 +333,29 @@ impl Dataplane {
                 })
                 .collect()
         };
-        for (address, add, e) in self.links.set_addresses(index, &address_changes(true))? {
+        let added = address_changes(true);
+        let refused = self.links.set_addresses(index, &added)?;
+        for (address, add, e) in &refused {
             tracing::error!("the kernel refused address {address} (add: {add}): {e}");
             failed += 1;
         }
+        self.bound_by_us.extend(
+            added
+                .iter()
+                .map(|(a, _)| *a)
+                .filter(|a| !refused.iter().any(|(r, _, _)| r == a)),
+        );
         for e in self.ipvs.apply(&ops)? {
             tracing::error!("the kernel refused {e}");
             failed += 1;
         }
-        for (address, add, e) in self.links.set_addresses(index, &address_changes(false))? {
+        let removed = address_changes(false);
+        for (address, add, e) in self.links.set_addresses(index, &removed)? {
             tracing::error!("the kernel refused address {address} (add: {add}): {e}");
             failed += 1;
+        }
+        for (a, _) in &removed {
+            self.bound_by_us.remove(a);
         }
         let (after, after_links) = (self.ipvs.counters(), self.links.counters());
         report.messages =
@@ -311,8 +433,11 @@ fn apply_to(observed: &mut Observed, ops: &[Op]) {
     }
 }
 
-/// A cheap fingerprint of the inputs (paths, sizes, modification times), to notice edits.
-fn fingerprint(files: &[String]) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+/// A cheap fingerprint of the inputs (paths, kinds, sizes, modification times), to notice
+/// edits. Only metadata: nothing is opened (a FIFO cannot block it).
+type Fingerprint = Vec<(PathBuf, Option<bool>, u64, Option<SystemTime>)>;
+
+fn fingerprint(files: &[String]) -> Fingerprint {
     let mut out = Vec::new();
     for f in files {
         if f == "-" {
@@ -323,6 +448,7 @@ fn fingerprint(files: &[String]) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
             let meta = std::fs::metadata(&p).ok();
             out.push((
                 p,
+                meta.as_ref().map(|m| m.is_file()),
                 meta.as_ref().map_or(0, |m| m.len()),
                 meta.and_then(|m| m.modified().ok()),
             ));
@@ -356,32 +482,45 @@ fn log_sync(why: &str, r: &SyncReport) {
     );
 }
 
-/// Entry point of `svcroute agent`.
-pub fn run(args: &AgentArgs) -> Result<()> {
-    if args.manifests.files.iter().any(|f| f == "-") && !args.once {
-        bail!("-f - (standard input) needs --once: the agent cannot watch standard input");
-    }
-    if !args.dry_run {
-        let changed = sysctl::apply(std::path::Path::new("/proc/sys"))?;
-        for c in changed {
+/// Writes the sysctls kube-proxy's IPVS mode needs; `repair` logs a change as a repair of
+/// something reset behind the agent's back.
+fn ensure_sysctls(repair: bool) -> Result<()> {
+    for c in sysctl::apply(std::path::Path::new("/proc/sys"))? {
+        if repair {
+            tracing::warn!(sysctl = c, "was reset: set to 1 again");
+        } else {
             tracing::info!(sysctl = c, "set to 1");
         }
     }
-    let mut dataplane = Dataplane::connect(&args.interface, args.dry_run)?;
-    let watch = Duration::from_millis(args.watch_interval_ms.max(10));
+    Ok(())
+}
 
-    let mut seen = fingerprint(&args.manifests.files);
-    let mut desired = match load(args) {
-        Ok(d) => Some(d),
-        Err(e) if args.once => return Err(e),
-        Err(e) => {
-            tracing::error!("{e:#}; waiting for a good manifest, the kernel is left as it is");
-            None
-        }
+/// Entry point of `svcroute agent`.
+pub fn run(args: &AgentArgs) -> Result<()> {
+    if args.cleanup {
+        return cleanup(args);
+    }
+    if args.manifests.files.is_empty() {
+        bail!("-f PATH is required (or --cleanup)");
+    }
+    if args.manifests.files.iter().any(|f| f == "-") && !args.once {
+        bail!("-f - (standard input) needs --once: the agent cannot watch standard input");
+    }
+    period::validate(args.sync_period, args.min_sync_period).map_err(anyhow::Error::msg)?;
+    let _lock = match args.dry_run {
+        true => None,
+        false => Some(lifecycle::lock(&args.lock_file)?),
     };
+    let shutdown = lifecycle::Shutdown::install()?;
+    let mut dataplane = Dataplane::connect(&args.interface, args.dry_run)?;
+    dataplane.check_interface()?;
+
     if args.once {
-        let d = desired.as_ref().context("no plan")?;
-        let r = dataplane.sync(d)?;
+        let d = load(args)?;
+        if !args.dry_run {
+            ensure_sysctls(false)?;
+        }
+        let r = dataplane.sync(&d)?;
         log_sync("once", &r);
         if r.failed > 0 {
             bail!("{} operation(s) failed", r.failed);
@@ -389,41 +528,106 @@ pub fn run(args: &AgentArgs) -> Result<()> {
         return Ok(());
     }
 
-    // Full syncs (dump everything, repair everything) every --sync-period; incremental ones
-    // right after a plan change and while real servers drain.
-    let retry = args.sync_period.min(Duration::from_secs(5));
-    let mut next_full = Instant::now();
-    let mut first = true;
-    let mut next_incremental: Option<(Instant, &'static str)> = None;
-    loop {
-        let now = Instant::now();
-        let current = fingerprint(&args.manifests.files);
-        if current != seen {
-            seen = current;
-            match load(args) {
-                Ok(d) if desired.as_ref() == Some(&d) => {
-                    tracing::info!("manifests changed; the plan is the same");
-                }
-                Ok(d) => {
-                    tracing::info!(node = d.node, "manifests changed: new plan");
-                    desired = Some(d);
-                    next_incremental = Some((now, "manifests changed"));
-                }
+    let files = &args.manifests.files;
+    let watch = Duration::from_millis(args.watch_interval_ms).max(period::MIN_WATCH_INTERVAL);
+    let mut fingerprints = guard::Stable::new(fingerprint(files));
+    let mut contents: guard::Stable<Option<Inputs>> = guard::Stable::new(None);
+    let mut desired: Option<Desired> = None;
+    match read(args) {
+        Ok(inputs) => {
+            contents.accept(Some(inputs.clone()));
+            match plan(args, &inputs) {
+                Ok(d) => desired = Some(d),
                 Err(e) => {
-                    tracing::error!("{e:#}; keeping the last good plan in the kernel");
+                    tracing::error!(
+                        "{e:#}; waiting for a good manifest, the kernel is left as it is"
+                    )
                 }
             }
         }
+        Err(e) => {
+            tracing::error!("{e:#}; waiting for a good manifest, the kernel is left as it is")
+        }
+    }
+
+    // Full syncs (dump everything, repair everything) every --sync-period; incremental ones
+    // right after a plan change and while real servers drain; no two syncs closer than
+    // --ipvs-min-sync-period, and none more often than the loop polls.
+    let retry = args.sync_period.min(Duration::from_secs(5));
+    let start = Instant::now();
+    let mut next_full = start;
+    let mut next_content_check = start + args.sync_period;
+    let mut last_sync: Option<Instant> = None;
+    let mut sysctls_written = false;
+    let mut first = true;
+    let mut next_incremental: Option<(Instant, &'static str)> = None;
+    loop {
+        if shutdown.requested() {
+            tracing::info!("stop signal: exiting; the kernel is left as it is");
+            return Ok(());
+        }
+        let now = Instant::now();
+        // The manifests: a change of size or mtime stable across two polls; at every full
+        // resync also the content (an edit keeping size and mtime), stable across two reads.
+        let by_fingerprint = fingerprints.offer(fingerprint(files));
+        let content_due = now >= next_content_check;
+        if content_due {
+            next_content_check = now + args.sync_period;
+        }
+        if by_fingerprint || content_due || contents.pending() {
+            match read(args) {
+                Ok(inputs) => {
+                    let changed = if by_fingerprint {
+                        let changed = contents.accepted().as_ref() != Some(&inputs);
+                        contents.accept(Some(inputs.clone()));
+                        changed
+                    } else {
+                        contents.offer(Some(inputs.clone()))
+                    };
+                    if changed {
+                        match plan(args, &inputs) {
+                            Ok(d) if desired.as_ref() == Some(&d) => {
+                                tracing::info!("manifests changed; the plan is the same");
+                            }
+                            Ok(d) => {
+                                tracing::info!(node = d.node, "manifests changed: new plan");
+                                desired = Some(d);
+                                next_incremental = Some((now, "manifests changed"));
+                            }
+                            Err(e) => {
+                                tracing::error!("{e:#}; keeping the last good plan in the kernel");
+                            }
+                        }
+                    }
+                }
+                Err(e) if by_fingerprint || content_due => {
+                    tracing::error!("{e:#}; keeping the last good plan in the kernel");
+                }
+                Err(_) => {}
+            }
+        }
         if let Some(d) = &desired {
+            if !sysctls_written && !args.dry_run {
+                // Only now: a manifest has loaded and validated.
+                ensure_sysctls(false)?;
+                sysctls_written = true;
+            }
             let full = now >= next_full;
             let incremental = next_incremental.filter(|(t, _)| now >= *t);
-            if full || incremental.is_some() {
+            let rate_ok = last_sync.is_none_or(|t| now >= t + args.min_sync_period);
+            if rate_ok && (full || incremental.is_some()) {
+                if full && !first && !args.dry_run {
+                    if let Err(e) = ensure_sysctls(true) {
+                        tracing::error!("sysctls: {e:#}");
+                    }
+                }
                 let (why, result) = match incremental {
                     Some((_, why)) if !full => (why, dataplane.sync_incremental(d)),
                     _ if first => ("start", dataplane.sync(d)),
                     _ => ("periodic resync", dataplane.sync(d)),
                 };
                 first = false;
+                last_sync = Some(now);
                 next_incremental = None;
                 match result {
                     Ok(r) => {
@@ -438,6 +642,10 @@ pub fn run(args: &AgentArgs) -> Result<()> {
                             next_incremental = Some((now + retry, "draining"));
                         }
                     }
+                    Err(e) if e.is::<guard::Refusal>() => {
+                        tracing::error!("{e}");
+                        next_full = now + args.sync_period;
+                    }
                     Err(e) => {
                         tracing::error!("sync failed: {e:#}");
                         next_full = now + retry;
@@ -445,44 +653,112 @@ pub fn run(args: &AgentArgs) -> Result<()> {
                 }
             }
         }
-        std::thread::sleep(watch);
+        shutdown.sleep(watch);
     }
 }
 
-/// Parses `30s`, `500ms`, `2m`, `1h` or a plain number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
+/// `svcroute agent --cleanup`: deletes what the agent owns (the virtual servers on the
+/// interface's addresses, the NodePort virtual servers on the node's addresses, the interface
+/// with its addresses) and exits, as kube-proxy's `--cleanup` does; without a flush. The node's
+/// addresses are the Node's of `-f` when given, else every address on another interface.
+fn cleanup(args: &AgentArgs) -> Result<()> {
+    let _lock = match args.dry_run {
+        true => None,
+        false => Some(lifecycle::lock(&args.lock_file)?),
     };
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?}: expected a duration like 30s, 500ms or 2m"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (ms, s, m, h)")),
+    let mut dp = Dataplane::connect(&args.interface, args.dry_run)?;
+    let range = args.manifests.config()?.node_port_range;
+    let index = match dp.links.find(&args.interface)? {
+        Some(link) => Some(link.dummy_index(&args.interface)?),
+        None => None,
     };
-    if !(secs.is_finite() && secs > 0.0 && secs < 1e9) {
-        return Err(format!("{s:?}: must be positive"));
+    let all = dp.links.all_addresses()?;
+    let local: BTreeSet<IpAddr> = all
+        .iter()
+        .filter(|(i, _)| Some(*i) != index)
+        .map(|(_, a)| *a)
+        .collect();
+    let node_addresses = if args.manifests.files.is_empty() {
+        local.clone()
+    } else {
+        load(args)?.owned.node_addresses
+    };
+    let (mine, foreign): (BTreeSet<IpAddr>, BTreeSet<IpAddr>) = all
+        .iter()
+        .filter(|(i, _)| Some(*i) == index)
+        .map(|(_, a)| *a)
+        .partition(|a| !local.contains(a) && !node_addresses.contains(a));
+    let observed = Observed {
+        virtual_servers: dp.ipvs.dump()?,
+        addresses: mine,
+    };
+    let ops = reconcile(
+        &observed,
+        &State::default(),
+        &Ownership {
+            node_addresses,
+            node_port_range: range,
+        },
+    );
+    let delete_link = index.filter(|_| foreign.is_empty());
+    if !foreign.is_empty() {
+        tracing::warn!(
+            "{} holds addresses that are not the agent's ({}): they stay, and so does the \
+             interface",
+            args.interface,
+            foreign
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("3d").is_err());
+    if args.dry_run {
+        for op in &ops {
+            println!("{}", ipvs::describe(op));
+        }
+        if delete_link.is_some() {
+            println!("ip link del {}", args.interface);
+        }
+        return Ok(());
     }
+    let mut failed = 0;
+    for e in dp.ipvs.apply(&ops)? {
+        tracing::error!("the kernel refused {e}");
+        failed += 1;
+    }
+    if let Some(i) = index {
+        let removed: Vec<(IpAddr, bool)> = ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::DeleteAddress { address } => Some((*address, false)),
+                _ => None,
+            })
+            .collect();
+        for (address, _, e) in dp.links.set_addresses(i, &removed)? {
+            tracing::error!("the kernel refused to unbind {address}: {e}");
+            failed += 1;
+        }
+    }
+    if let Some(i) = delete_link {
+        dp.links.delete(i)?;
+    }
+    let deleted = ops
+        .iter()
+        .filter(|op| matches!(op, Op::DeleteVirtualServer { .. }))
+        .count();
+    tracing::info!(
+        virtual_servers = deleted,
+        interface_deleted = delete_link.is_some(),
+        "cleanup: deleted {deleted} virtual server(s){}",
+        if delete_link.is_some() {
+            format!(" and {}", args.interface)
+        } else {
+            String::new()
+        }
+    );
+    if failed > 0 {
+        bail!("{failed} operation(s) failed");
+    }
+    Ok(())
 }
