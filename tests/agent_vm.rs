@@ -331,3 +331,199 @@ fn kill_during_apply_then_restart_converges() {
         last_sync_operations(&read(&out, "agent3.log"))
     );
 }
+
+fn vm_file(name: &str) -> (PathBuf, String) {
+    (root().join("tests/vm").join(name), format!("/data/{name}"))
+}
+
+/// Virtual server lines (`-A ...`) of `ipvsadm -S -n` text.
+fn virtual_servers(text: &str) -> Vec<String> {
+    rules(text).into_keys().collect()
+}
+
+/// Issue 8, the agent's guards in one boot (`tests/vm/guards.sh`): sysctls untouched by a
+/// broken manifest; an externalIP equal to the node's address neither bound on kube-ipvs0 nor
+/// making the foreign virtual server on that address the agent's (kube-proxy's `shouldBind :=
+/// !nodeAddressSet.Has(ip)`); a truncated manifest, an empty one, one turned into a directory
+/// and into a FIFO change nothing and the loop goes on; a same-size edit keeping the mtime is
+/// applied at the resync; kube-ipvs0 deleted, an address removed and sysctls reset by hand are
+/// repaired; SIGTERM exits 0.
+#[test]
+#[ignore = "boots a VM: run through `cargo xtask vm test-agent`"]
+fn bug_guards_truncated_empty_directory_fifo_same_size_edit_and_hand_repairs() {
+    let (ext, ext_dest) = vm_file("ext.yaml");
+    let out = run_vm("guards", &[(ext, &ext_dest)], 512, 240);
+    assert_eq!(read(&out, "stdout"), "", "{}", read(&out, "agent.log"));
+    assert!(read(&out, "bad_once.log").contains("selectpr"));
+    assert_eq!(
+        read(&out, "sysctl_after_bad.txt"),
+        "ip_forward=0 conntrack=0\n",
+        "sysctls are written only after a manifest has loaded"
+    );
+    assert_eq!(
+        read(&out, "sysctl_running.txt"),
+        "ip_forward=1 conntrack=1\n"
+    );
+
+    // The node's address: not bound, the foreign virtual server on it kept as it was.
+    let mut want = rules(&read(&out, "plan.txt"));
+    want.insert("-A -t 10.1.0.1:8080 -s wrr".into(), vec![]);
+    let converged = read(&out, "converged.txt");
+    assert_eq!(rules(&converged), want);
+    let bound = read(&out, "converged.addr");
+    assert!(
+        !bound.contains("10.1.0.1/") && bound.contains("10.96.0.13/32"),
+        "the node's address is not bound on kube-ipvs0:\n{bound}"
+    );
+    assert!(read(&out, "node_addr.txt").contains("10.1.0.1/24"));
+
+    let log = read(&out, "agent.log");
+    assert!(
+        log.contains("refusing a plan that deletes 4 of the 6 virtual servers"),
+        "{log}"
+    );
+    assert!(log.contains("the manifests are empty"), "{log}");
+    assert!(log.contains("is a FIFO"), "{log}");
+    for step in ["truncated", "empty", "directory", "fifo"] {
+        assert_eq!(
+            rules(&read(&out, &format!("{step}.txt"))),
+            want,
+            "{step}: the kernel is left as it is"
+        );
+        assert_eq!(read(&out, &format!("{step}.addr")), bound, "{step}");
+    }
+    assert_eq!(last_sync_operations(&read(&out, "restore_sync.txt")), 0);
+
+    // After the FIFO, ext moved to port 9091: applied, and its old virtual server on the node's
+    // address (created by this agent) deleted; the foreign one kept.
+    let after_fifo = virtual_servers(&read(&out, "after_fifo.txt"));
+    assert!(after_fifo.contains(&"-A -t 10.1.0.1:9091 -s rr".to_owned()));
+    assert!(!after_fifo.contains(&"-A -t 10.1.0.1:9090 -s rr".to_owned()));
+    assert!(after_fifo.contains(&"-A -t 10.1.0.1:8080 -s wrr".to_owned()));
+
+    // cp -p of a same-size edit: size and mtime unchanged, applied by content at the resync.
+    assert_eq!(read(&out, "stat_before.txt"), read(&out, "stat_after.txt"));
+    let mut want2 = rules(&read(&out, "plan2.txt"));
+    want2.insert("-A -t 10.1.0.1:8080 -s wrr".into(), vec![]);
+    assert!(want2.contains_key("-A -t 10.96.0.19:80 -s rr -p 10800"));
+    assert_eq!(rules(&read(&out, "same_size.txt")), want2);
+    let same_size = read(&out, "same_size.addr");
+    assert!(same_size.contains("10.96.0.19/32") && !same_size.contains("10.96.0.11/"));
+
+    // Hand edits repaired.
+    for step in ["relinked", "repaired"] {
+        assert_eq!(rules(&read(&out, &format!("{step}.txt"))), want2, "{step}");
+        let addr = read(&out, &format!("{step}.addr"));
+        for a in [
+            "10.96.0.10/32",
+            "10.96.0.12/32",
+            "10.96.0.13/32",
+            "10.96.0.19/32",
+        ] {
+            assert!(addr.contains(a), "{step}: {a} is back:\n{addr}");
+        }
+    }
+    assert!(log.contains("was reset: set to 1 again"), "{log}");
+    assert_eq!(
+        read(&out, "sysctl_repaired.txt"),
+        "vs/conntrack=1\nvs/expire_nodest_conn=1\nvs/expire_quiescent_template=1\nip_forward=1\n"
+    );
+    assert_eq!(read(&out, "agent_rc.txt"), "0\n", "SIGTERM exits 0");
+}
+
+/// Issues 8 and 9: `--interface lo` and a veth refused with the node's addresses untouched; a
+/// second agent (and `--cleanup`) refused while one runs; SIGTERM exits 0 and leaves the kernel
+/// as it is (kube-proxy does not flush on exit); `--cleanup` removes the agent's virtual
+/// servers, kube-ipvs0 and its addresses, and nothing else; SIGTERM in the middle of a large
+/// sync lets it finish.
+#[test]
+#[ignore = "boots a VM: run through `cargo xtask vm test-agent`"]
+fn bug_interface_lo_two_agents_sigterm_and_cleanup() {
+    let (ext, ext_dest) = vm_file("ext.yaml");
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("agent-vm-data");
+    std::fs::create_dir_all(&work).unwrap();
+    let big = work.join("big-lifecycle.yaml");
+    std::fs::write(&big, big_manifest(3000, 10)).unwrap();
+    let out = run_vm(
+        "lifecycle",
+        &[(ext, &ext_dest), (big, "/data/big.yaml")],
+        1024,
+        300,
+    );
+    assert_eq!(read(&out, "stdout"), "", "{}", read(&out, "stderr"));
+
+    assert_ne!(read(&out, "lo_rc.txt"), "0\n");
+    assert!(
+        read(&out, "lo.log").contains("lo exists and is not a dummy interface"),
+        "{}",
+        read(&out, "lo.log")
+    );
+    assert_eq!(read(&out, "lo_before.txt"), read(&out, "lo_after.txt"));
+    assert_ne!(read(&out, "veth_rc.txt"), "0\n");
+    assert!(read(&out, "veth.log").contains("its kind is veth"));
+    assert_eq!(read(&out, "c1h_before.txt"), read(&out, "c1h_after.txt"));
+    assert_eq!(read(&out, "after_refused_interfaces.txt"), "");
+
+    let pid = read(&out, "agent_pid.txt");
+    for (rc, log) in [
+        ("second_rc.txt", "second.log"),
+        ("cleanup_running_rc.txt", "cleanup_running.log"),
+    ] {
+        assert_ne!(read(&out, rc), "0\n");
+        let text = read(&out, log);
+        assert!(
+            text.contains(&format!(
+                "another svcroute agent (pid {}) holds /run/svcroute.lock",
+                pid.trim()
+            )),
+            "{text}"
+        );
+    }
+    let mut want = rules(&read(&out, "plan.txt"));
+    want.insert("-A -t 10.1.0.1:8080 -s wrr".into(), vec![]);
+    assert_eq!(rules(&read(&out, "running.txt")), want);
+
+    assert_eq!(read(&out, "term_rc.txt"), "0\n", "SIGTERM exits 0");
+    assert_eq!(
+        rules(&read(&out, "after_term.txt")),
+        want,
+        "nothing flushed on exit"
+    );
+    assert!(read(&out, "addr_after_term.txt").contains("10.96.0.10/32"));
+
+    assert_eq!(
+        read(&out, "cleanup_rc.txt"),
+        "0\n",
+        "{}",
+        read(&out, "cleanup.log")
+    );
+    assert_eq!(
+        virtual_servers(&read(&out, "after_cleanup.txt")),
+        ["-A -t 10.1.0.1:8080 -s wrr"],
+        "only the foreign virtual server is left"
+    );
+    assert!(
+        read(&out, "link_after_cleanup.txt").contains("does not exist"),
+        "{}",
+        read(&out, "link_after_cleanup.txt")
+    );
+    assert_eq!(
+        read(&out, "c1h_before.txt"),
+        read(&out, "c1h_after_cleanup.txt")
+    );
+
+    let plan = rules(&read(&out, "big_plan.txt"));
+    let at_term: usize = read(&out, "big_lines_at_term.txt").trim().parse().unwrap();
+    let plan_lines: usize = plan.values().map(|rs| rs.len() + 1).sum();
+    assert_eq!(
+        read(&out, "big_term_rc.txt"),
+        "0\n",
+        "{}",
+        read(&out, "big.log")
+    );
+    let mut after = rules(&read(&out, "big_after_term.txt"));
+    after.remove("-A -t 10.1.0.1:8080 -s wrr");
+    assert_eq!(after, plan, "the sync in flight finished");
+    eprintln!("SIGTERM with {at_term} of {plan_lines} rule lines in the kernel");
+    assert!(at_term < plan_lines, "SIGTERM came mid-sync");
+}

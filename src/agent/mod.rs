@@ -38,6 +38,7 @@ use ipnet::IpNet;
 use svcroute_core::cluster::Tweaks;
 use svcroute_core::diff::{Op, State};
 use svcroute_core::manifest;
+use svcroute_core::plan::VsKey;
 use svcroute_core::reconcile::{Observed, Ownership, reconcile};
 
 use crate::cli::AgentArgs;
@@ -177,6 +178,9 @@ pub struct Dataplane {
     local: BTreeSet<IpAddr>,
     /// Addresses this process bound on the interface.
     bound_by_us: BTreeSet<IpAddr>,
+    /// Virtual servers this process created: its own even on an address it does not own (an
+    /// externalIP equal to the node's address), so they go when their Service goes.
+    created_by_us: BTreeSet<VsKey>,
 }
 
 impl Dataplane {
@@ -190,6 +194,7 @@ impl Dataplane {
             cache: None,
             local: BTreeSet::new(),
             bound_by_us: BTreeSet::new(),
+            created_by_us: BTreeSet::new(),
         })
     }
 
@@ -288,7 +293,8 @@ impl Dataplane {
         } else {
             Cow::Borrowed(&desired.state)
         };
-        let ops = reconcile(&observed, &want, &desired.owned);
+        let mut ops = reconcile(&observed, &want, &desired.owned);
+        delete_also(&mut ops, &observed, &want, &self.created_by_us);
         if !desired.allow_deletions {
             guard::check_deletions(&observed, &want, &ops)?;
         }
@@ -345,9 +351,21 @@ impl Dataplane {
                 .map(|(a, _)| *a)
                 .filter(|a| !refused.iter().any(|(r, _, _)| r == a)),
         );
-        for e in self.ipvs.apply(&ops)? {
+        let refused_ops = self.ipvs.apply(&ops)?;
+        for e in &refused_ops {
             tracing::error!("the kernel refused {e}");
             failed += 1;
+        }
+        for op in &ops {
+            match op {
+                Op::AddVirtualServer { key, .. } if !refused_ops.iter().any(|e| e.op == *op) => {
+                    self.created_by_us.insert(VsKey::from(*key));
+                }
+                Op::DeleteVirtualServer { key } => {
+                    self.created_by_us.remove(&VsKey::from(*key));
+                }
+                _ => {}
+            }
         }
         let removed = address_changes(false);
         for (address, add, e) in self.links.set_addresses(index, &removed)? {
@@ -371,9 +389,29 @@ impl Dataplane {
     }
 }
 
+/// Adds a deletion for each virtual server of `also` that the kernel holds, the plan no longer
+/// wants, and `ops` does not delete yet (virtual servers the agent knows are its own although
+/// their address is not).
+fn delete_also(ops: &mut Vec<Op>, observed: &Observed, want: &State, also: &BTreeSet<VsKey>) {
+    if also.is_empty() {
+        return;
+    }
+    let deleted: BTreeSet<VsKey> = ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::DeleteVirtualServer { key } => Some(VsKey::from(*key)),
+            _ => None,
+        })
+        .collect();
+    for key in observed.virtual_servers.keys() {
+        if also.contains(key) && !want.virtual_servers.contains_key(key) && !deleted.contains(key) {
+            ops.push(Op::DeleteVirtualServer { key: (*key).into() });
+        }
+    }
+}
+
 /// What the kernel holds after `ops` went through (new real servers have no connections).
 fn apply_to(observed: &mut Observed, ops: &[Op]) {
-    use svcroute_core::plan::VsKey;
     use svcroute_core::reconcile::ObservedRs;
     for op in ops {
         match op {
@@ -590,7 +628,13 @@ pub fn run(args: &AgentArgs) -> Result<()> {
                                 tracing::info!("manifests changed; the plan is the same");
                             }
                             Ok(d) => {
-                                tracing::info!(node = d.node, "manifests changed: new plan");
+                                let how = if by_fingerprint {
+                                    "manifests changed: new plan"
+                                } else {
+                                    "manifests changed (same size and mtime: seen by content \
+                                     at the resync): new plan"
+                                };
+                                tracing::info!(node = d.node, "{how}");
                                 desired = Some(d);
                                 next_incremental = Some((now, "manifests changed"));
                             }
@@ -678,10 +722,12 @@ fn cleanup(args: &AgentArgs) -> Result<()> {
         .filter(|(i, _)| Some(*i) != index)
         .map(|(_, a)| *a)
         .collect();
-    let node_addresses = if args.manifests.files.is_empty() {
-        local.clone()
+    let (node_addresses, planned) = if args.manifests.files.is_empty() {
+        (local.clone(), BTreeSet::new())
     } else {
-        load(args)?.owned.node_addresses
+        let d = load(args)?;
+        let planned: BTreeSet<VsKey> = d.state.virtual_servers.keys().copied().collect();
+        (d.owned.node_addresses, planned)
     };
     let (mine, foreign): (BTreeSet<IpAddr>, BTreeSet<IpAddr>) = all
         .iter()
@@ -692,7 +738,7 @@ fn cleanup(args: &AgentArgs) -> Result<()> {
         virtual_servers: dp.ipvs.dump()?,
         addresses: mine,
     };
-    let ops = reconcile(
+    let mut ops = reconcile(
         &observed,
         &State::default(),
         &Ownership {
@@ -700,6 +746,8 @@ fn cleanup(args: &AgentArgs) -> Result<()> {
             node_port_range: range,
         },
     );
+    // The plan's virtual servers are the agent's, whatever their address.
+    delete_also(&mut ops, &observed, &State::default(), &planned);
     let delete_link = index.filter(|_| foreign.is_empty());
     if !foreign.is_empty() {
         tracing::warn!(

@@ -87,13 +87,18 @@ impl Socket {
 
     /// Sends one buffer of `count` requests.
     pub fn send(&mut self, bytes: &[u8], count: usize) -> Result<()> {
-        let n = rustix::net::sendto(
-            &self.fd,
-            bytes,
-            SendFlags::empty(),
-            &SocketAddrNetlink::new(0, 0),
-        )
-        .context("sendmsg on the netlink socket")?;
+        let n = loop {
+            match rustix::net::sendto(
+                &self.fd,
+                bytes,
+                SendFlags::empty(),
+                &SocketAddrNetlink::new(0, 0),
+            ) {
+                // A signal (SIGTERM: the agent finishes its sync first) interrupted the call.
+                Err(rustix::io::Errno::INTR) => continue,
+                other => break other.context("sendmsg on the netlink socket")?,
+            }
+        };
         if n != bytes.len() {
             bail!("netlink sendmsg sent {n} of {} bytes", bytes.len());
         }
@@ -105,14 +110,20 @@ impl Socket {
     /// Reads one datagram (one or more messages). Fails on a timeout or an overrun (ENOBUFS:
     /// the kernel dropped answers because the receive buffer was full).
     pub fn recv(&mut self) -> Result<&[u8]> {
-        let (_, n) =
-            rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty()).map_err(|e| {
-                if e == rustix::io::Errno::AGAIN {
-                    anyhow::anyhow!("no answer from the kernel within {TIMEOUT:?}")
-                } else {
-                    anyhow::Error::from(e).context("recvmsg on the netlink socket")
+        // A socket with a receive timeout is not restarted after a signal handler ran (signal(7)):
+        // SIGTERM mid-sync shows up here as EINTR, and the sync goes on.
+        let (_, n) = loop {
+            match rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty()) {
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(rustix::io::Errno::AGAIN) => {
+                    bail!("no answer from the kernel within {TIMEOUT:?}")
                 }
-            })?;
+                Err(e) => {
+                    return Err(anyhow::Error::from(e).context("recvmsg on the netlink socket"));
+                }
+                Ok(r) => break r,
+            }
+        };
         self.counters.recvs += 1;
         if n > self.buf.len() {
             bail!("netlink datagram of {n} bytes truncated");
