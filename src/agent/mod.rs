@@ -660,10 +660,12 @@ pub fn run(args: &AgentArgs) -> Result<()> {
             let incremental = next_incremental.filter(|(t, _)| now >= *t);
             let rate_ok = last_sync.is_none_or(|t| now >= t + args.min_sync_period);
             if rate_ok && (full || incremental.is_some()) {
-                if full && !first && !args.dry_run {
-                    if let Err(e) = ensure_sysctls(true) {
-                        tracing::error!("sysctls: {e:#}");
-                    }
+                if full
+                    && !first
+                    && !args.dry_run
+                    && let Err(e) = ensure_sysctls(true)
+                {
+                    tracing::error!("sysctls: {e:#}");
                 }
                 let (why, result) = match incremental {
                     Some((_, why)) if !full => (why, dataplane.sync_incremental(d)),
@@ -809,4 +811,63 @@ fn cleanup(args: &AgentArgs) -> Result<()> {
         bail!("{failed} operation(s) failed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use clap::Parser;
+
+    fn agent_args(argv: &[&str]) -> AgentArgs {
+        let mut full = vec!["svcroute", "agent"];
+        full.extend_from_slice(argv);
+        match crate::cli::Cli::try_parse_from(full).unwrap().command {
+            crate::cli::Command::Agent(a) => a,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Issue 8: `-f FIFO` with no writer blocked forever, and would stall the poll loop. The
+    /// agent refuses it without opening it (so this test cannot hang on it).
+    #[test]
+    fn bug_manifest_turned_into_a_fifo_is_refused_unopened() {
+        let dir = std::env::temp_dir().join(format!("svcroute-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("m.yaml");
+        let _ = std::fs::remove_file(&fifo);
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let args = agent_args(&["-f", fifo.to_str().unwrap()]);
+        let err = read(&args).unwrap_err().to_string();
+        assert!(err.contains("is a FIFO"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// Issue 8: an empty read is not a plan unless `--allow-empty`.
+    #[test]
+    fn bug_empty_manifest_is_refused_without_allow_empty() {
+        let inputs = vec![("m.yaml".to_owned(), "\n# nothing yet\n".to_owned())];
+        let err = plan(&agent_args(&["-f", "m.yaml"]), &inputs).unwrap_err();
+        assert!(
+            err.to_string().contains("the manifests are empty (m.yaml)"),
+            "{err}"
+        );
+        let d = plan(&agent_args(&["-f", "m.yaml", "--allow-empty"]), &inputs).unwrap();
+        assert!(d.state.virtual_servers.is_empty() && d.allow_deletions);
+    }
+
+    /// Issue 9: `--cleanup` needs no manifest; everything else does.
+    #[test]
+    fn cleanup_needs_no_manifest() {
+        assert!(agent_args(&["--cleanup"]).cleanup);
+        assert!(crate::cli::Cli::try_parse_from(["svcroute", "agent"]).is_err());
+        assert!(crate::cli::Cli::try_parse_from(["svcroute", "plan"]).is_err());
+    }
 }
