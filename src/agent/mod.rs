@@ -672,6 +672,9 @@ pub fn run(args: &AgentArgs) -> Result<()> {
                     _ if first => ("start", dataplane.sync(d)),
                     _ => ("periodic resync", dataplane.sync(d)),
                 };
+                if shutdown.requested() {
+                    tracing::info!("stop signal during the sync: it went to the end");
+                }
                 first = false;
                 last_sync = Some(now);
                 next_incremental = None;

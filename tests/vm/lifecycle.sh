@@ -42,7 +42,13 @@ $A plan -f /data/big.yaml -o ipvsadm > /out/big_plan.txt
 $A agent -f /data/big.yaml 2>/out/big.log &
 BIG=$!
 n=0
-while [ "$n" -lt 5000 ] && [ "$(ipvsadm -Ln | wc -l)" -lt 10 ]; do n=$((n + 1)); done
-ipvsadm -S -n | wc -l > /out/big_lines_at_term.txt
-kill -TERM $BIG; wait $BIG; echo $? > /out/big_term_rc.txt
+lines=0
+while [ "$n" -lt 5000 ]; do
+  lines=$(ipvsadm -Ln | wc -l)
+  [ "$lines" -ge 10 ] && break
+  n=$((n + 1))
+done
+kill -TERM $BIG
+echo "$lines" > /out/big_lines_at_term.txt
+wait $BIG; echo $? > /out/big_term_rc.txt
 ipvsadm -S -n > /out/big_after_term.txt
