@@ -617,6 +617,9 @@ pub fn run(args: &AgentArgs) -> Result<()> {
                 Ok(inputs) => {
                     let changed = if by_fingerprint {
                         let changed = contents.accepted().as_ref() != Some(&inputs);
+                        if !changed {
+                            tracing::info!("manifests touched; the content is the same");
+                        }
                         contents.accept(Some(inputs.clone()));
                         changed
                     } else {

@@ -71,8 +71,9 @@ snap after_fifo
 # agent takes the touched original, same content, before the copy.)
 T='2026-01-01 00:00:00'
 sed 's/10.96.0.11/10.96.0.19/' /m/cluster.yaml > /tmp/new.yaml
+t=$(grep -c 'content is the same' /out/agent.log)
 touch -d "$T" /m/cluster.yaml /tmp/new.yaml
-sleep 1
+wait_for 50 sh -c "[ \$(grep -c 'content is the same' /out/agent.log) -gt $t ]" || echo "touch not seen"
 stat -c '%s %y' /m/cluster.yaml > /out/stat_before.txt
 cp -p /tmp/new.yaml /m/cluster.yaml
 stat -c '%s %y' /m/cluster.yaml > /out/stat_after.txt
