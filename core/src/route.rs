@@ -15,10 +15,10 @@ use core::net::IpAddr;
 use serde::Serialize;
 
 use crate::cluster::Cluster;
+use crate::config::Scheduler;
 use crate::dns::{self, Answer};
 use crate::model::Protocol;
 use crate::plan::{self, Plan, VsKey, VsKind, fmt_addr};
-use crate::config::Scheduler;
 use crate::sim::{Open, Simulator};
 
 /// What to simulate.
@@ -222,15 +222,11 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
             .saturating_add(u64::from(i).saturating_mul(req.interval_ms))
     });
     let client = |i: usize| req.from[i % req.from.len()];
-    let client_port = |i: usize| {
-        req.source_ports
-            .get(i % req.from.len())
-            .copied()
-            .flatten()
-    };
+    let client_port = |i: usize| req.source_ports.get(i % req.from.len()).copied().flatten();
     // Connections that reach no virtual server still have a source port: the given one,
     // or the simulator's sequence.
-    let port_of = |sim: &mut Simulator, i: usize| client_port(i).unwrap_or_else(|| sim.port_for(client(i)));
+    let port_of =
+        |sim: &mut Simulator, i: usize| client_port(i).unwrap_or_else(|| sim.port_for(client(i)));
     let end_ms = req
         .start_ms
         .saturating_add(u64::from(req.count - 1).saturating_mul(req.interval_ms));

@@ -452,18 +452,17 @@ impl ConnTable {
         self.counts_mut(dest).persistent += 1;
     }
 
-    /// A new connection entry (and, when `controlled`, under the client's template).
-    #[allow(clippy::too_many_arguments)]
+    /// A new connection entry for `o` from `port` (and, when `controlled`, under the
+    /// client's template).
     pub fn insert(
         &mut self,
-        client: IpAddr,
+        o: &super::Open,
         port: u16,
         dest: DestId,
         protocol: Protocol,
-        now_ms: u64,
-        duration_ms: Option<u64>,
         controlled: bool,
     ) {
+        let (client, now_ms, duration_ms) = (o.client, o.at_ms, o.duration_ms);
         let template = if controlled {
             self.by_client.get(&client).copied()
         } else {
@@ -549,7 +548,7 @@ impl ConnTable {
                 template: false,
             });
         }
-        out.sort_by(|a, b| (a.source, !a.template).cmp(&(b.source, !b.template)));
+        out.sort_by_key(|e| (e.source, !e.template));
         out
     }
 }

@@ -137,7 +137,10 @@ mod tests {
     fn ties_keep_the_earliest() {
         let d = dests(&[1, 1, 1]);
         let counts = [c(1, 0), c(0, 3), c(0, 3)];
-        for s in [Scheduler::LeastConnection, Scheduler::WeightedLeastConnection] {
+        for s in [
+            Scheduler::LeastConnection,
+            Scheduler::WeightedLeastConnection,
+        ] {
             assert_eq!(schedule(s, &d, &|i| counts[i]), Some(1), "{s}");
         }
         // sed and nq look at active connections only: 1 and 2 tie at 0 active; nq takes the

@@ -204,7 +204,11 @@ mod tests {
         let m = Maglev::build(&d);
         let counts: Vec<usize> = d.iter().map(|x| m.count(x.id)).collect();
         assert_eq!(counts.iter().sum::<usize>(), TAB_SIZE as usize);
-        assert!(counts.iter().all(|c| c.abs_diff(TAB_SIZE as usize / 3) <= 1));
+        assert!(
+            counts
+                .iter()
+                .all(|c| c.abs_diff(TAB_SIZE as usize / 3) <= 1)
+        );
     }
 
     /// A destination added at weight 0 (last_weight 0) gets no slot; one quiesced to weight

@@ -262,7 +262,12 @@ impl Service {
     }
 
     /// Runs the scheduler: the chosen index, or `None` with the kernel's reason.
-    fn schedule(&mut self, client: IpAddr, port: u16, vaddr: IpAddr) -> Result<(usize, String), String> {
+    fn schedule(
+        &mut self,
+        client: IpAddr,
+        port: u16,
+        vaddr: IpAddr,
+    ) -> Result<(usize, String), String> {
         let name = self.scheduler.as_str();
         if self.dests.is_empty() {
             return Err("no real servers: the connection is refused".into());
@@ -409,7 +414,13 @@ impl Simulator {
 
     /// Opens a connection from `client` (a generated source port) at `now_ms`, open for the
     /// whole run.
-    pub fn connect(&mut self, node: &str, vs: &VirtualServer, client: IpAddr, now_ms: u64) -> Decision {
+    pub fn connect(
+        &mut self,
+        node: &str,
+        vs: &VirtualServer,
+        client: IpAddr,
+        now_ms: u64,
+    ) -> Decision {
         self.open(
             node,
             vs,
@@ -480,8 +491,7 @@ impl Simulator {
                 Ok(Some(id)) => {
                     let i = svc.index(id).unwrap_or(0);
                     let until = svc.table.use_template(o.client, o.at_ms);
-                    svc.table
-                        .insert(o.client, port, id, vs.protocol, o.at_ms, o.duration_ms, true);
+                    svc.table.insert(o, port, id, vs.protocol, true);
                     return Decision {
                         index: Some(i),
                         source_port: port,
@@ -500,10 +510,14 @@ impl Simulator {
             match svc.schedule(o.client, port, vs.address) {
                 Ok((i, why)) => {
                     let id = svc.dests[i].id;
-                    svc.table
-                        .new_template(o.client, id, vs.protocol, o.at_ms, u64::from(timeout) * 1000);
-                    svc.table
-                        .insert(o.client, port, id, vs.protocol, o.at_ms, o.duration_ms, true);
+                    svc.table.new_template(
+                        o.client,
+                        id,
+                        vs.protocol,
+                        o.at_ms,
+                        u64::from(timeout) * 1000,
+                    );
+                    svc.table.insert(o, port, id, vs.protocol, true);
                     return Decision {
                         index: Some(i),
                         source_port: port,
@@ -528,8 +542,7 @@ impl Simulator {
         match svc.schedule(o.client, port, vs.address) {
             Ok((i, why)) => {
                 let id = svc.dests[i].id;
-                svc.table
-                    .insert(o.client, port, id, vs.protocol, o.at_ms, o.duration_ms, false);
+                svc.table.insert(o, port, id, vs.protocol, false);
                 Decision {
                     index: Some(i),
                     source_port: port,
@@ -628,7 +641,14 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn open(sim: &mut Simulator, v: &VirtualServer, c: &str, port: u16, t: u64, d: Option<u64>) -> Decision {
+    fn open(
+        sim: &mut Simulator,
+        v: &VirtualServer,
+        c: &str,
+        port: u16,
+        t: u64,
+        d: Option<u64>,
+    ) -> Decision {
         sim.open(
             "n",
             v,
@@ -677,12 +697,28 @@ mod tests {
         let mut s = Simulator::new();
         // A long one to .2, then short ones: .3 (closes at 1 s), .4 (closes at 2 s).
         assert_eq!(open(&mut s, &v, "10.0.0.1", 1, 0, None).index, Some(0));
-        assert_eq!(open(&mut s, &v, "10.0.0.1", 2, 0, Some(1000)).index, Some(1));
-        assert_eq!(open(&mut s, &v, "10.0.0.1", 3, 0, Some(2000)).index, Some(2));
+        assert_eq!(
+            open(&mut s, &v, "10.0.0.1", 2, 0, Some(1000)).index,
+            Some(1)
+        );
+        assert_eq!(
+            open(&mut s, &v, "10.0.0.1", 3, 0, Some(2000)).index,
+            Some(2)
+        );
         // At 1.5 s: .2 has 256, .3 has 1 (TIME_WAIT), .4 has 256 → .3.
-        assert_eq!(open(&mut s, &v, "10.0.0.1", 4, 1500, Some(0)).index, Some(1));
+        assert_eq!(
+            open(&mut s, &v, "10.0.0.1", 4, 1500, Some(0)).index,
+            Some(1)
+        );
         let c = s.counters("n", &v.key(), 1500);
-        assert_eq!(c[0].counts, Counts { active: 1, inactive: 0, persistent: 0 });
+        assert_eq!(
+            c[0].counts,
+            Counts {
+                active: 1,
+                inactive: 0,
+                persistent: 0
+            }
+        );
         // .3 now: one TIME_WAIT and one just closed at 1.5 s (duration 0).
         assert_eq!(c[1].counts.inactive, 2);
         // After 2 min of TIME_WAIT they expire.
@@ -711,14 +747,20 @@ mod tests {
         let mut v = vs(&[1, 1, 1], Scheduler::Maglev, None);
         let mut s = Simulator::new();
         // 10.0.0.7:40000 → slot 2023 → 10.244.0.4 (index 2; by hand, mh.rs).
-        assert_eq!(open(&mut s, &v, "10.0.0.7", 40000, 0, Some(0)).index, Some(2));
+        assert_eq!(
+            open(&mut s, &v, "10.0.0.7", 40000, 0, Some(0)).index,
+            Some(2)
+        );
         v.real_servers[2].weight = 0;
         // 10.0.0.7:40002 hashes to a slot of .4 (Python transcription): refused; 40001 to
         // .3: served.
         let d = open(&mut s, &v, "10.0.0.7", 40002, 1000, None);
         assert!(d.refused(), "{}", d.reason);
         assert!(d.reason.contains("mh-fallback"), "{}", d.reason);
-        assert_eq!(open(&mut s, &v, "10.0.0.7", 40001, 1000, None).index, Some(1));
+        assert_eq!(
+            open(&mut s, &v, "10.0.0.7", 40001, 1000, None).index,
+            Some(1)
+        );
         // Its earlier connection is in TIME_WAIT at weight 0: rescheduled → refused too.
         let r = open(&mut s, &v, "10.0.0.7", 40000, 2000, None);
         assert!(r.refused(), "{}", r.reason);
@@ -765,14 +807,20 @@ mod tests {
         assert_eq!(a.index, b.index);
         let t = s.connections(9_000);
         let tpl = t.iter().find(|e| e.template).unwrap();
-        assert_eq!(tpl.line(), "TCP 00:09  NONE        10.0.0.7:0         10.96.0.10:80      10.244.0.2:8080");
+        assert_eq!(
+            tpl.line(),
+            "TCP 00:09  NONE        10.0.0.7:0         10.96.0.10:80      10.244.0.2:8080"
+        );
         // At 19 s the template's timer fires, but its connections are in TIME_WAIT until
         // 129 s: re-armed for 60 s steps, so at 100 s the client is still pinned.
         let c = open(&mut s, &v, "10.0.0.7", 3, 100_000, Some(0));
         assert_eq!(c.index, a.index);
         assert!(c.reason.contains("template"), "{}", c.reason);
         // Another client is scheduled by rr.
-        assert_eq!(open(&mut s, &v, "10.0.0.8", 1, 100_000, None).index, Some(1));
+        assert_eq!(
+            open(&mut s, &v, "10.0.0.8", 1, 100_000, None).index,
+            Some(1)
+        );
         // Long after every connection expired, the template is gone: scheduled again.
         let d = open(&mut s, &v, "10.0.0.7", 4, 1_000_000, None);
         assert_eq!(d.index, Some(2));
@@ -804,7 +852,11 @@ mod tests {
     #[test]
     fn seeded_ports() {
         let v = vs(&[1], Scheduler::RoundRobin, None);
-        let p = |seed| Simulator::with_seed(seed).connect("n", &v, ip("10.0.0.1"), 0).source_port;
+        let p = |seed| {
+            Simulator::with_seed(seed)
+                .connect("n", &v, ip("10.0.0.1"), 0)
+                .source_port
+        };
         assert_eq!(p(1), p(1));
         assert_ne!(p(1), p(2));
         assert!((32768..61000).contains(&u32::from(p(3))));

@@ -76,10 +76,7 @@ fn gcd_weight(dests: &[Dest]) -> i64 {
 
 /// `ip_vs_wrr_max_weight` (`ip_vs_wrr.c:91-103`).
 fn max_weight(dests: &[Dest]) -> i64 {
-    dests
-        .iter()
-        .map(|d| i64::from(d.weight))
-        .fold(0, i64::max)
+    dests.iter().map(|d| i64::from(d.weight)).fold(0, i64::max)
 }
 
 impl Wrr {
@@ -115,9 +112,7 @@ impl Wrr {
             return None;
         }
         let n = dests.len();
-        let last: Option<usize> = self
-            .cl
-            .and_then(|c| dests.iter().position(|d| d.id == c));
+        let last: Option<usize> = self.cl.and_then(|c| dests.iter().position(|d| d.id == c));
         let mut pos = last;
         let mut stop: Option<usize> = None;
         let (mut last_pass, mut restarted) = (false, false);
@@ -182,10 +177,7 @@ mod tests {
     fn wrr_interleaves_by_current_weight() {
         let d = dests(&[4, 3, 2]);
         let mut w = Wrr::init(&d);
-        assert_eq!(
-            run_wrr(&mut w, &d, 9),
-            [0, 0, 1, 0, 1, 2, 0, 1, 2]
-        );
+        assert_eq!(run_wrr(&mut w, &d, 9), [0, 0, 1, 0, 1, 2, 0, 1, 2]);
         assert_eq!(run_wrr(&mut w, &d, 1), [0]);
     }
 
