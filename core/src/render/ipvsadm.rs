@@ -79,6 +79,15 @@ fn rs_line(
 
 /// The table as `ipvsadm -Ln` prints it (without trailing blanks), connection counters 0.
 pub fn ipvsadm_table(plan: &Plan) -> String {
+    ipvsadm_table_with(plan, &|_, _| (0, 0))
+}
+
+/// The table as `ipvsadm -Ln` prints it with ActiveConn / InActConn from `counts` (e.g. the
+/// simulator's: [`crate::sim::Simulator::counters`]).
+pub fn ipvsadm_table_with(
+    plan: &Plan,
+    counts: &dyn Fn(&VirtualServer, &crate::plan::RealServer) -> (u32, u32),
+) -> String {
     let mut out = String::new();
     out.push_str("IP Virtual Server version 1.2.1 (size=4096)\n");
     out.push_str("Prot LocalAddress:Port Scheduler Flags\n");
@@ -86,7 +95,7 @@ pub fn ipvsadm_table(plan: &Plan) -> String {
     for vs in &plan.virtual_servers {
         vs_line(&mut out, vs);
         for rs in &vs.real_servers {
-            rs_line(&mut out, &rs.address, rs.port, rs.weight, (0, 0));
+            rs_line(&mut out, &rs.address, rs.port, rs.weight, counts(vs, rs));
         }
     }
     out
