@@ -193,6 +193,16 @@ impl ConnTable {
         self.counts.get(&id).copied().unwrap_or_default()
     }
 
+    /// The counters summed over every destination (removed ones included).
+    #[cfg(test)]
+    pub fn all_counts(&self) -> Counts {
+        self.counts.values().fold(Counts::default(), |a, c| Counts {
+            active: a.active + c.active,
+            inactive: a.inactive + c.inactive,
+            persistent: a.persistent + c.persistent,
+        })
+    }
+
     fn counts_mut(&mut self, id: DestId) -> &mut Counts {
         self.counts.entry(id).or_default()
     }

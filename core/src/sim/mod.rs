@@ -840,6 +840,144 @@ mod tests {
         assert!(t.iter().any(|e| e.template && e.destination.1 == 65535));
     }
 
+    /// wrr's state depends on the order of additions: the agent adds weight 4 then weight 2
+    /// (at the head), leaving cw 1 (ip_vs_wrr_dest_changed), so the head goes first;
+    /// ip_vs_wrr_init_svc on the same list would start at cw 3 with the weight-4 one.
+    #[test]
+    fn wrr_follows_the_history_of_additions() {
+        let v = vs(&[2, 4], Scheduler::WeightedRoundRobin, None);
+        let mut s = Simulator::new();
+        let got: Vec<Option<usize>> = (0..6)
+            .map(|i| open(&mut s, &v, "10.0.0.1", 1 + i, 0, None).index)
+            .collect();
+        assert_eq!(got, [0, 1, 1, 0, 1, 1].map(Some));
+    }
+
+    /// dh hashes the virtual address: every client on one real server, weights ignored.
+    #[test]
+    fn dh_hashes_the_destination() {
+        let v = vs(&[1, 5, 1], Scheduler::DestinationHashing, None);
+        let mut s = Simulator::new();
+        let bucket = sh::dh_bucket(&v.address);
+        let want = Some(bucket % 3);
+        for c in ["10.0.0.1", "10.0.0.2", "192.168.1.9"] {
+            assert_eq!(open(&mut s, &v, c, 40000, 0, None).index, want);
+        }
+    }
+
+    /// An operation sequence for the property test.
+    #[derive(Clone, Debug)]
+    enum Step {
+        Open {
+            client: u8,
+            port: u16,
+            at: u16,
+            duration: Option<u16>,
+        },
+        Weight {
+            rs: u8,
+            weight: u8,
+        },
+        Remove {
+            rs: u8,
+        },
+        Add {
+            last: u8,
+        },
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => (0u8..4, 1u16..4, 0u16..400, proptest::option::of(0u16..300)).prop_map(
+                |(client, port, at, duration)| Step::Open { client, port, at, duration }
+            ),
+            1 => (0u8..6, 0u8..4).prop_map(|(rs, weight)| Step::Weight { rs, weight }),
+            1 => (0u8..6).prop_map(|rs| Step::Remove { rs }),
+            1 => (0u8..250).prop_map(|last| Step::Add { last }),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any history of list changes and connections: no panic; a scheduled connection
+        /// goes to a real server of weight > 0; the counters add up to the table's entries.
+        #[test]
+        fn any_history_keeps_the_kernels_invariants(
+            sched in 0usize..9,
+            persistence in proptest::option::of(1u32..200),
+            udp in proptest::bool::ANY,
+            steps in proptest::collection::vec(step(), 1..60),
+        ) {
+            let schedulers = [
+                Scheduler::RoundRobin, Scheduler::WeightedRoundRobin, Scheduler::LeastConnection,
+                Scheduler::WeightedLeastConnection, Scheduler::ShortestExpectedDelay,
+                Scheduler::NeverQueue, Scheduler::SourceHashing, Scheduler::DestinationHashing,
+                Scheduler::Maglev,
+            ];
+            let mut v = vs(&[1, 2, 1], schedulers[sched], persistence);
+            if udp {
+                v.protocol = Protocol::Udp;
+            }
+            let mut s = Simulator::with_seed(7);
+            let mut now = 0u64;
+            for st in steps {
+                match st {
+                    Step::Open { client, port, at, duration } => {
+                        now += u64::from(at) * 100;
+                        let c = IpAddr::V4(Ipv4Addr::new(10, 0, 0, client));
+                        let d = s.open("n", &v, &Open {
+                            client: c,
+                            port: Some(port),
+                            at_ms: now,
+                            duration_ms: duration.map(|x| u64::from(x) * 100),
+                        });
+                        if let Some(i) = d.index {
+                            proptest::prop_assert!(i < v.real_servers.len());
+                            if !d.existing {
+                                proptest::prop_assert!(v.real_servers[i].weight > 0, "{}", d.reason);
+                            }
+                        } else {
+                            proptest::prop_assert!(!d.existing);
+                        }
+                    }
+                    Step::Weight { rs, weight } => {
+                        let n = v.real_servers.len();
+                        if n > 0 {
+                            v.real_servers[rs as usize % n].weight = u32::from(weight);
+                        }
+                    }
+                    Step::Remove { rs } => {
+                        let n = v.real_servers.len();
+                        if n > 0 {
+                            v.real_servers.remove(rs as usize % n);
+                        }
+                    }
+                    Step::Add { last } => {
+                        let a = IpAddr::V4(Ipv4Addr::new(10, 244, 9, last));
+                        if !v.real_servers.iter().any(|r| r.address == a) {
+                            let mut r = vs(&[1], v.scheduler, None).real_servers.remove(0);
+                            r.address = a;
+                            v.real_servers.insert(0, r);
+                        }
+                    }
+                }
+            }
+            let entries = s.connections(now);
+            let conns = entries.iter().filter(|e| !e.template).count() as u32;
+            let templates = entries.iter().filter(|e| e.template).count() as u32;
+            let total: Counts = s
+                .services
+                .get(&(String::from("n"), v.key()))
+                .map(|svc| svc.table.all_counts())
+                .unwrap_or_default();
+            proptest::prop_assert_eq!(total.active + total.inactive, conns);
+            proptest::prop_assert_eq!(total.persistent, templates);
+            if udp {
+                proptest::prop_assert_eq!(total.active, 0);
+            }
+        }
+    }
+
     #[test]
     fn no_real_servers_is_refused() {
         let v = vs(&[], Scheduler::RoundRobin, None);
