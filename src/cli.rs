@@ -118,15 +118,22 @@ pub struct RouteArgs {
     /// HOST:PORT: a virtual server's address or a cluster DNS name.
     #[arg(long, value_name = "HOST:PORT")]
     pub to: String,
-    /// Client address, repeatable: connection i comes from the i-th, cycling.
-    #[arg(long, value_name = "IP")]
-    pub from: Vec<IpAddr>,
+    /// Client address, optionally with its source port (IP, IP:PORT, [IPv6]:PORT),
+    /// repeatable: connection i comes from the i-th, cycling. Without a port, ports come from
+    /// a sequence seeded by --seed.
+    #[arg(long, value_name = "IP[:PORT]", value_parser = parse_source)]
+    pub from: Vec<(IpAddr, Option<u16>)>,
     /// How many connections.
     #[arg(long, default_value_t = 1)]
     pub count: u32,
     /// Simulated seconds between connections.
     #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
     pub interval: f64,
+    /// How long each connection stays open, in simulated seconds; then it closes and
+    /// expires as IPVS's timeouts say (TCP TIME_WAIT 120 s, UDP 300 s). Default: open for
+    /// the whole run.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
     /// L4 protocol.
     #[arg(long, value_name = "TCP|UDP|SCTP", default_value = "TCP", value_parser = parse_protocol)]
     pub protocol: Protocol,
@@ -152,6 +159,11 @@ impl RouteArgs {
                 self.interval
             );
         }
+        let duration_ms = match self.duration {
+            None => None,
+            Some(d) if d.is_finite() && d >= 0.0 => Some((d * 1000.0).round() as u64),
+            Some(d) => bail!("--duration must be a number of seconds >= 0, not {d}"),
+        };
         if self.count > 1_000_000 {
             bail!("--count {} is too large (at most 1000000)", self.count);
         }
@@ -159,13 +171,15 @@ impl RouteArgs {
             to: self.to.clone(),
             count: self.count,
             interval_ms: (self.interval * 1000.0).round() as u64,
+            duration_ms,
             protocol: self.protocol,
             node: self.manifests.node.clone(),
             namespace: self.namespace.clone(),
             ..Request::default()
         };
         if !self.from.is_empty() {
-            r.from = self.from.clone();
+            r.from = self.from.iter().map(|(ip, _)| *ip).collect();
+            r.source_ports = self.from.iter().map(|(_, p)| *p).collect();
         }
         Ok(r)
     }
@@ -221,6 +235,12 @@ pub enum RouteFormat {
     Table,
     /// `{"connections": [...]}`.
     Json,
+    /// The simulator's connection table after the run, as `ipvsadm -Lnc` lists it
+    /// (with ClientIP affinity's persistence templates).
+    Connections,
+    /// The virtual server after the run as `ipvsadm -Ln` shows it, with the simulator's
+    /// ActiveConn / InActConn counters.
+    Counters,
 }
 
 fn parse_range(s: &str) -> Result<(u16, u16), String> {
@@ -233,6 +253,19 @@ fn parse_scheduler(s: &str) -> Result<Scheduler, String> {
 
 fn parse_proxy_mode(s: &str) -> Result<ProxyMode, String> {
     s.parse()
+}
+
+/// `IP`, `IP:PORT` or `[IPv6]:PORT`.
+fn parse_source(s: &str) -> Result<(IpAddr, Option<u16>), String> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok((ip, None));
+    }
+    let bad = || format!("{s:?}: expected IP, IP:PORT or [IPv6]:PORT with a port 1-65535");
+    let sock: std::net::SocketAddr = s.parse().map_err(|_| bad())?;
+    if sock.port() == 0 {
+        return Err(bad());
+    }
+    Ok((sock.ip(), Some(sock.port())))
 }
 
 fn parse_protocol(s: &str) -> Result<Protocol, String> {
@@ -248,6 +281,20 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sources() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        assert_eq!(parse_source("10.0.0.7"), Ok((ip("10.0.0.7"), None)));
+        assert_eq!(
+            parse_source("10.0.0.7:40000"),
+            Ok((ip("10.0.0.7"), Some(40000)))
+        );
+        assert_eq!(parse_source("[fd00::7]:53"), Ok((ip("fd00::7"), Some(53))));
+        assert_eq!(parse_source("fd00::7"), Ok((ip("fd00::7"), None)));
+        assert!(parse_source("10.0.0.7:0").is_err());
+        assert!(parse_source("fd00::7:53x").is_err());
     }
 
     #[test]

@@ -70,7 +70,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             };
             let req = args.request()?;
-            let mut sim = sim::Simulator::new();
+            let mut sim = sim::Simulator::with_seed(cluster.config.seed);
             let mut routes = route::route(&cluster, &req, &mut sim)?;
             svcroute_core::modes::ModeSimulator::new(cluster.config.seed).redecide(
                 &cluster,
@@ -85,6 +85,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     s
                 }
                 RouteFormat::Table => route_table(&routes),
+                RouteFormat::Connections => {
+                    render::ipvsadm::ipvsadm_connections(&sim.connections(routes.end_ms))
+                }
+                RouteFormat::Counters => match &routes.simulated {
+                    Some((node, key)) => {
+                        let plan = svcroute_core::plan(&cluster, Some(node))?;
+                        let counters = sim.counters(node, key, routes.end_ms);
+                        let vs = plan.virtual_server(key).cloned();
+                        render::ipvsadm::ipvsadm_counters(vs.as_ref(), &counters)
+                    }
+                    None => "# no virtual server: nothing was scheduled\n".to_owned(),
+                },
             };
             print(&text)?;
         }
@@ -138,10 +150,14 @@ fn route_table(routes: &route::Routes) -> String {
             (None, None, Some(a)) => format!("A {}", a.join(", ")),
             _ => "refused".to_owned(),
         };
+        let from = match c.from.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(_)) => format!("[{}]:{}", c.from, c.source_port),
+            _ => format!("{}:{}", c.from, c.source_port),
+        };
         let _ = writeln!(
             out,
-            "t={:<8} {:<15} -> {:<28} => {target}\n           {}",
-            c.time, c.from, c.to, c.reason
+            "t={:<8} {:<21} -> {:<28} => {target}\n           {}",
+            c.time, from, c.to, c.reason
         );
     }
     let spread = route::spread(routes);

@@ -31,7 +31,7 @@ pub enum Scheduler {
     SourceHashing,
     /// Destination hashing (`dh`).
     DestinationHashing,
-    /// Maglev hashing (`mh`): programmed, not simulated.
+    /// Maglev hashing (`mh`, with kube-proxy's `mh-port` flag).
     Maglev,
     /// Locality-based least connections (`lblc`): programmed, not simulated.
     LocalityLeastConnection,
@@ -101,6 +101,7 @@ impl Scheduler {
                 | Scheduler::NeverQueue
                 | Scheduler::SourceHashing
                 | Scheduler::DestinationHashing
+                | Scheduler::Maglev
         )
     }
 }

@@ -150,6 +150,7 @@ impl ModeSimulator {
                 _ => self.userspace(sp, client, ms),
             };
             c.backend = ep.as_ref().map(Endpoint::host_port);
+            c.refused = c.backend.is_none();
             c.pod = ep.and_then(|e| e.pod);
             c.reason = reason;
         }

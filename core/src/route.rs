@@ -15,10 +15,11 @@ use core::net::IpAddr;
 use serde::Serialize;
 
 use crate::cluster::Cluster;
+use crate::config::Scheduler;
 use crate::dns::{self, Answer};
 use crate::model::Protocol;
 use crate::plan::{self, Plan, VsKey, VsKind, fmt_addr};
-use crate::sim::Simulator;
+use crate::sim::{Open, Simulator};
 
 /// What to simulate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +28,12 @@ pub struct Request {
     pub to: String,
     /// Client addresses; connection `i` comes from `from[i % len]`.
     pub from: Vec<IpAddr>,
+    /// Source ports aligned with `from` (`--from IP:PORT`); a missing or `None` entry: the
+    /// simulator's seeded sequence.
+    pub source_ports: Vec<Option<u16>>,
+    /// How long each connection stays open (`--duration`), then it closes and expires as
+    /// IPVS's timeouts say; `None`: open for the whole run.
+    pub duration_ms: Option<u64>,
     /// How many connections.
     pub count: u32,
     /// Simulated milliseconds between connections.
@@ -46,6 +53,8 @@ impl Default for Request {
         Request {
             to: String::new(),
             from: alloc::vec![IpAddr::V4(core::net::Ipv4Addr::new(10, 0, 0, 1))],
+            source_ports: Vec::new(),
+            duration_ms: None,
             count: 1,
             interval_ms: 0,
             start_ms: 0,
@@ -62,6 +71,11 @@ impl Default for Request {
 pub struct Connection {
     /// Client address.
     pub from: String,
+    /// The client's source port.
+    pub source_port: u16,
+    /// IPVS found no destination: the client sees the connection refused (`reason` says
+    /// why).
+    pub refused: bool,
     /// The target as asked (`HOST:PORT`).
     pub to: String,
     /// Simulated time, in seconds.
@@ -99,6 +113,13 @@ pub struct Connection {
 pub struct Routes {
     /// The connections, in order.
     pub connections: Vec<Connection>,
+    /// The node and virtual server the simulator ran, when one did (for the connection
+    /// table and counters views).
+    #[serde(skip)]
+    pub simulated: Option<(String, VsKey)>,
+    /// The simulated time of the last connection, in milliseconds.
+    #[serde(skip)]
+    pub end_ms: u64,
 }
 
 /// Why a request cannot be simulated.
@@ -120,6 +141,13 @@ pub enum RouteError {
     },
     /// `--count` is 0 or `--from` is empty.
     NothingToSend,
+    /// The virtual server's scheduler is programmed but not simulated.
+    NotSimulated {
+        /// The virtual server.
+        target: String,
+        /// Its scheduler.
+        scheduler: Scheduler,
+    },
 }
 
 impl fmt::Display for RouteError {
@@ -143,6 +171,11 @@ impl fmt::Display for RouteError {
             RouteError::NothingToSend => {
                 f.write_str("nothing to send: --count must be at least 1 and --from non-empty")
             }
+            RouteError::NotSimulated { target, scheduler } => write!(
+                f,
+                "{target} uses the IPVS scheduler {scheduler}, which `plan` and the agent program but route does not simulate; simulated: {}",
+                crate::sim::simulated().join(", ")
+            ),
         }
     }
 }
@@ -189,6 +222,14 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
             .saturating_add(u64::from(i).saturating_mul(req.interval_ms))
     });
     let client = |i: usize| req.from[i % req.from.len()];
+    let client_port = |i: usize| req.source_ports.get(i % req.from.len()).copied().flatten();
+    // Connections that reach no virtual server still have a source port: the given one,
+    // or the simulator's sequence.
+    let port_of =
+        |sim: &mut Simulator, i: usize| client_port(i).unwrap_or_else(|| sim.port_for(client(i)));
+    let end_ms = req
+        .start_ms
+        .saturating_add(u64::from(req.count - 1).saturating_mul(req.interval_ms));
     let secs = |ms: u64| ms as f64 / 1000.0;
 
     // An address, or a name to resolve.
@@ -202,10 +243,14 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
                 Some(Answer::Cname(fqdn, target)) => {
                     let service = service_of(&fqdn, zone);
                     return Ok(Routes {
+                        simulated: None,
+                        end_ms,
                         connections: times
                             .enumerate()
                             .map(|(i, t)| Connection {
                                 from: client(i).to_string(),
+                                source_port: port_of(sim, i),
+                                refused: false,
                                 to: req.to.clone(),
                                 time: secs(t),
                                 service: service.clone(),
@@ -229,10 +274,14 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
                         let service = service_of(&fqdn, zone);
                         let shown: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
                         return Ok(Routes {
+                            simulated: None,
+                            end_ms,
                             connections: times
                                 .enumerate()
                                 .map(|(i, t)| Connection {
                                     from: client(i).to_string(),
+                                    source_port: port_of(sim, i),
+                                    refused: false,
                                     to: req.to.clone(),
                                     time: secs(t),
                                     service: service.clone(),
@@ -285,10 +334,25 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
             }
         });
     };
+    if !vs.scheduler.is_simulated() {
+        return Err(RouteError::NotSimulated {
+            target: format!("{}:{port}/{}", fmt_addr(&address), req.protocol),
+            scheduler: vs.scheduler,
+        });
+    }
     let mut connections = Vec::with_capacity(req.count as usize);
     for (i, t) in times.enumerate() {
         let from = client(i);
-        let decision = sim.connect(&node, vs, from, t);
+        let decision = sim.open(
+            &node,
+            vs,
+            &Open {
+                client: from,
+                port: client_port(i),
+                at_ms: t,
+                duration_ms: req.duration_ms,
+            },
+        );
         let rs = decision.index.map(|k| &vs.real_servers[k]);
         let mut reason = decision.reason;
         // The plan's note explains the real-server set; its "no endpoints" part is already
@@ -302,6 +366,8 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
         }
         connections.push(Connection {
             from: from.to_string(),
+            source_port: decision.source_port,
+            refused: rs.is_none(),
             to: req.to.clone(),
             time: secs(t),
             service: Some(vs.service.clone()),
@@ -315,7 +381,11 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
             reason,
         });
     }
-    Ok(Routes { connections })
+    Ok(Routes {
+        connections,
+        simulated: Some((node, key)),
+        end_ms,
+    })
 }
 
 fn is_cluster_ip(cluster: &Cluster, ip: &IpAddr) -> bool {

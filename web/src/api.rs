@@ -127,6 +127,8 @@ pub struct RouteOptions {
     pub count: Option<u32>,
     /// `--interval`, simulated seconds between connections (0).
     pub interval: Option<f64>,
+    /// `--duration`, simulated seconds each connection stays open (the whole run).
+    pub duration: Option<f64>,
     /// `--protocol` (`TCP`).
     pub protocol: Option<String>,
     /// `-n`: the client Pod's namespace for DNS search (`default`).
@@ -142,6 +144,7 @@ impl RouteOptions {
         "from",
         "count",
         "interval",
+        "duration",
         "protocol",
         "namespace",
         "start",
@@ -177,9 +180,19 @@ impl RouteOptions {
             Some(p) => Protocol::parse(&p.to_ascii_uppercase())
                 .ok_or_else(|| ApiError::Message(format!("{p:?}: expected TCP, UDP or SCTP")))?,
         };
+        let duration_ms = match self.duration {
+            None => None,
+            Some(d) if d.is_finite() && d >= 0.0 => Some((d * 1000.0).round() as u64),
+            Some(d) => {
+                return Err(ApiError::Message(format!(
+                    "--duration must be a number of seconds >= 0, not {d}"
+                )));
+            }
+        };
         let mut r = Request {
             to,
             count,
+            duration_ms,
             interval_ms: (interval * 1000.0).round() as u64,
             start_ms: (start * 1000.0).round() as u64,
             protocol,
@@ -189,14 +202,25 @@ impl RouteOptions {
         };
         if let Some(from) = &self.from {
             let mut addrs = Vec::new();
+            let mut ports = Vec::new();
             for f in from.items() {
-                let ip: IpAddr = f
-                    .parse()
-                    .map_err(|_| ApiError::Message(format!("from: {f:?} is not an IP address")))?;
+                let (ip, port) = match f.parse::<IpAddr>() {
+                    Ok(ip) => (ip, None),
+                    Err(_) => match f.parse::<core::net::SocketAddr>() {
+                        Ok(s) if s.port() > 0 => (s.ip(), Some(s.port())),
+                        _ => {
+                            return Err(ApiError::Message(format!(
+                                "from: {f:?} is not IP, IP:PORT or [IPv6]:PORT"
+                            )));
+                        }
+                    },
+                };
                 addrs.push(ip);
+                ports.push(port);
             }
             if !addrs.is_empty() {
                 r.from = addrs;
+                r.source_ports = ports;
             }
         }
         Ok(r)
@@ -257,7 +281,7 @@ pub fn route(
 ) -> Result<Routes, ApiError> {
     let cluster = load(text, options)?;
     let req = request.request(options.node.clone())?;
-    let mut sim = sim::Simulator::new();
+    let mut sim = sim::Simulator::with_seed(cluster.config.seed);
     route::route(&cluster, &req, &mut sim).map_err(|e| ApiError::Message(e.to_string()))
 }
 

@@ -397,6 +397,8 @@ impl State {
             protocol: entry.protocol,
             node: self.node_name(),
             namespace,
+            source_ports: Vec::new(),
+            duration_ms: None,
         };
         match route::route(&model.cluster, &req, &mut self.sim) {
             Ok(routes) => {

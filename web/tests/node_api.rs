@@ -107,6 +107,11 @@ fn options(args: &[String]) -> Option<(String, JsValue, bool)> {
                 "interval",
                 val().parse::<f64>().expect("interval").into(),
             ),
+            "--duration" => set(
+                &o,
+                "duration",
+                val().parse::<f64>().expect("duration").into(),
+            ),
             "--protocol" => set(&o, "protocol", val().into()),
             "-n" | "--namespace" => set(&o, "namespace", val().into()),
             other => panic!("flag {other} has no JS API option: mirror it in web/src/api.rs"),

@@ -45,33 +45,98 @@ pub fn ipvsadm_rules(plan: &Plan) -> String {
     out
 }
 
+/// A virtual server's line of `ipvsadm -Ln`.
+fn vs_line(out: &mut String, vs: &VirtualServer) {
+    let mut line = format!(
+        "{:<4} {} {}",
+        vs.protocol.as_str(),
+        vs_addr(vs),
+        vs.scheduler
+    );
+    if let Some(t) = vs.persistence_timeout_seconds {
+        let _ = write!(line, " persistent {t}");
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+}
+
+/// A real server's line of `ipvsadm -Ln`.
+fn rs_line(
+    out: &mut String,
+    address: &core::net::IpAddr,
+    port: u16,
+    weight: u32,
+    counts: (u32, u32),
+) {
+    let dest = format!("{}:{}", fmt_addr(address), port);
+    let line = format!(
+        "  -> {dest:<28} {:<7} {:<6} {:<10} {:<10}",
+        "Masq", weight, counts.0, counts.1
+    );
+    out.push_str(line.trim_end());
+    out.push('\n');
+}
+
 /// The table as `ipvsadm -Ln` prints it (without trailing blanks), connection counters 0.
 pub fn ipvsadm_table(plan: &Plan) -> String {
+    ipvsadm_table_with(plan, &|_, _| (0, 0))
+}
+
+/// The table as `ipvsadm -Ln` prints it with ActiveConn / InActConn from `counts` (e.g. the
+/// simulator's: [`crate::sim::Simulator::counters`]).
+pub fn ipvsadm_table_with(
+    plan: &Plan,
+    counts: &dyn Fn(&VirtualServer, &crate::plan::RealServer) -> (u32, u32),
+) -> String {
     let mut out = String::new();
     out.push_str("IP Virtual Server version 1.2.1 (size=4096)\n");
     out.push_str("Prot LocalAddress:Port Scheduler Flags\n");
     out.push_str("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
     for vs in &plan.virtual_servers {
-        let mut line = format!(
-            "{:<4} {} {}",
-            vs.protocol.as_str(),
-            vs_addr(vs),
-            vs.scheduler
-        );
-        if let Some(t) = vs.persistence_timeout_seconds {
-            let _ = write!(line, " persistent {t}");
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
+        vs_line(&mut out, vs);
         for rs in &vs.real_servers {
-            let dest = format!("{}:{}", fmt_addr(&rs.address), rs.port);
-            let line = format!(
-                "  -> {dest:<28} {:<7} {:<6} {:<10} {:<10}",
-                "Masq", rs.weight, 0, 0
-            );
-            out.push_str(line.trim_end());
-            out.push('\n');
+            rs_line(&mut out, &rs.address, rs.port, rs.weight, counts(vs, rs));
         }
+    }
+    out
+}
+
+/// The simulator's connection table as `ipvsadm -Lnc` prints it (`list_conn` /
+/// `print_conn` of ipvsadm 1.31).
+pub fn ipvsadm_connections(entries: &[crate::sim::ConnEntry]) -> String {
+    let mut out = String::from("IPVS connection entries\n");
+    let _ = writeln!(
+        out,
+        "pro expire {:<11} {:<18} {:<18} destination",
+        "state", "source", "virtual"
+    );
+    for e in entries {
+        out.push_str(e.line().trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// One virtual server as `ipvsadm -Ln` prints it, with the simulator's counters: its real
+/// servers in the kernel's list order with ActiveConn and InActConn (PersistConn is what
+/// `ipvsadm -Ln --persistent-conn` adds; shown as a comment).
+pub fn ipvsadm_counters(
+    vs: Option<&VirtualServer>,
+    counters: &[crate::sim::DestCounters],
+) -> String {
+    let mut out = String::new();
+    out.push_str("Prot LocalAddress:Port Scheduler Flags\n");
+    out.push_str("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
+    if let Some(vs) = vs {
+        vs_line(&mut out, vs);
+    }
+    for c in counters {
+        let counts = (c.counts.active, c.counts.inactive);
+        rs_line(&mut out, &c.address, c.port, c.weight, counts);
+    }
+    let persistent: u32 = counters.iter().map(|c| c.counts.persistent).sum();
+    if persistent > 0 {
+        let _ = writeln!(out, "# persistence templates (PersistConn): {persistent}");
     }
     out
 }

@@ -65,9 +65,10 @@ pub fn cluster_actions(props: &PanelProps) -> Html {
                 <label class="sr-field">
                     <span>{ t.scheduler }</span>
                     <select data-testid="scheduler" onchange={on_scheduler}>
-                        { for Scheduler::ALL.iter().map(|x| html! {
+                        // Only what the simulator runs exactly (route refuses the others).
+                        { for Scheduler::ALL.iter().filter(|x| x.is_simulated()).map(|x| html! {
                             <option value={x.as_str()} selected={*x == state.scheduler}>
-                                { if x.is_simulated() { x.as_str().to_owned() } else { format!("{} (not simulated)", x.as_str()) } }
+                                { x.as_str() }
                             </option>
                         }) }
                     </select>

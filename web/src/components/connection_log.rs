@@ -14,6 +14,8 @@ pub fn connection_log(props: &PanelProps) -> Html {
     let limit = if props.compact { 6 } else { 30 };
     let routes = Routes {
         connections: state.log.iter().map(|s| s.conn.clone()).collect(),
+        simulated: None,
+        end_ms: 0,
     };
     let spread = route::spread(&routes);
     html! {

@@ -1,0 +1,1002 @@
+//! IPVS as a simulation without I/O: the kernel's schedulers (Linux 6.1, the kernel the VM
+//! boots), its destination lists, its connection table and persistence templates.
+//!
+//! One file per scheduler family: [`rr`] (`rr`, `wrr`), [`lc`] (`lc`, `wlc`, `sed`, `nq`),
+//! [`sh`] (`sh`, `dh`), [`mh`] (Maglev), [`hash`] (the kernel's hash functions); [`conn`]
+//! holds the connection table. This file keeps each virtual server's destination list as the
+//! kernel holds it and turns the changes it sees between calls into the kernel's
+//! `add_dest` / `del_dest` / `upd_dest` hooks.
+//!
+//! # API (used by `route`, the playground and the VM harness)
+//! - [`Simulator::with_seed`] / [`Simulator::new`]: an empty kernel; the seed drives the
+//!   source ports of connections given without one.
+//! - [`Simulator::open`]: one connection ([`Open`]: client address, optional source port,
+//!   time, optional duration) to a [`VirtualServer`] on a node; the virtual server's
+//!   `real_servers` are the kernel's destination list in list order. Returns a
+//!   [`Decision`]. [`Simulator::connect`] is `open` with a generated port, open for the run.
+//! - [`Simulator::connections`]: the connection table at a time, as `ipvsadm -Lnc` lists it
+//!   ([`ConnEntry`], with persistence templates).
+//! - [`Simulator::counters`]: ActiveConn / InActConn / PersistConn per real server at a time.
+//! - [`Simulator::reset`]: forget everything.
+//!
+//! Time is an input in milliseconds. kube-proxy's sysctls are assumed
+//! (`expire_nodest_conn=1`, `expire_quiescent_template=1`, `conn_reuse_mode=1` on 6.1),
+//! no thresholds (no destination is ever overloaded), persistence netmask /32 and /128.
+
+pub mod conn;
+pub mod hash;
+pub mod lc;
+pub mod mh;
+pub mod rr;
+pub mod sh;
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::IpAddr;
+
+use crate::config::Scheduler;
+use crate::plan::{VirtualServer, VsKey, fmt_addr};
+
+pub use conn::{ConnEntry, DestCounters};
+use conn::{ConnTable, Reuse};
+
+/// A destination's identity: address and port.
+pub(crate) type DestId = (IpAddr, u16);
+
+/// A destination as the kernel keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Dest {
+    pub id: DestId,
+    /// `dest->weight`.
+    pub weight: u32,
+    /// `dest->last_weight`: the latest non-zero weight, or the weight it was added with
+    /// (`ip_vs_ctl.c:885-887`).
+    pub last_weight: u32,
+}
+
+/// A destination's connection counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// `activeconns` (ipvsadm's ActiveConn).
+    pub active: u32,
+    /// `inactconns` (InActConn).
+    pub inactive: u32,
+    /// `persistconns` (PersistConn): templates pointing at it.
+    pub persistent: u32,
+}
+
+/// One connection to open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Open {
+    /// The client's address.
+    pub client: IpAddr,
+    /// Its source port; `None`: the next of the seeded sequence (32768–60999, Linux's
+    /// `ip_local_port_range`), skipping ports with an entry in the table.
+    pub port: Option<u16>,
+    /// When, in simulated milliseconds.
+    pub at_ms: u64,
+    /// How long the client keeps it open; `None`: for the whole run.
+    pub duration_ms: Option<u64>,
+}
+
+/// The outcome of one connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// The chosen real server's index in the virtual server's list; `None` when the kernel
+    /// finds no destination (the client sees the connection refused).
+    pub index: Option<usize>,
+    /// The source port used.
+    pub source_port: u16,
+    /// The entry already in the connection table was used (not scheduled again).
+    pub existing: bool,
+    /// Why, in words.
+    pub reason: String,
+}
+
+impl Decision {
+    /// No destination: IPVS answers with ICMP port unreachable (`ip_vs_leave`).
+    pub fn refused(&self) -> bool {
+        self.index.is_none()
+    }
+}
+
+/// Scheduler state of one virtual server.
+#[derive(Clone, Debug)]
+enum Sched {
+    Rr(rr::Rr),
+    Wrr(rr::Wrr),
+    Sh(sh::Buckets),
+    Dh(sh::Buckets),
+    Mh(mh::Maglev),
+    /// lc, wlc, sed, nq: no state of their own.
+    Stateless,
+    /// Not simulated.
+    None,
+}
+
+impl Sched {
+    fn init(s: Scheduler, dests: &[Dest]) -> Self {
+        match s {
+            Scheduler::RoundRobin => Sched::Rr(rr::Rr::default()),
+            Scheduler::WeightedRoundRobin => Sched::Wrr(rr::Wrr::init(dests)),
+            Scheduler::SourceHashing => Sched::Sh(sh::Buckets::sh(dests)),
+            Scheduler::DestinationHashing => Sched::Dh(sh::Buckets::dh(dests)),
+            Scheduler::Maglev => Sched::Mh(mh::Maglev::build(dests)),
+            Scheduler::LeastConnection
+            | Scheduler::WeightedLeastConnection
+            | Scheduler::ShortestExpectedDelay
+            | Scheduler::NeverQueue => Sched::Stateless,
+            _ => Sched::None,
+        }
+    }
+
+    /// The `add_dest` / `upd_dest` hooks (after the list changed).
+    fn changed(&mut self, dests: &[Dest], update: bool) {
+        match self {
+            Sched::Wrr(w) => w.dest_changed(dests),
+            Sched::Sh(b) => *b = sh::Buckets::sh(dests),
+            // dh has no upd_dest (ip_vs_dh.c:251-252).
+            Sched::Dh(b) if !update => *b = sh::Buckets::dh(dests),
+            Sched::Mh(m) => *m = mh::Maglev::build(dests),
+            _ => {}
+        }
+    }
+
+    /// The `del_dest` hook (after the destination left the list).
+    fn deleted(&mut self, dests: &[Dest], removed: DestId, pred: Option<DestId>) {
+        match self {
+            Sched::Rr(r) => r.del_dest(removed, pred),
+            Sched::Dh(b) => *b = sh::Buckets::dh(dests),
+            _ => self.changed(dests, false),
+        }
+    }
+}
+
+/// One virtual server in the kernel.
+#[derive(Clone, Debug)]
+struct Service {
+    scheduler: Scheduler,
+    dests: Vec<Dest>,
+    sched: Sched,
+    table: ConnTable,
+}
+
+impl Service {
+    /// A service created empty, then given its destinations as the agent adds them: in
+    /// reverse, each at the head of the list, so the list ends in the given order.
+    fn new(vs: &VirtualServer) -> Self {
+        let mut s = Service {
+            scheduler: vs.scheduler,
+            dests: Vec::new(),
+            sched: Sched::init(vs.scheduler, &[]),
+            table: ConnTable::new(vs.key()),
+        };
+        for rs in vs.real_servers.iter().rev() {
+            s.add_at_head(Dest {
+                id: (rs.address, rs.port),
+                weight: rs.weight,
+                last_weight: rs.weight,
+            });
+        }
+        s
+    }
+
+    /// `__ip_vs_update_dest(add=1)`: `list_add_rcu` at the head (`ip_vs_ctl.c:946`), then
+    /// `add_dest`.
+    fn add_at_head(&mut self, d: Dest) {
+        self.dests.insert(0, d);
+        self.sched.changed(&self.dests, false);
+    }
+
+    /// Brings the list to `vs.real_servers`: removals (in list order), weight updates, then
+    /// additions at the head (the last added first), each through the scheduler's hook; a
+    /// changed scheduler is bound afresh (`ip_vs_edit_service`). A final order the kernel
+    /// cannot reach by head insertion is taken as given (the table-based schedulers are
+    /// rebuilt for it).
+    fn sync(&mut self, vs: &VirtualServer) {
+        let want: Vec<DestId> = vs
+            .real_servers
+            .iter()
+            .map(|r| (r.address, r.port))
+            .collect();
+        let mut i = 0;
+        while i < self.dests.len() {
+            let id = self.dests[i].id;
+            if want.contains(&id) {
+                i += 1;
+                continue;
+            }
+            // __ip_vs_unlink_dest: list_del_rcu, then del_dest (ip_vs_ctl.c:1197-1208).
+            self.dests.remove(i);
+            let pred = if i == 0 {
+                None
+            } else {
+                Some(self.dests[i - 1].id)
+            };
+            self.sched.deleted(&self.dests, id, pred);
+        }
+        for rs in &vs.real_servers {
+            let id = (rs.address, rs.port);
+            if let Some(k) = self.dests.iter().position(|d| d.id == id)
+                && self.dests[k].weight != rs.weight
+            {
+                let d = &mut self.dests[k];
+                d.weight = rs.weight;
+                if rs.weight != 0 {
+                    d.last_weight = rs.weight;
+                }
+                self.sched.changed(&self.dests, true);
+            }
+        }
+        for rs in vs.real_servers.iter().rev() {
+            let id = (rs.address, rs.port);
+            if !self.dests.iter().any(|d| d.id == id) {
+                self.add_at_head(Dest {
+                    id,
+                    weight: rs.weight,
+                    last_weight: rs.weight,
+                });
+            }
+        }
+        let order: Vec<DestId> = self.dests.iter().map(|d| d.id).collect();
+        if order != want {
+            let mut sorted = Vec::with_capacity(want.len());
+            for id in &want {
+                if let Some(d) = self.dests.iter().find(|d| d.id == *id) {
+                    sorted.push(d.clone());
+                }
+            }
+            self.dests = sorted;
+            self.sched.changed(&self.dests, false);
+        }
+        if self.scheduler != vs.scheduler {
+            self.scheduler = vs.scheduler;
+            self.sched = Sched::init(vs.scheduler, &self.dests);
+        }
+    }
+
+    fn index(&self, id: DestId) -> Option<usize> {
+        self.dests.iter().position(|d| d.id == id)
+    }
+
+    /// Runs the scheduler: the chosen index, or `None` with the kernel's reason.
+    fn schedule(
+        &mut self,
+        client: IpAddr,
+        port: u16,
+        vaddr: IpAddr,
+    ) -> Result<(usize, String), String> {
+        let name = self.scheduler.as_str();
+        if self.dests.is_empty() {
+            return Err("no real servers: the connection is refused".into());
+        }
+        let show = |d: &Dest| format!("{}:{}", fmt_addr(&d.id.0), d.id.1);
+        let no_dest = "no destination available: the connection is refused";
+        match &mut self.sched {
+            Sched::Rr(r) => {
+                let before = r.cursor();
+                let i = r
+                    .schedule(&self.dests)
+                    .ok_or_else(|| format!("{name}: every real server has weight 0: {no_dest}"))?;
+                let why = match before {
+                    None => format!("{name}: first real server in the list"),
+                    Some(c) => format!("{name}: next after {}:{}", fmt_addr(&c.0), c.1),
+                };
+                Ok((i, why))
+            }
+            Sched::Wrr(w) => {
+                let i = w
+                    .schedule(&self.dests)
+                    .ok_or_else(|| format!("{name}: every real server has weight 0: {no_dest}"))?;
+                Ok((
+                    i,
+                    format!(
+                        "{name}: weight {} >= current weight {} (max {}, gcd {})",
+                        self.dests[i].weight, w.cw, w.mw, w.di
+                    ),
+                ))
+            }
+            Sched::Stateless => {
+                let table = &self.table;
+                let dests = &self.dests;
+                let counts = |i: usize| table.counts(dests[i].id);
+                let i = lc::schedule(self.scheduler, dests, &counts)
+                    .ok_or_else(|| format!("{name}: every real server has weight 0: {no_dest}"))?;
+                let c = counts(i);
+                Ok((
+                    i,
+                    format!(
+                        "{name}: least loaded ({} active, {} inactive, weight {})",
+                        c.active, c.inactive, dests[i].weight
+                    ),
+                ))
+            }
+            Sched::Sh(b) | Sched::Dh(b) => {
+                let (what, key, bucket) = if self.scheduler == Scheduler::SourceHashing {
+                    ("source", client, sh::sh_bucket(&client, 0))
+                } else {
+                    ("destination", vaddr, sh::dh_bucket(&vaddr))
+                };
+                let id = b.get(bucket).ok_or_else(|| String::from(no_dest))?;
+                let i = self.index(id).ok_or_else(|| String::from(no_dest))?;
+                let head = format!(
+                    "{name}: {what} {} hashes to bucket {bucket} of {}, held by {}",
+                    fmt_addr(&key),
+                    sh::TAB_SIZE,
+                    show(&self.dests[i])
+                );
+                if self.dests[i].weight == 0 {
+                    return Err(format!("{head} at weight 0 (no fallback): {no_dest}"));
+                }
+                Ok((i, head))
+            }
+            Sched::Mh(m) => {
+                let slot = mh::slot(&client, port);
+                let head = format!(
+                    "{name}: {}:{port} hashes to slot {slot} of {}",
+                    fmt_addr(&client),
+                    mh::TAB_SIZE
+                );
+                let Some(id) = m.get(slot) else {
+                    return Err(format!("{head}, which is empty: {no_dest}"));
+                };
+                let i = self.index(id).ok_or_else(|| String::from(no_dest))?;
+                let held = format!("{head}, held by {}", show(&self.dests[i]));
+                if self.dests[i].weight == 0 {
+                    return Err(format!(
+                        "{held} at weight 0 (it keeps its slots; kube-proxy sets no mh-fallback): {no_dest}"
+                    ));
+                }
+                Ok((i, held))
+            }
+            Sched::None => Err(format!("{name} is not simulated")),
+        }
+    }
+}
+
+/// The state IPVS keeps between connections, for any number of virtual servers on any
+/// number of nodes.
+#[derive(Clone, Debug, Default)]
+pub struct Simulator {
+    seed: u64,
+    services: BTreeMap<(String, VsKey), Service>,
+    /// Per client address: how many ports the sequence gave it.
+    ports: BTreeMap<IpAddr, u32>,
+}
+
+/// The ephemeral port range (Linux's default `net.ipv4.ip_local_port_range`).
+const PORT_LOW: u32 = 32768;
+const PORT_COUNT: u32 = 61000 - 32768;
+
+/// The next port of `client`'s seeded sequence that `taken` does not refuse.
+fn next_port(seed: u64, client: IpAddr, n: &mut u32, taken: &dyn Fn(u16) -> bool) -> u16 {
+    let base = seed ^ u64::from(hash::fold(&client)).rotate_left(32);
+    for _ in 0..PORT_COUNT {
+        let r = splitmix64(base ^ u64::from(*n).wrapping_mul(0x2545_f491_4f6c_dd1d));
+        *n = n.wrapping_add(1);
+        let port = PORT_LOW + (r % u64::from(PORT_COUNT)) as u32;
+        if !taken(port as u16) {
+            return port as u16;
+        }
+    }
+    PORT_LOW as u16
+}
+
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl Simulator {
+    /// A kernel with no virtual servers; source ports from seed 0.
+    pub fn new() -> Self {
+        Simulator::default()
+    }
+
+    /// A kernel with no virtual servers; source ports from `seed`.
+    pub fn with_seed(seed: u64) -> Self {
+        Simulator {
+            seed,
+            ..Simulator::default()
+        }
+    }
+
+    /// Forgets every virtual server, connection and template (keeps the seed; the port
+    /// sequence starts again).
+    pub fn reset(&mut self) {
+        self.services.clear();
+        self.ports.clear();
+    }
+
+    /// Opens a connection from `client` (a generated source port) at `now_ms`, open for the
+    /// whole run.
+    pub fn connect(
+        &mut self,
+        node: &str,
+        vs: &VirtualServer,
+        client: IpAddr,
+        now_ms: u64,
+    ) -> Decision {
+        self.open(
+            node,
+            vs,
+            &Open {
+                client,
+                port: None,
+                at_ms: now_ms,
+                duration_ms: None,
+            },
+        )
+    }
+
+    /// The next source port of `client`'s seeded sequence (for connections that reach no
+    /// virtual server, e.g. straight to a headless Service's Pods).
+    pub fn port_for(&mut self, client: IpAddr) -> u16 {
+        let n = self.ports.entry(client).or_default();
+        next_port(self.seed, client, n, &|_| false)
+    }
+
+    /// Opens one connection to `vs` on `node`, as the kernel would (`ip_vs_in_hook`): an
+    /// entry already in the table for this client address and port is used again, except
+    /// where the kernel schedules anew (its real server removed or at weight 0
+    /// — `expire_nodest_conn` —, or a TCP entry in TIME_WAIT / CLOSE, or an SCTP one CLOSED,
+    /// not under a persistence template — `conn_reuse_mode`, `ip_vs_core.c:1999-2051`).
+    /// With ClientIP affinity a valid template decides (`ip_vs_sched_persist`); otherwise
+    /// the scheduler does.
+    pub fn open(&mut self, node: &str, vs: &VirtualServer, o: &Open) -> Decision {
+        let svc = self
+            .services
+            .entry((node.into(), vs.key()))
+            .or_insert_with(|| Service::new(vs));
+        svc.sync(vs);
+        svc.table.advance(o.at_ms);
+        let port = match o.port {
+            Some(p) => p,
+            None => {
+                let n = self.ports.entry(o.client).or_default();
+                next_port(self.seed, o.client, n, &|p| svc.table.has(o.client, p))
+            }
+        };
+        let show = |id: DestId| format!("{}:{}", fmt_addr(&id.0), id.1);
+        let dests = svc.dests.clone();
+        let weight_of = |id: DestId| dests.iter().find(|d| d.id == id).map(|d| d.weight);
+
+        let mut prefix = String::new();
+        match svc.table.reuse(o.client, port, vs.protocol, &weight_of) {
+            Reuse::Same(id) => {
+                svc.table.refresh(o.client, port, o.at_ms, o.duration_ms);
+                let i = svc.index(id).unwrap_or(0);
+                return Decision {
+                    index: Some(i),
+                    source_port: port,
+                    existing: true,
+                    reason: format!(
+                        "existing connection {}:{port} → {} in the connection table: not scheduled again",
+                        fmt_addr(&o.client),
+                        show(id)
+                    ),
+                };
+            }
+            Reuse::Expired(why) => prefix = format!("{why}; "),
+            Reuse::None => {}
+        }
+
+        let mut template_note = String::new();
+        if let Some(timeout) = vs.persistence_timeout_seconds {
+            match svc.table.template(o.client, &weight_of) {
+                Ok(Some(id)) => {
+                    let i = svc.index(id).unwrap_or(0);
+                    let until = svc.table.use_template(o.client, o.at_ms);
+                    svc.table.insert(o, port, id, vs.protocol, true);
+                    return Decision {
+                        index: Some(i),
+                        source_port: port,
+                        existing: false,
+                        reason: format!(
+                            "{prefix}ClientIP affinity: the persistence template pins {} to {} (expires {})",
+                            fmt_addr(&o.client),
+                            show(id),
+                            conn::fmt_time(until)
+                        ),
+                    };
+                }
+                Ok(None) => {}
+                Err(why) => template_note = format!(" ({why})"),
+            }
+            match svc.schedule(o.client, port, vs.address) {
+                Ok((i, why)) => {
+                    let id = svc.dests[i].id;
+                    svc.table.new_template(
+                        o.client,
+                        id,
+                        vs.protocol,
+                        o.at_ms,
+                        u64::from(timeout) * 1000,
+                    );
+                    svc.table.insert(o, port, id, vs.protocol, true);
+                    return Decision {
+                        index: Some(i),
+                        source_port: port,
+                        existing: false,
+                        reason: format!(
+                            "{prefix}{why}; ClientIP affinity: new persistence template{template_note} pins {} to {} for {timeout}s",
+                            fmt_addr(&o.client),
+                            show(id)
+                        ),
+                    };
+                }
+                Err(why) => {
+                    return Decision {
+                        index: None,
+                        source_port: port,
+                        existing: false,
+                        reason: format!("{prefix}{why}"),
+                    };
+                }
+            }
+        }
+        match svc.schedule(o.client, port, vs.address) {
+            Ok((i, why)) => {
+                let id = svc.dests[i].id;
+                svc.table.insert(o, port, id, vs.protocol, false);
+                Decision {
+                    index: Some(i),
+                    source_port: port,
+                    existing: false,
+                    reason: format!("{prefix}{why}"),
+                }
+            }
+            Err(why) => Decision {
+                index: None,
+                source_port: port,
+                existing: false,
+                reason: format!("{prefix}{why}"),
+            },
+        }
+    }
+
+    /// The connection table at `now_ms` (expired entries dropped first), as `ipvsadm -Lnc`
+    /// lists it: every node's virtual servers in address order, then entries by source.
+    pub fn connections(&mut self, now_ms: u64) -> Vec<ConnEntry> {
+        let mut out = Vec::new();
+        for svc in self.services.values_mut() {
+            svc.table.advance(now_ms);
+            out.extend(svc.table.entries(now_ms));
+        }
+        out
+    }
+
+    /// ActiveConn / InActConn / PersistConn of each real server of `vs` on `node` at
+    /// `now_ms`, in the kernel's list order (the real servers `open` last saw).
+    pub fn counters(&mut self, node: &str, vs: &VsKey, now_ms: u64) -> Vec<DestCounters> {
+        let Some(svc) = self.services.get_mut(&(node.into(), *vs)) else {
+            return Vec::new();
+        };
+        svc.table.advance(now_ms);
+        svc.dests
+            .iter()
+            .map(|d| DestCounters {
+                address: d.id.0,
+                port: d.id.1,
+                weight: d.weight,
+                counts: svc.table.counts(d.id),
+            })
+            .collect()
+    }
+
+    /// The protocol of a virtual server the simulator knows, for callers rendering tables.
+    pub fn knows(&self, node: &str, vs: &VsKey) -> bool {
+        self.services.contains_key(&(node.into(), *vs))
+    }
+}
+
+/// Names of the schedulers the simulator runs exactly.
+pub fn simulated() -> Vec<&'static str> {
+    Scheduler::ALL
+        .iter()
+        .filter(|s| s.is_simulated())
+        .map(|s| s.as_str())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::model::Protocol;
+    use crate::plan::{RealServer, VsKind};
+    use core::net::Ipv4Addr;
+
+    fn vs(weights: &[u32], scheduler: Scheduler, persistence: Option<u32>) -> VirtualServer {
+        VirtualServer {
+            service: "dev/s".into(),
+            port_name: String::new(),
+            kind: VsKind::ClusterIP,
+            protocol: Protocol::Tcp,
+            address: "10.96.0.10".parse().unwrap(),
+            port: 80,
+            scheduler,
+            persistence_timeout_seconds: persistence,
+            real_servers: weights
+                .iter()
+                .enumerate()
+                .map(|(i, w)| RealServer {
+                    address: IpAddr::V4(Ipv4Addr::new(10, 244, 0, 2 + i as u8)),
+                    port: 8080,
+                    weight: *w,
+                    pod: None,
+                    node: None,
+                    terminating: false,
+                })
+                .collect(),
+            note: String::new(),
+        }
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn open(
+        sim: &mut Simulator,
+        v: &VirtualServer,
+        c: &str,
+        port: u16,
+        t: u64,
+        d: Option<u64>,
+    ) -> Decision {
+        sim.open(
+            "n",
+            v,
+            &Open {
+                client: ip(c),
+                port: Some(port),
+                at_ms: t,
+                duration_ms: d,
+            },
+        )
+    }
+
+    /// ip_vs_rr.c: list order from the head, wrapping.
+    #[test]
+    fn rr_walks_the_list() {
+        let v = vs(&[1, 1, 1], Scheduler::RoundRobin, None);
+        let mut s = Simulator::new();
+        let got: Vec<Option<usize>> = (0..6)
+            .map(|i| open(&mut s, &v, "10.0.0.1", 40000 + i, 0, None).index)
+            .collect();
+        assert_eq!(got, [0, 1, 2, 0, 1, 2].map(Some));
+    }
+
+    /// A connection from an address and port whose entry is still in the table is that
+    /// connection; once in TIME_WAIT (not under a template) it is scheduled anew
+    /// (conn_reuse_mode, ip_vs_core.c:2007-2030).
+    #[test]
+    fn existing_entries_and_time_wait_reuse() {
+        let v = vs(&[1, 1], Scheduler::RoundRobin, None);
+        let mut s = Simulator::new();
+        let a = open(&mut s, &v, "10.0.0.1", 40000, 0, Some(1000));
+        let b = open(&mut s, &v, "10.0.0.1", 40000, 500, Some(1000));
+        assert!(b.existing && b.index == a.index);
+        // Closed at 1.5 s → TIME_WAIT; a new SYN at 2 s is scheduled again (rr moves on).
+        let c = open(&mut s, &v, "10.0.0.1", 40000, 2000, Some(1000));
+        assert!(!c.existing);
+        assert_eq!(c.index, Some(1));
+        assert!(c.reason.contains("TIME_WAIT"), "{}", c.reason);
+    }
+
+    /// lc differs from rr once connections close: closed ones weigh 1, open ones 256
+    /// (ip_vs_dest_conn_overhead of 6.1).
+    #[test]
+    fn lc_follows_open_connections() {
+        let v = vs(&[1, 1, 1], Scheduler::LeastConnection, None);
+        let mut s = Simulator::new();
+        // A long one to .2, then short ones: .3 (closes at 1 s), .4 (closes at 2 s).
+        assert_eq!(open(&mut s, &v, "10.0.0.1", 1, 0, None).index, Some(0));
+        assert_eq!(
+            open(&mut s, &v, "10.0.0.1", 2, 0, Some(1000)).index,
+            Some(1)
+        );
+        assert_eq!(
+            open(&mut s, &v, "10.0.0.1", 3, 0, Some(2000)).index,
+            Some(2)
+        );
+        // At 1.5 s: .2 has 256, .3 has 1 (TIME_WAIT), .4 has 256 → .3.
+        assert_eq!(
+            open(&mut s, &v, "10.0.0.1", 4, 1500, Some(0)).index,
+            Some(1)
+        );
+        let c = s.counters("n", &v.key(), 1500);
+        assert_eq!(
+            c[0].counts,
+            Counts {
+                active: 1,
+                inactive: 0,
+                persistent: 0
+            }
+        );
+        // .3 now: one TIME_WAIT and one just closed at 1.5 s (duration 0).
+        assert_eq!(c[1].counts.inactive, 2);
+        // After 2 min of TIME_WAIT they expire.
+        let later = s.counters("n", &v.key(), 200_000);
+        assert_eq!(later[1].counts, Counts::default());
+        assert_eq!(later[0].counts.active, 1);
+    }
+
+    /// sh: the same source address, whatever its port, lands on one bucket.
+    #[test]
+    fn sh_is_sticky_per_source_address() {
+        let v = vs(&[1, 1, 1], Scheduler::SourceHashing, None);
+        let mut s = Simulator::new();
+        let first = open(&mut s, &v, "10.0.0.7", 40000, 0, None).index;
+        for p in 40001..40010 {
+            assert_eq!(open(&mut s, &v, "10.0.0.7", p, 0, None).index, first);
+        }
+        // bucket 0x72 of 256 (by hand, sh.rs), 0x72 % 3 = 0 → the first in the list.
+        assert_eq!(first, Some(0x72 % 3));
+    }
+
+    /// mh: a real server set to weight 0 keeps its slots; clients hashing there are refused
+    /// (no fallback). One added at weight 0 gets no slot.
+    #[test]
+    fn mh_refuses_after_a_drain() {
+        let mut v = vs(&[1, 1, 1], Scheduler::Maglev, None);
+        let mut s = Simulator::new();
+        // 10.0.0.7:40000 → slot 2023 → 10.244.0.4 (index 2; by hand, mh.rs).
+        assert_eq!(
+            open(&mut s, &v, "10.0.0.7", 40000, 0, Some(0)).index,
+            Some(2)
+        );
+        v.real_servers[2].weight = 0;
+        // 10.0.0.7:40002 hashes to a slot of .4 (Python transcription): refused; 40001 to
+        // .3: served.
+        let d = open(&mut s, &v, "10.0.0.7", 40002, 1000, None);
+        assert!(d.refused(), "{}", d.reason);
+        assert!(d.reason.contains("mh-fallback"), "{}", d.reason);
+        assert_eq!(
+            open(&mut s, &v, "10.0.0.7", 40001, 1000, None).index,
+            Some(1)
+        );
+        // Its earlier connection is in TIME_WAIT at weight 0: rescheduled → refused too.
+        let r = open(&mut s, &v, "10.0.0.7", 40000, 2000, None);
+        assert!(r.refused(), "{}", r.reason);
+        assert!(r.reason.contains("weight 0"), "{}", r.reason);
+        // Added at weight 0: no slot, so nobody is refused because of it.
+        let w = vs(&[1, 1, 0], Scheduler::Maglev, None);
+        let m = mh::Maglev::build(&Service::new(&w).dests);
+        assert_eq!(m.count(w.real_servers[2].address_id()), 0);
+    }
+
+    impl RealServer {
+        fn address_id(&self) -> DestId {
+            (self.address, self.port)
+        }
+    }
+
+    /// A real server added later goes to the head of the kernel's list; rr's cursor stays
+    /// on its destination (ip_vs_rr.c has no add_dest).
+    #[test]
+    fn added_at_the_head_and_rr_cursor() {
+        let v = vs(&[1, 1], Scheduler::RoundRobin, None);
+        let mut s = Simulator::new();
+        assert_eq!(open(&mut s, &v, "10.0.0.1", 1, 0, None).index, Some(0));
+        // Add 10.244.0.9 at the head: the list is [.9, .2, .3]; the cursor is .2 → .3 next.
+        let mut w = v.clone();
+        let mut new = w.real_servers[0].clone();
+        new.address = ip("10.244.0.9");
+        w.real_servers.insert(0, new);
+        assert_eq!(open(&mut s, &w, "10.0.0.1", 2, 0, None).index, Some(2));
+        assert_eq!(open(&mut s, &w, "10.0.0.1", 3, 0, None).index, Some(0));
+        // Remove .9 while the cursor is on it: the cursor steps back to the head.
+        let d = open(&mut s, &v, "10.0.0.1", 4, 0, None);
+        assert_eq!(d.index, Some(0));
+    }
+
+    /// Persistence: a template per client address (port 0), re-armed at each use, kept
+    /// while connections it controls remain (60 s steps).
+    #[test]
+    fn persistence_templates() {
+        let v = vs(&[1, 1, 1], Scheduler::RoundRobin, Some(10));
+        let mut s = Simulator::new();
+        let a = open(&mut s, &v, "10.0.0.7", 1, 0, Some(0));
+        let b = open(&mut s, &v, "10.0.0.7", 2, 9_000, Some(0));
+        assert_eq!(a.index, b.index);
+        let t = s.connections(9_000);
+        let tpl = t.iter().find(|e| e.template).unwrap();
+        assert_eq!(
+            tpl.line(),
+            "TCP 00:09  NONE        10.0.0.7:0         10.96.0.10:80      10.244.0.2:8080"
+        );
+        // At 19 s the template's timer fires, but its connections are in TIME_WAIT until
+        // 129 s: re-armed for 60 s steps, so at 100 s the client is still pinned.
+        let c = open(&mut s, &v, "10.0.0.7", 3, 100_000, Some(0));
+        assert_eq!(c.index, a.index);
+        assert!(c.reason.contains("template"), "{}", c.reason);
+        // Another client is scheduled by rr.
+        assert_eq!(
+            open(&mut s, &v, "10.0.0.8", 1, 100_000, None).index,
+            Some(1)
+        );
+        // Long after every connection expired, the template is gone: scheduled again.
+        let d = open(&mut s, &v, "10.0.0.7", 4, 1_000_000, None);
+        assert_eq!(d.index, Some(2));
+    }
+
+    /// A template whose real server went to weight 0 is invalidated (listed with ports
+    /// 65535 until its timer fires) and the client is scheduled anew.
+    #[test]
+    fn quiescent_template_is_invalidated() {
+        let mut v = vs(&[1, 1], Scheduler::RoundRobin, Some(60));
+        let mut s = Simulator::new();
+        assert_eq!(open(&mut s, &v, "10.0.0.7", 1, 0, None).index, Some(0));
+        v.real_servers[0].weight = 0;
+        let d = open(&mut s, &v, "10.0.0.7", 2, 1000, None);
+        assert_eq!(d.index, Some(1));
+        let t = s.connections(1000);
+        assert!(t.iter().any(|e| e.template && e.destination.1 == 65535));
+    }
+
+    /// wrr's state depends on the order of additions: the agent adds weight 4 then weight 2
+    /// (at the head), leaving cw 1 (ip_vs_wrr_dest_changed), so the head goes first;
+    /// ip_vs_wrr_init_svc on the same list would start at cw 3 with the weight-4 one.
+    #[test]
+    fn wrr_follows_the_history_of_additions() {
+        let v = vs(&[2, 4], Scheduler::WeightedRoundRobin, None);
+        let mut s = Simulator::new();
+        let got: Vec<Option<usize>> = (0..6)
+            .map(|i| open(&mut s, &v, "10.0.0.1", 1 + i, 0, None).index)
+            .collect();
+        assert_eq!(got, [0, 1, 1, 0, 1, 1].map(Some));
+    }
+
+    /// dh hashes the virtual address: every client on one real server, weights ignored.
+    #[test]
+    fn dh_hashes_the_destination() {
+        let v = vs(&[1, 5, 1], Scheduler::DestinationHashing, None);
+        let mut s = Simulator::new();
+        let bucket = sh::dh_bucket(&v.address);
+        let want = Some(bucket % 3);
+        for c in ["10.0.0.1", "10.0.0.2", "192.168.1.9"] {
+            assert_eq!(open(&mut s, &v, c, 40000, 0, None).index, want);
+        }
+    }
+
+    /// An operation sequence for the property test.
+    #[derive(Clone, Debug)]
+    enum Step {
+        Open {
+            client: u8,
+            port: u16,
+            at: u16,
+            duration: Option<u16>,
+        },
+        Weight {
+            rs: u8,
+            weight: u8,
+        },
+        Remove {
+            rs: u8,
+        },
+        Add {
+            last: u8,
+        },
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => (0u8..4, 1u16..4, 0u16..400, proptest::option::of(0u16..300)).prop_map(
+                |(client, port, at, duration)| Step::Open { client, port, at, duration }
+            ),
+            1 => (0u8..6, 0u8..4).prop_map(|(rs, weight)| Step::Weight { rs, weight }),
+            1 => (0u8..6).prop_map(|rs| Step::Remove { rs }),
+            1 => (0u8..250).prop_map(|last| Step::Add { last }),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any history of list changes and connections: no panic; a scheduled connection
+        /// goes to a real server of weight > 0; the counters add up to the table's entries.
+        #[test]
+        fn any_history_keeps_the_kernels_invariants(
+            sched in 0usize..9,
+            persistence in proptest::option::of(1u32..200),
+            udp in proptest::bool::ANY,
+            steps in proptest::collection::vec(step(), 1..60),
+        ) {
+            let schedulers = [
+                Scheduler::RoundRobin, Scheduler::WeightedRoundRobin, Scheduler::LeastConnection,
+                Scheduler::WeightedLeastConnection, Scheduler::ShortestExpectedDelay,
+                Scheduler::NeverQueue, Scheduler::SourceHashing, Scheduler::DestinationHashing,
+                Scheduler::Maglev,
+            ];
+            let mut v = vs(&[1, 2, 1], schedulers[sched], persistence);
+            if udp {
+                v.protocol = Protocol::Udp;
+            }
+            let mut s = Simulator::with_seed(7);
+            let mut now = 0u64;
+            for st in steps {
+                match st {
+                    Step::Open { client, port, at, duration } => {
+                        now += u64::from(at) * 100;
+                        let c = IpAddr::V4(Ipv4Addr::new(10, 0, 0, client));
+                        let d = s.open("n", &v, &Open {
+                            client: c,
+                            port: Some(port),
+                            at_ms: now,
+                            duration_ms: duration.map(|x| u64::from(x) * 100),
+                        });
+                        if let Some(i) = d.index {
+                            proptest::prop_assert!(i < v.real_servers.len());
+                            if !d.existing {
+                                proptest::prop_assert!(v.real_servers[i].weight > 0, "{}", d.reason);
+                            }
+                        } else {
+                            proptest::prop_assert!(!d.existing);
+                        }
+                    }
+                    Step::Weight { rs, weight } => {
+                        let n = v.real_servers.len();
+                        if n > 0 {
+                            v.real_servers[rs as usize % n].weight = u32::from(weight);
+                        }
+                    }
+                    Step::Remove { rs } => {
+                        let n = v.real_servers.len();
+                        if n > 0 {
+                            v.real_servers.remove(rs as usize % n);
+                        }
+                    }
+                    Step::Add { last } => {
+                        let a = IpAddr::V4(Ipv4Addr::new(10, 244, 9, last));
+                        if !v.real_servers.iter().any(|r| r.address == a) {
+                            let mut r = vs(&[1], v.scheduler, None).real_servers.remove(0);
+                            r.address = a;
+                            v.real_servers.insert(0, r);
+                        }
+                    }
+                }
+            }
+            let entries = s.connections(now);
+            let conns = entries.iter().filter(|e| !e.template).count() as u32;
+            let templates = entries.iter().filter(|e| e.template).count() as u32;
+            let total: Counts = s
+                .services
+                .get(&(String::from("n"), v.key()))
+                .map(|svc| svc.table.all_counts())
+                .unwrap_or_default();
+            proptest::prop_assert_eq!(total.active + total.inactive, conns);
+            proptest::prop_assert_eq!(total.persistent, templates);
+            if udp {
+                proptest::prop_assert_eq!(total.active, 0);
+            }
+        }
+    }
+
+    #[test]
+    fn no_real_servers_is_refused() {
+        let v = vs(&[], Scheduler::RoundRobin, None);
+        let d = Simulator::new().connect("n", &v, ip("10.0.0.1"), 0);
+        assert!(d.refused());
+        assert!(d.reason.contains("refused"));
+    }
+
+    /// Generated ports are deterministic for a seed and differ between seeds.
+    #[test]
+    fn seeded_ports() {
+        let v = vs(&[1], Scheduler::RoundRobin, None);
+        let p = |seed| {
+            Simulator::with_seed(seed)
+                .connect("n", &v, ip("10.0.0.1"), 0)
+                .source_port
+        };
+        assert_eq!(p(1), p(1));
+        assert_ne!(p(1), p(2));
+        assert!((32768..61000).contains(&u32::from(p(3))));
+    }
+}
