@@ -13,6 +13,7 @@ use svcroute_core::cluster::Tweaks;
 use svcroute_core::config::{Config, Scheduler, Settings, parse_port_range};
 use svcroute_core::diag::Diagnostic;
 use svcroute_core::model::Protocol;
+use svcroute_core::modes::{ModeSimulator, ProxyMode};
 use svcroute_core::route::{Request, Routes};
 use svcroute_core::{Plan, manifest, route, sim};
 
@@ -135,6 +136,8 @@ pub struct RouteOptions {
     pub namespace: Option<String>,
     /// The simulated time of the first connection, in seconds (not a CLI flag; 0).
     pub start: Option<f64>,
+    /// `--proxy-mode`: `ipvs` (default), `iptables`, `nftables` or `userspace`.
+    pub proxy_mode: Option<String>,
 }
 
 impl RouteOptions {
@@ -148,7 +151,16 @@ impl RouteOptions {
         "protocol",
         "namespace",
         "start",
+        "proxyMode",
     ];
+
+    /// `--proxy-mode`, checked as the CLI checks it.
+    pub fn proxy_mode(&self) -> Result<ProxyMode, ApiError> {
+        match &self.proxy_mode {
+            None => Ok(ProxyMode::default()),
+            Some(m) => m.parse().map_err(ApiError::Message),
+        }
+    }
 
     /// The core's request, checked as `src/cli.rs` checks the flags.
     pub fn request(&self, node: Option<String>) -> Result<Request, ApiError> {
@@ -281,8 +293,12 @@ pub fn route(
 ) -> Result<Routes, ApiError> {
     let cluster = load(text, options)?;
     let req = request.request(options.node.clone())?;
+    let mode = request.proxy_mode()?;
     let mut sim = sim::Simulator::with_seed(cluster.config.seed);
-    route::route(&cluster, &req, &mut sim).map_err(|e| ApiError::Message(e.to_string()))
+    let mut routes =
+        route::route(&cluster, &req, &mut sim).map_err(|e| ApiError::Message(e.to_string()))?;
+    ModeSimulator::new(cluster.config.seed).redecide(&cluster, &mut routes, mode, req.protocol);
+    Ok(routes)
 }
 
 fn load(text: &str, options: &ClusterOptions) -> Result<svcroute_core::Cluster, ApiError> {

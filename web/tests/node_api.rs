@@ -113,6 +113,7 @@ fn options(args: &[String]) -> Option<(String, JsValue, bool)> {
                 val().parse::<f64>().expect("duration").into(),
             ),
             "--protocol" => set(&o, "protocol", val().into()),
+            "--proxy-mode" => set(&o, "proxyMode", val().into()),
             "-n" | "--namespace" => set(&o, "namespace", val().into()),
             other => panic!("flag {other} has no JS API option: mirror it in web/src/api.rs"),
         }
