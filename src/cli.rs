@@ -90,9 +90,52 @@ impl ManifestArgs {
 pub struct PlanArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
+    #[command(flatten)]
+    pub netfilter: NetfilterArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = PlanFormat::Table)]
     pub output: PlanFormat,
+}
+
+/// kube-proxy's flags for the netfilter half of its IPVS mode (`plan -o nftables-ipvs`, agent).
+#[derive(Debug, Args)]
+pub struct NetfilterArgs {
+    /// SNAT all traffic sent to ClusterIPs (kube-proxy `--masquerade-all`).
+    #[arg(long)]
+    pub masquerade_all: bool,
+    /// The cluster's Pod range: traffic to a ClusterIP from outside it is masqueraded.
+    /// Repeatable or comma-separated, at most one per IP family (kube-proxy `--cluster-cidr`).
+    #[arg(long = "cluster-cidr", value_name = "CIDR", value_delimiter = ',')]
+    pub cluster_cidrs: Vec<IpNet>,
+    /// NodePorts only on node addresses in these ranges (kube-proxy `--nodeport-addresses`;
+    /// default: every node address). Repeatable or comma-separated.
+    #[arg(
+        long = "nodeport-addresses",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    pub nodeport_addresses: Vec<IpNet>,
+    /// The packet mark bit meaning "masquerade me", 0-31 (kube-proxy
+    /// `--iptables-masquerade-bit`).
+    #[arg(
+        long = "iptables-masquerade-bit",
+        value_name = "BIT",
+        default_value_t = 14
+    )]
+    pub masquerade_bit: u8,
+}
+
+impl NetfilterArgs {
+    /// The core's options from the flags, checked.
+    pub fn options(&self) -> Result<svcroute_core::netfilter::Options> {
+        let o = svcroute_core::netfilter::Options {
+            masquerade_all: self.masquerade_all,
+            cluster_cidrs: self.cluster_cidrs.clone(),
+            masquerade_bit: self.masquerade_bit,
+        };
+        o.validate()?;
+        Ok(o)
+    }
 }
 
 /// `plan -o`.
@@ -108,6 +151,9 @@ pub enum PlanFormat {
     Iptables,
     /// kube-proxy's nftables mode: the ruleset, which `nft -f` accepts.
     Nftables,
+    /// The agent's nftables tables (`ip svcroute`, `ip6 svcroute`: the netfilter half of
+    /// kube-proxy's IPVS mode) as `nft -f` input.
+    NftablesIpvs,
 }
 
 /// `svcroute route`.

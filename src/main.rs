@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use svcroute_core::cluster::{Cluster, Tweaks};
 use svcroute_core::diag::Diagnostic;
-use svcroute_core::{manifest, render, route, sim};
+use svcroute_core::{manifest, netfilter, render, route, sim};
 
 use cli::{Cli, Command, ManifestArgs, PlanFormat, RouteFormat};
 
@@ -36,8 +36,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let Some(cluster) = load(&args.manifests)? else {
                 return Ok(ExitCode::FAILURE);
             };
-            let plan = svcroute_core::plan(&cluster, args.manifests.node.as_deref())?;
+            let mut plan = svcroute_core::plan(&cluster, args.manifests.node.as_deref())?;
+            let nf_options = args.netfilter.options()?;
+            netfilter::restrict_node_ports(&mut plan, &args.netfilter.nodeport_addresses);
             let text = match args.output {
+                PlanFormat::NftablesIpvs => {
+                    netfilter::render::script(&netfilter::plan(&cluster, &plan, &nf_options))
+                }
                 PlanFormat::Json => {
                     let mut s = serde_json::to_string_pretty(&plan)?;
                     s.push('\n');

@@ -47,6 +47,7 @@ fn objects(services: usize, pods_per_service: usize) -> Objects {
             allocate_lb_node_ports: true,
             health_check_node_port: None,
             lb_ingress: Vec::new(),
+            lb_source_ranges: Vec::new(),
         });
         for j in 0..pods_per_service {
             let n = (i * pods_per_service + j) as u32;

@@ -8,7 +8,8 @@
 //! [`manifest::read`] (text → checked [`model::Objects`]) →
 //! [`cluster::Cluster::build`] (Nodes, workload Pods, allocation, endpoints) →
 //! [`plan::plan`] (one node's virtual servers and DNS) →
-//! [`diff::diff`] (dataplane operations) and [`route::route`] (simulated connections).
+//! [`diff::diff`] (dataplane operations) and [`route::route`] (simulated connections);
+//! [`netfilter::plan`] (the node's nftables table: kube-proxy's iptables + ipsets).
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -26,6 +27,7 @@ pub mod labels;
 pub mod manifest;
 pub mod model;
 pub mod modes;
+pub mod netfilter;
 pub mod plan;
 pub mod reconcile;
 pub mod render;

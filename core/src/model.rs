@@ -250,6 +250,9 @@ pub struct Service {
     /// `status.loadBalancer.ingress` addresses (plus a deprecated `spec.loadBalancerIP` when
     /// the status has none, as a bare-metal load balancer would publish it).
     pub lb_ingress: Vec<LoadBalancerIngress>,
+    /// `spec.loadBalancerSourceRanges` (LoadBalancer only), host bits cleared: the clients
+    /// kube-proxy lets reach the load balancer IPs (a firewall, not IPVS: see `netfilter`).
+    pub lb_source_ranges: Vec<IpNet>,
 }
 
 impl Service {

@@ -1165,6 +1165,7 @@ fn read_service(
     if kind != ServiceType::LoadBalancer && !lb_ingress.is_empty() {
         lb_ingress.clear();
     }
+    let lb_source_ranges = read_source_ranges(cx, spec, kind);
 
     if cx.errors > before {
         return None;
@@ -1188,7 +1189,40 @@ fn read_service(
         allocate_lb_node_ports,
         health_check_node_port,
         lb_ingress,
+        lb_source_ranges,
     })
+}
+
+/// `spec.loadBalancerSourceRanges` as the API server validates it (`ValidateService`: the field
+/// path is spelled `spec.LoadBalancerSourceRanges`, values may be space-padded, each must be a
+/// CIDR, and only a LoadBalancer may have them).
+fn read_source_ranges(cx: &mut Cx<'_>, spec: &[Entry], kind: ServiceType) -> Vec<IpNet> {
+    let mut out = Vec::new();
+    for (i, (s, pos, _)) in cx
+        .strings(spec, "loadBalancerSourceRanges", "spec")
+        .into_iter()
+        .enumerate()
+    {
+        let path = format!("spec.LoadBalancerSourceRanges[{i}]");
+        if kind != ServiceType::LoadBalancer {
+            cx.err(
+                Kind::Invalid,
+                pos,
+                "spec.LoadBalancerSourceRanges: Forbidden: may only be used when `type` is 'LoadBalancer'",
+            );
+            break;
+        }
+        match s.trim().parse::<IpNet>() {
+            Ok(net) => out.push(net.trunc()),
+            Err(_) => cx.invalid(
+                pos,
+                &path,
+                format_args!("{s:?}"),
+                "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
+            ),
+        }
+    }
+    out
 }
 
 /// Container ports of a pod spec (containers, and sidecar init containers with
