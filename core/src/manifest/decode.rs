@@ -290,6 +290,22 @@ impl<'a> Cx<'a> {
         );
     }
 
+    /// A CIDR (host bits cleared), or the API server's error about `shown`.
+    fn cidr(&mut self, s: &str, shown: &str, pos: Pos, path: &str) -> Option<IpNet> {
+        match s.parse::<IpNet>() {
+            Ok(net) => Some(net.trunc()),
+            Err(_) => {
+                self.invalid(
+                    pos,
+                    path,
+                    format_args!("{shown:?}"),
+                    "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
+                );
+                None
+            }
+        }
+    }
+
     fn required(&mut self, pos: Pos, path: &str, detail: &str) {
         let sep = if detail.is_empty() || detail.starts_with(' ') {
             ""
@@ -1212,15 +1228,7 @@ fn read_source_ranges(cx: &mut Cx<'_>, spec: &[Entry], kind: ServiceType) -> Vec
             );
             break;
         }
-        match s.trim().parse::<IpNet>() {
-            Ok(net) => out.push(net.trunc()),
-            Err(_) => cx.invalid(
-                pos,
-                &path,
-                format_args!("{s:?}"),
-                "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
-            ),
-        }
+        out.extend(cx.cidr(s.trim(), s, pos, &path));
     }
     out
 }
@@ -1408,15 +1416,7 @@ fn read_node(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry]) -> O
         cidrs.push((s, pos, "spec.podCIDR".to_owned()));
     }
     for (s, pos, path) in cidrs {
-        match s.parse::<IpNet>() {
-            Ok(net) => pod_cidrs.push(net.trunc()),
-            Err(_) => cx.invalid(
-                pos,
-                &path,
-                format_args!("{s:?}"),
-                "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
-            ),
-        }
+        pod_cidrs.extend(cx.cidr(s, s, pos, &path));
     }
     if cx.errors > before {
         return None;
