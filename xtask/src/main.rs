@@ -3,6 +3,7 @@
 //! - `cargo xtask test`: everything CI checks (format, clippy, tests, the no_std build).
 //! - `cargo xtask vm …`: the qemu harness that boots a real IPVS kernel.
 
+mod netfilter; // the agent's nftables table on the host kernel: `cargo xtask netfilter-host`
 mod vm;
 mod web; // the playground (web/): `cargo xtask web|serve`, and its tests in `test`
 
@@ -19,10 +20,11 @@ fn main() -> Result<()> {
     match cmd {
         "test" => test(rest),
         "vm" => vm::main(rest),
+        "netfilter-host" => netfilter::host(rest),
         "web" => web::web(rest),     // playground: build pkg/
         "serve" => web::serve(rest), // playground: build, serve on 127.0.0.1:8080
         "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <serve|web|test|vm>");
+            println!("usage: cargo xtask <serve|web|test|vm|netfilter-host>");
             Ok(())
         }
         other => bail!("unknown xtask command {other:?}; try `cargo xtask help`"),
@@ -91,6 +93,7 @@ fn test(_args: &[String]) -> Result<()> {
         "--target",
         "thumbv7em-none-eabihf",
     ]))?;
+    netfilter::host(&[])?; // the agent's nftables table in a network namespace on the host
     vm::test_agent()?; // the node agent's scenarios on a real IPVS kernel in qemu
     web::test()?; // the playground: bundle size, wasm-bindgen tests, JS API vs CLI, e2e in Chromium
     eprintln!("xtask test: all checks passed");

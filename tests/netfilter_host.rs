@@ -1,0 +1,437 @@
+//! The agent's nftables table on the host's real kernel, in a private network namespace
+//! (`unshare -n`): `nft -f` loads what `svcroute plan -o nftables-ipvs` prints, and
+//! `nft -j list ruleset` — nft's own parser, the kernel and nft's JSON printer, independent of
+//! svcroute's renderer — must give back exactly the core's sets, chains and rules. Diffs are
+//! applied the same way, and a table made by hand must survive every replace and diff.
+//!
+//! Needs root, `unshare` and `nft` (Debian's `nftables`): run by `cargo xtask netfilter-host`
+//! (part of `cargo xtask test`), which installs `nftables` when `nft` is missing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use svcroute_core::cluster::Tweaks;
+use svcroute_core::model::{Family, Protocol};
+use svcroute_core::netfilter::diff::{apply, diff};
+use svcroute_core::netfilter::rules::{self, Action, Match};
+use svcroute_core::netfilter::{self, Element, KeyKind, NetfilterPlan, Options, SetId};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The fixture's netfilter plan for `node`, computed in-process.
+fn nf_plan(
+    fixture: &str,
+    node: Option<&str>,
+    options: &Options,
+    pod_cidrs: &[&str],
+) -> NetfilterPlan {
+    let path = root().join("tests/fixtures").join(fixture);
+    let text = std::fs::read_to_string(&path).expect("fixture");
+    let settings = svcroute_core::config::Settings {
+        pod_cidrs: pod_cidrs.iter().map(|c| c.parse().expect("cidr")).collect(),
+        ..Default::default()
+    };
+    let config = settings.to_config().expect("config");
+    let cluster =
+        svcroute_core::manifest::load([(fixture, text.as_str())], config, &Tweaks::default())
+            .expect("fixture loads");
+    let plan = svcroute_core::plan(&cluster, node).expect("node");
+    netfilter::plan(&cluster, &plan, options)
+}
+
+/// Runs `script` with `sh` in a new network namespace; its stdout.
+fn in_netns(dir: &Path, script: &str) -> String {
+    let out = Command::new("unshare")
+        .args(["-n", "sh", "-euc", script])
+        .current_dir(dir)
+        .output()
+        .expect("unshare runs");
+    assert!(
+        out.status.success(),
+        "script failed: {}\n--- stderr\n{}",
+        script,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("svcroute-nf-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// A base chain's (type, hook, priority).
+type Hooked = (String, String, i64);
+
+/// What the kernel holds, read from `nft -j list ruleset`.
+#[derive(Debug, Default, PartialEq)]
+struct Listed {
+    /// family → set → elements.
+    sets: BTreeMap<(Family, SetId), BTreeSet<Element>>,
+    /// family → chain name → (type, hook, priority) for base chains.
+    hooks: BTreeMap<(Family, String), Option<Hooked>>,
+    /// family → chain name → each rule's summary.
+    rules: BTreeMap<(Family, String), Vec<String>>,
+    /// Tables that are not ours: (family, name).
+    others: BTreeSet<(String, String)>,
+}
+
+fn family(s: &str) -> Option<Family> {
+    match s {
+        "ip" => Some(Family::V4),
+        "ip6" => Some(Family::V6),
+        _ => None,
+    }
+}
+
+fn proto(s: &str) -> Protocol {
+    match s {
+        "tcp" => Protocol::Tcp,
+        "udp" => Protocol::Udp,
+        "sctp" => Protocol::Sctp,
+        other => panic!("protocol {other:?}"),
+    }
+}
+
+fn addr(v: &Value) -> IpAddr {
+    v.as_str().expect("address").parse().expect("an address")
+}
+
+fn port(v: &Value) -> u16 {
+    u16::try_from(v.as_u64().expect("a port")).expect("port fits")
+}
+
+fn net(v: &Value) -> ipnet::IpNet {
+    if let Some(p) = v.get("prefix") {
+        let a = addr(&p["addr"]);
+        let len = u8::try_from(p["len"].as_u64().expect("len")).expect("len fits");
+        return ipnet::IpNet::new(a, len).expect("prefix");
+    }
+    ipnet::IpNet::from(addr(v))
+}
+
+fn element(set: SetId, v: &Value) -> Element {
+    let v = v.get("elem").map_or(v, |e| &e["val"]);
+    let parts: Vec<Value> = match v.get("concat") {
+        Some(c) => c.as_array().expect("concat").clone(),
+        None => vec![v.clone()],
+    };
+    let p = |i: usize| &parts[i];
+    match set.key() {
+        KeyKind::Addr => Element::Addr(addr(p(0))),
+        KeyKind::Port => Element::Port(port(p(0))),
+        KeyKind::ProtoPort => Element::ProtoPort(proto(p(0).as_str().expect("proto")), port(p(1))),
+        KeyKind::AddrProtoPort => {
+            Element::AddrProtoPort(addr(p(0)), proto(p(1).as_str().expect("proto")), port(p(2)))
+        }
+        KeyKind::AddrProtoPortAddr => Element::AddrProtoPortAddr(
+            addr(p(0)),
+            proto(p(1).as_str().expect("proto")),
+            port(p(2)),
+            addr(p(3)),
+        ),
+        KeyKind::AddrProtoPortNet => Element::AddrProtoPortNet(
+            addr(p(0)),
+            proto(p(1).as_str().expect("proto")),
+            port(p(2)),
+            net(p(3)),
+        ),
+    }
+}
+
+/// A rule as `@set` references and the verdict, from nft's JSON expressions.
+fn summary_json(expr: &[Value]) -> String {
+    let mut parts = Vec::new();
+    for e in expr {
+        let (k, v) = e
+            .as_object()
+            .and_then(|o| o.iter().next())
+            .expect("expression");
+        match k.as_str() {
+            "match" => {
+                if let Some(set) = v["right"].as_str().filter(|s| s.starts_with('@')) {
+                    parts.push(set.to_owned());
+                } else {
+                    parts.push("match".to_owned());
+                }
+            }
+            "jump" => parts.push(format!("jump {}", v["target"].as_str().expect("target"))),
+            "mangle" => parts.push("mark".to_owned()),
+            "masquerade" => parts.push("masquerade".to_owned()),
+            other => parts.push(other.to_owned()),
+        }
+    }
+    parts.join(" ")
+}
+
+/// The same summary from the core's rule description.
+fn summary_core(r: &rules::Rule) -> String {
+    let mut parts: Vec<String> = r
+        .matches
+        .iter()
+        .map(|m| match m {
+            Match::Lookup { set, .. } => format!("@{}", set.name()),
+            _ => "match".to_owned(),
+        })
+        .collect();
+    parts.push(match r.action {
+        Action::Accept => "accept".to_owned(),
+        Action::Drop => "drop".to_owned(),
+        Action::Return => "return".to_owned(),
+        Action::Reject => "reject".to_owned(),
+        Action::Jump(c) => format!("jump {}", c.name()),
+        Action::Masquerade { .. } => "masquerade".to_owned(),
+        Action::MarkOr(_) | Action::MarkXor(_) => "mark".to_owned(),
+    });
+    parts.join(" ")
+}
+
+fn list(json: &str) -> Listed {
+    let v: Value = serde_json::from_str(json).expect("nft -j prints JSON");
+    let mut out = Listed::default();
+    for item in v["nftables"].as_array().expect("nftables array") {
+        if let Some(t) = item.get("table") {
+            let (f, n) = (
+                t["family"].as_str().expect("family"),
+                t["name"].as_str().expect("name"),
+            );
+            if n != netfilter::TABLE || family(f).is_none() {
+                out.others.insert((f.to_owned(), n.to_owned()));
+            }
+            continue;
+        }
+        let Some((kind, o)) = item.as_object().and_then(|o| o.iter().next()) else {
+            continue;
+        };
+        if o.get("table").and_then(Value::as_str) != Some(netfilter::TABLE) {
+            continue;
+        }
+        let Some(fam) = o["family"].as_str().and_then(family) else {
+            continue;
+        };
+        match kind.as_str() {
+            "set" => {
+                let set =
+                    SetId::from_name(o["name"].as_str().expect("name")).expect("a set of ours");
+                let elems = o
+                    .get("elem")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().map(|e| element(set, e)).collect())
+                    .unwrap_or_default();
+                out.sets.insert((fam, set), elems);
+            }
+            "chain" => {
+                let hook = o.get("hook").map(|h| {
+                    (
+                        o["type"].as_str().expect("type").to_owned(),
+                        h.as_str().expect("hook").to_owned(),
+                        o["prio"].as_i64().expect("prio"),
+                    )
+                });
+                let name = o["name"].as_str().expect("name").to_owned();
+                out.hooks.insert((fam, name.clone()), hook);
+                out.rules.entry((fam, name)).or_default();
+            }
+            "rule" => {
+                let name = o["chain"].as_str().expect("chain").to_owned();
+                out.rules
+                    .entry((fam, name))
+                    .or_default()
+                    .push(summary_json(o["expr"].as_array().expect("expr")));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// What `nft -j list ruleset` must show for `plan`.
+fn expected(plan: &NetfilterPlan) -> Listed {
+    let mut out = Listed::default();
+    for t in &plan.tables {
+        for (set, elems) in &t.sets {
+            out.sets.insert((t.family, *set), elems.clone());
+        }
+        for c in rules::chains(t.family, &t.options) {
+            let hook = c.base.map(|b| {
+                (
+                    match b.kind {
+                        rules::ChainType::Nat => "nat".to_owned(),
+                        rules::ChainType::Filter => "filter".to_owned(),
+                    },
+                    b.hook.name().to_owned(),
+                    i64::from(b.priority),
+                )
+            });
+            out.hooks.insert((t.family, c.id.name().to_owned()), hook);
+            out.rules.insert(
+                (t.family, c.id.name().to_owned()),
+                c.rules.iter().map(summary_core).collect(),
+            );
+        }
+    }
+    out
+}
+
+const HAND_MADE: &str = "table ip other {\n\tchain c {\n\t\ttype filter hook input priority 0; policy accept;\n\t\ttcp dport 22 accept\n\t}\n}\n";
+
+fn check_loads(name: &str, plan: &NetfilterPlan) {
+    let dir = temp_dir(name);
+    std::fs::write(dir.join("hand.nft"), HAND_MADE).expect("write");
+    std::fs::write(dir.join("plan.nft"), netfilter::render::script(plan)).expect("write");
+    // Loaded twice: the script replaces the table, so it is idempotent.
+    let json = in_netns(
+        &dir,
+        "nft -f hand.nft; nft -f plan.nft; nft -f plan.nft; nft -j list ruleset",
+    );
+    let mut got = list(&json);
+    assert_eq!(
+        got.others,
+        BTreeSet::from([("ip".to_owned(), "other".to_owned())]),
+        "the hand-made table is untouched"
+    );
+    got.others.clear();
+    assert_eq!(
+        got,
+        expected(plan),
+        "{name}: nft's view differs from the plan"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+#[ignore = "needs root, unshare and nft: cargo xtask netfilter-host"]
+fn tables_load_as_planned() {
+    let cidr = Options {
+        cluster_cidrs: vec!["10.244.0.0/16".parse().expect("cidr")],
+        ..Options::default()
+    };
+    let all = Options {
+        masquerade_all: true,
+        masquerade_bit: 3,
+        ..Options::default()
+    };
+    let cases = [
+        (
+            "01-default",
+            nf_plan(
+                "netfilter-01-clusterip-masquerade.yaml",
+                None,
+                &Options::default(),
+                &[],
+            ),
+        ),
+        (
+            "01-cidr",
+            nf_plan("netfilter-01-clusterip-masquerade.yaml", None, &cidr, &[]),
+        ),
+        (
+            "01-all",
+            nf_plan("netfilter-01-clusterip-masquerade.yaml", None, &all, &[]),
+        ),
+        (
+            "02",
+            nf_plan(
+                "netfilter-02-traffic-policy.yaml",
+                Some("node-1"),
+                &cidr,
+                &[],
+            ),
+        ),
+        (
+            "03-in-range",
+            nf_plan(
+                "netfilter-03-source-ranges.yaml",
+                Some("node-1"),
+                &cidr,
+                &[],
+            ),
+        ),
+        (
+            "03-out-of-range",
+            nf_plan(
+                "netfilter-03-source-ranges.yaml",
+                Some("node-2"),
+                &cidr,
+                &[],
+            ),
+        ),
+        (
+            "05-dual-stack",
+            nf_plan(
+                "netfilter-05-hairpin-dual-stack.yaml",
+                Some("node-1"),
+                &Options {
+                    cluster_cidrs: vec![
+                        "10.244.0.0/16".parse().expect("cidr"),
+                        "fd00:10:244::/56".parse().expect("cidr"),
+                    ],
+                    ..Options::default()
+                },
+                &["10.244.0.0/16", "fd00:10:244::/56"],
+            ),
+        ),
+    ];
+    for (name, plan) in &cases {
+        assert!(plan.tables.iter().all(|t| !t.sets.is_empty()));
+        check_loads(name, plan);
+    }
+}
+
+#[test]
+#[ignore = "needs root, unshare and nft: cargo xtask netfilter-host"]
+fn diffs_apply_in_the_kernel() {
+    let cidr = Options {
+        cluster_cidrs: vec!["10.244.0.0/16".parse().expect("cidr")],
+        ..Options::default()
+    };
+    // From node-2's view to node-1's of the source-range fixture, then to the traffic policy
+    // fixture: elements move between sets, sets empty and fill.
+    let a = nf_plan(
+        "netfilter-03-source-ranges.yaml",
+        Some("node-2"),
+        &cidr,
+        &[],
+    );
+    let b = nf_plan(
+        "netfilter-03-source-ranges.yaml",
+        Some("node-1"),
+        &cidr,
+        &[],
+    );
+    let c = nf_plan(
+        "netfilter-02-traffic-policy.yaml",
+        Some("node-1"),
+        &cidr,
+        &[],
+    );
+    let ab = diff(&a, &b);
+    let bc = diff(&b, &c);
+    let mut check = a.clone();
+    apply(&mut check, &ab);
+    assert_eq!(check, b);
+    let dir = temp_dir("diff");
+    std::fs::write(dir.join("hand.nft"), HAND_MADE).expect("write");
+    std::fs::write(dir.join("a.nft"), netfilter::render::script(&a)).expect("write");
+    std::fs::write(dir.join("ab.nft"), netfilter::render::ops(&ab)).expect("write");
+    std::fs::write(dir.join("bc.nft"), netfilter::render::ops(&bc)).expect("write");
+    let json = in_netns(
+        &dir,
+        "nft -f hand.nft; nft -f a.nft; nft -f ab.nft; nft -j list ruleset; echo '#'; \
+         nft -f bc.nft; nft -j list ruleset",
+    );
+    let (after_ab, after_bc) = json.split_once("\n#\n").expect("two listings");
+    for (got, want) in [(after_ab, &b), (after_bc, &c)] {
+        let mut got = list(got);
+        assert_eq!(got.others.len(), 1, "the hand-made table is untouched");
+        got.others.clear();
+        assert_eq!(got, expected(want));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
