@@ -21,10 +21,11 @@ fn main() -> Result<()> {
         "test" => test(rest),
         "vm" => vm::main(rest),
         "netfilter-host" => netfilter::host(rest),
-        "web" => web::web(rest),     // playground: build pkg/
-        "serve" => web::serve(rest), // playground: build, serve on 127.0.0.1:8080
+        "nft-capture" => netfilter::capture(rest), // test vectors for nft/
+        "web" => web::web(rest),                   // playground: build pkg/
+        "serve" => web::serve(rest),               // playground: build, serve on 127.0.0.1:8080
         "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <serve|web|test|vm|netfilter-host>");
+            println!("usage: cargo xtask <serve|web|test|vm|netfilter-host|nft-capture>");
             Ok(())
         }
         other => bail!("unknown xtask command {other:?}; try `cargo xtask help`"),

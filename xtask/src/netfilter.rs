@@ -1,25 +1,28 @@
 //! `cargo xtask netfilter-host`: the agent's nftables table on the host's own kernel, in a
 //! private network namespace (`tests/netfilter_host.rs`). Installs Debian's `nftables` when
 //! `nft` is missing (the host kernel has nf_tables; no VM is needed).
+//!
+//! `cargo xtask nft-capture`: the nf_tables netlink messages Debian's `nft` sends and receives,
+//! as test vectors for the `nft/` codec. Runs `nft/tests/vectors/capture.sh` in a private
+//! network namespace, each nft command under `strace -e write=all -e read=all`, which dumps
+//! the bytes of every `sendto`/`sendmsg` (`>`) and `recvmsg` (`<`) on the netlink socket, and
+//! writes `nft/tests/vectors/NAME.txt` in the IPVS vectors' format: the command, its exit status
+//! and output in comments, then one record per packet in hex.
 
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 
 use crate::{cargo, run};
 
-/// Installs `nftables` with apt-get unless `nft` is already there.
-pub fn ensure_nft() -> Result<()> {
-    let found = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"]
-        .iter()
-        .any(|p| Path::new(p).exists());
-    if found {
+/// Installs Debian's `package` with apt-get unless one of `paths` is already there.
+fn ensure_package(package: &str, paths: &[&str]) -> Result<()> {
+    if paths.iter().any(|p| Path::new(p).exists()) {
         return Ok(());
     }
-    let install = || {
-        run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "nftables"]))
-    };
+    let install =
+        || run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", package]));
     if install().is_err() {
         run(Command::new("apt-get").arg("update"))?;
         install()?;
@@ -27,8 +30,107 @@ pub fn ensure_nft() -> Result<()> {
     Ok(())
 }
 
+/// Installs `nftables` unless `nft` is already there.
+pub fn ensure_nft() -> Result<()> {
+    ensure_package("nftables", &["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"])
+}
+
 /// Runs the host netfilter tests.
 pub fn host(_args: &[String]) -> Result<()> {
     ensure_nft()?;
     run(cargo().args(["test", "--test", "netfilter_host", "--", "--ignored"]))
+}
+
+/// Captures the vectors.
+pub fn capture(_args: &[String]) -> Result<()> {
+    ensure_nft()?;
+    ensure_package("strace", &["/usr/bin/strace"])?;
+    let vectors = crate::root().join("nft/tests/vectors");
+    let out = std::env::temp_dir().join(format!("svcroute-nft-capture-{}", std::process::id()));
+    std::fs::create_dir_all(&out)?;
+    run(Command::new("unshare")
+        .args(["-n", "sh"])
+        .arg(vectors.join("capture.sh"))
+        .arg(&out))?;
+    let version = Command::new("nft")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let provenance = format!(
+        "# Captured by `cargo xtask nft-capture` (strace of Debian's nft in a network namespace): {version}, kernel {}.\n",
+        kernel.trim()
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&out)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".strace"))
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    for name in &names {
+        let read = |ext: &str| {
+            std::fs::read_to_string(out.join(format!("{name}.{ext}"))).unwrap_or_default()
+        };
+        let mut text = format!(
+            "# {}\n# exit status {}",
+            read("cmd").trim(),
+            read("rc").trim()
+        );
+        for line in read("stdout").lines() {
+            text.push_str(&format!("\n#   | {line}"));
+        }
+        text.push('\n');
+        text.push_str(&provenance);
+        text.push_str(
+            "# Records: `>` user to kernel, `<` kernel to user; then the packet in hex.\n",
+        );
+        text.push_str(&records(&read("strace")).with_context(|| format!("{name}.strace"))?);
+        std::fs::write(vectors.join(format!("{name}.txt")), text)?;
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    eprintln!(
+        "nft-capture: wrote {} vectors to {}",
+        names.len(),
+        vectors.display()
+    );
+    Ok(())
+}
+
+/// strace's hex dumps as records: a `>` or `<` line, then the bytes, 16 a line.
+fn records(strace: &str) -> Result<String> {
+    let mut packets: Vec<(char, Vec<u8>)> = Vec::new();
+    for line in strace.lines() {
+        if let Some(dump) = line.strip_prefix(" | ") {
+            let hex = dump.get(7..dump.len().min(56)).unwrap_or("");
+            let Some((_, bytes)) = packets.last_mut() else {
+                bail!("a hex dump before any call: {line}");
+            };
+            for tok in hex.split_whitespace() {
+                bytes.push(u8::from_str_radix(tok, 16).with_context(|| format!("{line:?}"))?);
+            }
+            continue;
+        }
+        let call = line.split_once(' ').map_or(line, |(_, rest)| rest);
+        if call.starts_with("sendto(") || call.starts_with("sendmsg(") {
+            packets.push(('>', Vec::new()));
+        } else if call.starts_with("recvmsg(") || call.starts_with("recvfrom(") {
+            packets.push(('<', Vec::new()));
+        }
+    }
+    let mut text = String::new();
+    for (dir, bytes) in packets.iter().filter(|(_, b)| !b.is_empty()) {
+        text.push(*dir);
+        text.push('\n');
+        for chunk in bytes.chunks(16) {
+            let line: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+            text.push_str(&line.join(" "));
+            text.push('\n');
+        }
+    }
+    Ok(text)
 }
