@@ -30,10 +30,27 @@ pub enum Command {
     /// Program this node's IPVS table and dummy interface from the manifests, continuously
     /// (the node agent, in place of kube-proxy's IPVS mode).
     Agent(AgentArgs),
+    /// Program this node's nftables tables (`ip svcroute`, `ip6 svcroute`) once over netlink,
+    /// in one NFNL batch, and print what it cost (the agent's netfilter half, for tests).
+    #[command(hide = true)]
+    NftSync(NftSyncArgs),
+}
+
+/// `svcroute nft-sync`.
+#[derive(Debug, Args)]
+pub struct NftSyncArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    #[command(flatten)]
+    pub netfilter: NetfilterArgs,
+    /// Manifests the kernel's tables were last programmed from: send only the difference
+    /// (set elements) instead of replacing the tables.
+    #[arg(long, value_name = "PATH")]
+    pub previous: Vec<String>,
 }
 
 /// Reading manifests and describing the cluster.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct ManifestArgs {
     /// A manifest file, a directory (every .yaml, .yml and .json in it), or - for stdin.
     #[arg(short = 'f', long = "filename", value_name = "PATH", required = true)]

@@ -37,12 +37,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             };
             let mut plan = svcroute_core::plan(&cluster, args.manifests.node.as_deref())?;
-            let nf_options = args.netfilter.options()?;
             netfilter::restrict_node_ports(&mut plan, &args.netfilter.nodeport_addresses);
             let text = match args.output {
-                PlanFormat::NftablesIpvs => {
-                    netfilter::render::script(&netfilter::plan(&cluster, &plan, &nf_options))
-                }
+                PlanFormat::NftablesIpvs => netfilter::render::script(&netfilter_plan(
+                    &cluster,
+                    &args.manifests,
+                    &args.netfilter,
+                )?),
                 PlanFormat::Json => {
                     let mut s = serde_json::to_string_pretty(&plan)?;
                     s.push('\n');
@@ -69,6 +70,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 tracing::error!("{e:#}");
                 return Ok(ExitCode::FAILURE);
             }
+        }
+        Command::NftSync(args) => {
+            let Some(cluster) = load(&args.manifests)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let new = netfilter_plan(&cluster, &args.manifests, &args.netfilter)?;
+            let old = if args.previous.is_empty() {
+                None
+            } else {
+                let mut m = args.manifests.clone();
+                m.files = args.previous.clone();
+                let Some(c) = load(&m)? else {
+                    return Ok(ExitCode::FAILURE);
+                };
+                Some(netfilter_plan(&c, &m, &args.netfilter)?)
+            };
+            print(&agent::nft::sync_once(old.as_ref(), &new)?)?;
         }
         Command::Route(args) => {
             let Some(cluster) = load(&args.manifests)? else {
@@ -107,6 +125,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The node's netfilter plan (with `--nodeport-addresses` applied to the IPVS plan).
+fn netfilter_plan(
+    cluster: &Cluster,
+    m: &ManifestArgs,
+    nf: &cli::NetfilterArgs,
+) -> Result<netfilter::NetfilterPlan> {
+    let mut plan = svcroute_core::plan(cluster, m.node.as_deref())?;
+    netfilter::restrict_node_ports(&mut plan, &nf.nodeport_addresses);
+    Ok(netfilter::plan(cluster, &plan, &nf.options()?))
 }
 
 /// Writes to stdout; a closed pipe (`svcroute plan | head`) is not an error.

@@ -435,3 +435,95 @@ fn diffs_apply_in_the_kernel() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `nft list ruleset` without comments (the agent does not send nft's comment user data).
+const LIST: &str = "nft list ruleset | grep -v comment";
+
+#[test]
+#[ignore = "needs root, unshare and nft: cargo xtask netfilter-host"]
+fn the_agent_programs_what_nft_loads() {
+    let bin = env!("CARGO_BIN_EXE_svcroute");
+    let fixtures = root().join("tests/fixtures");
+    let f = |n: &str| fixtures.join(n).display().to_string();
+    let dual = "--pod-cidr 10.244.0.0/16 --pod-cidr fd00:10:244::/56";
+    // (name, flags of the first sync, flags of the second, files of the first, of the second,
+    // whether the second is sent as a diff from the first)
+    let p02 = f("netfilter-02-traffic-policy.yaml");
+    let p05 = f("netfilter-05-hairpin-dual-stack.yaml");
+    let cases = [
+        // An endpoint moves, a policy flips: element changes only.
+        (
+            "02-diff",
+            "--node node-1 --cluster-cidr 10.244.0.0/16".to_owned(),
+            "--node node-1 --cluster-cidr 10.244.0.0/16".to_owned(),
+            p02.clone(),
+            "changed.yaml".to_owned(),
+            true,
+        ),
+        // Other flags: the table is replaced.
+        (
+            "02-flags",
+            "--node node-1".to_owned(),
+            "--node node-1 --masquerade-all --iptables-masquerade-bit 5".to_owned(),
+            p02.clone(),
+            p02.clone(),
+            false,
+        ),
+        (
+            "05-dual-stack",
+            format!("--node node-1 {dual}"),
+            format!(
+                "--node node-1 {dual} --cluster-cidr 10.244.0.0/16 --cluster-cidr fd00:10:244::/56"
+            ),
+            p05.clone(),
+            p05.clone(),
+            false,
+        ),
+        (
+            "03",
+            "--node node-2".to_owned(),
+            "--node node-1".to_owned(),
+            f("netfilter-03-source-ranges.yaml"),
+            f("netfilter-03-source-ranges.yaml"),
+            false,
+        ),
+    ];
+    for (name, flags_a, flags_b, a, b, as_diff) in cases {
+        let dir = temp_dir(&format!("agent-{name}"));
+        std::fs::write(dir.join("hand.nft"), HAND_MADE).expect("write");
+        let text = std::fs::read_to_string(&p02).expect("fixture");
+        let changed = text
+            .replace("10.244.1.5", "10.244.1.6")
+            .replace(
+                "externalTrafficPolicy: Local",
+                "externalTrafficPolicy: Cluster",
+            )
+            .replace("healthCheckNodePort: 32000", "");
+        std::fs::write(dir.join("changed.yaml"), changed).expect("write");
+        let previous = if as_diff {
+            format!("--previous {a}")
+        } else {
+            String::new()
+        };
+        let script = format!(
+            "nft -f hand.nft; {bin} nft-sync -f {a} {flags_a} >/dev/null; \
+             {bin} nft-sync -f {b} {flags_b} {previous} >/dev/null; {LIST} > agent.txt; \
+             nft delete table ip svcroute; nft delete table ip6 svcroute 2>/dev/null || true; \
+             {bin} plan -f {b} {flags_b} -o nftables-ipvs > b.nft; nft -f b.nft; {LIST} > nft.txt; \
+             cat agent.txt; echo '#'; cat nft.txt"
+        );
+        let out = in_netns(&dir, &script);
+        let (agent, nft) = out.split_once("\n#\n").expect("two listings");
+        assert!(
+            agent.contains("table ip other"),
+            "{name}: the hand-made table is untouched"
+        );
+        assert!(agent.contains("table ip svcroute"), "{name}: programmed");
+        assert_eq!(
+            agent.trim_end(),
+            nft.trim_end(),
+            "{name}: the agent's tables differ from nft's"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -22,6 +22,7 @@ pub mod ipvs;
 pub mod lifecycle;
 pub mod link;
 pub mod netlink;
+pub mod nft; // the netfilter half: nftables tables `ip svcroute` / `ip6 svcroute`
 pub mod period;
 pub mod sysctl;
 

@@ -52,6 +52,8 @@ pub enum Protocol {
     Generic,
     /// `NETLINK_ROUTE` (links and addresses).
     Route,
+    /// `NETLINK_NETFILTER` (nf_tables).
+    Netfilter,
 }
 
 impl Socket {
@@ -60,6 +62,7 @@ impl Socket {
         let proto = match protocol {
             Protocol::Generic => Some(netlink::GENERIC),
             Protocol::Route => None, // NETLINK_ROUTE is protocol 0
+            Protocol::Netfilter => Some(netlink::NETFILTER),
         };
         let fd = rustix::net::socket_with(
             AddressFamily::NETLINK,
@@ -83,6 +86,15 @@ impl Socket {
             buf: vec![0; 1 << 20],
             counters: Counters::default(),
         })
+    }
+
+    /// Raises the send buffer so that one `sendmsg` can carry `bytes` (an nf_tables batch is
+    /// one transaction only within one datagram).
+    pub fn reserve_send(&mut self, bytes: usize) {
+        let want = bytes + (64 << 10);
+        if sockopt::set_socket_send_buffer_size_force(&self.fd, want).is_err() {
+            let _ = sockopt::set_socket_send_buffer_size(&self.fd, want);
+        }
     }
 
     /// Sends one buffer of `count` requests.
