@@ -289,6 +289,13 @@ pub struct AgentArgs {
     /// More logs (-v debug, -vv trace).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Also program the netfilter half of kube-proxy's IPVS mode: the nftables tables
+    /// `ip svcroute` / `ip6 svcroute` (`plan -o nftables-ipvs`), replaced at every full sync,
+    /// set elements changed in between.
+    #[arg(long)]
+    pub nftables: bool,
+    #[command(flatten)]
+    pub netfilter: NetfilterArgs,
 }
 
 /// `route -o`.

@@ -57,6 +57,8 @@ pub struct Desired {
     pub service_cidrs: Vec<IpNet>,
     /// `--allow-empty`: plans that delete most of what the agent owns go through.
     pub allow_deletions: bool,
+    /// The netfilter half: the nftables tables ([`nft`]).
+    pub netfilter: svcroute_core::netfilter::NetfilterPlan,
 }
 
 /// The manifests' text: `(name, text)` per file.
@@ -130,7 +132,10 @@ pub fn plan(args: &AgentArgs, inputs: &Inputs) -> Result<Desired> {
     for w in &cluster.warnings {
         tracing::warn!("{w}");
     }
-    let plan = svcroute_core::plan(&cluster, m.node.as_deref())?;
+    let mut plan = svcroute_core::plan(&cluster, m.node.as_deref())?;
+    let nf = &args.netfilter; // --nodeport-addresses, and the netfilter half's flags
+    svcroute_core::netfilter::restrict_node_ports(&mut plan, &nf.nodeport_addresses);
+    let netfilter = svcroute_core::netfilter::plan(&cluster, &plan, &nf.options()?);
     let node_addresses: BTreeSet<IpAddr> = cluster
         .nodes
         .iter()
@@ -146,6 +151,7 @@ pub fn plan(args: &AgentArgs, inputs: &Inputs) -> Result<Desired> {
         },
         service_cidrs,
         allow_deletions: args.allow_empty,
+        netfilter,
     })
 }
 
@@ -182,11 +188,13 @@ pub struct Dataplane {
     /// Virtual servers this process created: its own even on an address it does not own (an
     /// externalIP equal to the node's address), so they go when their Service goes.
     created_by_us: BTreeSet<VsKey>,
+    /// The nftables tables, with `--nftables`.
+    nft: Option<nft::Netfilter>,
 }
 
 impl Dataplane {
     /// Connects to the kernel. With `dry_run` nothing is ever changed.
-    pub fn connect(interface: &str, dry_run: bool) -> Result<Self> {
+    pub fn connect(interface: &str, dry_run: bool, nftables: bool) -> Result<Self> {
         Ok(Dataplane {
             ipvs: ipvs::Ipvs::connect()?,
             links: link::Links::connect()?,
@@ -196,6 +204,9 @@ impl Dataplane {
             local: BTreeSet::new(),
             bound_by_us: BTreeSet::new(),
             created_by_us: BTreeSet::new(),
+            nft: nftables
+                .then(|| nft::Netfilter::connect(dry_run))
+                .transpose()?,
         })
     }
 
@@ -255,7 +266,11 @@ impl Dataplane {
         let started = Instant::now();
         self.cache = None;
         let (observed, index) = self.observe(desired)?;
-        self.converge(observed, index, desired, started)
+        let mut r = self.converge(observed, index, desired, started)?;
+        if let Some(nft) = &mut self.nft {
+            r.messages += nft.sync(&desired.netfilter, true)? as u64; // tables replaced
+        }
+        Ok(r)
     }
 
     /// An incremental sync after a plan change: starts from what the last sync left instead of
@@ -275,7 +290,11 @@ impl Dataplane {
                 *rs = self.ipvs.dump_real_servers(key)?;
             }
         }
-        self.converge(observed, Some(index), desired, started)
+        let mut r = self.converge(observed, Some(index), desired, started)?;
+        if let Some(nft) = &mut self.nft {
+            r.messages += nft.sync(&desired.netfilter, false)? as u64; // set elements only
+        }
+        Ok(r)
     }
 
     fn converge(
@@ -551,7 +570,7 @@ pub fn run(args: &AgentArgs) -> Result<()> {
         false => Some(lifecycle::lock(&args.lock_file)?),
     };
     let shutdown = lifecycle::Shutdown::install()?;
-    let mut dataplane = Dataplane::connect(&args.interface, args.dry_run)?;
+    let mut dataplane = Dataplane::connect(&args.interface, args.dry_run, args.nftables)?;
     dataplane.check_interface()?;
 
     if args.once {
@@ -719,7 +738,7 @@ fn cleanup(args: &AgentArgs) -> Result<()> {
         true => None,
         false => Some(lifecycle::lock(&args.lock_file)?),
     };
-    let mut dp = Dataplane::connect(&args.interface, args.dry_run)?;
+    let mut dp = Dataplane::connect(&args.interface, args.dry_run, false)?;
     let range = args.manifests.config()?.node_port_range;
     let index = match dp.links.find(&args.interface)? {
         Some(link) => Some(link.dummy_index(&args.interface)?),

@@ -464,25 +464,64 @@ pub fn open() -> Result<(Socket, Sequence)> {
     Ok((Socket::open(NlProtocol::Netfilter)?, Sequence::new()))
 }
 
-/// Programs the tables once: the difference from `old` (what the kernel holds) when given,
-/// else a replacement of every table. Returns a one-line report.
+/// The agent's nftables state: the socket and what the last good sync left in the kernel.
+pub struct Netfilter {
+    sock: Option<(Socket, Sequence)>,
+    last: Option<svcroute_core::netfilter::NetfilterPlan>,
+}
+
+impl Netfilter {
+    /// Opens the nf_tables socket; with `dry_run` none (operations are printed).
+    pub fn connect(dry_run: bool) -> Result<Self> {
+        Ok(Netfilter {
+            sock: if dry_run { None } else { Some(open()?) },
+            last: None,
+        })
+    }
+
+    /// Brings the tables to `want` in one batch: with `full` (or without a last good sync)
+    /// every table is replaced and the other family's deleted; otherwise only the element
+    /// changes since the last sync are sent. Returns the messages sent.
+    pub fn sync(
+        &mut self,
+        want: &svcroute_core::netfilter::NetfilterPlan,
+        full: bool,
+    ) -> Result<usize> {
+        let ops: Vec<NfOp> = match (&self.last, full) {
+            (Some(last), false) => svcroute_core::netfilter::diff::diff(last, want),
+            _ => [Family::V4, Family::V6]
+                .into_iter()
+                .map(|f| match want.table(f) {
+                    Some(t) => NfOp::Replace(t.clone()),
+                    None => NfOp::Delete(f),
+                })
+                .collect(),
+        };
+        let Some((sock, seq)) = self.sock.as_mut() else {
+            print!("{}", svcroute_core::netfilter::render::ops(&ops));
+            self.last = Some(want.clone());
+            return Ok(0);
+        };
+        self.last = None;
+        let sent = send(sock, seq, &op_requests(&ops))?;
+        self.last = Some(want.clone());
+        Ok(sent.messages)
+    }
+}
+
+/// Programs the tables once, as the agent's [`Netfilter::sync`] does: the element changes
+/// since `old` (what the kernel holds) when given, else every table replaced. Returns a
+/// one-line report.
 pub fn sync_once(
     old: Option<&svcroute_core::netfilter::NetfilterPlan>,
     new: &svcroute_core::netfilter::NetfilterPlan,
 ) -> Result<String> {
+    let mut nf = Netfilter::connect(false)?;
+    nf.last = old.cloned();
     let start = Instant::now();
-    let requests = match old {
-        Some(o) => op_requests(&svcroute_core::netfilter::diff::diff(o, new)),
-        None => new.tables.iter().flat_map(table_requests).collect(),
-    };
-    let built = start.elapsed();
-    let (mut sock, mut seq) = open()?;
-    let sent = send(&mut sock, &mut seq, &requests)?;
+    let messages = nf.sync(new, old.is_none())?;
     Ok(format!(
-        "nft-sync: {} messages, {} bytes in one batch; built in {:.1} ms, sent and acknowledged in {:.1} ms\n",
-        sent.messages,
-        sent.bytes,
-        built.as_secs_f64() * 1000.0,
-        sent.elapsed.as_secs_f64() * 1000.0
+        "nft-sync: {messages} messages in one batch, built, sent and acknowledged in {:.1} ms\n",
+        start.elapsed().as_secs_f64() * 1000.0
     ))
 }
