@@ -527,3 +527,93 @@ fn the_agent_programs_what_nft_loads() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// Connects from the client namespace with `python3`: prints `ok`, `refused` or `timeout`.
+const CONNECT: &str = r#"connect() { ip netns exec client python3 -c '
+import socket, sys
+s = socket.socket(); s.settimeout(1.0); s.bind((sys.argv[1], 0))
+try:
+    s.connect((sys.argv[2], int(sys.argv[3]))); print("ok")
+except ConnectionRefusedError: print("refused")
+except OSError: print("timeout")
+' "$@"; }"#;
+
+/// A manifest for the traffic test: the node at 192.168.50.1, a LoadBalancer whose source
+/// ranges admit 192.168.50.2 only.
+const TRAFFIC: &str = "
+apiVersion: v1
+kind: Node
+metadata: {name: node-1}
+status: {addresses: [{type: InternalIP, address: 192.168.50.1}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: fw}
+spec:
+  type: LoadBalancer
+  allocateLoadBalancerNodePorts: false
+  clusterIP: 10.96.0.30
+  loadBalancerSourceRanges: [192.168.50.2/32]
+  ports: [{port: 443}]
+status: {loadBalancer: {ingress: [{ip: 198.51.100.9}]}}
+";
+
+/// Real connections through the filter rules, which need no IPVS: with the VIPs on the
+/// node's loopback and listeners standing in for IPVS, KUBE-IPVS-FILTER refuses new
+/// connections to a VIP port that is no Service (#72236) and KUBE-SOURCE-RANGES-FIREWALL
+/// drops clients outside `loadBalancerSourceRanges`. Without the table all connect.
+#[test]
+#[ignore = "needs root, unshare and nft: cargo xtask netfilter-host"]
+fn filters_with_traffic() {
+    let bin = env!("CARGO_BIN_EXE_svcroute");
+    let dir = temp_dir("traffic");
+    std::fs::write(dir.join("m.yaml"), TRAFFIC).expect("write");
+    let script = format!(
+        r#"{CONNECT}
+mount --make-rprivate /; mkdir -p /run/netns; mount -t tmpfs tmpfs /run/netns
+ip link set lo up
+ip netns add client
+ip link add veth0 type veth peer name veth1 netns client
+ip addr add 192.168.50.1/24 dev veth0; ip link set veth0 up
+ip -n client link set lo up; ip -n client link set veth1 up
+ip -n client addr add 192.168.50.2/24 dev veth1; ip -n client addr add 192.168.50.3/24 dev veth1
+ip -n client route add default via 192.168.50.1
+ip addr add 10.96.0.30/32 dev lo; ip addr add 198.51.100.9/32 dev lo
+pids=""
+for a in 10.96.0.30:22 10.96.0.30:443 198.51.100.9:443; do
+  python3 -c 'import socket, sys, time
+h, p = sys.argv[1].split(":"); s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((h, int(p))); s.listen(16); time.sleep(30)' $a & pids="$pids $!"
+done
+trap 'kill $pids 2>/dev/null' EXIT
+sleep 0.5
+check() {{ echo "$1 $(connect 192.168.50.2 10.96.0.30 22) $(connect 192.168.50.2 10.96.0.30 443) $(connect 192.168.50.2 198.51.100.9 443) $(connect 192.168.50.3 198.51.100.9 443)"; }}
+check without
+{bin} plan -f m.yaml -o nftables-ipvs > t.nft; nft -f t.nft
+check with
+"#
+    );
+    let out = in_netns_mount(&dir, &script);
+    assert_eq!(
+        out,
+        "without ok ok ok ok\n\
+         with refused ok ok timeout\n",
+        "columns: VIP:22 (no Service), ClusterIP:443, LB from inside the ranges, LB from outside"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// [`in_netns`] with a private mount namespace too (for `ip netns`).
+fn in_netns_mount(dir: &Path, script: &str) -> String {
+    let out = Command::new("unshare")
+        .args(["-n", "-m", "sh", "-euc", script])
+        .current_dir(dir)
+        .output()
+        .expect("unshare runs");
+    assert!(
+        out.status.success(),
+        "script failed\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
