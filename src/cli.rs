@@ -289,6 +289,14 @@ pub struct AgentArgs {
     /// More logs (-v debug, -vv trace).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Virtual servers in these ranges are never deleted, even on the agent's addresses
+    /// (kube-proxy `--ipvs-exclude-cidrs`). Repeatable or comma-separated.
+    #[arg(
+        long = "ipvs-exclude-cidrs",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    pub exclude_cidrs: Vec<IpNet>,
     /// Also program the netfilter half of kube-proxy's IPVS mode: the nftables tables
     /// `ip svcroute` / `ip6 svcroute` (`plan -o nftables-ipvs`), replaced at every full sync,
     /// set elements changed in between.

@@ -47,10 +47,17 @@ pub struct Ownership {
     pub node_addresses: BTreeSet<IpAddr>,
     /// The NodePort range, inclusive.
     pub node_port_range: (u16, u16),
+    /// `--ipvs-exclude-cidrs`: virtual servers in these ranges are never deleted, even on an
+    /// address the proxy owns (kube-proxy's `cleanLegacyService` skips them: another program,
+    /// e.g. kube-router, manages them).
+    pub excluded: Vec<ipnet::IpNet>,
 }
 
 impl Ownership {
     fn owns(&self, key: &VsKey, bound: &BTreeSet<IpAddr>, wanted: &BTreeSet<IpAddr>) -> bool {
+        if self.excluded.iter().any(|n| n.contains(&key.address)) {
+            return false;
+        }
         bound.contains(&key.address)
             || wanted.contains(&key.address)
             || (self.node_addresses.contains(&key.address)
@@ -306,9 +313,10 @@ mod tests {
         let stale_node_port = key("172.18.0.2", 30080, Protocol::Tcp);
         o.virtual_servers
             .insert(stale_node_port, (RR, BTreeMap::new()));
-        let owned = Ownership {
+        let mut owned = Ownership {
             node_addresses: ["172.18.0.2".parse().unwrap()].into_iter().collect(),
             node_port_range: (30000, 32767),
+            excluded: Vec::new(),
         };
         assert_eq!(
             reconcile(&o, &State::default(), &owned),
@@ -316,6 +324,9 @@ mod tests {
                 key: stale_node_port.into()
             }]
         );
+        // kube-proxy --ipvs-exclude-cidrs: cleanLegacyService skips addresses in the ranges.
+        owned.excluded = alloc::vec!["172.18.0.0/30".parse().unwrap()];
+        assert_eq!(reconcile(&o, &State::default(), &owned), []);
     }
 
     /// Restart safety: a kernel already matching the plan needs nothing.

@@ -148,6 +148,7 @@ pub fn plan(args: &AgentArgs, inputs: &Inputs) -> Result<Desired> {
         owned: Ownership {
             node_addresses,
             node_port_range: range,
+            excluded: args.exclude_cidrs.clone(),
         },
         service_cidrs,
         allow_deletions: args.allow_empty,
