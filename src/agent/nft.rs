@@ -6,8 +6,10 @@
 //! table changed by hand is replaced whole and nothing else in nftables is touched. A change
 //! of Services or endpoints is a [`NfOp`] list: set elements added and removed in one batch.
 //!
-//! Not yet: adopting the kernel's table on restart by dumping it (a restart replaces the
-//! table, which is atomic and touches only ours), and the sync loop hook in `mod.rs`.
+//! Restart-safe and tamper-repairing like the IPVS half, by replacement rather than by a
+//! dump: every full sync (at start and every `--sync-period`) replaces each table atomically,
+//! so a restart adopts nothing stale and a rule or element changed by hand is gone at the next
+//! resync; the syncs in between send only the element changes since the last good sync.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -24,8 +26,9 @@ use svcroute_nft::msg::{NFPROTO_IPV4, NFPROTO_IPV6};
 
 use super::netlink::{Protocol as NlProtocol, Sequence, Socket};
 
-/// Elements per `NEWSETELEM` message: the element list is one attribute, below 64 KiB.
-const ELEMENTS_PER_MESSAGE: usize = 1000;
+/// Elements per `NEWSETELEM` message: the element list is one attribute, whose length must
+/// stay below 64 KiB (an IPv6 range element takes about 100 bytes).
+const ELEMENTS_PER_MESSAGE: usize = 500;
 
 /// The nf_tables family of a table.
 pub fn nfproto(f: Family) -> u8 {
