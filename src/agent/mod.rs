@@ -773,6 +773,7 @@ fn cleanup(args: &AgentArgs) -> Result<()> {
         &Ownership {
             node_addresses,
             node_port_range: range,
+            excluded: args.exclude_cidrs.clone(),
         },
     );
     // The plan's virtual servers are the agent's, whatever their address.
@@ -819,6 +820,11 @@ fn cleanup(args: &AgentArgs) -> Result<()> {
     }
     if let Some(i) = delete_link {
         dp.links.delete(i)?;
+    }
+    if args.nftables {
+        // The netfilter half: delete `ip svcroute` and `ip6 svcroute` (nothing else).
+        let none = svcroute_core::netfilter::NetfilterPlan { tables: Vec::new() };
+        nft::Netfilter::connect(false)?.sync(&none, true)?;
     }
     let deleted = ops
         .iter()
