@@ -216,24 +216,20 @@ pub struct RouteArgs {
 impl RouteArgs {
     /// The core's request from the flags.
     pub fn request(&self) -> Result<Request> {
-        if !(self.interval.is_finite() && self.interval >= 0.0) {
-            bail!(
-                "--interval must be a number of seconds >= 0, not {}",
-                self.interval
-            );
-        }
-        let duration_ms = match self.duration {
-            None => None,
-            Some(d) if d.is_finite() && d >= 0.0 => Some((d * 1000.0).round() as u64),
-            Some(d) => bail!("--duration must be a number of seconds >= 0, not {d}"),
-        };
+        let interval_ms = svcroute_core::config::simulated_ms("--interval", self.interval)
+            .map_err(anyhow::Error::msg)?;
+        let duration_ms = self
+            .duration
+            .map(|d| svcroute_core::config::simulated_ms("--duration", d))
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
         if self.count > 1_000_000 {
             bail!("--count {} is too large (at most 1000000)", self.count);
         }
         let mut r = Request {
             to: self.to.clone(),
             count: self.count,
-            interval_ms: (self.interval * 1000.0).round() as u64,
+            interval_ms,
             duration_ms,
             protocol: self.protocol,
             node: self.manifests.node.clone(),

@@ -43,6 +43,7 @@ fn objects(services: usize, pods_per_service: usize) -> Objects {
             affinity_timeout: None,
             external_traffic_policy: TrafficPolicy::Cluster,
             internal_traffic_policy: TrafficPolicy::Cluster,
+            ip_family_policy_loc: None,
             publish_not_ready: false,
             allocate_lb_node_ports: true,
             health_check_node_port: None,
@@ -65,6 +66,7 @@ fn objects(services: usize, pods_per_service: usize) -> Objects {
                 ips: vec![IpAddr::V4(Ipv4Addr::from(0x0a64_0000 + n))],
                 ready: true,
                 synthesized: false,
+                host_network: false,
                 status_given: true,
             });
         }

@@ -36,6 +36,10 @@ pub struct Backend {
     pub pod: Option<ObjectRef>,
     /// The DNS hostname (headless Services).
     pub hostname: Option<String>,
+    /// The ports of the EndpointSlice the endpoint is in (for a Service with a selector, the
+    /// ones the EndpointSlice controller writes: each Service port the Pod resolves, named
+    /// as the Service port): what CoreDNS builds a headless Service's SRV records from.
+    pub slice_ports: Vec<EndpointPort>,
 }
 
 /// A Service with everything the control plane fills in.
@@ -138,6 +142,9 @@ impl Cluster {
             config,
             diags: Vec::new(),
         };
+        if let Some(msg) = b.config.follow_input_families(&objects) {
+            b.diags.push(Diagnostic::warning(Kind::Note, None, msg));
+        }
         if let Err(msg) = b.config.validate() {
             return Err(Errors(alloc::vec![Diagnostic::error(
                 Kind::Invalid,
@@ -172,6 +179,20 @@ impl Cluster {
         }
         pods.sort_by(|a, c| a.meta.id.cmp(&c.meta.id));
         let services = b.unique_services(services);
+        for s in services.iter().filter(|s| proxy_ignores(s)) {
+            b.diags.push(Diagnostic::warning(
+                Kind::Note,
+                Some(s.meta.loc.clone()),
+                format!(
+                    "Service \"{}\": labelled {label}: kube-proxy does not watch it (its informers select !{label}): no virtual servers",
+                    s.meta.id,
+                    label = UNWATCHED_LABELS
+                        .into_iter()
+                        .find(|l| s.meta.labels.contains_key(*l))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
         let mut resolved = b.allocate(services);
         let index = PodIndex::new(&pods);
         let node_names: BTreeSet<&str> = nodes.iter().map(|n| n.meta.id.name.as_str()).collect();
@@ -179,38 +200,51 @@ impl Cluster {
             svc.backends = if svc.service.kind == ServiceType::ExternalName {
                 Vec::new()
             } else if let Some(selector) = &svc.service.selector {
-                derive_backends(svc, selector, &pods, &index, &node_names)
+                let selected = index.select(&svc.service.meta.id.namespace, selector);
+                b.selector_warnings(svc, selector, &selected, &pods);
+                let mut backends = derive_backends(svc, &selected, &pods, &node_names);
+                // kube-proxy's EndpointSliceCache merges every slice labelled with the
+                // Service's name, the controller's and user-made ones alike.
+                backends.extend(slice_backends(svc, &slices));
+                backends
             } else {
                 slice_backends(svc, &slices)
             };
         }
         for s in &slices {
+            let what = slice_kind(s);
             let owner = s.service.as_deref().and_then(|name| {
                 resolved
                     .iter()
                     .find(|r| r.id().namespace == s.meta.id.namespace && r.id().name == name)
             });
-            match owner {
-                None => b.diags.push(Diagnostic::warning(
-                    Kind::Note,
-                    Some(s.meta.loc.clone()),
-                    format!(
-                        "EndpointSlice \"{}\": no Service {:?} in namespace {:?}: ignored",
-                        s.meta.id,
-                        s.service.as_deref().unwrap_or(""),
-                        s.meta.id.namespace
-                    ),
+            let msg = match owner {
+                None => Some(format!(
+                    "no Service {:?} in namespace {:?}: ignored",
+                    s.service.as_deref().unwrap_or(""),
+                    s.meta.id.namespace
                 )),
-                Some(r) if r.service.selector.is_some() => b.diags.push(Diagnostic::warning(
-                    Kind::Note,
-                    Some(s.meta.loc.clone()),
-                    format!(
-                        "EndpointSlice \"{}\": Service \"{}\" has a selector, so its endpoints are derived from Pods: ignored",
-                        s.meta.id,
+                Some(r) if r.service.selector.is_some() && what == "Endpoints" => Some(format!(
+                    "Service \"{}\" has a selector, so the EndpointSlice mirroring controller does not mirror it: ignored",
+                    r.id()
+                )),
+                Some(r) if r.service.selector.is_some() && managed_by_controller(s) => {
+                    Some(format!(
+                        "Service \"{}\" has a selector, so its controller-managed slices are derived from Pods: ignored",
                         r.id()
-                    ),
-                )),
-                Some(_) => {}
+                    ))
+                }
+                Some(r) if !r.service.headless => unwatched_label(s).map(|l| {
+                    format!("labelled {l}: kube-proxy does not watch it (its informers select !{l}): ignored")
+                }),
+                Some(_) => None,
+            };
+            if let Some(msg) = msg {
+                b.diags.push(Diagnostic::warning(
+                    Kind::Note,
+                    Some(s.meta.loc.clone()),
+                    format!("{what} \"{}\": {msg}", s.meta.id),
+                ));
             }
         }
         if b.diags.iter().any(Diagnostic::is_error) {
@@ -381,10 +415,14 @@ impl Builder {
                 }
             };
             p.node_name = Some(node.meta.id.name.clone());
-            for cidr in &node.pod_cidrs {
-                if let Some(ip) = next_free(cidr, &used_ips) {
-                    used_ips.insert(ip);
-                    p.ips.push(ip);
+            if p.host_network {
+                p.ips = host_ips(node);
+            } else {
+                for cidr in &node.pod_cidrs {
+                    if let Some(ip) = next_free(cidr, &used_ips) {
+                        used_ips.insert(ip);
+                        p.ips.push(ip);
+                    }
                 }
             }
             p.phase = PodPhase::Running;
@@ -495,10 +533,14 @@ impl Builder {
                     *c += 1;
                 }
                 let mut ips = Vec::new();
-                for cidr in &node.pod_cidrs {
-                    if let Some(ip) = next_free(cidr, &used_ips) {
-                        used_ips.insert(ip);
-                        ips.push(ip);
+                if w.host_network {
+                    ips = host_ips(node);
+                } else {
+                    for cidr in &node.pod_cidrs {
+                        if let Some(ip) = next_free(cidr, &used_ips) {
+                            used_ips.insert(ip);
+                            ips.push(ip);
+                        }
                     }
                 }
                 if ips.is_empty() {
@@ -534,6 +576,7 @@ impl Builder {
                     ips,
                     ready: true,
                     synthesized: true,
+                    host_network: w.host_network,
                     status_given: true,
                 });
             }
@@ -729,6 +772,62 @@ impl Builder {
         out
     }
 
+    /// Warnings for a Service whose selector matches no Pod, or whose named `targetPort` is
+    /// no container port of a selected Pod (that Pod is then no endpoint for that port).
+    fn selector_warnings(
+        &mut self,
+        svc: &ResolvedService,
+        selector: &Labels,
+        selected: &[usize],
+        pods: &[Pod],
+    ) {
+        let s = &svc.service;
+        if selected.is_empty() {
+            let shown: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            self.diags.push(Diagnostic::warning(
+                Kind::Note,
+                Some(s.meta.loc.clone()),
+                format!(
+                    "Service \"{}\": selector {} matches no Pod in namespace {:?}: no endpoints",
+                    s.meta.id,
+                    shown.join(","),
+                    s.meta.id.namespace
+                ),
+            ));
+            return;
+        }
+        for (i, p) in s.ports.iter().enumerate() {
+            let TargetPort::Name(name) = &p.target_port else {
+                continue;
+            };
+            let missing: Vec<&Pod> = selected
+                .iter()
+                .map(|&j| &pods[j])
+                .filter(|pod| {
+                    !pod.ports
+                        .iter()
+                        .any(|c| c.name == *name && c.protocol == p.protocol)
+                })
+                .collect();
+            if let Some(first) = missing.first() {
+                let more = match missing.len() {
+                    1 => String::new(),
+                    n => format!(" and {} more", n - 1),
+                };
+                self.diags.push(Diagnostic::warning(
+                    Kind::Note,
+                    Some(s.meta.loc.clone()),
+                    format!(
+                        "Service \"{}\": spec.ports[{i}].targetPort {name:?} names no {} container port of Pod \"{}\"{more}: not an endpoint of that port",
+                        s.meta.id,
+                        p.protocol,
+                        first.meta.id
+                    ),
+                ));
+            }
+        }
+    }
+
     /// `spec.ipFamilies` after the API server's defaulting, or an error.
     fn families(&mut self, s: &Service, cluster: &[Family]) -> Option<Vec<Family>> {
         if s.kind == ServiceType::ExternalName {
@@ -762,7 +861,8 @@ impl Builder {
                 "Service \"{}\": spec.ipFamilyPolicy: Invalid value: \"RequireDualStack\": this cluster is not configured for dual-stack services",
                 s.meta.id
             );
-            self.diags.push(Diagnostic::error(Kind::Invalid, loc, msg));
+            let at = s.ip_family_policy_loc.clone().or(loc);
+            self.diags.push(Diagnostic::error(Kind::Invalid, at, msg));
             return None;
         }
         if fams.is_empty() {
@@ -812,11 +912,16 @@ impl IpAllocator {
             // IPv6 ranges are capped like the API server's bitmap (at most 2^16 for a /112).
             IpNet::V6(_) => total.saturating_sub(1).min(1 << 20),
         };
+        // The API server's own `default/kubernetes` Service holds the first address.
+        let mut taken = BTreeMap::new();
+        if size > 0 {
+            taken.insert(0, (kubernetes_service(), None));
+        }
         IpAllocator {
             family: Family::of_net(&net),
             net,
             size,
-            taken: BTreeMap::new(),
+            taken,
         }
     }
 
@@ -845,10 +950,16 @@ impl IpAllocator {
             ));
         };
         if let Some((other, other_loc)) = self.taken.get(&idx) {
-            let at = other_loc
-                .as_ref()
-                .map(|l| format!(" at {l}"))
-                .unwrap_or_default();
+            if idx == 0 && other == owner {
+                return Ok(());
+            }
+            let at = match other_loc {
+                Some(l) => format!(" at {l}"),
+                None if idx == 0 => {
+                    ", which the API server creates at the range's first address".into()
+                }
+                None => String::new(),
+            };
             return Err(format!(
                 "provided IP is already allocated (to Service \"{other}\"{at})"
             ));
@@ -858,6 +969,10 @@ impl IpAllocator {
     }
 
     fn allocate_dynamic(&mut self, seed: u64, owner: &ObjectRef) -> Option<IpAddr> {
+        // `default/kubernetes` gets the first address of the range.
+        if *owner == kubernetes_service() && self.size > 0 {
+            return Some(u128_to_ip(self.family, self.base() + 1));
+        }
         let offset = band_offset(self.size, 16, 256, 16);
         let mut rng =
             ChaCha8Rng::seed_from_u64(seed ^ fnv64(format!("clusterip/{owner}").as_bytes()));
@@ -996,14 +1111,13 @@ impl<'a> PodIndex<'a> {
 /// The EndpointSlice controller's endpoints for a Service with a selector.
 fn derive_backends(
     svc: &ResolvedService,
-    selector: &Labels,
+    selected: &[usize],
     pods: &[Pod],
-    index: &PodIndex<'_>,
     known_nodes: &BTreeSet<&str>,
 ) -> Vec<Backend> {
     let s = &svc.service;
     let mut out = Vec::new();
-    for i in index.select(&s.meta.id.namespace, selector) {
+    for &i in selected {
         let pod = &pods[i];
         // ShouldPodBeInEndpoints: an IP, and not in a terminal phase.
         if matches!(pod.phase, PodPhase::Succeeded | PodPhase::Failed) {
@@ -1041,6 +1155,18 @@ fn derive_backends(
                     .map(|c| c.port),
             })
             .collect();
+        let slice_ports: Vec<EndpointPort> = s
+            .ports
+            .iter()
+            .zip(&ports)
+            .filter_map(|(p, resolved)| {
+                Some(EndpointPort {
+                    name: p.name.clone(),
+                    protocol: p.protocol,
+                    port: (*resolved)?,
+                })
+            })
+            .collect();
         for ip in &pod.ips {
             if !svc.families.contains(&Family::of(ip)) {
                 continue;
@@ -1052,6 +1178,7 @@ fn derive_backends(
                 node: pod.node_name.clone(),
                 pod: Some(pod.meta.id.clone()),
                 hostname: hostname.clone(),
+                slice_ports: slice_ports.clone(),
             });
         }
     }
@@ -1059,17 +1186,72 @@ fn derive_backends(
     out
 }
 
-/// Endpoints of a Service without a selector, from its EndpointSlices: ports matched by name
-/// and protocol, and an endpoint that appears in several slices with the same ports kept once,
-/// the first seen (kube-proxy's `endpointslicecache.go` deduplicates by `ip:port`). The same
-/// address with other ports is another endpoint.
+/// The labels kube-proxy's informers exclude (`!service.kubernetes.io/service-proxy-name`,
+/// `!service.kubernetes.io/headless`), when the object carries one.
+pub(crate) fn unwatched_label(s: &EndpointSlice) -> Option<&'static str> {
+    UNWATCHED_LABELS
+        .into_iter()
+        .find(|l| s.meta.labels.contains_key(*l))
+}
+
+/// `endpointslice.kubernetes.io/managed-by`.
+pub const MANAGED_BY: &str = "endpointslice.kubernetes.io/managed-by";
+/// The EndpointSlice mirroring controller's name in `managed-by`.
+pub const MIRRORING_CONTROLLER: &str = "endpointslicemirroring-controller.k8s.io";
+
+/// Labels that hide a Service or an EndpointSlice from kube-proxy.
+pub const UNWATCHED_LABELS: [&str; 2] = [
+    "service.kubernetes.io/service-proxy-name",
+    "service.kubernetes.io/headless",
+];
+
+/// Whether kube-proxy ignores this Service (its informer's label selector excludes it).
+pub fn proxy_ignores(s: &Service) -> bool {
+    UNWATCHED_LABELS
+        .iter()
+        .any(|l| s.meta.labels.contains_key(*l))
+}
+
+/// `Endpoints` for slices mirrored from a legacy Endpoints object, `EndpointSlice` otherwise.
+fn slice_kind(s: &EndpointSlice) -> &'static str {
+    let mirrored = s.meta.labels.get(MANAGED_BY) == Some(&String::from(MIRRORING_CONTROLLER));
+    if mirrored {
+        "Endpoints"
+    } else {
+        "EndpointSlice"
+    }
+}
+
+/// Whether the EndpointSlice controller manages the slice (its endpoints are derived here).
+fn managed_by_controller(s: &EndpointSlice) -> bool {
+    s.meta
+        .labels
+        .get(MANAGED_BY)
+        .is_some_and(|m| m == "endpointslice-controller.k8s.io")
+}
+
+/// Endpoints from a Service's EndpointSlices (all of them for a Service without a selector;
+/// for one with a selector the user-made ones, since the controller's are derived from Pods):
+/// ports matched by name and protocol, and an endpoint that appears in several slices with the
+/// same ports kept once, the first seen (kube-proxy's `endpointslicecache.go` deduplicates by
+/// `ip:port`). The same address with other ports is another endpoint. Slices kube-proxy does
+/// not watch are left out unless the Service is headless (CoreDNS still reads them).
 fn slice_backends(svc: &ResolvedService, slices: &[EndpointSlice]) -> Vec<Backend> {
     let s = &svc.service;
-    let mut by_addr: BTreeMap<(IpAddr, Vec<Option<u16>>), Backend> = BTreeMap::new();
+    type Key = (IpAddr, Vec<Option<u16>>, Vec<(String, Protocol, u16)>);
+    let mut by_addr: BTreeMap<Key, Backend> = BTreeMap::new();
     for slice in slices {
         if slice.meta.id.namespace != s.meta.id.namespace
             || slice.service.as_deref() != Some(s.meta.id.name.as_str())
         {
+            continue;
+        }
+        if s.selector.is_some()
+            && (managed_by_controller(slice) || slice_kind(slice) == "Endpoints")
+        {
+            continue;
+        }
+        if !s.headless && unwatched_label(slice).is_some() {
             continue;
         }
         let Some(fam) = slice.family else { continue };
@@ -1098,11 +1280,35 @@ fn slice_backends(svc: &ResolvedService, slices: &[EndpointSlice]) -> Vec<Backen
                 node: ep.node_name.clone(),
                 pod: ep.pod.clone(),
                 hostname: ep.hostname.clone(),
+                slice_ports: slice.ports.clone(),
             };
-            by_addr.entry((*addr, ports.clone())).or_insert(b);
+            // A headless Service's DNS reads the slices' own ports; proxying reads the
+            // Service's, so for it the slice ports do not make another endpoint.
+            let dns_key = if s.headless {
+                slice
+                    .ports
+                    .iter()
+                    .map(|p| (p.name.clone(), p.protocol, p.port))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            by_addr.entry((*addr, ports.clone(), dns_key)).or_insert(b);
         }
     }
     by_addr.into_values().collect()
+}
+
+/// What the kubelet reports as a `hostNetwork` Pod's IPs: the Node's addresses, the first
+/// of each family (`GetNodeHostIPs`: InternalIPs before ExternalIPs, as the Node lists them).
+fn host_ips(node: &Node) -> Vec<IpAddr> {
+    let mut out: Vec<IpAddr> = Vec::new();
+    for ip in &node.addresses {
+        if !out.iter().any(|o| Family::of(o) == Family::of(ip)) {
+            out.push(*ip);
+        }
+    }
+    out
 }
 
 /// The addresses Pods already use, and how many Pods each Node runs.
@@ -1142,6 +1348,11 @@ fn next_free(cidr: &IpNet, used: &BTreeSet<IpAddr>) -> Option<IpAddr> {
         .skip(skip)
         .take(1 << 20)
         .find(|ip| !used.contains(ip))
+}
+
+/// The Service the API server makes for itself.
+fn kubernetes_service() -> ObjectRef {
+    ObjectRef::new("default", "kubernetes")
 }
 
 /// FNV-1a, 64 bits: a stable, seedless hash to derive per-object seeds.

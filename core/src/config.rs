@@ -189,6 +189,7 @@ impl Settings {
             c.cluster_domain = d.trim_end_matches('.').into();
         }
         c.seed = self.seed.unwrap_or(0);
+        c.cidrs_from_defaults = self.service_cidrs.is_empty() && self.pod_cidrs.is_empty();
         c.synthesized_nodes = self.nodes.unwrap_or(c.synthesized_nodes).max(1);
         c.validate()?;
         Ok(c)
@@ -213,6 +214,10 @@ pub struct Config {
     pub seed: u64,
     /// How many Nodes to make when the input has none.
     pub synthesized_nodes: u32,
+    /// No CIDR was chosen (no `--service-cidr`, no `--pod-cidr`): when the input shows
+    /// addresses of both families, the cluster is made dual-stack as the input shows it
+    /// ([`Config::follow_input_families`]).
+    pub cidrs_from_defaults: bool,
 }
 
 impl Default for Config {
@@ -229,6 +234,7 @@ impl Default for Config {
             scheduler: Scheduler::RoundRobin,
             seed: 0,
             synthesized_nodes: 2,
+            cidrs_from_defaults: true,
         }
     }
 }
@@ -244,6 +250,109 @@ impl Config {
                 112,
             )),
         }
+    }
+
+    /// The default pod CIDR of a family: `10.244.0.0/16` (flannel's, kubeadm guides') and kind's
+    /// `fd00:10:244::/56` for IPv6.
+    pub fn default_pod_cidr(family: Family) -> IpNet {
+        match family {
+            Family::V4 => IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::new(10, 244, 0, 0), 16)),
+            Family::V6 => IpNet::V6(Ipv6Net::new_assert(
+                core::net::Ipv6Addr::new(0xfd00, 0x10, 0x244, 0, 0, 0, 0, 0),
+                56,
+            )),
+        }
+    }
+
+    /// When no CIDR was chosen and the input shows addresses of both families (Services'
+    /// `clusterIPs`, Pods' `podIPs`, Nodes' `podCIDRs`), makes the cluster dual-stack as
+    /// `kubectl get -o yaml` of a dual-stack cluster shows it: the family of the first written
+    /// ClusterIP (`default/kubernetes`'s when present) is primary, the other family gets the
+    /// default range, or the smallest range around the input's ClusterIPs of that family
+    /// when they lie outside it. Returns the warning that says so.
+    pub fn follow_input_families(&mut self, objects: &crate::model::Objects) -> Option<String> {
+        use alloc::format;
+        if !self.cidrs_from_defaults || self.families().len() > 1 {
+            return None;
+        }
+        let mut seen: Vec<Family> = Vec::new();
+        let mut note = |f: Family| {
+            if !seen.contains(&f) {
+                seen.push(f);
+            }
+        };
+        for s in &objects.services {
+            s.cluster_ips.iter().for_each(|ip| note(Family::of(ip)));
+        }
+        for p in &objects.pods {
+            p.ips.iter().for_each(|ip| note(Family::of(ip)));
+        }
+        for n in &objects.nodes {
+            n.pod_cidrs.iter().for_each(|c| note(Family::of_net(c)));
+        }
+        if seen.len() < 2 {
+            return None;
+        }
+        let kubernetes = objects
+            .services
+            .iter()
+            .find(|s| s.meta.id.namespace == "default" && s.meta.id.name == "kubernetes")
+            .and_then(|s| s.cluster_ips.first());
+        let primary = kubernetes
+            .or_else(|| objects.services.iter().find_map(|s| s.cluster_ips.first()))
+            .map_or(self.families()[0], Family::of);
+        let other = if primary == Family::V4 {
+            Family::V6
+        } else {
+            Family::V4
+        };
+        let range_for = |f: Family| -> IpNet {
+            let default = Config::default_service_cidr(f);
+            let ips: Vec<IpAddr> = objects
+                .services
+                .iter()
+                .flat_map(|s| s.cluster_ips.iter().copied())
+                .filter(|ip| Family::of(ip) == f)
+                .collect();
+            if ips.iter().all(|ip| default.contains(ip)) {
+                return default;
+            }
+            // The smallest prefix holding them all, no larger than the API server allows.
+            let first = ips[0];
+            let max = default.max_prefix_len();
+            let min = max.saturating_sub(MAX_SERVICE_CIDR_HOST_BITS);
+            let mut len = max.saturating_sub(2);
+            while len > min {
+                let net = IpNet::new(first, len).map(|n| n.trunc());
+                if net.is_ok_and(|n| ips.iter().all(|ip| n.contains(ip))) {
+                    break;
+                }
+                len -= 1;
+            }
+            IpNet::new(first, len).map_or(default, |n| n.trunc())
+        };
+        let current = self.service_cidrs[0];
+        self.service_cidrs = if Family::of_net(&current) == primary {
+            alloc::vec![current, range_for(other)]
+        } else {
+            alloc::vec![range_for(primary), current]
+        };
+        if !self.pod_cidrs.iter().any(|c| Family::of_net(c) == other) {
+            self.pod_cidrs.push(Config::default_pod_cidr(other));
+        }
+        let show = |nets: &[IpNet]| -> String {
+            nets.iter()
+                .map(|n| format!("{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        Some(format!(
+            "the input shows IPv4 and IPv6 addresses and no --service-cidr or --pod-cidr was given: \
+             modelling a dual-stack cluster (service CIDRs {}; pod CIDRs {}); pass --service-cidr \
+             and --pod-cidr to set them",
+            show(&self.service_cidrs),
+            show(&self.pod_cidrs)
+        ))
     }
 
     /// Service CIDRs that follow the pod CIDRs' families (in their order), as a cluster set up
@@ -304,10 +413,42 @@ impl Config {
             return Err("service CIDRs: at most one per IP family".into());
         }
         for n in &self.service_cidrs {
-            let host_bits = u32::from(n.max_prefix_len() - n.prefix_len());
+            let host_bits = n.max_prefix_len() - n.prefix_len();
             if host_bits < 2 {
                 return Err(alloc::format!("service CIDR {n} is too small"));
             }
+            // kube-apiserver's validateMaxCIDRRange (maxCIDRBits = 20).
+            if host_bits > MAX_SERVICE_CIDR_HOST_BITS {
+                return Err(alloc::format!(
+                    "--service-cidr {n}: specified --service-cluster-ip-range is too large; for {}-bit addresses, the mask must be >= {}",
+                    n.max_prefix_len(),
+                    n.max_prefix_len() - MAX_SERVICE_CIDR_HOST_BITS
+                ));
+            }
+            if let Some(why) = special_range(n) {
+                return Err(alloc::format!(
+                    "--service-cidr {n}: overlaps {why}: ClusterIPs there would be bound on kube-ipvs0"
+                ));
+            }
+        }
+        for n in &self.pod_cidrs {
+            if let Some(why) = special_range(n) {
+                return Err(alloc::format!(
+                    "--pod-cidr {n}: overlaps {why}: Pods cannot have such addresses"
+                ));
+            }
+        }
+        if self.pod_cidrs.len() > 2
+            || (self.pod_cidrs.len() == 2
+                && Family::of_net(&self.pod_cidrs[0]) == Family::of_net(&self.pod_cidrs[1]))
+        {
+            return Err("pod CIDRs: at most one per IP family".into());
+        }
+        if let Err(msg) = crate::validation::dns1123_subdomain(&self.cluster_domain) {
+            return Err(alloc::format!(
+                "--cluster-domain {:?}: must be a DNS subdomain: {msg}",
+                self.cluster_domain
+            ));
         }
         let (lo, hi) = self.node_port_range;
         if lo == 0 || lo > hi {
@@ -315,6 +456,59 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// kube-apiserver's `maxCIDRBits`: a service range holds at most 2^20 addresses.
+pub const MAX_SERVICE_CIDR_HOST_BITS: u8 = 20;
+
+/// The address ranges no ClusterIP or Pod address may fall in: unspecified ("this network"),
+/// loopback, link-local, multicast and (IPv4) reserved/broadcast.
+fn special_range(net: &IpNet) -> Option<&'static str> {
+    const V4: [(&str, [u8; 4], u8); 5] = [
+        ("0.0.0.0/8 (this network)", [0, 0, 0, 0], 8),
+        ("127.0.0.0/8 (loopback)", [127, 0, 0, 0], 8),
+        ("169.254.0.0/16 (link-local)", [169, 254, 0, 0], 16),
+        ("224.0.0.0/4 (multicast)", [224, 0, 0, 0], 4),
+        ("240.0.0.0/4 (reserved, broadcast)", [240, 0, 0, 0], 4),
+    ];
+    const V6: [(&str, u16, u8); 3] = [
+        ("::/8 (unspecified, loopback, IPv4-mapped)", 0, 8),
+        ("fe80::/10 (link-local)", 0xfe80, 10),
+        ("ff00::/8 (multicast)", 0xff00, 8),
+    ];
+    let overlaps = |other: IpNet| net.contains(&other) || other.contains(net);
+    match net {
+        IpNet::V4(_) => V4.iter().find_map(|(name, a, len)| {
+            let other = IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::from(*a), *len));
+            overlaps(other).then_some(*name)
+        }),
+        IpNet::V6(_) => V6.iter().find_map(|(name, first, len)| {
+            let addr = core::net::Ipv6Addr::new(*first, 0, 0, 0, 0, 0, 0, 0);
+            let other = IpNet::V6(Ipv6Net::new_assert(addr, *len));
+            overlaps(other).then_some(*name)
+        }),
+    }
+}
+
+/// The longest simulated time a `route` request may span, in seconds (a year): the
+/// simulator's clock is in milliseconds, and intervals beyond this would saturate it.
+pub const MAX_SIMULATED_SECONDS: f64 = 31_536_000.0;
+
+/// Seconds given on the command line or to the JS API (`--interval`) as simulated
+/// milliseconds: a finite number from 0 to [`MAX_SIMULATED_SECONDS`].
+pub fn simulated_ms(flag: &str, seconds: f64) -> Result<u64, String> {
+    if !(seconds.is_finite() && seconds >= 0.0) {
+        return Err(alloc::format!(
+            "{flag} must be a number of seconds >= 0, not {seconds}"
+        ));
+    }
+    if seconds > MAX_SIMULATED_SECONDS {
+        return Err(alloc::format!(
+            "{flag} {seconds} is too large: at most {MAX_SIMULATED_SECONDS} seconds (a year of simulated time)"
+        ));
+    }
+    // In range: at most 3.2e10 ms, exact in f64 and far from u64::MAX.
+    Ok((seconds * 1000.0).round() as u64)
 }
 
 impl serde::Serialize for Scheduler {

@@ -1,15 +1,22 @@
-//! Cluster DNS answers, as the Kubernetes DNS specification gives them and CoreDNS serves them.
+//! Cluster DNS answers, as the Kubernetes DNS specification gives them and CoreDNS's
+//! `plugin/kubernetes` serves them.
 //!
-//! - A ClusterIP Service: `A`/`AAAA` for `svc.ns.svc.zone` to its cluster IPs, and for each named
-//!   port `SRV` at `_port._proto.svc.ns.svc.zone` (priority 0, weight 100, target the Service).
+//! - `dns-version.zone TXT "1.1.0"`: the specification's schema version.
+//! - A ClusterIP Service: `A`/`AAAA` for `svc.ns.svc.zone` to its cluster IPs, a `PTR` from each
+//!   cluster IP back to that name, and `SRV` records: at the bare name one per distinct Service
+//!   port, at `_port._proto.svc.ns.svc.zone` one per named port, target the Service. CoreDNS
+//!   makes one answer per (port, cluster IP) and weighs them `floor(100 / answers)` before
+//!   dropping repeated (target, port) pairs, so a dual-stack Service's weights are halved.
 //! - A headless Service: one `A`/`AAAA` per ready endpoint, a record per endpoint hostname
-//!   (`host.svc.ns.svc.zone`), and `SRV` per named port per endpoint; an endpoint without a
-//!   hostname is named by its dashed address, as CoreDNS does (`10-244-0-2.svc.ns.svc.zone`).
-//!   CoreDNS weighs the SRV targets equally: `floor(100 / n)`. Every ready endpoint is also
-//!   answered under its own name (hostname or dashed address), so SRV targets resolve.
+//!   (`host.svc.ns.svc.zone`) with its `PTR`, and `SRV` records built from the EndpointSlices'
+//!   ports (not the Service's: a headless Service may have none), at the bare name and at
+//!   `_port._proto` for named ports, weighed the same way; an endpoint without a hostname is
+//!   named by its dashed address, as CoreDNS does (`10-244-0-2.svc.ns.svc.zone`). Every ready
+//!   endpoint is also answered under its own name (hostname or dashed address), so SRV targets
+//!   resolve.
 //! - A ClusterIP Service whose Pods have a hostname and the Service as subdomain: CoreDNS
-//!   answers `host.svc.ns.svc.zone` too. (It also answers dashed-address names under ClusterIP
-//!   Services; those are left out of the listing.)
+//!   answers `host.svc.ns.svc.zone` (and its `PTR`) too. (It also answers dashed-address names,
+//!   and their `PTR`s, under ClusterIP Services; those are left out of the listing.)
 //! - An ExternalName Service: a `CNAME` to the external name; none when the name is an IP
 //!   address (CoreDNS answers nothing for it).
 
@@ -21,7 +28,10 @@ use core::net::IpAddr;
 use serde::Serialize;
 
 use crate::cluster::{Cluster, ResolvedService};
-use crate::model::ServiceType;
+use crate::model::{EndpointPort, Protocol, ServicePort, ServiceType};
+
+/// The version of the Kubernetes DNS specification CoreDNS implements.
+pub const DNS_SCHEMA_VERSION: &str = "1.1.0";
 
 /// A DNS record type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -34,6 +44,24 @@ pub enum RecordType {
     SRV,
     /// Alias.
     CNAME,
+    /// Reverse lookup: an address's name.
+    PTR,
+    /// Text (the schema version at `dns-version.zone`).
+    TXT,
+}
+
+impl RecordType {
+    /// The type's mnemonic (`A`, `SRV`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordType::A => "A",
+            RecordType::AAAA => "AAAA",
+            RecordType::SRV => "SRV",
+            RecordType::CNAME => "CNAME",
+            RecordType::PTR => "PTR",
+            RecordType::TXT => "TXT",
+        }
+    }
 }
 
 /// One record. Names are written without the trailing dot.
@@ -51,8 +79,15 @@ pub struct DnsRecord {
 /// The records of every Service of the cluster, sorted.
 pub fn records(cluster: &Cluster) -> Vec<DnsRecord> {
     let mut out = Vec::new();
+    let zone = &cluster.config.cluster_domain;
+    // Kubernetes DNS specification 2.2: the schema version.
+    out.push(DnsRecord {
+        name: format!("dns-version.{zone}"),
+        kind: RecordType::TXT,
+        value: format!("\"{DNS_SCHEMA_VERSION}\""),
+    });
     for svc in &cluster.services {
-        service_records(svc, &cluster.config.cluster_domain, &mut out);
+        service_records(svc, zone, &mut out);
     }
     out.sort();
     out.dedup();
@@ -116,56 +151,123 @@ pub fn service_records(svc: &ResolvedService, zone: &str, out: &mut Vec<DnsRecor
             for b in &ready {
                 out.push(addr_record(base.clone(), &b.address));
                 let host = b.hostname.clone().unwrap_or_else(|| dashed(&b.address));
-                out.push(addr_record(format!("{host}.{base}"), &b.address));
+                let name = format!("{host}.{base}");
+                out.push(addr_record(name.clone(), &b.address));
+                out.push(ptr_record(&b.address, name));
             }
-            for (pi, p) in s.ports.iter().enumerate() {
-                if p.name.is_empty() {
-                    continue;
-                }
-                let targets: Vec<_> = ready
-                    .iter()
-                    .filter_map(|b| Some((b, b.ports[pi]?)))
-                    .collect();
-                let weight = if targets.is_empty() {
-                    0
-                } else {
-                    100 / targets.len()
-                };
-                for (b, port) in targets {
+            // CoreDNS builds a headless Service's SRV answers from its endpoints' ports (one
+            // answer per ready address and slice port; a slice without ports stands for one
+            // sentinel answer that counts in the weights but is not returned).
+            let answers = |filter: &dyn Fn(&EndpointPort) -> bool| -> Vec<(String, i32)> {
+                let mut v = Vec::new();
+                for b in &ready {
                     let host = b.hostname.clone().unwrap_or_else(|| dashed(&b.address));
-                    out.push(srv(p, &base, format!("0 {weight} {port} {host}.{base}")));
+                    if b.slice_ports.is_empty() {
+                        v.push((format!("{host}.{base}"), -1));
+                    }
+                    for p in b.slice_ports.iter().filter(|p| filter(p)) {
+                        v.push((format!("{host}.{base}"), i32::from(p.port)));
+                    }
                 }
+                v
+            };
+            srv_answers(out, &base, &answers(&|_| true));
+            let mut named: Vec<(&str, Protocol)> = ready
+                .iter()
+                .flat_map(|b| b.slice_ports.iter())
+                .filter(|p| !p.name.is_empty())
+                .map(|p| (p.name.as_str(), p.protocol))
+                .collect();
+            named.sort();
+            named.dedup();
+            for (name, protocol) in named {
+                let v: Vec<(String, i32)> = answers(&|p| p.name == name && p.protocol == protocol)
+                    .into_iter()
+                    .filter(|(_, port)| *port >= 0)
+                    .collect();
+                srv_answers(out, &srv_name(name, protocol, &base), &v);
             }
         }
         _ => {
             for ip in &svc.cluster_ips {
                 out.push(addr_record(base.clone(), ip));
+                out.push(ptr_record(ip, base.clone()));
             }
             for b in svc.backends.iter().filter(|b| b.conditions.is_ready()) {
                 if let Some(h) = &b.hostname {
-                    out.push(addr_record(format!("{h}.{base}"), &b.address));
+                    let name = format!("{h}.{base}");
+                    out.push(addr_record(name.clone(), &b.address));
+                    out.push(ptr_record(&b.address, name));
                 }
             }
-            for p in &s.ports {
-                if p.name.is_empty() {
-                    continue;
-                }
-                out.push(srv(p, &base, format!("0 100 {} {base}", p.port)));
+            // CoreDNS answers one SRV per (Service port, cluster IP), all at priority 0, and
+            // drops repeated (target, port) pairs after weighing: a dual-stack Service's
+            // answers carry half the weight.
+            let per_port = |p: &ServicePort| -> Vec<(String, i32)> {
+                svc.cluster_ips
+                    .iter()
+                    .map(|_| (base.clone(), i32::from(p.port)))
+                    .collect()
+            };
+            let all: Vec<(String, i32)> = s.ports.iter().flat_map(per_port).collect();
+            srv_answers(out, &base, &all);
+            for p in s.ports.iter().filter(|p| !p.name.is_empty()) {
+                srv_answers(out, &srv_name(&p.name, p.protocol, &base), &per_port(p));
             }
         }
     }
 }
 
-/// An SRV record for a named port: `_name._proto.base`.
-fn srv(p: &crate::model::ServicePort, base: &str, value: String) -> DnsRecord {
+/// `_name._proto.base`.
+fn srv_name(name: &str, protocol: Protocol, base: &str) -> String {
+    format!("_{name}._{}.{base}", protocol.as_str().to_ascii_lowercase())
+}
+
+/// CoreDNS's `plugin.SRV`: every answer at priority 0 weighs `floor(100 / n)` over all `n`
+/// answers (sentinel ones with port -1 included, then skipped), and a repeated (target,
+/// port) is dropped.
+fn srv_answers(out: &mut Vec<DnsRecord>, name: &str, answers: &[(String, i32)]) {
+    if answers.is_empty() {
+        return;
+    }
+    let weight = 100 / answers.len();
+    let mut seen: Vec<(&str, i32)> = Vec::new();
+    for (target, port) in answers {
+        if *port < 0 || seen.contains(&(target.as_str(), *port)) {
+            continue;
+        }
+        seen.push((target, *port));
+        out.push(DnsRecord {
+            name: name.into(),
+            kind: RecordType::SRV,
+            value: format!("0 {weight} {port} {target}"),
+        });
+    }
+}
+
+/// The reverse name of an address: `d.c.b.a.in-addr.arpa`, or IPv6 nibbles under `ip6.arpa`.
+pub fn reverse_name(ip: &IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            format!("{d}.{c}.{b}.{a}.in-addr.arpa")
+        }
+        IpAddr::V6(v6) => {
+            let mut s = String::new();
+            for byte in v6.octets().iter().rev() {
+                s.push_str(&format!("{:x}.{:x}.", byte & 0xf, byte >> 4));
+            }
+            s.push_str("ip6.arpa");
+            s
+        }
+    }
+}
+
+fn ptr_record(ip: &IpAddr, target: String) -> DnsRecord {
     DnsRecord {
-        name: format!(
-            "_{}._{}.{base}",
-            p.name,
-            p.protocol.as_str().to_ascii_lowercase()
-        ),
-        kind: RecordType::SRV,
-        value,
+        name: reverse_name(ip),
+        kind: RecordType::PTR,
+        value: target,
     }
 }
 

@@ -241,6 +241,8 @@ pub struct Service {
     pub external_traffic_policy: TrafficPolicy,
     /// `spec.internalTrafficPolicy`.
     pub internal_traffic_policy: TrafficPolicy,
+    /// Where `spec.ipFamilyPolicy` was written (for errors about it).
+    pub ip_family_policy_loc: Option<Loc>,
     /// `spec.publishNotReadyAddresses`.
     pub publish_not_ready: bool,
     /// `spec.allocateLoadBalancerNodePorts` (default true).
@@ -320,6 +322,8 @@ pub struct Pod {
     pub ready: bool,
     /// Made by svcroute from a workload (not in the input).
     pub synthesized: bool,
+    /// `spec.hostNetwork`: the Pod shares its Node's network namespace and addresses.
+    pub host_network: bool,
     /// The manifest carries a `status` (as `kubectl get` prints it). A Pod written without one
     /// is started as the scheduler and the kubelet would: placed on a Node, given an address,
     /// Running and Ready.
@@ -455,6 +459,8 @@ pub struct Workload {
     pub subdomain: Option<String>,
     /// `spec.template.spec.nodeSelector`.
     pub node_selector: Labels,
+    /// `spec.template.spec.hostNetwork`.
+    pub host_network: bool,
     /// StatefulSet `spec.serviceName`.
     pub service_name: Option<String>,
     /// A hash of the Pod template, the source of `pod-template-hash`.

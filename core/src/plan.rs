@@ -173,7 +173,11 @@ pub fn plan(cluster: &Cluster, node: Option<&str>) -> Result<Plan, UnknownNode> 
     let mut addresses: Vec<IpAddr> = Vec::new();
     for svc in &cluster.services {
         for vs in service_virtual_servers(cluster, svc, &node.meta.id.name, &node.addresses) {
-            if !matches!(vs.kind, VsKind::NodePort) && !addresses.contains(&vs.address) {
+            // kube-proxy's shouldBind: an address the node already has is not bound again.
+            if !matches!(vs.kind, VsKind::NodePort)
+                && !node.addresses.contains(&vs.address)
+                && !addresses.contains(&vs.address)
+            {
                 addresses.push(vs.address);
             }
             match by_key.get(&vs.key()) {
@@ -277,7 +281,7 @@ pub fn service_virtual_servers(
 ) -> Vec<VirtualServer> {
     let s = &svc.service;
     let mut out = Vec::new();
-    if s.kind == ServiceType::ExternalName || s.headless {
+    if s.kind == ServiceType::ExternalName || s.headless || crate::cluster::proxy_ignores(s) {
         return out;
     }
     let id = ObjectRef::to_string_ref(&s.meta.id);

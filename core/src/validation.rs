@@ -304,6 +304,48 @@ pub fn ip_address(value: &str) -> Result<IpAddr, String> {
     }
 }
 
+/// A CIDR as `IsValidCIDRForLegacyField(fldPath, value, nil)` accepts it (strict validation,
+/// as for `spec.loadBalancerSourceRanges`): `netutils.ParseCIDRSloppy` must read it ("must be a
+/// valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"), then `netip.ParsePrefix` must
+/// ("must not have leading 0s in IP or prefix length"), the address may not be IPv4-mapped
+/// ("must not have an IPv4-mapped IPv6 address") and no bit may be set after the prefix
+/// ("must not have bits set beyond the prefix length").
+pub fn cidr(value: &str) -> Result<ipnet::IpNet, String> {
+    const INVALID: &str = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)";
+    let Some((ip, len)) = value.split_once('/') else {
+        return Err(String::from(INVALID));
+    };
+    // ParseCIDRSloppy: a sloppy IP and a decimal prefix length (leading zeros allowed).
+    let sloppy_ip = ip.parse::<IpAddr>().is_ok() || parses_sloppily(ip);
+    let bits: u32 = if ip.contains(':') { 128 } else { 32 };
+    let sloppy_len = !len.is_empty()
+        && len.len() <= 8
+        && len.bytes().all(|b| b.is_ascii_digit())
+        && len.parse::<u32>().is_ok_and(|n| n <= bits);
+    if !sloppy_ip || !sloppy_len {
+        return Err(String::from(INVALID));
+    }
+    let strict_len = len == "0" || !len.starts_with('0');
+    let Some(addr) = ip.parse::<IpAddr>().ok().filter(|_| strict_len) else {
+        return Err(String::from(
+            "must not have leading 0s in IP or prefix length",
+        ));
+    };
+    if let IpAddr::V6(v6) = addr
+        && v6.to_ipv4_mapped().is_some()
+    {
+        return Err(String::from("must not have an IPv4-mapped IPv6 address"));
+    }
+    let prefix = len.parse::<u8>().unwrap_or(0);
+    let net = ipnet::IpNet::new(addr, prefix).map_err(|_| String::from(INVALID))?;
+    if net.trunc().addr() != addr {
+        return Err(String::from(
+            "must not have bits set beyond the prefix length",
+        ));
+    }
+    Ok(net)
+}
+
 /// Whether `netutils.ParseIPSloppy` (Go 1.16's `net.ParseIP`, which reads any number of leading
 /// zeros in decimal IPv4 octets and in IPv6 hex groups) would accept `value`.
 fn parses_sloppily(value: &str) -> bool {
@@ -539,6 +581,37 @@ mod tests {
                 "must be between 1 and 65535, inclusive"
             );
         }
+    }
+
+    // ip.go IsValidCIDRForLegacyField (strict): parseCIDR's four messages.
+    #[test]
+    fn cidr_cases() {
+        for good in "10.0.0.0/8|0.0.0.0/0|192.168.1.0/24|2001:db8::/64|::/0|1.2.3.4/32".split('|') {
+            assert!(cidr(good).is_ok(), "{good}");
+        }
+        let invalid =
+            "|10.0.0.0|10.0.0.0/33|10.0.0.0/-1|a/8|10.0.0.0/8/8|2001:db8::/129|1.2.3.4/ 8";
+        for bad in invalid.split('|') {
+            assert_eq!(
+                cidr(bad).unwrap_err(),
+                "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
+                "{bad:?}"
+            );
+        }
+        for bad in "010.0.0.0/8|10.0.0.0/08".split('|') {
+            assert_eq!(
+                cidr(bad).unwrap_err(),
+                "must not have leading 0s in IP or prefix length"
+            );
+        }
+        assert_eq!(
+            cidr("::ffff:1.2.3.0/120").unwrap_err(),
+            "must not have an IPv4-mapped IPv6 address"
+        );
+        assert_eq!(
+            cidr("10.0.0.1/8").unwrap_err(),
+            "must not have bits set beyond the prefix length"
+        );
     }
 
     // ip.go IsValidIPForLegacyField(strict=true): parseIP's three messages.

@@ -169,18 +169,11 @@ impl RouteOptions {
                 "request.to is required: HOST:PORT, e.g. \"10.97.97.97:80\"".into(),
             ));
         };
-        let interval = self.interval.unwrap_or(0.0);
-        if !(interval.is_finite() && interval >= 0.0) {
-            return Err(ApiError::Message(format!(
-                "--interval must be a number of seconds >= 0, not {interval}"
-            )));
-        }
-        let start = self.start.unwrap_or(0.0);
-        if !(start.is_finite() && start >= 0.0) {
-            return Err(ApiError::Message(format!(
-                "start must be a number of seconds >= 0, not {start}"
-            )));
-        }
+        let interval_ms =
+            svcroute_core::config::simulated_ms("--interval", self.interval.unwrap_or(0.0))
+                .map_err(ApiError::Message)?;
+        let start_ms = svcroute_core::config::simulated_ms("start", self.start.unwrap_or(0.0))
+            .map_err(ApiError::Message)?;
         let count = self.count.unwrap_or(1);
         if count > 1_000_000 {
             return Err(ApiError::Message(format!(
@@ -192,21 +185,17 @@ impl RouteOptions {
             Some(p) => Protocol::parse(&p.to_ascii_uppercase())
                 .ok_or_else(|| ApiError::Message(format!("{p:?}: expected TCP, UDP or SCTP")))?,
         };
-        let duration_ms = match self.duration {
-            None => None,
-            Some(d) if d.is_finite() && d >= 0.0 => Some((d * 1000.0).round() as u64),
-            Some(d) => {
-                return Err(ApiError::Message(format!(
-                    "--duration must be a number of seconds >= 0, not {d}"
-                )));
-            }
-        };
+        let duration_ms = self
+            .duration
+            .map(|d| svcroute_core::config::simulated_ms("--duration", d))
+            .transpose()
+            .map_err(ApiError::Message)?;
         let mut r = Request {
             to,
             count,
             duration_ms,
-            interval_ms: (interval * 1000.0).round() as u64,
-            start_ms: (start * 1000.0).round() as u64,
+            interval_ms,
+            start_ms,
             protocol,
             node,
             namespace: self.namespace.clone().unwrap_or_else(|| "default".into()),

@@ -5,6 +5,7 @@
 //! between 1 and 65535, inclusive`). An invalid object is left out; reading goes on.
 
 use alloc::borrow::ToOwned;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
@@ -183,13 +184,13 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
         );
         return;
     };
-    let meta = read_meta(&mut cx, kind, id, meta_entries, meta_pos, node.pos);
+    let (meta, annotations) = read_meta(&mut cx, kind, id, meta_entries, meta_pos, node.pos);
     let spec = cx.map(entries, "spec", "").map(|(m, _)| m).unwrap_or(&[]);
     let status = cx.map(entries, "status", "").map(|(m, _)| m).unwrap_or(&[]);
     let objects = &mut out.objects;
     match kind {
         "Service" => {
-            if let Some(s) = read_service(&mut cx, meta, spec, status, node.pos) {
+            if let Some(s) = read_service(&mut cx, meta, &annotations, spec, status, node.pos) {
                 objects.services.push(s);
             }
         }
@@ -209,7 +210,7 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
             }
         }
         "Endpoints" => {
-            let slices = read_endpoints(&mut cx, meta, entries);
+            let slices = read_endpoints(&mut cx, meta, &annotations, entries);
             objects.slices.extend(slices);
         }
         "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" => {
@@ -612,34 +613,97 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// Annotations as read (`metadata.annotations`), validated as `ValidateAnnotations` does.
+/// Each value comes with where it is written.
+type Annotations = BTreeMap<String, (String, Pos)>;
+
+/// `TotalAnnotationSizeLimitB`: keys and values together, 256 KiB.
+const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
+
+/// `names.SimpleNameGenerator`: at most 63 - 5 characters of `generateName`, then 5 random
+/// characters (here derived from the object's place in the input, so runs are reproducible).
+const MAX_GENERATED_NAME_LENGTH: usize = 58;
+
+/// apimachinery's `ValidateNameFunc` with `prefix: true` (a `generateName`): `maskTrailingDash`
+/// replaces a trailing `-` (and the character before it) with `a` before validating.
+fn mask_trailing_dash(name: &str) -> String {
+    if name.len() > 1 && name.ends_with('-') {
+        // Go slices bytes (`name[:len(name)-2] + "a"`); popping characters is the same for
+        // the ASCII names that can be valid, and cannot split a character.
+        let mut s = String::from(&name[..name.len() - 1]);
+        s.pop();
+        s.push('a');
+        s
+    } else {
+        name.to_owned()
+    }
+}
+
 fn read_meta(
     cx: &mut Cx<'_>,
     kind: &str,
-    id: ObjectRef,
+    mut id: ObjectRef,
     m: &[Entry],
     meta_pos: Pos,
     obj_pos: Pos,
-) -> Meta {
+) -> (Meta, Annotations) {
+    let name_check = |kind: &str, name: &str| match kind {
+        "Service" => validation::dns1035_label(name),
+        _ => validation::dns1123_subdomain(name),
+    };
+    // ValidateObjectMetaAccessor: generateName is validated as a name prefix.
+    let generate = cx.str(m, "generateName", "metadata");
+    if let Some((g, gpos)) = generate
+        && !g.is_empty()
+        && let Err(msg) = name_check(kind, &mask_trailing_dash(g))
+    {
+        cx.invalid(gpos, "metadata.generateName", format_args!("{g:?}"), &msg);
+    }
+    let generate_ok = cx.errors;
     let name_pos = cx.field(m, "name").map_or(meta_pos, |n| n.pos);
     if id.name.is_empty() {
-        cx.required(
-            meta_pos,
-            "metadata.name",
-            "name or generateName is required",
-        );
-    } else {
-        let check = match kind {
-            "Service" => validation::dns1035_label(&id.name),
-            _ => validation::dns1123_subdomain(&id.name),
-        };
-        if let Err(msg) = check {
-            cx.invalid(
-                name_pos,
+        match generate.filter(|(g, _)| !g.is_empty()) {
+            // The API server generates the name before validating the object.
+            Some((g, gpos)) => {
+                let mut base: String = g.to_owned();
+                if base.len() > MAX_GENERATED_NAME_LENGTH {
+                    let mut end = MAX_GENERATED_NAME_LENGTH;
+                    while !base.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    base.truncate(end);
+                }
+                let mut h = crate::cluster::fnv64(
+                    format!("{}:{}:{}:{g}", cx.file, gpos.line, gpos.col).as_bytes(),
+                );
+                for _ in 0..5 {
+                    base.push(char::from(NAME_ALPHABET[(h % 27) as usize]));
+                    h /= 27;
+                }
+                id.name = base;
+                cx.what = format!("{kind} \"{id}\"");
+                if kind == "Node" {
+                    cx.what = format!("{kind} {:?}", id.name);
+                }
+                if cx.errors == generate_ok
+                    && let Err(msg) = name_check(kind, &id.name)
+                {
+                    cx.invalid(gpos, "metadata.name", format_args!("{:?}", id.name), &msg);
+                }
+            }
+            None => cx.required(
+                meta_pos,
                 "metadata.name",
-                format_args!("{:?}", id.name),
-                &msg,
-            );
+                "name or generateName is required",
+            ),
         }
+    } else if let Err(msg) = name_check(kind, &id.name) {
+        cx.invalid(
+            name_pos,
+            "metadata.name",
+            format_args!("{:?}", id.name),
+            &msg,
+        );
     }
     if !id.namespace.is_empty()
         && let Err(msg) = validation::dns1123_label(&id.namespace)
@@ -653,6 +717,7 @@ fn read_meta(
         );
     }
     let labels = cx.labels(m, "labels", "metadata");
+    let annotations = read_annotations(cx, m);
     let deleting = cx.str(m, "deletionTimestamp", "metadata").is_some();
     let mut controller = None;
     for (r, _, p) in cx.objects(m, "ownerReferences", "metadata") {
@@ -663,14 +728,62 @@ fn read_meta(
             controller = Some((k, n));
         }
     }
-    Meta {
+    let meta = Meta {
         id,
         labels,
         deleting,
         controller,
         loc: cx.loc(obj_pos),
-    }
+    };
+    (meta, annotations)
 }
+
+/// apimachinery `ValidateAnnotations`: every key a qualified name once lowercased
+/// (`metadata.annotations: Invalid value: "key": …`), and keys and values together at most
+/// 256 KiB (`metadata.annotations: Too long: may not be more than 262144 bytes`).
+fn read_annotations(cx: &mut Cx<'_>, m: &[Entry]) -> Annotations {
+    let mut out = Annotations::new();
+    let Some((entries, pos)) = cx.map(m, "annotations", "metadata") else {
+        return out;
+    };
+    let mut total = 0usize;
+    for e in entries {
+        if let Err(msg) = validation::qualified_name(&e.key.to_ascii_lowercase()) {
+            cx.invalid(
+                e.key_pos,
+                "metadata.annotations",
+                format_args!("{:?}", e.key),
+                &msg,
+            );
+        }
+        let value = match &e.value.value {
+            Value::Str(s) => s.clone(),
+            Value::Null => String::new(),
+            _ => {
+                let p = format!("metadata.annotations.{}", e.key);
+                cx.type_error(&e.value, &p, "a string");
+                continue;
+            }
+        };
+        total = total
+            .saturating_add(e.key.len())
+            .saturating_add(value.len());
+        out.insert(e.key.clone(), (value, e.value.pos));
+    }
+    if total > TOTAL_ANNOTATION_SIZE_LIMIT {
+        cx.err(
+            Kind::Invalid,
+            pos,
+            format!(
+                "metadata.annotations: Too long: may not be more than {TOTAL_ANNOTATION_SIZE_LIMIT} bytes"
+            ),
+        );
+    }
+    out
+}
+
+/// apimachinery's alphabet for generated names (`utilrand.String`).
+const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 const SESSION_AFFINITY_DEFAULT_TIMEOUT: u32 = 10_800;
 const SESSION_AFFINITY_MAX_TIMEOUT: i64 = 86_400;
@@ -678,6 +791,7 @@ const SESSION_AFFINITY_MAX_TIMEOUT: i64 = 86_400;
 fn read_service(
     cx: &mut Cx<'_>,
     meta: Meta,
+    annotations: &Annotations,
     spec: &[Entry],
     status: &[Entry],
     obj_pos: Pos,
@@ -781,9 +895,10 @@ fn read_service(
                 continue;
             };
             if cluster_ips.iter().any(|o| Family::of(o) == Family::of(&ip)) {
+                // IsDualStackIPStrings fails: the error is on the whole list.
                 cx.invalid(
-                    *pos,
-                    path,
+                    many_pos.unwrap_or(*pos),
+                    "spec.clusterIPs",
                     go_strings(&all),
                     "may specify no more than one IP for each IP family",
                 );
@@ -813,6 +928,7 @@ fn read_service(
         }
         ip_families.push(fam);
     }
+    let ip_family_policy_loc = cx.field(spec, "ipFamilyPolicy").map(|n| cx.loc(n.pos));
     let ip_family_policy = match cx.str(spec, "ipFamilyPolicy", "spec") {
         None => None,
         Some(("SingleStack", _)) => Some(IpFamilyPolicy::SingleStack),
@@ -880,6 +996,10 @@ fn read_service(
 
     // ports
     let mut ports: Vec<ServicePort> = Vec::new();
+    // Uniqueness as the API server checks it, with sets (linear in the number of ports).
+    let mut names_seen: BTreeSet<String> = BTreeSet::new();
+    let mut ports_seen: BTreeSet<(u16, Protocol)> = BTreeSet::new();
+    let mut node_ports_seen: BTreeSet<(u16, Protocol)> = BTreeSet::new();
     let port_items = cx.objects(spec, "ports", "spec");
     let multiple = port_items.len() > 1;
     for (m, pos, path) in port_items {
@@ -894,7 +1014,7 @@ fn read_service(
         } else if let Err(msg) = validation::dns1123_label(&name) {
             let p = cx.field(m, "name").map_or(pos, |n| n.pos);
             cx.invalid(p, &join(&path, "name"), format_args!("{name:?}"), &msg);
-        } else if ports.iter().any(|p| p.name == name) {
+        } else if !names_seen.insert(name.clone()) {
             let p = cx.field(m, "name").map_or(pos, |n| n.pos);
             cx.err(
                 Kind::Invalid,
@@ -903,6 +1023,17 @@ fn read_service(
             );
         }
         let protocol = cx.protocol(m, &path);
+        // validateServicePort: appProtocol is a qualified name.
+        if let Some((app, apos)) = cx.str(m, "appProtocol", &path)
+            && let Err(msg) = validation::qualified_name(app)
+        {
+            cx.invalid(
+                apos,
+                &join(&path, "appProtocol"),
+                format_args!("{app:?}"),
+                &msg,
+            );
+        }
         let Some((port_value, port_pos)) = cx.int(m, "port", &path) else {
             if cx.field(m, "port").is_none() {
                 cx.required(pos, &join(&path, "port"), "");
@@ -961,10 +1092,7 @@ fn read_service(
                     ),
                 );
             } else if let Some(p) = cx.port(np, np_pos, &join(&path, "nodePort")) {
-                if ports
-                    .iter()
-                    .any(|o| o.node_port == Some(p) && o.protocol == protocol)
-                {
+                if !node_ports_seen.insert((p, protocol)) {
                     cx.err(
                         Kind::Invalid,
                         np_pos,
@@ -975,10 +1103,7 @@ fn read_service(
                 node_port_loc = Some(cx.loc(np_pos));
             }
         }
-        if ports
-            .iter()
-            .any(|o| o.port == port && o.protocol == protocol)
-        {
+        if !ports_seen.insert((port, protocol)) {
             cx.err(
                 Kind::Invalid,
                 pos,
@@ -1146,11 +1271,38 @@ fn read_service(
     // Load balancer addresses: status first; the deprecated spec.loadBalancerIP otherwise.
     let mut lb_ingress = Vec::new();
     if let Some((lb, _)) = cx.map(status, "loadBalancer", "status") {
+        // ValidateLoadBalancerStatus.
         for (m, _, path) in cx.objects(lb, "ingress", "status.loadBalancer") {
-            let Some((s, pos)) = cx.str(m, "ip", &path) else {
-                continue;
-            };
+            if let Some((h, hpos)) = cx.str(m, "hostname", &path)
+                && !h.is_empty()
+            {
+                let hpath = join(&path, "hostname");
+                if let Err(msg) = validation::dns1123_subdomain(h) {
+                    cx.invalid(hpos, &hpath, format_args!("{h:?}"), &msg);
+                }
+                if h.parse::<IpAddr>().is_ok()
+                    || validation::ip_address(h).is_err_and(|e| e.contains("leading 0s"))
+                {
+                    cx.invalid(
+                        hpos,
+                        &hpath,
+                        format_args!("{h:?}"),
+                        "must be a DNS name, not an IP address",
+                    );
+                }
+            }
+            let ip_written = cx.str(m, "ip", &path).filter(|(s, _)| !s.is_empty());
             let proxy_mode = match cx.str(m, "ipMode", &path) {
+                Some((_, p)) if ip_written.is_none() => {
+                    cx.err(
+                        Kind::Invalid,
+                        p,
+                        format!(
+                            "{path}.ipMode: Forbidden: may not be specified when `ip` is not set"
+                        ),
+                    );
+                    false
+                }
                 None | Some(("VIP", _)) => false,
                 Some(("Proxy", _)) => true,
                 Some((other, p)) => {
@@ -1158,7 +1310,21 @@ fn read_service(
                     false
                 }
             };
+            let Some((s, pos)) = ip_written else {
+                continue;
+            };
             if let Some(ip) = cx.ip(s, pos, &join(&path, "ip")) {
+                // The API server accepts any address here, and kube-proxy would bind it on
+                // kube-ipvs0; addresses that cannot be a load balancer's VIP are not programmed.
+                if let Err(why) = not_a_vip(&ip) {
+                    cx.warn(
+                        pos,
+                        format!(
+                            "{path}.ip {ip} {why}: it is not a load balancer VIP and is not programmed"
+                        ),
+                    );
+                    continue;
+                }
                 lb_ingress.push(LoadBalancerIngress { ip, proxy_mode });
             }
         }
@@ -1181,7 +1347,52 @@ fn read_service(
     if kind != ServiceType::LoadBalancer && !lb_ingress.is_empty() {
         lb_ingress.clear();
     }
-    let lb_source_ranges = read_source_ranges(cx, spec, kind);
+    let lb_source_ranges = read_source_ranges(cx, kind, annotations, spec);
+    // validateLoadBalancerClassField (on create).
+    if let Some((class, cpos)) = cx.str(spec, "loadBalancerClass", "spec") {
+        if kind == ServiceType::LoadBalancer {
+            if let Err(msg) = validation::qualified_name(class) {
+                cx.invalid(
+                    cpos,
+                    "spec.loadBalancerClass",
+                    format_args!("{class:?}"),
+                    &msg,
+                );
+            }
+        } else {
+            cx.err(
+                Kind::Invalid,
+                cpos,
+                "spec.loadBalancerClass: Forbidden: may only be used when `type` is 'LoadBalancer'",
+            );
+        }
+    }
+    // ValidateService: the topology-mode annotation must agree with the deprecated one.
+    if let (Some((mode, pos)), Some((hints, _))) = (
+        annotations.get(TOPOLOGY_MODE),
+        annotations.get(TOPOLOGY_AWARE_HINTS),
+    ) && mode != hints
+    {
+        let pos = *pos;
+        cx.invalid(
+            pos,
+            &format!("metadata.annotations[{TOPOLOGY_MODE}]"),
+            format_args!("{mode:?}"),
+            &format!("must match annotations[{TOPOLOGY_AWARE_HINTS}] when both are specified"),
+        );
+    }
+    // validateServiceTrafficDistribution (PreferSameZone and PreferSameNode since 1.34).
+    if let Some((td, tpos)) = cx.str(spec, "trafficDistribution", "spec") {
+        const SUPPORTED: [&str; 3] = ["PreferClose", "PreferSameNode", "PreferSameZone"];
+        if !SUPPORTED.contains(&td) {
+            cx.unsupported(tpos, "spec.trafficDistribution", td, &SUPPORTED);
+        } else if td == "PreferClose" {
+            cx.warn(
+                tpos,
+                "spec.trafficDistribution: \"PreferClose\" is deprecated; use \"PreferSameZone\"",
+            );
+        }
+    }
 
     if cx.errors > before {
         return None;
@@ -1201,36 +1412,13 @@ fn read_service(
         affinity_timeout,
         external_traffic_policy,
         internal_traffic_policy,
+        ip_family_policy_loc,
         publish_not_ready,
         allocate_lb_node_ports,
         health_check_node_port,
         lb_ingress,
         lb_source_ranges,
     })
-}
-
-/// `spec.loadBalancerSourceRanges` as the API server validates it (`ValidateService`: the field
-/// path is spelled `spec.LoadBalancerSourceRanges`, values may be space-padded, each must be a
-/// CIDR, and only a LoadBalancer may have them).
-fn read_source_ranges(cx: &mut Cx<'_>, spec: &[Entry], kind: ServiceType) -> Vec<IpNet> {
-    let mut out = Vec::new();
-    for (i, (s, pos, _)) in cx
-        .strings(spec, "loadBalancerSourceRanges", "spec")
-        .into_iter()
-        .enumerate()
-    {
-        let path = format!("spec.LoadBalancerSourceRanges[{i}]");
-        if kind != ServiceType::LoadBalancer {
-            cx.err(
-                Kind::Invalid,
-                pos,
-                "spec.LoadBalancerSourceRanges: Forbidden: may only be used when `type` is 'LoadBalancer'",
-            );
-            break;
-        }
-        out.extend(cx.cidr(s.trim(), s, pos, &path));
-    }
-    out
 }
 
 /// Container ports of a pod spec (containers, and sidecar init containers with
@@ -1328,6 +1516,7 @@ fn read_pod(
     }
     let ports = read_container_ports(cx, spec, "spec");
     let node_name = cx.str(spec, "nodeName", "spec").map(|(s, _)| s.to_owned());
+    let host_network = cx.bool(spec, "hostNetwork", "spec").is_some_and(|(b, _)| b);
     let hostname = read_dns_label(cx, spec, "hostname", "spec");
     let subdomain = read_dns_label(cx, spec, "subdomain", "spec");
     let phase = match cx.str(status, "phase", "status") {
@@ -1389,6 +1578,7 @@ fn read_pod(
         ips,
         ready,
         synthesized: false,
+        host_network,
         status_given: !status.is_empty(),
     })
 }
@@ -1581,14 +1771,45 @@ fn meta_pos(meta: &Meta) -> Pos {
     }
 }
 
-/// Legacy Endpoints become one slice per (subset, family), as the mirroring controller does.
-fn read_endpoints(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Vec<EndpointSlice> {
+/// The label that keeps an Endpoints object from being mirrored.
+const SKIP_MIRROR: &str = "endpointslice.kubernetes.io/skip-mirror";
+/// `resourcelock.LeaderElectionRecordAnnotationKey`: Endpoints used as a leader-election lock.
+const LEADER_ANNOTATION: &str = "control-plane.alpha.kubernetes.io/leader";
+use crate::cluster::{MANAGED_BY, MIRRORING_CONTROLLER};
+/// `defaultMaxEndpointsPerSubset`: addresses mirrored per (repacked) subset.
+const MAX_ENDPOINTS_PER_SUBSET: usize = 1000;
+
+/// Legacy Endpoints become EndpointSlices as the EndpointSlice mirroring controller makes them
+/// (`pkg/controller/endpointslicemirroring`): nothing when the object is labelled
+/// `endpointslice.kubernetes.io/skip-mirror: "true"`, carries the leader-election annotation or
+/// is being deleted; otherwise the subsets are repacked (`RepackSubsets`: subsets with the same
+/// ports merged, an address both ready and not ready kept ready, addresses sorted by their
+/// text), at most 1000 addresses of each are mirrored (ready ones first), one slice per
+/// (subset, family). Whether the Service has a selector (then nothing is mirrored) is decided
+/// when the cluster is built.
+fn read_endpoints(
+    cx: &mut Cx<'_>,
+    mut meta: Meta,
+    annotations: &Annotations,
+    entries: &[Entry],
+) -> Vec<EndpointSlice> {
     let before = cx.errors;
-    let mut out = Vec::new();
     let ns = meta.id.namespace.clone();
+    let obj_pos = meta_pos(&meta);
+    // Port set -> (address text -> (endpoint, ready)), in the order first seen.
+    type PortSet = Vec<(String, Protocol, u16)>;
+    let mut repacked: BTreeMap<PortSet, BTreeMap<String, Endpoint>> = BTreeMap::new();
+    let mut port_lists: BTreeMap<PortSet, Vec<EndpointPort>> = BTreeMap::new();
     for (subset, _, path) in cx.objects(entries, "subsets", "") {
         let ports = read_endpoint_ports(cx, subset, &path, true);
-        let mut by_family: [Vec<Endpoint>; 2] = [Vec::new(), Vec::new()];
+        let mut key: Vec<(String, Protocol, u16)> = ports
+            .iter()
+            .map(|p| (p.name.clone(), p.protocol, p.port))
+            .collect();
+        key.sort();
+        key.dedup();
+        port_lists.entry(key.clone()).or_insert(ports);
+        let group = repacked.entry(key).or_default();
         for (key, ready) in [("addresses", true), ("notReadyAddresses", false)] {
             for (a, _, apath) in cx.objects(subset, key, &path) {
                 let Some((s, pos)) = cx.str(a, "ip", &apath) else {
@@ -1604,8 +1825,7 @@ fn read_endpoints(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Vec<Endpoin
                 let hostname = read_dns_label(cx, a, "hostname", &apath);
                 let node_name = cx.str(a, "nodeName", &apath).map(|(s, _)| s.to_owned());
                 let pod = read_target_ref(cx, a, &apath, &ns);
-                let idx = usize::from(Family::of(&ip) == Family::V6);
-                by_family[idx].push(Endpoint {
+                let endpoint = Endpoint {
                     addresses: alloc::vec![ip],
                     // The mirroring controller sets only `ready`.
                     conditions: Conditions {
@@ -1616,24 +1836,85 @@ fn read_endpoints(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Vec<Endpoin
                     hostname,
                     node_name,
                     pod,
-                });
+                };
+                // RepackSubsets: an address listed as ready and not ready is ready.
+                match group.get(s) {
+                    Some(prev) if prev.conditions.ready == Some(true) => {}
+                    _ => {
+                        group.insert(s.to_owned(), endpoint);
+                    }
+                }
             }
         }
-        for (i, endpoints) in by_family.into_iter().enumerate() {
+    }
+    if cx.errors > before {
+        return Vec::new();
+    }
+    let skip = if meta.labels.get(SKIP_MIRROR).is_some_and(|v| v == "true") {
+        Some(format!("labelled {SKIP_MIRROR}: \"true\""))
+    } else if annotations.contains_key(LEADER_ANNOTATION) {
+        Some(format!(
+            "annotated {LEADER_ANNOTATION} (a leader-election lock)"
+        ))
+    } else if meta.deleting {
+        Some("being deleted (metadata.deletionTimestamp)".to_owned())
+    } else {
+        None
+    };
+    if let Some(why) = skip {
+        if !repacked.is_empty() {
+            cx.warn(
+                obj_pos,
+                format!("{why}: the EndpointSlice mirroring controller does not mirror it, so kube-proxy does not see its addresses"),
+            );
+        }
+        return Vec::new();
+    }
+    meta.labels
+        .insert(MANAGED_BY.to_owned(), MIRRORING_CONTROLLER.to_owned());
+    let mut out = Vec::new();
+    for (i, (key, group)) in repacked.into_iter().enumerate() {
+        let ports = port_lists.remove(&key).unwrap_or_default();
+        // Ready addresses first, each kind sorted by its text (LessEndpointAddress compares
+        // the IP strings' bytes), at most MAX_ENDPOINTS_PER_SUBSET in all.
+        let total = group.len();
+        let (ready, not_ready): (Vec<_>, Vec<_>) = group
+            .into_values()
+            .partition(|e| e.conditions.ready == Some(true));
+        let kept: Vec<Endpoint> = ready
+            .into_iter()
+            .chain(not_ready)
+            .take(MAX_ENDPOINTS_PER_SUBSET)
+            .collect();
+        if total > kept.len() {
+            cx.warn(
+                obj_pos,
+                format!(
+                    "subset {i} (after repacking) has {total} addresses: the EndpointSlice mirroring controller mirrors at most {MAX_ENDPOINTS_PER_SUBSET} per subset, {} are skipped",
+                    total - kept.len()
+                ),
+            );
+        }
+        let mut by_family: [Vec<Endpoint>; 2] = [Vec::new(), Vec::new()];
+        for e in kept {
+            let idx = e
+                .addresses
+                .first()
+                .map_or(0, |ip| usize::from(Family::of(ip) == Family::V6));
+            by_family[idx].push(e);
+        }
+        for (f, endpoints) in by_family.into_iter().enumerate() {
             if endpoints.is_empty() {
                 continue;
             }
             out.push(EndpointSlice {
                 meta: meta.clone(),
                 service: Some(meta.id.name.clone()),
-                family: Some(if i == 0 { Family::V4 } else { Family::V6 }),
+                family: Some(if f == 0 { Family::V4 } else { Family::V6 }),
                 endpoints,
                 ports: ports.clone(),
             });
         }
-    }
-    if cx.errors > before {
-        return Vec::new();
     }
     out
 }
@@ -1730,6 +2011,9 @@ fn read_workload(
     let hostname = read_dns_label(cx, pod_spec, "hostname", "spec.template.spec");
     let subdomain = read_dns_label(cx, pod_spec, "subdomain", "spec.template.spec");
     let node_selector = cx.labels(pod_spec, "nodeSelector", "spec.template.spec");
+    let host_network = cx
+        .bool(pod_spec, "hostNetwork", "spec.template.spec")
+        .is_some_and(|(b, _)| b);
     let service_name = if kind == WorkloadKind::StatefulSet {
         cx.str(spec, "serviceName", "spec")
             .map(|(s, _)| s.to_owned())
@@ -1750,6 +2034,7 @@ fn read_workload(
         hostname,
         subdomain,
         node_selector,
+        host_network,
         service_name,
         template_hash,
     })
@@ -1824,6 +2109,95 @@ fn non_special_ip(ip: &IpAddr) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+/// Why an address cannot be a load balancer's VIP: what `ValidateNonSpecialIP` refuses
+/// (unspecified, loopback, link-local), multicast, and the IPv4 limited broadcast address.
+fn not_a_vip(ip: &IpAddr) -> Result<(), String> {
+    non_special_ip(ip)?;
+    if ip.is_multicast() {
+        return Err("is a multicast address".to_owned());
+    }
+    if *ip == IpAddr::V4(core::net::Ipv4Addr::BROADCAST) {
+        return Err("is the broadcast address".to_owned());
+    }
+    Ok(())
+}
+
+const TOPOLOGY_MODE: &str = "service.kubernetes.io/topology-mode";
+const TOPOLOGY_AWARE_HINTS: &str = "service.kubernetes.io/topology-aware-hints";
+const SOURCE_RANGES_ANNOTATION: &str = "service.beta.kubernetes.io/load-balancer-source-ranges";
+
+/// `spec.loadBalancerSourceRanges`, or else the legacy annotation, as `ValidateService` checks
+/// them (upstream's field path is spelled `spec.LoadBalancerSourceRanges`). Valid ranges on a
+/// LoadBalancer get a warning: kube-proxy enforces them with iptables and ipsets, not IPVS.
+fn read_source_ranges(
+    cx: &mut Cx<'_>,
+    kind: ServiceType,
+    annotations: &Annotations,
+    spec: &[Entry],
+) -> Vec<IpNet> {
+    let mut ranges: Vec<IpNet> = Vec::new();
+    let field_items = cx.strings(spec, "loadBalancerSourceRanges", "spec");
+    let field_pos = cx.field(spec, "loadBalancerSourceRanges").map(|n| n.pos);
+    let before = cx.errors;
+    let warn_pos;
+    if !field_items.is_empty() {
+        let path = "spec.LoadBalancerSourceRanges";
+        let pos = field_pos.unwrap_or_default();
+        warn_pos = pos;
+        if kind != ServiceType::LoadBalancer {
+            cx.err(
+                Kind::Invalid,
+                pos,
+                format!("{path}: Forbidden: may only be used when `type` is 'LoadBalancer'"),
+            );
+        }
+        for (i, (value, vpos, _)) in field_items.iter().enumerate() {
+            // "due to a historical accident … these values are allowed to be space-padded".
+            let v = value.trim();
+            match validation::cidr(v) {
+                Ok(net) => ranges.push(net),
+                Err(msg) => cx.invalid(*vpos, &format!("{path}[{i}]"), format_args!("{v:?}"), &msg),
+            }
+        }
+    } else if let Some((val, pos)) = annotations.get(SOURCE_RANGES_ANNOTATION) {
+        let path = format!("metadata.annotations[{SOURCE_RANGES_ANNOTATION}]");
+        let pos = *pos;
+        warn_pos = pos;
+        if kind != ServiceType::LoadBalancer {
+            cx.err(
+                Kind::Invalid,
+                pos,
+                format!("{path}: Forbidden: may only be used when `type` is 'LoadBalancer'"),
+            );
+        }
+        let val = val.trim();
+        if !val.is_empty() {
+            for v in val.split(',') {
+                let v = v.trim();
+                match validation::cidr(v) {
+                    Ok(net) => ranges.push(net),
+                    Err(msg) => cx.invalid(pos, &path, format_args!("{v:?}"), &msg),
+                }
+            }
+        }
+    } else {
+        return ranges;
+    }
+    if cx.errors == before && kind == ServiceType::LoadBalancer && !ranges.is_empty() {
+        let shown: Vec<String> = ranges.iter().map(|n| format!("{n}")).collect();
+        cx.warn(
+            warn_pos,
+            format!(
+                "loadBalancerSourceRanges {} are enforced by kube-proxy's netfilter rules \
+                 (`plan -o nftables-ipvs`, `agent --nftables`), not by IPVS: the IPVS rules \
+                 and `route` accept every source",
+                shown.join(",")
+            ),
+        );
+    }
+    ranges
 }
 
 /// A list of strings as Go's `%#v` prints a `[]string` in API errors.

@@ -155,12 +155,7 @@ pub fn table(plan: &Plan) -> String {
         out.push_str("\n# DNS\n");
         let width = plan.dns.iter().map(|r| r.name.len()).max().unwrap_or(0);
         for r in &plan.dns {
-            let kind = match r.kind {
-                crate::dns::RecordType::A => "A",
-                crate::dns::RecordType::AAAA => "AAAA",
-                crate::dns::RecordType::SRV => "SRV",
-                crate::dns::RecordType::CNAME => "CNAME",
-            };
+            let kind = r.kind.as_str();
             let _ = writeln!(out, "{:<width$}  {kind:<5}  {}", r.name, r.value);
         }
     }
