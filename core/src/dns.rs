@@ -20,6 +20,7 @@
 //! - An ExternalName Service: a `CNAME` to the external name; none when the name is an IP
 //!   address (CoreDNS answers nothing for it).
 
+use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -231,12 +232,11 @@ fn srv_answers(out: &mut Vec<DnsRecord>, name: &str, answers: &[(String, i32)]) 
         return;
     }
     let weight = 100 / answers.len();
-    let mut seen: Vec<(&str, i32)> = Vec::new();
+    let mut seen: BTreeSet<(&str, i32)> = BTreeSet::new();
     for (target, port) in answers {
-        if *port < 0 || seen.contains(&(target.as_str(), *port)) {
+        if *port < 0 || !seen.insert((target.as_str(), *port)) {
             continue;
         }
-        seen.push((target, *port));
         out.push(DnsRecord {
             name: name.into(),
             kind: RecordType::SRV,

@@ -2210,3 +2210,35 @@ fn go_strings(items: &[&str]) -> String {
 fn entries_pos(m: &[Entry]) -> Option<Pos> {
     m.first().map(|e| e.key_pos)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::read;
+    use alloc::string::{String, ToString};
+
+    /// A Service with every port number: the uniqueness checks are sets (this took 16–22 s
+    /// with linear scans); a repeated port and a repeated name are still each reported once.
+    #[test]
+    fn every_port_number_on_one_service() {
+        let mut text =
+            String::from("apiVersion: v1\nkind: Service\nmetadata: {name: all}\nspec:\n  ports:\n");
+        for p in 1..=65535u32 {
+            text.push_str(&alloc::format!("  - {{name: p{p}, port: {p}}}\n"));
+        }
+        let ok = read("all.yaml", &text);
+        assert!(!ok.has_errors(), "{:?}", ok.diagnostics.first());
+        assert_eq!(ok.objects.services[0].ports.len(), 65535);
+        text.push_str("  - {name: p1, port: 80}\n");
+        let dup = read("all.yaml", &text);
+        let messages: alloc::vec::Vec<String> =
+            dup.diagnostics.iter().map(|d| d.to_string()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        // In the order of the text: the item's position, then its name's.
+        assert!(messages[1].contains("spec.ports[65535].name: Duplicate value: \"p1\""));
+        assert!(
+            messages[0].contains(
+                "spec.ports[65535]: Duplicate value: {\"port\": 80, \"protocol\": \"TCP\"}"
+            )
+        );
+    }
+}
