@@ -154,9 +154,10 @@ fn seed_typos_give_clear_errors() {
     }
 }
 
-/// Huge intervals saturate the simulated clock instead of overflowing.
+/// Huge intervals are refused with a clear error (they would saturate the simulated clock,
+/// and an affinity pin would outlive the connection it governs).
 #[test]
-fn huge_interval_does_not_overflow() {
+fn huge_interval_is_refused() {
     let o = svcroute(&[
         "route",
         "-f",
@@ -170,5 +171,10 @@ fn huge_interval_does_not_overflow() {
         "-o",
         "json",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "accepted --interval 1e300");
+    assert!(
+        err.contains("--interval") && err.contains("too large"),
+        "{err}"
+    );
 }

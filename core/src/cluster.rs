@@ -211,6 +211,7 @@ impl Cluster {
                 slice_backends(svc, &slices)
             };
         }
+        b.vips_on_pod_ips(&resolved, &pods);
         for s in &slices {
             let what = slice_kind(s);
             let owner = s.service.as_deref().and_then(|name| {
@@ -607,7 +608,8 @@ impl Builder {
             .config
             .service_cidrs
             .iter()
-            .map(|c| IpAllocator::new(*c))
+            .enumerate()
+            .map(|(i, c)| IpAllocator::new(*c, i == 0))
             .collect();
         for r in &mut out {
             let s = &r.service;
@@ -772,6 +774,38 @@ impl Builder {
         out
     }
 
+    /// kube-proxy binds every externalIP and load-balancer VIP that is not one of the node's
+    /// own addresses (`shouldBind`) on kube-ipvs0, a Pod's address included: svcroute does the
+    /// same and says what it means.
+    fn vips_on_pod_ips(&mut self, services: &[ResolvedService], pods: &[Pod]) {
+        let by_ip: BTreeMap<IpAddr, &ObjectRef> = pods
+            .iter()
+            .filter(|p| !p.host_network)
+            .flat_map(|p| p.ips.iter().map(move |ip| (*ip, &p.meta.id)))
+            .collect();
+        for r in services {
+            let s = &r.service;
+            let vips = s.external_ips.iter().map(|ip| ("externalIP", *ip)).chain(
+                s.lb_ingress
+                    .iter()
+                    .filter(|i| !i.proxy_mode)
+                    .map(|i| ("load balancer VIP", i.ip)),
+            );
+            for (what, ip) in vips {
+                if let Some(pod) = by_ip.get(&ip) {
+                    self.diags.push(Diagnostic::warning(
+                        Kind::Note,
+                        Some(s.meta.loc.clone()),
+                        format!(
+                            "Service \"{}\": {what} {ip} is the address of Pod \"{pod}\": kube-proxy binds it on kube-ipvs0 of every node, which then delivers traffic for that Pod locally",
+                            s.meta.id
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
     /// Warnings for a Service whose selector matches no Pod, or whose named `targetPort` is
     /// no container port of a selected Pod (that Pod is then no endpoint for that port).
     fn selector_warnings(
@@ -900,7 +934,9 @@ struct IpAllocator {
 }
 
 impl IpAllocator {
-    fn new(net: IpNet) -> Self {
+    /// `primary`: the range of the cluster's primary family, whose first address the API
+    /// server gives its own single-stack `default/kubernetes` Service.
+    fn new(net: IpNet, primary: bool) -> Self {
         let host_bits = u32::from(net.max_prefix_len() - net.prefix_len());
         let total: u128 = if host_bits >= 128 {
             u128::MAX
@@ -914,7 +950,7 @@ impl IpAllocator {
         };
         // The API server's own `default/kubernetes` Service holds the first address.
         let mut taken = BTreeMap::new();
-        if size > 0 {
+        if primary && size > 0 {
             taken.insert(0, (kubernetes_service(), None));
         }
         IpAllocator {
@@ -970,7 +1006,7 @@ impl IpAllocator {
 
     fn allocate_dynamic(&mut self, seed: u64, owner: &ObjectRef) -> Option<IpAddr> {
         // `default/kubernetes` gets the first address of the range.
-        if *owner == kubernetes_service() && self.size > 0 {
+        if *owner == kubernetes_service() && self.taken.get(&0).is_some_and(|(o, _)| o == owner) {
             return Some(u128_to_ip(self.family, self.base() + 1));
         }
         let offset = band_offset(self.size, 16, 256, 16);

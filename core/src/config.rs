@@ -507,8 +507,9 @@ pub fn simulated_ms(flag: &str, seconds: f64) -> Result<u64, String> {
             "{flag} {seconds} is too large: at most {MAX_SIMULATED_SECONDS} seconds (a year of simulated time)"
         ));
     }
-    // In range: at most 3.2e10 ms, exact in f64 and far from u64::MAX.
-    Ok((seconds * 1000.0).round() as u64)
+    // In range: at most 3.2e10 ms, exact in f64 and far from u64::MAX; adding a half and
+    // truncating rounds a non-negative number as `f64::round` (not in `core`) does.
+    Ok((seconds * 1000.0 + 0.5) as u64)
 }
 
 impl serde::Serialize for Scheduler {

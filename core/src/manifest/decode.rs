@@ -659,7 +659,6 @@ fn read_meta(
     {
         cx.invalid(gpos, "metadata.generateName", format_args!("{g:?}"), &msg);
     }
-    let generate_ok = cx.errors;
     let name_pos = cx.field(m, "name").map_or(meta_pos, |n| n.pos);
     if id.name.is_empty() {
         match generate.filter(|(g, _)| !g.is_empty()) {
@@ -685,9 +684,7 @@ fn read_meta(
                 if kind == "Node" {
                     cx.what = format!("{kind} {:?}", id.name);
                 }
-                if cx.errors == generate_ok
-                    && let Err(msg) = name_check(kind, &id.name)
-                {
+                if let Err(msg) = name_check(kind, &id.name) {
                     cx.invalid(gpos, "metadata.name", format_args!("{:?}", id.name), &msg);
                 }
             }
