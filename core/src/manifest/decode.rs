@@ -1268,7 +1268,18 @@ fn read_service(
     // Load balancer addresses: status first; the deprecated spec.loadBalancerIP otherwise.
     let mut lb_ingress = Vec::new();
     if let Some((lb, _)) = cx.map(status, "loadBalancer", "status") {
-        // ValidateLoadBalancerStatus.
+        // ValidateLoadBalancerStatus (the AllowServiceLBStatusOnNonLB gate is off by default).
+        if kind != ServiceType::LoadBalancer
+            && let Some(n) = cx
+                .field(lb, "ingress")
+                .filter(|n| matches!(&n.value, Value::Seq(v) if !v.is_empty()))
+        {
+            cx.err(
+                Kind::Invalid,
+                n.pos,
+                "status.loadBalancer.ingress: Forbidden: may only be used when `spec.type` is 'LoadBalancer'",
+            );
+        }
         for (m, _, path) in cx.objects(lb, "ingress", "status.loadBalancer") {
             if let Some((h, hpos)) = cx.str(m, "hostname", &path)
                 && !h.is_empty()
@@ -1783,7 +1794,8 @@ const MAX_ENDPOINTS_PER_SUBSET: usize = 1000;
 /// ports merged, an address both ready and not ready kept ready, addresses sorted by their
 /// text), at most 1000 addresses of each are mirrored (ready ones first), one slice per
 /// (subset, family). Whether the Service has a selector (then nothing is mirrored) is decided
-/// when the cluster is built.
+/// when the cluster is built. (RepackSubsets keys an address by IP and targetRef UID; here by
+/// IP alone, so one IP listed for two Pods is one endpoint.)
 fn read_endpoints(
     cx: &mut Cx<'_>,
     mut meta: Meta,
@@ -1870,7 +1882,8 @@ fn read_endpoints(
     meta.labels
         .insert(MANAGED_BY.to_owned(), MIRRORING_CONTROLLER.to_owned());
     let mut out = Vec::new();
-    for (i, (key, group)) in repacked.into_iter().enumerate() {
+    let mut skipped = 0usize;
+    for (key, group) in repacked {
         let ports = port_lists.remove(&key).unwrap_or_default();
         // Ready addresses first, each kind sorted by its text (LessEndpointAddress compares
         // the IP strings' bytes), at most MAX_ENDPOINTS_PER_SUBSET in all.
@@ -1883,15 +1896,7 @@ fn read_endpoints(
             .chain(not_ready)
             .take(MAX_ENDPOINTS_PER_SUBSET)
             .collect();
-        if total > kept.len() {
-            cx.warn(
-                obj_pos,
-                format!(
-                    "subset {i} (after repacking) has {total} addresses: the EndpointSlice mirroring controller mirrors at most {MAX_ENDPOINTS_PER_SUBSET} per subset, {} are skipped",
-                    total - kept.len()
-                ),
-            );
-        }
+        skipped += total - kept.len();
         let mut by_family: [Vec<Endpoint>; 2] = [Vec::new(), Vec::new()];
         for e in kept {
             let idx = e
@@ -1912,6 +1917,15 @@ fn read_endpoints(
                 ports: ports.clone(),
             });
         }
+    }
+    if skipped > 0 {
+        // The controller's TooManyAddressesToMirror event.
+        cx.warn(
+            obj_pos,
+            format!(
+                "A max of {MAX_ENDPOINTS_PER_SUBSET} addresses can be mirrored to EndpointSlices per Endpoints subset. {skipped} addresses were skipped"
+            ),
+        );
     }
     out
 }
