@@ -1668,6 +1668,17 @@ fn read_endpoint_ports(
             .map(|(s, _)| s.to_owned())
             .unwrap_or_default();
         let protocol = cx.protocol(p, &path);
+        // validateEndpointPort / validateEndpointSlice ports: appProtocol is a qualified name.
+        if let Some((app, apos)) = cx.str(p, "appProtocol", &path)
+            && let Err(msg) = validation::qualified_name(app)
+        {
+            cx.invalid(
+                apos,
+                &join(&path, "appProtocol"),
+                format_args!("{app:?}"),
+                &msg,
+            );
+        }
         match cx.int(p, "port", &path) {
             Some((v, vpos)) => {
                 if let Some(port) = cx.port(v, vpos, &join(&path, "port")) {
