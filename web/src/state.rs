@@ -31,6 +31,8 @@ pub const CLIENTS: [IpAddr; 3] = [
 ];
 /// Simulated time between two connections of one send, and the clock's step after each.
 pub const STEP_MS: u64 = 1000;
+/// How long one simulated request keeps its connection open.
+const REQUEST_MS: u64 = 100;
 /// How many connections a burst sends.
 pub const BURST: u32 = 6;
 /// How many connections the log keeps.
@@ -398,7 +400,10 @@ impl State {
             node: self.node_name(),
             namespace,
             source_ports: Vec::new(),
-            duration_ms: None,
+            // Each connection is one short request, as `curl` makes: it closes at once and
+            // waits out TCP's TIME_WAIT in the kernel's table (so persistence templates
+            // expire once the client stops, as `ipvsadm -Lnc` shows).
+            duration_ms: Some(REQUEST_MS),
         };
         match route::route(&model.cluster, &req, &mut self.sim) {
             Ok(routes) => {
@@ -509,7 +514,11 @@ mod tests {
         }
         let pods: Vec<_> = s.log.iter().map(|c| c.conn.pod.clone()).collect();
         assert!(pods.iter().all(|p| p == &pods[0]), "{pods:?}");
-        assert!(s.log[1].conn.reason.contains("pinned"));
+        assert!(
+            s.log[1].conn.reason.contains("pins"),
+            "{}",
+            s.log[1].conn.reason
+        );
         s.apply(Action::Advance(u64::from(AFFINITY_TIMEOUT) * 1000));
         s.apply(Action::Send {
             count: 1,
