@@ -1,0 +1,424 @@
+//! The kernel's schedulers, connection by connection, held to svcroute-core's simulator
+//! (issue 13, section 2, "Held to the kernel").
+//!
+//! `cargo xtask vm test-sched` boots Debian's kernel once and runs `tests/vm/sched.sh`: for
+//! each simulated scheduler the agent programs the Service of `tests/vm/sched.yaml` (five real
+//! servers, added in reverse so the kernel's list is the plan's order), and `sched_probe`
+//! opens connections from many (source address, source port) pairs in two client network
+//! namespaces — some held open, some closed at once (IPVS counts them as active and inactive,
+//! which the least-connection schedulers weigh differently) — in three phases: as programmed;
+//! after the real server that took the last connection is deleted; after the first real server
+//! with connections has its Pod turn not ready, which the agent drains to weight 0 (kube-proxy's
+//! graceful termination; for mh and sh, connections hashing to it find no destination and are
+//! refused). The kernel's choice for each connection is its entry in `ipvsadm -Lnc`
+//! (cross-checked with the backend that greeted the client), or `refused`.
+//!
+//! This test reads those traces (`SVCROUTE_SCHED_TRACE`, default
+//! `.cache/vm/sched/out/sched`), builds the same virtual servers from the same manifests with
+//! svcroute-core, checks that they list the real servers as the kernel does (order and
+//! weights), replays the same connections through the simulator and fails, with a table, on
+//! every connection where the simulator chose otherwise. Ignored by default (it needs the VM's
+//! traces); `cargo xtask vm test-sched` runs it.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use svcroute_core::cluster::Tweaks;
+use svcroute_core::config::{Scheduler, Settings};
+use svcroute_core::plan::VirtualServer;
+use svcroute_core::sim::Simulator;
+
+/// The schedulers the simulator simulates; every one must have been traced.
+const SCHEDULERS: &[&str] = &["rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh"];
+const PHASES: [&str; 3] = ["base", "removed", "drained"];
+const PORT: u16 = 80;
+
+/// Where a connection went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Choice {
+    Dest(SocketAddr),
+    Refused,
+}
+
+impl std::fmt::Display for Choice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Choice::Dest(d) => write!(f, "{d}"),
+            Choice::Refused => write!(f, "refused"),
+        }
+    }
+}
+
+/// One connection as the client made it.
+#[derive(Clone, Debug)]
+struct Conn {
+    id: String,
+    phase: usize,
+    src: IpAddr,
+    sport: u16,
+    /// Held open until the end of the scenario (else closed at once).
+    hold: bool,
+    /// The client's view: the greeting backend, `refused`, `timeout`, `error-…`.
+    result: String,
+    /// When connect() finished (CLOCK_BOOTTIME ms in the VM).
+    t_conn_ms: u64,
+    /// When the close handshake finished (at once, or at the scenario's release).
+    t_closed_ms: Option<u64>,
+}
+
+/// One scheduler's trace.
+struct Scenario {
+    scheduler: Scheduler,
+    vip: IpAddr,
+    removed: Option<(String, SocketAddr)>,
+    drained: Option<(String, SocketAddr)>,
+    notes: Vec<String>,
+    conns: Vec<Conn>,
+    /// The kernel's choice per connection, and a remark when the trace is odd.
+    kernel: Vec<(Choice, Option<String>)>,
+    /// The kernel's list (address, weight) after each phase's programming, and its
+    /// scheduler line (`mh (mh-port)`).
+    lists: Vec<(String, Vec<(SocketAddr, u32)>)>,
+}
+
+fn trace_root() -> PathBuf {
+    std::env::var("SVCROUTE_SCHED_TRACE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/vm/sched/out/sched"))
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run `cargo xtask vm test-sched` to make the traces)",
+            path.display()
+        )
+    })
+}
+
+/// `ipvsadm -Ln -t VIP:80`: the scheduler line and the real servers (address, weight) in list
+/// order.
+fn parse_list(text: &str) -> (String, Vec<(SocketAddr, u32)>) {
+    let mut sched = String::new();
+    let mut list = Vec::new();
+    for line in text.lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        match w.as_slice() {
+            ["TCP", _, rest @ ..] => sched = rest.join(" "),
+            ["->", addr, _fwd, weight, ..] if addr.parse::<SocketAddr>().is_ok() => {
+                list.push((addr.parse().unwrap(), weight.parse().unwrap()));
+            }
+            _ => {}
+        }
+    }
+    (sched, list)
+}
+
+/// `ipvsadm -Lnc`: source → destination for connections to `virtual`.
+fn parse_connections(
+    text: &str,
+    virtual_: SocketAddr,
+    into: &mut BTreeMap<SocketAddr, SocketAddr>,
+) {
+    for line in text.lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if let ["TCP", _expire, _state, src, vs, dest] = w.as_slice()
+            && vs.parse::<SocketAddr>().ok() == Some(virtual_)
+        {
+            into.insert(src.parse().unwrap(), dest.parse().unwrap());
+        }
+    }
+}
+
+fn load_scenario(dir: &Path, name: &str) -> Scenario {
+    let scheduler = Scheduler::parse(name).unwrap();
+    let events = read(&dir.join("events.txt"));
+    let mut vip = None;
+    let (mut removed, mut drained, mut notes) = (None, None, Vec::new());
+    for line in events.lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        match w.as_slice() {
+            ["vip", a] => vip = Some(a.parse::<IpAddr>().unwrap()),
+            ["removed", pod, a] => removed = Some((pod.to_string(), a.parse().unwrap())),
+            ["drained", pod, a] => drained = Some((pod.to_string(), a.parse().unwrap())),
+            _ => notes.push(line.to_owned()),
+        }
+    }
+    let vip = vip.expect("events.txt names the virtual address");
+    let rc = read(&dir.join("client.rc"));
+    assert_eq!(
+        rc.trim(),
+        "0",
+        "{name}: the client failed: {}",
+        read(&dir.join("client.err"))
+    );
+
+    let mut conns: Vec<Conn> = Vec::new();
+    for line in read(&dir.join("conns.txt")).lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        match w.as_slice() {
+            ["conn", id, src, sport, mode, result, t_conn, t_closed] => {
+                let phase = PHASES
+                    .iter()
+                    .position(|p| id.starts_with(&format!("{p}-")))
+                    .unwrap();
+                let t_closed: u64 = t_closed.parse().unwrap();
+                conns.push(Conn {
+                    id: id.to_string(),
+                    phase,
+                    src: src.parse().unwrap(),
+                    sport: sport.parse().unwrap(),
+                    hold: *mode == "hold",
+                    result: result.to_string(),
+                    t_conn_ms: t_conn.parse().unwrap(),
+                    t_closed_ms: (t_closed > 0).then_some(t_closed),
+                });
+            }
+            ["released", id, t] => {
+                let c = conns.iter_mut().find(|c| c.id == *id).unwrap();
+                c.t_closed_ms = Some(t.parse().unwrap());
+            }
+            ["sync", ..] => {}
+            _ => panic!("{name}: odd trace line {line:?}"),
+        }
+    }
+
+    let virtual_ = SocketAddr::new(vip, PORT);
+    let mut table = BTreeMap::new();
+    for snap in ["base", "removed", "drained", "end"] {
+        parse_connections(
+            &read(&dir.join(format!("lnc-{snap}.txt"))),
+            virtual_,
+            &mut table,
+        );
+    }
+    let kernel = conns
+        .iter()
+        .map(|c| {
+            let greeting = c.result.parse::<SocketAddr>().ok();
+            match (table.get(&SocketAddr::new(c.src, c.sport)), greeting) {
+                (Some(d), Some(g)) if *d == g => (Choice::Dest(*d), None),
+                (Some(d), g) => (
+                    Choice::Dest(*d),
+                    Some(format!(
+                        "the client saw {:?}",
+                        g.map_or(c.result.clone(), |g| g.to_string())
+                    )),
+                ),
+                (None, Some(g)) => (
+                    Choice::Dest(g),
+                    Some("gone from ipvsadm -Lnc; the backend's greeting".into()),
+                ),
+                (None, None) if c.result == "refused" => (Choice::Refused, None),
+                (None, None) => (Choice::Refused, Some(format!("client: {}", c.result))),
+            }
+        })
+        .collect();
+
+    let lists = PHASES
+        .iter()
+        .map(|p| parse_list(&read(&dir.join(format!("ln-{p}-programmed.txt")))))
+        .collect();
+    Scenario {
+        scheduler,
+        vip,
+        removed,
+        drained,
+        notes,
+        conns,
+        kernel,
+        lists,
+    }
+}
+
+/// `tests/vm/sched.yaml` with its placeholders filled in, as `render` in `tests/vm/sched.sh`.
+fn render(vip: IpAddr, gone: &str, not_ready: &str) -> String {
+    let mut text = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vm/sched.yaml"))
+        .replacen("clusterIP: VIP", &format!("clusterIP: {vip}"), 1)
+        .replace(&format!("APP_{gone}}}"), "gone}")
+        .replace(&format!("\"READY_{not_ready}\""), "\"False\"");
+    for i in 1..=5 {
+        text = text
+            .replace(&format!("APP_b{i}}}"), "probe}")
+            .replace(&format!("\"READY_b{i}\""), "\"True\"");
+    }
+    text
+}
+
+/// svcroute-core's virtual server for the manifest.
+fn virtual_server(s: &Scenario, gone: &str, not_ready: &str) -> VirtualServer {
+    let config = Settings {
+        scheduler: Some(s.scheduler),
+        ..Settings::default()
+    }
+    .to_config()
+    .unwrap();
+    let text = render(s.vip, gone, not_ready);
+    let cluster =
+        svcroute_core::manifest::load([("sched.yaml", text.as_str())], config, &Tweaks::default())
+            .unwrap_or_else(|e| panic!("tests/vm/sched.yaml: {e:?}"));
+    let plan = svcroute_core::plan::plan(&cluster, Some("node-1")).unwrap();
+    plan.virtual_servers
+        .into_iter()
+        .find(|v| v.address == s.vip && v.port == PORT)
+        .expect("the plan has the Service's virtual server")
+}
+
+/// The virtual server in each phase, as the kernel holds it: the plan; the plan without the
+/// removed Pod; then the drained Pod's real server kept at weight 0 (the agent's graceful
+/// termination: `core/src/reconcile.rs` keeps a busy TCP real server at weight 0).
+fn phases(s: &Scenario) -> Vec<VirtualServer> {
+    let gone = s.removed.as_ref().map_or("-", |(p, _)| p.as_str());
+    let base = virtual_server(s, "-", "-");
+    let removed = virtual_server(s, gone, "-");
+    let mut drained = removed.clone();
+    if let Some((_, addr)) = &s.drained {
+        let rs = drained
+            .real_servers
+            .iter_mut()
+            .find(|r| SocketAddr::new(r.address, r.port) == *addr)
+            .expect("the drained real server is in the list");
+        rs.weight = 0;
+    }
+    vec![base, removed, drained]
+}
+
+/// The one function that knows the simulator's API: every connection of one scenario, in
+/// order, through svcroute-core's simulator (a fresh one per scenario, as each scenario has its
+/// own virtual server); its choice and reason for each.
+fn simulate(phases: &[VirtualServer], conns: &[Conn]) -> Vec<(Choice, String)> {
+    let mut sim = Simulator::new();
+    conns
+        .iter()
+        .map(|c| {
+            let vs = &phases[c.phase];
+            let d = sim.connect("node-1", vs, c.src, c.t_conn_ms);
+            let choice = match d.index {
+                Some(i) => {
+                    let rs = &vs.real_servers[i];
+                    Choice::Dest(SocketAddr::new(rs.address, rs.port))
+                }
+                None => Choice::Refused,
+            };
+            (choice, d.reason)
+        })
+        .collect()
+}
+
+fn show_list(list: &[(SocketAddr, u32)]) -> String {
+    list.iter()
+        .map(|(a, w)| format!("{a} w{w}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[test]
+#[ignore = "reads the VM's traces: run through `cargo xtask vm test-sched`"]
+fn simulator_chooses_what_the_kernel_chose() {
+    let root = trace_root();
+    let mut failures = String::new();
+    let mut summary = String::new();
+    for name in SCHEDULERS {
+        let dir = root.join(name);
+        assert!(
+            dir.is_dir(),
+            "no trace for {name} in {} (run `cargo xtask vm test-sched`)",
+            root.display()
+        );
+        let s = load_scenario(&dir, name);
+        assert!(
+            s.removed.is_some() && s.drained.is_some(),
+            "{name}: the trace lacks the removal or the drain: {:?} {:?}",
+            s.removed,
+            s.drained
+        );
+        for p in 0..PHASES.len() {
+            assert!(
+                s.conns.iter().any(|c| c.phase == p),
+                "{name}: no connection in phase {}",
+                PHASES[p]
+            );
+        }
+        if s.scheduler == Scheduler::Maglev {
+            assert!(
+                s.lists.iter().all(|(line, _)| line.contains("mh-port")),
+                "mh runs with kube-proxy's flag mh-port: {:?}",
+                s.lists
+            );
+        }
+
+        // The kernel's list must be the model's before the choices can be compared.
+        let model = phases(&s);
+        for (p, vs) in model.iter().enumerate() {
+            let want: Vec<(SocketAddr, u32)> = vs
+                .real_servers
+                .iter()
+                .map(|r| (SocketAddr::new(r.address, r.port), r.weight))
+                .collect();
+            assert_eq!(
+                s.lists[p].1, want,
+                "{name}, phase {}: the kernel's real servers (left) are not the plan's (right)",
+                PHASES[p]
+            );
+        }
+
+        let sim = simulate(&model, &s.conns);
+        let mut agree = [0usize; 3];
+        let mut total = [0usize; 3];
+        let mut refused = 0;
+        let mut table = String::new();
+        for ((c, (kernel, remark)), (simulated, reason)) in s.conns.iter().zip(&s.kernel).zip(&sim)
+        {
+            total[c.phase] += 1;
+            refused += usize::from(*kernel == Choice::Refused);
+            if let Some(r) = remark {
+                writeln!(failures, "{name} {}: odd kernel trace: {r}", c.id).unwrap();
+            }
+            if kernel == simulated {
+                agree[c.phase] += 1;
+            } else {
+                writeln!(
+                    table,
+                    "  {name:<4} {:<11} {:<21} {:<5} {:<17} {:<17} {reason}",
+                    c.id,
+                    format!("{}:{}", c.src, c.sport),
+                    if c.hold { "hold" } else { "close" },
+                    kernel.to_string(),
+                    simulated.to_string(),
+                )
+                .unwrap();
+            }
+        }
+        let (a, t): (usize, usize) = (agree.iter().sum(), total.iter().sum());
+        writeln!(
+            summary,
+            "{name:<4} {a:>3}/{t:<3} agree (base {}/{}, removed {}/{}, drained {}/{}); kernel refused {refused}; list {}{}",
+            agree[0],
+            total[0],
+            agree[1],
+            total[1],
+            agree[2],
+            total[2],
+            show_list(&s.lists[0].1),
+            if s.notes.is_empty() { String::new() } else { format!("; {}", s.notes.join("; ")) }
+        )
+        .unwrap();
+        if !table.is_empty() {
+            writeln!(
+                failures,
+                "{name}: the simulator disagrees with the kernel on {} of {t} connections \
+                 (removed {:?}, drained {:?}):\n  sched conn        from                  mode  \
+                 kernel            simulator         simulator's reason\n{table}",
+                t - a,
+                s.removed,
+                s.drained
+            )
+            .unwrap();
+        }
+    }
+    eprintln!("kernel vs simulator, per scheduler:\n{summary}");
+    assert!(failures.is_empty(), "{failures}");
+}
