@@ -6,19 +6,21 @@
 //! servers, added in reverse so the kernel's list is the plan's order), and `sched_probe`
 //! opens connections from many (source address, source port) pairs in two client network
 //! namespaces — some held open, some closed at once (IPVS counts them as active and inactive,
-//! which the least-connection schedulers weigh differently) — in three phases: as programmed;
+//! which the least-connection schedulers weigh differently) — in four phases: as programmed;
 //! after the real server that took the last connection is deleted; after the first real server
 //! with connections has its Pod turn not ready, which the agent drains to weight 0 (kube-proxy's
-//! graceful termination; for mh and sh, connections hashing to it find no destination and are
-//! refused). The kernel's choice for each connection is its entry in `ipvsadm -Lnc`
+//! graceful termination; for mh, sh and dh, connections hashing to it find no destination and
+//! are refused); after a new Pod joins, whose real server the kernel puts at the head of its
+//! list. The kernel's choice for each connection is its entry in `ipvsadm -Lnc`
 //! (cross-checked with the backend that greeted the client), or `refused`.
 //!
-//! This test reads those traces (`SVCROUTE_SCHED_TRACE`, default
-//! `.cache/vm/sched/out/sched`), builds the same virtual servers from the same manifests with
+//! This test reads those traces (`SVCROUTE_SCHED_TRACE`, else the ones recorded in
+//! `tests/vm/sched_trace/` by `cargo xtask vm test-sched --record`), builds the same virtual servers from the same manifests with
 //! svcroute-core, checks that they list the real servers as the kernel does (order and
 //! weights), replays the same connections through the simulator and fails, with a table, on
-//! every connection where the simulator chose otherwise. Ignored by default (it needs the VM's
-//! traces); `cargo xtask vm test-sched` runs it.
+//! every connection where the simulator chose otherwise. Ignored by default;
+//! `cargo xtask vm test-sched` runs it on fresh traces, `cargo test --test sched_kernel --
+//! --ignored` on the recorded ones.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::collections::BTreeMap;
@@ -28,12 +30,12 @@ use std::path::{Path, PathBuf};
 
 use svcroute_core::cluster::Tweaks;
 use svcroute_core::config::{Scheduler, Settings};
-use svcroute_core::plan::VirtualServer;
+use svcroute_core::plan::{RealServer, VirtualServer};
 use svcroute_core::sim::Simulator;
 
 /// The schedulers the simulator simulates; every one must have been traced.
 const SCHEDULERS: &[&str] = &["rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh"];
-const PHASES: [&str; 3] = ["base", "removed", "drained"];
+const PHASES: [&str; 4] = ["base", "removed", "drained", "added"];
 const PORT: u16 = 80;
 
 /// Where a connection went.
@@ -75,6 +77,7 @@ struct Scenario {
     vip: IpAddr,
     removed: Option<(String, SocketAddr)>,
     drained: Option<(String, SocketAddr)>,
+    added: Option<(String, SocketAddr)>,
     notes: Vec<String>,
     conns: Vec<Conn>,
     /// The kernel's choice per connection, and a remark when the trace is odd.
@@ -137,13 +140,14 @@ fn load_scenario(dir: &Path, name: &str) -> Scenario {
     let scheduler = Scheduler::parse(name).unwrap();
     let events = read(&dir.join("events.txt"));
     let mut vip = None;
-    let (mut removed, mut drained, mut notes) = (None, None, Vec::new());
+    let (mut removed, mut drained, mut added, mut notes) = (None, None, None, Vec::new());
     for line in events.lines() {
         let w: Vec<&str> = line.split_whitespace().collect();
         match w.as_slice() {
             ["vip", a] => vip = Some(a.parse::<IpAddr>().unwrap()),
             ["removed", pod, a] => removed = Some((pod.to_string(), a.parse().unwrap())),
             ["drained", pod, a] => drained = Some((pod.to_string(), a.parse().unwrap())),
+            ["added", pod, a] => added = Some((pod.to_string(), a.parse().unwrap())),
             _ => notes.push(line.to_owned()),
         }
     }
@@ -188,7 +192,7 @@ fn load_scenario(dir: &Path, name: &str) -> Scenario {
 
     let virtual_ = SocketAddr::new(vip, PORT);
     let mut table = BTreeMap::new();
-    for snap in ["base", "removed", "drained", "end"] {
+    for snap in ["base", "removed", "drained", "added", "end"] {
         parse_connections(
             &read(&dir.join(format!("lnc-{snap}.txt"))),
             virtual_,
@@ -227,6 +231,7 @@ fn load_scenario(dir: &Path, name: &str) -> Scenario {
         vip,
         removed,
         drained,
+        added,
         notes,
         conns,
         kernel,
@@ -235,12 +240,13 @@ fn load_scenario(dir: &Path, name: &str) -> Scenario {
 }
 
 /// `tests/vm/sched.yaml` with its placeholders filled in, as `render` in `tests/vm/sched.sh`.
-fn render(vip: IpAddr, gone: &str, not_ready: &str) -> String {
+fn render(vip: IpAddr, gone: &str, not_ready: &str, late: &str) -> String {
     let mut text = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vm/sched.yaml"))
         .replacen("clusterIP: VIP", &format!("clusterIP: {vip}"), 1)
         .replace(&format!("APP_{gone}}}"), "gone}")
+        .replace("APP_LATE}", &format!("{late}}}"))
         .replace(&format!("\"READY_{not_ready}\""), "\"False\"");
-    for i in 1..=5 {
+    for i in 1..=6 {
         text = text
             .replace(&format!("APP_b{i}}}"), "probe}")
             .replace(&format!("\"READY_b{i}\""), "\"True\"");
@@ -249,14 +255,14 @@ fn render(vip: IpAddr, gone: &str, not_ready: &str) -> String {
 }
 
 /// svcroute-core's virtual server for the manifest.
-fn virtual_server(s: &Scenario, gone: &str, not_ready: &str) -> VirtualServer {
+fn virtual_server(s: &Scenario, gone: &str, not_ready: &str, late: &str) -> VirtualServer {
     let config = Settings {
         scheduler: Some(s.scheduler),
         ..Settings::default()
     }
     .to_config()
     .unwrap();
-    let text = render(s.vip, gone, not_ready);
+    let text = render(s.vip, gone, not_ready, late);
     let cluster =
         svcroute_core::manifest::load([("sched.yaml", text.as_str())], config, &Tweaks::default())
             .unwrap_or_else(|e| panic!("tests/vm/sched.yaml: {e:?}"));
@@ -267,23 +273,39 @@ fn virtual_server(s: &Scenario, gone: &str, not_ready: &str) -> VirtualServer {
         .expect("the plan has the Service's virtual server")
 }
 
-/// The virtual server in each phase, as the kernel holds it: the plan; the plan without the
-/// removed Pod; then the drained Pod's real server kept at weight 0 (the agent's graceful
-/// termination: `core/src/reconcile.rs` keeps a busy TCP real server at weight 0).
+fn socket(r: &RealServer) -> SocketAddr {
+    SocketAddr::new(r.address, r.port)
+}
+
+/// The virtual server in each phase, as the kernel holds it after the same history: the plan
+/// (the agent adds in reverse, so the kernel lists it in the plan's order); the plan without
+/// the removed Pod; then the drained Pod's real server kept at weight 0 (the agent's graceful
+/// termination: `core/src/reconcile.rs` keeps a busy TCP real server at weight 0); then the late
+/// Pod's real server at the head of the list (`list_add_rcu` in `ip_vs_ctl.c`).
 fn phases(s: &Scenario) -> Vec<VirtualServer> {
     let gone = s.removed.as_ref().map_or("-", |(p, _)| p.as_str());
-    let base = virtual_server(s, "-", "-");
-    let removed = virtual_server(s, gone, "-");
+    let not_ready = s.drained.as_ref().map_or("-", |(p, _)| p.as_str());
+    let base = virtual_server(s, "-", "-", "gone");
+    let removed = virtual_server(s, gone, "-", "gone");
     let mut drained = removed.clone();
     if let Some((_, addr)) = &s.drained {
         let rs = drained
             .real_servers
             .iter_mut()
-            .find(|r| SocketAddr::new(r.address, r.port) == *addr)
+            .find(|r| socket(r) == *addr)
             .expect("the drained real server is in the list");
         rs.weight = 0;
     }
-    vec![base, removed, drained]
+    let mut added = drained.clone();
+    if let Some((_, addr)) = &s.added {
+        let late = virtual_server(s, gone, not_ready, "probe")
+            .real_servers
+            .into_iter()
+            .find(|r| socket(r) == *addr)
+            .expect("the late Pod's real server is in the plan");
+        added.real_servers.insert(0, late);
+    }
+    vec![base, removed, drained, added]
 }
 
 /// The one function that knows the simulator's API: every connection of one scenario, in
@@ -330,16 +352,16 @@ fn simulator_chooses_what_the_kernel_chose() {
         );
         let s = load_scenario(&dir, name);
         assert!(
-            s.removed.is_some() && s.drained.is_some(),
-            "{name}: the trace lacks the removal or the drain: {:?} {:?}",
+            s.removed.is_some() && s.drained.is_some() && s.added.is_some(),
+            "{name}: the trace lacks the removal, the drain or the addition: {:?} {:?} {:?}",
             s.removed,
-            s.drained
+            s.drained,
+            s.added
         );
-        for p in 0..PHASES.len() {
+        for (p, phase) in PHASES.iter().enumerate() {
             assert!(
                 s.conns.iter().any(|c| c.phase == p),
-                "{name}: no connection in phase {}",
-                PHASES[p]
+                "{name}: no connection in phase {phase}"
             );
         }
         if s.scheduler == Scheduler::Maglev {
@@ -366,8 +388,8 @@ fn simulator_chooses_what_the_kernel_chose() {
         }
 
         let sim = simulate(&model, &s.conns);
-        let mut agree = [0usize; 3];
-        let mut total = [0usize; 3];
+        let mut agree = [0usize; 4];
+        let mut total = [0usize; 4];
         let mut refused = 0;
         let mut table = String::new();
         for ((c, (kernel, remark)), (simulated, reason)) in s.conns.iter().zip(&s.kernel).zip(&sim)
@@ -395,13 +417,15 @@ fn simulator_chooses_what_the_kernel_chose() {
         let (a, t): (usize, usize) = (agree.iter().sum(), total.iter().sum());
         writeln!(
             summary,
-            "{name:<4} {a:>3}/{t:<3} agree (base {}/{}, removed {}/{}, drained {}/{}); kernel refused {refused}; list {}{}",
+            "{name:<4} {a:>3}/{t:<3} agree (base {}/{}, removed {}/{}, drained {}/{}, added {}/{}); kernel refused {refused}; list {}{}",
             agree[0],
             total[0],
             agree[1],
             total[1],
             agree[2],
             total[2],
+            agree[3],
+            total[3],
             show_list(&s.lists[0].1),
             if s.notes.is_empty() { String::new() } else { format!("; {}", s.notes.join("; ")) }
         )
@@ -410,11 +434,15 @@ fn simulator_chooses_what_the_kernel_chose() {
             writeln!(
                 failures,
                 "{name}: the simulator disagrees with the kernel on {} of {t} connections \
-                 (removed {:?}, drained {:?}):\n  sched conn        from                  mode  \
+                 (the kernel's list in each phase:\n{})\n  sched conn        from                  mode  \
                  kernel            simulator         simulator's reason\n{table}",
                 t - a,
-                s.removed,
-                s.drained
+                PHASES
+                    .iter()
+                    .zip(&s.lists)
+                    .map(|(p, (line, l))| format!("  {p:<8} {line}: {}", show_list(l)))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
             )
             .unwrap();
         }

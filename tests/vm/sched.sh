@@ -7,9 +7,13 @@
 #   removed  the real server that took the last connection is deleted (ipvsadm -d, as kube-proxy
 #            does once its connections are gone) and its Pod leaves the Service;
 #   drained  the first real server in the list with connections has its Pod turn not ready: the
-#            agent drains it to weight 0 (kube-proxy's graceful termination).
-# Traces under /out/sched/S/: conns.txt (the client's view), events.txt, ln-*.txt (ipvsadm -Ln of
-# the virtual server) and lnc-*.txt (ipvsadm -Lnc: the kernel's choice for every connection).
+#            agent drains it to weight 0 (kube-proxy's graceful termination);
+#   added    a new Pod (b6) joins the Service: the kernel puts its real server at the head of
+#            the list.
+# Traces under /out/sched/S/: conns.txt (the client's view), events.txt, ln-*.txt (ipvsadm -Ln
+# --nosort of the virtual server: ipvsadm sorts real servers by address unless told not to, and
+# the kernel's list order is what the schedulers walk) and lnc-*.txt (ipvsadm -Lnc: the kernel's
+# choice for every connection).
 IP=/sbin/ip
 A=/data/svcroute
 P=/data/sched_probe
@@ -22,7 +26,7 @@ $IP link add br0 type bridge
 $IP addr add 10.244.0.1/24 dev br0
 $IP link set br0 up
 BACKENDS=""
-for i in 1 2 3 4 5; do
+for i in 1 2 3 4 5 6; do
   $IP netns add b$i
   $IP link add vb$i type veth peer name eth0 netns b$i
   $IP link set vb$i master br0 up
@@ -51,29 +55,29 @@ SERVER=$!
 
 up() { cut -d' ' -f1 /proc/uptime; }
 
-# render VIP GONE NOTREADY: the manifest with Pod GONE out of the Service and Pod NOTREADY not
-# ready ("-" for none). tests/sched_kernel.rs renders the same way.
+# render VIP GONE NOTREADY LATE: the manifest with Pod GONE out of the Service, Pod NOTREADY
+# not ready ("-" for none) and b6's app label LATE. tests/sched_kernel.rs renders the same way.
 render() {
-  sed -e "s/VIP/$1/" -e "s/APP_$2}/gone}/" -e 's/APP_b[0-9]}/probe}/' \
+  sed -e "s/VIP/$1/" -e "s/APP_$2}/gone}/" -e 's/APP_b[0-9]}/probe}/' -e "s/APP_LATE}/$4}/" \
     -e "s/\"READY_$3\"/\"False\"/" -e 's/"READY_b[0-9]"/"True"/' /data/sched.yaml
 }
 
-# program S VIP GONE NOTREADY PHASE: the agent applies the manifest once.
+# program S VIP GONE NOTREADY LATE PHASE: the agent applies the manifest once.
 program() {
-  render "$2" "$3" "$4" > /m/cluster.yaml
-  $A agent --once -f /m/cluster.yaml --ipvs-scheduler "$1" 2>"$D/agent-$5.log" \
-    || echo "agent failed in $1 $5" >&2
+  render "$2" "$3" "$4" "$5" > /m/cluster.yaml
+  $A agent --once -f /m/cluster.yaml --ipvs-scheduler "$1" 2>"$D/agent-$6.log" \
+    || echo "agent failed in $1 $6" >&2
   # kube-proxy programs mh with IP_VS_SVC_F_SCHED2 (mh-port): make sure the kernel has it.
   if [ "$1" = mh ] && ! ipvsadm -Ln -t "$2:80" | grep -q mh-port; then
     ipvsadm -E -t "$2:80" -s mh -b mh-port
-    echo "patched mh-port $5" >> "$D/events.txt"
+    echo "patched mh-port $6" >> "$D/events.txt"
   fi
-  ipvsadm -Ln -t "$2:80" > "$D/ln-$5-programmed.txt"
+  ipvsadm -Ln --nosort -t "$2:80" > "$D/ln-$6-programmed.txt"
 }
 
 # snapshot NAME: the kernel's virtual server and its part of the connection table.
 snapshot() {
-  ipvsadm -Ln -t "$VIP:80" > "$D/ln-$1.txt"
+  ipvsadm -Ln --nosort -t "$VIP:80" > "$D/ln-$1.txt"
   ipvsadm -Lnc | grep -F " $VIP:80 " > "$D/lnc-$1.txt"
 }
 
@@ -98,7 +102,7 @@ for S in $(cat /data/sched/schedulers); do
   VIP=$(cat /data/sched/$S/vip)
   t0=$(up)
   echo "vip $VIP" > $D/events.txt
-  program $S $VIP - - base
+  program $S $VIP - - gone base
   $P client $NSDIR $SYNC < /data/sched/$S/plan.txt > $D/conns.txt 2>$D/client.err &
   CLIENT=$!
 
@@ -110,7 +114,7 @@ for S in $(cat /data/sched/schedulers); do
     G=$(pod_of $gone)
     ipvsadm -d -t $VIP:80 -r $gone
     echo "removed $G $gone" >> $D/events.txt
-    program $S $VIP $G - removed
+    program $S $VIP $G - gone removed
   fi
   touch $SYNC/base.go
 
@@ -118,15 +122,23 @@ for S in $(cat /data/sched/schedulers); do
   snapshot removed
   drain=$(awk '$1 == "->" && $2 ~ /^10\.244/ && $5 > 0 { print $2; exit }' $D/ln-removed.txt)
   [ -n "$drain" ] || drain=$(awk '$1 == "->" && $2 ~ /^10\.244/ && $6 > 0 { print $2; exit }' $D/ln-removed.txt)
+  N=-
   if [ -n "$drain" ]; then
-    echo "drained $(pod_of $drain) $drain" >> $D/events.txt
-    program $S $VIP $G $(pod_of $drain) drained
+    N=$(pod_of $drain)
+    echo "drained $N $drain" >> $D/events.txt
+    program $S $VIP $G $N gone drained
   fi
   touch $SYNC/removed.go
 
   wait_ready drained || break
   snapshot drained
+  echo "added b6 10.244.0.7:80" >> $D/events.txt
+  program $S $VIP $G $N probe added
   touch $SYNC/drained.go
+
+  wait_ready added || break
+  snapshot added
+  touch $SYNC/added.go
   wait $CLIENT
   echo $? > $D/client.rc
   snapshot end

@@ -31,7 +31,7 @@
 //! - `cargo xtask vm test-agent`: prepares everything (musl target, fetch, build, the static
 //!   agent) and runs the agent's kernel scenarios, `tests/agent_vm.rs`. `cargo xtask test`
 //!   calls it.
-//! - `cargo xtask vm test-sched`: the kernel's schedulers (rr wrr lc wlc sed nq sh dh mh) on
+//! - `cargo xtask vm test-sched [--record]`: the kernel's schedulers (rr wrr lc wlc sed nq sh dh mh) on
 //!   connections from many source addresses and ports, one boot, traces compared with the
 //!   simulator by `tests/sched_kernel.rs` (see `vm/sched.rs`). `cargo xtask test` calls it.
 //! - `cargo xtask vm bench [--services N]`: the agent applying N services x 10 real servers
@@ -202,7 +202,7 @@ pub fn main(args: &[String]) -> Result<()> {
         }
         "capture" => capture::capture(&paths),
         "test-agent" => test_agent(),
-        "test-sched" => test_sched(),
+        "test-sched" => sched::cli(rest),
         "bench" => agent::bench(rest),
         _ => {
             println!(

@@ -4,13 +4,15 @@
 //! lc, wlc, sed, nq, sh, dh, mh with kube-proxy's flag mh-port): the agent programs the Service
 //! of `tests/vm/sched.yaml`, and `sched_probe` (`tests/vm/sched_probe.c`, built here with
 //! `gcc -static`) opens the connections of a plan generated here — many (source address, source
-//! port) pairs in two client namespaces, some held open, some closed — in three phases (base,
-//! one real server removed, one drained to weight 0). The kernel's choices come back as traces
+//! port) pairs in two client namespaces, some held open, some closed — in four phases (base,
+//! one real server removed, one drained to weight 0, one added at the head of the list). The kernel's choices come back as traces
 //! (`.cache/vm/sched/out/sched/S/`); then `tests/sched_kernel.rs` (`cargo test --test
 //! sched_kernel -- --ignored`, `SVCROUTE_SCHED_TRACE` naming the traces) replays them through
 //! the simulator and fails on any connection where it chose otherwise.
 //!
-//! The plan is deterministic (a fixed seed): the same connections on every run.
+//! The plan is deterministic (a fixed seed): the same connections on every run, so the kernel
+//! makes the same choices. `--record` copies the traces into `tests/vm/sched_trace/`, which
+//! `cargo test --test sched_kernel -- --ignored` compares with the simulator without a VM.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -28,15 +30,15 @@ pub const SCHEDULERS: &[&str] = &["rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "
 fn per_phase(scheduler: &str) -> usize {
     match scheduler {
         "rr" | "wrr" => 15,
-        "lc" | "wlc" | "sed" | "nq" => 24,
-        _ => 40,
+        "lc" | "wlc" | "sed" | "nq" => 20,
+        _ => 32,
     }
 }
 
 /// Client addresses per client namespace.
 const ADDRESSES_PER_CLIENT: usize = 12;
 
-const PHASES: &[&str] = &["base", "removed", "drained"];
+const PHASES: &[&str] = &["base", "removed", "drained", "added"];
 
 /// splitmix64: a small deterministic generator (no dependency for a test plan).
 struct Rng(u64);
@@ -130,8 +132,48 @@ fn build_probe(dest: &Path) -> Result<()> {
     .context("building tests/vm/sched_probe.c (needs gcc and the static libc, libc6-dev)")
 }
 
+/// The files of a scheduler's trace that `tests/sched_kernel.rs` reads (not the logs).
+fn is_trace_file(name: &str) -> bool {
+    name.ends_with(".txt") || name == "client.rc"
+}
+
+/// Copies the fresh traces over the recorded ones (`tests/vm/sched_trace/`).
+fn record(fresh: &Path) -> Result<()> {
+    let dest = crate::root().join("tests/vm/sched_trace");
+    if dest.exists() {
+        std::fs::remove_dir_all(&dest)?;
+    }
+    for s in SCHEDULERS {
+        let from = fresh.join(s);
+        let to = dest.join(s);
+        std::fs::create_dir_all(&to)?;
+        for entry in std::fs::read_dir(&from).with_context(|| format!("{}", from.display()))? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if is_trace_file(&name) {
+                std::fs::copy(entry.path(), to.join(&name))?;
+            }
+        }
+    }
+    eprintln!("vm test-sched: recorded the traces in {}", dest.display());
+    Ok(())
+}
+
+/// `cargo xtask vm test-sched [--record]`.
+pub fn cli(args: &[String]) -> Result<()> {
+    match args {
+        [] => run_sched(false),
+        [a] if a == "--record" => run_sched(true),
+        _ => bail!("usage: cargo xtask vm test-sched [--record]"),
+    }
+}
+
 /// Runs the scenario in the VM and the comparison on the host.
 pub fn test_sched() -> Result<()> {
+    run_sched(false)
+}
+
+fn run_sched(record_traces: bool) -> Result<()> {
     let started = Instant::now();
     let paths = Paths::new();
     let agent_bin = agent::prepare(&paths)?;
@@ -171,6 +213,25 @@ pub fn test_sched() -> Result<()> {
         report.seconds,
         out.join("sched").display()
     );
+    if let Ok(times) = std::fs::read_to_string(out.join("sched/times.txt")) {
+        let spans: Vec<(f64, f64)> = times
+            .lines()
+            .filter_map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                Some((w.get(1)?.parse().ok()?, w.get(2)?.parse().ok()?))
+            })
+            .collect();
+        if let (Some(first), Some(last)) = (spans.first(), spans.last()) {
+            eprintln!(
+                "vm test-sched: the {} scheduler scenarios took {:.1} s of VM time",
+                spans.len(),
+                last.1 - first.0
+            );
+        }
+    }
+    if record_traces {
+        record(&out.join("sched"))?;
+    }
     crate::run(
         crate::cargo()
             .args([
