@@ -85,6 +85,10 @@ struct Scenario {
     /// The kernel's list (address, weight) after each phase's programming, and its
     /// scheduler line (`mh (mh-port)`).
     lists: Vec<(String, Vec<(SocketAddr, u32)>)>,
+    /// When each phase's last connection was done (the client's `sync`), and the kernel's
+    /// counters then (`ipvsadm -Ln` just after).
+    phase_end_ms: Vec<u64>,
+    counts: Vec<Vec<Row>>,
 }
 
 fn trace_root() -> PathBuf {
@@ -102,22 +106,35 @@ fn read(path: &Path) -> String {
     })
 }
 
-/// `ipvsadm -Ln -t VIP:80`: the scheduler line and the real servers (address, weight) in list
-/// order.
-fn parse_list(text: &str) -> (String, Vec<(SocketAddr, u32)>) {
+/// One real server as `ipvsadm -Ln` shows it: address, weight, ActiveConn, InActConn.
+type Row = (SocketAddr, u32, u32, u32);
+
+/// `ipvsadm -Ln --nosort -t VIP:80`: the scheduler line and the real servers in list order.
+fn parse_rows(text: &str) -> (String, Vec<Row>) {
     let mut sched = String::new();
     let mut list = Vec::new();
     for line in text.lines() {
         let w: Vec<&str> = line.split_whitespace().collect();
         match w.as_slice() {
             ["TCP", _, rest @ ..] => sched = rest.join(" "),
-            ["->", addr, _fwd, weight, ..] if addr.parse::<SocketAddr>().is_ok() => {
-                list.push((addr.parse().unwrap(), weight.parse().unwrap()));
+            ["->", addr, _fwd, weight, active, inactive] if addr.parse::<SocketAddr>().is_ok() => {
+                list.push((
+                    addr.parse().unwrap(),
+                    weight.parse().unwrap(),
+                    active.parse().unwrap(),
+                    inactive.parse().unwrap(),
+                ));
             }
             _ => {}
         }
     }
     (sched, list)
+}
+
+/// The scheduler line and the real servers (address, weight) in list order.
+fn parse_list(text: &str) -> (String, Vec<(SocketAddr, u32)>) {
+    let (sched, rows) = parse_rows(text);
+    (sched, rows.into_iter().map(|(a, w, _, _)| (a, w)).collect())
 }
 
 /// `ipvsadm -Lnc`: source → destination for connections to `virtual`.
@@ -161,6 +178,7 @@ fn load_scenario(dir: &Path, name: &str) -> Scenario {
     );
 
     let mut conns: Vec<Conn> = Vec::new();
+    let mut phase_end_ms = Vec::new();
     for line in read(&dir.join("conns.txt")).lines() {
         let w: Vec<&str> = line.split_whitespace().collect();
         match w.as_slice() {
@@ -185,7 +203,14 @@ fn load_scenario(dir: &Path, name: &str) -> Scenario {
                 let c = conns.iter_mut().find(|c| c.id == *id).unwrap();
                 c.t_closed_ms = Some(t.parse().unwrap());
             }
-            ["sync", ..] => {}
+            ["sync", phase, t] => {
+                assert_eq!(
+                    *phase,
+                    PHASES[phase_end_ms.len()],
+                    "{name}: phases in order"
+                );
+                phase_end_ms.push(t.parse().unwrap());
+            }
             _ => panic!("{name}: odd trace line {line:?}"),
         }
     }
@@ -226,6 +251,10 @@ fn load_scenario(dir: &Path, name: &str) -> Scenario {
         .iter()
         .map(|p| parse_list(&read(&dir.join(format!("ln-{p}-programmed.txt")))))
         .collect();
+    let counts = PHASES
+        .iter()
+        .map(|p| parse_rows(&read(&dir.join(format!("ln-{p}.txt")))).1)
+        .collect();
     Scenario {
         scheduler,
         vip,
@@ -236,6 +265,8 @@ fn load_scenario(dir: &Path, name: &str) -> Scenario {
         conns,
         kernel,
         lists,
+        phase_end_ms,
+        counts,
     }
 }
 
@@ -308,26 +339,41 @@ fn phases(s: &Scenario) -> Vec<VirtualServer> {
     vec![base, removed, drained, added]
 }
 
+/// What the simulator made of one scenario.
+struct Simulated {
+    /// Its choice and reason for each connection.
+    choices: Vec<(Choice, String)>,
+    /// Its ActiveConn / InActConn per real server at the end of each phase, when its API
+    /// reports them.
+    counts: Option<Vec<Vec<Row>>>,
+}
+
 /// The one function that knows the simulator's API: every connection of one scenario, in
 /// order, through svcroute-core's simulator (a fresh one per scenario, as each scenario has its
-/// own virtual server); its choice and reason for each.
-fn simulate(phases: &[VirtualServer], conns: &[Conn]) -> Vec<(Choice, String)> {
+/// own virtual server). `phases[p]` is the virtual server, its real servers in the kernel's
+/// list order, while phase `p`'s connections are made; `phase_end_ms[p]` is when the
+/// kernel's counters of phase `p` were read.
+///
+/// Written against `Simulator::connect` (client address and time only: no source port, no
+/// closing, no counters).
+fn simulate(phases: &[VirtualServer], conns: &[Conn], _phase_end_ms: &[u64]) -> Simulated {
     let mut sim = Simulator::new();
-    conns
+    let choices = conns
         .iter()
         .map(|c| {
             let vs = &phases[c.phase];
             let d = sim.connect("node-1", vs, c.src, c.t_conn_ms);
             let choice = match d.index {
-                Some(i) => {
-                    let rs = &vs.real_servers[i];
-                    Choice::Dest(SocketAddr::new(rs.address, rs.port))
-                }
+                Some(i) => Choice::Dest(socket(&vs.real_servers[i])),
                 None => Choice::Refused,
             };
             (choice, d.reason)
         })
-        .collect()
+        .collect();
+    Simulated {
+        choices,
+        counts: None,
+    }
 }
 
 fn show_list(list: &[(SocketAddr, u32)]) -> String {
@@ -387,12 +433,25 @@ fn simulator_chooses_what_the_kernel_chose() {
             );
         }
 
-        let sim = simulate(&model, &s.conns);
+        let sim = simulate(&model, &s.conns, &s.phase_end_ms);
+        if let Some(counts) = &sim.counts {
+            for (p, (kernel, simulated)) in s.counts.iter().zip(counts).enumerate() {
+                if kernel != simulated {
+                    writeln!(
+                        failures,
+                        "{name}, end of phase {}: (address, weight, ActiveConn, InActConn)\n  kernel    {kernel:?}\n  simulator {simulated:?}",
+                        PHASES[p]
+                    )
+                    .unwrap();
+                }
+            }
+        }
         let mut agree = [0usize; 4];
         let mut total = [0usize; 4];
         let mut refused = 0;
         let mut table = String::new();
-        for ((c, (kernel, remark)), (simulated, reason)) in s.conns.iter().zip(&s.kernel).zip(&sim)
+        for ((c, (kernel, remark)), (simulated, reason)) in
+            s.conns.iter().zip(&s.kernel).zip(&sim.choices)
         {
             total[c.phase] += 1;
             refused += usize::from(*kernel == Choice::Refused);
