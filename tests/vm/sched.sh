@@ -9,7 +9,8 @@
 #   drained  the first real server in the list with connections has its Pod turn not ready: the
 #            agent drains it to weight 0 (kube-proxy's graceful termination);
 #   added    a new Pod (b6) joins the Service: the kernel puts its real server at the head of
-#            the list.
+#            the list. One connection comes again from the address and port of a closed
+#            connection of the base phase, whose entry is in TIME_WAIT.
 # Traces under /out/sched/S/: conns.txt (the client's view), events.txt, ln-*.txt (ipvsadm -Ln
 # --nosort of the virtual server: ipvsadm sorts real servers by address unless told not to, and
 # the kernel's list order is what the schedulers walk) and lnc-*.txt (ipvsadm -Lnc: the kernel's
@@ -45,6 +46,8 @@ for c in 1 2; do
   $IP -n c$c link set eth0 up
   $IP -n c$c link set lo up
   $IP -n c$c route add default via 10.$c.0.1
+  # A source port whose connection the client closed (TIME_WAIT here) may be used again.
+  $IP netns exec c$c sh -c 'echo 1 > /proc/sys/net/ipv4/tcp_tw_reuse'
 done
 NSDIR=
 for d in /run/netns /var/run/netns; do [ -e $d/b1 ] && NSDIR=$d && break; done

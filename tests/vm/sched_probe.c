@@ -195,32 +195,49 @@ static void close_gracefully(int fd) {
 	close(fd);
 }
 
-/* One connection; returns the fd (or -1) and writes the result word. */
+/* One connection; returns the fd (or -1) and writes the result word. A source address and
+ * port whose earlier connection this side closed is in TIME_WAIT here: with tcp_tw_reuse=1 the
+ * kernel lets connect() take it over once a second has passed since (EADDRNOTAVAIL before):
+ * retried, at most 5 s. What IPVS does with its own TIME_WAIT entry for the pair is what the
+ * test looks at. */
 static int connect_one(const char *src, int sport, const char *vip, int vport, char *result,
 		       size_t len) {
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s < 0)
-		die("socket");
-	int one = 1;
-	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	struct sockaddr_in from = addr_of(src, sport), to = addr_of(vip, vport);
-	if (bind(s, (struct sockaddr *)&from, sizeof from) < 0) {
-		snprintf(result, len, "error-bind-%d", errno);
-		close(s);
-		return -1;
-	}
-	int err = 0;
-	if (connect(s, (struct sockaddr *)&to, sizeof to) < 0) {
-		if (errno != EINPROGRESS) {
-			err = errno;
-		} else if (!wait_fd(s, POLLOUT, CONNECT_TIMEOUT_MS)) {
-			snprintf(result, len, "timeout");
+	int s = -1, err = 0;
+	for (int attempt = 0; attempt < 50; attempt++) {
+		s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (s < 0)
+			die("socket");
+		int one = 1;
+		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (bind(s, (struct sockaddr *)&from, sizeof from) < 0) {
+			snprintf(result, len, "error-bind-%d", errno);
 			close(s);
 			return -1;
-		} else {
-			socklen_t l = sizeof err;
-			getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &l);
 		}
+		err = 0;
+		if (connect(s, (struct sockaddr *)&to, sizeof to) < 0) {
+			if (errno != EINPROGRESS) {
+				err = errno;
+			} else if (!wait_fd(s, POLLOUT, CONNECT_TIMEOUT_MS)) {
+				snprintf(result, len, "timeout");
+				close(s);
+				return -1;
+			} else {
+				socklen_t l = sizeof err;
+				getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &l);
+			}
+		}
+		if (err != EADDRNOTAVAIL)
+			break;
+		close(s);
+		s = -1;
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	if (s < 0) {
+		snprintf(result, len, "error-%d", err);
+		return -1;
 	}
 	if (err == ECONNREFUSED) {
 		snprintf(result, len, "refused");

@@ -5,7 +5,8 @@
 //! of `tests/vm/sched.yaml`, and `sched_probe` (`tests/vm/sched_probe.c`, built here with
 //! `gcc -static`) opens the connections of a plan generated here — many (source address, source
 //! port) pairs in two client namespaces, some held open, some closed — in four phases (base,
-//! one real server removed, one drained to weight 0, one added at the head of the list). The kernel's choices come back as traces
+//! one real server removed, one drained to weight 0, one added at the head of the list; in the
+//! last, one connection comes again from the address and port of a closed one of the first). The kernel's choices come back as traces
 //! (`.cache/vm/sched/out/sched/S/`); then `tests/sched_kernel.rs` (`cargo test --test
 //! sched_kernel -- --ignored`, `SVCROUTE_SCHED_TRACE` naming the traces) replays them through
 //! the simulator and fails on any connection where it chose otherwise.
@@ -97,16 +98,31 @@ fn write_inputs(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
         let vip = format!("10.96.1.{}", k + 1);
         put(&format!("{s}/vip"), &format!("{vip}\n"))?;
         let mut plan = String::new();
+        // The first closed connection of the base phase; its (address, port) comes back in
+        // the last phase, when the kernel's entry for it is in TIME_WAIT.
+        let mut first_closed: Option<(String, String, u16)> = None;
         for phase in PHASES {
             for i in 0..per_phase(s) {
-                let (ns, src) = &clients[rng.below(clients.len() as u64) as usize];
-                let port = loop {
-                    let p = 1024 + rng.below(65535 - 1024) as u16;
-                    if used_ports.insert((src.clone(), p)) {
-                        break p;
+                let mode = if rng.below(2) == 0 { "hold" } else { "close" };
+                let reuse = (*phase == "added" && i == 1)
+                    .then(|| first_closed.clone())
+                    .flatten();
+                let (ns, src, port) = match reuse {
+                    Some(again) => again,
+                    None => {
+                        let (ns, src) = &clients[rng.below(clients.len() as u64) as usize];
+                        let port = loop {
+                            let p = 1024 + rng.below(65535 - 1024) as u16;
+                            if used_ports.insert((src.clone(), p)) {
+                                break p;
+                            }
+                        };
+                        (ns.clone(), src.clone(), port)
                     }
                 };
-                let mode = if rng.below(2) == 0 { "hold" } else { "close" };
+                if *phase == "base" && mode == "close" && first_closed.is_none() {
+                    first_closed = Some((ns.clone(), src.clone(), port));
+                }
                 writeln!(
                     plan,
                     "conn {phase}-{i:02} {ns} {src} {port} {vip} 80 {mode}"
