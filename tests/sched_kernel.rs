@@ -15,12 +15,12 @@
 //! closed connection of the first, whose entry is in TIME_WAIT: with the default
 //! `conn_reuse_mode=1` the kernel expires the old entry and schedules the SYN as a new
 //! connection (on 6.1 with kube-proxy's `conntrack=1`, at once: the traces show no dropped SYN,
-//! no retransmission second). The kernel's choice for each connection is its entry in `ipvsadm -Lnc`
-//! (cross-checked with the backend that greeted the client), or `refused`.
+//! no retransmission second). The kernel's choice for each connection is its entry in
+//! `ipvsadm -Lnc` (cross-checked with the backend that greeted the client), or `refused`.
 //!
 //! This test reads those traces (`SVCROUTE_SCHED_TRACE`, else the ones recorded in
-//! `tests/vm/sched_trace/` by `cargo xtask vm test-sched --record`), builds the same virtual servers from the same manifests with
-//! svcroute-core, checks that they list the real servers as the kernel does (order and
+//! `tests/vm/sched_trace/` by `cargo xtask vm test-sched --record`), builds the same virtual
+//! servers from the same manifests with svcroute-core, checks that they list the real servers as the kernel does (order and
 //! weights), replays the same connections through the simulator and fails, with a table, on
 //! every connection where the simulator chose otherwise. Ignored by default;
 //! `cargo xtask vm test-sched` runs it on fresh traces, `cargo test --test sched_kernel --
