@@ -84,8 +84,15 @@ snapshot() {
   ipvsadm -Lnc | grep -F " $VIP:80 " > "$D/lnc-$1.txt"
 }
 
-# wait_ready NAME: the client reached `sync NAME` (or died).
+# wait_ready NAME: the client reached `sync NAME`; else it is stopped and the run fails.
 wait_ready() {
+  _wait_ready "$1" && return 0
+  echo "$S: the client did not reach $1" >&2
+  kill $CLIENT 2>/dev/null
+  FAILED=1
+  return 1
+}
+_wait_ready() {
   n=0
   while [ ! -e "$SYNC/$1.ready" ] && [ $n -lt 2400 ]; do
     kill -0 $CLIENT 2>/dev/null || { echo "client died before $1" >&2; return 1; }
@@ -98,6 +105,7 @@ wait_ready() {
 # pod_of 10.244.0.N:80 -> bM (M = N - 1)
 pod_of() { a=${1%:*}; echo "b$((${a##*.} - 1))"; }
 
+FAILED=0
 for S in $(cat /data/sched/schedulers); do
   D=$O/$S
   SYNC=/tmp/sync/$S
@@ -148,3 +156,4 @@ for S in $(cat /data/sched/schedulers); do
   echo "$S $t0 $(up)" >> $O/times.txt
 done
 kill $SERVER
+exit $FAILED
