@@ -20,11 +20,12 @@
 //!
 //! This test reads those traces (`SVCROUTE_SCHED_TRACE`, else the ones recorded in
 //! `tests/vm/sched_trace/` by `cargo xtask vm test-sched --record`), builds the same virtual
-//! servers from the same manifests with svcroute-core, checks that they list the real servers as the kernel does (order and
-//! weights), replays the same connections through the simulator and fails, with a table, on
-//! every connection where the simulator chose otherwise. Ignored by default;
-//! `cargo xtask vm test-sched` runs it on fresh traces, `cargo test --test sched_kernel --
-//! --ignored` on the recorded ones.
+//! servers from the same manifests with svcroute-core, checks that they list the real servers
+//! as the kernel does (order and weights), replays the same connections through the simulator
+//! and fails, with a table, on every connection where the simulator chose otherwise, and on
+//! any real server whose ActiveConn / InActConn at the end of a phase differ.
+//! `cargo test` runs it on the recorded traces (no VM), `cargo xtask vm test-sched` on fresh
+//! ones.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::collections::BTreeMap;
@@ -35,7 +36,7 @@ use std::path::{Path, PathBuf};
 use svcroute_core::cluster::Tweaks;
 use svcroute_core::config::{Scheduler, Settings};
 use svcroute_core::plan::{RealServer, VirtualServer};
-use svcroute_core::sim::Simulator;
+use svcroute_core::sim::{Open, Simulator};
 
 /// The schedulers the simulator simulates; every one must have been traced.
 const SCHEDULERS: &[&str] = &["rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh"];
@@ -368,25 +369,47 @@ struct Simulated {
 /// list order, while phase `p`'s connections are made; `phase_end_ms[p]` is when the
 /// kernel's counters of phase `p` were read.
 ///
-/// Written against `Simulator::connect` (client address and time only: no source port, no
-/// closing, no counters).
-fn simulate(phases: &[VirtualServer], conns: &[Conn], _phase_end_ms: &[u64]) -> Simulated {
+/// Written against `Simulator::open` (source port and lifetime given) and
+/// `Simulator::counters`.
+fn simulate(phases: &[VirtualServer], conns: &[Conn], phase_end_ms: &[u64]) -> Simulated {
     let mut sim = Simulator::new();
-    let choices = conns
-        .iter()
-        .map(|c| {
-            let vs = &phases[c.phase];
-            let d = sim.connect("node-1", vs, c.src, c.t_conn_ms);
+    let mut choices = Vec::new();
+    let mut counts = Vec::new();
+    for (p, vs) in phases.iter().enumerate() {
+        for c in conns.iter().filter(|c| c.phase == p) {
+            let d = sim.open(
+                "node-1",
+                vs,
+                &Open {
+                    client: c.src,
+                    port: Some(c.sport),
+                    at_ms: c.t_conn_ms,
+                    duration_ms: c.t_closed_ms.map(|t| t.saturating_sub(c.t_conn_ms)),
+                },
+            );
             let choice = match d.index {
                 Some(i) => Choice::Dest(socket(&vs.real_servers[i])),
                 None => Choice::Refused,
             };
-            (choice, d.reason)
-        })
-        .collect();
+            choices.push((choice, d.reason));
+        }
+        let rows = sim
+            .counters("node-1", &vs.key(), phase_end_ms[p])
+            .into_iter()
+            .map(|d| {
+                (
+                    SocketAddr::new(d.address, d.port),
+                    d.weight,
+                    d.counts.active,
+                    d.counts.inactive,
+                )
+            })
+            .collect();
+        counts.push(rows);
+    }
     Simulated {
         choices,
-        counts: None,
+        counts: Some(counts),
     }
 }
 
@@ -483,7 +506,6 @@ fn recorded_traces_are_whole_and_lists_match_the_plan() {
 }
 
 #[test]
-#[ignore = "fails until the exact simulator lands; `cargo xtask vm test-sched` runs it on fresh traces"]
 fn simulator_chooses_what_the_kernel_chose() {
     let root = trace_root();
     let mut failures = String::new();

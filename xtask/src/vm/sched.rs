@@ -6,14 +6,15 @@
 //! `gcc -static`) opens the connections of a plan generated here — many (source address, source
 //! port) pairs in two client namespaces, some held open, some closed — in four phases (base,
 //! one real server removed, one drained to weight 0, one added at the head of the list; in the
-//! last, one connection comes again from the address and port of a closed one of the first). The kernel's choices come back as traces
-//! (`.cache/vm/sched/out/sched/S/`); then `tests/sched_kernel.rs` (`cargo test --test
-//! sched_kernel -- --ignored`, `SVCROUTE_SCHED_TRACE` naming the traces) replays them through
-//! the simulator and fails on any connection where it chose otherwise.
+//! last, one connection comes again from the address and port of a closed one of the first).
+//! The kernel's choices come back as traces (`.cache/vm/sched/out/sched/S/`); then
+//! `tests/sched_kernel.rs` (`cargo test --test sched_kernel`, `SVCROUTE_SCHED_TRACE` naming the
+//! traces) replays them through the simulator and fails on any connection where it chose
+//! otherwise.
 //!
 //! The plan is deterministic (a fixed seed): the same connections on every run, so the kernel
 //! makes the same choices. `--record` copies the traces into `tests/vm/sched_trace/`, which
-//! `cargo test --test sched_kernel -- --ignored` compares with the simulator without a VM.
+//! `cargo test --test sched_kernel` compares with the simulator without a VM.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -250,14 +251,7 @@ fn run_sched(record_traces: bool) -> Result<()> {
     }
     crate::run(
         crate::cargo()
-            .args([
-                "test",
-                "--test",
-                "sched_kernel",
-                "--",
-                "--ignored",
-                "--nocapture",
-            ])
+            .args(["test", "--test", "sched_kernel", "--", "--nocapture"])
             .env("SVCROUTE_SCHED_TRACE", out.join("sched")),
     )?;
     eprintln!(
