@@ -65,10 +65,12 @@ render() {
     -e "s/\"READY_$3\"/\"False\"/" -e 's/"READY_b[0-9]"/"True"/' /data/sched.yaml
 }
 
-# program S VIP GONE NOTREADY LATE PHASE: the agent applies the manifest once.
+# program S VIP GONE NOTREADY LATE PHASE: the agent applies the manifest once. Each scheduler's
+# Service has a new ClusterIP, so its first run deletes the previous scheduler's virtual server:
+# all the agent owns, which its guard against a truncated manifest refuses without --allow-empty.
 program() {
   render "$2" "$3" "$4" "$5" > /m/cluster.yaml
-  $A agent --once -f /m/cluster.yaml --ipvs-scheduler "$1" 2>"$D/agent-$6.log" \
+  $A agent --once --allow-empty -f /m/cluster.yaml --ipvs-scheduler "$1" 2>"$D/agent-$6.log" \
     || echo "agent failed in $1 $6" >&2
   # kube-proxy programs mh with IP_VS_SVC_F_SCHED2 (mh-port): make sure the kernel has it.
   if [ "$1" = mh ] && ! ipvsadm -Ln -t "$2:80" | grep -q mh-port; then
