@@ -71,7 +71,7 @@ render() {
 program() {
   render "$2" "$3" "$4" "$5" > /m/cluster.yaml
   $A agent --once --allow-empty -f /m/cluster.yaml --ipvs-scheduler "$1" 2>"$D/agent-$6.log" \
-    || echo "agent failed in $1 $6" >&2
+    || { echo "agent failed in $1 $6: $(tail -1 "$D/agent-$6.log")" >&2; FAILED=1; }
   # kube-proxy programs mh with IP_VS_SVC_F_SCHED2 (mh-port): make sure the kernel has it.
   if [ "$1" = mh ] && ! ipvsadm -Ln -t "$2:80" | grep -q mh-port; then
     ipvsadm -E -t "$2:80" -s mh -b mh-port
