@@ -96,6 +96,7 @@ fn test(_args: &[String]) -> Result<()> {
     ]))?;
     netfilter::host(&[])?; // the agent's nftables table in a network namespace on the host
     vm::test_agent()?; // the node agent's scenarios on a real IPVS kernel in qemu
+    vm::test_sched()?; // the kernel's schedulers, connection by connection, vs the simulator
     web::test()?; // the playground: bundle size, wasm-bindgen tests, JS API vs CLI, e2e in Chromium
     eprintln!("xtask test: all checks passed");
     Ok(())

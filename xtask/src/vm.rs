@@ -12,8 +12,8 @@
 //!   vectors were captured on `linux-image-6.1.0-48-amd64`. Runs `apt-get update` once only if a
 //!   look-up or download fails.
 //! - `cargo xtask vm build [--add SRC:DEST]…`: writes `.cache/vm/initrd.gz`: busybox and its
-//!   applets, `/init`, the IPVS (rr wrr sh mh lc), nlmon, dummy, veth and bridge modules with
-//!   their dependencies (depmod'ed with kmod from the cache), ipvsadm, `ip` and tcpdump with the
+//!   applets, `/init`, the IPVS (rr wrr sh mh lc wlc sed nq dh), nlmon, dummy, veth and bridge
+//!   modules with their dependencies (depmod'ed with kmod from the cache), ipvsadm, `ip` and tcpdump with the
 //!   shared libraries `ldd` names. `--add` puts extra host files in the image.
 //! - `cargo xtask vm run --script FILE [--out DIR] [--timeout SECS] [--memory MB]
 //!   [--add SRC:DEST]…`: boots with a second, uncompressed cpio appended to the initramfs (the
@@ -31,6 +31,9 @@
 //! - `cargo xtask vm test-agent`: prepares everything (musl target, fetch, build, the static
 //!   agent) and runs the agent's kernel scenarios, `tests/agent_vm.rs`. `cargo xtask test`
 //!   calls it.
+//! - `cargo xtask vm test-sched [--record]`: the kernel's schedulers (rr wrr lc wlc sed nq sh dh mh) on
+//!   connections from many source addresses and ports, one boot, traces compared with the
+//!   simulator by `tests/sched_kernel.rs` (see `vm/sched.rs`). `cargo xtask test` calls it.
 //! - `cargo xtask vm bench [--services N]`: the agent applying N services x 10 real servers
 //!   from empty vs `ipvsadm -R` of the same rules, and one endpoint change (see `vm/agent.rs`).
 //!
@@ -51,6 +54,9 @@
 
 mod agent;
 mod capture;
+mod sched;
+
+pub use sched::test_sched;
 
 pub use agent::test_agent;
 mod fetch;
@@ -196,10 +202,11 @@ pub fn main(args: &[String]) -> Result<()> {
         }
         "capture" => capture::capture(&paths),
         "test-agent" => test_agent(),
+        "test-sched" => sched::cli(rest),
         "bench" => agent::bench(rest),
         _ => {
             println!(
-                "usage: cargo xtask vm <fetch|build|all|run|capture|test-agent|bench> [options]"
+                "usage: cargo xtask vm <fetch|build|all|run|capture|test-agent|test-sched|bench> [options]"
             );
             println!("  bench [--services N]   (default 10000 services x 10 real servers)");
             println!(

@@ -22,7 +22,7 @@ fn target_dir() -> PathBuf {
 }
 
 /// Everything the VM tests need; returns the static agent.
-fn prepare(paths: &Paths) -> Result<PathBuf> {
+pub(super) fn prepare(paths: &Paths) -> Result<PathBuf> {
     crate::ensure_target(MUSL)?;
     fetch::fetch(paths, None, false)?;
     image::build(paths, &[])?;
