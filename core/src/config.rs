@@ -84,6 +84,16 @@ impl Scheduler {
         }
     }
 
+    /// The scheduler flags kube-proxy sets with it, in ipvsadm's words: `mh-port` for `mh`
+    /// (kube-proxy's `FlagSourceHash` = `IP_VS_SVC_F_SCHED2`: source address *and* port are
+    /// hashed, no fallback; `pkg/proxy/ipvs/proxier.go`). None for every other scheduler.
+    pub fn kube_proxy_flag(self) -> Option<&'static str> {
+        match self {
+            Scheduler::Maglev => Some("mh-port"),
+            _ => None,
+        }
+    }
+
     /// Parses the kernel's name.
     pub fn parse(s: &str) -> Option<Self> {
         Scheduler::ALL.into_iter().find(|x| x.as_str() == s)

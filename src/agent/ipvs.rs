@@ -111,8 +111,12 @@ impl Ipvs {
             let scheduler = Scheduler::parse(&svc.scheduler);
             let config = VsConfig {
                 scheduler: scheduler.unwrap_or_default(),
-                persistence_timeout_seconds: if scheduler.is_none() {
-                    // An unknown scheduler can never equal a plan's: make the config differ.
+                persistence_timeout_seconds: if scheduler.is_none()
+                    || scheduler.is_some_and(|s| {
+                        s.kube_proxy_flag().is_some() && !svc.flags.contains(ServiceFlags::SCHED2)
+                    }) {
+                    // An unknown scheduler, or mh without kube-proxy's mh-port flag, can never
+                    // equal a plan's: make the config differ so the next sync edits it.
                     Some(0)
                 } else if svc.flags.contains(ServiceFlags::PERSISTENT) {
                     Some(svc.timeout)
@@ -335,7 +339,11 @@ fn service_key(k: &VsKeyJson) -> ServiceKey {
 }
 
 fn service(k: &VsKeyJson, config: &VsConfig) -> Service {
-    let svc = Service::new(service_key(k), config.scheduler.as_str());
+    let mut svc = Service::new(service_key(k), config.scheduler.as_str());
+    if config.scheduler.kube_proxy_flag().is_some() {
+        // mh-port: kube-proxy's FlagSourceHash (IP_VS_SVC_F_SCHED2).
+        svc.flags = svc.flags | ServiceFlags::SCHED2;
+    }
     match config.persistence_timeout_seconds {
         Some(t) => svc.persistent(t),
         None => svc,
@@ -385,6 +393,9 @@ pub fn describe(op: &Op) -> String {
             );
             if let Some(t) = config.persistence_timeout_seconds {
                 s.push_str(&format!(" -p {t}"));
+            }
+            if let Some(f) = config.scheduler.kube_proxy_flag() {
+                s.push_str(&format!(" -b {f}"));
             }
             s
         }
@@ -507,5 +518,23 @@ mod tests {
         let svc = Service::from_attrs(msg.service_attrs().unwrap()).unwrap();
         assert!(svc.flags.contains(ServiceFlags::PERSISTENT));
         assert_eq!((svc.timeout, svc.scheduler.as_str()), (10800, "rr"));
+    }
+
+    /// kube-proxy programs `mh` with `FlagSourceHash` (IP_VS_SVC_F_SCHED2, ipvsadm's
+    /// `-b mh-port`): source address and port are hashed (`pkg/proxy/ipvs/proxier.go`).
+    #[test]
+    fn maglev_service_carries_mh_port() {
+        let op = Op::AddVirtualServer {
+            key: key(80),
+            config: VsConfig {
+                scheduler: Scheduler::Maglev,
+                persistence_timeout_seconds: None,
+            },
+        };
+        let msg = message(&op).unwrap();
+        let svc = Service::from_attrs(msg.service_attrs().unwrap()).unwrap();
+        assert!(svc.flags.contains(ServiceFlags::SCHED2));
+        assert!(!svc.flags.contains(ServiceFlags::SCHED1), "no fallback");
+        assert_eq!(svc.scheduler.as_str(), "mh");
     }
 }

@@ -31,6 +31,9 @@ pub fn ipvsadm_rules(plan: &Plan) -> String {
         if let Some(t) = vs.persistence_timeout_seconds {
             let _ = write!(out, " -p {t}");
         }
+        if let Some(f) = vs.scheduler.kube_proxy_flag() {
+            let _ = write!(out, " -b {f}");
+        }
         out.push('\n');
         for rs in &vs.real_servers {
             let _ = writeln!(
@@ -53,6 +56,9 @@ fn vs_line(out: &mut String, vs: &VirtualServer) {
         vs_addr(vs),
         vs.scheduler
     );
+    if let Some(f) = vs.scheduler.kube_proxy_flag() {
+        let _ = write!(line, " ({f})");
+    }
     if let Some(t) = vs.persistence_timeout_seconds {
         let _ = write!(line, " persistent {t}");
     }

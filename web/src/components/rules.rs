@@ -120,6 +120,9 @@ fn describe(op: &Op) -> (char, String) {
         if let Some(p) = c.persistence_timeout_seconds {
             s.push_str(&format!(" -p {p}"));
         }
+        if let Some(f) = c.scheduler.kube_proxy_flag() {
+            s.push_str(&format!(" -b {f}"));
+        }
         s
     };
     match op {
