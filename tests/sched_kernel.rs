@@ -99,7 +99,7 @@ struct Scenario {
 fn trace_root() -> PathBuf {
     std::env::var("SVCROUTE_SCHED_TRACE")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/vm/sched/out/sched"))
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vm/sched_trace"))
 }
 
 fn read(path: &Path) -> String {
