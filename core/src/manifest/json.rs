@@ -1,15 +1,24 @@
 //! A fast path for JSON text (`kubectl get -o json`): the same position-carrying tree as
 //! [`super::yaml`], built by a small recursive-descent parser about ten times faster than the
 //! YAML parser on large cluster dumps. The reader tries it first for text that starts with `{`
-//! or `[` and falls back to YAML (which also reads JSON, and YAML flow style) when it fails.
+//! or `[` and falls back to YAML (which also reads JSON, and YAML flow style) when it fails,
+//! except at a comment: JSON has none, and the user is told so where it is.
+//!
+//! The parser recurses once per nesting level, at most [`MAX_DEPTH`](super::MAX_DEPTH) levels,
+//! and keeps the reader's other [limits](super#limits).
 
+use alloc::collections::BTreeMap;
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::yaml::{Entry, Node, Pos, SyntaxError, Value};
 
-/// Nesting deeper than this is refused (no stack overflow on hostile input).
-const MAX_DEPTH: usize = 256;
+/// The message for a `//` or `/* */` comment.
+pub(crate) const COMMENT: &str = "comments are not allowed in JSON";
+
+/// Objects with more keys than this check duplicates with an ordered index instead of a scan.
+const SCAN_KEYS: usize = 16;
 
 /// Parses a stream of JSON values (usually one).
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
@@ -20,6 +29,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
         line: 1,
         line_start: 0,
         col_at: (0, 0),
+        values: 0,
     };
     let mut docs = Vec::new();
     p.skip_ws();
@@ -40,6 +50,8 @@ struct Parser<'a> {
     /// characters, and counting from the line start every time would be quadratic on the
     /// one-line JSON that `json.dump` writes.
     col_at: (usize, usize),
+    /// Values read so far, against [`super::MAX_VALUES`].
+    values: usize,
 }
 
 impl Parser<'_> {
@@ -58,6 +70,12 @@ impl Parser<'_> {
     }
 
     fn err<T>(&mut self, message: &str) -> Result<T, SyntaxError> {
+        let rest = &self.bytes[self.i.min(self.bytes.len())..];
+        let message = if rest.starts_with(b"//") || rest.starts_with(b"/*") {
+            COMMENT
+        } else {
+            message
+        };
         Err(SyntaxError {
             pos: self.pos(),
             message: message.into(),
@@ -88,16 +106,27 @@ impl Parser<'_> {
     }
 
     fn value(&mut self, depth: usize) -> Result<Node, SyntaxError> {
-        if depth > MAX_DEPTH {
-            return self.err("nesting is too deep");
-        }
         self.skip_ws();
+        self.values += 1;
+        if self.values > super::MAX_VALUES {
+            return self.err(&format!(
+                "more than {} values in one input (the reader's limit)",
+                super::MAX_VALUES
+            ));
+        }
+        if depth >= super::MAX_DEPTH && matches!(self.bytes.get(self.i), Some(b'{' | b'[')) {
+            return self.err(&format!(
+                "nesting deeper than {} levels (the reader's limit)",
+                super::MAX_DEPTH
+            ));
+        }
         let pos = self.pos();
         let value = match self.bytes.get(self.i) {
             None => return self.err("unexpected end of JSON"),
             Some(b'{') => {
                 self.i += 1;
                 let mut entries: Vec<Entry> = Vec::new();
+                let mut index: Option<BTreeMap<String, usize>> = None;
                 self.skip_ws();
                 if !self.eat(b'}') {
                     loop {
@@ -107,14 +136,38 @@ impl Parser<'_> {
                             return self.err("expected a string key");
                         }
                         let key = self.string()?;
-                        if let Some(prev) = entries.iter().find(|e| e.key == key) {
+                        let prev = match &index {
+                            Some(ix) => ix.get(&key).copied(),
+                            None => entries.iter().position(|e| e.key == key),
+                        };
+                        if let Some(prev) = prev {
                             return Err(SyntaxError {
                                 pos: key_pos,
-                                message: alloc::format!(
+                                message: format!(
                                     "mapping key {key:?} already defined at line {}",
-                                    prev.key_pos.line
+                                    entries[prev].key_pos.line
                                 ),
                             });
+                        }
+                        if entries.len() >= super::MAX_KEYS {
+                            return Err(SyntaxError {
+                                pos: key_pos,
+                                message: format!(
+                                    "more than {} keys in one mapping (the reader's limit)",
+                                    super::MAX_KEYS
+                                ),
+                            });
+                        }
+                        if let Some(ix) = index.as_mut() {
+                            ix.insert(key.clone(), entries.len());
+                        } else if entries.len() >= SCAN_KEYS {
+                            let mut ix: BTreeMap<String, usize> = entries
+                                .iter()
+                                .enumerate()
+                                .map(|(i, e)| (e.key.clone(), i))
+                                .collect();
+                            ix.insert(key.clone(), entries.len());
+                            index = Some(ix);
                         }
                         self.skip_ws();
                         if !self.eat(b':') {
