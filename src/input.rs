@@ -145,4 +145,27 @@ mod tests {
         let err = read_inputs(&["/dev/zero".into()]).unwrap_err();
         assert!(err.to_string().contains("not a regular file"), "{err}");
     }
+
+    /// A FIFO with no writer would block `open` forever (and the agent's poll loop with it).
+    #[test]
+    fn a_fifo_without_a_writer_is_refused_at_once() {
+        let dir = std::env::temp_dir().join(format!("svcroute-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("m.yaml");
+        let _ = std::fs::remove_file(&fifo);
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
+            0,
+        )
+        .unwrap();
+        let err = read_inputs(&[fifo.display().to_string()]).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        // In a directory, it is not one of the directory's manifests.
+        let err = read_inputs(&[dir.display().to_string()]).unwrap_err();
+        assert!(err.to_string().contains("no .yaml"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -119,7 +119,7 @@ pub fn shorten(message: String) -> String {
         if chars > MAX_WORD_CHARS {
             let head: String = word.chars().take(64).collect();
             let tail: String = word.chars().skip(chars - 16).collect();
-            let _ = write!(out, "{head}…{tail} ({chars} characters)");
+            let _ = write!(out, "{head}…({chars} characters)…{tail}");
         } else {
             out.push_str(word);
         }

@@ -214,3 +214,49 @@ pub fn load<'a>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use alloc::string::ToString;
+
+    /// Issue 8: a 10 MB `metadata.name` was echoed in full, twice (20 MB of stderr).
+    #[test]
+    fn a_huge_name_is_not_echoed() {
+        let name = "a".repeat(10_000_000);
+        let text = alloc::format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\nspec:\n  ports:\n  - port: 80\n"
+        );
+        let read = read("big.yaml", &text);
+        assert!(read.has_errors());
+        for d in &read.diagnostics {
+            let shown = d.to_string();
+            assert!(shown.len() < 2_000, "{} bytes", shown.len());
+            assert!(shown.contains("(1000001"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn input_over_the_limit_is_refused() {
+        let half = " ".repeat(MAX_INPUT_BYTES / 2 + 1);
+        let read = read_all([("a.yaml", half.as_str()), ("b.yaml", half.as_str())]);
+        let errors: Vec<_> = read.diagnostics.iter().filter(|d| d.is_error()).collect();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].loc.as_ref().unwrap().file.as_ref(), "b.yaml");
+        assert!(errors[0].message.contains("input too large"));
+    }
+
+    /// kubectl flattens `List` and `…List` kinds with `items`; the objects count against the
+    /// limit one by one.
+    #[test]
+    fn list_items_are_objects() {
+        let text = "kind: FooList\nitems: [{a: 1}, {b: 2}]\n";
+        let docs = parse(text).unwrap();
+        let Value::Map(e) = &docs[0].value else {
+            panic!()
+        };
+        assert_eq!(list_items(e).unwrap().len(), 2);
+        assert!(list_items(&e[1..]).is_none());
+    }
+}
