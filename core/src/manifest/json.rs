@@ -189,6 +189,8 @@ impl Parser<'_> {
                         return self.err("expected ',' or '}'");
                     }
                 }
+                // Exact capacity: the tree of a large List is most of the reader's memory.
+                entries.shrink_to_fit();
                 Value::Map(entries)
             }
             Some(b'[') => {
@@ -208,6 +210,7 @@ impl Parser<'_> {
                         return self.err("expected ',' or ']'");
                     }
                 }
+                items.shrink_to_fit();
                 Value::Seq(items)
             }
             Some(b'"') => Value::Str(self.string()?),

@@ -537,7 +537,11 @@ fn find(entries: &[Entry], index: Option<&BTreeMap<String, usize>>, key: &str) -
 /// merged mappings in order, as go-yaml does).
 fn finish(frame: Frame) -> Result<(Built, usize), SyntaxError> {
     let value = match frame.open {
-        Open::Seq { items } => Value::Seq(items),
+        Open::Seq { mut items } => {
+            // Exact capacity: the tree of a large List is most of the reader's memory.
+            items.shrink_to_fit();
+            Value::Seq(items)
+        }
         Open::Map {
             mut entries,
             pending,
@@ -568,6 +572,7 @@ fn finish(frame: Frame) -> Result<(Built, usize), SyntaxError> {
                     }
                 }
             }
+            entries.shrink_to_fit();
             Value::Map(entries)
         }
     };
