@@ -247,6 +247,18 @@ mod tests {
         assert!(errors[0].message.contains("input too large"));
     }
 
+    /// The generated perfect hash finds every field of every type, and nothing else.
+    #[test]
+    fn schema_lookup_finds_every_field() {
+        for def in schema::TYPES {
+            for (name, shape) in def.fields {
+                assert_eq!(def.field(name), Some(*shape), "{}.{name}", def.name);
+                assert_eq!(def.field(&alloc::format!("{name}x")), None);
+            }
+            assert_eq!(def.field(""), None);
+        }
+    }
+
     /// kubectl flattens `List` and `…List` kinds with `items`; the objects count against the
     /// limit one by one.
     #[test]
