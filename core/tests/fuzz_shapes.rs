@@ -65,11 +65,11 @@ proptest! {
 #[test]
 fn fixtures_pass_the_checks() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
-    for e in std::fs::read_dir(dir).unwrap() {
-        let path = e.unwrap().path();
+    for e in std::fs::read_dir(dir).expect("tests/fixtures is readable") {
+        let path = e.expect("a directory entry").path();
         let ext = path.extension().and_then(|e| e.to_str());
         if matches!(ext, Some("yaml" | "json")) {
-            let text = std::fs::read_to_string(&path).unwrap();
+            let text = std::fs::read_to_string(&path).expect("a fixture is UTF-8 text");
             shapes::check_read(&text, ext == Some("json"));
             shapes::check_load_plan_route(&text);
         }
