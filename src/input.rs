@@ -149,7 +149,7 @@ mod tests {
     /// A FIFO with no writer would block `open` forever (and the agent's poll loop with it).
     #[test]
     fn a_fifo_without_a_writer_is_refused_at_once() {
-        let dir = std::env::temp_dir().join(format!("svcroute-fifo-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("svcroute-input-fifo-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let fifo = dir.join("m.yaml");
         let _ = std::fs::remove_file(&fifo);
