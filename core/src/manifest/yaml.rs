@@ -6,7 +6,7 @@
 //! JSON is read by the same parser: every JSON text `kubectl get -o json` prints is valid YAML 1.2.
 
 use alloc::borrow::ToOwned;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -177,8 +177,8 @@ enum Open {
         pending: Option<PendingKey>,
         /// Key → index in `entries`, once the mapping has more than [`SCAN_KEYS`] keys.
         index: Option<BTreeMap<String, usize>>,
-        /// Mappings merged in by `<<`, in precedence order (the first wins).
-        merged: Vec<(Vec<Entry>, Pos)>,
+        /// Keys whose value came from a `<<` merge: a key written later replaces it.
+        merged: BTreeSet<String>,
     },
 }
 
@@ -272,7 +272,7 @@ impl<'a> Builder<'a> {
                             entries: Vec::new(),
                             pending: None,
                             index: None,
-                            merged: Vec::new(),
+                            merged: BTreeSet::new(),
                         }
                     };
                     self.stack.push(Frame {
@@ -465,21 +465,40 @@ fn add(parent: &mut Frame, built: Built) -> Result<(), SyntaxError> {
                     merge,
                 });
             }
-            Some(k) if k.merge => match built.node.value {
-                // `<<: *base` or `<<: [*a, *b]`: go-yaml's merge, mappings only.
-                Value::Map(m) => merged.push((m, k.pos)),
-                Value::Seq(items) => {
-                    for item in items {
-                        match item.value {
-                            Value::Map(m) => merged.push((m, item.pos)),
-                            _ => return Err(merge_error(item.pos)),
+            Some(k) if k.merge => {
+                // `<<: *base` or `<<: [*a, *b]`: go-yaml v2's merge (sigs.k8s.io/yaml), mappings
+                // only, applied where it is written: its keys replace those set before it, keys
+                // written after it replace its own, and in a list the earlier mapping wins.
+                let maps = match built.node.value {
+                    Value::Map(m) => alloc::vec![m],
+                    Value::Seq(items) => {
+                        let mut maps = Vec::new();
+                        for item in items {
+                            match item.value {
+                                Value::Map(m) => maps.push(m),
+                                _ => return Err(merge_error(item.pos)),
+                            }
                         }
+                        maps.reverse();
+                        maps
+                    }
+                    _ => return Err(merge_error(built.node.pos)),
+                };
+                for e in maps.into_iter().flatten() {
+                    merged.insert(e.key.clone());
+                    match find(entries, index.as_ref(), &e.key) {
+                        Some(i) => entries[i].value = e.value,
+                        None => put(entries, index, e, k.pos)?,
                     }
                 }
-                _ => return Err(merge_error(built.node.pos)),
-            },
+            }
             Some(k) => {
                 if let Some(prev) = find(entries, index.as_ref(), &k.key) {
+                    if merged.remove(&k.key) {
+                        entries[prev].key_pos = k.pos;
+                        entries[prev].value = built.node;
+                        return Ok(());
+                    }
                     return Err(SyntaxError {
                         pos: k.pos,
                         message: format!(
@@ -488,34 +507,50 @@ fn add(parent: &mut Frame, built: Built) -> Result<(), SyntaxError> {
                         ),
                     });
                 }
-                if entries.len() >= super::MAX_KEYS {
-                    return Err(SyntaxError {
-                        pos: k.pos,
-                        message: format!(
-                            "more than {} keys in one mapping (the reader's limit)",
-                            super::MAX_KEYS
-                        ),
-                    });
-                }
-                if let Some(ix) = index.as_mut() {
-                    ix.insert(k.key.clone(), entries.len());
-                } else if entries.len() >= SCAN_KEYS {
-                    let mut ix: BTreeMap<String, usize> = entries
-                        .iter()
-                        .enumerate()
-                        .map(|(i, e)| (e.key.clone(), i))
-                        .collect();
-                    ix.insert(k.key.clone(), entries.len());
-                    *index = Some(ix);
-                }
-                entries.push(Entry {
-                    key: k.key,
-                    key_pos: k.pos,
-                    value: built.node,
-                });
+                put(
+                    entries,
+                    index,
+                    Entry {
+                        key: k.key,
+                        key_pos: k.pos,
+                        value: built.node,
+                    },
+                    k.pos,
+                )?;
             }
         },
     }
+    Ok(())
+}
+
+/// Appends an entry, keeping the key index and the keys-per-mapping limit.
+fn put(
+    entries: &mut Vec<Entry>,
+    index: &mut Option<BTreeMap<String, usize>>,
+    e: Entry,
+    at: Pos,
+) -> Result<(), SyntaxError> {
+    if entries.len() >= super::MAX_KEYS {
+        return Err(SyntaxError {
+            pos: at,
+            message: format!(
+                "more than {} keys in one mapping (the reader's limit)",
+                super::MAX_KEYS
+            ),
+        });
+    }
+    if let Some(ix) = index.as_mut() {
+        ix.insert(e.key.clone(), entries.len());
+    } else if entries.len() >= SCAN_KEYS {
+        let mut ix: BTreeMap<String, usize> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.key.clone(), i))
+            .collect();
+        ix.insert(e.key.clone(), entries.len());
+        *index = Some(ix);
+    }
+    entries.push(e);
     Ok(())
 }
 
@@ -533,8 +568,7 @@ fn find(entries: &[Entry], index: Option<&BTreeMap<String, usize>>, key: &str) -
     }
 }
 
-/// Closes a collection: merges `<<` mappings in (keys written in the mapping win, then the
-/// merged mappings in order, as go-yaml does).
+/// Closes a collection.
 fn finish(frame: Frame) -> Result<(Built, usize), SyntaxError> {
     let value = match frame.open {
         Open::Seq { mut items } => {
@@ -545,32 +579,13 @@ fn finish(frame: Frame) -> Result<(Built, usize), SyntaxError> {
         Open::Map {
             mut entries,
             pending,
-            mut index,
-            merged,
+            ..
         } => {
             if let Some(k) = pending {
                 return Err(SyntaxError {
                     pos: k.pos,
                     message: "mapping key without a value".into(),
                 });
-            }
-            for (m, _) in merged {
-                for e in m {
-                    if find(&entries, index.as_ref(), &e.key).is_none() {
-                        if let Some(ix) = index.as_mut() {
-                            ix.insert(e.key.clone(), entries.len());
-                        } else if entries.len() >= SCAN_KEYS {
-                            let mut ix: BTreeMap<String, usize> = entries
-                                .iter()
-                                .enumerate()
-                                .map(|(i, e)| (e.key.clone(), i))
-                                .collect();
-                            ix.insert(e.key.clone(), entries.len());
-                            index = Some(ix);
-                        }
-                        entries.push(e);
-                    }
-                }
             }
             entries.shrink_to_fit();
             Value::Map(entries)
@@ -847,26 +862,38 @@ mod tests {
         assert!(err.message.contains("keys in one mapping"), "{err:?}");
     }
 
-    /// go-yaml (sigs.k8s.io/yaml) merges `<<` mappings: explicit keys win, then the merged
-    /// mappings in order.
+    /// go-yaml v2 (sigs.k8s.io/yaml) merges `<<` mappings where they are written: later keys
+    /// win over merged ones, merged ones over earlier keys, the first of a merged list wins.
     #[test]
     fn merge_keys_merge() {
         let n = one(
-            "base: &b {port: 80, protocol: TCP}\nother: &o {port: 81, name: x}\nm:\n  <<: [*b, *o]\n  protocol: UDP\n",
+            "base: &b {port: 80, protocol: TCP}\nother: &o {port: 81, name: x}\nm:\n  <<: [*b, *o]\n  protocol: UDP\nn:\n  port: 1\n  <<: *b\n",
         );
         let Value::Map(e) = n.value else { panic!() };
-        let Value::Map(m) = &e[2].value.value else {
-            panic!()
+        let pairs = |v: &Value| -> Vec<(String, Value)> {
+            let Value::Map(m) = v else { panic!() };
+            m.iter()
+                .map(|e| (e.key.clone(), e.value.value.clone()))
+                .collect()
         };
-        let got: Vec<(&str, &Value)> = m.iter().map(|e| (e.key.as_str(), &e.value.value)).collect();
         assert_eq!(
-            got,
+            pairs(&e[2].value.value),
             vec![
-                ("protocol", &Value::Str("UDP".into())),
-                ("port", &Value::Int(80)),
-                ("name", &Value::Str("x".into())),
+                ("port".into(), Value::Int(80)),
+                ("name".into(), Value::Str("x".into())),
+                ("protocol".into(), Value::Str("UDP".into())),
             ]
         );
+        // go-yaml v2 applies a merge where it is written: over a key set before it.
+        assert_eq!(
+            pairs(&e[3].value.value),
+            vec![
+                ("port".into(), Value::Int(80)),
+                ("protocol".into(), Value::Str("TCP".into())),
+            ]
+        );
+        // Keys written twice are still duplicates.
+        assert!(parse_documents("<<: {b: 2}\nb: 3\nb: 4\n").is_err());
         // A quoted "<<" is an ordinary key.
         let n = one("\"<<\": 1\n");
         let Value::Map(e) = n.value else { panic!() };
