@@ -20,6 +20,7 @@ const TARGETS: &[&str] = &[
     "load_plan_route",
     "label_selector",
     "ipvs_parse",
+    "nft_parse",
 ];
 
 /// `cargo xtask fuzz …`.
@@ -58,7 +59,7 @@ pub fn main(args: &[String]) -> Result<()> {
     for t in targets {
         let corpus = root().join("fuzz/corpus").join(t);
         std::fs::create_dir_all(&corpus)?;
-        if t != "ipvs_parse" && t != "label_selector" {
+        if !matches!(t, "ipvs_parse" | "nft_parse" | "label_selector") {
             seed(&corpus)?;
         }
         eprintln!("fuzzing {t} for {seconds} s");
