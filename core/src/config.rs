@@ -206,6 +206,10 @@ impl Settings {
     }
 }
 
+/// The most Nodes `--nodes` (JS `nodes`) may ask for: Kubernetes' scalability limit of 5,000
+/// Nodes per cluster. Without a limit, `--nodes 4294967295` asked for a 103 GB allocation.
+pub const MAX_NODES: u32 = 5_000;
+
 /// Settings of the cluster and of the proxy, with kubeadm's and kube-proxy's defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -463,6 +467,13 @@ impl Config {
         let (lo, hi) = self.node_port_range;
         if lo == 0 || lo > hi {
             return Err(alloc::format!("node port range {lo}-{hi} is empty"));
+        }
+        if self.synthesized_nodes > MAX_NODES {
+            return Err(alloc::format!(
+                "nodes: {} is more than {MAX_NODES}, the most Nodes a Kubernetes cluster is \
+                 tested with (the limit of the synthesized cluster)",
+                self.synthesized_nodes
+            ));
         }
         Ok(())
     }

@@ -2,10 +2,20 @@
 //!
 //! Messages follow the API server's field errors (`spec.ports[0].port: Invalid value: 0: must be
 //! between 1 and 65535, inclusive`), so what a user reads here is what `kubectl apply` would say.
+//!
+//! Messages quote the input, and the input may be hostile: a word longer than
+//! [`MAX_WORD_CHARS`] characters (a 10 MB `metadata.name`) is shortened to its start and end
+//! with its length, and a message stays under about [`MAX_MESSAGE_CHARS`] characters.
 
 use alloc::string::String;
 use alloc::sync::Arc;
 use core::fmt;
+use core::fmt::Write as _;
+
+/// Longest run of non-space characters a message shows in full.
+pub const MAX_WORD_CHARS: usize = 256;
+/// Longest message shown in full; longer ones keep their start and end.
+pub const MAX_MESSAGE_CHARS: usize = 4096;
 
 /// Where something was written: a file (as the user named it) and a 1-based line and column.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -75,7 +85,7 @@ impl Diagnostic {
             severity: Severity::Error,
             kind,
             loc,
-            message: message.into(),
+            message: shorten(message.into()),
         }
     }
 
@@ -85,7 +95,7 @@ impl Diagnostic {
             severity: Severity::Warning,
             kind,
             loc,
-            message: message.into(),
+            message: shorten(message.into()),
         }
     }
 
@@ -93,6 +103,35 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+}
+
+/// A message with over-long words and an over-long whole cut down (see the module doc).
+pub fn shorten(message: String) -> String {
+    if message.len() <= MAX_WORD_CHARS {
+        return message;
+    }
+    let mut out = String::new();
+    for (i, word) in message.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let chars = word.chars().count();
+        if chars > MAX_WORD_CHARS {
+            let head: String = word.chars().take(64).collect();
+            let tail: String = word.chars().skip(chars - 16).collect();
+            let _ = write!(out, "{head}…({chars} characters)…{tail}");
+        } else {
+            out.push_str(word);
+        }
+    }
+    let chars = out.chars().count();
+    if chars > MAX_MESSAGE_CHARS {
+        let head: String = out.chars().take(MAX_MESSAGE_CHARS / 2).collect();
+        let tail: String = out.chars().skip(chars - MAX_MESSAGE_CHARS / 4).collect();
+        let omitted = chars - MAX_MESSAGE_CHARS / 2 - MAX_MESSAGE_CHARS / 4;
+        out = alloc::format!("{head} … ({omitted} characters left out) … {tail}");
+    }
+    out
 }
 
 /// `LOC: message` (or just the message when the location is unknown), without the severity.

@@ -135,6 +135,36 @@ def api_version():
     return m.group(1) if m else "unknown"
 
 
+def fnv(seed, name):
+    """FNV-1a, 32 bits, from a per-type seed: the hash `TypeDef::field` computes."""
+    h = 0x811C9DC5 ^ seed
+    for b in name.encode():
+        h ^= b
+        h = (h * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def perfect_hash(fields):
+    """(seed, slots): the first seed under which every field name of a type lands in its own
+    slot of a power-of-two table at least twice the number of fields (0xFFFF: empty). The slot
+    is taken from the hash's high half: FNV's low bits depend only on the inputs' low bits."""
+    if not fields:
+        return 0, []
+    size = 2
+    while size < 2 * len(fields):
+        size *= 2
+    for seed in range(1 << 20):
+        slots = [0xFFFF] * size
+        for i, (name, _) in enumerate(fields):
+            h = (fnv(seed, name) >> 16) & (size - 1)
+            if slots[h] != 0xFFFF:
+                break
+            slots[h] = i
+        else:
+            return seed, slots
+    raise SystemExit(f"no perfect hash for {fields}")
+
+
 def main():
     defs = walk()
     names = sorted(defs)
@@ -147,7 +177,9 @@ def main():
 
     typedefs = []
     for n in names:
-        typedefs.append(f'    // {index[n]}\n    TypeDef {{ name: "{n}", fields: &[')
+        seed, slots = perfect_hash(defs[n])
+        slot_list = ", ".join(str(x) for x in slots)
+        typedefs.append(f'    // {index[n]}\n    TypeDef {{ name: "{n}", seed: {seed}, slots: &[{slot_list}], fields: &[')
         typedefs.extend(entry(field, s) for field, s in defs[n])
         typedefs.append("    ] },")
     roots = [f'        ("{av}", "{kind}") => Some(Ty({index[m]})), // {m}'
@@ -201,6 +233,10 @@ pub struct TypeDef {
     pub name: &'static str,
     /// Its JSON field names, sorted by name (byte order), with their shapes.
     pub fields: &'static [(&'static str, Shape)],
+    /// Seed of the perfect hash of the field names (see [`TypeDef::field`]).
+    pub seed: u32,
+    /// Index into `fields` by hash slot (`u16::MAX`: no field), a power of two long.
+    pub slots: &'static [u16],
 }
 
 /// Every type reachable from the root kinds.
@@ -217,12 +253,20 @@ impl Ty {
 }
 
 impl TypeDef {
-    /// The shape of field `name`, if the API knows it (binary search over the sorted fields).
+    /// The shape of field `name`, if the API knows it: a perfect hash (FNV-1a from the type's
+    /// seed, chosen by the generator so that no two fields share a slot) and one comparison.
     pub fn field(&self, name: &str) -> Option<Shape> {
-        self.fields
-            .binary_search_by(|(f, _)| f.as_bytes().cmp(name.as_bytes()))
-            .ok()
-            .map(|i| self.fields[i].1)
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mut h = 0x811c_9dc5 ^ self.seed;
+        for b in name.bytes() {
+            h ^= u32::from(b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+        let slot = *self.slots.get((h >> 16) as usize & (self.slots.len() - 1))?;
+        let (f, shape) = self.fields.get(usize::from(slot))?;
+        (*f == name).then_some(*shape)
     }
 }
 

@@ -2,7 +2,11 @@
 //!
 //! - `cargo xtask test`: everything CI checks (format, clippy, tests, the no_std build).
 //! - `cargo xtask vm …`: the qemu harness that boots a real IPVS kernel.
+//! - `cargo xtask gen-cluster …`: a synthetic cluster for measuring (see `gen_cluster.rs`).
+//! - `cargo xtask fuzz …`: the cargo-fuzz targets on nightly (see `fuzz.rs`).
 
+mod fuzz; // `cargo xtask fuzz`: the fuzz/ targets on nightly
+mod gen_cluster; // `cargo xtask gen-cluster`: synthetic clusters for benchmarks
 mod netfilter; // the agent's nftables table on the host kernel: `cargo xtask netfilter-host`
 mod vm;
 mod web; // the playground (web/): `cargo xtask web|serve`, and its tests in `test`
@@ -20,12 +24,16 @@ fn main() -> Result<()> {
     match cmd {
         "test" => test(rest),
         "vm" => vm::main(rest),
+        "gen-cluster" => gen_cluster::main(rest),
+        "fuzz" => fuzz::main(rest),
         "netfilter-host" => netfilter::host(rest),
         "nft-capture" => netfilter::capture(rest), // test vectors for nft/
         "web" => web::web(rest),                   // playground: build pkg/
         "serve" => web::serve(rest),               // playground: build, serve on 127.0.0.1:8080
         "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <serve|web|test|vm|netfilter-host|nft-capture>");
+            println!(
+                "usage: cargo xtask <serve|web|test|vm|netfilter-host|nft-capture|gen-cluster|fuzz>"
+            );
             Ok(())
         }
         other => bail!("unknown xtask command {other:?}; try `cargo xtask help`"),

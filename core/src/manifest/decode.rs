@@ -17,7 +17,7 @@ use ipnet::IpNet;
 use super::Read;
 use super::quoted_list;
 use super::schema::{self, Shape};
-use super::yaml::{self, Entry, Node, Pos, Value};
+use super::yaml::{Entry, Node, Pos, Value};
 use crate::diag::{Diagnostic, Kind, Loc};
 use crate::labels::{Labels, Selector};
 use crate::model::{self, *};
@@ -32,18 +32,7 @@ pub(crate) fn read_into(file: &Arc<str>, text: &str, out: &mut Read) {
 }
 
 fn read_text(file: &Arc<str>, text: &str, out: &mut Read) {
-    let trimmed = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
-    // Text that looks like JSON is read by the fast JSON parser; YAML (which also reads JSON
-    // and YAML's flow style) is the fallback. When both fail, the JSON parser's error is the
-    // one that speaks to the user.
-    let parsed = if trimmed.starts_with(['{', '[']) {
-        match super::json::parse_documents(text) {
-            Ok(docs) => Ok(docs),
-            Err(json) => yaml::parse_documents(text).map_err(|_| ("JSON", json)),
-        }
-    } else {
-        yaml::parse_documents(text).map_err(|e| ("YAML", e))
-    };
+    let parsed = super::parse(text);
     let docs = match parsed {
         Ok(docs) => docs,
         Err((what, e)) => {
@@ -117,7 +106,9 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
         }
         return;
     };
-    if kind == "List" || (kind.ends_with("List") && kind.len() > 4) {
+    // kubectl flattens objects with `items` (a custom `FooList` too); a `…List` without
+    // `items` is an ordinary object, reported below like any other kind.
+    if kind.ends_with("List") && entries.iter().any(|e| e.key == "items") {
         let Some((items, _)) = cx.seq(entries, "items", "") else {
             return;
         };

@@ -1,15 +1,24 @@
 //! A fast path for JSON text (`kubectl get -o json`): the same position-carrying tree as
 //! [`super::yaml`], built by a small recursive-descent parser about ten times faster than the
 //! YAML parser on large cluster dumps. The reader tries it first for text that starts with `{`
-//! or `[` and falls back to YAML (which also reads JSON, and YAML flow style) when it fails.
+//! or `[` and falls back to YAML (which also reads JSON, and YAML flow style) when it fails,
+//! except at a comment: JSON has none, and the user is told so where it is.
+//!
+//! The parser keeps open arrays and objects on an explicit stack (no recursion), at most
+//! [`MAX_DEPTH`](super::MAX_DEPTH) deep, and keeps the reader's other [limits](super#limits).
 
+use alloc::collections::BTreeMap;
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::yaml::{Entry, Node, Pos, SyntaxError, Value};
 
-/// Nesting deeper than this is refused (no stack overflow on hostile input).
-const MAX_DEPTH: usize = 256;
+/// The message for a `//` or `/* */` comment.
+pub(crate) const COMMENT: &str = "comments are not allowed in JSON";
+
+/// Objects with more keys than this check duplicates with an ordered index instead of a scan.
+const SCAN_KEYS: usize = 16;
 
 /// Parses a stream of JSON values (usually one).
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
@@ -20,14 +29,27 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
         line: 1,
         line_start: 0,
         col_at: (0, 0),
+        values: 0,
     };
     let mut docs = Vec::new();
     p.skip_ws();
     while p.i < p.bytes.len() {
-        docs.push(p.value(0)?);
+        docs.push(p.value()?);
         p.skip_ws();
     }
     Ok(docs)
+}
+
+/// An array or object being read.
+enum Open {
+    Seq(Vec<Node>),
+    Map {
+        entries: Vec<Entry>,
+        /// Key → index in `entries`, once the object has more than [`SCAN_KEYS`] keys.
+        index: Option<BTreeMap<String, usize>>,
+        /// The key whose value is being read.
+        key: (String, Pos),
+    },
 }
 
 struct Parser<'a> {
@@ -40,6 +62,8 @@ struct Parser<'a> {
     /// characters, and counting from the line start every time would be quadratic on the
     /// one-line JSON that `json.dump` writes.
     col_at: (usize, usize),
+    /// Values read so far, against [`super::MAX_VALUES`].
+    values: usize,
 }
 
 impl Parser<'_> {
@@ -58,6 +82,12 @@ impl Parser<'_> {
     }
 
     fn err<T>(&mut self, message: &str) -> Result<T, SyntaxError> {
+        let rest = &self.bytes[self.i.min(self.bytes.len())..];
+        let message = if rest.starts_with(b"//") || rest.starts_with(b"/*") {
+            COMMENT
+        } else {
+            message
+        };
         Err(SyntaxError {
             pos: self.pos(),
             message: message.into(),
@@ -87,93 +117,179 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Node, SyntaxError> {
-        if depth > MAX_DEPTH {
-            return self.err("nesting is too deep");
+    /// One key of an object with its `:`, checked against the keys before it.
+    fn key(
+        &mut self,
+        entries: &[Entry],
+        index: &mut Option<BTreeMap<String, usize>>,
+    ) -> Result<(String, Pos), SyntaxError> {
+        self.skip_ws();
+        let key_pos = self.pos();
+        if self.bytes.get(self.i) != Some(&b'"') {
+            return self.err("expected a string key");
+        }
+        let key = self.string()?;
+        let prev = match index {
+            Some(ix) => ix.get(&key).copied(),
+            None => entries.iter().position(|e| e.key == key),
+        };
+        if let Some(prev) = prev {
+            return Err(SyntaxError {
+                pos: key_pos,
+                message: format!(
+                    "mapping key {key:?} already defined at line {}",
+                    entries[prev].key_pos.line
+                ),
+            });
+        }
+        if entries.len() >= super::MAX_KEYS {
+            return Err(SyntaxError {
+                pos: key_pos,
+                message: format!(
+                    "more than {} keys in one mapping (the reader's limit)",
+                    super::MAX_KEYS
+                ),
+            });
+        }
+        if let Some(ix) = index.as_mut() {
+            ix.insert(key.clone(), entries.len());
+        } else if entries.len() >= SCAN_KEYS {
+            let mut ix: BTreeMap<String, usize> = entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.key.clone(), i))
+                .collect();
+            ix.insert(key.clone(), entries.len());
+            *index = Some(ix);
         }
         self.skip_ws();
-        let pos = self.pos();
-        let value = match self.bytes.get(self.i) {
-            None => return self.err("unexpected end of JSON"),
-            Some(b'{') => {
-                self.i += 1;
-                let mut entries: Vec<Entry> = Vec::new();
+        if !self.eat(b':') {
+            return self.err("expected ':'");
+        }
+        Ok((key, key_pos))
+    }
+
+    /// One JSON value, without recursion: open arrays and objects wait on a stack.
+    fn value(&mut self) -> Result<Node, SyntaxError> {
+        let mut stack: Vec<(Open, Pos)> = Vec::new();
+        'values: loop {
+            self.skip_ws();
+            self.values += 1;
+            if self.values > super::MAX_VALUES {
+                return self.err(&format!(
+                    "more than {} values in one input (the reader's limit)",
+                    super::MAX_VALUES
+                ));
+            }
+            let pos = self.pos();
+            let value = match self.bytes.get(self.i) {
+                None => return self.err("unexpected end of JSON"),
+                Some(b'{' | b'[') if stack.len() >= super::MAX_DEPTH => {
+                    return self.err(&format!(
+                        "nesting deeper than {} levels (the reader's limit)",
+                        super::MAX_DEPTH
+                    ));
+                }
+                Some(b'{') => {
+                    self.i += 1;
+                    self.skip_ws();
+                    if self.eat(b'}') {
+                        Value::Map(Vec::new())
+                    } else {
+                        let mut index = None;
+                        let key = self.key(&[], &mut index)?;
+                        stack.push((
+                            Open::Map {
+                                entries: Vec::new(),
+                                index,
+                                key,
+                            },
+                            pos,
+                        ));
+                        continue 'values;
+                    }
+                }
+                Some(b'[') => {
+                    self.i += 1;
+                    self.skip_ws();
+                    if self.eat(b']') {
+                        Value::Seq(Vec::new())
+                    } else {
+                        stack.push((Open::Seq(Vec::new()), pos));
+                        continue 'values;
+                    }
+                }
+                Some(b'"') => Value::Str(self.string()?),
+                Some(b't') if self.bytes[self.i..].starts_with(b"true") => {
+                    self.i += 4;
+                    Value::Bool(true)
+                }
+                Some(b'f') if self.bytes[self.i..].starts_with(b"false") => {
+                    self.i += 5;
+                    Value::Bool(false)
+                }
+                Some(b'n') if self.bytes[self.i..].starts_with(b"null") => {
+                    self.i += 4;
+                    Value::Null
+                }
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                Some(_) => return self.err("expected a JSON value"),
+            };
+            // Hand the finished value to the collection that waits for it, closing every
+            // collection that ends after it.
+            let mut node = Node { value, pos };
+            loop {
+                let Some((open, _)) = stack.last_mut() else {
+                    return Ok(node);
+                };
                 self.skip_ws();
-                if !self.eat(b'}') {
-                    loop {
-                        self.skip_ws();
-                        let key_pos = self.pos();
-                        if self.bytes.get(self.i) != Some(&b'"') {
-                            return self.err("expected a string key");
+                match open {
+                    Open::Seq(items) => {
+                        items.push(node);
+                        if self.eat(b',') {
+                            continue 'values;
                         }
-                        let key = self.string()?;
-                        if let Some(prev) = entries.iter().find(|e| e.key == key) {
-                            return Err(SyntaxError {
-                                pos: key_pos,
-                                message: alloc::format!(
-                                    "mapping key {key:?} already defined at line {}",
-                                    prev.key_pos.line
-                                ),
-                            });
+                        if !self.eat(b']') {
+                            return self.err("expected ',' or ']'");
                         }
-                        self.skip_ws();
-                        if !self.eat(b':') {
-                            return self.err("expected ':'");
-                        }
-                        let value = self.value(depth + 1)?;
+                    }
+                    Open::Map {
+                        entries,
+                        index,
+                        key,
+                    } => {
+                        let (k, key_pos) = core::mem::take(key);
                         entries.push(Entry {
-                            key,
+                            key: k,
                             key_pos,
-                            value,
+                            value: node,
                         });
-                        self.skip_ws();
                         if self.eat(b',') {
-                            continue;
+                            *key = self.key(entries, index)?;
+                            continue 'values;
                         }
-                        if self.eat(b'}') {
-                            break;
+                        if !self.eat(b'}') {
+                            return self.err("expected ',' or '}'");
                         }
-                        return self.err("expected ',' or '}'");
                     }
                 }
-                Value::Map(entries)
-            }
-            Some(b'[') => {
-                self.i += 1;
-                let mut items = Vec::new();
-                self.skip_ws();
-                if !self.eat(b']') {
-                    loop {
-                        items.push(self.value(depth + 1)?);
-                        self.skip_ws();
-                        if self.eat(b',') {
-                            continue;
-                        }
-                        if self.eat(b']') {
-                            break;
-                        }
-                        return self.err("expected ',' or ']'");
+                let Some((open, pos)) = stack.pop() else {
+                    return self.err("unbalanced JSON");
+                };
+                // Exact capacity: the tree of a large List is most of the reader's memory.
+                let value = match open {
+                    Open::Seq(mut items) => {
+                        items.shrink_to_fit();
+                        Value::Seq(items)
                     }
-                }
-                Value::Seq(items)
+                    Open::Map { mut entries, .. } => {
+                        entries.shrink_to_fit();
+                        Value::Map(entries)
+                    }
+                };
+                node = Node { value, pos };
             }
-            Some(b'"') => Value::Str(self.string()?),
-            Some(b't') if self.bytes[self.i..].starts_with(b"true") => {
-                self.i += 4;
-                Value::Bool(true)
-            }
-            Some(b'f') if self.bytes[self.i..].starts_with(b"false") => {
-                self.i += 5;
-                Value::Bool(false)
-            }
-            Some(b'n') if self.bytes[self.i..].starts_with(b"null") => {
-                self.i += 4;
-                Value::Null
-            }
-            Some(b'-' | b'0'..=b'9') => self.number()?,
-            Some(_) => return self.err("expected a JSON value"),
-        };
-        Ok(Node { value, pos })
+        }
     }
 
     fn number(&mut self) -> Result<Value, SyntaxError> {
@@ -301,5 +417,38 @@ mod tests {
         let e = parse_documents("{\"a\": tru}").unwrap_err();
         assert_eq!(e.pos.line, 1);
         assert!(parse_documents(&"[".repeat(1000)).is_err());
+    }
+
+    /// The recursion is bounded by the depth limit and fits a 256 KiB stack (a quarter of the
+    /// browser build's) even in a debug build.
+    #[test]
+    fn depth_limit_on_a_small_stack() {
+        let (ok, deeper) = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(|| {
+                let ok = alloc::format!("{}1{}", "[".repeat(256), "]".repeat(256));
+                let deeper = alloc::format!("{}1{}", "[{\"a\":".repeat(200), "}]".repeat(200));
+                (
+                    parse_documents(&ok).map(|d| d.len()),
+                    parse_documents(&deeper),
+                )
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(ok, Ok(1));
+        let err = deeper.unwrap_err();
+        assert!(err.message.contains("nesting deeper than 256"), "{err:?}");
+    }
+
+    #[test]
+    fn comments_are_named() {
+        let e = parse_documents("{\n  \"a\": 1, // no\n  \"b\": 2\n}").unwrap_err();
+        assert_eq!(
+            (e.pos, e.message.as_str()),
+            (Pos { line: 2, col: 11 }, COMMENT)
+        );
+        let e = parse_documents("[1, /* no */ 2]").unwrap_err();
+        assert_eq!(e.message, COMMENT);
     }
 }

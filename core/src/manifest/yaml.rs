@@ -6,7 +6,7 @@
 //! JSON is read by the same parser: every JSON text `kubectl get -o json` prints is valid YAML 1.2.
 
 use alloc::borrow::ToOwned;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -88,12 +88,21 @@ pub struct SyntaxError {
 /// Upper bound on nodes created by alias expansion, against "billion laughs" inputs.
 const MAX_ALIAS_NODES: usize = 1_000_000;
 
+/// Mappings with more keys than this check duplicates with an ordered index instead of a scan.
+const SCAN_KEYS: usize = 16;
+
 /// Parses every document of `text`. Empty documents (a lone `---`) are dropped.
+///
+/// The tree is built without recursion (an explicit stack of open collections), within the
+/// reader's [limits](super#limits): nesting depth, values, keys per mapping.
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
     let mut builder = Builder {
         parser: Parser::new_from_str(text),
+        text,
         anchors: BTreeMap::new(),
         alias_budget: MAX_ALIAS_NODES,
+        values: 0,
+        stack: Vec::new(),
     };
     let mut docs = Vec::new();
     loop {
@@ -107,8 +116,17 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
                 if matches!(event, Event::DocumentEnd) {
                     continue;
                 }
-                let node = builder.node(event, span)?;
+                let node = builder.document(event, span)?;
                 if node.value != Value::Null {
+                    if docs.len() >= super::MAX_OBJECTS {
+                        return Err(SyntaxError {
+                            pos: node.pos,
+                            message: format!(
+                                "more than {} documents (the reader's limit)",
+                                super::MAX_OBJECTS
+                            ),
+                        });
+                    }
                     docs.push(node);
                 }
             }
@@ -130,23 +148,68 @@ fn pos(span: Span) -> Pos {
     }
 }
 
+/// A finished value with what alias expansion needs to know about it.
+struct Built {
+    node: Node,
+    /// Values in it (itself included).
+    size: usize,
+    /// Nesting levels (a scalar is 1).
+    height: usize,
+    /// A plain, untagged `<<` (YAML 1.1's merge key when it is a mapping key).
+    merge_key: bool,
+}
+
+/// A mapping key waiting for its value.
+struct PendingKey {
+    key: String,
+    pos: Pos,
+    /// A plain, untagged `<<`: YAML 1.1's merge key.
+    merge: bool,
+}
+
+/// A collection being built.
+enum Open {
+    Seq {
+        items: Vec<Node>,
+    },
+    Map {
+        entries: Vec<Entry>,
+        pending: Option<PendingKey>,
+        /// Key → index in `entries`, once the mapping has more than [`SCAN_KEYS`] keys.
+        index: Option<BTreeMap<String, usize>>,
+        /// Keys whose value came from a `<<` merge: a key written later replaces it.
+        merged: BTreeSet<String>,
+    },
+}
+
+struct Frame {
+    open: Open,
+    pos: Pos,
+    anchor: usize,
+    size: usize,
+    height: usize,
+}
+
 struct Builder<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
-    anchors: BTreeMap<usize, Node>,
+    text: &'a str,
+    anchors: BTreeMap<usize, Built>,
     alias_budget: usize,
+    values: usize,
+    stack: Vec<Frame>,
 }
 
 impl<'a> Builder<'a> {
     fn next(&mut self) -> Result<(Event<'a>, Span), SyntaxError> {
         match self.parser.next_event() {
             Some(Ok(ev)) => Ok(ev),
-            Some(Err(e)) => Err(SyntaxError {
-                pos: Pos {
-                    line: u32::try_from(e.marker().line()).unwrap_or(u32::MAX),
-                    col: u32::try_from(e.marker().col() + 1).unwrap_or(u32::MAX),
+            Some(Err(e)) => Err(long_key(
+                self.text,
+                SyntaxError {
+                    pos: marker_pos(self.text, e.marker()),
+                    message: e.info().to_owned(),
                 },
-                message: e.info().to_owned(),
-            }),
+            )),
             None => Err(SyntaxError {
                 pos: Pos::default(),
                 message: "unexpected end of input".into(),
@@ -154,124 +217,409 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn node(&mut self, event: Event<'a>, span: Span) -> Result<Node, SyntaxError> {
-        let at = pos(span);
-        let (node, anchor) = match event {
-            Event::Scalar(text, style, anchor, tag) => {
-                let is_str_tag = tag.as_ref().is_some_and(|t| t.suffix == "str");
-                let value = if style != ScalarStyle::Plain || is_str_tag {
-                    Value::Str(text.into_owned())
-                } else {
-                    resolve_plain(&text)
-                };
-                (Node { value, pos: at }, anchor)
-            }
-            Event::SequenceStart(anchor, _) => {
-                let mut items = Vec::new();
-                loop {
-                    let (ev, sp) = self.next()?;
-                    if matches!(ev, Event::SequenceEnd) {
-                        break;
-                    }
-                    items.push(self.node(ev, sp)?);
+    /// Counts one more value against the reader's limit.
+    fn count(&mut self, n: usize, at: Pos) -> Result<(), SyntaxError> {
+        self.values = self.values.saturating_add(n);
+        if self.values > super::MAX_VALUES {
+            return Err(SyntaxError {
+                pos: at,
+                message: format!(
+                    "more than {} values in one input (the reader's limit)",
+                    super::MAX_VALUES
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Builds one document from its first event, iteratively.
+    fn document(&mut self, first: Event<'a>, first_span: Span) -> Result<Node, SyntaxError> {
+        self.stack.clear();
+        let mut event = first;
+        let mut span = first_span;
+        loop {
+            let at = pos(span);
+            let done: Option<(Built, usize)> = match event {
+                Event::Scalar(text, style, anchor, tag) => {
+                    self.count(1, at)?;
+                    let merge_key = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
+                    let value = scalar(text.into_owned(), style, tag.as_deref());
+                    Some((
+                        Built {
+                            node: Node { value, pos: at },
+                            size: 1,
+                            height: 1,
+                            merge_key,
+                        },
+                        anchor,
+                    ))
                 }
-                (
-                    Node {
-                        value: Value::Seq(items),
-                        pos: at,
-                    },
-                    anchor,
-                )
-            }
-            Event::MappingStart(anchor, _) => {
-                let mut entries: Vec<Entry> = Vec::new();
-                loop {
-                    let (ev, sp) = self.next()?;
-                    if matches!(ev, Event::MappingEnd) {
-                        break;
-                    }
-                    let key_node = self.node(ev, sp)?;
-                    let key = match key_node.value {
-                        Value::Str(s) => s,
-                        Value::Int(i) => i.to_string(),
-                        Value::Bool(b) => b.to_string(),
-                        Value::Float(f) => f.to_string(),
-                        Value::Null => "null".to_string(),
-                        Value::Seq(_) | Value::Map(_) => {
-                            return Err(SyntaxError {
-                                pos: key_node.pos,
-                                message: "a mapping key must be a scalar".into(),
-                            });
-                        }
-                    };
-                    if let Some(prev) = entries.iter().find(|e| e.key == key) {
+                Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                    self.count(1, at)?;
+                    if self.stack.len() >= super::MAX_DEPTH {
                         return Err(SyntaxError {
-                            pos: key_node.pos,
+                            pos: at,
                             message: format!(
-                                "mapping key {key:?} already defined at line {}",
-                                prev.key_pos.line
+                                "nesting deeper than {} levels (the reader's limit)",
+                                super::MAX_DEPTH
                             ),
                         });
                     }
-                    let (ev, sp) = self.next()?;
-                    let value = self.node(ev, sp)?;
-                    entries.push(Entry {
-                        key,
-                        key_pos: key_node.pos,
-                        value,
-                    });
-                }
-                (
-                    Node {
-                        value: Value::Map(entries),
+                    let open = if matches!(event, Event::SequenceStart(..)) {
+                        Open::Seq { items: Vec::new() }
+                    } else {
+                        Open::Map {
+                            entries: Vec::new(),
+                            pending: None,
+                            index: None,
+                            merged: BTreeSet::new(),
+                        }
+                    };
+                    self.stack.push(Frame {
+                        open,
                         pos: at,
-                    },
-                    anchor,
-                )
-            }
-            Event::Alias(id) => {
-                let Some(target) = self.anchors.get(&id) else {
+                        anchor,
+                        size: 1,
+                        height: 1,
+                    });
+                    None
+                }
+                Event::SequenceEnd | Event::MappingEnd => {
+                    let Some(frame) = self.stack.pop() else {
+                        return Err(SyntaxError {
+                            pos: at,
+                            message: "unbalanced collection end".into(),
+                        });
+                    };
+                    Some(finish(frame)?)
+                }
+                Event::Alias(id) => {
+                    let Some(target) = self.anchors.get(&id) else {
+                        return Err(SyntaxError {
+                            pos: at,
+                            message: "alias to an unknown anchor".into(),
+                        });
+                    };
+                    if target.size > self.alias_budget {
+                        return Err(SyntaxError {
+                            pos: at,
+                            message: "aliases expand to too many nodes".into(),
+                        });
+                    }
+                    if self.stack.len() + target.height > super::MAX_DEPTH + 1 {
+                        return Err(SyntaxError {
+                            pos: at,
+                            message: format!(
+                                "this alias nests deeper than {} levels (the reader's limit)",
+                                super::MAX_DEPTH
+                            ),
+                        });
+                    }
+                    let (size, height) = (target.size, target.height);
+                    let mut node = target.node.clone();
+                    self.alias_budget -= size;
+                    self.count(size, at)?;
+                    node.pos = at;
+                    Some((
+                        Built {
+                            node,
+                            size,
+                            height,
+                            merge_key: false,
+                        },
+                        0,
+                    ))
+                }
+                other => {
                     return Err(SyntaxError {
                         pos: at,
-                        message: "alias to an unknown anchor".into(),
-                    });
-                };
-                let size = count_nodes(target);
-                if size > self.alias_budget {
-                    return Err(SyntaxError {
-                        pos: at,
-                        message: "aliases expand to too many nodes".into(),
+                        message: format!("unexpected YAML event {other:?}"),
                     });
                 }
-                self.alias_budget -= size;
-                let mut node = target.clone();
-                node.pos = at;
-                return Ok(node);
+            };
+            if let Some((built, anchor)) = done {
+                if anchor != 0 {
+                    let copy = Built {
+                        node: built.node.clone(),
+                        size: built.size,
+                        height: built.height,
+                        merge_key: false,
+                    };
+                    self.anchors.insert(anchor, copy);
+                }
+                match self.stack.last_mut() {
+                    None => return Ok(built.node),
+                    Some(parent) => add(parent, built)?,
+                }
             }
-            other => {
-                return Err(SyntaxError {
-                    pos: at,
-                    message: format!("unexpected YAML event {other:?}"),
-                });
-            }
-        };
-        if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            (event, span) = self.next()?;
         }
-        Ok(node)
     }
 }
 
-fn count_nodes(node: &Node) -> usize {
-    match &node.value {
-        Value::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        Value::Map(entries) => {
-            1 + entries
-                .iter()
-                .map(|e| 1 + count_nodes(&e.value))
-                .sum::<usize>()
+/// The position a parser error points at. saphyr's marker can be far off for a key longer than
+/// YAML's 1024-character limit on implicit keys; the byte index is exact, so line and column are
+/// counted from it when they disagree with the text.
+fn marker_pos(text: &str, m: &saphyr_parser::Marker) -> Pos {
+    let (line, col) = (m.line(), m.col());
+    let mut start = 0;
+    let mut l = 1;
+    // Find the reported line; if the text has no such line or column, fall back to the index.
+    for (i, b) in text.bytes().enumerate() {
+        if l == line {
+            break;
         }
-        _ => 1,
+        if b == b'\n' {
+            l += 1;
+            start = i + 1;
+        }
+    }
+    let line_len = text[start..].find('\n').unwrap_or(text.len() - start);
+    let chars_on_line = text[start..start + line_len].chars().count();
+    if l == line && col <= chars_on_line {
+        return Pos {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            col: u32::try_from(col + 1).unwrap_or(u32::MAX),
+        };
+    }
+    position_of(text, m.index())
+}
+
+/// YAML allows implicit (unquoted, `key: value`) keys of at most 1024 characters; beyond, the
+/// parser stops at the `:` after the key, maybe millions of columns to the right. Point at the
+/// start of the key instead and say why.
+fn long_key(text: &str, err: SyntaxError) -> SyntaxError {
+    if err.pos.col <= 1024 || err.message != "mapping values are not allowed in this context" {
+        return err;
+    }
+    let Some(line) = text.lines().nth(err.pos.line.saturating_sub(1) as usize) else {
+        return err;
+    };
+    let before: String = line.chars().take(err.pos.col as usize - 1).collect();
+    // The key starts after the last indicator that can precede it.
+    let start = before.rfind(['{', ',', '[', '-', '?']).map_or(0, |i| i + 1);
+    let key = before[start..].trim_start();
+    let key_col = before[..before.len() - key.len()].chars().count() + 1;
+    let chars = key.trim_end().chars().count();
+    if chars <= 1024 {
+        return err;
+    }
+    SyntaxError {
+        pos: Pos {
+            line: err.pos.line,
+            col: u32::try_from(key_col).unwrap_or(u32::MAX),
+        },
+        message: format!(
+            "a mapping key of {chars} characters: YAML allows at most 1024 in a plain `key: value` \
+             (kubectl refuses it too)"
+        ),
+    }
+}
+
+/// Line and column (1-based, columns in characters) of a character index into `text`.
+pub(crate) fn position_of(text: &str, char_index: usize) -> Pos {
+    let mut line = 1u32;
+    let mut col = 1u32;
+    for c in text.chars().take(char_index) {
+        if c == '\n' {
+            line = line.saturating_add(1);
+            col = 1;
+        } else {
+            col = col.saturating_add(1);
+        }
+    }
+    Pos { line, col }
+}
+
+/// Adds a finished value to the collection being built.
+fn add(parent: &mut Frame, built: Built) -> Result<(), SyntaxError> {
+    parent.size = parent.size.saturating_add(built.size);
+    parent.height = parent.height.max(built.height + 1);
+    match &mut parent.open {
+        Open::Seq { items } => items.push(built.node),
+        Open::Map {
+            entries,
+            pending,
+            index,
+            merged,
+        } => match pending.take() {
+            None => {
+                let node = built.node;
+                let merge = built.merge_key;
+                let key = match node.value {
+                    Value::Str(s) => s,
+                    Value::Int(i) => i.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Float(f) => f.to_string(),
+                    Value::Null => "null".to_string(),
+                    Value::Seq(_) | Value::Map(_) => {
+                        return Err(SyntaxError {
+                            pos: node.pos,
+                            message: "a mapping key must be a scalar".into(),
+                        });
+                    }
+                };
+                *pending = Some(PendingKey {
+                    key,
+                    pos: node.pos,
+                    merge,
+                });
+            }
+            Some(k) if k.merge => {
+                // `<<: *base` or `<<: [*a, *b]`: go-yaml v2's merge (sigs.k8s.io/yaml), mappings
+                // only, applied where it is written: its keys replace those set before it, keys
+                // written after it replace its own, and in a list the earlier mapping wins.
+                let maps = match built.node.value {
+                    Value::Map(m) => alloc::vec![m],
+                    Value::Seq(items) => {
+                        let mut maps = Vec::new();
+                        for item in items {
+                            match item.value {
+                                Value::Map(m) => maps.push(m),
+                                _ => return Err(merge_error(item.pos)),
+                            }
+                        }
+                        maps.reverse();
+                        maps
+                    }
+                    _ => return Err(merge_error(built.node.pos)),
+                };
+                for e in maps.into_iter().flatten() {
+                    merged.insert(e.key.clone());
+                    match find(entries, index.as_ref(), &e.key) {
+                        Some(i) => entries[i].value = e.value,
+                        None => put(entries, index, e, k.pos)?,
+                    }
+                }
+            }
+            Some(k) => {
+                if let Some(prev) = find(entries, index.as_ref(), &k.key) {
+                    if merged.remove(&k.key) {
+                        entries[prev].key_pos = k.pos;
+                        entries[prev].value = built.node;
+                        return Ok(());
+                    }
+                    return Err(SyntaxError {
+                        pos: k.pos,
+                        message: format!(
+                            "mapping key {:?} already defined at line {}",
+                            k.key, entries[prev].key_pos.line
+                        ),
+                    });
+                }
+                put(
+                    entries,
+                    index,
+                    Entry {
+                        key: k.key,
+                        key_pos: k.pos,
+                        value: built.node,
+                    },
+                    k.pos,
+                )?;
+            }
+        },
+    }
+    Ok(())
+}
+
+/// Appends an entry, keeping the key index and the keys-per-mapping limit.
+fn put(
+    entries: &mut Vec<Entry>,
+    index: &mut Option<BTreeMap<String, usize>>,
+    e: Entry,
+    at: Pos,
+) -> Result<(), SyntaxError> {
+    if entries.len() >= super::MAX_KEYS {
+        return Err(SyntaxError {
+            pos: at,
+            message: format!(
+                "more than {} keys in one mapping (the reader's limit)",
+                super::MAX_KEYS
+            ),
+        });
+    }
+    if let Some(ix) = index.as_mut() {
+        ix.insert(e.key.clone(), entries.len());
+    } else if entries.len() >= SCAN_KEYS {
+        let mut ix: BTreeMap<String, usize> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.key.clone(), i))
+            .collect();
+        ix.insert(e.key.clone(), entries.len());
+        *index = Some(ix);
+    }
+    entries.push(e);
+    Ok(())
+}
+
+fn merge_error(at: Pos) -> SyntaxError {
+    SyntaxError {
+        pos: at,
+        message: "map merge requires map or sequence of maps as the value".into(),
+    }
+}
+
+fn find(entries: &[Entry], index: Option<&BTreeMap<String, usize>>, key: &str) -> Option<usize> {
+    match index {
+        Some(ix) => ix.get(key).copied(),
+        None => entries.iter().position(|e| e.key == key),
+    }
+}
+
+/// Closes a collection.
+fn finish(frame: Frame) -> Result<(Built, usize), SyntaxError> {
+    let value = match frame.open {
+        Open::Seq { mut items } => {
+            // Exact capacity: the tree of a large List is most of the reader's memory.
+            items.shrink_to_fit();
+            Value::Seq(items)
+        }
+        Open::Map {
+            mut entries,
+            pending,
+            ..
+        } => {
+            if let Some(k) = pending {
+                return Err(SyntaxError {
+                    pos: k.pos,
+                    message: "mapping key without a value".into(),
+                });
+            }
+            entries.shrink_to_fit();
+            Value::Map(entries)
+        }
+    };
+    Ok((
+        Built {
+            node: Node {
+                value,
+                pos: frame.pos,
+            },
+            size: frame.size,
+            height: frame.height,
+            merge_key: false,
+        },
+        frame.anchor,
+    ))
+}
+
+/// A scalar's value: quoted or `!!str` scalars are strings; a custom tag (`!foo 80`) keeps the
+/// text as a string, as go-yaml's resolver leaves scalars with tags it cannot resolve; plain and
+/// core-schema-tagged ones are resolved by YAML 1.1 rules.
+fn scalar(text: String, style: ScalarStyle, tag: Option<&saphyr_parser::Tag>) -> Value {
+    let (core, suffix) = match tag {
+        None => (true, ""),
+        Some(t) => (t.is_yaml_core_schema(), t.suffix.as_str()),
+    };
+    if !core || suffix == "str" {
+        return Value::Str(text);
+    }
+    if style == ScalarStyle::Plain || !suffix.is_empty() {
+        resolve_plain(&text)
+    } else {
+        Value::Str(text)
     }
 }
 
@@ -341,6 +689,7 @@ fn parse_int(text: &str) -> Option<i64> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use alloc::vec;
 
     fn one(text: &str) -> Node {
         let mut docs = parse_documents(text).unwrap();
@@ -425,5 +774,158 @@ mod tests {
             ));
         }
         assert!(parse_documents(&bomb).is_err());
+    }
+
+    /// Runs `f` on a thread with a 256 KiB stack: a quarter of the browser build's 1 MiB, so
+    /// what passes here cannot overflow there.
+    fn small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    /// Issue 8: ~10,700 nested block sequences aborted the process (recursive builder).
+    #[test]
+    fn deep_block_sequences_are_an_error_not_an_abort() {
+        let err = small_stack(|| parse_documents(&block_nesting(10_700)).unwrap_err());
+        assert!(err.message.contains("nesting deeper than 256"), "{err:?}");
+        assert_eq!(err.pos.line, 257);
+    }
+
+    #[test]
+    fn deep_complex_keys_are_an_error_not_an_abort() {
+        let err = small_stack(|| parse_documents(&"? ".repeat(20_000)).unwrap_err());
+        assert!(err.message.contains("nesting deeper than 256"), "{err:?}");
+    }
+
+    /// Exactly the limit is accepted, and dropping the deepest tree fits the small stack.
+    /// (saphyr itself stops flow collections a level earlier, so block style is used.)
+    fn block_nesting(levels: usize) -> String {
+        let mut text = String::new();
+        for i in 0..levels {
+            text.push_str(&" ".repeat(i * 2));
+            text.push_str("-\n");
+        }
+        text.push_str(&" ".repeat(levels * 2));
+        text.push_str("x\n");
+        text
+    }
+
+    #[test]
+    fn nesting_at_the_limit_is_read() {
+        let docs = small_stack(|| parse_documents(&block_nesting(256)).map(|d| d.len()));
+        assert_eq!(docs, Ok(1));
+        assert!(parse_documents(&block_nesting(257)).is_err());
+    }
+
+    /// An alias cannot smuggle nesting past the limit.
+    #[test]
+    fn aliases_count_towards_depth() {
+        let text = format!(
+            "a: &d {}x{}\nb: {}*d{}\n",
+            "[".repeat(200),
+            "]".repeat(200),
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        let err = parse_documents(&text).unwrap_err();
+        assert!(err.message.contains("alias nests deeper"), "{err:?}");
+    }
+
+    /// Duplicate keys among many are found (through the index) at the second one.
+    #[test]
+    fn duplicates_in_large_mappings() {
+        let mut text = String::new();
+        for i in 0..50_000 {
+            text.push_str(&format!("k{i}: {i}\n"));
+        }
+        let Value::Map(e) = one(&text).value else {
+            panic!()
+        };
+        assert_eq!(e.len(), 50_000);
+        text.push_str("k123: again\n");
+        let err = parse_documents(&text).unwrap_err();
+        assert_eq!(err.pos.line, 50_001);
+        assert!(err.message.contains("already defined at line 124"));
+    }
+
+    #[test]
+    fn keys_per_mapping_are_limited() {
+        let mut text = String::new();
+        for i in 0..=crate::manifest::MAX_KEYS {
+            text.push_str(&format!("k{i}: 1\n"));
+        }
+        let err = parse_documents(&text).unwrap_err();
+        assert!(err.message.contains("keys in one mapping"), "{err:?}");
+    }
+
+    /// go-yaml v2 (sigs.k8s.io/yaml) merges `<<` mappings where they are written: later keys
+    /// win over merged ones, merged ones over earlier keys, the first of a merged list wins.
+    #[test]
+    fn merge_keys_merge() {
+        let n = one(
+            "base: &b {port: 80, protocol: TCP}\nother: &o {port: 81, name: x}\nm:\n  <<: [*b, *o]\n  protocol: UDP\nn:\n  port: 1\n  <<: *b\n",
+        );
+        let Value::Map(e) = n.value else { panic!() };
+        let pairs = |v: &Value| -> Vec<(String, Value)> {
+            let Value::Map(m) = v else { panic!() };
+            m.iter()
+                .map(|e| (e.key.clone(), e.value.value.clone()))
+                .collect()
+        };
+        assert_eq!(
+            pairs(&e[2].value.value),
+            vec![
+                ("port".into(), Value::Int(80)),
+                ("name".into(), Value::Str("x".into())),
+                ("protocol".into(), Value::Str("UDP".into())),
+            ]
+        );
+        // go-yaml v2 applies a merge where it is written: over a key set before it.
+        assert_eq!(
+            pairs(&e[3].value.value),
+            vec![
+                ("port".into(), Value::Int(80)),
+                ("protocol".into(), Value::Str("TCP".into())),
+            ]
+        );
+        // Keys written twice are still duplicates.
+        assert!(parse_documents("<<: {b: 2}\nb: 3\nb: 4\n").is_err());
+        // A quoted "<<" is an ordinary key.
+        let n = one("\"<<\": 1\n");
+        let Value::Map(e) = n.value else { panic!() };
+        assert_eq!(e[0].key, "<<");
+        assert!(parse_documents("a:\n  <<: 1\n").is_err());
+    }
+
+    /// go-yaml leaves a scalar with a tag it cannot resolve as a string: `port: !foo 80` is the
+    /// string "80" (which the API then refuses as a port), not the number 80.
+    #[test]
+    fn custom_tags_keep_strings() {
+        let n = one("a: !foo 80\nb: !!int \"81\"\nc: !!str 82\nd: 83\n");
+        let Value::Map(e) = n.value else { panic!() };
+        let v: Vec<&Value> = e.iter().map(|e| &e.value.value).collect();
+        assert_eq!(
+            v,
+            vec![
+                &Value::Str("80".into()),
+                &Value::Int(81),
+                &Value::Str("82".into()),
+                &Value::Int(83)
+            ]
+        );
+    }
+
+    /// Issue 8: a key over YAML's 1024-character limit on implicit keys was reported at
+    /// column 10000005.
+    #[test]
+    fn long_implicit_key_error_has_its_real_column() {
+        let text = format!("a: 1\nb:\n- {}: 2\n", "k".repeat(100_000));
+        let err = parse_documents(&text).unwrap_err();
+        assert_eq!(err.pos, Pos { line: 3, col: 3 }, "{err:?}");
+        assert!(err.message.contains("100000 characters"), "{err:?}");
     }
 }
