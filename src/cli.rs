@@ -27,6 +27,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Simulate connections to an address or a cluster DNS name and show where they go.
     Route(RouteArgs),
+    /// Print the operations that take a node from one set of manifests to another (what the
+    /// agent would send, `--dry-run` words).
+    Diff(DiffArgs),
     /// Program this node's IPVS table and dummy interface from the manifests, continuously
     /// (the node agent, in place of kube-proxy's IPVS mode).
     Agent(AgentArgs),
@@ -171,6 +174,33 @@ pub enum PlanFormat {
     /// The agent's nftables tables (`ip svcroute`, `ip6 svcroute`: the netfilter half of
     /// kube-proxy's IPVS mode) as `nft -f` input.
     NftablesIpvs,
+}
+
+/// `svcroute diff`.
+#[derive(Debug, Args)]
+#[command(mut_arg("files", |a| a.required(false).hide(true)))]
+pub struct DiffArgs {
+    /// The manifests the node is programmed from now (files, directories, - for stdin).
+    #[arg(long, value_name = "PATH", required = true, num_args = 1..)]
+    pub from: Vec<String>,
+    /// The manifests to move to.
+    #[arg(long, value_name = "PATH", required = true, num_args = 1..)]
+    pub to: Vec<String>,
+    /// Plan flags (`-f` is not used: the inputs are --from and --to).
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = DiffFormat::Ipvsadm)]
+    pub output: DiffFormat,
+}
+
+/// `diff -o`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DiffFormat {
+    /// One operation per line in `ipvsadm` and `ip addr` words, as `agent --dry-run` prints.
+    Ipvsadm,
+    /// A JSON array of operations (`{"op": "addRealServer", …}`).
+    Json,
 }
 
 /// `svcroute route`.

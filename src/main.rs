@@ -13,11 +13,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use svcroute_core::cluster::live::{Live, LiveError};
 use svcroute_core::cluster::{Cluster, Tweaks};
 use svcroute_core::diag::Diagnostic;
 use svcroute_core::{manifest, netfilter, render, route, sim};
 
-use cli::{Cli, Command, ManifestArgs, PlanFormat, RouteFormat};
+use cli::{Cli, Command, DiffArgs, DiffFormat, ManifestArgs, PlanFormat, RouteFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -55,7 +56,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 PlanFormat::Table => render::table(&plan),
             };
             print(&text)?;
+            // Exit without dropping the whole state object by object (the OS takes it back).
+            std::mem::forget((cluster, plan));
         }
+        Command::Diff(args) => return diff(&args),
         Command::Agent(args) => {
             let level = match args.verbose {
                 0 => tracing::Level::INFO,
@@ -122,6 +126,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 },
             };
             print(&text)?;
+            std::mem::forget((cluster, routes, sim));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -172,6 +177,57 @@ fn load(args: &ManifestArgs) -> Result<Option<Cluster>> {
             Ok(None)
         }
     }
+}
+
+/// `svcroute diff`: the live cluster of the --from manifests, replaced by the --to ones (so
+/// ClusterIPs, NodePorts and the control plane's Pods keep what they had, as in a cluster).
+fn diff(args: &DiffArgs) -> Result<ExitCode> {
+    let config = args.manifests.config()?;
+    let read = |paths: &[String]| -> Result<Option<svcroute_core::model::Objects>> {
+        let inputs = input::read_inputs(paths)?;
+        let read = manifest::read_all(inputs.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+        read.diagnostics.iter().for_each(report);
+        Ok((!read.has_errors()).then_some(read.objects))
+    };
+    let (Some(from), Some(to)) = (read(&args.from)?, read(&args.to)?) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let node = args.manifests.node.as_deref();
+    let mut live = match Live::new(from, config, node) {
+        Ok(l) => l,
+        Err(e) => return refused(&e),
+    };
+    if let Err(e) = live.plan() {
+        anyhow::bail!("{e}");
+    }
+    let ops = match live.replace(to) {
+        Ok(ops) => ops,
+        Err(e) => return refused(&e),
+    };
+    live.cluster().warnings.iter().for_each(report);
+    let text = match args.output {
+        DiffFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&ops)?;
+            s.push('\n');
+            s
+        }
+        DiffFormat::Ipvsadm => ops
+            .iter()
+            .map(|op| agent::ipvs::describe(op) + "\n")
+            .collect(),
+    };
+    print(&text)?;
+    // The process ends here: the cluster's memory goes back with it, not object by object.
+    std::mem::forget(live);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn refused(e: &LiveError) -> Result<ExitCode> {
+    match e {
+        LiveError::Invalid(errors) => errors.0.iter().for_each(report),
+        other => eprintln!("error: {other}"),
+    }
+    Ok(ExitCode::FAILURE)
 }
 
 fn route_table(routes: &route::Routes) -> String {

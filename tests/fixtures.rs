@@ -8,7 +8,8 @@
 //! # run: route --to 10.97.97.97:80 --count 6 -o json
 //! ```
 //!
-//! Every `run` line is executed with `-f <fixture>` appended; its exit code, stdout and stderr
+//! Every `run` line is executed with `-f <fixture>` appended (except `diff --from … --to …`
+//! lines, which name their inputs; the second input lives in `tests/fixtures/diff/`); its exit code, stdout and stderr
 //! are compared with `<fixture>.out`. `UPDATE_EXPECT=1 cargo test --test fixtures` rewrites the
 //! expectations (review the diff before committing).
 
@@ -48,8 +49,11 @@ fn render(fixture: &Path) -> String {
     let mut out = String::new();
     for run in runs {
         let mut args: Vec<String> = run.split_whitespace().map(str::to_owned).collect();
-        args.push("-f".into());
-        args.push(rel.display().to_string());
+        // `diff --from A --to B` names its own inputs.
+        if args.first().map(String::as_str) != Some("diff") {
+            args.push("-f".into());
+            args.push(rel.display().to_string());
+        }
         let o = Command::new(env!("CARGO_BIN_EXE_svcroute"))
             .args(&args)
             .current_dir(root)

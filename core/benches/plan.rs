@@ -2,12 +2,14 @@
 //!
 //! `cargo bench -p svcroute-core --bench plan`. Objects are built in memory, so this measures
 //! the control-plane work (allocation, endpoints) and one node's plan, not YAML parsing; the
-//! `read` group measures reading the same cluster as JSON text.
+//! `live` rows measure the live cluster: one Pod's readiness change (and back), and one Service
+//! added and deleted, each with the operations it returns (printed once before measuring).
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use svcroute_core::cluster::live::{Live, Object, ObjectKind};
 use svcroute_core::labels::Labels;
 use svcroute_core::model::*;
 use svcroute_core::{Cluster, Config, plan};
@@ -68,6 +70,7 @@ fn objects(services: usize, pods_per_service: usize) -> Objects {
                 synthesized: false,
                 host_network: false,
                 status_given: true,
+                tolerations: Vec::new(),
             });
         }
     }
@@ -86,6 +89,48 @@ fn bench(c: &mut Criterion) {
     let cluster = Cluster::build(objs.clone(), Config::default()).expect("valid");
     g.bench_function("plan-one-node", |b| {
         b.iter(|| plan(black_box(&cluster), None).map(|p| p.virtual_servers.len()))
+    });
+    let mut live = Live::new(objs.clone(), Config::default(), None).expect("valid");
+    let pod = |ready: bool| {
+        let mut p = objs.pods[0].clone();
+        p.ready = ready;
+        Object::Pod(p)
+    };
+    let down = live.apply(pod(false)).expect("applied");
+    let up = live.apply(pod(true)).expect("applied");
+    eprintln!(
+        "live: one readiness change: {} and {} operations (the Pod backs 1 virtual server)",
+        down.len(),
+        up.len()
+    );
+    g.bench_function("live-readiness-change-and-back", |b| {
+        b.iter(|| {
+            let a = live.apply(black_box(pod(false))).expect("applied").len();
+            a + live.apply(black_box(pod(true))).expect("applied").len()
+        })
+    });
+    let mut extra = objs.services[0].clone();
+    extra.meta.id = ObjectRef::new("ns0", "svc-extra");
+    let added = live.apply(Object::Service(extra.clone())).expect("applied");
+    let deleted = live
+        .delete(ObjectKind::Service, &extra.meta.id)
+        .expect("deleted");
+    eprintln!(
+        "live: one Service added: {} operations, deleted: {} operations",
+        added.len(),
+        deleted.len()
+    );
+    g.bench_function("live-service-add-and-delete", |b| {
+        b.iter(|| {
+            let a = live
+                .apply(black_box(Object::Service(extra.clone())))
+                .expect("applied")
+                .len();
+            a + live
+                .delete(ObjectKind::Service, &extra.meta.id)
+                .expect("deleted")
+                .len()
+        })
     });
     g.finish();
 }

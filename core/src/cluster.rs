@@ -4,6 +4,11 @@
 //!
 //! Everything here is deterministic: the same objects, config and seed give the same cluster.
 //! Pods are indexed by label so a Service's endpoints are found without scanning every Pod.
+//!
+//! [`live::Live`] keeps a cluster up to date object by object and answers each change with the
+//! dataplane operations it causes.
+
+pub mod live;
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
@@ -124,9 +129,21 @@ impl Cluster {
     /// [`Cluster::build`] with [`Tweaks`] applied: replicas before the controllers run, Pod
     /// changes after, affinity on the Services.
     pub fn build_with(
+        objects: Objects,
+        config: Config,
+        tweaks: &Tweaks,
+    ) -> Result<Cluster, Errors> {
+        Cluster::build_keeping(objects, config, tweaks, None)
+    }
+
+    /// [`Cluster::build_with`], keeping what `previous` allocated and placed where it is still
+    /// valid (ClusterIPs, NodePorts, the Nodes and addresses of Pods the control plane made), as
+    /// the API server and the scheduler keep them across changes.
+    pub fn build_keeping(
         mut objects: Objects,
         config: Config,
         tweaks: &Tweaks,
+        previous: Option<&Cluster>,
     ) -> Result<Cluster, Errors> {
         for w in &mut objects.workloads {
             if let Some(r) = tweaks.replicas.get(&w.meta.id.to_string()) {
@@ -159,7 +176,7 @@ impl Cluster {
             slices,
             workloads,
         } = objects;
-        let nodes = b.nodes(nodes, &pods);
+        let nodes = b.nodes(nodes, &pods, previous);
         let mut pods = b.unique_pods(pods);
         pods.retain(|p| {
             !tweaks
@@ -167,8 +184,8 @@ impl Cluster {
                 .get(&p.meta.id.to_string())
                 .is_some_and(|t| t.deleted)
         });
-        b.start_pods(&nodes, &mut pods);
-        b.expand_workloads(&workloads, &nodes, &mut pods, tweaks);
+        b.start_pods(&nodes, &mut pods, previous);
+        b.expand_workloads(&workloads, &nodes, &mut pods, tweaks, previous);
         for p in &mut pods {
             if let Some(t) = tweaks.pods.get(&p.meta.id.to_string()) {
                 if let Some(r) = t.ready {
@@ -177,7 +194,7 @@ impl Cluster {
                 p.meta.deleting |= t.terminating;
             }
         }
-        pods.sort_by(|a, c| a.meta.id.cmp(&c.meta.id));
+        pods.sort_unstable_by(|a, c| a.meta.id.cmp(&c.meta.id));
         let services = b.unique_services(services);
         for s in services.iter().filter(|s| proxy_ignores(s)) {
             b.diags.push(Diagnostic::warning(
@@ -193,76 +210,107 @@ impl Cluster {
                 ),
             ));
         }
-        let mut resolved = b.allocate(services);
+        let mut resolved = b.allocate(services, previous);
         let index = PodIndex::new(&pods);
         let node_names: BTreeSet<&str> = nodes.iter().map(|n| n.meta.id.name.as_str()).collect();
+        // Slices by (namespace, Service name), in input order.
+        let mut by_service: BTreeMap<(&str, &str), Vec<&EndpointSlice>> = BTreeMap::new();
+        for sl in &slices {
+            if let Some(name) = sl.service.as_deref() {
+                by_service
+                    .entry((sl.meta.id.namespace.as_str(), name))
+                    .or_default()
+                    .push(sl);
+            }
+        }
         for svc in &mut resolved {
             svc.backends = if svc.service.kind == ServiceType::ExternalName {
                 Vec::new()
             } else if let Some(selector) = &svc.service.selector {
                 let selected = index.select(&svc.service.meta.id.namespace, selector);
-                b.selector_warnings(svc, selector, &selected, &pods);
                 let mut backends = derive_backends(svc, &selected, &pods, &node_names);
                 // kube-proxy's EndpointSliceCache merges every slice labelled with the
                 // Service's name, the controller's and user-made ones alike.
-                backends.extend(slice_backends(svc, &slices));
+                let key = (svc.id().namespace.as_str(), svc.id().name.as_str());
+                let mine = by_service.get(&key).map_or(&[][..], Vec::as_slice);
+                backends.extend(slice_backends(svc, mine.iter().copied()));
                 backends
             } else {
-                slice_backends(svc, &slices)
+                let key = (svc.id().namespace.as_str(), svc.id().name.as_str());
+                let mine = by_service.get(&key).map_or(&[][..], Vec::as_slice);
+                slice_backends(svc, mine.iter().copied())
             };
         }
-        b.vips_on_pod_ips(&resolved, &pods);
-        for s in &slices {
-            let what = slice_kind(s);
-            let owner = s.service.as_deref().and_then(|name| {
-                resolved
-                    .iter()
-                    .find(|r| r.id().namespace == s.meta.id.namespace && r.id().name == name)
-            });
-            let msg = match owner {
-                None => Some(format!(
-                    "no Service {:?} in namespace {:?}: ignored",
-                    s.service.as_deref().unwrap_or(""),
-                    s.meta.id.namespace
-                )),
-                Some(r) if r.service.selector.is_some() && what == "Endpoints" => Some(format!(
-                    "Service \"{}\" has a selector, so the EndpointSlice mirroring controller does not mirror it: ignored",
-                    r.id()
-                )),
-                Some(r) if r.service.selector.is_some() && managed_by_controller(s) => {
-                    Some(format!(
-                        "Service \"{}\" has a selector, so its controller-managed slices are derived from Pods: ignored",
-                        r.id()
-                    ))
-                }
-                Some(r) if !r.service.headless => unwatched_label(s).map(|l| {
-                    format!("labelled {l}: kube-proxy does not watch it (its informers select !{l}): ignored")
-                }),
-                Some(_) => None,
-            };
-            if let Some(msg) = msg {
-                b.diags.push(Diagnostic::warning(
-                    Kind::Note,
-                    Some(s.meta.loc.clone()),
-                    format!("{what} \"{}\": {msg}", s.meta.id),
-                ));
-            }
-        }
+        drop(index);
         if b.diags.iter().any(Diagnostic::is_error) {
             return Err(Errors(b.diags));
         }
-        Ok(Cluster {
+        let mut cluster = Cluster {
             config: b.config,
             nodes,
             pods,
             services: resolved,
             warnings: b.diags,
-        })
+        };
+        let derived = derived_warnings(&cluster, &slices);
+        cluster.warnings.extend(derived);
+        Ok(cluster)
+    }
+
+    /// One Service resolved against this cluster as the API server would admit it: families,
+    /// ClusterIPs and NodePorts allocated around the other Services' (the Service keeps what it
+    /// had here). Endpoints are left empty. Errors are what the API server would refuse.
+    pub(crate) fn resolve_service(&self, service: Service) -> Result<ResolvedService, Errors> {
+        let mut b = Builder {
+            config: self.config.clone(),
+            diags: Vec::new(),
+        };
+        let mut ips: Vec<IpAllocator> = self
+            .config
+            .service_cidrs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| IpAllocator::new(*c, i == 0))
+            .collect();
+        let (lo, hi) = self.config.node_port_range;
+        let mut ports = PortAllocator::new(lo, hi);
+        for other in self.services.iter().filter(|o| o.id() != &service.meta.id) {
+            for ip in &other.cluster_ips {
+                if let Some(a) = ips.iter_mut().find(|a| a.family == Family::of(ip)) {
+                    let loc = other.service.cluster_ip_loc.as_ref();
+                    let _ = a.allocate_static(*ip, other.id(), loc);
+                }
+            }
+            for np in other
+                .node_ports
+                .iter()
+                .flatten()
+                .chain(&other.health_check_node_port)
+            {
+                let _ = ports.allocate_static(*np, other.id(), None);
+            }
+        }
+        let mut out = b.allocate_with(alloc::vec![service], Some(self), ips, ports);
+        if b.diags.iter().any(Diagnostic::is_error) {
+            return Err(Errors(b.diags));
+        }
+        out.pop().ok_or_else(|| Errors(Vec::new()))
     }
 
     /// A node by name.
     pub fn node(&self, name: &str) -> Option<&Node> {
-        self.nodes.iter().find(|n| n.meta.id.name == name)
+        self.nodes
+            .binary_search_by(|n| n.meta.id.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.nodes[i])
+    }
+
+    /// A Pod by namespace and name.
+    pub fn pod(&self, id: &ObjectRef) -> Option<&Pod> {
+        self.pods
+            .binary_search_by(|p| p.meta.id.cmp(id))
+            .ok()
+            .map(|i| &self.pods[i])
     }
 
     /// A Service by namespace and name.
@@ -286,14 +334,15 @@ impl Builder {
 
     /// Given Nodes (sorted, unique, with pod CIDRs), or synthesized ones: named after the
     /// Pods' `nodeName`s when Pods name nodes, else `node-1`, `node-2`, ….
-    fn nodes(&mut self, given: Vec<Node>, pods: &[Pod]) -> Vec<Node> {
+    fn nodes(&mut self, given: Vec<Node>, pods: &[Pod], previous: Option<&Cluster>) -> Vec<Node> {
         let mut nodes: Vec<Node> = Vec::new();
         if given.is_empty() {
             let mut names: Vec<String> = pods
                 .iter()
-                .filter_map(|p| p.node_name.clone())
-                .collect::<BTreeSet<_>>()
+                .filter_map(|p| p.node_name.as_deref())
+                .collect::<BTreeSet<&str>>()
                 .into_iter()
+                .map(String::from)
                 .collect();
             if names.is_empty() {
                 names = (1..=self.config.synthesized_nodes.max(1))
@@ -313,6 +362,9 @@ impl Builder {
                     addresses: alloc::vec![Config::synthesized_node_address(i as u32)],
                     pod_cidrs: Vec::new(),
                     synthesized: true,
+                    unschedulable: false,
+                    taints: Vec::new(),
+                    ready: None,
                 });
             }
         } else {
@@ -337,6 +389,18 @@ impl Builder {
                 IpNet::V4(_) => 24.max(cidr.prefix_len()),
                 IpNet::V6(_) => 64.max(cidr.prefix_len()),
             };
+            // A Node keeps the range it had (the IPAM controller never takes one back).
+            for node in &mut nodes {
+                if node.pod_cidrs.iter().any(|c| Family::of_net(c) == family) {
+                    continue;
+                }
+                let had = previous
+                    .and_then(|c| c.node(&node.meta.id.name))
+                    .and_then(|n| n.pod_cidrs.iter().find(|c| cidr.contains(*c)).copied());
+                if let Some(had) = had {
+                    node.pod_cidrs.push(had);
+                }
+            }
             let taken: Vec<IpNet> = nodes
                 .iter()
                 .flat_map(|n| n.pod_cidrs.iter().copied())
@@ -359,19 +423,36 @@ impl Builder {
         nodes
     }
 
+    /// The Pods without repeated names (a repeat is an error naming the first), in input order.
+    /// Repeats are found by sorting indexes, not by a map of cloned names.
     fn unique_pods(&mut self, pods: Vec<Pod>) -> Vec<Pod> {
-        let mut seen: BTreeMap<ObjectRef, Loc> = BTreeMap::new();
-        let mut out = Vec::with_capacity(pods.len());
-        for p in pods {
-            if let Some(prev) = seen.get(&p.meta.id) {
-                let msg = format!("Pod \"{}\": already defined at {prev}", p.meta.id);
-                self.error(Kind::Conflict, Some(p.meta.loc.clone()), msg);
-                continue;
+        let mut order: Vec<usize> = (0..pods.len()).collect();
+        order.sort_unstable_by(|&a, &b| pods[a].meta.id.cmp(&pods[b].meta.id).then(a.cmp(&b)));
+        let mut first_of: Vec<Option<usize>> = alloc::vec![None; pods.len()];
+        let mut run = 0;
+        for k in 1..order.len() {
+            if pods[order[k]].meta.id == pods[order[run]].meta.id {
+                first_of[order[k]] = Some(order[run]);
+            } else {
+                run = k;
             }
-            seen.insert(p.meta.id.clone(), p.meta.loc.clone());
-            out.push(p);
         }
-        out
+        if first_of.iter().all(Option::is_none) {
+            return pods;
+        }
+        for (i, first) in first_of.iter().enumerate() {
+            if let Some(f) = first {
+                let msg = format!(
+                    "Pod \"{}\": already defined at {}",
+                    pods[i].meta.id, pods[*f].meta.loc
+                );
+                self.error(Kind::Conflict, Some(pods[i].meta.loc.clone()), msg);
+            }
+        }
+        pods.into_iter()
+            .zip(first_of)
+            .filter_map(|(p, f)| f.is_none().then_some(p))
+            .collect()
     }
 
     fn unique_services(&mut self, mut services: Vec<Service>) -> Vec<Service> {
@@ -392,39 +473,45 @@ impl Builder {
     }
 
     /// Pods written without a status, started as the scheduler and the kubelet would: on their
-    /// `nodeName` (when that Node exists) or the least loaded Node, with the next free address of
-    /// the Node's pod range, Running and Ready. A Pod bound to a Node that does not exist stays
-    /// Pending without an address.
-    fn start_pods(&mut self, nodes: &[Node], pods: &mut [Pod]) {
-        let (mut used_ips, mut per_node) = placement(nodes, pods);
+    /// `nodeName` (when that Node exists) or a Node chosen by the Pod's name among those the
+    /// scheduler may use, with an address of the Node's pod range seeded by the Pod's name,
+    /// Running and Ready. A Pod bound to a Node that does not exist stays Pending without an
+    /// address. A Pod placed before (in `previous`) keeps its Node and addresses.
+    fn start_pods(&mut self, nodes: &[Node], pods: &mut [Pod], previous: Option<&Cluster>) {
+        if pods.iter().all(|p| p.status_given) {
+            return;
+        }
+        let mut used_ips: BTreeSet<IpAddr> =
+            pods.iter().flat_map(|p| p.ips.iter().copied()).collect();
         let all: Vec<&Node> = nodes.iter().collect();
+        let seed = self.config.seed;
         for p in pods.iter_mut().filter(|p| !p.status_given) {
             let node = match &p.node_name {
+                // Bound by name: the scheduler is bypassed, the kubelet admits it unless its
+                // Node is not Ready or has a NoExecute taint the Pod does not tolerate.
                 Some(n) => match nodes.iter().find(|x| x.meta.id.name == *n) {
-                    Some(node) => node,
-                    None => continue,
+                    Some(node) if kubelet_admits(node, &p.tolerations) => node,
+                    _ => continue,
                 },
                 None => {
-                    if all.is_empty() {
-                        continue;
+                    let fit: Vec<&Node> = all
+                        .iter()
+                        .copied()
+                        .filter(|n| schedulable(n, &p.tolerations, false))
+                        .collect();
+                    match kept_node(previous, &p.meta.id, &fit)
+                        .or_else(|| pick_node(seed, &p.meta.id, &fit))
+                    {
+                        Some(node) => node,
+                        None => continue,
                     }
-                    let node = least_loaded(&all, &per_node);
-                    if let Some(c) = per_node.get_mut(&node.meta.id.name) {
-                        *c += 1;
-                    }
-                    node
                 }
             };
             p.node_name = Some(node.meta.id.name.clone());
             if p.host_network {
                 p.ips = host_ips(node);
             } else {
-                for cidr in &node.pod_cidrs {
-                    if let Some(ip) = next_free(cidr, &used_ips) {
-                        used_ips.insert(ip);
-                        p.ips.push(ip);
-                    }
-                }
+                p.ips = pod_addresses(seed, &p.meta.id, node, &mut used_ips, previous);
             }
             p.phase = PodPhase::Running;
             p.ready = true;
@@ -432,22 +519,32 @@ impl Builder {
     }
 
     /// Pods for workloads whose Pods are not in the input (no given Pod in the namespace
-    /// matches the selector), as the controllers and the scheduler would make them.
+    /// matches the selector), as the controllers and the scheduler would make them. A Pod's
+    /// name, Node and address depend on the workload and the Pod alone; a deleted Pod is
+    /// replaced as its controller does (a new name for ReplicaSet and Deployment Pods, the same
+    /// ordinal name for StatefulSet Pods, one Pod per Node for DaemonSets), and a terminating
+    /// ReplicaSet Pod gets a replacement beside it (it no longer counts as active).
     fn expand_workloads(
         &mut self,
         workloads: &[Workload],
         nodes: &[Node],
         pods: &mut Vec<Pod>,
         tweaks: &Tweaks,
+        previous: Option<&Cluster>,
     ) {
+        if workloads.is_empty() {
+            return;
+        }
         let mut order: Vec<&Workload> = workloads.iter().collect();
-        order.sort_by(|a, b| (a.kind, &a.meta.id).cmp(&(b.kind, &b.meta.id)));
+        order.sort_unstable_by(|a, b| (a.kind, &a.meta.id).cmp(&(b.kind, &b.meta.id)));
         let deployments: BTreeSet<&ObjectRef> = workloads
             .iter()
             .filter(|w| w.kind == WorkloadKind::Deployment)
             .map(|w| &w.meta.id)
             .collect();
-        let (mut used_ips, mut per_node) = placement(nodes, pods);
+        let mut used_ips: BTreeSet<IpAddr> =
+            pods.iter().flat_map(|p| p.ips.iter().copied()).collect();
+        let seed = self.config.seed;
         let given = pods.len();
         for w in order {
             if w.kind == WorkloadKind::ReplicaSet
@@ -464,7 +561,7 @@ impl Builder {
             if present {
                 continue;
             }
-            let eligible: Vec<&Node> = nodes
+            let selected: Vec<&Node> = nodes
                 .iter()
                 .filter(|n| {
                     w.node_selector
@@ -472,78 +569,119 @@ impl Builder {
                         .all(|(k, v)| n.meta.labels.get(k) == Some(v))
                 })
                 .collect();
+            let daemon = w.kind == WorkloadKind::DaemonSet;
+            let eligible: Vec<&Node> = selected
+                .iter()
+                .copied()
+                .filter(|n| schedulable(n, &w.tolerations, daemon))
+                .collect();
             if eligible.is_empty() {
+                let why = if selected.is_empty() {
+                    "no Node matches its nodeSelector"
+                } else {
+                    "no Node its Pods may be scheduled on (cordoned, NotReady and tainted Nodes are skipped unless tolerated)"
+                };
                 self.diags.push(Diagnostic::warning(
                     Kind::Note,
                     Some(w.meta.loc.clone()),
                     format!(
-                        "{} \"{}\": no Node matches its nodeSelector: its Pods stay Pending",
+                        "{} \"{}\": {why}: its Pods stay Pending",
                         w.kind.as_str(),
                         w.meta.id
                     ),
                 ));
                 continue;
             }
-            let count = if w.kind == WorkloadKind::DaemonSet {
-                eligible.len()
-            } else {
-                w.replicas as usize
+            let ns = w.meta.id.namespace.as_str();
+            let state = |name: &str| {
+                let t = tweaks.pods.get(&format!("{ns}/{name}"));
+                (
+                    t.is_some_and(|t| t.deleted),
+                    t.is_some_and(|t| t.terminating),
+                )
             };
-            let hash = safe_encode(w.template_hash);
-            let mut rng = ChaCha8Rng::seed_from_u64(
-                self.config.seed ^ fnv64(format!("{}/{}", w.kind.as_str(), w.meta.id).as_bytes()),
-            );
-            let mut made = 0usize;
-            // Bounded: a deleted Pod's name is skipped and the controller makes another; there
-            // are at most as many deleted names as tweaks.
-            for i in 0..count + tweaks.pods.len() {
-                if made == count {
-                    break;
-                }
-                let mut labels = w.template_labels.clone();
-                let name = match w.kind {
-                    WorkloadKind::Deployment => {
-                        labels.insert("pod-template-hash".into(), hash.clone());
-                        format!("{}-{}-{}", w.meta.id.name, hash, random_suffix(&mut rng))
-                    }
-                    WorkloadKind::StatefulSet => {
+            let wkey = format!("{}/{}", w.kind.as_str(), w.meta.id);
+            // (name, the Node a DaemonSet Pod is for, terminating)
+            let mut made: Vec<(String, Option<&Node>, bool)> = Vec::new();
+            match w.kind {
+                WorkloadKind::StatefulSet => {
+                    for i in 0..w.replicas {
                         let name = format!("{}-{i}", w.meta.id.name);
-                        labels.insert("statefulset.kubernetes.io/pod-name".into(), name.clone());
-                        labels.insert("apps.kubernetes.io/pod-index".into(), i.to_string());
-                        name
+                        let terminating = state(&name).1;
+                        made.push((name, None, terminating));
                     }
-                    WorkloadKind::ReplicaSet | WorkloadKind::DaemonSet => {
-                        format!("{}-{}", w.meta.id.name, random_suffix(&mut rng))
-                    }
-                };
-                let deleted = tweaks
-                    .pods
-                    .get(&format!("{}/{name}", w.meta.id.namespace))
-                    .is_some_and(|t| t.deleted);
-                if deleted && w.kind != WorkloadKind::StatefulSet {
-                    continue;
                 }
-                let ordinal = made;
-                made += 1;
-                let node = if w.kind == WorkloadKind::DaemonSet {
-                    eligible[ordinal]
-                } else {
-                    least_loaded(&eligible, &per_node)
-                };
-                if let Some(c) = per_node.get_mut(&node.meta.id.name) {
-                    *c += 1;
-                }
-                let mut ips = Vec::new();
-                if w.host_network {
-                    ips = host_ips(node);
-                } else {
-                    for cidr in &node.pod_cidrs {
-                        if let Some(ip) = next_free(cidr, &used_ips) {
-                            used_ips.insert(ip);
-                            ips.push(ip);
+                WorkloadKind::DaemonSet => {
+                    for node in &eligible {
+                        let mut rng = ChaCha8Rng::seed_from_u64(
+                            seed ^ fnv_parts(&[
+                                wkey.as_bytes(),
+                                b"/",
+                                node.meta.id.name.as_bytes(),
+                            ]),
+                        );
+                        // Bounded: at most as many deleted names as tweaks.
+                        for _ in 0..=tweaks.pods.len() {
+                            let name = format!("{}-{}", w.meta.id.name, random_suffix(&mut rng));
+                            let (deleted, terminating) = state(&name);
+                            if !deleted {
+                                made.push((name, Some(*node), terminating));
+                                break;
+                            }
                         }
                     }
                 }
+                WorkloadKind::Deployment | WorkloadKind::ReplicaSet => {
+                    let hash = safe_encode(w.template_hash);
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ fnv64(wkey.as_bytes()));
+                    let mut active = 0u32;
+                    // Bounded: a deleted Pod's name is skipped and a terminating one not
+                    // counted; there are at most as many of them as tweaks.
+                    for _ in 0..w.replicas as usize + tweaks.pods.len() {
+                        if active == w.replicas {
+                            break;
+                        }
+                        let name = match w.kind {
+                            WorkloadKind::Deployment => {
+                                format!("{}-{}-{}", w.meta.id.name, hash, random_suffix(&mut rng))
+                            }
+                            _ => format!("{}-{}", w.meta.id.name, random_suffix(&mut rng)),
+                        };
+                        let (deleted, terminating) = state(&name);
+                        if deleted {
+                            continue;
+                        }
+                        if !terminating {
+                            active += 1;
+                        }
+                        made.push((name, None, terminating));
+                    }
+                }
+            }
+            for (i, (name, node, terminating)) in made.into_iter().enumerate() {
+                let mut labels = w.template_labels.clone();
+                match w.kind {
+                    WorkloadKind::Deployment => {
+                        labels.insert("pod-template-hash".into(), safe_encode(w.template_hash));
+                    }
+                    WorkloadKind::StatefulSet => {
+                        labels.insert("statefulset.kubernetes.io/pod-name".into(), name.clone());
+                        labels.insert("apps.kubernetes.io/pod-index".into(), i.to_string());
+                    }
+                    _ => {}
+                }
+                let id = ObjectRef::new(w.meta.id.namespace.clone(), name.clone());
+                let Some(node) = node
+                    .or_else(|| kept_node(previous, &id, &eligible))
+                    .or_else(|| pick_node(seed, &id, &eligible))
+                else {
+                    continue;
+                };
+                let ips = if w.host_network {
+                    host_ips(node)
+                } else {
+                    pod_addresses(seed, &id, node, &mut used_ips, previous)
+                };
                 if ips.is_empty() {
                     let msg = format!(
                         "{} \"{}\": no free Pod address on Node {:?}: Pod {name} gets no IP",
@@ -563,9 +701,9 @@ impl Builder {
                 };
                 pods.push(Pod {
                     meta: Meta {
-                        id: ObjectRef::new(w.meta.id.namespace.clone(), name),
+                        id,
                         labels,
-                        deleting: false,
+                        deleting: terminating,
                         controller: Some((w.kind.as_str().into(), w.meta.id.name.clone())),
                         loc: w.meta.loc.clone(),
                     },
@@ -579,6 +717,7 @@ impl Builder {
                     synthesized: true,
                     host_network: w.host_network,
                     status_given: true,
+                    tolerations: w.tolerations.clone(),
                 });
             }
         }
@@ -586,7 +725,31 @@ impl Builder {
 
     /// IP families, ClusterIPs, NodePorts and health-check ports, as the API server's
     /// allocators would give them.
-    fn allocate(&mut self, services: Vec<Service>) -> Vec<ResolvedService> {
+    fn allocate(
+        &mut self,
+        services: Vec<Service>,
+        previous: Option<&Cluster>,
+    ) -> Vec<ResolvedService> {
+        let ip_alloc: Vec<IpAllocator> = self
+            .config
+            .service_cidrs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| IpAllocator::new(*c, i == 0))
+            .collect();
+        let (lo, hi) = self.config.node_port_range;
+        self.allocate_with(services, previous, ip_alloc, PortAllocator::new(lo, hi))
+    }
+
+    /// [`Builder::allocate`] with allocators that may already hold other Services' addresses
+    /// and ports.
+    fn allocate_with(
+        &mut self,
+        services: Vec<Service>,
+        previous: Option<&Cluster>,
+        mut ip_alloc: Vec<IpAllocator>,
+        mut ports: PortAllocator,
+    ) -> Vec<ResolvedService> {
         let mut out: Vec<ResolvedService> = Vec::with_capacity(services.len());
         let cluster_families = self.config.families();
         // Families first.
@@ -604,13 +767,6 @@ impl Builder {
         }
 
         // ClusterIPs: static ones first (they may sit in the lower band), then dynamic ones.
-        let mut ip_alloc: Vec<IpAllocator> = self
-            .config
-            .service_cidrs
-            .iter()
-            .enumerate()
-            .map(|(i, c)| IpAllocator::new(*c, i == 0))
-            .collect();
         for r in &mut out {
             let s = &r.service;
             for (i, ip) in s.cluster_ips.iter().enumerate() {
@@ -651,6 +807,23 @@ impl Builder {
                 }
             }
         }
+        // A Service that had a dynamic ClusterIP keeps it (the API server never re-allocates).
+        for r in out.iter_mut().filter(|r| !r.service.headless) {
+            let Some(prev) = previous.and_then(|c| c.service(r.id())) else {
+                continue;
+            };
+            for fam in r.families.clone() {
+                if r.service.cluster_ips.iter().any(|ip| Family::of(ip) == fam) {
+                    continue;
+                }
+                if let Some(ip) = prev.cluster_ips.iter().find(|ip| Family::of(ip) == fam)
+                    && let Some(a) = ip_alloc.iter_mut().find(|a| a.family == fam)
+                    && a.allocate_static(*ip, &r.service.meta.id, None).is_ok()
+                {
+                    r.cluster_ips.push(*ip);
+                }
+            }
+        }
         for r in &mut out {
             if r.service.headless || r.service.kind == ServiceType::ExternalName {
                 continue;
@@ -663,6 +836,9 @@ impl Builder {
                     .find(|ip| Family::of(ip) == fam)
                 {
                     r.cluster_ips.push(*ip);
+                    continue;
+                }
+                if r.cluster_ips.iter().any(|ip| Family::of(ip) == fam) {
                     continue;
                 }
                 let Some(a) = ip_alloc.iter_mut().find(|a| a.family == fam) else {
@@ -685,9 +861,14 @@ impl Builder {
             }
         }
 
-        // NodePorts: static first, then dynamic (same port number across protocols shares one).
-        let (lo, hi) = self.config.node_port_range;
-        let mut ports = PortAllocator::new(lo, hi);
+        for r in &mut out {
+            let fams = &r.families;
+            r.cluster_ips
+                .sort_by_key(|ip| fams.iter().position(|f| *f == Family::of(ip)));
+        }
+
+        // NodePorts: static first, then the ones Services had, then dynamic (same port number
+        // across protocols shares one).
         for r in &mut out {
             let s = &r.service;
             for (i, p) in s.ports.iter().enumerate() {
@@ -730,6 +911,37 @@ impl Builder {
                 } else {
                     r.health_check_node_port = Some(hc);
                 }
+            }
+        }
+        for r in out.iter_mut().filter(|r| r.service.wants_node_ports()) {
+            let Some(prev) = previous.and_then(|c| c.service(r.id())) else {
+                continue;
+            };
+            for (i, p) in r.service.ports.iter().enumerate() {
+                if r.node_ports[i].is_some() {
+                    continue;
+                }
+                let had = prev
+                    .service
+                    .ports
+                    .iter()
+                    .zip(&prev.node_ports)
+                    .find(|(q, _)| q.name == p.name && q.port == p.port && q.protocol == p.protocol)
+                    .and_then(|(_, np)| *np);
+                if let Some(np) = had
+                    && ports.allocate_static(np, &r.service.meta.id, None).is_ok()
+                {
+                    r.node_ports[i] = Some(np);
+                }
+            }
+            let needs_hc = r.service.kind == ServiceType::LoadBalancer
+                && r.service.external_traffic_policy == TrafficPolicy::Local;
+            if needs_hc
+                && r.health_check_node_port.is_none()
+                && let Some(hc) = prev.health_check_node_port
+                && ports.allocate_static(hc, &r.service.meta.id, None).is_ok()
+            {
+                r.health_check_node_port = Some(hc);
             }
         }
         for r in &mut out {
@@ -937,12 +1149,7 @@ impl IpAllocator {
     /// `primary`: the range of the cluster's primary family, whose first address the API
     /// server gives its own single-stack `default/kubernetes` Service.
     fn new(net: IpNet, primary: bool) -> Self {
-        let host_bits = u32::from(net.max_prefix_len() - net.prefix_len());
-        let total: u128 = if host_bits >= 128 {
-            u128::MAX
-        } else {
-            1u128 << host_bits
-        };
+        let total = addresses_in(&net);
         let size = match net {
             IpNet::V4(_) => total.saturating_sub(2),
             // IPv6 ranges are capped like the API server's bitmap (at most 2^16 for a /112).
@@ -1104,44 +1311,135 @@ impl PortAllocator {
     }
 }
 
-/// Pods indexed by (namespace, label key, label value).
+/// Pods indexed by (namespace, label key, label value): one sorted list of
+/// `(namespace, key, value, pod)` searched by bisection (no map nodes, no cloned strings).
 struct PodIndex<'a> {
-    by_label: BTreeMap<(&'a str, &'a str, &'a str), Vec<usize>>,
+    entries: Vec<(&'a str, &'a str, &'a str, usize)>,
 }
 
 impl<'a> PodIndex<'a> {
     fn new(pods: &'a [Pod]) -> Self {
-        let mut by_label: BTreeMap<(&str, &str, &str), Vec<usize>> = BTreeMap::new();
+        let mut entries = Vec::with_capacity(pods.iter().map(|p| p.meta.labels.len()).sum());
         for (i, p) in pods.iter().enumerate() {
             for (k, v) in &p.meta.labels {
-                by_label
-                    .entry((p.meta.id.namespace.as_str(), k.as_str(), v.as_str()))
-                    .or_default()
-                    .push(i);
+                entries.push((p.meta.id.namespace.as_str(), k.as_str(), v.as_str(), i));
             }
         }
-        PodIndex { by_label }
+        entries.sort_unstable();
+        PodIndex { entries }
+    }
+
+    /// The Pods (ascending) that carry `key=value` in `namespace`.
+    fn with(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &str,
+    ) -> &[(&'a str, &'a str, &'a str, usize)] {
+        let want = (namespace, key, value);
+        let lo = self.entries.partition_point(|e| (e.0, e.1, e.2) < want);
+        let hi = lo + self.entries[lo..].partition_point(|e| (e.0, e.1, e.2) == want);
+        &self.entries[lo..hi]
     }
 
     /// Pods of `namespace` that carry every label of `selector` (a Service's map selector).
     fn select(&self, namespace: &str, selector: &Labels) -> Vec<usize> {
-        let mut lists: Vec<&Vec<usize>> = Vec::new();
+        let mut lists: Vec<&[(&str, &str, &str, usize)]> = Vec::with_capacity(selector.len());
         for (k, v) in selector {
-            match self.by_label.get(&(namespace, k.as_str(), v.as_str())) {
-                Some(l) => lists.push(l),
-                None => return Vec::new(),
+            let l = self.with(namespace, k, v);
+            if l.is_empty() {
+                return Vec::new();
             }
+            lists.push(l);
         }
-        lists.sort_by_key(|l| l.len());
+        lists.sort_unstable_by_key(|l| l.len());
         let Some((first, rest)) = lists.split_first() else {
             return Vec::new();
         };
         first
             .iter()
-            .copied()
-            .filter(|i| rest.iter().all(|l| l.binary_search(i).is_ok()))
+            .map(|e| e.3)
+            .filter(|i| {
+                rest.iter()
+                    .all(|l| l.binary_search_by_key(i, |e| e.3).is_ok())
+            })
             .collect()
     }
+}
+
+/// The warnings that follow from the Pods, Services and slices as they are now (and so change
+/// with any of them): selectors that match no Pod, named target ports no selected Pod has,
+/// virtual IPs on Pod addresses, EndpointSlices that program nothing. The live cluster makes
+/// them at plan time; a build appends them last.
+pub(crate) fn derived_warnings<'a>(
+    cluster: &Cluster,
+    slices: impl IntoIterator<Item = &'a EndpointSlice>,
+) -> Vec<Diagnostic> {
+    let mut b = Builder {
+        config: cluster.config.clone(),
+        diags: Vec::new(),
+    };
+    let index = PodIndex::new(&cluster.pods);
+    for svc in &cluster.services {
+        if svc.service.kind == ServiceType::ExternalName {
+            continue;
+        }
+        if let Some(selector) = &svc.service.selector {
+            let selected = index.select(&svc.service.meta.id.namespace, selector);
+            b.selector_warnings(svc, selector, &selected, &cluster.pods);
+        }
+    }
+    b.vips_on_pod_ips(&cluster.services, &cluster.pods);
+    b.diags.extend(slice_warnings(&cluster.services, slices));
+    b.diags
+}
+
+/// Notes for EndpointSlices that program nothing: no such Service, or a Service with a selector
+/// (whose endpoints come from its Pods).
+pub(crate) fn slice_warnings<'a>(
+    services: &[ResolvedService],
+    slices: impl IntoIterator<Item = &'a EndpointSlice>,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for s in slices {
+        let owner = s.service.as_deref().and_then(|name| {
+            services
+                .binary_search_by(|r| {
+                    (r.id().namespace.as_str(), r.id().name.as_str())
+                        .cmp(&(s.meta.id.namespace.as_str(), name))
+                })
+                .ok()
+                .map(|i| &services[i])
+        });
+        let what = slice_kind(s);
+        let msg = match owner {
+            None => Some(format!(
+                "no Service {:?} in namespace {:?}: ignored",
+                s.service.as_deref().unwrap_or(""),
+                s.meta.id.namespace
+            )),
+            Some(r) if r.service.selector.is_some() && what == "Endpoints" => Some(format!(
+                "Service \"{}\" has a selector, so the EndpointSlice mirroring controller does not mirror it: ignored",
+                r.id()
+            )),
+            Some(r) if r.service.selector.is_some() && managed_by_controller(s) => Some(format!(
+                "Service \"{}\" has a selector, so its controller-managed slices are derived from Pods: ignored",
+                r.id()
+            )),
+            Some(r) if !r.service.headless => unwatched_label(s).map(|l| {
+                format!("labelled {l}: kube-proxy does not watch it (its informers select !{l}): ignored")
+            }),
+            Some(_) => None,
+        };
+        if let Some(msg) = msg {
+            out.push(Diagnostic::warning(
+                Kind::Note,
+                Some(s.meta.loc.clone()),
+                format!("{what} \"{}\": {msg}", s.meta.id),
+            ));
+        }
+    }
+    out
 }
 
 /// The EndpointSlice controller's endpoints for a Service with a selector.
@@ -1151,72 +1449,9 @@ fn derive_backends(
     pods: &[Pod],
     known_nodes: &BTreeSet<&str>,
 ) -> Vec<Backend> {
-    let s = &svc.service;
     let mut out = Vec::new();
     for &i in selected {
-        let pod = &pods[i];
-        // ShouldPodBeInEndpoints: an IP, and not in a terminal phase.
-        if matches!(pod.phase, PodPhase::Succeeded | PodPhase::Failed) {
-            continue;
-        }
-        // The EndpointSlice reconciler looks the Pod's Node up; when it does not exist (or the
-        // Pod names none) the Pod is left out, unless publishNotReadyAddresses asks for it.
-        let node_known = pod
-            .node_name
-            .as_deref()
-            .is_some_and(|n| known_nodes.contains(n));
-        if !node_known && !s.publish_not_ready {
-            continue;
-        }
-        let serving = pod.ready;
-        let terminating = pod.meta.deleting;
-        let conditions = Conditions {
-            ready: Some(s.publish_not_ready || (serving && !terminating)),
-            serving: Some(serving),
-            terminating: Some(terminating),
-        };
-        let hostname = match (&pod.hostname, &pod.subdomain) {
-            (Some(h), Some(sub)) if *sub == s.meta.id.name => Some(h.clone()),
-            _ => None,
-        };
-        let ports: Vec<Option<u16>> = s
-            .ports
-            .iter()
-            .map(|p| match &p.target_port {
-                TargetPort::Number(n) => Some(*n),
-                TargetPort::Name(name) => pod
-                    .ports
-                    .iter()
-                    .find(|c| c.name == *name && c.protocol == p.protocol)
-                    .map(|c| c.port),
-            })
-            .collect();
-        let slice_ports: Vec<EndpointPort> = s
-            .ports
-            .iter()
-            .zip(&ports)
-            .filter_map(|(p, resolved)| {
-                Some(EndpointPort {
-                    name: p.name.clone(),
-                    protocol: p.protocol,
-                    port: (*resolved)?,
-                })
-            })
-            .collect();
-        for ip in &pod.ips {
-            if !svc.families.contains(&Family::of(ip)) {
-                continue;
-            }
-            out.push(Backend {
-                address: *ip,
-                ports: ports.clone(),
-                conditions,
-                node: pod.node_name.clone(),
-                pod: Some(pod.meta.id.clone()),
-                hostname: hostname.clone(),
-                slice_ports: slice_ports.clone(),
-            });
-        }
+        pod_backends(svc, &pods[i], |n| known_nodes.contains(n), &mut out);
     }
     out.sort_by_key(|a| a.address);
     out
@@ -1266,13 +1501,86 @@ fn managed_by_controller(s: &EndpointSlice) -> bool {
         .is_some_and(|m| m == "endpointslice-controller.k8s.io")
 }
 
+/// The endpoints one selected Pod gives a Service (one per address of the Service's
+/// families), appended to `out`; `known_node` says whether a Node exists.
+pub(crate) fn pod_backends(
+    svc: &ResolvedService,
+    pod: &Pod,
+    known_node: impl Fn(&str) -> bool,
+    out: &mut Vec<Backend>,
+) {
+    let s = &svc.service;
+    // ShouldPodBeInEndpoints: an IP, and not in a terminal phase.
+    if matches!(pod.phase, PodPhase::Succeeded | PodPhase::Failed) {
+        return;
+    }
+    // The EndpointSlice reconciler looks the Pod's Node up; when it does not exist (or the
+    // Pod names none) the Pod is left out, unless publishNotReadyAddresses asks for it.
+    let node_known = pod.node_name.as_deref().is_some_and(known_node);
+    if !node_known && !s.publish_not_ready {
+        return;
+    }
+    let serving = pod.ready;
+    let terminating = pod.meta.deleting;
+    let conditions = Conditions {
+        ready: Some(s.publish_not_ready || (serving && !terminating)),
+        serving: Some(serving),
+        terminating: Some(terminating),
+    };
+    let hostname = match (&pod.hostname, &pod.subdomain) {
+        (Some(h), Some(sub)) if *sub == s.meta.id.name => Some(h.clone()),
+        _ => None,
+    };
+    let ports: Vec<Option<u16>> = s
+        .ports
+        .iter()
+        .map(|p| match &p.target_port {
+            TargetPort::Number(n) => Some(*n),
+            TargetPort::Name(name) => pod
+                .ports
+                .iter()
+                .find(|c| c.name == *name && c.protocol == p.protocol)
+                .map(|c| c.port),
+        })
+        .collect();
+    let slice_ports: Vec<EndpointPort> = s
+        .ports
+        .iter()
+        .zip(&ports)
+        .filter_map(|(p, resolved)| {
+            Some(EndpointPort {
+                name: p.name.clone(),
+                protocol: p.protocol,
+                port: (*resolved)?,
+            })
+        })
+        .collect();
+    for ip in &pod.ips {
+        if !svc.families.contains(&Family::of(ip)) {
+            continue;
+        }
+        out.push(Backend {
+            address: *ip,
+            ports: ports.clone(),
+            conditions,
+            node: pod.node_name.clone(),
+            pod: Some(pod.meta.id.clone()),
+            hostname: hostname.clone(),
+            slice_ports: slice_ports.clone(),
+        });
+    }
+}
+
 /// Endpoints from a Service's EndpointSlices (all of them for a Service without a selector;
 /// for one with a selector the user-made ones, since the controller's are derived from Pods):
 /// ports matched by name and protocol, and an endpoint that appears in several slices with the
 /// same ports kept once, the first seen (kube-proxy's `endpointslicecache.go` deduplicates by
 /// `ip:port`). The same address with other ports is another endpoint. Slices kube-proxy does
 /// not watch are left out unless the Service is headless (CoreDNS still reads them).
-fn slice_backends(svc: &ResolvedService, slices: &[EndpointSlice]) -> Vec<Backend> {
+pub(crate) fn slice_backends<'a>(
+    svc: &ResolvedService,
+    slices: impl IntoIterator<Item = &'a EndpointSlice>,
+) -> Vec<Backend> {
     let s = &svc.service;
     type Key = (IpAddr, Vec<Option<u16>>, Vec<(String, Protocol, u16)>);
     let mut by_addr: BTreeMap<Key, Backend> = BTreeMap::new();
@@ -1347,42 +1655,151 @@ fn host_ips(node: &Node) -> Vec<IpAddr> {
     out
 }
 
-/// The addresses Pods already use, and how many Pods each Node runs.
-fn placement(nodes: &[Node], pods: &[Pod]) -> (BTreeSet<IpAddr>, BTreeMap<String, usize>) {
-    let used: BTreeSet<IpAddr> = pods.iter().flat_map(|p| p.ips.iter().copied()).collect();
-    let mut per_node: BTreeMap<String, usize> =
-        nodes.iter().map(|n| (n.meta.id.name.clone(), 0)).collect();
-    for p in pods {
-        if let Some(count) = p.node_name.as_ref().and_then(|n| per_node.get_mut(n)) {
-            *count += 1;
+/// The taints the DaemonSet controller tolerates for its Pods
+/// (`AddOrUpdateDaemonPodTolerations`): not-ready and unreachable NoExecute, the pressure
+/// conditions and `unschedulable` NoSchedule.
+const DAEMON_TOLERATED: [(&str, TaintEffect); 6] = [
+    ("node.kubernetes.io/not-ready", TaintEffect::NoExecute),
+    ("node.kubernetes.io/unreachable", TaintEffect::NoExecute),
+    ("node.kubernetes.io/disk-pressure", TaintEffect::NoSchedule),
+    (
+        "node.kubernetes.io/memory-pressure",
+        TaintEffect::NoSchedule,
+    ),
+    ("node.kubernetes.io/pid-pressure", TaintEffect::NoSchedule),
+    ("node.kubernetes.io/unschedulable", TaintEffect::NoSchedule),
+];
+
+/// The taints the scheduler sees on a Node: its own, plus the ones the node lifecycle
+/// controller adds for `spec.unschedulable` and a Ready condition that is not True
+/// (TaintNodesByCondition: `node.kubernetes.io/unschedulable` and
+/// `node.kubernetes.io/not-ready`, NoSchedule).
+fn effective_taints(node: &Node) -> Vec<Taint> {
+    let mut taints = node.taints.clone();
+    let mut add = |key: &str| {
+        if !taints
+            .iter()
+            .any(|t| t.key == key && t.effect == TaintEffect::NoSchedule)
+        {
+            taints.push(Taint {
+                key: key.into(),
+                value: String::new(),
+                effect: TaintEffect::NoSchedule,
+            });
         }
+    };
+    if node.unschedulable {
+        add("node.kubernetes.io/unschedulable");
     }
-    (used, per_node)
+    if node.ready == Some(false) {
+        add("node.kubernetes.io/not-ready");
+    }
+    taints
 }
 
-/// The scheduler's spreading, simplified: the Node with the fewest Pods, ties broken by name
-/// (`nodes` is sorted by name and not empty).
-fn least_loaded<'n>(nodes: &[&'n Node], per_node: &BTreeMap<String, usize>) -> &'n Node {
-    let load = |n: &Node| per_node.get(&n.meta.id.name).copied().unwrap_or(0);
-    let mut best = nodes[0];
-    for n in nodes {
-        if load(n) < load(best) {
-            best = n;
-        }
-    }
-    best
+/// Whether the scheduler may place a Pod on `node`: every NoSchedule and NoExecute taint is
+/// tolerated (the TaintToleration and NodeUnschedulable plugins; PreferNoSchedule is only a
+/// preference). `daemon`: a DaemonSet's Pod, with the controller's tolerations.
+fn schedulable(node: &Node, tolerations: &[Toleration], daemon: bool) -> bool {
+    effective_taints(node)
+        .iter()
+        .filter(|t| t.effect != TaintEffect::PreferNoSchedule)
+        .all(|t| {
+            tolerations.iter().any(|tol| tol.tolerates(t))
+                || (daemon && DAEMON_TOLERATED.contains(&(t.key.as_str(), t.effect)))
+        })
 }
 
-fn next_free(cidr: &IpNet, used: &BTreeSet<IpAddr>) -> Option<IpAddr> {
-    // The first host address is the bridge's gateway (as flannel and the bridge CNI use it);
-    // IPv4's `hosts()` already leaves out the network address, IPv6's does not.
-    let skip = match cidr {
-        IpNet::V4(_) => 1,
+/// Whether the kubelet of `node` starts a Pod bound to it by name: the Node is not NotReady
+/// (a kubelet that does not report runs nothing) and every NoExecute taint is tolerated.
+fn kubelet_admits(node: &Node, tolerations: &[Toleration]) -> bool {
+    node.ready != Some(false)
+        && node
+            .taints
+            .iter()
+            .filter(|t| t.effect == TaintEffect::NoExecute)
+            .all(|t| tolerations.iter().any(|tol| tol.tolerates(t)))
+}
+
+/// The Node a Pod had in `previous`, when it is still one of `nodes`: the scheduler never moves
+/// a running Pod.
+fn kept_node<'n>(
+    previous: Option<&Cluster>,
+    id: &ObjectRef,
+    nodes: &[&'n Node],
+) -> Option<&'n Node> {
+    let name = previous?.pod(id)?.node_name.as_deref()?;
+    nodes.iter().copied().find(|n| n.meta.id.name == name)
+}
+
+/// The scheduler's choice, made a function of the Pod alone: rendezvous hashing of the Pod's
+/// name over the Nodes it may use (adding or removing a Node moves no other Pod's choice
+/// between the remaining ones).
+fn pick_node<'n>(seed: u64, id: &ObjectRef, nodes: &[&'n Node]) -> Option<&'n Node> {
+    nodes.iter().copied().max_by_key(|n| {
+        mix(seed
+            ^ fnv_parts(&[
+                b"node/",
+                id.namespace.as_bytes(),
+                b"/",
+                id.name.as_bytes(),
+                b"/",
+                n.meta.id.name.as_bytes(),
+            ]))
+    })
+}
+
+/// One address per pod range of `node`: the one the Pod had in `previous` when it is still
+/// free, else a free one from a start seeded by the Pod's name (as ClusterIPs are).
+fn pod_addresses(
+    seed: u64,
+    id: &ObjectRef,
+    node: &Node,
+    used: &mut BTreeSet<IpAddr>,
+    previous: Option<&Cluster>,
+) -> Vec<IpAddr> {
+    let kept: &[IpAddr] = previous
+        .and_then(|c| c.pod(id))
+        .filter(|p| p.node_name.as_deref() == Some(node.meta.id.name.as_str()))
+        .map_or(&[], |p| p.ips.as_slice());
+    let mut ips = Vec::new();
+    for cidr in &node.pod_cidrs {
+        let ip = kept
+            .iter()
+            .copied()
+            .find(|ip| cidr.contains(ip) && !used.contains(ip))
+            .or_else(|| seeded_free(cidr, seed, id, used));
+        if let Some(ip) = ip {
+            used.insert(ip);
+            ips.push(ip);
+        }
+    }
+    ips
+}
+
+/// A free address of a Node's pod range, probing forward from a start seeded by the Pod's
+/// name. The range's first host is the bridge's gateway (as flannel and the bridge CNI use it),
+/// IPv4's last is the broadcast address.
+fn seeded_free(cidr: &IpNet, seed: u64, id: &ObjectRef, used: &BTreeSet<IpAddr>) -> Option<IpAddr> {
+    let total = addresses_in(cidr);
+    let reserved = match cidr {
+        IpNet::V4(_) => 3,
         IpNet::V6(_) => 2,
     };
-    cidr.hosts()
-        .skip(skip)
-        .take(1 << 20)
+    let count = total.checked_sub(reserved).filter(|c| *c > 0)?;
+    let first = ip_to_u128(&cidr.network()) + 2;
+    let family = Family::of_net(cidr);
+    let start =
+        u128::from(mix(seed
+            ^ fnv_parts(&[
+                b"podip/",
+                id.namespace.as_bytes(),
+                b"/",
+                id.name.as_bytes(),
+            ])))
+            % count;
+    (0..count.min(1 << 20))
+        .map(|k| u128_to_ip(family, first + (start + k) % count))
         .find(|ip| !used.contains(ip))
 }
 
@@ -1391,14 +1808,36 @@ fn kubernetes_service() -> ObjectRef {
     ObjectRef::new("default", "kubernetes")
 }
 
-/// FNV-1a, 64 bits: a stable, seedless hash to derive per-object seeds.
-pub(crate) fn fnv64(bytes: &[u8]) -> u64 {
+/// How many addresses a prefix holds (saturating for an IPv6 /0).
+fn addresses_in(net: &IpNet) -> u128 {
+    let bits = u32::from(net.max_prefix_len() - net.prefix_len());
+    if bits >= 128 {
+        u128::MAX
+    } else {
+        1u128 << bits
+    }
+}
+
+/// FNV-1a over several byte strings, as if concatenated (no allocation).
+fn fnv_parts(parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
+    for b in parts.iter().flat_map(|p| p.iter()) {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
+}
+
+/// splitmix64's finalizer: spreads FNV's low-entropy high bits before a modulo.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// FNV-1a, 64 bits: a stable, seedless hash to derive per-object seeds.
+pub(crate) fn fnv64(bytes: &[u8]) -> u64 {
+    fnv_parts(&[bytes])
 }
 
 /// apimachinery's alphabet for generated names: no vowels, no confusable characters.

@@ -11,7 +11,7 @@ use core::net::IpAddr;
 use serde::Serialize;
 
 use crate::config::Scheduler;
-use crate::plan::{Plan, VsKey};
+use crate::plan::{Plan, VirtualServer, VsKey};
 
 /// The settings of a virtual server that the kernel stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -46,33 +46,38 @@ impl State {
     pub fn from_plan(plan: &Plan) -> State {
         let mut s = State::default();
         for vs in &plan.virtual_servers {
-            let cfg = VsConfig {
-                scheduler: vs.scheduler,
-                persistence_timeout_seconds: vs.persistence_timeout_seconds,
-            };
-            let rs = vs
-                .real_servers
-                .iter()
-                .map(|r| {
-                    (
-                        RsKey {
-                            address: r.address,
-                            port: r.port,
-                        },
-                        r.weight,
-                    )
-                })
-                .collect();
-            s.virtual_servers.insert(vs.key(), (cfg, rs));
+            s.virtual_servers.insert(vs.key(), entry(vs));
         }
         s.addresses = plan.interface_addresses.iter().copied().collect();
         s
     }
 }
 
+/// What the kernel holds for one virtual server of a plan: its settings and real servers.
+pub fn entry(vs: &VirtualServer) -> (VsConfig, BTreeMap<RsKey, u32>) {
+    let cfg = VsConfig {
+        scheduler: vs.scheduler,
+        persistence_timeout_seconds: vs.persistence_timeout_seconds,
+    };
+    let rs = vs
+        .real_servers
+        .iter()
+        .map(|r| {
+            (
+                RsKey {
+                    address: r.address,
+                    port: r.port,
+                },
+                r.weight,
+            )
+        })
+        .collect();
+    (cfg, rs)
+}
+
 /// One dataplane operation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(tag = "op", rename_all = "camelCase")]
+#[serde(tag = "op", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Op {
     /// Bind an address on the dummy interface.
     AddAddress {

@@ -328,6 +328,68 @@ pub struct Pod {
     /// is started as the scheduler and the kubelet would: placed on a Node, given an address,
     /// Running and Ready.
     pub status_given: bool,
+    /// `spec.tolerations`.
+    pub tolerations: Vec<Toleration>,
+}
+
+/// What a taint does to Pods that do not tolerate it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TaintEffect {
+    /// New Pods are not scheduled onto the Node.
+    NoSchedule,
+    /// The scheduler avoids the Node when it can (a preference: svcroute ignores it).
+    PreferNoSchedule,
+    /// New Pods are not scheduled and running ones are evicted.
+    NoExecute,
+}
+
+impl TaintEffect {
+    /// Parses the API spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "NoSchedule" => Some(TaintEffect::NoSchedule),
+            "PreferNoSchedule" => Some(TaintEffect::PreferNoSchedule),
+            "NoExecute" => Some(TaintEffect::NoExecute),
+            _ => None,
+        }
+    }
+}
+
+/// One of a Node's `spec.taints`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Taint {
+    /// The key.
+    pub key: String,
+    /// The value (may be empty).
+    pub value: String,
+    /// The effect.
+    pub effect: TaintEffect,
+}
+
+/// One of a Pod's `spec.tolerations`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Toleration {
+    /// The key; empty with `exists` matches every key.
+    pub key: String,
+    /// `operator: Exists` (else `Equal`, the default).
+    pub exists: bool,
+    /// The value `Equal` compares.
+    pub value: String,
+    /// The effect it tolerates; `None` tolerates every effect.
+    pub effect: Option<TaintEffect>,
+}
+
+impl Toleration {
+    /// `ToleratesTaint` of `k8s.io/api/core/v1` (`toleration.go`).
+    pub fn tolerates(&self, t: &Taint) -> bool {
+        if self.effect.is_some_and(|e| e != t.effect) {
+            return false;
+        }
+        if !self.key.is_empty() && self.key != t.key {
+            return false;
+        }
+        self.exists || self.value == t.value
+    }
 }
 
 /// A checked Node.
@@ -341,6 +403,12 @@ pub struct Node {
     pub pod_cidrs: Vec<IpNet>,
     /// Made by svcroute because the input had no Nodes.
     pub synthesized: bool,
+    /// `spec.unschedulable` (cordoned).
+    pub unschedulable: bool,
+    /// `spec.taints`.
+    pub taints: Vec<Taint>,
+    /// The `Ready` condition: `Some(false)` when False or Unknown, `None` when not reported.
+    pub ready: Option<bool>,
 }
 
 /// The conditions of an endpoint, as the EndpointSlice API defines them (`None` = unknown).
@@ -465,6 +533,8 @@ pub struct Workload {
     pub service_name: Option<String>,
     /// A hash of the Pod template, the source of `pod-template-hash`.
     pub template_hash: u32,
+    /// `spec.template.spec.tolerations`.
+    pub tolerations: Vec<Toleration>,
 }
 
 /// Everything read from the manifests.

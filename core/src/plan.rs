@@ -2,7 +2,8 @@
 //! port, protocol) for each ClusterIP, NodePort on each node address, LoadBalancer ingress IP
 //! and externalIP, with the endpoints that kube-proxy's topology rules leave for that node.
 
-use alloc::collections::BTreeMap;
+use alloc::borrow::Cow;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -168,17 +169,27 @@ pub fn plan(cluster: &Cluster, node: Option<&str>) -> Result<Plan, UnknownNode> 
                 .collect(),
         });
     };
-    let mut warnings: Vec<Diagnostic> = cluster.warnings.clone();
+    let lists = cluster.services.iter().map(|svc| {
+        let list = service_virtual_servers(cluster, svc, &node.meta.id.name, &node.addresses);
+        (svc, Cow::Owned(list))
+    });
+    Ok(assemble(cluster, node, cluster.warnings.clone(), lists))
+}
+
+/// A node's plan from each Service's virtual servers (in Service order): the first Service to
+/// claim an (address, port, protocol) gets it, later ones are warned about.
+pub(crate) fn assemble<'a>(
+    cluster: &Cluster,
+    node: &crate::model::Node,
+    mut warnings: Vec<Diagnostic>,
+    lists: impl Iterator<Item = (&'a ResolvedService, Cow<'a, [VirtualServer]>)>,
+) -> Plan {
     let mut by_key: BTreeMap<VsKey, VirtualServer> = BTreeMap::new();
-    let mut addresses: Vec<IpAddr> = Vec::new();
-    for svc in &cluster.services {
-        for vs in service_virtual_servers(cluster, svc, &node.meta.id.name, &node.addresses) {
-            // kube-proxy's shouldBind: an address the node already has is not bound again.
-            if !matches!(vs.kind, VsKind::NodePort)
-                && !node.addresses.contains(&vs.address)
-                && !addresses.contains(&vs.address)
-            {
-                addresses.push(vs.address);
+    let mut addresses: BTreeSet<IpAddr> = BTreeSet::new();
+    for (svc, list) in lists {
+        for vs in list.into_owned() {
+            if binds(node, &vs) {
+                addresses.insert(vs.address);
             }
             match by_key.get(&vs.key()) {
                 Some(prev) => warnings.push(Diagnostic::warning(
@@ -200,17 +211,22 @@ pub fn plan(cluster: &Cluster, node: Option<&str>) -> Result<Plan, UnknownNode> 
             }
         }
     }
-    addresses.sort();
-    Ok(Plan {
+    Plan {
         node: node.meta.id.name.clone(),
         virtual_servers: by_key.into_values().collect(),
-        interface_addresses: addresses,
+        interface_addresses: addresses.into_iter().collect(),
         dns: dns::records(cluster),
         warnings: warnings
             .iter()
             .map(alloc::string::ToString::to_string)
             .collect(),
-    })
+    }
+}
+
+/// Whether a virtual server's address is bound on the dummy interface: not for NodePorts, and
+/// (kube-proxy's shouldBind) not for an address the node already has.
+pub(crate) fn binds(node: &crate::model::Node, vs: &VirtualServer) -> bool {
+    !matches!(vs.kind, VsKind::NodePort) && !node.addresses.contains(&vs.address)
 }
 
 fn kind_name(k: VsKind) -> &'static str {

@@ -75,3 +75,62 @@ fn a_deleted_deployment_pod_is_replaced_under_a_new_name() {
     assert_eq!(after.pods.len(), 3);
     assert!(!pods(&after).contains(&victim));
 }
+
+/// ReplicaSet controller: a terminating Pod is not active, so a replacement is made beside it;
+/// the other Pods keep their names, Nodes and addresses (identities depend on the Pod alone).
+#[test]
+fn a_terminating_deployment_pod_gets_a_replacement_and_nothing_moves() {
+    let placed = |c: &Cluster| -> Vec<(String, Option<String>, Vec<std::net::IpAddr>)> {
+        c.pods
+            .iter()
+            .map(|p| (p.meta.id.to_string(), p.node_name.clone(), p.ips.clone()))
+            .collect()
+    };
+    let before = cluster(&Tweaks::default());
+    let victim = pods(&before)[0].clone();
+    let mut t = Tweaks::default();
+    t.pods.insert(
+        victim.clone(),
+        PodTweak {
+            terminating: true,
+            ..PodTweak::default()
+        },
+    );
+    let after = cluster(&t);
+    assert_eq!(after.pods.len(), 4, "three active and the terminating one");
+    let terminating: Vec<&str> = after
+        .pods
+        .iter()
+        .filter(|p| p.meta.deleting)
+        .map(|p| p.meta.id.name.as_str())
+        .collect();
+    assert_eq!(terminating.len(), 1);
+    assert_eq!(format!("dev/{}", terminating[0]), victim);
+    for p in placed(&before) {
+        assert!(placed(&after).contains(&p), "{p:?} moved");
+    }
+}
+
+/// Deleting one Pod moves no other (before, placement followed list order).
+#[test]
+fn deleting_a_pod_moves_no_other() {
+    let before = cluster(&Tweaks::default());
+    let victim = pods(&before)[0].clone();
+    let mut t = Tweaks::default();
+    t.pods.insert(
+        victim.clone(),
+        PodTweak {
+            deleted: true,
+            ..PodTweak::default()
+        },
+    );
+    let after = cluster(&t);
+    for p in before
+        .pods
+        .iter()
+        .filter(|p| p.meta.id.to_string() != victim)
+    {
+        let q = after.pod(&p.meta.id).expect("still there");
+        assert_eq!((&q.node_name, &q.ips), (&p.node_name, &p.ips));
+    }
+}

@@ -80,6 +80,9 @@ fn options(args: &[String]) -> Option<(String, JsValue, bool)> {
     let o: JsValue = Object::new().into();
     let mut it = args.iter();
     let cmd = it.next().expect("subcommand").clone();
+    if cmd != "plan" && cmd != "route" {
+        return None; // `diff` has no JS API yet
+    }
     let mut json = false;
     let mut text = None;
     while let Some(flag) = it.next() {

@@ -1567,6 +1567,7 @@ fn read_pod(
     if cx.errors > before {
         return None;
     }
+    let tolerations = read_tolerations(cx, spec, "spec");
     Some(Pod {
         meta,
         node_name,
@@ -1579,6 +1580,7 @@ fn read_pod(
         synthesized: false,
         host_network,
         status_given: !status.is_empty(),
+        tolerations,
     })
 }
 
@@ -1607,6 +1609,35 @@ fn read_node(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry]) -> O
     for (s, pos, path) in cidrs {
         pod_cidrs.extend(cx.cidr(s, s, pos, &path));
     }
+    let unschedulable = cx
+        .bool(spec, "unschedulable", "spec")
+        .is_some_and(|(b, _)| b);
+    let mut taints = Vec::new();
+    for (m, _, path) in cx.objects(spec, "taints", "spec") {
+        let key = cx.str(m, "key", &path).map(|(s, _)| s.to_owned());
+        let value = cx.str(m, "value", &path).map(|(s, _)| s.to_owned());
+        let effect = match cx.str(m, "effect", &path) {
+            Some((e, pos)) => TaintEffect::parse(e).or_else(|| {
+                let p = join(&path, "effect");
+                cx.unsupported(pos, &p, e, &["NoExecute", "NoSchedule", "PreferNoSchedule"]);
+                None
+            }),
+            None => None,
+        };
+        if let (Some(key), Some(effect)) = (key, effect) {
+            taints.push(Taint {
+                key,
+                value: value.unwrap_or_default(),
+                effect,
+            });
+        }
+    }
+    let mut ready = None;
+    for (m, _, path) in cx.objects(status, "conditions", "status") {
+        if cx.str(m, "type", &path).map(|(s, _)| s) == Some("Ready") {
+            ready = Some(cx.str(m, "status", &path).map(|(s, _)| s) == Some("True"));
+        }
+    }
     if cx.errors > before {
         return None;
     }
@@ -1615,7 +1646,45 @@ fn read_node(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry]) -> O
         addresses,
         pod_cidrs,
         synthesized: false,
+        unschedulable,
+        taints,
+        ready,
     })
+}
+
+/// `spec.tolerations` (operator `Equal` by default; an unknown operator or effect is an error).
+fn read_tolerations(cx: &mut Cx<'_>, spec: &[Entry], prefix: &str) -> Vec<Toleration> {
+    let mut out = Vec::new();
+    for (m, _, path) in cx.objects(spec, "tolerations", prefix) {
+        let key = cx.str(m, "key", &path).map(|(s, _)| s.to_owned());
+        let value = cx.str(m, "value", &path).map(|(s, _)| s.to_owned());
+        let exists = match cx.str(m, "operator", &path) {
+            None | Some(("Equal", _)) => false,
+            Some(("Exists", _)) => true,
+            Some((o, pos)) => {
+                cx.unsupported(pos, &join(&path, "operator"), o, &["Equal", "Exists"]);
+                continue;
+            }
+        };
+        let effect = match cx.str(m, "effect", &path) {
+            None | Some(("", _)) => None,
+            Some((e, pos)) => match TaintEffect::parse(e) {
+                Some(e) => Some(e),
+                None => {
+                    let p = join(&path, "effect");
+                    cx.unsupported(pos, &p, e, &["NoExecute", "NoSchedule", "PreferNoSchedule"]);
+                    continue;
+                }
+            },
+        };
+        out.push(Toleration {
+            key: key.unwrap_or_default(),
+            exists,
+            value: value.unwrap_or_default(),
+            effect,
+        });
+    }
+    out
 }
 
 fn read_conditions(cx: &mut Cx<'_>, m: &[Entry], prefix: &str) -> Conditions {
@@ -2034,6 +2103,7 @@ fn read_workload(
         None
     };
     let template_hash = hash_node(template);
+    let tolerations = read_tolerations(cx, pod_spec, "spec.template.spec");
     if cx.errors > before {
         return None;
     }
@@ -2050,6 +2120,7 @@ fn read_workload(
         host_network,
         service_name,
         template_hash,
+        tolerations,
     })
 }
 
