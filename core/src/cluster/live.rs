@@ -194,12 +194,12 @@ struct Store {
 impl Store {
     /// The objects by key; `Err` names the second of two that share a kind, namespace and
     /// name.
-    fn of(objects: &Objects) -> Result<Store, Object> {
+    fn of(objects: &Objects) -> Result<Store, alloc::boxed::Box<Object>> {
         let mut store = Store::default();
         for o in Object::all(objects.clone()) {
             let again = o.clone();
             if store.insert(o).is_some() {
-                return Err(again);
+                return Err(alloc::boxed::Box::new(again));
             }
         }
         Ok(store)
