@@ -323,11 +323,24 @@ pub struct AgentArgs {
         value_delimiter = ','
     )]
     pub exclude_cidrs: Vec<IpNet>,
-    /// Also program the netfilter half of kube-proxy's IPVS mode: the nftables tables
-    /// `ip svcroute` / `ip6 svcroute` (`plan -o nftables-ipvs`), replaced at every full sync,
-    /// set elements changed in between.
-    #[arg(long)]
+    /// Program the netfilter half of kube-proxy's IPVS mode (on by default, as kube-proxy
+    /// always writes its iptables rules): the nftables tables `ip svcroute` / `ip6 svcroute`
+    /// (`plan -o nftables-ipvs`), replaced at every full sync, set elements changed in
+    /// between. `--nftables=false` programs IPVS only.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        default_value_t = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
     pub nftables: bool,
+    /// Set `net.ipv4.conf.all.arp_ignore=1` and `arp_announce=2`, so the node does not answer
+    /// ARP for the VIPs on the dummy interface (kube-proxy `--ipvs-strict-arp`).
+    #[arg(long = "ipvs-strict-arp")]
+    pub strict_arp: bool,
     #[command(flatten)]
     pub netfilter: NetfilterArgs,
 }

@@ -543,12 +543,12 @@ fn log_sync(why: &str, r: &SyncReport) {
 
 /// Writes the sysctls kube-proxy's IPVS mode needs; `repair` logs a change as a repair of
 /// something reset behind the agent's back.
-fn ensure_sysctls(repair: bool) -> Result<()> {
-    for c in sysctl::apply(std::path::Path::new("/proc/sys"))? {
+fn ensure_sysctls(repair: bool, strict_arp: bool) -> Result<()> {
+    for (c, v) in sysctl::apply(std::path::Path::new("/proc/sys"), strict_arp)? {
         if repair {
-            tracing::warn!(sysctl = c, "was reset: set to 1 again");
+            tracing::warn!(sysctl = c, "was reset: set to {v} again");
         } else {
-            tracing::info!(sysctl = c, "set to 1");
+            tracing::info!(sysctl = c, "set to {v}");
         }
     }
     Ok(())
@@ -577,7 +577,7 @@ pub fn run(args: &AgentArgs) -> Result<()> {
     if args.once {
         let d = load(args)?;
         if !args.dry_run {
-            ensure_sysctls(false)?;
+            ensure_sysctls(false, args.strict_arp)?;
         }
         let r = dataplane.sync(&d)?;
         log_sync("once", &r);
@@ -677,7 +677,7 @@ pub fn run(args: &AgentArgs) -> Result<()> {
         if let Some(d) = &desired {
             if !sysctls_written && !args.dry_run {
                 // Only now: a manifest has loaded and validated.
-                ensure_sysctls(false)?;
+                ensure_sysctls(false, args.strict_arp)?;
                 sysctls_written = true;
             }
             let full = now >= next_full;
@@ -687,7 +687,7 @@ pub fn run(args: &AgentArgs) -> Result<()> {
                 if full
                     && !first
                     && !args.dry_run
-                    && let Err(e) = ensure_sysctls(true)
+                    && let Err(e) = ensure_sysctls(true, args.strict_arp)
                 {
                     tracing::error!("sysctls: {e:#}");
                 }

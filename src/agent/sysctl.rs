@@ -1,4 +1,7 @@
-//! The sysctls kube-proxy's IPVS mode sets (`pkg/proxy/ipvs/proxier.go`).
+//! The sysctls kube-proxy's IPVS mode sets (`pkg/proxy/ipvs/proxier.go`, `NewProxier`).
+//!
+//! Left as kube-proxy leaves them: `net/ipv4/vs/conn_reuse_mode` (kube-proxy writes 0 only on
+//! kernels before 5.9; the VM's and every supported kernel are newer).
 
 use anyhow::{Context, Result};
 
@@ -14,17 +17,30 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("net/ipv4/ip_forward", "1"),
 ];
 
-/// Writes each setting that differs; returns what was changed.
-pub fn apply(root: &std::path::Path) -> Result<Vec<&'static str>> {
+/// With `--ipvs-strict-arp`: answer ARP only for addresses on the receiving interface and
+/// announce only the outgoing interface's, so the VIPs on the dummy interface are not claimed
+/// on the node's network (kube-proxy's `sysctlArpIgnore`, `sysctlArpAnnounce`).
+pub const STRICT_ARP: &[(&str, &str)] = &[
+    ("net/ipv4/conf/all/arp_ignore", "1"),
+    ("net/ipv4/conf/all/arp_announce", "2"),
+];
+
+/// Writes each setting that differs (and [`STRICT_ARP`] when `strict_arp`); returns what was
+/// changed, as (path, value).
+pub fn apply(
+    root: &std::path::Path,
+    strict_arp: bool,
+) -> Result<Vec<(&'static str, &'static str)>> {
     let mut changed = Vec::new();
-    for (path, value) in SETTINGS {
+    let strict: &[(&str, &str)] = if strict_arp { STRICT_ARP } else { &[] };
+    for (path, value) in SETTINGS.iter().chain(strict) {
         let file = root.join(path);
         let current = std::fs::read_to_string(&file)
             .with_context(|| format!("reading {} (is the ip_vs module loaded?)", file.display()))?;
         if current.trim() != *value {
             std::fs::write(&file, value)
                 .with_context(|| format!("writing {value} to {}", file.display()))?;
-            changed.push(*path);
+            changed.push((*path, *value));
         }
     }
     Ok(changed)

@@ -63,8 +63,9 @@ pub fn test_agent() -> Result<()> {
 mod big_manifest;
 use big_manifest::big_manifest;
 
-/// The benchmark script: the agent from empty, a no-op resync, one endpoint change (one-shot
-/// and in a running agent), then `ipvsadm -R` of the same rules from empty.
+/// The benchmark script: the agent (both halves) from empty, a no-op resync, one endpoint
+/// change (one-shot and in a running agent), then `ipvsadm -R` of the same rules from empty,
+/// and the netfilter half alone (`nft-sync`) from empty and for the endpoint change.
 const BENCH: &str = r#"A=/data/svcroute
 up() { cut -d' ' -f1 /proc/uptime; }
 $A plan -f /data/big.yaml -o ipvsadm > /tmp/plan.txt
@@ -88,6 +89,12 @@ ipvsadm -C
 t0=$(up); ipvsadm -R < /tmp/plan.txt; t1=$(up)
 echo "ipvsadm_restore $t0 $t1" >> /out/times
 ipvsadm -S -n | wc -l > /out/ipvsadm_lines
+# The netfilter half alone: its tables from empty, then one endpoint change (set elements).
+nft delete table ip svcroute
+t0=$(up); $A nft-sync -f /data/big.yaml > /out/nft_apply.txt; t1=$(up)
+echo "nft_sync_process $t0 $t1" >> /out/times
+t0=$(up); $A nft-sync -f /data/big9.yaml --previous /data/big.yaml > /out/nft_change.txt; t1=$(up)
+echo "nft_change_process $t0 $t1" >> /out/times
 "#;
 
 /// `cargo xtask vm bench [--services N]`: 10,000 services x 10 real servers by default.
@@ -155,6 +162,9 @@ pub fn bench(args: &[String]) -> Result<()> {
                 t1 - t0
             );
         }
+    }
+    for f in ["nft_apply.txt", "nft_change.txt"] {
+        print!("{f:<16} {}", read(f));
     }
     for log in ["apply.log", "noop.log", "change_once.log", "running.log"] {
         for l in read(log).lines().filter(|l| l.contains("sync: sent")) {

@@ -22,6 +22,8 @@ pub const TOOLS: &[&str] = &[
     "ipvsadm",
     "iproute2",
     "tcpdump",
+    "nftables",
+    "conntrack",
 ];
 
 /// Runs the fetch step. The kernel is, in order: `kernel` (`--kernel PKG`), the one already

@@ -1,4 +1,5 @@
-//! `cargo xtask vm build`: the initramfs (busybox, `/init`, modules, ipvsadm, ip, tcpdump).
+//! `cargo xtask vm build`: the initramfs (busybox, `/init`, modules, ipvsadm, ip, tcpdump, nft,
+//! conntrack).
 //!
 //! Also holds a minimal writer of the `newc` cpio format, used for the base image (then gzip'd)
 //! and for the small per-run archive that `vm run` appends.
@@ -31,6 +32,23 @@ pub const MODULES: &[&str] = &[
     "ip_vs_sed",
     "ip_vs_nq",
     "ip_vs_dh",
+    // nf_tables for the agent's netfilter half (the expressions its rules use) and
+    // ctnetlink (`conntrack` in scenarios).
+    "nfnetlink",
+    "nf_tables",
+    "nf_nat",
+    "nft_chain_nat",
+    "nft_nat",
+    "nft_masq",
+    "nft_ct",
+    "nft_fib",
+    "nft_fib_ipv4",
+    "nft_fib_ipv6",
+    "nft_reject",
+    "nft_reject_ipv4",
+    "nft_reject_ipv6",
+    "nft_numgen",
+    "nf_conntrack_netlink",
     "nlmon",
     "dummy",
     "veth",
@@ -50,6 +68,12 @@ const PROGRAMS: &[(&[&str], &str)] = &[
     (
         &["usr/bin/tcpdump", "usr/sbin/tcpdump"],
         "/usr/sbin/tcpdump",
+    ),
+    // To inspect the agent's tables (`nft list`) and conntrack entries from scenarios.
+    (&["usr/sbin/nft", "sbin/nft"], "/usr/sbin/nft"),
+    (
+        &["usr/sbin/conntrack", "sbin/conntrack"],
+        "/usr/sbin/conntrack",
     ),
 ];
 
