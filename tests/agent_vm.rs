@@ -589,6 +589,7 @@ fn answer(out: &Path, name: &str) -> String {
 /// - `--cluster-cidr` (KUBE-CLUSTER-IP `! -s clusterCIDR`): an off-cluster client is
 ///   masqueraded, a Pod is not; without the flag neither is;
 /// - `loadBalancerSourceRanges` (KUBE-SOURCE-RANGES-FIREWALL): a client outside is dropped;
+/// - `--ipvs-strict-arp` sets `arp_ignore=1` and `arp_announce=2`;
 /// - kill -9 in the middle of a large sync and a restart: the table is never half-written (one
 ///   NFNL transaction) and converges to what `nft -f` of `plan -o nftables-ipvs` gives;
 /// - elements and a rule changed by hand are repaired at the next resync; a table made by hand
@@ -605,57 +606,86 @@ fn netfilter_half_masquerade_hairpin_local_source_ranges_kill_and_repair() {
         "table inet mine\ntable ip svcroute\n"
     );
 
-    // Off: the NodePort on another node and the hairpin hang; no source is masqueraded; the
-    // client outside the source ranges is answered.
-    let off = |f: &str| answer(&out, &format!("off_{f}.txt"));
-    assert_eq!(off("nodeport_remote"), "none");
-    assert_eq!(off("hairpin"), "none");
-    assert_eq!(off("etp_cluster_peer"), "10.1.0.2");
-    assert_eq!(off("etp_local_peer"), "10.1.0.2");
-    assert_eq!(off("lb_c1"), "b1");
-    assert_eq!(
-        off("lb_c2"),
-        "b1",
-        "without the firewall anyone reaches the LB IP"
-    );
+    // What each client got, per phase: `off` (--nftables=false), `on` (no --cluster-cidr, no
+    // --masquerade-all), `cidr` (--cluster-cidr 10.244.0.0/16). "none": no answer.
+    let want = [
+        (
+            "off",
+            "nodeport_remote",
+            "none",
+            "the Pod's reply bypasses the node",
+        ),
+        (
+            "off",
+            "hairpin",
+            "none",
+            "the Pod answers itself, not the VIP",
+        ),
+        ("off", "etp_cluster_peer", "10.1.0.2", "nothing masqueraded"),
+        ("off", "etp_local_peer", "10.1.0.2", "nothing masqueraded"),
+        ("off", "lb_c1", "b1", "no firewall"),
+        (
+            "off",
+            "lb_c2",
+            "b1",
+            "without the firewall anyone reaches the LB IP",
+        ),
+        (
+            "on",
+            "nodeport_remote",
+            "r1",
+            "answered through the masquerade",
+        ),
+        ("on", "hairpin", "b1", "KUBE-LOOP-BACK masquerade"),
+        (
+            "on",
+            "etp_cluster_peer",
+            "10.244.0.1",
+            "Cluster: masqueraded",
+        ),
+        (
+            "on",
+            "etp_local_peer",
+            "10.1.0.2",
+            "Local: the client's own address",
+        ),
+        ("on", "clusterip_c1_peer", "10.1.0.2", "no --cluster-cidr"),
+        ("on", "clusterip_b2_peer", "10.244.0.3", "a Pod"),
+        ("on", "lb_c1", "b1", "inside loadBalancerSourceRanges"),
+        (
+            "on",
+            "lb_c2",
+            "none",
+            "outside loadBalancerSourceRanges: dropped",
+        ),
+        (
+            "cidr",
+            "clusterip_c1_peer",
+            "10.244.0.1",
+            "off-cluster: masqueraded",
+        ),
+        (
+            "cidr",
+            "clusterip_b2_peer",
+            "10.244.0.3",
+            "a Pod: not masqueraded",
+        ),
+        ("cidr", "nodeport_remote", "r1", "still masqueraded"),
+        ("cidr", "hairpin", "b1", "still masqueraded"),
+    ];
+    let wrong: Vec<String> = want
+        .iter()
+        .filter_map(|(phase, point, expected, why)| {
+            let got = answer(&out, &format!("{phase}_{point}.txt"));
+            (got != *expected)
+                .then(|| format!("{phase} {point}: got {got}, want {expected} ({why})"))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 
-    // On (no --cluster-cidr, no --masquerade-all).
-    let on = |f: &str| answer(&out, &format!("on_{f}.txt"));
-    assert_eq!(
-        on("nodeport_remote"),
-        "r1",
-        "answered through the masquerade"
-    );
-    assert_eq!(on("hairpin"), "b1", "hairpin answered");
-    assert_eq!(on("etp_cluster_peer"), "10.244.0.1", "Cluster: masqueraded");
-    assert_eq!(
-        on("etp_local_peer"),
-        "10.1.0.2",
-        "Local: the client's own address"
-    );
-    assert_eq!(on("clusterip_c1_peer"), "10.1.0.2");
-    assert_eq!(on("clusterip_b2_peer"), "10.244.0.3");
-    assert_eq!(on("lb_c1"), "b1", "inside loadBalancerSourceRanges");
-    assert_eq!(
-        on("lb_c2"),
-        "none",
-        "outside loadBalancerSourceRanges: dropped"
-    );
-
-    // --cluster-cidr 10.244.0.0/16.
-    let cidr = |f: &str| answer(&out, &format!("cidr_{f}.txt"));
-    assert_eq!(
-        cidr("clusterip_c1_peer"),
-        "10.244.0.1",
-        "off-cluster: masqueraded"
-    );
-    assert_eq!(
-        cidr("clusterip_b2_peer"),
-        "10.244.0.3",
-        "a Pod: not masqueraded"
-    );
-    assert_eq!(cidr("nodeport_remote"), "r1");
-    assert_eq!(cidr("hairpin"), "b1");
+    // --ipvs-strict-arp (with the cidr run): arp_ignore=1, arp_announce=2.
+    assert_eq!(read(&out, "arp_before.txt"), "0 0\n");
+    assert_eq!(read(&out, "arp_strict.txt"), "1 2\n");
 
     // kill -9 mid-sync: the old table or the new one, never a mix; the restart converges.
     let reference = nft_listing(&read(&out, "ref.txt"));

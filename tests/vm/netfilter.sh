@@ -88,7 +88,10 @@ checks off
 $A agent --once $NODE -f $M 2>/out/on.log || echo "agent (on) failed"
 nft list tables > /out/on_tables.txt
 checks on
-$A agent --once $NODE --cluster-cidr 10.244.0.0/16 -f $M 2>/out/cidr.log || echo "agent (cidr) failed"
+arp() { echo "$(cat /proc/sys/net/ipv4/conf/all/arp_ignore) $(cat /proc/sys/net/ipv4/conf/all/arp_announce)"; }
+arp > /out/arp_before.txt
+$A agent --once $NODE --cluster-cidr 10.244.0.0/16 --ipvs-strict-arp -f $M 2>/out/cidr.log || echo "agent (cidr) failed"
+arp > /out/arp_strict.txt
 checks cidr
 
 # kill -9 in the middle of a large sync, then a restart: the table converges (to what nft -f
