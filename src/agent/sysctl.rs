@@ -45,3 +45,50 @@ pub fn apply(
     }
     Ok(changed)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use clap::Parser;
+
+    fn agent(argv: &[&str]) -> crate::cli::AgentArgs {
+        let mut full = vec!["svcroute", "agent", "-f", "m.yaml"];
+        full.extend_from_slice(argv);
+        match crate::cli::Cli::try_parse_from(full).unwrap().command {
+            crate::cli::Command::Agent(a) => a,
+            _ => unreachable!(),
+        }
+    }
+
+    /// kube-proxy's IPVS mode always writes its netfilter half; `--nftables=false` turns ours
+    /// off. `--ipvs-strict-arp` is off unless given, as kube-proxy's flag.
+    #[test]
+    fn netfilter_half_on_by_default_and_strict_arp_opt_in() {
+        let a = agent(&[]);
+        assert!(a.nftables && !a.strict_arp);
+        assert!(!agent(&["--nftables=false"]).nftables);
+        assert!(agent(&["--nftables"]).nftables);
+        assert!(agent(&["--ipvs-strict-arp"]).strict_arp);
+    }
+
+    /// Only what differs is written; strict ARP adds kube-proxy's two ARP sysctls.
+    #[test]
+    fn apply_writes_what_differs_and_strict_arp() {
+        let root = std::env::temp_dir().join(format!("svcroute-sysctl-{}", std::process::id()));
+        for (path, _) in SETTINGS.iter().chain(STRICT_ARP) {
+            let f = root.join(path);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(&f, "0\n").unwrap();
+        }
+        std::fs::write(root.join("net/ipv4/ip_forward"), "1\n").unwrap();
+        let changed = apply(&root, false).unwrap();
+        assert_eq!(changed.len(), SETTINGS.len() - 1, "{changed:?}");
+        assert!(apply(&root, false).unwrap().is_empty());
+        assert_eq!(apply(&root, true).unwrap(), STRICT_ARP.to_vec());
+        let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+        assert_eq!(read("net/ipv4/conf/all/arp_ignore"), "1");
+        assert_eq!(read("net/ipv4/conf/all/arp_announce"), "2");
+        let _ = std::fs::remove_dir_all(root);
+    }
+}
