@@ -133,7 +133,7 @@ await step("sessionAffinity ClientIP: one client stays on one Pod, until the tim
   pinnedPod = sent[0][1];
   assert(pinnedPod && sent.every(([, pod]) => pod === pinnedPod), `Pods ${sent}`);
   const reasons = await page.locator("[data-testid=reason]").allInnerTexts();
-  eq(reasons.filter((r) => r.includes("ClientIP affinity: 10.0.0.7 is pinned to")).length, 2, "pinned reasons");
+  eq(reasons.filter((r) => r.includes("ClientIP affinity: the persistence template pins 10.0.0.7 to")).length, 2, "pinned reasons");
   await page.waitForTimeout(1200);
   await shot(page, "03-affinity", "10.0.0.7 sent three times, all to one Pod");
   // Past the timeout the template expires and rr chooses again.
@@ -141,7 +141,7 @@ await step("sessionAffinity ClientIP: one client stays on one Pod, until the tim
   await page.click("[data-testid=send-one]");
   await waitCount(conns(page), 4);
   const last = (await page.locator("[data-testid=reason]").first().innerText());
-  assert(last.startsWith("rr: ") && !last.includes("is pinned"), `after the timeout: ${last}`);
+  assert(last.startsWith("rr: ") && !last.includes("the persistence template pins"), `after the timeout: ${last}`);
   const lastPod = await conns(page).first().getAttribute("data-pod");
   assert(lastPod !== pinnedPod, "rr moved on after the template expired");
   await page.waitForTimeout(1200);
