@@ -114,9 +114,20 @@ impl Fragment {
     }
 }
 
-/// Raw DEFLATE at the best level, then base64url without padding.
+/// Raw DEFLATE at the best level, then base64url without padding. The last answer is kept:
+/// the page writes its link after every render, and the manifests rarely change between two.
 pub fn pack(text: &str) -> String {
-    b64url(&miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 9))
+    thread_local! {
+        static LAST: std::cell::RefCell<(String, String)> = const { std::cell::RefCell::new((String::new(), String::new())) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != text || last.1.is_empty() {
+            let packed = b64url(&miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 9));
+            *last = (text.to_owned(), packed);
+        }
+        last.1.clone()
+    })
 }
 
 /// The inverse of [`pack`]; `None` for anything that is not (at most 16 MiB unpacked).

@@ -218,6 +218,10 @@ pub(crate) struct Inner {
 
 impl Inner {
     pub(crate) fn destroy(&self) {
+        // A replaced widget's handle is inert: its element's shadow root is another's now.
+        if !self.bridge.alive.get() {
+            return;
+        }
         if let Some(h) = self.handle.borrow_mut().take() {
             h.destroy();
         }

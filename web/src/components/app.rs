@@ -181,9 +181,6 @@ pub fn app(props: &AppProps) -> Html {
         <div class="svcroute" lang={tag} data-testid="playground" data-view="full">
             <Header state={state.clone()} />
             <ScenarioBar state={state.clone()} />
-            <a class="sr-skip" href="#" data-testid="skip" onclick={skip_to_traffic()}>
-                { if state.lang == crate::i18n::Lang::Zh { "跳到发送连接" } else { "Skip to sending connections" } }
-            </a>
             <Announcer state={state.clone()} />
             <div class="sr-grid">
                 <div class="sr-col">
@@ -215,24 +212,4 @@ pub fn app(props: &AppProps) -> Html {
     html! {
         <ContextProvider<Look> context={look}>{ body }</ContextProvider<Look>>
     }
-}
-
-/// The skip link's action: focus the first traffic control (the link stays inside the shadow
-/// root, so it moves focus itself instead of following a `#id`).
-fn skip_to_traffic() -> Callback<MouseEvent> {
-    Callback::from(|e: MouseEvent| {
-        e.prevent_default();
-        let target: Option<web_sys::Element> = e.target_dyn_into();
-        let root = target.and_then(|t| t.closest(".svcroute").ok().flatten());
-        if let Some(el) = root
-            .and_then(|r| {
-                r.query_selector("[data-testid=traffic] select, [data-testid=traffic] button")
-                    .ok()
-                    .flatten()
-            })
-            .and_then(|el| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el).ok())
-        {
-            let _ = el.focus();
-        }
-    })
 }
