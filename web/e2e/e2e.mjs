@@ -5,7 +5,7 @@
 // spread 2/2/2; sessionAffinity keeps one client on one Pod (and lets go after the timeout);
 // a Pod made not ready leaves the rules; broken YAML is marked at its line while the last good
 // state stays; Chinese; the URL reproduces the state on reload; the other scenarios; 360 px;
-// keyboard only; the embedding page. Then the timings: first render, re-plan in the browser.
+// keyboard only (the embedding page and the widget: widget.mjs). Then the timings: first render, re-plan in the browser.
 //
 // Environment: BASE_URL (http://127.0.0.1:PORT/), ARTIFACTS (a folder), CHROMIUM (a binary).
 import { chromium } from "playwright-core";

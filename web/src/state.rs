@@ -595,6 +595,14 @@ impl State {
         }
     }
 
+    /// Where the client with this address is (an unknown address: a Pod).
+    fn place_of(&self, address: IpAddr) -> Place {
+        self.clients
+            .iter()
+            .find(|c| c.address == address)
+            .map_or(Place::Pod, |c| c.place)
+    }
+
     /// Sends `count` connections from `from` (in turn; the chosen client when empty) to `to`
     /// (the chosen target when `None`), logs them and returns them.
     fn send_to(
@@ -627,19 +635,23 @@ impl State {
             .service_view()
             .and_then(|s| s.id.split_once('/'))
             .map_or("default".to_owned(), |(ns, _)| ns.to_owned());
-        // One request per run of clients on the same node: a request has one client node.
-        let nodes: Vec<Option<String>> = from.iter().map(|a| self.node_of_client(*a)).collect();
-        let same_node = nodes.windows(2).all(|w| w[0] == w[1]);
+        // One request per client node and place: a request has one of each.
+        let keys: Vec<(Option<String>, Place)> = from
+            .iter()
+            .map(|a| (self.node_of_client(*a), self.place_of(*a)))
+            .collect();
+        let uniform = keys.windows(2).all(|w| w[0] == w[1]);
         let mut conns = Vec::new();
-        let calls: Vec<(Vec<IpAddr>, u32, Option<String>)> = if same_node {
-            vec![(from.clone(), count, nodes[0].clone())]
+        let calls: Vec<(Vec<IpAddr>, u32, usize)> = if uniform {
+            vec![(from.clone(), count, 0)]
         } else {
             (0..count as usize)
-                .map(|i| (vec![from[i % from.len()]], 1, nodes[i % from.len()].clone()))
+                .map(|i| (vec![from[i % from.len()]], 1, i % from.len()))
                 .collect()
         };
         let mut clock = self.clock_ms;
-        for (from, n, node) in calls {
+        for (from, n, k) in calls {
+            let (node, _place) = keys[k].clone();
             let req = Request {
                 to: to.clone(),
                 from,
@@ -654,6 +666,7 @@ impl State {
                 // waits out TCP's TIME_WAIT in the kernel's table (so persistence templates
                 // expire once the client stops, as `ipvsadm -Lnc` shows).
                 duration_ms: Some(REQUEST_MS),
+                ..Request::default()
             };
             let routes =
                 route::route(&model.cluster, &req, &mut self.sim).map_err(|e| e.to_string())?;

@@ -11,14 +11,16 @@ use crate::widget::Look;
 #[function_component(Header)]
 pub fn header(props: &PanelProps) -> Html {
     let state = &props.state;
-    let look = use_context::<Look>().unwrap_or_default();
+    let ctx = use_context::<Look>();
+    let show_language = ctx.as_ref().is_none_or(|l| l.show_language);
+    let look = ctx.unwrap_or_default();
     let t = state.lang.t();
     let other = state.lang.other();
     let switch = {
         let d = state.dispatcher();
         Callback::from(move |_| d.dispatch(Action::Lang(other)))
     };
-    let button = if !look.show_language && use_context::<Look>().is_some() {
+    let button = if !show_language {
         html! {}
     } else {
         html! {
