@@ -202,6 +202,7 @@ await step("the handle: send, on (page and API), setManifest, replacement, destr
     const podsAfter = el.shadowRoot.querySelectorAll("[data-testid=picture] [data-testid=pod]").length;
     // Mounting again into the element replaces the widget; the old handle is inert.
     const h2 = window.sr.mount(el, { scenario: "nodeport", view: "compact", lang: "en" });
+    await new Promise((r) => setTimeout(r, 50)); // Yew draws in a task after mount returns
     const playgrounds = el.shadowRoot.querySelectorAll("[data-testid=playground]").length;
     let inert = null;
     try { await h.send({ count: 1 }); } catch (e) { inert = e.message; }
