@@ -5,7 +5,7 @@
 // spread 2/2/2; sessionAffinity keeps one client on one Pod (and lets go after the timeout);
 // a Pod made not ready leaves the rules; broken YAML is marked at its line while the last good
 // state stays; Chinese; the URL reproduces the state on reload; the other scenarios; 360 px;
-// keyboard only; the embedding page. Then the timings: first render, re-plan in the browser.
+// keyboard only (the embedding page and the widget: widget.mjs). Then the timings: first render, re-plan in the browser.
 //
 // Environment: BASE_URL (http://127.0.0.1:PORT/), ARTIFACTS (a folder), CHROMIUM (a binary).
 import { chromium } from "playwright-core";
@@ -133,7 +133,7 @@ await step("sessionAffinity ClientIP: one client stays on one Pod, until the tim
   pinnedPod = sent[0][1];
   assert(pinnedPod && sent.every(([, pod]) => pod === pinnedPod), `Pods ${sent}`);
   const reasons = await page.locator("[data-testid=reason]").allInnerTexts();
-  eq(reasons.filter((r) => r.includes("ClientIP affinity: 10.0.0.7 is pinned to")).length, 2, "pinned reasons");
+  eq(reasons.filter((r) => r.includes("ClientIP affinity: the persistence template pins 10.0.0.7 to")).length, 2, "pinned reasons");
   await page.waitForTimeout(1200);
   await shot(page, "03-affinity", "10.0.0.7 sent three times, all to one Pod");
   // Past the timeout the template expires and rr chooses again.
@@ -141,7 +141,7 @@ await step("sessionAffinity ClientIP: one client stays on one Pod, until the tim
   await page.click("[data-testid=send-one]");
   await waitCount(conns(page), 4);
   const last = (await page.locator("[data-testid=reason]").first().innerText());
-  assert(last.startsWith("rr: ") && !last.includes("is pinned"), `after the timeout: ${last}`);
+  assert(last.startsWith("rr: ") && !last.includes("the persistence template pins"), `after the timeout: ${last}`);
   const lastPod = await conns(page).first().getAttribute("data-pod");
   assert(lastPod !== pinnedPod, "rr moved on after the template expired");
   await page.waitForTimeout(1200);
@@ -156,7 +156,7 @@ await step("a Pod made not ready leaves the rules", async () => {
   assert((await ipvsadm(page)).includes(`-> ${ip}:80`), "in the rules before");
   await row.locator("[data-testid=make-not-ready]").click();
   const pod = page.locator(`[data-testid=pod][data-pod="${victim}"]`);
-  await page.waitForFunction((v) => document.querySelector(`[data-testid=pod][data-pod="${v}"]`)?.dataset.state === "not-ready", victim);
+  await page.waitForFunction((v) => document.querySelector("#app").shadowRoot.querySelector(`[data-testid=pod][data-pod="${v}"]`)?.dataset.state === "not-ready", victim);
   eq(await pod.getAttribute("data-in-rules"), "false", "in the rules");
   const rules = await ipvsadm(page);
   assert(!rules.includes(`${ip}:80`), `still in ipvsadm: ${rules}`);
@@ -188,8 +188,9 @@ await step("broken YAML: the error at its line, the last good state stays", asyn
   eq(caretLine, line, "caret line");
   // The text stays aligned with its line numbers and marks, and the line is in view.
   const view = await area.evaluate((t, n) => {
-    const mark = document.querySelectorAll("[data-testid=editor] .sr-bl")[n - 1].getBoundingClientRect();
-    const num = document.querySelector(`[data-testid=editor] .sr-ln[data-line="${n}"]`).getBoundingClientRect();
+    const root = t.getRootNode(); // the widget's shadow root
+    const mark = root.querySelectorAll("[data-testid=editor] .sr-bl")[n - 1].getBoundingClientRect();
+    const num = root.querySelector(`[data-testid=editor] .sr-ln[data-line="${n}"]`).getBoundingClientRect();
     const frame = t.closest("[data-testid=editor]").getBoundingClientRect();
     const lineTop = t.getBoundingClientRect().top + 4 + (n - 1) * 20 - t.scrollTop;
     return { scrollTop: t.scrollTop, fits: t.scrollHeight <= t.clientHeight + 1, textVsMark: Math.abs(lineTop - mark.top), numVsMark: Math.abs(num.top - mark.top), visible: mark.top >= frame.top && mark.bottom <= frame.bottom };
@@ -221,7 +222,7 @@ await step("switch to Chinese", async () => {
 });
 
 await step("reload from the URL reproduces the state", async () => {
-  for (const k of ["s=affinity", "&t=", "&x=", "&m="]) assert(url.includes(k), `${k} in ${url}`);
+  for (const k of ["s=affinity", "&t=", "&x=", "&z="]) assert(url.includes(k), `${k} in ${url}`);
   const again = await ctx.newPage();
   watch(again, "reloaded");
   await again.goto(url);
@@ -286,11 +287,11 @@ await step("the other scenarios: headless, NodePort, LoadBalancer, ExternalName"
 await step("keyboard only: Tab to 'Send one connection', Enter sends", async () => {
   await page.click("[data-testid=scenario-clusterip]");
   await page.locator('[data-testid=entry][data-target="10.97.97.97:80"]').waitFor();
-  await page.evaluate(() => document.activeElement?.blur());
+  await page.evaluate(() => (document.activeElement?.shadowRoot?.activeElement ?? document.activeElement)?.blur());
   let found = false;
   for (let i = 0; i < 80 && !found; i++) {
     await page.keyboard.press("Tab");
-    found = await page.evaluate(() => document.activeElement?.dataset?.testid === "send-one");
+    found = await page.evaluate(() => (document.activeElement?.shadowRoot?.activeElement ?? document.activeElement)?.dataset?.testid === "send-one");
   }
   assert(found, "send-one is reachable with Tab");
   await page.keyboard.press("Enter");
@@ -312,35 +313,19 @@ await step("readable at 360 px: no sideways scrolling", async () => {
   assert(width <= 360, `page is ${width} px wide`);
   // The drawing's smallest text is at least 9 CSS px on screen.
   const px = await p.evaluate(() => {
-    const t = document.querySelector("[data-testid=picture] .sr-t-small");
+    const t = document.querySelector("#app").shadowRoot.querySelector("[data-testid=picture] .sr-t-small");
     return t.getBoundingClientRect().height;
   });
   assert(px >= 9, `smallest SVG text is ${px.toFixed(1)} px high`);
   await p.waitForTimeout(2200);
-  await p.evaluate(() => document.querySelector("[data-testid=picture]").scrollIntoView());
+  await p.evaluate(() => document.querySelector("#app").shadowRoot.querySelector("[data-testid=picture]").scrollIntoView());
   await p.screenshot({ path: join(ART, "12-phone-360.png") });
   shots.push({ file: "12-phone-360.png", what: "360 px wide, first screen" });
   await shot(p, "12b-phone-360-full", "360 px wide, whole page");
   await small.close();
 });
 
-await step("the embedding page mounts two live scenarios", async () => {
-  const p = await ctx.newPage();
-  watch(p, "embed");
-  await p.goto(new URL("examples/embed.html", BASE).href);
-  const views = p.locator("[data-compact=true]");
-  await views.nth(1).locator("[data-testid=pod]").first().waitFor();
-  eq(await views.count(), 2, "compact views");
-  await views.nth(0).locator("[data-testid=burst]").click();
-  await waitCount(views.nth(0).locator("[data-testid=conn]"), 6);
-  eq(await views.nth(1).locator("[data-testid=conn]").count(), 0, "the second view is independent");
-  await views.nth(1).locator("[data-testid=send-one]").click();
-  await waitCount(views.nth(1).locator("[data-testid=conn]"), 1);
-  assert(!p.url().includes("#"), "compact views leave the URL alone");
-  await p.waitForTimeout(2200);
-  await shot(p, "13-embed", "examples/embed.html with two live scenarios");
-  await p.close();
-});
+// The embedding page, the widget handle, large manifests, history and accessibility: widget.mjs.
 
 await step("timings: re-plan the default scenario in the browser", async () => {
   const t = await page.evaluate(async () => {

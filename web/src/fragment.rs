@@ -1,13 +1,17 @@
 //! The playground's state in the URL fragment, so that a link reproduces it:
 //! `#s=affinity&t=12000&sch=wrr&node=node-2&svc=dev/x&to=10.97.97.97:80&c=1&x={tweaks}&m=YAML`.
 //!
-//! Only what differs from the defaults is written; the manifests (`m`) only when they differ
-//! from the scenario's. Values are percent-encoded (RFC 3986 unreserved characters kept).
+//! Only what differs from the defaults is written; the manifests only when they differ from the
+//! scenario's. Values are percent-encoded (RFC 3986 unreserved characters kept). The manifests
+//! and the sends are compressed: `z=` is the manifests as raw DEFLATE (RFC 1951, `miniz_oxide`)
+//! in base64url without padding (RFC 4648 §5), and `k=` the sends (JSON, the same way). Links
+//! written before compression (`m=` with the plain text) still open.
 
 use svcroute_core::cluster::Tweaks;
 use svcroute_core::config::Scheduler;
 
 use crate::scenarios::Scenario;
+use crate::state::SendRecord;
 
 /// What a link holds.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -30,6 +34,8 @@ pub struct Fragment {
     pub target: Option<String>,
     /// The chosen client (index; `CLIENTS.len()` = all in turn).
     pub client: usize,
+    /// The connections sent since the simulation started, replayed when the link opens.
+    pub sends: Vec<SendRecord>,
 }
 
 impl Fragment {
@@ -59,8 +65,13 @@ impl Fragment {
         {
             parts.push(format!("x={}", enc(&json)));
         }
+        if !self.sends.is_empty()
+            && let Ok(json) = serde_json::to_string(&self.sends)
+        {
+            parts.push(format!("k={}", pack(&json)));
+        }
         if let Some(t) = &self.text {
-            parts.push(format!("m={}", enc(t)));
+            parts.push(format!("z={}", pack(t)));
         }
         parts.join("&")
     }
@@ -86,6 +97,12 @@ impl Fragment {
                 "c" => f.client = v.parse().unwrap_or(0),
                 "x" => f.tweaks = serde_json::from_str(&v).unwrap_or_default(),
                 "m" => f.text = Some(v),
+                "z" => f.text = unpack(&v),
+                "k" => {
+                    f.sends = unpack(&v)
+                        .and_then(|j| serde_json::from_str(&j).ok())
+                        .unwrap_or_default()
+                }
                 _ => {}
             }
         }
@@ -95,6 +112,60 @@ impl Fragment {
         }
         Some(f)
     }
+}
+
+/// Raw DEFLATE at the best level, then base64url without padding. The last answer is kept:
+/// the page writes its link after every render, and the manifests rarely change between two.
+pub fn pack(text: &str) -> String {
+    thread_local! {
+        static LAST: std::cell::RefCell<(String, String)> = const { std::cell::RefCell::new((String::new(), String::new())) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != text || last.1.is_empty() {
+            let packed = b64url(&miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 9));
+            *last = (text.to_owned(), packed);
+        }
+        last.1.clone()
+    })
+}
+
+/// The inverse of [`pack`]; `None` for anything that is not (at most 16 MiB unpacked).
+pub fn unpack(s: &str) -> Option<String> {
+    let bytes = un_b64url(s)?;
+    let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(&bytes, 16 << 20).ok()?;
+    String::from_utf8(raw).ok()
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+fn b64url(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+fn un_b64url(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = B64.iter().position(|&b| b == c)? as u32;
+        acc = acc << 6 | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits & 0xff) as u8);
+        }
+    }
+    Some(out)
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters (and `/` and `:`, which
@@ -167,6 +238,12 @@ mod tests {
             service: Some("dev/service-affinity".into()),
             target: Some("10.97.97.97:80".into()),
             client: 3,
+            sends: vec![SendRecord {
+                from: vec!["10.0.0.7".parse().expect("ip")],
+                to: "10.97.97.97:80".into(),
+                count: 2,
+                at: 5000,
+            }],
         };
         let s = f.encode();
         assert!(
@@ -174,6 +251,48 @@ mod tests {
             "{s}"
         );
         assert_eq!(Fragment::decode(&format!("#{s}")), Some(f));
+    }
+
+    #[test]
+    fn base64url_and_deflate_round_trip() {
+        for n in 0..20 {
+            let text: String = "apiVersion: v1\nkind: Service 中 "
+                .chars()
+                .cycle()
+                .take(n * 7)
+                .collect();
+            assert_eq!(unpack(&pack(&text)).as_deref(), Some(text.as_str()));
+        }
+        assert_eq!(b64url(b"\xfb\xff"), "-_8");
+        assert_eq!(un_b64url("-_8").as_deref(), Some(&b"\xfb\xff"[..]));
+        assert_eq!(unpack("%%"), None);
+    }
+
+    #[test]
+    fn a_large_manifest_makes_a_short_link() {
+        let text: String = (0..2000)
+            .map(|i| format!("---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc-{i}\n  namespace: dev\nspec:\n  selector:\n    app: web\n  ports:\n  - port: 80\n    targetPort: 8080\n"))
+            .collect();
+        let f = Fragment {
+            scenario: "clusterip".into(),
+            text: Some(text.clone()),
+            ..Fragment::default()
+        };
+        let link = f.encode();
+        assert!(
+            link.len() * 10 < text.len(),
+            "{} bytes for {}",
+            link.len(),
+            text.len()
+        );
+        assert_eq!(Fragment::decode(&link).and_then(|f| f.text), Some(text));
+        // A link from before compression still opens.
+        assert_eq!(
+            Fragment::decode("s=clusterip&m=a%3A%201")
+                .and_then(|f| f.text)
+                .as_deref(),
+            Some("a: 1")
+        );
     }
 
     #[test]

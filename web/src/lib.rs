@@ -4,8 +4,9 @@
 //! The JS module (`pkg/svcroute_web.js`, built by `cargo xtask web`) exports:
 //! - `plan(manifestText, options)`: the object `svcroute plan -o json` prints;
 //! - `route(manifestText, request)`: the object `svcroute route -o json` prints;
-//! - `mount(element, options)`: the playground (or a compact single-scenario view) in an
-//!   element; returns a handle with `unmount()`;
+//! - `mount(element, options)`: the playground (full, compact or proxy modes) in an element's
+//!   shadow root, synchronously; strict options; returns a handle with `send`, `on`,
+//!   `setManifest` and `destroy` (see [`widget`]);
 //! - `scenarios()`: the seed notes' scenarios (id, title, manifests, what to try).
 //!
 //! Errors are thrown as `Error` objects named `SvcrouteError` with `path`, `line`, `column`,
@@ -23,6 +24,9 @@ pub mod model;
 pub mod scenarios;
 pub mod state;
 mod style;
+pub mod widget;
+
+use std::rc::Rc;
 
 use serde::Deserialize;
 use serde::Serialize;
@@ -32,9 +36,11 @@ use crate::api::{ApiError, ClusterOptions, RouteOptions};
 use crate::components::app::{App, AppProps, LANG_KEY};
 use crate::fragment::Fragment;
 use crate::i18n::Lang;
-use crate::state::Init;
+use crate::state::{Init, State};
+pub use crate::widget::Playground;
+use crate::widget::View;
 
-fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
+pub(crate) fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| message_error(&e.to_string()))
 }
@@ -47,13 +53,13 @@ fn opt_str(s: Option<&str>) -> JsValue {
     s.map_or(JsValue::NULL, JsValue::from_str)
 }
 
-fn message_error(message: &str) -> JsValue {
+pub(crate) fn message_error(message: &str) -> JsValue {
     api_error(&ApiError::Message(message.into()))
 }
 
 /// An `Error` named `SvcrouteError` with `path`, `line`, `column` (of the first error, or
 /// null), `message`, `text` (all errors as the CLI prints them) and `diagnostics`.
-fn api_error(e: &ApiError) -> JsValue {
+pub(crate) fn api_error(e: &ApiError) -> JsValue {
     let (first, message) = e.first();
     let err = js_sys::Error::new(&message);
     err.set_name("SvcrouteError");
@@ -101,7 +107,7 @@ fn api_error(e: &ApiError) -> JsValue {
 }
 
 /// Rejects keys no option has, as the CLI rejects unknown flags.
-fn check_keys(what: &str, value: &JsValue, known: &[&[&str]]) -> Result<(), JsValue> {
+pub(crate) fn check_keys(what: &str, value: &JsValue, known: &[&[&str]]) -> Result<(), JsValue> {
     if value.is_undefined() || value.is_null() {
         return Ok(());
     }
@@ -184,57 +190,180 @@ pub fn scenarios() -> Result<JsValue, JsValue> {
     to_js(&list)
 }
 
-/// `mount(element, options)`'s options.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+/// The options `mount` takes (every other key throws).
+const MOUNT_KEYS: &[&str] = &[
+    "scenario",
+    "manifest",
+    "lang",
+    "title",
+    "prompt",
+    "clients",
+    "target",
+    "scheduler",
+    "view",
+    "showLanguage",
+    "compact",
+    "url",
+];
+
+/// `mount(element, options)`'s options, checked.
 struct MountOptions {
-    /// A scenario id (`clusterip`, `headless`, `nodeport`, `loadbalancer`, `externalname`,
-    /// `affinity`).
     scenario: Option<String>,
-    /// The compact single-scenario view.
-    compact: bool,
-    /// `en` or `zh`; by default the remembered choice, then the browser's language.
-    lang: Option<String>,
-    /// Manifests to start with instead of the scenario's.
     manifest: Option<String>,
-    /// Keep the state in the URL fragment (default: true for the full playground).
+    lang: Option<Lang>,
+    title: Option<String>,
+    prompt: Option<String>,
+    clients: Option<Vec<state::Client>>,
+    target: Option<String>,
+    scheduler: Option<svcroute_core::config::Scheduler>,
+    view: View,
+    show_language: bool,
     url: Option<bool>,
 }
 
-/// A mounted playground.
-#[wasm_bindgen]
-pub struct Playground {
-    handle: Option<yew::AppHandle<App>>,
-}
-
-#[wasm_bindgen]
-impl Playground {
-    /// Removes the playground from its element.
-    pub fn unmount(&mut self) {
-        if let Some(h) = self.handle.take() {
-            h.destroy();
+fn mount_options(v: &JsValue) -> Result<MountOptions, JsValue> {
+    check_keys("mount options", v, &[MOUNT_KEYS])?;
+    let get = |k: &str| {
+        if v.is_object() {
+            js_sys::Reflect::get(v, &k.into()).unwrap_or(JsValue::UNDEFINED)
+        } else {
+            JsValue::UNDEFINED
         }
+    };
+    let absent = |x: &JsValue| x.is_undefined() || x.is_null();
+    let string = |k: &str| -> Result<Option<String>, JsValue> {
+        let x = get(k);
+        if absent(&x) {
+            return Ok(None);
+        }
+        x.as_string()
+            .map(Some)
+            .ok_or_else(|| message_error(&format!("mount options: {k} must be a string")))
+    };
+    let boolean = |k: &str| -> Result<Option<bool>, JsValue> {
+        let x = get(k);
+        if absent(&x) {
+            return Ok(None);
+        }
+        x.as_bool()
+            .map(Some)
+            .ok_or_else(|| message_error(&format!("mount options: {k} must be true or false")))
+    };
+    let scenario = string("scenario")?;
+    if let Some(id) = &scenario
+        && !scenarios::Scenario::exists(id)
+    {
+        let ids: Vec<&str> = scenarios::ALL.iter().map(|s| s.id).collect();
+        return Err(message_error(&format!(
+            "mount options: unknown scenario {id:?}; scenarios: {}",
+            ids.join(", ")
+        )));
     }
+    let lang = match string("lang")? {
+        None => None,
+        Some(l) => Some(match l.as_str() {
+            "en" => Lang::En,
+            "zh" => Lang::Zh,
+            _ => {
+                return Err(message_error(&format!(
+                    "mount options: lang {l:?} is not one of: en, zh"
+                )));
+            }
+        }),
+    };
+    let scheduler = match string("scheduler")? {
+        None => None,
+        Some(name) => {
+            let simulated = svcroute_core::sim::simulated();
+            match name.parse::<svcroute_core::config::Scheduler>() {
+                Ok(s) if simulated.contains(&s.as_str()) => Some(s),
+                _ => {
+                    return Err(message_error(&format!(
+                        "mount options: scheduler {name:?} is not simulated; simulated schedulers: {}",
+                        simulated.join(", ")
+                    )));
+                }
+            }
+        }
+    };
+    let compact = boolean("compact")?;
+    let view = match (string("view")?, compact) {
+        (None, Some(true)) => View::Compact,
+        (None, _) => View::Full,
+        (Some(name), _) => {
+            let view = View::parse(&name).ok_or_else(|| {
+                message_error(&format!(
+                    "mount options: view {name:?} is not one of: {}",
+                    View::NAMES.join(", ")
+                ))
+            })?;
+            if compact == Some(true) && view != View::Compact {
+                return Err(message_error(&format!(
+                    "mount options: compact: true is view: \"compact\", not view: {name:?}"
+                )));
+            }
+            view
+        }
+    };
+    let clients_v = get("clients");
+    let clients = if absent(&clients_v) {
+        None
+    } else {
+        if !js_sys::Array::is_array(&clients_v) {
+            return Err(message_error(
+                "mount options: clients must be a list of {address, where, name}",
+            ));
+        }
+        let list: Vec<state::Client> = js_sys::Array::from(&clients_v)
+            .iter()
+            .enumerate()
+            .map(|(i, c)| widget::parse_client(i, &c))
+            .collect::<Result<_, _>>()?;
+        if list.is_empty() {
+            return Err(message_error("mount options: clients is empty"));
+        }
+        for (i, c) in list.iter().enumerate() {
+            if list[..i]
+                .iter()
+                .any(|d| d.address == c.address || d.name == c.name)
+            {
+                return Err(message_error(&format!(
+                    "mount options: clients[{i}] repeats an address or a name"
+                )));
+            }
+        }
+        Some(list)
+    };
+    Ok(MountOptions {
+        scenario,
+        manifest: string("manifest")?,
+        lang,
+        title: string("title")?,
+        prompt: string("prompt")?,
+        clients,
+        target: string("target")?,
+        scheduler,
+        view,
+        show_language: boolean("showLanguage")?.unwrap_or(true),
+        url: boolean("url")?,
+    })
 }
 
-/// Puts the playground into `element`: `mount(el, { scenario, compact, lang, manifest, url })`.
+/// Puts the playground into `element`, synchronously, and returns its handle.
+///
+/// Options (each optional; any other key throws): `scenario`, `manifest`, `lang` (`en` |
+/// `zh`), `title`, `prompt`, `clients` (`[{address, where: "pod" | "node" | "outside", name,
+/// node}]`), `target`, `scheduler` (a simulated one), `view` (`full` | `compact` | `modes`),
+/// `showLanguage`, and the first API's `compact` (= `view: "compact"`) and `url` (keep the
+/// state in the URL fragment; by default only the full view does). A broken `manifest`
+/// throws its diagnostics. The widget lives in the element's open shadow root; mounting into
+/// an element that holds a widget replaces it (the old handle becomes inert).
 #[wasm_bindgen]
 pub fn mount(element: web_sys::Element, options: JsValue) -> Result<Playground, JsValue> {
-    let opts: MountOptions = from_js("mount options", options)?;
+    let opts = mount_options(&options)?;
     install_panic_hook();
     let window = web_sys::window().ok_or_else(|| message_error("mount needs a browser window"))?;
-    let document = window
-        .document()
-        .ok_or_else(|| message_error("mount needs a document"))?;
-    if document.get_element_by_id(style::STYLE_ID).is_none() {
-        let el = document.create_element("style")?;
-        el.set_id(style::STYLE_ID);
-        el.set_text_content(Some(style::CSS));
-        if let Some(head) = document.head() {
-            head.append_child(&el)?;
-        }
-    }
-    let url = opts.url.unwrap_or(!opts.compact);
+    let url = opts.url.unwrap_or(opts.view == View::Full);
     let stored: Option<String> = window
         .local_storage()
         .ok()
@@ -242,8 +371,6 @@ pub fn mount(element: web_sys::Element, options: JsValue) -> Result<Playground, 
         .and_then(|s| s.get_item(LANG_KEY).ok().flatten());
     let lang = opts
         .lang
-        .as_deref()
-        .and_then(Lang::parse)
         .or_else(|| stored.as_deref().and_then(Lang::parse))
         .or_else(|| {
             window
@@ -262,22 +389,82 @@ pub fn mount(element: web_sys::Element, options: JsValue) -> Result<Playground, 
     } else {
         None
     };
-    let props = AppProps {
-        init: Init {
-            lang,
-            scenario: opts.scenario,
-            manifest: opts.manifest,
-            fragment,
-        },
-        compact: opts.compact,
-        url,
+    let init = Init {
+        lang,
+        scenario: opts.scenario,
+        manifest: opts.manifest,
+        fragment,
+        clients: opts.clients,
+        target: opts.target.clone(),
+        scheduler: opts.scheduler,
+    };
+    // The starting state is built here, so that a broken manifest or a client on an unknown
+    // node throws from `mount` itself.
+    let start = State::new(init.clone());
+    if start.model.is_none() || start.errors.iter().any(|d| d.is_error()) {
+        return Err(api_error(&ApiError::Diagnostics((*start.errors).clone())));
+    }
+    if let Some(m) = start.model.as_deref() {
+        let nodes: Vec<&str> = m.plans.iter().map(|p| p.node.as_str()).collect();
+        for c in start.clients.iter() {
+            if let Some(n) = &c.node
+                && !nodes.contains(&n.as_str())
+            {
+                return Err(message_error(&format!(
+                    "mount options: client {} is on node {n:?}, which the cluster does not have; nodes: {}",
+                    c.label(),
+                    nodes.join(", ")
+                )));
+            }
+        }
+    }
+    let bridge = Rc::new(widget::Bridge::new());
+    *bridge.clients.borrow_mut() = start.clients.clone();
+    *bridge.target.borrow_mut() = opts.target;
+    bridge.scheduler.set(start.scheduler);
+
+    // The styles live in the element's shadow root: the host page's CSS does not reach in,
+    // and ours does not leak out.
+    widget::replace(&element);
+    let root = match element.shadow_root() {
+        Some(r) => r,
+        None => {
+            element.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))?
+        }
     };
     // The element's placeholder content (a "loading" line) gives way to the playground.
     element.set_inner_html("");
-    let handle = yew::Renderer::<App>::with_root_and_props(element, props).render();
-    Ok(Playground {
-        handle: Some(handle),
-    })
+    root.set_inner_html("");
+    let document = window
+        .document()
+        .ok_or_else(|| message_error("mount needs a document"))?;
+    let sheet = document.create_element("style")?;
+    sheet.set_id(style::STYLE_ID);
+    sheet.set_text_content(Some(style::CSS));
+    root.append_child(&sheet)?;
+    let host = document.create_element("div")?;
+    host.set_class_name("sr-host");
+    root.append_child(&host)?;
+    let props = AppProps {
+        init,
+        start: Some(Rc::new(start)),
+        compact: opts.view != View::Full,
+        view: opts.view,
+        url,
+        title: opts.title,
+        prompt: opts.prompt,
+        show_language: opts.show_language,
+        bridge: Some(widget::BridgeRef(bridge.clone())),
+    };
+    let handle = yew::Renderer::<App>::with_root_and_props(host, props).render();
+    let inner = Rc::new(widget::Inner {
+        handle: std::cell::RefCell::new(Some(handle)),
+        bridge,
+        element,
+        root,
+    });
+    widget::MOUNTED.with(|m| m.borrow_mut().push(inner.clone()));
+    Ok(Playground { inner })
 }
 
 fn install_panic_hook() {

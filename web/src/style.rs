@@ -6,6 +6,16 @@ pub const STYLE_ID: &str = "svcroute-style";
 
 /// The CSS.
 pub const CSS: &str = r#"
+:host{display:block}
+.sr-visually-hidden{position:absolute!important;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
+.sr-skip{position:absolute;left:-9999px;top:auto}
+.sr-skip:focus{position:static;display:inline-block;margin:4px 0;padding:4px 8px;background:var(--accent);color:#fff;border-radius:6px}
+.sr-undo{margin-top:6px}
+.sr-modes{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:10px;margin:10px 0}
+.sr-mode{min-width:0}
+.sr-mode .sr-pre{max-height:420px;overflow:auto;font-size:12px}
+.sr-hint{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:6px 8px;margin:6px 0;color:var(--fg)}
+.sr-warns{margin:4px 0 0;padding-left:18px;color:var(--warn)}
 .svcroute{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--panel:#f6f8fa;--accent:#0969da;--ok:#1a7f37;--warn:#9a6700;--bad:#cf222e;
   font:14px/1.45 system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;color:var(--fg);background:var(--bg);
   box-sizing:border-box;max-width:1400px;margin:0 auto;padding:12px;overflow-wrap:anywhere}

@@ -5,7 +5,6 @@
 
 use js_sys::{JSON, Promise};
 use wasm_bindgen::JsCast;
-use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement, HtmlSelectElement, HtmlTextAreaElement};
@@ -28,7 +27,14 @@ fn mount(options: &str) -> (Element, svcroute_web::Playground) {
     doc.body().expect("body").append_child(&el).expect("append");
     let opts = JSON::parse(options).expect("json");
     let p = svcroute_web::mount(el.clone(), opts).expect("mount");
-    (el, p)
+    // The widget lives in the element's open shadow root, in one container.
+    let inner = el
+        .shadow_root()
+        .expect("an open shadow root")
+        .query_selector(".sr-host")
+        .expect("selector")
+        .expect("the container");
+    (inner, p)
 }
 
 fn all(el: &Element, sel: &str) -> Vec<Element> {
@@ -263,7 +269,7 @@ async fn headless_and_externalname_are_dns_answers() {
         text(&el, "[data-testid=ipvsadm]").matches("Masq").count(),
         0
     );
-    let (el, mut p) = mount(r#"{"url": false, "scenario": "externalname", "compact": true}"#);
+    let (el, p) = mount(r#"{"url": false, "scenario": "externalname", "compact": true}"#);
     tick().await;
     assert!(text(&el, "[data-testid=dns-box]").contains("CNAME www.baidu.com"));
     click(&el, "[data-testid=send-one]");

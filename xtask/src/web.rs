@@ -7,8 +7,9 @@
 //! - [`test`], called by `cargo xtask test`: the bundle size (JS + wasm, gzip, at most
 //!   600 KiB), wasm-bindgen tests in node (the JS API against the CLI's checked-in JSON) and
 //!   in headless Chromium (the components), the JS API against the CLI binary in node, and the
-//!   end-to-end test in headless Chromium against the served page, with screenshots in
-//!   `target/e2e/`.
+//!   end-to-end tests in headless Chromium against the served page (`e2e.mjs`: the
+//!   playground; `widget.mjs`: the embeddable widget, large manifests, history and
+//!   accessibility), with screenshots in `target/e2e/`. `cargo xtask test-web` runs only this.
 //!
 //! On a fresh Debian machine every tool is installed first, and skipped when present: the
 //! wasm target (rustup), `wasm-bindgen-cli` at Cargo.lock's `wasm-bindgen` version (cargo
@@ -220,6 +221,13 @@ pub fn test() -> Result<()> {
     let e2e_started = Instant::now();
     run(Command::new("node")
         .arg(root().join("web/e2e/e2e.mjs"))
+        .env("BASE_URL", format!("http://{addr}/"))
+        .env("ARTIFACTS", &artifacts)
+        .env("CHROMIUM", &browser.chromium))?;
+    // The widget: the embedding lesson, the handle's strictness and events, large manifests,
+    // history, accessibility (web/e2e/widget.mjs).
+    run(Command::new("node")
+        .arg(root().join("web/e2e/widget.mjs"))
         .env("BASE_URL", format!("http://{addr}/"))
         .env("ARTIFACTS", &artifacts)
         .env("CHROMIUM", &browser.chromium))?;

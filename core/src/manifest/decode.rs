@@ -133,11 +133,15 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
                 format!("no matches for kind {kind:?} in version {api_version:?}{hint}"),
             );
         } else {
+            // A typo of a kind svcroute reads (`Servcie`): say which one was meant.
+            let typo = near_kind(kind)
+                .map(|(k, v)| format!(" (did you mean {k}? apiVersion {v:?})"))
+                .unwrap_or_default();
             cx.diags.push(Diagnostic::warning(
                 Kind::SkippedKind,
                 Some(loc(file, node.pos)),
                 format!(
-                    "skipped {kind} ({api_version}): svcroute reads Service, Pod, Node, EndpointSlice, \
+                    "skipped {kind} ({api_version}){typo}: svcroute reads Service, Pod, Node, EndpointSlice, \
                      Endpoints, Deployment, ReplicaSet, StatefulSet and DaemonSet"
                 ),
             ));
@@ -217,6 +221,47 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
         }
         _ => {}
     }
+}
+
+/// The kind svcroute reads that `kind` is a typo of: one edit away (an insertion, a deletion,
+/// a substitution or a swap of neighbours), two for names of seven letters or more. Names
+/// shorter than six letters get no guess: `Role` is a real kind one edit from `Node`.
+fn near_kind(kind: &str) -> Option<(&'static str, &'static str)> {
+    let a: Vec<char> = kind.chars().collect();
+    if a.len() < 6 {
+        return None;
+    }
+    let most = if a.len() >= 7 { 2 } else { 1 };
+    schema::KINDS
+        .iter()
+        .map(|&(k, v)| (edits(&a, &k.chars().collect::<Vec<_>>()), k, v))
+        .filter(|(d, _, _)| *d <= most)
+        .min_by_key(|(d, _, _)| *d)
+        .map(|(_, k, v)| (k, v))
+}
+
+/// Optimal string alignment distance (Damerau–Levenshtein without repeated edits).
+fn edits(a: &[char], b: &[char]) -> usize {
+    let mut d = alloc::vec![alloc::vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// " (found \"apiversion\": field names are case-sensitive)" when a near spelling exists.

@@ -12,8 +12,13 @@ use super::picture::Picture;
 use super::rules::Rules;
 use super::scenario_bar::ScenarioBar;
 use super::traffic::Traffic;
+use std::rc::Rc;
+
+use super::announcer::Announcer;
+use super::modes::Modes;
 use crate::fragment::Fragment;
 use crate::state::{Action, Init, State};
+use crate::widget::{BridgeRef, Look, View};
 
 /// Where the language choice is remembered.
 pub const LANG_KEY: &str = "svcroute.lang";
@@ -25,6 +30,24 @@ pub const FIRST_RENDER_MARK: &str = "svcroute:first-render";
 pub struct AppProps {
     /// How to start.
     pub init: Init,
+    /// The starting state, when `mount` built it already.
+    #[prop_or_default]
+    pub start: Option<Rc<State>>,
+    /// The layout.
+    #[prop_or_default]
+    pub view: View,
+    /// The title instead of the built-in one.
+    #[prop_or_default]
+    pub title: Option<String>,
+    /// The teacher's text instead of "What to try".
+    #[prop_or_default]
+    pub prompt: Option<String>,
+    /// Whether the language switch is shown.
+    #[prop_or(true)]
+    pub show_language: bool,
+    /// The widget handle's side.
+    #[prop_or_default]
+    pub bridge: Option<BridgeRef>,
     /// A compact single-scenario view (for teaching pages) instead of the full playground.
     #[prop_or_default]
     pub compact: bool,
@@ -37,18 +60,48 @@ pub struct AppProps {
 #[function_component(App)]
 pub fn app(props: &AppProps) -> Html {
     let init = props.init.clone();
-    let state = use_reducer(move || State::new(init));
+    let start = props.start.clone();
+    let state = use_reducer(move || match start {
+        Some(s) => (*s).clone(),
+        None => State::new(init),
+    });
+    let look = Look {
+        title: props.title.clone(),
+        prompt: props.prompt.clone(),
+        scenario: crate::scenarios::Scenario::get(props.init.scenario.as_deref().unwrap_or("")).id,
+        show_language: props.show_language,
+    };
+    // The widget's handle: its sends and listeners meet the reducer here.
+    if let Some(b) = &props.bridge {
+        b.0.attach(state.dispatcher());
+    }
+    {
+        let bridge = props.bridge.clone();
+        let state = state.clone();
+        use_effect(move || {
+            if let Some(b) = bridge {
+                b.0.after_render(&state);
+            }
+        });
+    }
 
     // The state in the URL fragment, so that a link reproduces it.
     {
         let url = props.url;
         let fragment = state.fragment().encode();
+        let step = state.history_step;
         use_effect_with(fragment, move |fragment| {
             if url && let Some(w) = web_sys::window() {
                 let hash = format!("#{fragment}");
                 let same = w.location().hash().ok().as_deref() == Some(hash.as_str());
+                // An action is a step Back/Forward moves through; an edit or a switch of
+                // language replaces the current entry.
                 if !same && let Ok(h) = w.history() {
-                    let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&hash));
+                    let _ = if step {
+                        h.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&hash))
+                    } else {
+                        h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&hash))
+                    };
                 }
             }
         });
@@ -84,13 +137,30 @@ pub fn app(props: &AppProps) -> Html {
 
     let t = state.lang.t();
     let tag = state.lang.tag();
-    if props.compact {
-        return html! {
-            <div class="svcroute sr-compact" lang={tag} data-testid="playground" data-compact="true">
+    let try_text = look.try_text(&state);
+    let body = if props.view == View::Modes {
+        html! {
+            <div class="svcroute sr-compact sr-modes-view" lang={tag} data-testid="playground" data-view="modes">
                 <Header state={state.clone()} compact=true />
-                <p class="sr-try">{ state.scenario.try_text(state.lang) }</p>
+                <p class="sr-try" data-testid="try">{ try_text }</p>
+                <Traffic state={state.clone()} compact=true />
+                <Announcer state={state.clone()} />
+                <ConnectionLog state={state.clone()} compact=true />
+                <Modes state={state.clone()} />
+                <details class="sr-more" open={!state.errors.is_empty()}>
+                    <summary>{ t.manifest }</summary>
+                    <Editor state={state.clone()} compact=true />
+                </details>
+            </div>
+        }
+    } else if props.compact {
+        html! {
+            <div class="svcroute sr-compact" lang={tag} data-testid="playground" data-compact="true" data-view="compact">
+                <Header state={state.clone()} compact=true />
+                <p class="sr-try" data-testid="try">{ try_text }</p>
                 <Picture state={state.clone()} compact=true />
                 <Traffic state={state.clone()} compact=true />
+                <Announcer state={state.clone()} />
                 <ConnectionLog state={state.clone()} compact=true />
                 <details class="sr-more">
                     <summary>{ t.rules }</summary>
@@ -105,12 +175,13 @@ pub fn app(props: &AppProps) -> Html {
                     <Editor state={state.clone()} compact=true />
                 </details>
             </div>
-        };
-    }
-    html! {
-        <div class="svcroute" lang={tag} data-testid="playground">
+        }
+    } else {
+        html! {
+        <div class="svcroute" lang={tag} data-testid="playground" data-view="full">
             <Header state={state.clone()} />
             <ScenarioBar state={state.clone()} />
+            <Announcer state={state.clone()} />
             <div class="sr-grid">
                 <div class="sr-col">
                     <section class="sr-panel sr-p-editor" aria-label={t.manifest}>
@@ -136,5 +207,9 @@ pub fn app(props: &AppProps) -> Html {
                 <p>{ t.share }</p>
             </footer>
         </div>
+        }
+    };
+    html! {
+        <ContextProvider<Look> context={look}>{ body }</ContextProvider<Look>>
     }
 }

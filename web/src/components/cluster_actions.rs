@@ -104,12 +104,15 @@ pub fn cluster_actions(props: &PanelProps) -> Html {
                             <span class={classes!("sr-chip", st.class())}>{ word }</span>
                             <span class="sr-pod-buttons">
                                 <button type="button" class="sr-small" data-testid={if ready { "make-not-ready" } else { "make-ready" }}
+                                    aria-label={format!("{} {id}", if ready { t.make_not_ready } else { t.make_ready })}
                                     onclick={dispatch(Action::PodReady { pod: id.clone(), ready: !ready })}>
                                     { if ready { t.make_not_ready } else { t.make_ready } }
                                 </button>
                                 <button type="button" class="sr-small" data-testid="terminate" disabled={p.meta.deleting}
+                                    aria-label={format!("{} {id}", t.terminate)}
                                     onclick={dispatch(Action::PodTerminate(id.clone()))}>{ t.terminate }</button>
                                 <button type="button" class="sr-small" data-testid="delete"
+                                    aria-label={format!("{} {id}", t.delete)}
                                     onclick={dispatch(Action::PodDelete(id.clone()))}>{ t.delete }</button>
                             </span>
                         </li>

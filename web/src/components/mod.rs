@@ -2,11 +2,13 @@
 //! reducer's handle, reads the [`State`](crate::state::State) and dispatches
 //! [`Action`](crate::state::Action)s; none of them computes a route, an address or a rule.
 
+mod announcer;
 pub mod app;
 mod cluster_actions;
 mod connection_log;
 mod editor;
 mod header;
+mod modes;
 mod picture;
 mod rules;
 mod scenario_bar;

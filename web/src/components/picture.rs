@@ -15,7 +15,7 @@ use yew::prelude::*;
 
 use super::PanelProps;
 use crate::model::{Entry, EntryKind, Model, PodState, ServiceView};
-use crate::state::{CLIENTS, Sent, State};
+use crate::state::{Sent, State};
 
 /// The drawing's width in a wide container, and in a narrow one (phones: nodes stacked).
 const WIDE: f64 = 440.0;
@@ -115,8 +115,9 @@ pub fn picture(props: &PanelProps) -> Html {
 
     // Clients.
     let mut clients: BTreeMap<String, Rect> = BTreeMap::new();
-    for (i, c) in CLIENTS.iter().enumerate() {
-        let n = CLIENTS.len() as f64;
+    for (i, client) in state.clients.iter().enumerate() {
+        let c = client.address;
+        let n = state.clients.len() as f64;
         let cx = W * (2.0 * i as f64 + 1.0) / (2.0 * n);
         let cw = (W / n - 8.0).min(96.0);
         let r = Rect {
@@ -126,11 +127,15 @@ pub fn picture(props: &PanelProps) -> Html {
             h: CLIENT_H,
         };
         clients.insert(c.to_string(), r);
-        let chosen = state.client == i || state.client >= CLIENTS.len();
+        let chosen = state.client == i || state.client >= state.clients.len();
+        let who = match &client.name {
+            Some(name) if *name != c.to_string() => name.clone(),
+            _ => t.client.to_owned(),
+        };
         items.push(html! {
             <g class={classes!("sr-client", chosen.then_some("sr-chosen"))} data-testid="client-box">
-                <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="6" style={format!("stroke:{}", CLIENT_COLOURS[i])} />
-                <text x={f(r.cx())} y={f(r.y + 12.0)} class="sr-t-small">{ t.client }</text>
+                <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="6" style={format!("stroke:{}", CLIENT_COLOURS[i % CLIENT_COLOURS.len()])} />
+                <text x={f(r.cx())} y={f(r.y + 12.0)} class="sr-t-small">{ who }</text>
                 <text x={f(r.cx())} y={f(r.y + 24.0)} class="sr-t-mono">{ c.to_string() }</text>
             </g>
         });
@@ -364,10 +369,12 @@ pub fn picture(props: &PanelProps) -> Html {
         let Some(from) = clients.get(&c.from) else {
             continue;
         };
-        let colour = CLIENT_COLOURS[CLIENTS
+        let colour = CLIENT_COLOURS[state
+            .clients
             .iter()
-            .position(|x| x.to_string() == c.from)
-            .unwrap_or(0)];
+            .position(|x| x.address.to_string() == c.from)
+            .unwrap_or(0)
+            % CLIENT_COLOURS.len()];
         let mid = c
             .virtual_server
             .as_ref()

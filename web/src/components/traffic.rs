@@ -6,7 +6,7 @@ use yew::prelude::*;
 
 use super::{PanelProps, clock_text};
 use crate::model::EntryKind;
-use crate::state::{Action, BURST, CLIENTS};
+use crate::state::{Action, BURST};
 
 /// Steps the clock can be advanced by: (label, milliseconds).
 const STEPS: [(&str, u64); 4] = [
@@ -78,10 +78,12 @@ pub fn traffic(props: &PanelProps) -> Html {
                 <label class="sr-field">
                     <span>{ t.from }</span>
                     <select data-testid="client" onchange={on_client}>
-                        { for CLIENTS.iter().enumerate().map(|(i, c)| html! {
-                            <option value={i.to_string()} selected={state.client == i}>{ c.to_string() }</option>
+                        { for state.clients.iter().enumerate().map(|(i, c)| html! {
+                            <option value={i.to_string()} selected={state.client == i}>{
+                                match &c.name { Some(n) if *n != c.address.to_string() => format!("{n} ({})", c.address), _ => c.address.to_string() }
+                            }</option>
                         }) }
-                        <option value={CLIENTS.len().to_string()} selected={state.client >= CLIENTS.len()}>{ t.all_clients }</option>
+                        <option value={state.clients.len().to_string()} selected={state.client >= state.clients.len()}>{ t.all_clients }</option>
                     </select>
                 </label>
             </div>

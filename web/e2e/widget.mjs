@@ -1,0 +1,448 @@
+// The embeddable widget end to end in headless Chromium (playwright-core), against the page
+// `cargo xtask serve` serves: the lesson page (three widgets, a quiz fed by on("connection")),
+// mount's strictness, the handle (send, on, setManifest, destroy, replacement), style
+// isolation, a 2,000-Service manifest (paste and keystroke timings, the link's size), history
+// and undo, a link that replays its connections, and accessibility (skip link, Pod action
+// names, the live region, the picture as text). Screenshots at 1280 px and 390 px in $ARTIFACTS.
+//
+// Environment: BASE_URL, ARTIFACTS, CHROMIUM (as e2e.mjs).
+import { chromium } from "playwright-core";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const BASE = process.env.BASE_URL ?? "http://127.0.0.1:8080/";
+const ART = process.env.ARTIFACTS ?? "target/e2e";
+const EXE = process.env.CHROMIUM ?? "/usr/bin/chromium";
+mkdirSync(ART, { recursive: true });
+
+const deadline = setTimeout(() => {
+  console.log("widget e2e: timed out after 300 s");
+  process.exit(2);
+}, 300_000);
+
+let passed = 0;
+let failed = 0;
+const shots = [];
+const metrics = {};
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+function eq(a, b, msg) {
+  const sa = JSON.stringify(a);
+  const sb = JSON.stringify(b);
+  if (sa !== sb) throw new Error(`${msg}: got ${sa}, want ${sb}`);
+}
+async function shot(page, name, what, fullPage = true) {
+  await page.screenshot({ path: join(ART, `${name}.png`), fullPage });
+  shots.push({ file: `${name}.png`, what });
+}
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${String(e.stack ?? e).split("\n").slice(0, 6).join("\n     ")}`);
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: EXE,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const problems = [];
+function watch(page, label) {
+  page.on("pageerror", (e) => problems.push(`${label}: page error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`${label}: console error: ${m.text()}`);
+  });
+  page.setDefaultTimeout(20_000);
+}
+const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+
+await step("the lesson page: three widgets in shadow roots, a quiz fed by on(\"connection\")", async () => {
+  const p = await ctx.newPage();
+  watch(p, "lesson");
+  await p.goto(new URL("examples/embed.html", BASE).href);
+  await p.locator("#ports [data-testid=modes]").waitFor();
+  for (const id of ["clusterip", "affinity", "ports"]) {
+    eq(await p.evaluate((i) => document.getElementById(i).shadowRoot?.mode, id), "open", `#${id} shadow root`);
+  }
+  eq(await p.locator("#clusterip [data-testid=title]").innerText(), "ClusterIP · round robin", "title option");
+  assert((await p.locator("#clusterip [data-testid=try]").innerText()).startsWith("Send six connections"), "prompt option");
+  eq(await p.locator("#affinity [data-testid=lang]").count(), 0, "showLanguage: false");
+  eq(await p.locator("#clusterip [data-testid=client] option").allInnerTexts(), ["alice (10.244.0.50)", "bob (10.244.1.50)", "all clients, in turn"], "clients option");
+  // The page's script sends through the handle; the quiz hears it through on("connection").
+  await p.click("#send-six");
+  await p.locator("#clusterip [data-testid=conn]").nth(5).waitFor();
+  await p.check("#quiz-rr input[value='2/2/2']");
+  await p.locator("#quiz-rr .verdict.right").waitFor();
+  // Sent from the widget's own button: the event fires too.
+  await p.locator("#affinity [data-testid=client]").selectOption({ label: "10.0.0.7" });
+  for (let i = 0; i < 3; i++) await p.locator("#affinity [data-testid=send-one]").click();
+  await p.check("#quiz-affinity input[value='spread']");
+  await p.locator("#quiz-affinity .verdict.wrong").waitFor();
+  assert((await p.locator("#quiz-affinity .verdict").innerText()).includes("pins the client"), "affinity verdict");
+  // The modes view: three renderings side by side; the seed's numbers in them.
+  const modes = await p.locator("#ports [data-testid^=mode-]").allInnerTexts();
+  eq(modes.length, 3, "three modes");
+  for (const m of modes) assert(m.includes("3017") || m.includes("31122"), `ports in ${m.slice(0, 80)}`);
+  await p.locator("#ports [data-testid=target]").selectOption({ index: 1 });
+  const target = await p.locator("#ports [data-testid=target]").inputValue();
+  if (target.endsWith(":31122")) {
+    await p.locator("#ports [data-testid=send-one]").click();
+    await p.check("#quiz-ports input[value='5003']");
+    await p.locator("#quiz-ports .verdict.right").waitFor();
+  }
+  await p.waitForTimeout(1500);
+  await shot(p, "20-lesson-1280", "examples/embed.html at 1280 px: three widgets and the quiz");
+  await p.setViewportSize({ width: 390, height: 844 });
+  await p.waitForTimeout(300);
+  const width = await p.evaluate(() => document.documentElement.scrollWidth);
+  assert(width <= 390, `lesson page is ${width} px wide at 390 px`);
+  await shot(p, "20b-lesson-390", "examples/embed.html at 390 px");
+  await p.close();
+});
+
+// A blank page with the module loaded, for the handle's contract.
+const api = await ctx.newPage();
+watch(api, "api");
+await api.goto(new URL("examples/embed.html", BASE).href);
+await api.locator("#ports [data-testid=modes]").waitFor();
+await api.evaluate(async () => {
+  window.sr = await import("/pkg/svcroute_web.js");
+  document.body.insertAdjacentHTML("beforeend", '<div id="w1"></div>');
+});
+
+await step("mount is strict: unknown option, scenario, language, view, scheduler, client", async () => {
+  const errors = await api.evaluate(() => {
+    const el = document.getElementById("w1");
+    const tries = [
+      { colour: "red" },
+      { scenario: "clusterIP" },
+      { lang: "fr" },
+      { view: "tiny" },
+      { scheduler: "lblc" },
+      { scheduler: "fastest" },
+      { clients: [{ address: "10.0.0.1", where: "moon" }] },
+      { clients: [{ address: "not-an-ip" }] },
+      { clients: [{ address: "10.0.0.1", node: "node-9" }] },
+      { manifest: "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  port: 80\n" },
+      { compact: true, view: "full" },
+    ];
+    return tries.map((o) => {
+      try {
+        window.sr.mount(el, o);
+        return "no error";
+      } catch (e) {
+        return `${e instanceof Error}|${e.message}`;
+      }
+    });
+  });
+  const want = [
+    ["unknown option \"colour\"", "scenario", "showLanguage"],
+    ["unknown scenario \"clusterIP\"", "clusterip", "headless", "affinity"],
+    ["\"fr\"", "en, zh"],
+    ["\"tiny\"", "full, compact, modes"],
+    ["\"lblc\" is not simulated", "rr", "wrr", "mh"],
+    ["\"fastest\"", "rr"],
+    ["\"moon\"", "pod, node, outside"],
+    ["not-an-ip"],
+    ["node-9", "node-1"],
+    ["spec.port"],
+    ["compact"],
+  ];
+  want.forEach((parts, i) => {
+    assert(errors[i].startsWith("true|"), `try ${i}: ${errors[i]}`);
+    for (const part of parts) assert(errors[i].includes(part), `try ${i}: ${errors[i]} lacks ${part}`);
+  });
+  eq(await api.evaluate(() => document.getElementById("w1").shadowRoot?.childElementCount ?? 0), 0, "nothing mounted by a bad call");
+});
+
+await step("the handle: send, on (page and API), setManifest, replacement, destroy", async () => {
+  const r = await api.evaluate(async () => {
+    const el = document.getElementById("w1");
+    const h = window.sr.mount(el, {
+      scenario: "clusterip",
+      view: "compact",
+      clients: [{ address: "10.244.0.77", where: "pod", name: "alice" }, { address: "203.0.113.9", where: "outside", name: "laptop" }],
+      target: "10.97.97.97:80",
+      scheduler: "rr",
+      lang: "en",
+    });
+    const heard = [];
+    const off = h.on("connection", (c) => heard.push(c));
+    const sent = await h.send({ from: "alice", count: 3 });
+    await new Promise((r) => setTimeout(r, 100));
+    // From the page's own button: the event fires too.
+    el.shadowRoot.querySelector("[data-testid=send-one]").click();
+    await new Promise((r) => setTimeout(r, 100));
+    const afterPage = heard.length;
+    off();
+    await h.send({ from: "10.244.0.77" });
+    await new Promise((r) => setTimeout(r, 100));
+    const afterOff = heard.length;
+    let badFrom = null;
+    try { await h.send({ from: "carol" }); } catch (e) { badFrom = e.message; }
+    let badKey = null;
+    try { await h.send({ form: "alice" }); } catch (e) { badKey = e.message; }
+    let badEvent = null;
+    try { h.on("click", () => {}); } catch (e) { badEvent = e.message; }
+    // setManifest: a broken text throws its diagnostics, the last good state stays.
+    const good = window.sr.scenarios()[0].manifest;
+    let diag = null;
+    try { h.setManifest(good.replace("\n  ports:\n", "\n  port:\n")); } catch (e) { diag = { name: e.name, line: e.line, n: e.diagnostics.length, msg: e.message }; }
+    await new Promise((r) => setTimeout(r, 100));
+    const podsKept = el.shadowRoot.querySelectorAll("[data-testid=picture] [data-testid=pod]").length;
+    h.setManifest(good.replace("replicas: 3", "replicas: 5"));
+    await new Promise((r) => setTimeout(r, 150));
+    const podsAfter = el.shadowRoot.querySelectorAll("[data-testid=picture] [data-testid=pod]").length;
+    // Mounting again into the element replaces the widget; the old handle is inert.
+    const h2 = window.sr.mount(el, { scenario: "nodeport", view: "compact", lang: "en" });
+    await new Promise((r) => setTimeout(r, 50)); // Yew draws in a task after mount returns
+    const playgrounds = el.shadowRoot.querySelectorAll("[data-testid=playground]").length;
+    let inert = null;
+    try { await h.send({ count: 1 }); } catch (e) { inert = e.message; }
+    const oldDestroy = (() => { try { h.destroy(); return "ok"; } catch (e) { return e.message; } })();
+    const stillThere = el.shadowRoot.querySelectorAll("[data-testid=playground]").length;
+    const viaH2 = await h2.send({});
+    h2.unmount(); // the first API's name
+    const afterDestroy = el.shadowRoot.childElementCount;
+    return { sent, afterPage, afterOff, heard: heard.slice(0, 3), badFrom, badKey, badEvent, diag, podsKept, podsAfter, playgrounds, inert, oldDestroy, stillThere, viaH2, afterDestroy };
+  });
+  eq(r.sent.length, 3, "send resolves to the connections");
+  for (const c of r.sent) {
+    eq(c.from, "10.244.0.77", "from a client's name");
+    eq(c.to, "10.97.97.97:80", "to defaults to the target option");
+    assert(Number.isInteger(c.sourcePort) && c.sourcePort > 0, `sourcePort ${c.sourcePort}`);
+    eq(c.refused, false, "refused");
+    assert(typeof c.reason === "string" && c.reason.startsWith("rr: "), `reason ${c.reason}`);
+    assert(c.pod && c.backend && c.node && c.virtualServer, `route -o json fields: ${JSON.stringify(c)}`);
+  }
+  eq(new Set(r.sent.map((c) => c.pod)).size, 3, "rr over three Pods");
+  eq(r.heard, r.sent, "on(\"connection\") hears the API's connections, the same objects");
+  eq(r.afterPage, 4, "and the page's");
+  eq(r.afterOff, 4, "unsubscribed");
+  assert(r.badFrom.includes("carol") && r.badFrom.includes("alice") && r.badFrom.includes("laptop"), `bad from: ${r.badFrom}`);
+  assert(r.badKey.includes("form"), `bad key: ${r.badKey}`);
+  assert(r.badEvent.includes("connection"), `bad event: ${r.badEvent}`);
+  assert(r.diag && r.diag.name === "SvcrouteError" && r.diag.n >= 1 && r.diag.msg.includes("spec.port"), `diagnostics: ${JSON.stringify(r.diag)}`);
+  eq(r.podsKept, 3, "the last good state stays");
+  eq(r.podsAfter, 5, "a good text is taken");
+  eq(r.playgrounds, 1, "one widget after mounting again");
+  assert(r.inert && r.inert.includes("destroyed or replaced"), `old handle: ${r.inert}`);
+  eq(r.oldDestroy, "ok", "destroying an inert handle is harmless");
+  eq(r.stillThere, 1, "the old handle does not touch the new widget");
+  eq(r.viaH2.length, 1, "the new handle sends");
+  eq(r.afterDestroy, 0, "destroy empties the shadow root");
+});
+
+await step("styles are isolated: the host page's CSS does not reach in, ours does not leak out", async () => {
+  const r = await api.evaluate(async () => {
+    document.head.insertAdjacentHTML("beforeend", "<style>button { color: rgb(255, 0, 0) !important; font-size: 40px; } .sr-title { display: none; }</style>");
+    document.body.insertAdjacentHTML("beforeend", '<div id="w2"></div><button id="outside">outside</button><p class="sr-try" id="host-try">x</p>');
+    const el = document.getElementById("w2");
+    window.sr.mount(el, { view: "compact", lang: "en" });
+    await new Promise((r) => setTimeout(r, 50));
+    const inner = el.shadowRoot.querySelector("[data-testid=send-one]");
+    const title = el.shadowRoot.querySelector(".sr-title");
+    return {
+      innerColour: getComputedStyle(inner).color,
+      innerSize: getComputedStyle(inner).fontSize,
+      titleShown: getComputedStyle(title).display !== "none",
+      hostTryBg: getComputedStyle(document.getElementById("host-try")).backgroundColor,
+      styleInHead: !!document.getElementById("svcroute-style"),
+    };
+  });
+  assert(r.innerColour !== "rgb(255, 0, 0)" && r.innerSize !== "40px", `host CSS reached in: ${JSON.stringify(r)}`);
+  assert(r.titleShown, "host .sr-title rule reached in");
+  eq(r.hostTryBg, "rgba(0, 0, 0, 0)", "our .sr-try leaked out");
+  eq(r.styleInHead, false, "no stylesheet in the host's head");
+});
+
+await step("view: modes and compat options (compact: true, url)", async () => {
+  const r = await api.evaluate(async () => {
+    document.body.insertAdjacentHTML("beforeend", '<div id="w3"></div><div id="w4"></div>');
+    window.sr.mount(document.getElementById("w3"), { scenario: "nodeport", view: "modes", lang: "en" });
+    window.sr.mount(document.getElementById("w4"), { scenario: "affinity", compact: true, url: false });
+    await new Promise((r) => setTimeout(r, 50));
+    const q = (id, s) => document.getElementById(id).shadowRoot.querySelectorAll(s).length;
+    return { modes: q("w3", "[data-testid^=mode-]"), compact: q("w4", "[data-compact=true]"), hash: location.hash };
+  });
+  eq(r, { modes: 3, compact: 1, hash: "" }, "views");
+});
+await api.close();
+
+await step("2,000 Services: paste and keystroke timings, a short link", async () => {
+  const p = await ctx.newPage();
+  watch(p, "large");
+  await p.goto(BASE);
+  await p.locator("[data-testid=picture] [data-testid=pod]").nth(2).waitFor();
+  const base = await p.locator("[data-testid=manifest]").inputValue();
+  let big = base;
+  for (let i = 0; i < 2000; i++) {
+    big += `---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc-${i}\n  namespace: dev\nspec:\n  selector:\n    app: nginx-pod\n  ports:\n  - port: ${1000 + (i % 50000)}\n    targetPort: 80\n`;
+  }
+  // Paste: the text set at once, as a paste does; done when the last Service is in the list.
+  const paste = await p.evaluate(async (text) => {
+    const ta = document.querySelector("#app").shadowRoot.querySelector("[data-testid=manifest]");
+    const t0 = performance.now();
+    ta.value = text;
+    ta.dispatchEvent(new InputEvent("input", { bubbles: true }));
+    const root = document.querySelector("#app").shadowRoot;
+    while (![...root.querySelectorAll("[data-testid=service] option")].some((o) => o.value === "dev/svc-1999")) {
+      await new Promise((r) => setTimeout(r, 5));
+      if (performance.now() - t0 > 60000) throw new Error("never planned");
+    }
+    return performance.now() - t0;
+  }, big);
+  metrics.paste2000Ms = Math.round(paste);
+  // A keystroke at the end: the input event handled (the page free again), and then planned.
+  const key = await p.evaluate(async () => {
+    const root = document.querySelector("#app").shadowRoot;
+    const ta = root.querySelector("[data-testid=manifest]");
+    const t0 = performance.now();
+    ta.value = ta.value.replace("name: svc-1999\n", "name: svc-1999x\n");
+    ta.dispatchEvent(new InputEvent("input", { bubbles: true }));
+    const input = performance.now() - t0;
+    while (![...root.querySelectorAll("[data-testid=service] option")].some((o) => o.value === "dev/svc-1999x")) {
+      await new Promise((r) => setTimeout(r, 5));
+      if (performance.now() - t0 > 60000) throw new Error("never planned");
+    }
+    return { input, planned: performance.now() - t0 };
+  });
+  metrics.keystrokeInputMs = +key.input.toFixed(1);
+  metrics.keystrokePlannedMs = Math.round(key.planned);
+  eq(await p.locator("[data-testid=editor]").getAttribute("data-windowed"), "true", "only visible lines drawn");
+  const drawn = await p.locator("[data-testid=editor] .sr-ln").count();
+  assert(drawn < 600, `${drawn} gutter lines drawn`);
+  await p.waitForFunction(() => location.hash.includes("z="));
+  metrics.link2000Bytes = (await p.evaluate(() => location.href)).length;
+  metrics.manifest2000Bytes = big.length;
+  assert(metrics.link2000Bytes * 10 < big.length, `link ${metrics.link2000Bytes} bytes for ${big.length}`);
+  await shot(p, "21-large", "2,000 Services pasted", false);
+  // The link opens the same text.
+  const again = await ctx.newPage();
+  watch(again, "large-link");
+  await again.goto(await p.evaluate(() => location.href));
+  await again.locator("[data-testid=service] option[value='dev/svc-1999x']").waitFor({ state: "attached" });
+  await again.close();
+  await p.close();
+});
+
+await step("history: Back/Forward move through actions, undo, edits kept per scenario", async () => {
+  const p = await ctx.newPage();
+  watch(p, "history");
+  await p.goto(BASE);
+  await p.locator("[data-testid=picture] [data-testid=pod]").nth(2).waitFor();
+  const area = p.locator("[data-testid=manifest]");
+  const edited = (await area.inputValue()).replace("replicas: 3", "replicas: 4");
+  await area.fill(edited);
+  await p.locator("[data-testid=picture] [data-testid=pod]").nth(3).waitFor();
+  await p.click("[data-testid=scenario-nodeport]");
+  await p.locator('[data-testid=entry][data-target$=":30002"]').first().waitFor();
+  await p.click("[data-testid=scenario-clusterip]");
+  eq(await area.inputValue(), edited, "the edit came back with its scenario");
+  await p.click("[data-testid=scenario-nodeport]");
+  await p.locator('[data-testid=entry][data-target$=":30002"]').first().waitFor();
+  await p.goBack();
+  await p.locator("[data-testid=scenario-clusterip][aria-pressed=true]").waitFor();
+  eq(await area.inputValue(), edited, "Back: the previous action's state");
+  await p.goForward();
+  await p.locator("[data-testid=scenario-nodeport][aria-pressed=true]").waitFor();
+  // Undo: a Pod made not ready, then undone.
+  const row = p.locator("[data-testid=pod-row]").first();
+  await row.locator("[data-testid=make-not-ready]").click();
+  await p.locator("[data-testid=pod][data-state=not-ready]").waitFor();
+  await p.click("[data-testid=undo-action]");
+  await p.waitForFunction(() => !document.querySelector("#app").shadowRoot.querySelector("[data-testid=pod][data-state=not-ready]"));
+  await p.close();
+});
+
+await step("a link carries the connections sent: affinity pins survive sharing", async () => {
+  const p = await ctx.newPage();
+  watch(p, "pins");
+  await p.goto(`${BASE}#s=affinity`);
+  await p.locator("[data-testid=picture] [data-testid=pod]").nth(2).waitFor();
+  await p.selectOption("[data-testid=client]", { label: "10.0.0.8" });
+  await p.click("[data-testid=send-one]");
+  await p.locator("[data-testid=conn]").first().waitFor();
+  const pinned = await p.locator("[data-testid=conn]").first().getAttribute("data-pod");
+  const url = await p.evaluate(() => location.href);
+  assert(url.includes("&k="), `sends in ${url}`);
+  const fresh = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+  const q = await fresh.newPage();
+  watch(q, "pins-link");
+  await q.goto(url);
+  await q.locator("[data-testid=conn]").first().waitFor();
+  await q.click("[data-testid=send-one]");
+  await q.locator("[data-testid=conn]").nth(1).waitFor();
+  eq(await q.locator("[data-testid=conn]").first().getAttribute("data-pod"), pinned, "the pin survived the link");
+  assert((await q.locator("[data-testid=reason]").first().innerText()).includes("the persistence template pins 10.0.0.8"), "pinned reason");
+  await fresh.close();
+  await p.close();
+});
+
+await step("accessibility: skip link after the scenario bar, Pod actions named, results announced, picture as text", async () => {
+  for (const [w, h, name] of [[1280, 900, "22-a11y-1280"], [390, 844, "22b-a11y-390"]]) {
+    const c = await browser.newContext({ viewport: { width: w, height: h }, locale: "en-US" });
+    const p = await c.newPage();
+    watch(p, `a11y-${w}`);
+    await p.goto(BASE);
+    await p.locator("[data-testid=picture] [data-testid=pod]").nth(2).waitFor();
+    const deep = () => p.evaluate(() => {
+      let a = document.activeElement;
+      while (a?.shadowRoot?.activeElement) a = a.shadowRoot.activeElement;
+      return a?.dataset?.testid ?? a?.tagName;
+    });
+    // Tab order: …the last scenario button, then the skip link; Enter lands in the traffic controls.
+    await p.locator("[data-testid=scenario-affinity]").focus();
+    await p.keyboard.press("Tab");
+    eq(await deep(), "skip", "after the scenario bar");
+    if (w === 1280) await shot(p, "22c-skip-link", "the skip link, focused", false);
+    await p.keyboard.press("Enter");
+    const landed = await deep();
+    assert(["service", "target", "client"].includes(landed), `skip link led to ${landed}`);
+    const names = await p.locator("[data-testid=pod-row]").evaluateAll((rows) => rows.map((r) => [r.dataset.pod, [...r.querySelectorAll("button")].map((b) => b.getAttribute("aria-label"))]));
+    for (const [pod, labels] of names) for (const l of labels) assert(l && l.includes(pod), `a Pod action without its Pod: ${l} (${pod})`);
+    await p.click("[data-testid=burst]");
+    await p.locator("[data-testid=conn]").nth(5).waitFor();
+    const live = p.locator("[data-testid=announce]");
+    eq(await live.getAttribute("aria-live"), "polite", "live region");
+    const said = await live.innerText();
+    assert(said.includes("Connection 6:") && said.includes("rr: "), `announced: ${said}`);
+    const text = await p.locator("[data-testid=picture-text]").innerText();
+    assert(text.includes("10.97.97.97:80") && text.includes("node-1") && text.includes("node-2") && /pc-deployment-\S+ 10\.244\./.test(text), `picture as text: ${text}`);
+    await shot(p, name, `the playground at ${w} px after a burst`);
+    await c.close();
+  }
+});
+
+await step("flattened YAML from the notes gets a hint in the status line", async () => {
+  const p = await ctx.newPage();
+  watch(p, "flat");
+  await p.goto(BASE);
+  await p.locator("[data-testid=picture] [data-testid=pod]").nth(2).waitFor();
+  const flat = (await p.locator("[data-testid=manifest]").inputValue()).split("\n").map((l) => l.trimStart()).join("\n");
+  await p.locator("[data-testid=manifest]").fill(flat);
+  const hint = await p.locator("[data-testid=status] [data-testid=indent-hint]").innerText();
+  assert(hint.includes("lost its indentation"), hint);
+  await shot(p, "23-flattened", "the notes' flattened YAML: the hint in the status line", false);
+  await p.close();
+});
+
+await step("no page errors, no console errors", async () => {
+  eq(problems, [], "problems");
+});
+
+await browser.close();
+clearTimeout(deadline);
+writeFileSync(join(ART, "widget-shots.json"), JSON.stringify({ metrics, shots }, null, 2));
+console.log(`widget e2e metrics: 2,000 Services (${metrics.manifest2000Bytes} bytes): paste ${metrics.paste2000Ms} ms to the planned picture; keystroke: input handled in ${metrics.keystrokeInputMs} ms, planned after ${metrics.keystrokePlannedMs} ms; link ${metrics.link2000Bytes} bytes`);
+console.log(`widget e2e screenshots (${shots.length}) in ${ART}:`);
+for (const s of shots) console.log(`  ${s.file}: ${s.what}`);
+console.log(`widget e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
