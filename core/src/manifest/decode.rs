@@ -165,7 +165,7 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
         format!("{kind} \"{id}\"")
     };
 
-    check_fields(&mut cx, node, Shape::Object(root), "");
+    check_fields(&mut cx, node, Shape::Object(root), &FieldPath::Root);
 
     let Some((meta_entries, meta_pos)) = meta_entries else {
         cx.err(
@@ -322,7 +322,7 @@ impl<'a> Cx<'a> {
         );
     }
 
-    fn type_error(&mut self, node: &Node, path: &str, want: &str) {
+    fn type_error(&mut self, node: &Node, path: impl core::fmt::Display, want: &str) {
         let hint = match (&node.value, want) {
             (Value::Int(_) | Value::Float(_) | Value::Bool(_), "a string") => {
                 " (quote it to make it a string)"
@@ -454,7 +454,7 @@ impl<'a> Cx<'a> {
             return out;
         };
         for e in entries {
-            let p = format!("{path}.{}", e.key);
+            let p = || format!("{path}.{}", e.key);
             if let Err(msg) = validation::qualified_name(&e.key) {
                 self.invalid(e.key_pos, &path, format_args!("{:?}", e.key), &msg);
                 continue;
@@ -463,12 +463,12 @@ impl<'a> Cx<'a> {
                 Value::Str(s) => s.clone(),
                 Value::Null => String::new(),
                 _ => {
-                    self.type_error(&e.value, &p, "a string");
+                    self.type_error(&e.value, &p(), "a string");
                     continue;
                 }
             };
             if let Err(msg) = validation::label_value(&value) {
-                self.invalid(e.value.pos, &p, format_args!("{value:?}"), &msg);
+                self.invalid(e.value.pos, &p(), format_args!("{value:?}"), &msg);
                 continue;
             }
             out.insert(e.key.clone(), value);
@@ -508,9 +508,29 @@ impl<'a> Cx<'a> {
     }
 }
 
+/// A field path built on the stack as [`check_fields`] descends, rendered only for a diagnostic
+/// (`spec.ports[0].nmae`), so the success path formats nothing.
+#[derive(Clone, Copy)]
+enum FieldPath<'a> {
+    Root,
+    Key(&'a FieldPath<'a>, &'a str),
+    Index(&'a FieldPath<'a>, usize),
+}
+
+impl core::fmt::Display for FieldPath<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FieldPath::Root => Ok(()),
+            FieldPath::Key(FieldPath::Root, key) => f.write_str(key),
+            FieldPath::Key(parent, key) => write!(f, "{parent}.{key}"),
+            FieldPath::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
 /// Strict field validation: every key must be a field the API knows, every value of the
 /// right shape. The path uses the API server's form: `spec.ports[0].nmae`.
-fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &str) {
+fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &FieldPath<'_>) {
     if node.value == Value::Null {
         return;
     }
@@ -528,13 +548,14 @@ fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &str) {
             };
             let def = ty.def();
             for e in entries {
-                let child = join(path, &e.key);
+                let child = FieldPath::Key(path, &e.key);
                 match def.field(&e.key) {
                     Some(shape) => check_fields(cx, &e.value, shape, &child),
                     None => {
                         let hint = suggest(&e.key, def.fields.iter().map(|(f, _)| *f))
                             .map(|s| format!(" (did you mean {s:?}?)"))
                             .unwrap_or_default();
+                        let child = child.to_string();
                         cx.err(
                             Kind::UnknownField,
                             e.key_pos,
@@ -554,7 +575,7 @@ fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &str) {
                 _ => Shape::Scalar,
             };
             for (i, item) in items.iter().enumerate() {
-                check_fields(cx, item, item_shape, &format!("{path}[{i}]"));
+                check_fields(cx, item, item_shape, &FieldPath::Index(path, i));
             }
         }
         Shape::MapOf(_) | Shape::MapOfScalar => {
@@ -567,7 +588,7 @@ fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &str) {
                 _ => Shape::Scalar,
             };
             for e in entries {
-                check_fields(cx, &e.value, item_shape, &join(path, &e.key));
+                check_fields(cx, &e.value, item_shape, &FieldPath::Key(path, &e.key));
             }
         }
     }
@@ -1421,13 +1442,20 @@ fn read_service(
 }
 
 /// Container ports of a pod spec (containers, and sidecar init containers with
-/// `restartPolicy: Always`, which the EndpointSlice controller also searches).
-fn read_container_ports(cx: &mut Cx<'_>, spec: &[Entry], prefix: &str) -> Vec<ContainerPort> {
+/// `restartPolicy: Always`, which the EndpointSlice controller also searches). `at` is where a
+/// missing `containers` is reported when the pod spec has no keys: the nearest real position
+/// (the pod spec itself, or the template, or the object when there is none).
+fn read_container_ports(
+    cx: &mut Cx<'_>,
+    spec: &[Entry],
+    prefix: &str,
+    at: Pos,
+) -> Vec<ContainerPort> {
     let mut ports: Vec<ContainerPort> = Vec::new();
     let containers = cx.objects(spec, "containers", prefix);
     if containers.is_empty() {
         cx.required(
-            entries_pos(spec).unwrap_or_default(),
+            entries_pos(spec).unwrap_or(at),
             &join(prefix, "containers"),
             "",
         );
@@ -1513,7 +1541,7 @@ fn read_pod(
         cx.required(obj_pos, "spec", "");
         return None;
     }
-    let ports = read_container_ports(cx, spec, "spec");
+    let ports = read_container_ports(cx, spec, "spec", obj_pos);
     let node_name = cx.str(spec, "nodeName", "spec").map(|(s, _)| s.to_owned());
     let host_network = cx.bool(spec, "hostNetwork", "spec").is_some_and(|(b, _)| b);
     let hostname = read_dns_label(cx, spec, "hostname", "spec");
@@ -2085,11 +2113,10 @@ fn read_workload(
             "`selector` does not match template `labels`",
         );
     }
-    let pod_spec = cx
+    let (pod_spec, pod_spec_pos) = cx
         .map(template, "spec", "spec.template")
-        .map(|(m, _)| m)
-        .unwrap_or(&[]);
-    let ports = read_container_ports(cx, pod_spec, "spec.template.spec");
+        .unwrap_or((&[], tpos));
+    let ports = read_container_ports(cx, pod_spec, "spec.template.spec", pod_spec_pos);
     let hostname = read_dns_label(cx, pod_spec, "hostname", "spec.template.spec");
     let subdomain = read_dns_label(cx, pod_spec, "subdomain", "spec.template.spec");
     let node_selector = cx.labels(pod_spec, "nodeSelector", "spec.template.spec");
@@ -2324,5 +2351,32 @@ mod tests {
                 "spec.ports[65535]: Duplicate value: {\"port\": 80, \"protocol\": \"TCP\"}"
             )
         );
+    }
+
+    /// A workload whose template has no `spec` (or an empty one) is reported where the template
+    /// (or the empty pod spec) is, never at 0:0; the API server's message is unchanged.
+    #[test]
+    fn missing_pod_spec_is_placed_at_the_template() {
+        let head = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n";
+        for (template, line, col) in [
+            ("  template:\n    metadata: {labels: {app: web}}\n", 7, 5),
+            (
+                "  template:\n    metadata: {labels: {app: web}}\n    spec: {}\n",
+                8,
+                11,
+            ),
+        ] {
+            let read = read("w.yaml", &alloc::format!("{head}{template}"));
+            let d = read
+                .diagnostics
+                .iter()
+                .find(|d| {
+                    d.message
+                        .contains("spec.template.spec.containers: Required value")
+                })
+                .expect("a missing containers is reported");
+            let loc = d.loc.as_ref().expect("placed");
+            assert_eq!((loc.line, loc.col), (line, col), "{d}");
+        }
     }
 }
