@@ -32,6 +32,9 @@ pub(crate) fn read_into(file: &Arc<str>, text: &str, out: &mut Read) {
 }
 
 fn read_text(file: &Arc<str>, text: &str, out: &mut Read) {
+    if super::looks_like_json(text) && read_json_streaming(file, text, out) {
+        return;
+    }
     let parsed = super::parse(text);
     let docs = match parsed {
         Ok(docs) => docs,
@@ -47,6 +50,65 @@ fn read_text(file: &Arc<str>, text: &str, out: &mut Read) {
     for doc in &docs {
         read_object(file, doc, out);
     }
+}
+
+/// Reads JSON decoding each item of a `List` as soon as the parser has it, then dropping its
+/// tree: the whole List's tree is never held (it was most of the reader's memory). Adds nothing
+/// and returns false when the text needs the whole-tree path, which then gives the same result
+/// as ever: a syntax error (its YAML retry and message), more than [`super::MAX_OBJECTS`]
+/// objects, or items streamed from an object that turns out not to be a List `read_object`
+/// flattens (no string `kind` ending in `List`, or no string `apiVersion`).
+fn read_json_streaming(file: &Arc<str>, text: &str, out: &mut Read) -> bool {
+    let mut local = Read::default();
+    let mut pending = Read::default();
+    let mut streamed = false;
+    let mut objects = 0usize;
+    let mut ok = true;
+    let parsed = super::json::parse_documents_streaming(text, &mut |node, whole| {
+        if !ok {
+            return;
+        }
+        let is_list = whole
+            && match &node.value {
+                Value::Map(entries) => {
+                    let string = |key| {
+                        entries
+                            .iter()
+                            .find(|e| e.key == key)
+                            .and_then(|e| match &e.value.value {
+                                Value::Str(s) => Some(s.as_str()),
+                                _ => None,
+                            })
+                    };
+                    string("kind").is_some_and(|k| k.ends_with("List"))
+                        && string("apiVersion").is_some()
+                        && super::list_items(entries).is_some()
+                }
+                _ => false,
+            };
+        if !whole || !is_list {
+            objects += 1;
+            if objects > super::MAX_OBJECTS || (whole && streamed) {
+                ok = false;
+                return;
+            }
+        }
+        if whole {
+            local.objects.extend(core::mem::take(&mut pending.objects));
+            local.diagnostics.append(&mut pending.diagnostics);
+            streamed = false;
+            read_object(file, &node, &mut local);
+        } else {
+            streamed = true;
+            read_object(file, &node, &mut pending);
+        }
+    });
+    if parsed.is_err() || !ok {
+        return false;
+    }
+    out.objects.extend(local.objects);
+    out.diagnostics.append(&mut local.diagnostics);
+    true
 }
 
 fn loc(file: &Arc<str>, pos: Pos) -> Loc {
@@ -2377,6 +2439,54 @@ mod tests {
                 .expect("a missing containers is reported");
             let loc = d.loc.as_ref().expect("placed");
             assert_eq!((loc.line, loc.col), (line, col), "{d}");
+        }
+    }
+
+    /// JSON read item by item (the List's tree never whole) gives what reading the whole tree
+    /// gives, and the cases that need the whole tree fall back to it: an object with `items`
+    /// that is not a List, a List without `apiVersion`, several values in one text, syntax
+    /// errors (read again as YAML).
+    #[test]
+    fn streamed_json_reads_as_the_whole_tree() {
+        let svc = r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"},"spec":{"ports":[{"port":80,"nmae":"x"}]}}"#;
+        let texts = [
+            alloc::format!(
+                r#"{{"apiVersion":"v1","items":[{svc},{svc},7],"kind":"List","metadata":{{}}}}"#
+            ),
+            alloc::format!(r#"{{"items":[{svc}],"kind":"List"}}"#),
+            alloc::format!(
+                r#"{{"apiVersion":"v1","items":[{svc}],"kind":"Service","metadata":{{"name":"b"}}}}"#
+            ),
+            alloc::format!(
+                r#"{{"apiVersion":"v1","kind":"ServiceList","items":[{svc}]}} {svc} [1]"#
+            ),
+            alloc::format!(r#"{{"apiVersion":"v1","kind":"List","items":[{svc}, ]}}"#),
+        ];
+        for text in &texts {
+            let streamed = read("s.json", text);
+            let file: super::Arc<str> = "s.json".into();
+            let mut whole = super::Read::default();
+            match super::super::parse(text) {
+                Ok(docs) => {
+                    for doc in &docs {
+                        super::read_object(&file, doc, &mut whole);
+                    }
+                    whole
+                        .diagnostics
+                        .sort_by_key(|d| d.loc.as_ref().map(|l| (l.line, l.col)));
+                }
+                Err(_) => whole = read("s.json", text),
+            }
+            assert_eq!(
+                alloc::format!("{:?}", streamed.objects),
+                alloc::format!("{:?}", whole.objects),
+                "{text}"
+            );
+            let messages = |r: &super::Read| -> alloc::vec::Vec<String> {
+                r.diagnostics.iter().map(|d| d.to_string()).collect()
+            };
+            assert_eq!(messages(&streamed), messages(&whole), "{text}");
+            assert!(!streamed.diagnostics.is_empty(), "{text}");
         }
     }
 }
