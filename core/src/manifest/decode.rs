@@ -414,7 +414,7 @@ impl<'a> Cx<'a> {
         match &node.value {
             Value::Str(s) => Some((s.as_str(), node.pos)),
             _ => {
-                self.type_error(node, &join(prefix, key), "a string");
+                self.type_error(node, join(prefix, key), "a string");
                 None
             }
         }
@@ -426,7 +426,7 @@ impl<'a> Cx<'a> {
             Value::Int(i) => Some((i, node.pos)),
             Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some((f as i64, node.pos)),
             _ => {
-                self.type_error(node, &join(prefix, key), "an integer");
+                self.type_error(node, join(prefix, key), "an integer");
                 None
             }
         }
@@ -437,7 +437,7 @@ impl<'a> Cx<'a> {
         match node.value {
             Value::Bool(b) => Some((b, node.pos)),
             _ => {
-                self.type_error(node, &join(prefix, key), "a boolean");
+                self.type_error(node, join(prefix, key), "a boolean");
                 None
             }
         }
@@ -448,7 +448,7 @@ impl<'a> Cx<'a> {
         match &node.value {
             Value::Map(e) => Some((e.as_slice(), node.pos)),
             _ => {
-                self.type_error(node, &join(prefix, key), "an object");
+                self.type_error(node, join(prefix, key), "an object");
                 None
             }
         }
@@ -459,7 +459,7 @@ impl<'a> Cx<'a> {
         match &node.value {
             Value::Seq(items) => Some((items.as_slice(), node.pos)),
             _ => {
-                self.type_error(node, &join(prefix, key), "a list");
+                self.type_error(node, join(prefix, key), "a list");
                 None
             }
         }
@@ -480,7 +480,7 @@ impl<'a> Cx<'a> {
                 match &item.value {
                     Value::Map(e) => out.push((e.as_slice(), item.pos, p)),
                     Value::Null => {}
-                    _ => self.type_error(item, &p, "an object"),
+                    _ => self.type_error(item, p, "an object"),
                 }
             }
         }
@@ -501,7 +501,7 @@ impl<'a> Cx<'a> {
                 let p = format!("{path}[{i}]");
                 match &item.value {
                     Value::Str(s) => out.push((s.as_str(), item.pos, p)),
-                    _ => self.type_error(item, &p, "a string"),
+                    _ => self.type_error(item, p, "a string"),
                 }
             }
         }
@@ -525,7 +525,7 @@ impl<'a> Cx<'a> {
                 Value::Str(s) => s.clone(),
                 Value::Null => String::new(),
                 _ => {
-                    self.type_error(&e.value, &p(), "a string");
+                    self.type_error(&e.value, p(), "a string");
                     continue;
                 }
             };
@@ -832,7 +832,7 @@ fn read_annotations(cx: &mut Cx<'_>, m: &[Entry]) -> Annotations {
             Value::Null => String::new(),
             _ => {
                 let p = format!("metadata.annotations.{}", e.key);
-                cx.type_error(&e.value, &p, "a string");
+                cx.type_error(&e.value, p, "a string");
                 continue;
             }
         };
