@@ -13,7 +13,7 @@
 //! destination dump also takes two passes of its callback, so it is still running when the next
 //! request of the buffer is read. A virtual server the file does not show (created between the
 //! two reads), a file that cannot be read or parsed, or a table too large for the file's
-//! quadratic reads ([`PROC_MAX_SERVICES`]) falls back to one netlink dump each.
+//! quadratic reads (`PROC_MAX_SERVICES`) falls back to one netlink dump each.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
