@@ -75,6 +75,13 @@ echo "agent_apply_process $t0 $t1" >> /out/times
 ipvsadm -S -n | wc -l > /out/agent_lines
 t0=$(up); $A agent --once -f /data/big.yaml 2>/out/noop.log; t1=$(up)
 echo "agent_noop_process $t0 $t1" >> /out/times
+# Floors for a full dump of the same table: ipvsadm's own netlink listing (one GET_DEST dump
+# per virtual server, as the agent's) and one read of /proc/net/ip_vs (the whole table as text).
+t0=$(up); ipvsadm -L -n > /dev/null; t1=$(up)
+echo "ipvsadm_list_netlink $t0 $t1" >> /out/times
+t0=$(up); cat /proc/net/ip_vs > /tmp/proc_ip_vs; t1=$(up)
+echo "proc_net_ip_vs_read $t0 $t1" >> /out/times
+wc -l < /tmp/proc_ip_vs > /out/proc_lines
 t0=$(up); $A agent --once -f /data/big9.yaml 2>/out/change_once.log; t1=$(up)
 echo "agent_change_once_process $t0 $t1" >> /out/times
 # A running agent: the change is incremental (no full dump).
@@ -153,6 +160,7 @@ pub fn bench(args: &[String]) -> Result<()> {
         read("agent_lines").trim(),
         read("ipvsadm_lines").trim()
     );
+    println!("/proc/net/ip_vs: {} lines", read("proc_lines").trim());
     for line in read("times").lines() {
         let w: Vec<&str> = line.split_whitespace().collect();
         if let [name, t0, t1] = w[..] {
