@@ -264,6 +264,7 @@ impl RouteArgs {
             protocol: self.protocol,
             node: self.manifests.node.clone(),
             namespace: self.namespace.clone(),
+            proxy_mode: self.proxy_mode,
             ..Request::default()
         };
         if !self.from.is_empty() {

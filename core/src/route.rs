@@ -18,6 +18,7 @@ use crate::cluster::Cluster;
 use crate::config::Scheduler;
 use crate::dns::{self, Answer};
 use crate::model::Protocol;
+use crate::modes::ProxyMode;
 use crate::plan::{self, Plan, VsKey, VsKind, fmt_addr};
 use crate::sim::{Open, Simulator};
 
@@ -46,6 +47,9 @@ pub struct Request {
     pub node: Option<String>,
     /// The client Pod's namespace, for DNS search (`default`).
     pub namespace: String,
+    /// The kube-proxy mode that chooses the backend (`--proxy-mode`); only `ipvs` needs a
+    /// simulated `--ipvs-scheduler`.
+    pub proxy_mode: ProxyMode,
 }
 
 impl Default for Request {
@@ -61,6 +65,7 @@ impl Default for Request {
             protocol: Protocol::Tcp,
             node: None,
             namespace: "default".into(),
+            proxy_mode: ProxyMode::Ipvs,
         }
     }
 }
@@ -334,7 +339,8 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
             }
         });
     };
-    if !vs.scheduler.is_simulated() {
+    // The other modes ignore the IPVS scheduler: their own chooser decides.
+    if req.proxy_mode == ProxyMode::Ipvs && !vs.scheduler.is_simulated() {
         return Err(RouteError::NotSimulated {
             target: format!("{}:{port}/{}", fmt_addr(&address), req.protocol),
             scheduler: vs.scheduler,

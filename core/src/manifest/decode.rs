@@ -2409,7 +2409,7 @@ fn read_source_ranges(
             warn_pos,
             format!(
                 "loadBalancerSourceRanges {} are enforced by kube-proxy's netfilter rules \
-                 (`plan -o nftables-ipvs`, `agent --nftables`), not by IPVS: the IPVS rules \
+                 (`plan -o nftables-ipvs|iptables|nftables`, `agent --nftables`), not by IPVS: the IPVS rules \
                  and `route` accept every source",
                 shown.join(",")
             ),
