@@ -56,8 +56,7 @@ pub struct NftSyncArgs {
 #[derive(Clone, Debug, Args)]
 pub struct ManifestArgs {
     /// A manifest file, a directory (every .yaml, .yml and .json in it), or - for stdin.
-    #[arg(short = 'f', long = "filename", value_name = "PATH",
-          required_unless_present_any = ["kubeconfig", "master"])]
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
     pub files: Vec<String>,
     /// Read the live cluster from the API server of this kubeconfig instead of -f (one list of
     /// Services, EndpointSlices and Nodes; the slices are taken as given). For `agent`: follow
@@ -116,6 +115,7 @@ impl ManifestArgs {
 
 /// `svcroute plan`.
 #[derive(Debug, Args)]
+#[command(mut_arg("files", |a| a.required_unless_present_any(["kubeconfig", "master"])))]
 pub struct PlanArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
@@ -214,6 +214,7 @@ pub enum DiffFormat {
 
 /// `svcroute route`.
 #[derive(Debug, Args)]
+#[command(mut_arg("files", |a| a.required_unless_present_any(["kubeconfig", "master"])))]
 pub struct RouteArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
@@ -285,7 +286,7 @@ impl RouteArgs {
 
 /// `svcroute agent`.
 #[derive(Debug, Args)]
-#[command(mut_arg("files", |a| a.required(false).required_unless_present("cleanup")))]
+#[command(mut_arg("files", |a| a.required(false)))]
 pub struct AgentArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
