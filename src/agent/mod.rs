@@ -910,11 +910,14 @@ mod tests {
         assert!(d.state.virtual_servers.is_empty() && d.allow_deletions);
     }
 
-    /// Issue 9: `--cleanup` needs no manifest; everything else does.
+    /// Issue 9: `--cleanup` needs no manifest; an agent without `-f` follows the API (the
+    /// in-cluster config when no --kubeconfig/--master); `plan` needs `-f` or the API.
     #[test]
     fn cleanup_needs_no_manifest() {
         assert!(agent_args(&["--cleanup"]).cleanup);
-        assert!(crate::cli::Cli::try_parse_from(["svcroute", "agent"]).is_err());
+        assert!(agent_args(&[]).manifests.uses_api());
+        assert!(!agent_args(&["-f", "x.yaml"]).manifests.uses_api());
         assert!(crate::cli::Cli::try_parse_from(["svcroute", "plan"]).is_err());
+        assert!(crate::cli::Cli::try_parse_from(["svcroute", "plan", "--kubeconfig", "k"]).is_ok());
     }
 }
