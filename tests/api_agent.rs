@@ -485,3 +485,110 @@ fn plan_reads_the_live_cluster() {
         ])
     );
 }
+
+/// The fake's fidelity, checked with a real client: `kubectl` (Debian's `kubernetes-client`,
+/// installed with apt-get when missing) lists it page by page, watches it, and reads the 410.
+#[test]
+fn kubectl_lists_and_watches_the_fake() {
+    ensure_kubectl();
+    let fake = Fake::start(Options::default()).unwrap();
+    fake.apply(seed()).unwrap();
+    let url = fake.url();
+    let kubectl = |args: &[&str]| {
+        let o = Command::new("kubectl")
+            .args(args)
+            .args(["--server", &url])
+            .env("KUBECONFIG", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    };
+    // kube-proxy's label selector, sent by kubectl and applied by the fake.
+    assert_eq!(
+        kubectl(&[
+            "get",
+            "svc",
+            "-A",
+            "-o",
+            "name",
+            "-l",
+            "!service.kubernetes.io/service-proxy-name"
+        ]),
+        "service/web\n"
+    );
+    // Pages: kubectl's --chunk-size follows `continue` to the end.
+    assert_eq!(
+        kubectl(&["get", "svc", "-A", "-o", "name", "--chunk-size", "1"]),
+        "service/elsewhere\nservice/web\n"
+    );
+    let page: Value =
+        serde_json::from_str(&kubectl(&["get", "--raw", "/api/v1/services?limit=1"])).unwrap();
+    assert_eq!(page["metadata"]["remainingItemCount"], json!(1));
+    assert!(
+        page["items"][0].get("kind").is_none(),
+        "list items carry no kind"
+    );
+    // A watch: the current objects, then a new one.
+    let mut child = Command::new("kubectl")
+        .args(["get", "svc", "-A", "-w", "-o", "name", "--server", &url])
+        .env("KUBECONFIG", "/dev/null")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let next = || rx.recv_timeout(WAIT).expect("a line from kubectl -w");
+    assert_eq!([next(), next()], ["service/elsewhere", "service/web"]);
+    assert!(fake.wait_for_watches(1, WAIT));
+    fake.apply(service("dns", "10.96.0.10", 53)).unwrap();
+    assert_eq!(next(), "service/dns");
+    let _ = child.kill();
+    let _ = child.wait();
+    // A watch from a compacted version: HTTP 200 and one ERROR event with a 410 Status.
+    fake.compact();
+    let text = kubectl(&["get", "--raw", "/api/v1/services?watch=1&resourceVersion=2"]);
+    let ev: Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(ev["type"], json!("ERROR"));
+    assert_eq!(ev["object"]["code"], json!(410));
+    assert_eq!(ev["object"]["reason"], json!("Expired"));
+}
+
+fn ensure_kubectl() {
+    let have = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if have {
+        return;
+    }
+    let install = || {
+        Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "--no-install-recommends",
+                "kubernetes-client",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !install() {
+        let updated = Command::new("apt-get").arg("update").status();
+        assert!(
+            updated.is_ok_and(|s| s.success()) && install(),
+            "kubectl is missing and apt-get could not install kubernetes-client"
+        );
+    }
+}
