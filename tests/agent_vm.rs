@@ -44,9 +44,14 @@ fn agent() -> &'static Path {
                 "--target",
                 target,
             ])
+            // ring (through kube-rs) needs a C compiler for musl: Debian's musl-tools.
+            .env("CC_x86_64_unknown_linux_musl", "musl-gcc")
             .status()
             .unwrap();
-        assert!(ok.success(), "building the static agent failed");
+        assert!(
+            ok.success(),
+            "building the static agent failed (musl-tools installed?)"
+        );
         let dir = std::env::var("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|_| root().join("target"));
