@@ -11,6 +11,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use ipnet::IpNet;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::Value;
 use svcroute_core::diag::Diagnostic;
@@ -64,7 +65,7 @@ pub async fn client(kubeconfig: Option<&Path>, master: Option<&str>) -> Result<k
 /// The live cluster read once for `plan` and `route`: one list each of Services (kube-proxy's
 /// selector, without their selectors), EndpointSlices (the same selector) and Nodes, as
 /// `kubectl get -o json` Lists the core reads; and the configuration for API-allocated
-/// addresses (any ClusterIP unless `--service-cidr` is given).
+/// addresses ([`service_cidrs_of`] unless `--service-cidr` is given).
 pub fn read_cluster(
     args: &crate::cli::ManifestArgs,
 ) -> Result<(Vec<(String, String)>, svcroute_core::config::Config)> {
@@ -128,17 +129,44 @@ pub fn read_cluster(
     })?;
     let mut m = args.clone();
     if m.service_cidrs.is_empty() {
-        m.service_cidrs = any_address();
+        let read = manifest::read_all(inputs.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+        m.service_cidrs = service_cidrs_of(
+            read.objects
+                .services
+                .iter()
+                .flat_map(|s| s.cluster_ips.clone()),
+        )?;
     }
     Ok((inputs, m.config()?))
 }
 
-/// Every address, for ClusterIPs the API server allocated from ranges svcroute is not told.
-pub fn any_address() -> Vec<ipnet::IpNet> {
-    vec![
-        ipnet::IpNet::V4(ipnet::Ipv4Net::default()),
-        ipnet::IpNet::V6(ipnet::Ipv6Net::default()),
-    ]
+/// The Service CIDRs when `--service-cidr` is not given: the API server allocated every
+/// ClusterIP already, from ranges svcroute is not told. Per family, the widest range the API
+/// server accepts (20 host bits, kube-apiserver's `validateMaxCIDRRange`) around the first
+/// ClusterIP, when every ClusterIP of that family is in it; no ClusterIP: the core's defaults.
+pub fn service_cidrs_of(ips: impl IntoIterator<Item = std::net::IpAddr>) -> Result<Vec<IpNet>> {
+    let mut out: Vec<IpNet> = Vec::new();
+    for ip in ips {
+        if out.iter().any(|n| n.contains(&ip)) {
+            continue;
+        }
+        let bits = if ip.is_ipv4() { 32 } else { 128 };
+        let net = IpNet::new(ip, bits - 20)
+            .context("a prefix length within the address")?
+            .trunc();
+        if out.iter().any(|n| n.addr().is_ipv4() == ip.is_ipv4()) {
+            bail!(
+                "ClusterIPs {} and {ip} are not in one range the API server accepts: give --service-cidr",
+                out.iter()
+                    .find(|n| n.addr().is_ipv4() == ip.is_ipv4())
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            );
+        }
+        out.push(net);
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// A Service as the agent plans it: without its selector (the slices are given).
@@ -193,6 +221,26 @@ pub fn hostname() -> Result<String> {
 mod tests {
     use super::*;
     use svcroute_core::labels::Selector;
+
+    #[test]
+    fn service_cidrs_from_cluster_ips() {
+        let ips = |v: &[&str]| {
+            v.iter()
+                .map(|s| s.parse().expect("an IP"))
+                .collect::<Vec<_>>()
+        };
+        let nets = |v: &[&str]| {
+            v.iter()
+                .map(|s| s.parse().expect("a CIDR"))
+                .collect::<Vec<IpNet>>()
+        };
+        assert_eq!(
+            service_cidrs_of(ips(&["10.96.0.1", "10.100.3.4", "fd00:10:96::a"]))
+                .expect("one range"),
+            nets(&["10.96.0.0/12", "fd00:10:96::/108"])
+        );
+        assert!(service_cidrs_of(ips(&["10.96.0.1", "10.43.0.1"])).is_err());
+    }
 
     #[test]
     fn kube_proxy_selector() {

@@ -415,6 +415,17 @@ pub fn desired(
     if objects.nodes.is_empty() {
         bail!("Node {node:?} is not in the API (--hostname-override?)");
     }
+    // The API server allocated every ClusterIP already, from ranges svcroute is not told.
+    let mut config = config;
+    if args.manifests.service_cidrs.is_empty() {
+        let ips = objects.services.iter().flat_map(|s| s.cluster_ips.clone());
+        let cidrs = k::service_cidrs_of(ips)?;
+        if !cidrs.is_empty() {
+            let mut m = args.manifests.clone();
+            m.service_cidrs = cidrs;
+            config = m.config()?;
+        }
+    }
     let cluster = Cluster::build(objects, config).map_err(|errors| {
         for d in &errors.0 {
             tracing::error!("{d}");
@@ -496,13 +507,7 @@ pub fn run(args: &AgentArgs, shutdown: super::lifecycle::Shutdown) -> Result<()>
 
 async fn run_async(args: &AgentArgs, shutdown: super::lifecycle::Shutdown) -> Result<()> {
     let api = &args.api;
-    // The API server allocated every ClusterIP already: without --service-cidr, any address is
-    // taken as given (the core would refuse ClusterIPs outside its default 10.96.0.0/12).
-    let mut manifests = args.manifests.clone();
-    if manifests.service_cidrs.is_empty() {
-        manifests.service_cidrs = k::any_address();
-    }
-    let config = manifests.config()?;
+    let config = args.manifests.config()?;
     let node = match &api.hostname_override {
         Some(n) => n.clone(),
         None => k::hostname()?,
