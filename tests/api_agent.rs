@@ -22,6 +22,8 @@
 //! - the ClusterRole in `deploy/rbac.yaml` grants exactly the requests the agent made.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[path = "support/apt.rs"]
+mod apt;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -572,23 +574,5 @@ fn ensure_kubectl() {
     if have {
         return;
     }
-    let install = || {
-        Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "--no-install-recommends",
-                "kubernetes-client",
-            ])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !install() {
-        let updated = Command::new("apt-get").arg("update").status();
-        assert!(
-            updated.is_ok_and(|s| s.success()) && install(),
-            "kubectl is missing and apt-get could not install kubernetes-client"
-        );
-    }
+    apt::install(&["kubernetes-client"]);
 }
