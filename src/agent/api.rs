@@ -93,7 +93,9 @@ pub struct Folded {
     pub trigger_time: Option<SystemTime>,
 }
 
-type Map = BTreeMap<String, (Value, Objects)>;
+/// Per object key: a fingerprint of its normalized JSON (what a change is compared by) and its
+/// decoded objects.
+type Map = BTreeMap<String, (u64, Objects)>;
 
 /// The watch cache: the decoded objects of each kind, folded as kube-runtime's `Store`.
 #[derive(Debug, Default)]
@@ -177,7 +179,7 @@ fn normalize(v: &Value) -> Value {
     v
 }
 
-fn decode(kind: Kind, v: &Value) -> Option<(Value, Objects)> {
+fn decode(kind: Kind, v: &Value) -> Option<(u64, Objects)> {
     let v = &normalize(v);
     let shown = match kind {
         Kind::Service => k::strip_selector(v.clone()),
@@ -185,7 +187,12 @@ fn decode(kind: Kind, v: &Value) -> Option<(Value, Objects)> {
     };
     let origin = format!("api:{kind:?} {}", k::object_key(v));
     match k::decode(&origin, &shown) {
-        Ok(objects) => Some((v.clone(), objects)),
+        Ok(objects) => {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::hash::DefaultHasher::new();
+            v.to_string().hash(&mut h);
+            Some((h.finish(), objects))
+        }
         Err(diags) => {
             for d in diags.iter().filter(|d| d.is_error()) {
                 tracing::warn!("{d}: the object is left out");
