@@ -32,9 +32,10 @@ use kube::Api;
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 use svcroute_core::cluster::Cluster;
+use svcroute_core::cluster::live::{Live, LiveError, Object, ObjectKind};
 use svcroute_core::config::Config;
 use svcroute_core::diff::Op;
-use svcroute_core::model::Objects;
+use svcroute_core::model::{ObjectRef, Objects};
 use svcroute_core::reconcile::{Observed, reconcile};
 
 use super::health::{Endpoints, Health};
@@ -91,6 +92,22 @@ pub struct Folded {
     pub changed: bool,
     /// `endpoints.kubernetes.io/last-change-trigger-time` of a changed EndpointSlice.
     pub trigger_time: Option<SystemTime>,
+    /// The same change for the live cluster.
+    pub touch: Touch,
+}
+
+/// One change for the core's live cluster.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Touch {
+    /// Nothing.
+    #[default]
+    None,
+    /// These objects were created or changed.
+    Apply(Objects),
+    /// This object was deleted.
+    Delete(ObjectRef),
+    /// A re-list of one kind changed something: the whole cache replaces the cluster's objects.
+    Replace,
 }
 
 /// Per object key: a fingerprint of its normalized JSON (what a change is compared by) and its
@@ -127,6 +144,9 @@ impl Cache {
                         .zip(&self.maps[i])
                         .all(|((a, (x, _)), (b, (y, _)))| a == b && x == y);
                 out.changed = !same || !self.synced[i];
+                if out.changed {
+                    out.touch = Touch::Replace;
+                }
                 self.maps[i] = new;
                 self.synced[i] = true;
             }
@@ -136,13 +156,24 @@ impl Cache {
                 match decode(kind, &v) {
                     Some(entry) => {
                         out.changed = self.maps[i].get(&key).is_none_or(|(o, _)| *o != entry.0);
+                        if out.changed {
+                            out.touch = Touch::Apply(entry.1.clone());
+                        }
                         self.maps[i].insert(key, entry);
                     }
-                    None => out.changed = self.maps[i].remove(&key).is_some(),
+                    None => {
+                        out.changed = self.maps[i].remove(&key).is_some();
+                        if out.changed {
+                            out.touch = Touch::Delete(object_ref(&v));
+                        }
+                    }
                 }
             }
             Change::Delete(v) => {
                 out.changed = self.maps[i].remove(&k::object_key(&v)).is_some();
+                if out.changed {
+                    out.touch = Touch::Delete(object_ref(&v));
+                }
             }
         }
         if !out.changed {
@@ -165,6 +196,42 @@ impl Cache {
             }
         }
         all
+    }
+}
+
+fn object_ref(v: &Value) -> ObjectRef {
+    let meta = |f: &str| {
+        v.get("metadata")
+            .and_then(|m| m.get(f))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    ObjectRef::new(meta("namespace"), meta("name"))
+}
+
+impl Kind {
+    fn live(self) -> ObjectKind {
+        match self {
+            Kind::Service => ObjectKind::Service,
+            Kind::EndpointSlice => ObjectKind::EndpointSlice,
+            Kind::Node => ObjectKind::Node,
+        }
+    }
+}
+
+/// Folds one cache change into the live cluster (each change re-plans only what it touches).
+pub fn touch(live: &mut Live, cache: &Cache, kind: Kind, touch: Touch) -> Result<(), LiveError> {
+    match touch {
+        Touch::None => Ok(()),
+        Touch::Apply(objects) => {
+            for o in Object::all(objects) {
+                live.apply(o)?;
+            }
+            Ok(())
+        }
+        Touch::Delete(id) => live.delete(kind.live(), &id).map(drop),
+        Touch::Replace => live.replace(cache.objects()).map(drop),
     }
 }
 
@@ -411,36 +478,43 @@ fn no_local(cluster: &Cluster, node: &str) -> NoLocal {
     out
 }
 
-/// Plans `node` from the cache.
-pub fn desired(
-    args: &AgentArgs,
-    cache: &Cache,
-    config: Config,
-    node: &str,
-) -> Result<(Desired, NoLocal)> {
+/// The configuration for the cache's objects: without `--service-cidr`, the ranges of the
+/// ClusterIPs the API server allocated.
+fn config_for(args: &AgentArgs, objects: &Objects, config: Config) -> Result<Config> {
+    if !args.manifests.service_cidrs.is_empty() {
+        return Ok(config);
+    }
+    let cidrs = k::service_cidrs_of(objects.services.iter().flat_map(|s| s.cluster_ips.clone()))?;
+    if cidrs.is_empty() {
+        return Ok(config);
+    }
+    let mut m = args.manifests.clone();
+    m.service_cidrs = cidrs;
+    m.config()
+}
+
+/// The live cluster of the cache's objects, planning `node`.
+pub fn live_of(args: &AgentArgs, cache: &Cache, config: Config, node: &str) -> Result<Live> {
     let objects = cache.objects();
     if objects.nodes.is_empty() {
         bail!("Node {node:?} is not in the API (--hostname-override?)");
     }
-    // The API server allocated every ClusterIP already, from ranges svcroute is not told.
-    let mut config = config;
-    if args.manifests.service_cidrs.is_empty() {
-        let ips = objects.services.iter().flat_map(|s| s.cluster_ips.clone());
-        let cidrs = k::service_cidrs_of(ips)?;
-        if !cidrs.is_empty() {
-            let mut m = args.manifests.clone();
-            m.service_cidrs = cidrs;
-            config = m.config()?;
+    let config = config_for(args, &objects, config)?;
+    Live::new(objects, config, Some(node)).map_err(|e| {
+        if let LiveError::Invalid(errors) = &e {
+            for d in &errors.0 {
+                tracing::error!("{d}");
+            }
         }
-    }
-    let cluster = Cluster::build(objects, config).map_err(|errors| {
-        for d in &errors.0 {
-            tracing::error!("{d}");
-        }
-        anyhow::anyhow!("the API's objects do not make a cluster the core accepts")
-    })?;
-    let desired = super::desired_of(args, &cluster, Some(node))?;
-    Ok((desired, no_local(&cluster, node)))
+        anyhow::anyhow!("the API's objects do not make a cluster the core accepts: {e}")
+    })
+}
+
+/// Plans `node` from the live cluster.
+pub fn desired(args: &AgentArgs, live: &Live, node: &str) -> Result<(Desired, NoLocal)> {
+    let cluster = live.cluster();
+    let desired = super::desired_of(args, cluster, Some(node))?;
+    Ok((desired, no_local(cluster, node)))
 }
 
 type Events = BoxStream<'static, (Kind, Result<Change, watcher::Error>)>;
@@ -575,6 +649,7 @@ async fn run_async(args: &AgentArgs, shutdown: super::lifecycle::Shutdown) -> Re
 
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut cache = Cache::default();
+    let mut live: Option<Live> = None;
     let mut runner = Runner::new(args.min_sync_period, args.sync_period, Instant::now());
     let mut families: Vec<&'static str> = vec!["IPv4"];
     let mut triggers: Vec<SystemTime> = Vec::new();
@@ -612,7 +687,14 @@ async fn run_async(args: &AgentArgs, shutdown: super::lifecycle::Shutdown) -> Re
                 if kind == Kind::Node {
                     node_health(&health, &change);
                 }
-                let folded = cache.fold(kind, change);
+                let mut folded = cache.fold(kind, change);
+                if let Some(l) = live.as_mut() {
+                    let t = std::mem::take(&mut folded.touch);
+                    if let Err(e) = touch(l, &cache, kind, t) {
+                        tracing::warn!("{e}: the live cluster is rebuilt from the cache");
+                        live = None;
+                    }
+                }
                 tracing::debug!(resource = kind.resource(), changed = folded.changed, "event");
                 if folded.changed {
                     match kind {
@@ -634,7 +716,18 @@ async fn run_async(args: &AgentArgs, shutdown: super::lifecycle::Shutdown) -> Re
             _ = tokio::time::sleep_until(wake.into()) => {
                 let Some(kind) = runner.take(Instant::now()) else { continue };
                 let started = Instant::now();
-                let result = desired(args, &cache, config.clone(), &node)
+                if live.is_none() {
+                    match live_of(args, &cache, config.clone(), &node) {
+                        Ok(l) => live = Some(l),
+                        Err(e) => {
+                            tracing::error!("sync: {e:#}; the kernel is left as it is");
+                            runner.retry(Instant::now(), args.sync_period.min(Duration::from_secs(5)));
+                            continue;
+                        }
+                    }
+                }
+                let Some(l) = live.as_ref() else { continue };
+                let result = desired(args, l, &node)
                     .and_then(|(d, nl)| Ok((sink.sync(&d, kind)?, d, nl)));
                 match result {
                     Ok(((report, ops), d, nl)) => {
