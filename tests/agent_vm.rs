@@ -717,6 +717,7 @@ fn netfilter_half_masquerade_hairpin_local_source_ranges_kill_and_repair() {
     // --cleanup deletes `ip svcroute` only; the hand-made table never changed.
     assert_eq!(read(&out, "cleanup_tables.txt"), "table inet mine\n");
     assert_eq!(read(&out, "mine_before.txt"), read(&out, "mine_after.txt"));
+}
 
 /// The fake API server as a static binary, built here once.
 fn kube_fake() -> &'static Path {

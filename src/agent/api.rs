@@ -614,10 +614,7 @@ async fn run_async(args: &AgentArgs, shutdown: super::lifecycle::Shutdown) -> Re
         ));
     }
     if !args.dry_run {
-        let changed = super::sysctl::apply(std::path::Path::new("/proc/sys"))?;
-        for c in changed {
-            tracing::info!(sysctl = c, "set to 1");
-        }
+        super::ensure_sysctls(false, args.strict_arp)?;
     }
     let mut sink = Sink::open(&args.interface, args.dry_run, args.nftables)?;
 
