@@ -7,6 +7,7 @@
 mod agent;
 mod cli;
 mod input;
+mod kube;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -160,8 +161,11 @@ fn report(d: &Diagnostic) {
 /// Reads the manifests and builds the cluster. Prints every diagnostic; `None` when any was
 /// an error.
 fn load(args: &ManifestArgs) -> Result<Option<Cluster>> {
-    let inputs = input::read_inputs(&args.files)?;
-    let config = args.config()?;
+    let (inputs, config) = if args.uses_api() {
+        kube::read_cluster(args)?
+    } else {
+        (input::read_inputs(&args.files)?, args.config()?)
+    };
     let loaded = manifest::load(
         inputs.iter().map(|(n, t)| (n.as_str(), t.as_str())),
         config,

@@ -26,7 +26,14 @@ pub(super) fn prepare(paths: &Paths) -> Result<PathBuf> {
     crate::ensure_target(MUSL)?;
     fetch::fetch(paths, None, false)?;
     image::build(paths, &[])?;
-    crate::run(crate::cargo().args(["build", "--release", "--bin", "svcroute", "--target", MUSL]))?;
+    // ring (rustls' crypto, through kube-rs) compiles C and assembly: for musl it needs
+    // Debian's musl-gcc.
+    crate::netfilter::ensure_package("musl-tools", &["/usr/bin/musl-gcc"])?;
+    crate::run(
+        crate::cargo()
+            .args(["build", "--release", "--bin", "svcroute", "--target", MUSL])
+            .env("CC_x86_64_unknown_linux_musl", "musl-gcc"),
+    )?;
     let agent = target_dir().join(MUSL).join("release/svcroute");
     if !agent.is_file() {
         bail!("{} missing after the build", agent.display());
