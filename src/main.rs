@@ -7,6 +7,7 @@
 mod agent;
 mod cli;
 mod input;
+#[cfg(feature = "api")]
 mod kube;
 
 use std::io::Write;
@@ -162,7 +163,12 @@ fn report(d: &Diagnostic) {
 /// an error.
 fn load(args: &ManifestArgs) -> Result<Option<Cluster>> {
     let (inputs, config) = if args.uses_api() {
-        kube::read_cluster(args)?
+        #[cfg(feature = "api")]
+        {
+            kube::read_cluster(args)?
+        }
+        #[cfg(not(feature = "api"))]
+        anyhow::bail!("--kubeconfig/--master: this svcroute was built without the `api` feature")
     } else {
         (input::read_inputs(&args.files)?, args.config()?)
     };

@@ -17,12 +17,15 @@
 //! Modules: [`netlink`] (sockets), [`ipvs`] (the table), [`link`] (the dummy interface),
 //! [`sysctl`], [`guard`], [`period`] (sync periods), [`lifecycle`] (lock, signals).
 
+#[cfg(feature = "api")]
 pub mod api;
 pub mod guard;
+#[cfg(feature = "api")]
 pub mod health;
 pub mod ipvs;
 pub mod lifecycle;
 pub mod link;
+#[cfg(feature = "api")]
 pub mod metrics;
 pub mod netlink;
 pub mod nft; // the netfilter half: nftables tables `ip svcroute` / `ip6 svcroute`
@@ -574,7 +577,12 @@ pub fn run(args: &AgentArgs) -> Result<()> {
             true => None,
             false => Some(lifecycle::lock(&args.lock_file)?),
         };
+        #[cfg(feature = "api")]
         return api::run(args, lifecycle::Shutdown::install()?);
+        #[cfg(not(feature = "api"))]
+        bail!(
+            "following the API server needs the `api` feature: this svcroute reads -f files only"
+        );
     }
     if args.manifests.files.iter().any(|f| f == "-") && !args.once {
         bail!("-f - (standard input) needs --once: the agent cannot watch standard input");
