@@ -233,6 +233,12 @@ pub struct RouteArgs {
     /// The client Pod's namespace, for DNS search paths.
     #[arg(long, short = 'n', default_value = "default")]
     pub namespace: String,
+    /// Where the clients are: pod (in a Pod on --node), node (on --node itself) or outside
+    /// (a machine outside the cluster: a ClusterIP or cluster DNS name is refused, a NodePort
+    /// or load balancer IP is reached). With it, each connection reports `snat`, the source
+    /// address the Pod sees when kube-proxy masquerades.
+    #[arg(long = "client-location", value_name = "pod|node|outside")]
+    pub client_location: Option<svcroute_core::route::ClientLocation>,
     /// Which kube-proxy mode chooses the backend: ipvs (the --ipvs-scheduler), iptables
     /// (random cascade), nftables (numgen random), userspace (round robin).
     #[arg(long = "proxy-mode", value_name = "MODE", default_value = "ipvs",
@@ -264,6 +270,7 @@ impl RouteArgs {
             protocol: self.protocol,
             node: self.manifests.node.clone(),
             namespace: self.namespace.clone(),
+            location: self.client_location,
             ..Request::default()
         };
         if !self.from.is_empty() {
