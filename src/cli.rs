@@ -174,6 +174,9 @@ pub enum PlanFormat {
     /// The agent's nftables tables (`ip svcroute`, `ip6 svcroute`: the netfilter half of
     /// kube-proxy's IPVS mode) as `nft -f` input.
     NftablesIpvs,
+    /// What the seed notes look at with kubectl, per namespace: `get svc`, `describe svc`,
+    /// `get endpoints`, `get endpointslices`, `get pods -o wide`.
+    Kubectl,
 }
 
 /// `svcroute diff`.
