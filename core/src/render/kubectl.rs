@@ -533,7 +533,7 @@ mod tests {
         ];
         assert_eq!(
             table(&rows),
-            "NAME                   AGE\na-long-service-name    <unknown>\n"
+            "NAME                  AGE\na-long-service-name   <unknown>\n"
         );
     }
 
