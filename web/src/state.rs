@@ -6,7 +6,6 @@
 //! While the manifests are broken, `model` keeps the last good answers and `errors` holds the
 //! diagnostics of the current text.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;
 
 use svcroute_core::cluster::Tweaks;
@@ -20,15 +19,9 @@ use yew::Reducible;
 use crate::api::DEFAULT_FILE;
 use crate::fragment::Fragment;
 use crate::i18n::Lang;
-use crate::model::{Entry, EntryKind, Model, ServiceView};
+use crate::model::{Client, Entry, EntryKind, Model, ServiceView};
 use crate::scenarios::{Prefer, Scenario};
 
-/// The simulated clients.
-pub const CLIENTS: [IpAddr; 3] = [
-    IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7)),
-    IpAddr::V4(Ipv4Addr::new(10, 0, 0, 8)),
-    IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9)),
-];
 /// Simulated time between two connections of one send, and the clock's step after each.
 pub const STEP_MS: u64 = 1000;
 /// How long one simulated request keeps its connection open.
@@ -85,8 +78,10 @@ pub struct State {
     pub service: Option<String>,
     /// The chosen target (`HOST:PORT`).
     pub target: Option<String>,
-    /// The chosen client: an index into [`CLIENTS`], or `CLIENTS.len()` for all in turn.
+    /// The chosen client: an index into [`State::clients`], or its length for all in turn.
     pub client: usize,
+    /// The clients given by the embedder; `None`: [`Model::default_clients`].
+    pub clients: Option<Vec<Client>>,
     /// The simulated clock, in milliseconds.
     pub clock_ms: u64,
     /// The last good answers of the core.
@@ -180,6 +175,7 @@ impl State {
             service: None,
             target: None,
             client: 0,
+            clients: None,
             clock_ms: 0,
             model: None,
             prev: None,
@@ -215,7 +211,7 @@ impl State {
             }
             Action::Lang(l) => self.lang = l,
             Action::Send { count, all_clients } => self.send(count, all_clients),
-            Action::Client(c) => self.client = c.min(CLIENTS.len()),
+            Action::Client(c) => self.client = c.min(self.clients().len()),
             Action::Target(t) => self.target = Some(t),
             Action::Service(s) => {
                 self.service = Some(s);
@@ -271,7 +267,7 @@ impl State {
         self.node = f.node;
         self.service = f.service;
         self.target = f.target;
-        self.client = f.client.min(CLIENTS.len());
+        self.client = f.client;
         self.clock_ms = f.clock_ms;
         self.sim = Simulator::new();
         self.log = Rc::new(Vec::new());
@@ -373,6 +369,18 @@ impl State {
             .count()
     }
 
+    /// The simulated clients: the embedder's, or the model's defaults.
+    pub fn clients(&self) -> Vec<Client> {
+        match (&self.clients, self.model.as_deref()) {
+            (Some(c), _) => c.clone(),
+            (None, Some(m)) => m.default_clients(),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    /// Sends `count` connections, one per step of the clock, from the chosen client (or the
+    /// clients in turn): each one a request to the core from where its client is, so the
+    /// node it enters and the core's reachability and masquerade apply.
     fn send(&mut self, count: u32, all_clients: bool) {
         let Some(model) = self.model.clone() else {
             return;
@@ -381,51 +389,64 @@ impl State {
             self.notice = Some("no Service to send to".into());
             return;
         };
-        let from = if all_clients || self.client >= CLIENTS.len() {
-            CLIENTS.to_vec()
+        let clients = self.clients();
+        if clients.is_empty() {
+            return;
+        }
+        let from: Vec<Client> = if all_clients || self.client >= clients.len() {
+            clients
         } else {
-            vec![CLIENTS[self.client]]
+            vec![clients[self.client].clone()]
         };
         let namespace = self
             .service_view()
             .and_then(|s| s.id.split_once('/'))
             .map_or("default".to_owned(), |(ns, _)| ns.to_owned());
-        let req = Request {
-            to: entry.target.clone(),
-            from,
-            count,
-            interval_ms: STEP_MS,
-            start_ms: self.clock_ms,
-            protocol: entry.protocol,
-            node: self.node_name(),
-            namespace,
-            source_ports: Vec::new(),
-            // Each connection is one short request, as `curl` makes: it closes at once and
-            // waits out TCP's TIME_WAIT in the kernel's table (so persistence templates
-            // expire once the client stops, as `ipvsadm -Lnc` shows).
-            duration_ms: Some(REQUEST_MS),
-        };
-        match route::route(&model.cluster, &req, &mut self.sim) {
-            Ok(routes) => {
-                self.bursts += 1;
-                let mut log: Vec<Sent> = (*self.log).clone();
-                let first = log.last().map_or(0, |s| s.seq) + 1;
-                for (seq, conn) in (first..).zip(routes.connections) {
-                    log.push(Sent {
-                        seq,
-                        burst: self.bursts,
-                        conn,
-                    });
-                }
-                let excess = log.len().saturating_sub(LOG_LIMIT);
-                log.drain(..excess);
-                self.log = Rc::new(log);
-                self.clock_ms = self
+        let mut conns = Vec::with_capacity(count as usize);
+        for i in 0..count {
+            let c = &from[i as usize % from.len()];
+            let req = Request {
+                to: entry.target.clone(),
+                from: vec![c.address],
+                count: 1,
+                interval_ms: STEP_MS,
+                start_ms: self
                     .clock_ms
-                    .saturating_add(u64::from(count).saturating_mul(STEP_MS));
+                    .saturating_add(u64::from(i).saturating_mul(STEP_MS)),
+                protocol: entry.protocol,
+                node: c.node.clone().or_else(|| self.node_name()),
+                namespace: namespace.clone(),
+                source_ports: Vec::new(),
+                // Each connection is one short request, as `curl` makes: it closes at once and
+                // waits out TCP's TIME_WAIT in the kernel's table (so persistence templates
+                // expire once the client stops, as `ipvsadm -Lnc` shows).
+                duration_ms: Some(REQUEST_MS),
+                location: Some(c.location),
+            };
+            match route::route(&model.cluster, &req, &mut self.sim) {
+                Ok(routes) => conns.extend(routes.connections),
+                Err(e) => {
+                    self.notice = Some(e.to_string());
+                    return;
+                }
             }
-            Err(e) => self.notice = Some(e.to_string()),
         }
+        self.bursts += 1;
+        let mut log: Vec<Sent> = (*self.log).clone();
+        let first = log.last().map_or(0, |s| s.seq) + 1;
+        for (seq, conn) in (first..).zip(conns) {
+            log.push(Sent {
+                seq,
+                burst: self.bursts,
+                conn,
+            });
+        }
+        let excess = log.len().saturating_sub(LOG_LIMIT);
+        log.drain(..excess);
+        self.log = Rc::new(log);
+        self.clock_ms = self
+            .clock_ms
+            .saturating_add(u64::from(count).saturating_mul(STEP_MS));
     }
 }
 
@@ -449,6 +470,7 @@ impl PartialEq for State {
             && self.service == o.service
             && self.target == o.target
             && self.client == o.client
+            && self.clients == o.clients
             && self.clock_ms == o.clock_ms
             && same(&self.model, &o.model)
             && same(&self.prev, &o.prev)
@@ -483,7 +505,7 @@ mod tests {
 
     fn spread(s: &State) -> Vec<usize> {
         let mut per: BTreeMap<String, usize> = BTreeMap::new();
-        for c in s.log.iter() {
+        for c in s.log.iter().filter(|c| !c.conn.refused) {
             *per.entry(c.conn.pod.clone().unwrap_or_default())
                 .or_default() += 1;
         }
@@ -491,7 +513,7 @@ mod tests {
     }
 
     #[test]
-    fn a_burst_spreads_over_the_three_pods() {
+    fn a_burst_spreads_over_the_three_pods_and_outside_is_refused() {
         let mut s = state("clusterip");
         assert_eq!(s.entry().map(|e| e.target.as_str()), Some("10.97.97.97:80"));
         s.apply(Action::Send {
@@ -499,7 +521,16 @@ mod tests {
             all_clients: true,
         });
         assert_eq!(s.log.len(), 6);
-        assert_eq!(spread(&s), [2, 2, 2]);
+        let refused: Vec<&Sent> = s.log.iter().filter(|c| c.conn.refused).collect();
+        assert_eq!(
+            refused.len(),
+            2,
+            "the outside client cannot reach a ClusterIP"
+        );
+        assert!(refused.iter().all(|c| c.conn.from == "203.0.113.9"));
+        let mut per = spread(&s);
+        per.sort_unstable();
+        assert_eq!(per, [1, 1, 2], "rr over the three Pods");
         assert_eq!(s.clock_ms, 6_000);
     }
 

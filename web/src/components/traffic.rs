@@ -5,8 +5,9 @@ use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
 use super::{PanelProps, clock_text};
+use crate::model::ClientLocation;
 use crate::model::EntryKind;
-use crate::state::{Action, BURST, CLIENTS};
+use crate::state::{Action, BURST};
 
 /// Steps the clock can be advanced by: (label, milliseconds).
 const STEPS: [(&str, u64); 4] = [
@@ -45,6 +46,7 @@ pub fn traffic(props: &PanelProps) -> Html {
         Callback::from(move |_| d.dispatch(Action::Send { count, all_clients }))
     };
     let has_target = entry.is_some();
+    let clients = state.clients();
     html! {
         <div class="sr-traffic" data-testid="traffic">
             <div class="sr-row">
@@ -78,10 +80,17 @@ pub fn traffic(props: &PanelProps) -> Html {
                 <label class="sr-field">
                     <span>{ t.from }</span>
                     <select data-testid="client" onchange={on_client}>
-                        { for CLIENTS.iter().enumerate().map(|(i, c)| html! {
-                            <option value={i.to_string()} selected={state.client == i}>{ c.to_string() }</option>
+                        { for clients.iter().enumerate().map(|(i, c)| {
+                            let place = match (c.location, &c.node) {
+                                (ClientLocation::Pod, Some(n)) => format!("{} {n}", t.pod_on),
+                                (ClientLocation::Node, Some(n)) => format!("{} {n}", t.node_itself),
+                                _ => t.outside.to_owned(),
+                            };
+                            html! {
+                                <option value={i.to_string()} selected={state.client == i}>{ format!("{} {} ({place})", c.name, c.address) }</option>
+                            }
                         }) }
-                        <option value={CLIENTS.len().to_string()} selected={state.client >= CLIENTS.len()}>{ t.all_clients }</option>
+                        <option value={clients.len().to_string()} selected={state.client >= clients.len()}>{ t.all_clients }</option>
                     </select>
                 </label>
             </div>
