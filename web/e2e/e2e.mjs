@@ -298,7 +298,7 @@ await step("picture: the cluster boundary, and every node holds its own kube-pro
   const nodes = await page.locator("[data-testid=picture] [data-testid=node]").count();
   eq(await page.locator("[data-testid=kube-proxy]").count(), nodes, "one kube-proxy per node");
   eq(await page.locator('[data-testid=entry][data-target="10.97.97.97:80"]').count(), nodes, "the VIP in every node's table");
-  const ipvs0 = await page.locator("[data-testid=kube-ipvs0]").allInnerTexts();
+  const ipvs0 = await page.locator("[data-testid=kube-ipvs0]").evaluateAll((ts) => ts.map((t) => t.textContent));
   assert(ipvs0.length === nodes && ipvs0.every((t) => t.includes("10.97.97.97")), `kube-ipvs0: ${ipvs0}`);
   eq(await page.locator("[data-testid=control-plane]").count(), 1, "the control plane once");
   await page.locator("[data-testid=legend]").waitFor();
@@ -352,7 +352,7 @@ await step("picture: -Ln counters move, -Lnc lists connections, the kubectl view
   await page.click("[data-testid=send-one]");
   await waitCount(conns(page), 1);
   const node = await page.locator("[data-testid=conn-path]").getAttribute("data-node");
-  await page.selectOption("[data-testid=node]", node);
+  await page.selectOption("select[data-testid=node]", node);
   const lnc = await page.locator("[data-testid=ipvsadm-lnc]").innerText();
   assert(/TCP\s+\d\d:\d\d\s+ESTABLISHED/.test(lnc), `-Lnc: ${lnc}`);
   assert(/TCP\s+\d\d:\d\d\s+NONE/.test(lnc), `template in -Lnc: ${lnc}`);

@@ -158,7 +158,7 @@ pub fn picture(props: &PanelProps) -> Html {
             c,
             colour_of(&c.address.to_string()),
             chosen_client(*i),
-            t.outside,
+            "",
         ));
     }
     let mut lb_box: Option<Rect> = None;
@@ -218,11 +218,12 @@ pub fn picture(props: &PanelProps) -> Html {
     let mut y = cluster_top + 18.0;
 
     // The control plane, once: how a change reaches the rules.
+    let proxies = format!("kube-proxy ×{}", model.cluster.nodes.len());
     let steps = [
         "kube-apiserver",
         "etcd",
         "EndpointSlice",
-        t.every_kube_proxy,
+        proxies.as_str(),
         t.ipvs_rules,
     ];
     let cp_gap = 12.0;
@@ -252,6 +253,7 @@ pub fn picture(props: &PanelProps) -> Html {
         let style = format!("animation-delay:{:.2}s", i as f64 * 0.25);
         cp.push(html! {
             <g class={classes!("sr-cp-step", changed.then_some("sr-cp-anim"))} style={style}>
+                <title>{ if i == 3 { t.every_kube_proxy } else { *label } }</title>
                 <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="4" />
                 <text x={f(r.cx())} y={f(r.y + 14.5)} class="sr-t-small sr-t-strong">{ *label }</text>
             </g>
@@ -496,7 +498,13 @@ pub fn picture(props: &PanelProps) -> Html {
         let dx = (i % 3) as f64 * 6.0;
         let mut refused_at: Option<(f64, f64)> = None;
         let mut snat_at: Option<(f64, f64)> = None;
+        // Only an outside client's connection goes through the device: inside, the address
+        // is on every node's kube-ipvs0 and the local table answers at once.
+        let from_outside = clients
+            .iter()
+            .any(|k| k.address.to_string() == c.from && k.location == ClientLocation::Outside);
         if c.kind == Some(VsKind::LoadBalancer)
+            && from_outside
             && let Some(lb) = lb_box
         {
             points.push((lb.x + 12.0 + dx, lb.y + lb.h / 2.0));
@@ -577,9 +585,11 @@ pub fn picture(props: &PanelProps) -> Html {
                 Some(a) => format!("{} {a}", t.sees_source),
                 None => format!("{} {}", t.sees_source, c.from),
             };
+            let w = label.chars().count() as f64 * 5.8 + 10.0;
+            let x = x.clamp(w / 2.0 + 2.0, W - w / 2.0 - 2.0);
             overlay.push(html! {
                 <g class="sr-snat" data-testid="snat" data-snat={c.snat.clone().unwrap_or_default()}>
-                    <rect x={f(x - 62.0)} y={f(y - 9.0)} width="124" height="13" rx="3" />
+                    <rect x={f(x - w / 2.0)} y={f(y - 9.0)} width={f(w)} height="13" rx="3" />
                     <text x={f(x)} y={f(y + 1.0)} class="sr-t-mono">{ label }</text>
                 </g>
             });
@@ -635,7 +645,7 @@ fn client_box(r: Rect, c: &Client, colour: &str, chosen: bool, what: &str) -> Ht
         <g class={classes!("sr-client", chosen.then_some("sr-chosen"))} data-testid="client-box"
             data-address={c.address.to_string()} data-where={c.location.as_str()}>
             <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="6" style={format!("stroke:{colour}")} />
-            <text x={f(r.x + 6.0)} y={f(r.y + 11.0)} class="sr-t-left sr-t-small">{ format!("{what} · {}", c.name) }</text>
+            <text x={f(r.x + 6.0)} y={f(r.y + 11.0)} class="sr-t-left sr-t-small">{ if what.is_empty() { c.name.clone() } else { format!("{what} · {}", c.name) } }</text>
             <text x={f(r.x + 6.0)} y={f(r.y + r.h - 5.0)} class="sr-t-left sr-t-mono">{ c.address.to_string() }</text>
         </g>
     }
