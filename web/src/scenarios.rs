@@ -41,8 +41,8 @@ pub const ALL: [Scenario; 8] = [
     Scenario {
         id: "clusterip",
         title: "ClusterIP",
-        try_en: "The Deployment's three nginx Pods behind the virtual IP 10.97.97.97:80. Send a burst from all clients: the client Pod and the node's own process reach it through their node's kube-proxy (its IPVS table chooses, rr in list order); the laptop outside is refused: a ClusterIP exists only in the nodes' rules. Make a Pod not ready and watch it leave every node's ipvsadm rules: the change travels apiserver → etcd → EndpointSlice → kube-proxy, and the changes list shows one deletion. Delete a Pod: the others stay, the ReplicaSet makes a replacement.",
-        try_zh: "Deployment 的三个 nginx Pod 位于虚拟 IP 10.97.97.97:80 之后。从所有客户端发送一次突发：客户端 Pod 和节点本机进程经由所在节点的 kube-proxy 访问（由该节点的 IPVS 规则表按列表顺序轮询选择）；集群外的 laptop 被拒绝：ClusterIP 只存在于各节点的规则中。把一个 Pod 设为未就绪，看它从每个节点的 ipvsadm 规则中消失：变更沿 apiserver → etcd → EndpointSlice → kube-proxy 传播，变化列表里只有一条删除。删除一个 Pod：其他 Pod 不动，ReplicaSet 创建一个替代。",
+        try_en: "The Deployment's three nginx Pods behind the virtual IP 10.97.97.97:80. Send a burst from all clients: the client Pod and the node's own process reach it through their node's kube-proxy (its IPVS table chooses, rr in list order; each node's kernel keeps its own rr position); the laptop outside is refused: a ClusterIP exists only in the nodes' rules. Make a Pod not ready and watch it leave every node's ipvsadm rules: the change travels apiserver → etcd → EndpointSlice → kube-proxy, and the changes list shows one deletion. Delete a Pod: the others stay, the ReplicaSet makes a replacement.",
+        try_zh: "Deployment 的三个 nginx Pod 位于虚拟 IP 10.97.97.97:80 之后。从所有客户端发送一次突发：客户端 Pod 和节点本机进程经由所在节点的 kube-proxy 访问（由该节点的 IPVS 规则表按列表顺序轮询选择；每个节点的内核各自记录轮询位置）；集群外的 laptop 被拒绝：ClusterIP 只存在于各节点的规则中。把一个 Pod 设为未就绪，看它从每个节点的 ipvsadm 规则中消失：变更沿 apiserver → etcd → EndpointSlice → kube-proxy 传播，变化列表里只有一条删除。删除一个 Pod：其他 Pod 不动，ReplicaSet 创建一个替代。",
         service: include_str!("../../examples/service-clusterip.yaml"),
         prefer: Prefer::ClusterIp,
     },
