@@ -356,10 +356,11 @@ await step("picture: -Ln counters move, -Lnc lists connections, the kubectl view
   const node = await page.locator("[data-testid=conn-path]").getAttribute("data-node");
   await page.selectOption("select[data-testid=node]", node);
   const lnc = await page.locator("[data-testid=ipvsadm-lnc]").innerText();
-  assert(/TCP\s+\d+:\d\d\s+ESTABLISHED/.test(lnc), `-Lnc: ${lnc}`);
+  // One short request (closed after 100 ms), read a second later: TIME_WAIT, an InActConn.
+  assert(/TCP\s+\d+:\d\d\s+TIME_WAIT/.test(lnc), `-Lnc: ${lnc}`);
   assert(/TCP\s+\d+:\d\d\s+NONE/.test(lnc), `template in -Lnc: ${lnc}`);
   const ln = await ipvsadm(page);
-  assert(/Masq\s+1\s+1\s+0/.test(ln), `ActiveConn 1 in -Ln: ${ln}`);
+  assert(/Masq\s+1\s+0\s+1/.test(ln), `InActConn 1 in -Ln: ${ln}`);
   const views = await page.locator("[data-testid=kubectl-view]").evaluateAll((vs) => vs.map((v) => v.dataset.cmd));
   for (const c of ["kubectl get svc -n dev", "kubectl describe svc service-affinity -n dev", "kubectl get endpoints -n dev", "kubectl get endpointslices -n dev", "kubectl get pods -n dev -o wide"]) {
     assert(views.includes(c), `${c} in ${views}`);

@@ -536,7 +536,8 @@ pub fn picture(props: &PanelProps) -> Html {
             // Stopped at the boundary: outside, a ClusterIP or a cluster name does not exist.
             let p = (start.0, cluster_top);
             points.push(p);
-            refused_at = Some((p.0, p.1 + 12.0));
+            // The mark beside the client, in the outside band, clear of the cluster's labels.
+            refused_at = Some((from.x + from.w + 38.0, from.cy() + 3.0));
         }
         let d = path_of(&points);
         let begin = format!("{:.2}s", i as f64 * 0.3);
