@@ -383,7 +383,7 @@ await step("picture: delete a Pod — the others stay put, a replacement gets a 
   await shot(page, "23-delete-replacement", "a Pod deleted: siblings stay, a replacement with a new name and IP");
 });
 
-await step("picture: terminating — a replacement at once, the old one drains at weight 0", async () => {
+await step("picture: terminating — a replacement at once, the terminating Pod shown as such", async () => {
   await page.click("[data-testid=restart]");
   await page.click("[data-testid=burst]");
   await waitCount(conns(page), 6);
