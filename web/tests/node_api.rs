@@ -117,6 +117,7 @@ fn options(args: &[String]) -> Option<(String, JsValue, bool)> {
             ),
             "--protocol" => set(&o, "protocol", val().into()),
             "--proxy-mode" => set(&o, "proxyMode", val().into()),
+            "--client-location" => set(&o, "clientLocation", val().into()),
             "-n" | "--namespace" => set(&o, "namespace", val().into()),
             other => panic!("flag {other} has no JS API option: mirror it in web/src/api.rs"),
         }
