@@ -126,7 +126,9 @@ fn options(args: &[String]) -> Option<(String, JsValue, bool)> {
             "-n" | "--namespace" => set(&o, "namespace", val().into()),
             // kube-proxy's netfilter flags shape only `plan -o nftables-ipvs`, an output the JS
             // API does not give (nor its errors): the CLI's fixtures pin those runs.
-            "--cluster-cidr" | "--masquerade-all" | "--iptables-masquerade-bit"
+            "--cluster-cidr"
+            | "--masquerade-all"
+            | "--iptables-masquerade-bit"
             | "--nodeport-addresses" => return None,
             other => panic!("flag {other} has no JS API option: mirror it in web/src/api.rs"),
         }
