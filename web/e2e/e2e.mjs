@@ -392,7 +392,8 @@ await step("picture: terminating — a replacement at once, the terminating Pod 
   const row = page.locator("[data-testid=pod-row]").first();
   const victim = await row.getAttribute("data-pod");
   await row.locator("[data-testid=terminate]").click();
-  await page.waitForFunction((v) => document.querySelector(`[data-testid=pod][data-pod="${v}"]`)?.dataset.state === "terminating", victim);
+  // A locator, not document.querySelector: the playground is inside the widget's shadow root.
+  await page.locator(`[data-testid=pod][data-pod="${victim}"][data-state=terminating]`).waitFor();
   eq(await pods(page).count(), before + 1, "a replacement while the old one terminates");
   await page.waitForTimeout(1000);
   await shot(page, "24-terminating", "terminating: a replacement at once, the old one out of the rules");
