@@ -81,7 +81,7 @@ await step("the lesson page: three widgets in shadow roots, a quiz fed by on(\"c
   await p.check("#quiz-rr input[value='2/2/2']");
   await p.locator("#quiz-rr .verdict.right").waitFor();
   // Sent from the widget's own button: the event fires too.
-  // The scenario's default clients: the first is a Pod on node-1.
+  // The lesson's own clients (the quiz asks about 10.0.0.7, the first).
   await p.locator("#affinity [data-testid=client]").selectOption({ index: 0 });
   for (let i = 0; i < 3; i++) await p.locator("#affinity [data-testid=send-one]").click();
   await p.check("#quiz-affinity input[value='spread']");
@@ -402,7 +402,7 @@ await step("accessibility: skip link after the scenario bar, Pod actions named, 
       return a?.dataset?.testid ?? a?.tagName;
     });
     // Tab order: …the last scenario button, then the skip link; Enter lands in the traffic controls.
-    await p.locator("[data-testid=scenario-affinity]").focus();
+    await p.locator(".sr-scenario-buttons button").last().focus();
     await p.keyboard.press("Tab");
     eq(await deep(), "skip", "after the scenario bar");
     if (w === 1280) await shot(p, "22c-skip-link", "the skip link, focused", false);
