@@ -56,8 +56,16 @@ pub struct NftSyncArgs {
 #[derive(Clone, Debug, Args)]
 pub struct ManifestArgs {
     /// A manifest file, a directory (every .yaml, .yml and .json in it), or - for stdin.
-    #[arg(short = 'f', long = "filename", value_name = "PATH", required = true)]
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
     pub files: Vec<String>,
+    /// Read the live cluster from the API server of this kubeconfig instead of -f (one list of
+    /// Services, EndpointSlices and Nodes; the slices are taken as given). For `agent`: follow
+    /// it. Without -f, --kubeconfig and --master, `agent` uses the in-cluster config.
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// The API server's address (overrides the kubeconfig's).
+    #[arg(long, value_name = "URL")]
+    pub master: Option<String>,
     /// Whose view: NodePort addresses and traffic policies (default: the first Node by name).
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
@@ -107,6 +115,7 @@ impl ManifestArgs {
 
 /// `svcroute plan`.
 #[derive(Debug, Args)]
+#[command(mut_arg("files", |a| a.required_unless_present_any(["kubeconfig", "master"])))]
 pub struct PlanArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
@@ -208,6 +217,7 @@ pub enum DiffFormat {
 
 /// `svcroute route`.
 #[derive(Debug, Args)]
+#[command(mut_arg("files", |a| a.required_unless_present_any(["kubeconfig", "master"])))]
 pub struct RouteArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
@@ -274,6 +284,7 @@ impl RouteArgs {
             node: self.manifests.node.clone(),
             namespace: self.namespace.clone(),
             location: self.client_location,
+            proxy_mode: self.proxy_mode,
             ..Request::default()
         };
         if !self.from.is_empty() {
@@ -286,10 +297,12 @@ impl RouteArgs {
 
 /// `svcroute agent`.
 #[derive(Debug, Args)]
-#[command(mut_arg("files", |a| a.required(false).required_unless_present("cleanup")))]
+#[command(mut_arg("files", |a| a.required(false)))]
 pub struct AgentArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
+    #[command(flatten)]
+    pub api: ApiArgs,
     /// Reconcile once and exit (non-zero when an operation failed).
     #[arg(long)]
     pub once: bool,
@@ -353,6 +366,40 @@ pub struct AgentArgs {
     pub strict_arp: bool,
     #[command(flatten)]
     pub netfilter: NetfilterArgs,
+}
+
+/// `svcroute agent` following the Kubernetes API (without `-f`): kube-proxy's flags.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// The Node this agent runs on (default: the host name).
+    #[arg(long = "hostname-override", value_name = "NAME")]
+    pub hostname_override: Option<String>,
+    /// Serve only Services labelled service.kubernetes.io/service-proxy-name=NAME (default:
+    /// the Services with no such label, as kube-proxy).
+    #[arg(long = "service-proxy-name", value_name = "NAME")]
+    pub service_proxy_name: Option<String>,
+    /// /healthz and /livez (kube-proxy's); empty to disable.
+    #[arg(
+        long = "healthz-bind-address",
+        value_name = "IP:PORT",
+        default_value = "0.0.0.0:10256"
+    )]
+    pub healthz_bind_address: String,
+    /// /metrics (Prometheus) and /proxyMode; empty to disable.
+    #[arg(
+        long = "metrics-bind-address",
+        value_name = "IP:PORT",
+        default_value = "127.0.0.1:10249"
+    )]
+    pub metrics_bind_address: String,
+}
+
+impl ManifestArgs {
+    /// Whether the objects come from the API rather than files: a kubeconfig or master is
+    /// given, or no `-f` at all.
+    pub fn uses_api(&self) -> bool {
+        self.kubeconfig.is_some() || self.master.is_some() || self.files.is_empty()
+    }
 }
 
 /// `route -o`.

@@ -7,6 +7,8 @@
 mod agent;
 mod cli;
 mod input;
+#[cfg(feature = "api")]
+mod kube;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -161,8 +163,16 @@ fn report(d: &Diagnostic) {
 /// Reads the manifests and builds the cluster. Prints every diagnostic; `None` when any was
 /// an error.
 fn load(args: &ManifestArgs) -> Result<Option<Cluster>> {
-    let inputs = input::read_inputs(&args.files)?;
-    let config = args.config()?;
+    let (inputs, config) = if args.uses_api() {
+        #[cfg(feature = "api")]
+        {
+            kube::read_cluster(args)?
+        }
+        #[cfg(not(feature = "api"))]
+        anyhow::bail!("--kubeconfig/--master: this svcroute was built without the `api` feature")
+    } else {
+        (input::read_inputs(&args.files)?, args.config()?)
+    };
     let loaded = manifest::load(
         inputs.iter().map(|(n, t)| (n.as_str(), t.as_str())),
         config,

@@ -43,10 +43,15 @@ fn agent() -> &'static Path {
                 "svcroute",
                 "--target",
                 target,
+                // The VM's agent reads files: no kube-rs stack (the `api` feature).
+                "--no-default-features",
             ])
             .status()
             .unwrap();
-        assert!(ok.success(), "building the static agent failed");
+        assert!(
+            ok.success(),
+            "building the static agent failed (musl-tools installed?)"
+        );
         let dir = std::env::var("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|_| root().join("target"));
@@ -712,4 +717,93 @@ fn netfilter_half_masquerade_hairpin_local_source_ranges_kill_and_repair() {
     // --cleanup deletes `ip svcroute` only; the hand-made table never changed.
     assert_eq!(read(&out, "cleanup_tables.txt"), "table inet mine\n");
     assert_eq!(read(&out, "mine_before.txt"), read(&out, "mine_after.txt"));
+}
+
+/// The fake API server as a static binary, built here once.
+fn kube_fake() -> &'static Path {
+    static FAKE: OnceLock<PathBuf> = OnceLock::new();
+    FAKE.get_or_init(|| {
+        let target = "x86_64-unknown-linux-musl";
+        let ok = cargo()
+            .current_dir(root())
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "svcroute-kube-fake",
+                "--target",
+                target,
+            ])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "building the static fake API server failed");
+        let dir = std::env::var("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| root().join("target"));
+        dir.join(target).join("release/svcroute-kube-fake")
+    })
+}
+
+/// Issue 9: the agent follows the API (a fake API server in the VM) and the kernel follows
+/// it step by step: the first sync programs the listed Service; an endpoint turning not ready
+/// removes its real server (UDP-free TCP service without connections: deleted); a Service
+/// added and deleted comes and goes; SIGTERM exits 0. Prints the time from each watch event
+/// to the end of its sync (the kernel operations sent).
+#[test]
+#[ignore = "boots a VM: run through `cargo xtask vm test-agent`"]
+fn agent_follows_the_api_in_the_kernel() {
+    let api = root().join("tests/api");
+    let extra = [
+        (kube_fake().to_path_buf(), "/data/svcroute-kube-fake"),
+        (api.join("seed.json"), "/data/api/seed.json"),
+        (api.join("not-ready.json"), "/data/api/not-ready.json"),
+        (api.join("dns.json"), "/data/api/dns.json"),
+    ];
+    let out = run_vm("api", &extra, 512, 240);
+    assert_eq!(read(&out, "stdout"), "", "{}", read(&out, "stderr"));
+    let web = "-A -t 10.96.0.20:80 -s rr";
+    let web_rs = |ips: &[&str]| -> Vec<String> {
+        ips.iter()
+            .map(|ip| format!("-a -t 10.96.0.20:80 -r {ip}:8080 -m -w 1"))
+            .collect()
+    };
+    let first = BTreeMap::from([(web.to_owned(), web_rs(&["10.244.0.5", "10.244.1.7"]))]);
+    assert_eq!(rules(&read(&out, "step1.txt")), first);
+    let ready = BTreeMap::from([(web.to_owned(), web_rs(&["10.244.0.5"]))]);
+    assert_eq!(rules(&read(&out, "step2.txt")), ready);
+    let mut with_dns = ready.clone();
+    with_dns.insert("-A -u 10.96.0.10:53 -s rr".to_owned(), Vec::new());
+    assert_eq!(rules(&read(&out, "step3.txt")), with_dns);
+    assert_eq!(rules(&read(&out, "step4.txt")), ready);
+    assert!(read(&out, "addresses.txt").contains("10.96.0.20/32"));
+    assert!(!read(&out, "addresses.txt").contains("10.96.0.10/"));
+    assert_eq!(read(&out, "term_rc.txt").trim(), "0");
+    // Event → kernel: the last changed event before each sync to the sync's end.
+    let log = read(&out, "agent.log");
+    let stamp = |l: &str| -> f64 {
+        let t = l.split_whitespace().next().unwrap_or("");
+        let hms = t
+            .split('T')
+            .nth(1)
+            .unwrap_or("0:0:0Z")
+            .trim_end_matches('Z');
+        hms.split(':')
+            .map(|x| x.parse::<f64>().unwrap_or(0.0))
+            .fold(0.0, |a, x| a * 60.0 + x)
+    };
+    let mut last_event = None;
+    let mut syncs = 0;
+    for l in log.lines() {
+        if l.contains("event") && l.contains("changed=true") {
+            last_event = Some(stamp(l));
+        } else if l.contains(" sync ") {
+            syncs += 1;
+            if let Some(t) = last_event.take().filter(|_| syncs > 1) {
+                eprintln!(
+                    "watch event → kernel operations sent: {:.1} ms",
+                    (stamp(l) - t) * 1000.0
+                );
+            }
+        }
+    }
 }

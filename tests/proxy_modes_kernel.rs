@@ -22,6 +22,8 @@
 //! runs as root). Debian's `iptables`, `nftables`, `nfacct`, `iproute2` and `python3` are
 //! installed with apt-get when missing.
 
+#[path = "support/apt.rs"]
+mod apt;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -100,21 +102,7 @@ fn ensure_tools() {
     if missing.is_empty() {
         return;
     }
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends"])
-            .args(&missing)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !install() {
-        let updated = Command::new("apt-get").arg("update").status();
-        assert!(
-            updated.is_ok_and(|s| s.success()) && install(),
-            "could not install {missing:?} with apt-get"
-        );
-    }
+    apt::install(&missing);
 }
 
 fn svcroute(args: &[&str]) -> String {

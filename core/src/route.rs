@@ -29,6 +29,7 @@ use crate::cluster::Cluster;
 use crate::config::Scheduler;
 use crate::dns::{self, Answer};
 use crate::model::{Family, Protocol, TrafficPolicy};
+use crate::modes::ProxyMode;
 use crate::plan::{self, Plan, VsKey, VsKind, fmt_addr};
 use crate::sim::{Open, Simulator};
 
@@ -101,6 +102,9 @@ pub struct Request {
     pub namespace: String,
     /// Where the clients are; `None`: not said (every entry point reachable, no `snat`).
     pub location: Option<ClientLocation>,
+    /// The kube-proxy mode that chooses the backend (`--proxy-mode`); only `ipvs` needs a
+    /// simulated `--ipvs-scheduler`.
+    pub proxy_mode: ProxyMode,
 }
 
 impl Default for Request {
@@ -117,6 +121,7 @@ impl Default for Request {
             node: None,
             namespace: "default".into(),
             location: None,
+            proxy_mode: ProxyMode::Ipvs,
         }
     }
 }
@@ -464,7 +469,8 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
             }
         });
     };
-    if !vs.scheduler.is_simulated() {
+    // The other modes ignore the IPVS scheduler: their own chooser decides.
+    if req.proxy_mode == ProxyMode::Ipvs && !vs.scheduler.is_simulated() {
         return Err(RouteError::NotSimulated {
             target: format!("{}:{port}/{}", fmt_addr(&address), req.protocol),
             scheduler: vs.scheduler,

@@ -10,6 +10,8 @@
 //! - [`message`]: IPVS commands and attributes, lossless (unknown attributes kept as `Other`).
 //! - [`types`]: typed [`Service`] and [`Destination`] with conversions both ways.
 //! - [`request`]: request builders, [`Batch`] (many requests, one buffer) and [`Replies`].
+//! - [`procfs`]: the text of `/proc/net/ip_vs` (the whole table, read without one dump per
+//!   virtual server).
 //!
 //! Promise: no `parse` function panics, whatever the input; malformed bytes give a
 //! [`DecodeError`]. Emitting is infallible; attribute values must stay below 64 KiB (IPVS values
@@ -34,6 +36,7 @@ pub mod genl;
 pub mod message;
 pub mod netlink;
 pub mod nla;
+pub mod procfs;
 pub mod request;
 pub mod types;
 
@@ -48,5 +51,6 @@ pub use netlink::{
     NetlinkPayload, emit_messages, parse_messages,
 };
 pub use nla::DefaultNla;
+pub use procfs::{ProcDest, ProcError, parse_proc_ip_vs};
 pub use request::{Batch, Replies};
 pub use types::{Destination, Family, Protocol, Service, ServiceFlags, ServiceKey};

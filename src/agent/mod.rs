@@ -17,10 +17,16 @@
 //! Modules: [`netlink`] (sockets), [`ipvs`] (the table), [`link`] (the dummy interface),
 //! [`sysctl`], [`guard`], [`period`] (sync periods), [`lifecycle`] (lock, signals).
 
+#[cfg(feature = "api")]
+pub mod api;
 pub mod guard;
+#[cfg(feature = "api")]
+pub mod health;
 pub mod ipvs;
 pub mod lifecycle;
 pub mod link;
+#[cfg(feature = "api")]
+pub mod metrics;
 pub mod netlink;
 pub mod nft; // the netfilter half: nftables tables `ip svcroute` / `ip6 svcroute`
 pub mod period;
@@ -36,7 +42,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use ipnet::IpNet;
-use svcroute_core::cluster::Tweaks;
+use svcroute_core::cluster::{Cluster, Tweaks};
 use svcroute_core::diff::{Op, State};
 use svcroute_core::manifest;
 use svcroute_core::plan::VsKey;
@@ -108,8 +114,6 @@ pub fn plan(args: &AgentArgs, inputs: &Inputs) -> Result<Desired> {
         );
     }
     let config = m.config()?;
-    let range = config.node_port_range;
-    let service_cidrs = config.service_cidrs.clone();
     let cluster = match manifest::load(
         inputs.iter().map(|(n, t)| (n.as_str(), t.as_str())),
         config,
@@ -132,10 +136,18 @@ pub fn plan(args: &AgentArgs, inputs: &Inputs) -> Result<Desired> {
     for w in &cluster.warnings {
         tracing::warn!("{w}");
     }
-    let mut plan = svcroute_core::plan(&cluster, m.node.as_deref())?;
+    desired_of(args, &cluster, m.node.as_deref())
+}
+
+/// Plans `node` of a built cluster: the dataplane state, what the agent owns, the netfilter
+/// half. Shared by the manifest loop and the API source ([`api`]).
+pub fn desired_of(args: &AgentArgs, cluster: &Cluster, node: Option<&str>) -> Result<Desired> {
+    let range = cluster.config.node_port_range;
+    let service_cidrs = cluster.config.service_cidrs.clone();
+    let mut plan = svcroute_core::plan(cluster, node)?;
     let nf = &args.netfilter; // --nodeport-addresses, and the netfilter half's flags
     svcroute_core::netfilter::restrict_node_ports(&mut plan, &nf.nodeport_addresses);
-    let netfilter = svcroute_core::netfilter::plan(&cluster, &plan, &nf.options()?);
+    let netfilter = svcroute_core::netfilter::plan(cluster, &plan, &nf.options()?);
     let node_addresses: BTreeSet<IpAddr> = cluster
         .nodes
         .iter()
@@ -432,7 +444,7 @@ fn delete_also(ops: &mut Vec<Op>, observed: &Observed, want: &State, also: &BTre
 }
 
 /// What the kernel holds after `ops` went through (new real servers have no connections).
-fn apply_to(observed: &mut Observed, ops: &[Op]) {
+pub(crate) fn apply_to(observed: &mut Observed, ops: &[Op]) {
     use svcroute_core::reconcile::ObservedRs;
     for op in ops {
         match op {
@@ -559,8 +571,18 @@ pub fn run(args: &AgentArgs) -> Result<()> {
     if args.cleanup {
         return cleanup(args);
     }
-    if args.manifests.files.is_empty() {
-        bail!("-f PATH is required (or --cleanup)");
+    if args.manifests.uses_api() {
+        period::validate(args.sync_period, args.min_sync_period).map_err(anyhow::Error::msg)?;
+        let _lock = match args.dry_run {
+            true => None,
+            false => Some(lifecycle::lock(&args.lock_file)?),
+        };
+        #[cfg(feature = "api")]
+        return api::run(args, lifecycle::Shutdown::install()?);
+        #[cfg(not(feature = "api"))]
+        bail!(
+            "following the API server needs the `api` feature: this svcroute reads -f files only"
+        );
     }
     if args.manifests.files.iter().any(|f| f == "-") && !args.once {
         bail!("-f - (standard input) needs --once: the agent cannot watch standard input");
@@ -896,11 +918,14 @@ mod tests {
         assert!(d.state.virtual_servers.is_empty() && d.allow_deletions);
     }
 
-    /// Issue 9: `--cleanup` needs no manifest; everything else does.
+    /// Issue 9: `--cleanup` needs no manifest; an agent without `-f` follows the API (the
+    /// in-cluster config when no --kubeconfig/--master); `plan` needs `-f` or the API.
     #[test]
     fn cleanup_needs_no_manifest() {
         assert!(agent_args(&["--cleanup"]).cleanup);
-        assert!(crate::cli::Cli::try_parse_from(["svcroute", "agent"]).is_err());
+        assert!(agent_args(&[]).manifests.uses_api());
+        assert!(!agent_args(&["-f", "x.yaml"]).manifests.uses_api());
         assert!(crate::cli::Cli::try_parse_from(["svcroute", "plan"]).is_err());
+        assert!(crate::cli::Cli::try_parse_from(["svcroute", "plan", "--kubeconfig", "k"]).is_ok());
     }
 }

@@ -122,6 +122,38 @@ check("the file option names the file", () => {
   if (!e || e.path !== "lesson/svc.yaml" || e.line !== 4) throw new Error(`got ${e && e.path}:${e && e.line}`);
 });
 
+// Issue 8: hostile texts that once overflowed the wasm stack (and left the module trapping on
+// every later call) are errors now, and the same module instance keeps working after each.
+const hostile = {
+  "10,700 nested block sequences": "- ".repeat(10_700) + "x\n",
+  "10,700 nested complex keys": "? ".repeat(10_700) + "x\n",
+  "10,000 nested flow sequences": "[".repeat(10_000) + "]".repeat(10_000) + "\n",
+  "10,000 nested JSON arrays": "[".repeat(10_000) + "]".repeat(10_000),
+  "a mapping of 100,000 keys with one duplicate": Array.from({ length: 100_000 }, (_, i) => `k${i}: 1`).join("\n") + "\nk7: 2\n",
+};
+for (const [name, text] of Object.entries(hostile)) {
+  check(`hostile input, then a normal call: ${name}`, () => {
+    let e;
+    try {
+      mod.plan(text, {});
+    } catch (x) {
+      e = x;
+    }
+    if (!e || e.name !== "SvcrouteError") throw new Error(`expected a SvcrouteError, got ${e}`);
+    const p = mod.plan(text.clusterip, {});
+    if (!p.virtualServers.length) throw new Error("the module stopped working");
+  });
+}
+check("nodes: 1e7 is refused with a clear error", () => {
+  let e;
+  try {
+    mod.plan(text.clusterip, { nodes: 1e7 });
+  } catch (x) {
+    e = x;
+  }
+  if (!e || !/nodes/i.test(e.message)) throw new Error(`got ${e && e.message}`);
+});
+
 rmSync(work, { recursive: true, force: true });
 console.log(`node JS API vs CLI: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

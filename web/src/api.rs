@@ -209,6 +209,7 @@ impl RouteOptions {
                         .map_err(|e: String| ApiError::Message(format!("clientLocation: {e}")))?,
                 ),
             },
+            proxy_mode: self.proxy_mode()?,
             ..Request::default()
         };
         if let Some(from) = &self.from {
@@ -355,6 +356,27 @@ mod tests {
         assert!(
             RouteOptions::default().request(None).is_err(),
             "to is required"
+        );
+    }
+
+    #[test]
+    fn the_ipvs_scheduler_binds_ipvs_mode_only() {
+        // As the CLI: lblc is programmed, not simulated; only --proxy-mode ipvs needs it.
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  clusterIP: 10.96.0.50\n  ports: [{port: 80}]\n";
+        let options = ClusterOptions {
+            scheduler: Some("lblc".into()),
+            ..ClusterOptions::default()
+        };
+        let request = |mode: &str| RouteOptions {
+            to: Some("10.96.0.50:80".into()),
+            proxy_mode: Some(mode.into()),
+            ..RouteOptions::default()
+        };
+        for mode in ["iptables", "nftables", "userspace"] {
+            assert!(route(text, &options, &request(mode)).is_ok(), "{mode}");
+        }
+        assert!(
+            matches!(route(text, &options, &request("ipvs")), Err(ApiError::Message(m)) if m.contains("lblc"))
         );
     }
 }

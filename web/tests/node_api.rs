@@ -91,8 +91,8 @@ fn options(args: &[String]) -> Option<(String, JsValue, bool)> {
             "-o" => json = val() == "json",
             "-f" => {
                 let path = val();
-                // A path outside the repository (`/dev/zero`): what the CLI does when it opens
-                // such a file is the CLI's own (tests/fixtures.rs); the JS API takes text.
+                // A device or absolute path (`-f /dev/zero`) tests file reading, which the JS
+                // API does not do: it is given text.
                 if path.starts_with('/') {
                     return None;
                 }
@@ -124,8 +124,9 @@ fn options(args: &[String]) -> Option<(String, JsValue, bool)> {
             "--proxy-mode" => set(&o, "proxyMode", val().into()),
             "--client-location" => set(&o, "clientLocation", val().into()),
             "-n" | "--namespace" => set(&o, "namespace", val().into()),
-            // kube-proxy's netfilter flags shape only `plan -o nftables-ipvs`, an output the JS
-            // API does not give (nor its errors): the CLI's fixtures pin those runs.
+            // kube-proxy's netfilter flags shape `plan -o nftables-ipvs` (and, for
+            // --nodeport-addresses, which NodePorts exist), options the JS API does not have
+            // yet: the CLI's fixtures pin those runs.
             "--cluster-cidr"
             | "--masquerade-all"
             | "--iptables-masquerade-bit"

@@ -17,7 +17,7 @@ use anyhow::{Context, Result, bail};
 use crate::{cargo, run};
 
 /// Installs Debian's `package` with apt-get unless one of `paths` is already there.
-fn ensure_package(package: &str, paths: &[&str]) -> Result<()> {
+pub(crate) fn ensure_package(package: &str, paths: &[&str]) -> Result<()> {
     if paths.iter().any(|p| Path::new(p).exists()) {
         return Ok(());
     }

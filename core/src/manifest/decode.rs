@@ -32,6 +32,9 @@ pub(crate) fn read_into(file: &Arc<str>, text: &str, out: &mut Read) {
 }
 
 fn read_text(file: &Arc<str>, text: &str, out: &mut Read) {
+    if super::looks_like_json(text) && read_json_streaming(file, text, out) {
+        return;
+    }
     let parsed = super::parse(text);
     let docs = match parsed {
         Ok(docs) => docs,
@@ -47,6 +50,65 @@ fn read_text(file: &Arc<str>, text: &str, out: &mut Read) {
     for doc in &docs {
         read_object(file, doc, out);
     }
+}
+
+/// Reads JSON decoding each item of a `List` as soon as the parser has it, then dropping its
+/// tree: the whole List's tree is never held (it was most of the reader's memory). Adds nothing
+/// and returns false when the text needs the whole-tree path, which then gives the same result
+/// as ever: a syntax error (its YAML retry and message), more than [`super::MAX_OBJECTS`]
+/// objects, or items streamed from an object that turns out not to be a List `read_object`
+/// flattens (no string `kind` ending in `List`, or no string `apiVersion`).
+fn read_json_streaming(file: &Arc<str>, text: &str, out: &mut Read) -> bool {
+    let mut local = Read::default();
+    let mut pending = Read::default();
+    let mut streamed = false;
+    let mut objects = 0usize;
+    let mut ok = true;
+    let parsed = super::json::parse_documents_streaming(text, &mut |node, whole| {
+        if !ok {
+            return;
+        }
+        let is_list = whole
+            && match &node.value {
+                Value::Map(entries) => {
+                    let string = |key| {
+                        entries
+                            .iter()
+                            .find(|e| e.key == key)
+                            .and_then(|e| match &e.value.value {
+                                Value::Str(s) => Some(s.as_str()),
+                                _ => None,
+                            })
+                    };
+                    string("kind").is_some_and(|k| k.ends_with("List"))
+                        && string("apiVersion").is_some()
+                        && super::list_items(entries).is_some()
+                }
+                _ => false,
+            };
+        if !whole || !is_list {
+            objects += 1;
+            if objects > super::MAX_OBJECTS || (whole && streamed) {
+                ok = false;
+                return;
+            }
+        }
+        if whole {
+            local.objects.extend(core::mem::take(&mut pending.objects));
+            local.diagnostics.append(&mut pending.diagnostics);
+            streamed = false;
+            read_object(file, &node, &mut local);
+        } else {
+            streamed = true;
+            read_object(file, &node, &mut pending);
+        }
+    });
+    if parsed.is_err() || !ok {
+        return false;
+    }
+    out.objects.extend(local.objects);
+    out.diagnostics.append(&mut local.diagnostics);
+    true
 }
 
 fn loc(file: &Arc<str>, pos: Pos) -> Loc {
@@ -169,7 +231,7 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
         format!("{kind} \"{id}\"")
     };
 
-    check_fields(&mut cx, node, Shape::Object(root), "");
+    check_fields(&mut cx, node, Shape::Object(root), &FieldPath::Root);
 
     let Some((meta_entries, meta_pos)) = meta_entries else {
         cx.err(
@@ -367,7 +429,7 @@ impl<'a> Cx<'a> {
         );
     }
 
-    fn type_error(&mut self, node: &Node, path: &str, want: &str) {
+    fn type_error(&mut self, node: &Node, path: impl core::fmt::Display, want: &str) {
         let hint = match (&node.value, want) {
             (Value::Int(_) | Value::Float(_) | Value::Bool(_), "a string") => {
                 " (quote it to make it a string)"
@@ -397,7 +459,7 @@ impl<'a> Cx<'a> {
         match &node.value {
             Value::Str(s) => Some((s.as_str(), node.pos)),
             _ => {
-                self.type_error(node, &join(prefix, key), "a string");
+                self.type_error(node, join(prefix, key), "a string");
                 None
             }
         }
@@ -409,7 +471,7 @@ impl<'a> Cx<'a> {
             Value::Int(i) => Some((i, node.pos)),
             Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some((f as i64, node.pos)),
             _ => {
-                self.type_error(node, &join(prefix, key), "an integer");
+                self.type_error(node, join(prefix, key), "an integer");
                 None
             }
         }
@@ -420,7 +482,7 @@ impl<'a> Cx<'a> {
         match node.value {
             Value::Bool(b) => Some((b, node.pos)),
             _ => {
-                self.type_error(node, &join(prefix, key), "a boolean");
+                self.type_error(node, join(prefix, key), "a boolean");
                 None
             }
         }
@@ -431,7 +493,7 @@ impl<'a> Cx<'a> {
         match &node.value {
             Value::Map(e) => Some((e.as_slice(), node.pos)),
             _ => {
-                self.type_error(node, &join(prefix, key), "an object");
+                self.type_error(node, join(prefix, key), "an object");
                 None
             }
         }
@@ -442,7 +504,7 @@ impl<'a> Cx<'a> {
         match &node.value {
             Value::Seq(items) => Some((items.as_slice(), node.pos)),
             _ => {
-                self.type_error(node, &join(prefix, key), "a list");
+                self.type_error(node, join(prefix, key), "a list");
                 None
             }
         }
@@ -463,7 +525,7 @@ impl<'a> Cx<'a> {
                 match &item.value {
                     Value::Map(e) => out.push((e.as_slice(), item.pos, p)),
                     Value::Null => {}
-                    _ => self.type_error(item, &p, "an object"),
+                    _ => self.type_error(item, p, "an object"),
                 }
             }
         }
@@ -484,7 +546,7 @@ impl<'a> Cx<'a> {
                 let p = format!("{path}[{i}]");
                 match &item.value {
                     Value::Str(s) => out.push((s.as_str(), item.pos, p)),
-                    _ => self.type_error(item, &p, "a string"),
+                    _ => self.type_error(item, p, "a string"),
                 }
             }
         }
@@ -499,7 +561,7 @@ impl<'a> Cx<'a> {
             return out;
         };
         for e in entries {
-            let p = format!("{path}.{}", e.key);
+            let p = || format!("{path}.{}", e.key);
             if let Err(msg) = validation::qualified_name(&e.key) {
                 self.invalid(e.key_pos, &path, format_args!("{:?}", e.key), &msg);
                 continue;
@@ -508,12 +570,12 @@ impl<'a> Cx<'a> {
                 Value::Str(s) => s.clone(),
                 Value::Null => String::new(),
                 _ => {
-                    self.type_error(&e.value, &p, "a string");
+                    self.type_error(&e.value, p(), "a string");
                     continue;
                 }
             };
             if let Err(msg) = validation::label_value(&value) {
-                self.invalid(e.value.pos, &p, format_args!("{value:?}"), &msg);
+                self.invalid(e.value.pos, &p(), format_args!("{value:?}"), &msg);
                 continue;
             }
             out.insert(e.key.clone(), value);
@@ -553,9 +615,29 @@ impl<'a> Cx<'a> {
     }
 }
 
+/// A field path built on the stack as [`check_fields`] descends, rendered only for a diagnostic
+/// (`spec.ports[0].nmae`), so the success path formats nothing.
+#[derive(Clone, Copy)]
+enum FieldPath<'a> {
+    Root,
+    Key(&'a FieldPath<'a>, &'a str),
+    Index(&'a FieldPath<'a>, usize),
+}
+
+impl core::fmt::Display for FieldPath<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FieldPath::Root => Ok(()),
+            FieldPath::Key(FieldPath::Root, key) => f.write_str(key),
+            FieldPath::Key(parent, key) => write!(f, "{parent}.{key}"),
+            FieldPath::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
 /// Strict field validation: every key must be a field the API knows, every value of the
 /// right shape. The path uses the API server's form: `spec.ports[0].nmae`.
-fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &str) {
+fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &FieldPath<'_>) {
     if node.value == Value::Null {
         return;
     }
@@ -573,13 +655,14 @@ fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &str) {
             };
             let def = ty.def();
             for e in entries {
-                let child = join(path, &e.key);
+                let child = FieldPath::Key(path, &e.key);
                 match def.field(&e.key) {
                     Some(shape) => check_fields(cx, &e.value, shape, &child),
                     None => {
                         let hint = suggest(&e.key, def.fields.iter().map(|(f, _)| *f))
                             .map(|s| format!(" (did you mean {s:?}?)"))
                             .unwrap_or_default();
+                        let child = child.to_string();
                         cx.err(
                             Kind::UnknownField,
                             e.key_pos,
@@ -599,7 +682,7 @@ fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &str) {
                 _ => Shape::Scalar,
             };
             for (i, item) in items.iter().enumerate() {
-                check_fields(cx, item, item_shape, &format!("{path}[{i}]"));
+                check_fields(cx, item, item_shape, &FieldPath::Index(path, i));
             }
         }
         Shape::MapOf(_) | Shape::MapOfScalar => {
@@ -612,7 +695,7 @@ fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &str) {
                 _ => Shape::Scalar,
             };
             for e in entries {
-                check_fields(cx, &e.value, item_shape, &join(path, &e.key));
+                check_fields(cx, &e.value, item_shape, &FieldPath::Key(path, &e.key));
             }
         }
     }
@@ -794,7 +877,7 @@ fn read_annotations(cx: &mut Cx<'_>, m: &[Entry]) -> Annotations {
             Value::Null => String::new(),
             _ => {
                 let p = format!("metadata.annotations.{}", e.key);
-                cx.type_error(&e.value, &p, "a string");
+                cx.type_error(&e.value, p, "a string");
                 continue;
             }
         };
@@ -1466,13 +1549,20 @@ fn read_service(
 }
 
 /// Container ports of a pod spec (containers, and sidecar init containers with
-/// `restartPolicy: Always`, which the EndpointSlice controller also searches).
-fn read_container_ports(cx: &mut Cx<'_>, spec: &[Entry], prefix: &str) -> Vec<ContainerPort> {
+/// `restartPolicy: Always`, which the EndpointSlice controller also searches). `at` is where a
+/// missing `containers` is reported when the pod spec has no keys: the nearest real position
+/// (the pod spec itself, or the template, or the object when there is none).
+fn read_container_ports(
+    cx: &mut Cx<'_>,
+    spec: &[Entry],
+    prefix: &str,
+    at: Pos,
+) -> Vec<ContainerPort> {
     let mut ports: Vec<ContainerPort> = Vec::new();
     let containers = cx.objects(spec, "containers", prefix);
     if containers.is_empty() {
         cx.required(
-            entries_pos(spec).unwrap_or_default(),
+            entries_pos(spec).unwrap_or(at),
             &join(prefix, "containers"),
             "",
         );
@@ -1558,7 +1648,7 @@ fn read_pod(
         cx.required(obj_pos, "spec", "");
         return None;
     }
-    let ports = read_container_ports(cx, spec, "spec");
+    let ports = read_container_ports(cx, spec, "spec", obj_pos);
     let node_name = cx.str(spec, "nodeName", "spec").map(|(s, _)| s.to_owned());
     let host_network = cx.bool(spec, "hostNetwork", "spec").is_some_and(|(b, _)| b);
     let hostname = read_dns_label(cx, spec, "hostname", "spec");
@@ -2130,11 +2220,10 @@ fn read_workload(
             "`selector` does not match template `labels`",
         );
     }
-    let pod_spec = cx
+    let (pod_spec, pod_spec_pos) = cx
         .map(template, "spec", "spec.template")
-        .map(|(m, _)| m)
-        .unwrap_or(&[]);
-    let ports = read_container_ports(cx, pod_spec, "spec.template.spec");
+        .unwrap_or((&[], tpos));
+    let ports = read_container_ports(cx, pod_spec, "spec.template.spec", pod_spec_pos);
     let hostname = read_dns_label(cx, pod_spec, "hostname", "spec.template.spec");
     let subdomain = read_dns_label(cx, pod_spec, "subdomain", "spec.template.spec");
     let node_selector = cx.labels(pod_spec, "nodeSelector", "spec.template.spec");
@@ -2320,7 +2409,7 @@ fn read_source_ranges(
             warn_pos,
             format!(
                 "loadBalancerSourceRanges {} are enforced by kube-proxy's netfilter rules \
-                 (`plan -o nftables-ipvs`, `agent --nftables`), not by IPVS: the IPVS rules \
+                 (`plan -o nftables-ipvs|iptables|nftables`, `agent --nftables`), not by IPVS: the IPVS rules \
                  and `route` accept every source",
                 shown.join(",")
             ),
@@ -2369,5 +2458,80 @@ mod tests {
                 "spec.ports[65535]: Duplicate value: {\"port\": 80, \"protocol\": \"TCP\"}"
             )
         );
+    }
+
+    /// A workload whose template has no `spec` (or an empty one) is reported where the template
+    /// (or the empty pod spec) is, never at 0:0; the API server's message is unchanged.
+    #[test]
+    fn missing_pod_spec_is_placed_at_the_template() {
+        let head = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n";
+        for (template, line, col) in [
+            ("  template:\n    metadata: {labels: {app: web}}\n", 7, 5),
+            (
+                "  template:\n    metadata: {labels: {app: web}}\n    spec: {}\n",
+                8,
+                11,
+            ),
+        ] {
+            let read = read("w.yaml", &alloc::format!("{head}{template}"));
+            let d = read
+                .diagnostics
+                .iter()
+                .find(|d| {
+                    d.message
+                        .contains("spec.template.spec.containers: Required value")
+                })
+                .expect("a missing containers is reported");
+            let loc = d.loc.as_ref().expect("placed");
+            assert_eq!((loc.line, loc.col), (line, col), "{d}");
+        }
+    }
+
+    /// JSON read item by item (the List's tree never whole) gives what reading the whole tree
+    /// gives, and the cases that need the whole tree fall back to it: an object with `items`
+    /// that is not a List, a List without `apiVersion`, several values in one text, syntax
+    /// errors (read again as YAML).
+    #[test]
+    fn streamed_json_reads_as_the_whole_tree() {
+        let svc = r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"},"spec":{"ports":[{"port":80,"nmae":"x"}]}}"#;
+        let texts = [
+            alloc::format!(
+                r#"{{"apiVersion":"v1","items":[{svc},{svc},7],"kind":"List","metadata":{{}}}}"#
+            ),
+            alloc::format!(r#"{{"items":[{svc}],"kind":"List"}}"#),
+            alloc::format!(
+                r#"{{"apiVersion":"v1","items":[{svc}],"kind":"Service","metadata":{{"name":"b"}}}}"#
+            ),
+            alloc::format!(
+                r#"{{"apiVersion":"v1","kind":"ServiceList","items":[{svc}]}} {svc} [1]"#
+            ),
+            alloc::format!(r#"{{"apiVersion":"v1","kind":"List","items":[{svc}, ]}}"#),
+        ];
+        for text in &texts {
+            let streamed = read("s.json", text);
+            let file: super::Arc<str> = "s.json".into();
+            let mut whole = super::Read::default();
+            match super::super::parse(text) {
+                Ok(docs) => {
+                    for doc in &docs {
+                        super::read_object(&file, doc, &mut whole);
+                    }
+                    whole
+                        .diagnostics
+                        .sort_by_key(|d| d.loc.as_ref().map(|l| (l.line, l.col)));
+                }
+                Err(_) => whole = read("s.json", text),
+            }
+            assert_eq!(
+                alloc::format!("{:?}", streamed.objects),
+                alloc::format!("{:?}", whole.objects),
+                "{text}"
+            );
+            let messages = |r: &super::Read| -> alloc::vec::Vec<String> {
+                r.diagnostics.iter().map(|d| d.to_string()).collect()
+            };
+            assert_eq!(messages(&streamed), messages(&whole), "{text}");
+            assert!(!streamed.diagnostics.is_empty(), "{text}");
+        }
     }
 }

@@ -34,10 +34,35 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
     let mut docs = Vec::new();
     p.skip_ws();
     while p.i < p.bytes.len() {
-        docs.push(p.value()?);
+        docs.push(p.value(None)?);
         p.skip_ws();
     }
     Ok(docs)
+}
+
+/// Parses a stream of JSON values, handing each to `each(node, true)` as it ends; the items of
+/// a top-level object's `items` array go to `each(item, false)` as each ends, and are not kept
+/// in the tree (its `items` is left empty), so a large `List` is never held whole.
+pub fn parse_documents_streaming(
+    text: &str,
+    each: &mut dyn FnMut(Node, bool),
+) -> Result<(), SyntaxError> {
+    let mut p = Parser {
+        bytes: text.as_bytes(),
+        text,
+        i: 0,
+        line: 1,
+        line_start: 0,
+        col_at: (0, 0),
+        values: 0,
+    };
+    p.skip_ws();
+    while p.i < p.bytes.len() {
+        let doc = p.value(Some(&mut *each))?;
+        each(doc, true);
+        p.skip_ws();
+    }
+    Ok(())
 }
 
 /// An array or object being read.
@@ -170,7 +195,11 @@ impl Parser<'_> {
     }
 
     /// One JSON value, without recursion: open arrays and objects wait on a stack.
-    fn value(&mut self) -> Result<Node, SyntaxError> {
+    /// With `items`, the elements of a top-level object's `items` array go there instead.
+    fn value(
+        &mut self,
+        mut items_sink: Option<&mut dyn FnMut(Node, bool)>,
+    ) -> Result<Node, SyntaxError> {
         let mut stack: Vec<(Open, Pos)> = Vec::new();
         'values: loop {
             self.skip_ws();
@@ -239,13 +268,18 @@ impl Parser<'_> {
             // collection that ends after it.
             let mut node = Node { value, pos };
             loop {
+                let streamed = stack.len() == 2
+                    && matches!(&stack[0].0, Open::Map { key, .. } if key.0 == "items");
                 let Some((open, _)) = stack.last_mut() else {
                     return Ok(node);
                 };
                 self.skip_ws();
                 match open {
                     Open::Seq(items) => {
-                        items.push(node);
+                        match items_sink.as_mut() {
+                            Some(sink) if streamed => sink(node, false),
+                            _ => items.push(node),
+                        }
                         if self.eat(b',') {
                             continue 'values;
                         }

@@ -112,8 +112,7 @@ pub fn too_large(file: &Arc<str>) -> Diagnostic {
 /// otherwise (and when JSON fails, since YAML's flow style also starts with `{`). Returns which
 /// syntax the error speaks of. Counts objects against [`MAX_OBJECTS`].
 pub(crate) fn parse(text: &str) -> Result<Vec<Node>, (&'static str, SyntaxError)> {
-    let trimmed = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
-    let docs = if trimmed.starts_with(['{', '[']) {
+    let docs = if looks_like_json(text) {
         match json::parse_documents(text) {
             Ok(docs) => docs,
             // A comment is not JSON, and reading the text as YAML instead would misreport it.
@@ -143,6 +142,12 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, (&'static str, SyntaxError)
         }
     }
     Ok(docs)
+}
+
+/// Whether `text` is read as JSON first (it opens with `{` or `[`).
+pub(crate) fn looks_like_json(text: &str) -> bool {
+    text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n'])
+        .starts_with(['{', '['])
 }
 
 /// The items of an object that is a list, as kubectl decides it: a kind ending in `List`

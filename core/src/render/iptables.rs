@@ -393,6 +393,7 @@ pub fn family_save(cluster: &Cluster, node: &str, fam: Family) -> String {
         );
     }
 
+    let node_ip = proxy::node_ip(cluster, node, fam);
     let ports = proxy::service_ports(cluster, node, fam);
     // largeClusterEndpointsThreshold: above 1000 endpoints kube-proxy drops the comments of
     // the per-endpoint rules.
@@ -403,6 +404,7 @@ pub fn family_save(cluster: &Cluster, node: &str, fam: Family) -> String {
             &mut filter,
             &mut nat,
             local_cidr,
+            node_ip,
             localhost_nodeports,
             large,
         );
@@ -451,6 +453,7 @@ fn service_rules(
     filter: &mut Table,
     nat: &mut Table,
     local_cidr: Option<IpNet>,
+    node_ip: Option<IpAddr>,
     localhost_nodeports: bool,
     large: bool,
 ) {
@@ -473,6 +476,9 @@ fn service_rules(
         (&svc, cat.has_any)
     };
     let uses_ext_chain = cat.has_any && sp.externally_accessible();
+    let fw = svc_chain("KUBE-FW-", sp);
+    let uses_fw_chain = cat.has_any && sp.uses_firewall();
+    let lb_chain = if uses_fw_chain { &fw } else { &ext };
     let (internal_filter, external_filter, filter_comment_int, filter_comment_ext) = if !cat.has_any
     {
         let c = format!("{name} has no endpoints");
@@ -536,7 +542,17 @@ fn service_rules(
                     .dst(false, &host(ip))
                     .comment(&format!("{name} loadbalancer IP"))
                     .proto(proto, Some(sp.port))
-                    .j(ext.as_str()),
+                    .j(lb_chain.as_str()),
+            );
+        }
+        if uses_fw_chain {
+            filter.add(
+                "KUBE-PROXY-FIREWALL",
+                Rule::new()
+                    .dst(false, &host(ip))
+                    .comment(&format!("{name} traffic not accepted by {fw}"))
+                    .proto(proto, Some(sp.port))
+                    .j("DROP"),
             );
         }
     }
@@ -648,6 +664,31 @@ fn service_rules(
         if has_external {
             nat.add(&ext, Rule::new().j(external_policy_chain.as_str()));
         }
+    }
+    if uses_fw_chain {
+        // Only VIP-like load balancers that keep the client's address are filtered; traffic
+        // that falls off the chain's end is dropped by KUBE-PROXY-FIREWALL (filter).
+        nat.chain(&fw);
+        let comment = format!("{name} loadbalancer IP");
+        let mut sources: Vec<String> = sp.source_ranges.iter().map(ToString::to_string).collect();
+        if sp.allows_from_node(node_ip) {
+            sources.extend(sp.lb_ips.iter().map(host));
+        }
+        for src in &sources {
+            nat.add(
+                &fw,
+                Rule::new()
+                    .src(false, src)
+                    .comment(&comment)
+                    .j(ext.as_str()),
+            );
+        }
+        nat.add(
+            &fw,
+            Rule::new().comment(&format!(
+                "other traffic to {name} will be dropped by KUBE-PROXY-FIREWALL"
+            )),
+        );
     }
     if uses_cluster_chain {
         nat.chain(&svc);

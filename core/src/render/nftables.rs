@@ -10,6 +10,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt::Write;
+use core::net::IpAddr;
 
 use super::proxy::{self, Endpoint, ServicePort, hash_base32};
 use crate::cluster::Cluster;
@@ -230,9 +231,7 @@ pub fn family_ruleset(cluster: &Cluster, node: &str, fam: Family) -> String {
         let _ = writeln!(o, "add rule {t} {r}");
     }
     // --nodeport-addresses primary: the node's first address of the family.
-    let node_ip = cluster
-        .node(node)
-        .and_then(|nd| nd.addresses.iter().find(|a| Family::of(a) == fam).copied());
+    let node_ip = proxy::node_ip(cluster, node, fam);
     if let Some(ip) = node_ip {
         let _ = writeln!(o, "add element {t} nodeport-ips {{ {ip} }}");
     }
@@ -245,6 +244,7 @@ pub fn family_ruleset(cluster: &Cluster, node: &str, fam: Family) -> String {
             addr,
             &sp,
             local_cidr.map(|c| c.to_string()),
+            node_ip,
         );
     }
     o
@@ -257,6 +257,7 @@ fn service_block(
     addr: &str,
     sp: &ServicePort,
     local_cidr: Option<String>,
+    node_ip: Option<IpAddr>,
 ) {
     let name = sp.name_string();
     let proto = sp.proto();
@@ -265,6 +266,7 @@ fn service_block(
     let svc = format!("service-{base}");
     let local = format!("local-{base}");
     let ext = format!("external-{base}");
+    let fw = format!("firewall-{base}");
     let uses_cluster_chain = !cat.cluster.is_empty() && sp.uses_cluster_endpoints();
     let uses_local_chain = !cat.local.is_empty() && sp.uses_local_endpoints();
     let (internal_chain, has_internal) = if sp.itp_local {
@@ -299,6 +301,9 @@ fn service_block(
     }
     for ep in &cat.reachable {
         chains.push(ep_chain(ep));
+    }
+    if sp.uses_firewall() {
+        chains.push(fw.clone());
     }
     if let Some(timeout) = sp.affinity {
         for ep in &cat.reachable {
@@ -391,6 +396,17 @@ fn service_block(
             format!("meta l4proto {proto} dnat to {}", ep.host_port()),
         );
     }
+    if sp.uses_firewall() {
+        // knftables.Concat: the set's elements separated by " , ".
+        let mut sources: Vec<String> = sp.source_ranges.iter().map(|r| r.to_string()).collect();
+        if sp.allows_from_node(node_ip) {
+            sources.extend(sp.lb_ips.iter().map(|ip| ip.to_string()));
+        }
+        rule(
+            &fw,
+            format!("{ipx} saddr != {{ {} }} drop", sources.join(" , ")),
+        );
+    }
 
     o.push('\n');
     let mut elem = |set: &str, text: String| {
@@ -422,6 +438,14 @@ fn service_block(
         && cat.has_any
     {
         elem("service-nodeports", format!("{proto} . {np} : goto {ext}"));
+    }
+    if sp.uses_firewall() {
+        for ip in &sp.lb_ips {
+            elem(
+                "firewall-ips",
+                format!("{ip} . {proto} . {port} : goto {fw}"),
+            );
+        }
     }
     if !has_external {
         if let Some(np) = sp.node_port {

@@ -63,6 +63,9 @@ pub struct ServicePort {
     pub external_ips: Vec<IpAddr>,
     /// Load balancer ingress IPs of this family (not `ipMode: Proxy`).
     pub lb_ips: Vec<IpAddr>,
+    /// `spec.loadBalancerSourceRanges` of this family: with load balancer IPs, kube-proxy's
+    /// firewall admits only these sources to them.
+    pub source_ranges: Vec<IpNet>,
     /// `healthCheckNodePort`.
     pub health_check_node_port: Option<u16>,
     /// ClientIP affinity timeout in seconds.
@@ -106,6 +109,18 @@ impl ServicePort {
     /// NodePort, LoadBalancer or externalIPs: external traffic policy applies.
     pub fn externally_accessible(&self) -> bool {
         self.node_port.is_some() || !self.lb_ips.is_empty() || !self.external_ips.is_empty()
+    }
+
+    /// `usesFWChain` (iptables mode; nftables mode drops the endpoints condition): load
+    /// balancer IPs with `loadBalancerSourceRanges`.
+    pub fn uses_firewall(&self) -> bool {
+        !self.lb_ips.is_empty() && !self.source_ranges.is_empty()
+    }
+
+    /// kube-proxy's `allowFromNode`: a source range holds the node's IP, so the load balancer
+    /// IPs themselves (a node reaching its own VIP loops back with it as source) are admitted.
+    pub fn allows_from_node(&self, node_ip: Option<IpAddr>) -> bool {
+        node_ip.is_some_and(|ip| self.source_ranges.iter().any(|r| r.contains(&ip)))
     }
 
     /// `ExternalPolicyLocal`.
@@ -258,6 +273,12 @@ fn ports_of(svc: &ResolvedService, node: &str, family: Family) -> Vec<ServicePor
                 node_port: svc.node_ports.get(pi).copied().flatten(),
                 external_ips: external_ips.clone(),
                 lb_ips: lb_ips.clone(),
+                source_ranges: s
+                    .lb_source_ranges
+                    .iter()
+                    .filter(|n| Family::of_net(n) == family)
+                    .copied()
+                    .collect(),
                 health_check_node_port: svc.health_check_node_port,
                 affinity: s.affinity_timeout,
                 etp_local: s.external_traffic_policy == TrafficPolicy::Local,
@@ -277,6 +298,16 @@ pub fn cluster_cidr(cluster: &Cluster, family: Family) -> Option<IpNet> {
         .iter()
         .copied()
         .find(|n| Family::of_net(n) == family)
+}
+
+/// kube-proxy's `nodeIP` of `family`: the node's first address of that family.
+pub fn node_ip(cluster: &Cluster, node: &str, family: Family) -> Option<IpAddr> {
+    cluster.node(node).and_then(|n| {
+        n.addresses
+            .iter()
+            .find(|a| Family::of(a) == family)
+            .copied()
+    })
 }
 
 /// The families kube-proxy runs for: IPv4 always (its primary proxier on a node with an IPv4
