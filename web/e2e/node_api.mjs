@@ -131,11 +131,11 @@ const hostile = {
   "10,000 nested JSON arrays": "[".repeat(10_000) + "]".repeat(10_000),
   "a mapping of 100,000 keys with one duplicate": Array.from({ length: 100_000 }, (_, i) => `k${i}: 1`).join("\n") + "\nk7: 2\n",
 };
-for (const [name, text] of Object.entries(hostile)) {
+for (const [name, body] of Object.entries(hostile)) {
   check(`hostile input, then a normal call: ${name}`, () => {
     let e;
     try {
-      mod.plan(text, {});
+      mod.plan(body, {});
     } catch (x) {
       e = x;
     }
