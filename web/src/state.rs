@@ -608,6 +608,7 @@ impl State {
                 // expire once the client stops, as `ipvsadm -Lnc` shows).
                 duration_ms: Some(REQUEST_MS),
                 location: Some(location),
+                ..Request::default()
             };
             let routes =
                 route::route(&model.cluster, &req, &mut self.sim).map_err(|e| e.to_string())?;
