@@ -183,6 +183,9 @@ pub enum PlanFormat {
     /// The agent's nftables tables (`ip svcroute`, `ip6 svcroute`: the netfilter half of
     /// kube-proxy's IPVS mode) as `nft -f` input.
     NftablesIpvs,
+    /// What the seed notes look at with kubectl, per namespace: `get svc`, `describe svc`,
+    /// `get endpoints`, `get endpointslices`, `get pods -o wide`.
+    Kubectl,
 }
 
 /// `svcroute diff`.
@@ -243,6 +246,12 @@ pub struct RouteArgs {
     /// The client Pod's namespace, for DNS search paths.
     #[arg(long, short = 'n', default_value = "default")]
     pub namespace: String,
+    /// Where the clients are: pod (in a Pod on --node), node (on --node itself) or outside
+    /// (a machine outside the cluster: a ClusterIP or cluster DNS name is refused, a NodePort
+    /// or load balancer IP is reached). With it, each connection reports `snat`, the source
+    /// address the Pod sees when kube-proxy masquerades.
+    #[arg(long = "client-location", value_name = "pod|node|outside")]
+    pub client_location: Option<svcroute_core::route::ClientLocation>,
     /// Which kube-proxy mode chooses the backend: ipvs (the --ipvs-scheduler), iptables
     /// (random cascade), nftables (numgen random), userspace (round robin).
     #[arg(long = "proxy-mode", value_name = "MODE", default_value = "ipvs",
@@ -274,6 +283,7 @@ impl RouteArgs {
             protocol: self.protocol,
             node: self.manifests.node.clone(),
             namespace: self.namespace.clone(),
+            location: self.client_location,
             proxy_mode: self.proxy_mode,
             ..Request::default()
         };

@@ -56,6 +56,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 PlanFormat::Iptables => render::iptables::iptables_save(&cluster, &plan.node),
                 PlanFormat::Nftables => render::nftables::ruleset(&cluster, &plan.node),
                 PlanFormat::Table => render::table(&plan),
+                PlanFormat::Kubectl => render::kubectl::all(&cluster),
             };
             print(&text)?;
             // Exit without dropping the whole state object by object (the OS takes it back).

@@ -4,6 +4,17 @@
 //! address for a NodePort, a load balancer IP, an externalIP) or a cluster DNS name, resolved
 //! with a Pod's search path. Connections to a node address are handled by that node's rules;
 //! the others by the client's node (`--node`).
+//!
+//! With a [`ClientLocation`] (`--client-location`), the request also says where the clients
+//! are, as kube-proxy's rules see them: a Pod on the node, the node itself, or a machine outside
+//! the cluster. A connection enters through the node it comes from and that node's IPVS table
+//! chooses; from outside, a ClusterIP (and a cluster DNS name) is unreachable, while a NodePort
+//! on a node's address, a load balancer IP and an externalIP are reachable. The source address
+//! the Pod sees is reported where kube-proxy masquerades (`snat`): IPVS mode's
+//! `KUBE-MARK-MASQ` for NodePorts, load balancer IPs and externalIPs with
+//! `externalTrafficPolicy: Cluster`, for ClusterIP traffic whose source is outside the Pod
+//! network (a node's own connections: the `! -s clusterCIDR` rule), and for a Pod that reaches
+//! itself through its Service (the `KUBE-LOOP-BACK` hairpin). `Local` keeps the client's address.
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -17,10 +28,52 @@ use serde::Serialize;
 use crate::cluster::Cluster;
 use crate::config::Scheduler;
 use crate::dns::{self, Answer};
-use crate::model::Protocol;
+use crate::model::{Family, Protocol, TrafficPolicy};
 use crate::modes::ProxyMode;
 use crate::plan::{self, Plan, VsKey, VsKind, fmt_addr};
 use crate::sim::{Open, Simulator};
+
+/// Where the clients of a request are (`--client-location`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientLocation {
+    /// In a Pod on the request's node: its connections pass that node's rules.
+    Pod,
+    /// On the request's node itself (a process in the host's network namespace).
+    Node,
+    /// A machine outside the cluster: it reaches node addresses and load balancer IPs only.
+    Outside,
+}
+
+impl ClientLocation {
+    /// The words `--client-location` takes.
+    pub const NAMES: [&'static str; 3] = ["pod", "node", "outside"];
+
+    /// `pod`, `node` or `outside`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientLocation::Pod => "pod",
+            ClientLocation::Node => "node",
+            ClientLocation::Outside => "outside",
+        }
+    }
+}
+
+impl core::str::FromStr for ClientLocation {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "pod" => Ok(ClientLocation::Pod),
+            "node" => Ok(ClientLocation::Node),
+            "outside" => Ok(ClientLocation::Outside),
+            _ => Err(format!(
+                "{s:?}: expected one of {}",
+                ClientLocation::NAMES.join(", ")
+            )),
+        }
+    }
+}
 
 /// What to simulate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +100,8 @@ pub struct Request {
     pub node: Option<String>,
     /// The client Pod's namespace, for DNS search (`default`).
     pub namespace: String,
+    /// Where the clients are; `None`: not said (every entry point reachable, no `snat`).
+    pub location: Option<ClientLocation>,
     /// The kube-proxy mode that chooses the backend (`--proxy-mode`); only `ipvs` needs a
     /// simulated `--ipvs-scheduler`.
     pub proxy_mode: ProxyMode,
@@ -65,6 +120,7 @@ impl Default for Request {
             protocol: Protocol::Tcp,
             node: None,
             namespace: "default".into(),
+            location: None,
             proxy_mode: ProxyMode::Ipvs,
         }
     }
@@ -109,6 +165,10 @@ pub struct Connection {
     /// For a headless name: the A/AAAA records.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub addresses: Option<Vec<String>>,
+    /// With a client location: the source address the Pod sees when kube-proxy masquerades
+    /// the connection (absent: the client's own address arrives).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snat: Option<String>,
     /// Why it went there.
     pub reason: String,
 }
@@ -237,6 +297,42 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
         .saturating_add(u64::from(req.count - 1).saturating_mul(req.interval_ms));
     let secs = |ms: u64| ms as f64 / 1000.0;
 
+    let outside = req.location == Some(ClientLocation::Outside);
+    // Connections that reach nothing: refused, each with the same reason.
+    let refuse_all = |sim: &mut Simulator, reason: String| Routes {
+        simulated: None,
+        end_ms,
+        connections: times
+            .clone()
+            .enumerate()
+            .map(|(i, t)| Connection {
+                from: client(i).to_string(),
+                source_port: port_of(sim, i),
+                refused: true,
+                to: req.to.clone(),
+                time: secs(t),
+                service: None,
+                virtual_server: None,
+                kind: None,
+                node: None,
+                backend: None,
+                pod: None,
+                cname: None,
+                addresses: None,
+                snat: None,
+                reason: reason.clone(),
+            })
+            .collect(),
+    };
+    if outside && host.parse::<IpAddr>().is_err() {
+        return Ok(refuse_all(
+            sim,
+            format!(
+                "outside the cluster, {host} does not resolve: the cluster DNS (CoreDNS at the kube-dns ClusterIP) answers Pods inside the cluster only"
+            ),
+        ));
+    }
+
     // An address, or a name to resolve.
     let address: IpAddr = match host.parse::<IpAddr>() {
         Ok(ip) => ip,
@@ -266,6 +362,7 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
                                 pod: None,
                                 cname: Some(target.clone()),
                                 addresses: None,
+                                snat: None,
                                 reason: format!("ExternalName: {fqdn} is a CNAME for {target}; no virtual server, no proxying"),
                             })
                             .collect(),
@@ -297,6 +394,7 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
                                     pod: None,
                                     cname: None,
                                     addresses: Some(shown.clone()),
+                                    snat: None,
                                     reason: format!(
                                         "DNS: {fqdn} answers with Pod addresses (a headless Service or an endpoint's name): the client connects to one directly, no virtual server"
                                     ),
@@ -315,13 +413,45 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
         .iter()
         .find(|n| n.addresses.contains(&address))
         .map(|n| n.meta.id.name.clone());
-    let node = owner.unwrap_or(client_node);
-    let plan: Plan = plan::plan(cluster, Some(&node)).map_err(RouteError::UnknownNode)?;
+    if outside && owner.is_none() && is_cluster_ip(cluster, &address) {
+        return Ok(refuse_all(
+            sim,
+            format!(
+                "outside the cluster, the ClusterIP {} is unreachable: it lives only in each node's kube-proxy rules (on kube-ipvs0) and no route outside the cluster leads to the Service CIDR; use a NodePort (NodeIP:nodePort) or a load balancer IP",
+                fmt_addr(&address)
+            ),
+        ));
+    }
+    let owned = owner.is_some();
+    let mut node = owner.unwrap_or(client_node);
     let key = VsKey {
         address,
         port,
         protocol: req.protocol,
     };
+    let mut entry_note = String::new();
+    if outside && !owned {
+        // A load balancer IP or an externalIP: the outside network delivers it to a node. With
+        // externalTrafficPolicy Local the load balancer's health check (healthCheckNodePort)
+        // sends only to nodes with a local endpoint.
+        let serves_here = |n: &str| {
+            plan::plan(cluster, Some(n)).ok().is_some_and(|p| {
+                p.virtual_server(&key)
+                    .is_some_and(|v| !v.real_servers.is_empty())
+            })
+        };
+        if !serves_here(&node)
+            && let Some(n) = cluster
+                .nodes
+                .iter()
+                .map(|n| n.meta.id.name.as_str())
+                .find(|n| serves_here(n))
+        {
+            node = n.into();
+        }
+        entry_note = format!("the outside network delivers it to node {node}; ");
+    }
+    let plan: Plan = plan::plan(cluster, Some(&node)).map_err(RouteError::UnknownNode)?;
     let Some(vs) = plan.virtual_server(&key) else {
         let serves: Vec<String> = plan
             .virtual_servers
@@ -370,6 +500,16 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
         if !note.is_empty() {
             reason = format!("{reason} ({note})");
         }
+        if !entry_note.is_empty() {
+            reason = format!("{entry_note}{reason}");
+        }
+        let snat = match (req.location, rs) {
+            (Some(loc), Some(rs)) => masquerade(cluster, &node, vs, loc, from, rs),
+            _ => None,
+        };
+        if let Some(a) = &snat {
+            reason = format!("{reason}; masqueraded: the Pod sees source {a}");
+        }
         connections.push(Connection {
             from: from.to_string(),
             source_port: decision.source_port,
@@ -384,6 +524,7 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
             pod: rs.and_then(|r| r.pod.clone()),
             cname: None,
             addresses: None,
+            snat,
             reason,
         });
     }
@@ -392,6 +533,51 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
         simulated: Some((node, key)),
         end_ms,
     })
+}
+
+/// The source address the Pod sees when kube-proxy (IPVS mode) masquerades a connection
+/// from `client` at `loc` through `vs` on `node` to `rs`; `None` when the client's address is
+/// kept. MASQUERADE takes the address of the interface the packet leaves by: the Pod network's
+/// gateway on the node (the first address of the node's Pod range) for a Pod on that node, the
+/// node's address otherwise.
+fn masquerade(
+    cluster: &Cluster,
+    node: &str,
+    vs: &plan::VirtualServer,
+    loc: ClientLocation,
+    client: IpAddr,
+    rs: &plan::RealServer,
+) -> Option<String> {
+    let local_policy = || {
+        cluster
+            .services
+            .iter()
+            .find(|s| s.id().to_string() == vs.service)
+            .is_some_and(|s| s.service.external_traffic_policy == TrafficPolicy::Local)
+    };
+    let masq = match vs.kind {
+        // KUBE-NODE-PORT / KUBE-LOAD-BALANCER / KUBE-EXTERNAL-IP → KUBE-MARK-MASQ, unless
+        // the address is in a -LOCAL set.
+        VsKind::NodePort | VsKind::LoadBalancer | VsKind::ExternalIP => !local_policy(),
+        // `KUBE-CLUSTER-IP dst,dst ! -s <clusterCIDR>`: a node's own connection; and the
+        // KUBE-LOOP-BACK hairpin of a Pod that lands on itself.
+        VsKind::ClusterIP => match loc {
+            ClientLocation::Node | ClientLocation::Outside => true,
+            ClientLocation::Pod => rs.address == client,
+        },
+    };
+    if !masq {
+        return None;
+    }
+    let n = cluster.node(node)?;
+    let fam = Family::of(&rs.address);
+    let gateway = (rs.node.as_deref() == Some(node))
+        .then(|| n.pod_cidrs.iter().find(|c| Family::of_net(c) == fam))
+        .flatten()
+        .and_then(|c| c.hosts().next());
+    gateway
+        .or_else(|| n.addresses.iter().find(|a| Family::of(a) == fam).copied())
+        .map(|a| a.to_string())
 }
 
 fn is_cluster_ip(cluster: &Cluster, ip: &IpAddr) -> bool {

@@ -87,7 +87,7 @@ watch(page, "desktop");
 
 await step("load: the default scenario shows 10.97.97.97:80 and its three Pods", async () => {
   await page.goto(BASE);
-  await page.locator('[data-testid=entry][data-target="10.97.97.97:80"]').waitFor();
+  await page.locator('[data-testid=entry][data-target="10.97.97.97:80"]').first().waitFor();
   eq(await pods(page).count(), 3, "Pods in the picture");
   const inRules = await pods(page).evaluateAll((ps) => ps.map((p) => p.dataset.inRules));
   eq(inRules, ["true", "true", "true"], "Pods in the rules");
@@ -106,15 +106,18 @@ await step("load: the default scenario shows 10.97.97.97:80 and its three Pods",
   await shot(page, "01-load", "the default ClusterIP scenario");
 });
 
-await step("six connections spread 2/2/2", async () => {
+await step("six connections from three clients: inside spread by rr, outside refused", async () => {
   await page.click("[data-testid=burst]");
   await waitCount(conns(page), 6);
-  eq(await hits(page), [2, 2, 2], "connections per Pod");
+  // Each node's kernel keeps its own rr position: the client Pod on node-1 and node-2's own
+  // process each start at the first real server.
+  eq(await hits(page), [0, 2, 2], "connections per Pod");
   const reasons = await page.locator("[data-testid=reason]").allInnerTexts();
-  assert(reasons.every((r) => r.startsWith("rr: ")), `reasons: ${reasons}`);
+  eq(reasons.filter((r) => r.startsWith("rr: ")).length, 4, `reasons: ${reasons}`);
+  eq(reasons.filter((r) => r.startsWith("outside the cluster, the ClusterIP 10.97.97.97 is unreachable")).length, 2, `reasons: ${reasons}`);
   eq(await page.locator("[data-testid=conn-path]").count(), 6, "animated paths");
   await page.waitForTimeout(2200); // let the animation land
-  await shot(page, "02-burst", "six connections from three clients, 2/2/2");
+  await shot(page, "02-burst", "six connections from three clients: four answered, the outside ones refused");
 });
 
 let pinnedPod;
@@ -123,25 +126,26 @@ await step("sessionAffinity ClientIP: one client stays on one Pod, until the tim
   await page.locator("[data-testid=try]").filter({ hasText: "sessionAffinity" }).waitFor();
   eq(await conns(page).count(), 0, "the log starts empty");
   assert((await ipvsadm(page)).includes("persistent 10800"), "persistent virtual server");
-  await page.selectOption("[data-testid=client]", { label: "10.0.0.7" });
+  await page.selectOption("[data-testid=client]", { index: 0 });
   for (let i = 1; i <= 3; i++) {
     await page.click("[data-testid=send-one]");
     await waitCount(conns(page), i);
   }
   const sent = await conns(page).evaluateAll((cs) => cs.map((c) => [c.dataset.from, c.dataset.pod]));
-  assert(sent.every(([from]) => from === "10.0.0.7"), `clients ${sent}`);
+  const client = sent[0][0];
+  assert(sent.every(([from]) => from === client), `clients ${sent}`);
   pinnedPod = sent[0][1];
   assert(pinnedPod && sent.every(([, pod]) => pod === pinnedPod), `Pods ${sent}`);
   const reasons = await page.locator("[data-testid=reason]").allInnerTexts();
-  eq(reasons.filter((r) => r.includes("ClientIP affinity: the persistence template pins 10.0.0.7 to")).length, 2, "pinned reasons");
+  eq(reasons.filter((r) => r.includes(`ClientIP affinity: the persistence template pins ${client} to`)).length, 2, "pinned reasons");
   await page.waitForTimeout(1200);
-  await shot(page, "03-affinity", "10.0.0.7 sent three times, all to one Pod");
+  await shot(page, "03-affinity", "the client Pod sent three times, all to one Pod");
   // Past the timeout the template expires and rr chooses again.
   await page.click("[data-testid=advance-10800000]");
   await page.click("[data-testid=send-one]");
   await waitCount(conns(page), 4);
   const last = (await page.locator("[data-testid=reason]").first().innerText());
-  assert(last.startsWith("rr: ") && !last.includes("the persistence template pins"), `after the timeout: ${last}`);
+  assert(last.startsWith("rr: ") && last.includes("new persistence template"), `after the timeout: ${last}`);
   const lastPod = await conns(page).first().getAttribute("data-pod");
   assert(lastPod !== pinnedPod, "rr moved on after the template expired");
   await page.waitForTimeout(1200);
@@ -272,7 +276,7 @@ await step("the other scenarios: headless, NodePort, LoadBalancer, ExternalName"
   await shot(page, "09-nodeport", "NodePort 30002 on each node");
 
   await page.click("[data-testid=scenario-loadbalancer]");
-  await page.locator('[data-testid=entry][data-target="192.168.49.100:80"]').waitFor();
+  await page.locator('[data-testid=entry][data-target="192.168.49.100:80"]').first().waitFor();
   await shot(page, "10-loadbalancer", "LoadBalancer 192.168.49.100");
 
   await page.click("[data-testid=scenario-externalname]");
@@ -284,9 +288,185 @@ await step("the other scenarios: headless, NodePort, LoadBalancer, ExternalName"
   await shot(page, "11-externalname", "ExternalName: a CNAME to www.baidu.com");
 });
 
+// ---- Picture steps (web-picture): where clients are, each node's kube-proxy, Pod identities,
+// the connection table and the kubectl views. Kept in one block so other edits merge apart.
+const clientIndex = async (p, where) =>
+  p.locator("[data-testid=client] option").evaluateAll(
+    (os, w) => os.findIndex((o) => o.textContent.includes(w)), where);
+
+await step("picture: the cluster boundary, and every node holds its own kube-proxy table", async () => {
+  await page.click("[data-testid=scenario-clusterip]");
+  await page.locator("[data-testid=cluster-boundary]").waitFor();
+  await page.locator("[data-testid=outside-zone]").waitFor();
+  const nodes = await page.locator("[data-testid=picture] [data-testid=node]").count();
+  eq(await page.locator("[data-testid=kube-proxy]").count(), nodes, "one kube-proxy per node");
+  eq(await page.locator('[data-testid=entry][data-target="10.97.97.97:80"]').count(), nodes, "the VIP in every node's table");
+  const ipvs0 = await page.locator("[data-testid=kube-ipvs0]").evaluateAll((ts) => ts.map((t) => t.textContent));
+  assert(ipvs0.length === nodes && ipvs0.every((t) => t.includes("10.97.97.97")), `kube-ipvs0: ${ipvs0}`);
+  eq(await page.locator("[data-testid=control-plane]").count(), 1, "the control plane once");
+  await page.locator("[data-testid=legend]").waitFor();
+});
+
+await step("picture: outside → ClusterIP refused with the reason; the path stops at the boundary", async () => {
+  await page.click("[data-testid=restart]");
+  await page.selectOption("[data-testid=client]", { index: await clientIndex(page, "outside") });
+  await page.click("[data-testid=send-one]");
+  await waitCount(conns(page), 1);
+  const reason = await page.locator("[data-testid=reason]").first().innerText();
+  assert(reason.includes("outside the cluster, the ClusterIP 10.97.97.97 is unreachable"), reason);
+  eq(await page.locator("[data-testid=conn-path]").getAttribute("data-refused"), "true", "refused path");
+  await page.locator("[data-testid=refused-mark]").waitFor();
+  await page.waitForTimeout(1000);
+  await shot(page, "20-outside-clusterip-refused", "the laptop outside cannot reach a ClusterIP");
+});
+
+await step("picture: outside → NodePort answered through that node's kube-proxy, SNAT shown", async () => {
+  await page.click("[data-testid=scenario-nodeport]");
+  await page.locator('[data-testid=entry][data-target$=":30002"]').first().waitFor();
+  const target = await page.locator('[data-testid=entry][data-target$=":30002"]').nth(1).getAttribute("data-target");
+  const node = await page.locator('[data-testid=entry][data-target$=":30002"]').nth(1).getAttribute("data-node");
+  await page.selectOption("[data-testid=target]", target);
+  await page.selectOption("[data-testid=client]", { index: await clientIndex(page, "outside") });
+  await page.click("[data-testid=send-one]");
+  await waitCount(conns(page), 1);
+  const path = page.locator("[data-testid=conn-path]");
+  eq(await path.getAttribute("data-refused"), "false", "answered");
+  eq(await path.getAttribute("data-node"), node, "the node whose address it is chose");
+  const snat = await page.locator("[data-testid=snat]").getAttribute("data-snat");
+  assert(snat !== "", "masqueraded (externalTrafficPolicy Cluster)");
+  await page.waitForTimeout(1000);
+  await shot(page, "21-outside-nodeport", `the laptop → ${target}: ${node}'s table chose, the Pod sees ${snat}`);
+});
+
+await step("picture: a Pod client's connection enters through its own node's kube-proxy", async () => {
+  await page.click("[data-testid=scenario-clusterip]");
+  await page.locator('[data-testid=entry][data-target="10.97.97.97:80"]').first().waitFor();
+  const i = await clientIndex(page, "Pod on");
+  await page.selectOption("[data-testid=client]", { index: i });
+  const node = await page.locator('[data-testid=client-box][data-where=pod]').evaluate((g) => g.closest("[data-testid=node]").dataset.node);
+  await page.click("[data-testid=send-one]");
+  await waitCount(conns(page), 1);
+  eq(await page.locator("[data-testid=conn-path]").getAttribute("data-node"), node, "its node's table");
+});
+
+await step("picture: -Ln counters move, -Lnc lists connections, the kubectl views", async () => {
+  await page.click("[data-testid=scenario-affinity]");
+  await page.selectOption("[data-testid=client]", { index: 0 });
+  await page.click("[data-testid=send-one]");
+  await waitCount(conns(page), 1);
+  const node = await page.locator("[data-testid=conn-path]").getAttribute("data-node");
+  await page.selectOption("select[data-testid=node]", node);
+  const lnc = await page.locator("[data-testid=ipvsadm-lnc]").innerText();
+  // One short request (closed after 100 ms), read a second later: TIME_WAIT, an InActConn.
+  assert(/TCP\s+\d+:\d\d\s+TIME_WAIT/.test(lnc), `-Lnc: ${lnc}`);
+  assert(/TCP\s+\d+:\d\d\s+NONE/.test(lnc), `template in -Lnc: ${lnc}`);
+  const ln = await ipvsadm(page);
+  assert(/Masq\s+1\s+0\s+1/.test(ln), `InActConn 1 in -Ln: ${ln}`);
+  const views = await page.locator("[data-testid=kubectl-view]").evaluateAll((vs) => vs.map((v) => v.dataset.cmd));
+  for (const c of ["kubectl get svc -n dev", "kubectl describe svc service-affinity -n dev", "kubectl get endpoints -n dev", "kubectl get endpointslices -n dev", "kubectl get pods -n dev -o wide"]) {
+    assert(views.includes(c), `${c} in ${views}`);
+  }
+  await shot(page, "22-tables", "ipvsadm -Ln with counters, -Lnc with the template, kubectl views");
+});
+
+await step("picture: delete a Pod — the others stay put, a replacement gets a new name and IP", async () => {
+  await page.click("[data-testid=scenario-clusterip]");
+  await page.locator('[data-testid=entry][data-target="10.97.97.97:80"]').first().waitFor();
+  const before = await pods(page).evaluateAll((ps) => ps.map((p) => [p.dataset.pod, p.dataset.ip, p.dataset.node]));
+  const victim = before[0][0];
+  await page.locator(`[data-testid=pod-row][data-pod="${victim}"] [data-testid=delete]`).click();
+  await page.waitForFunction((v) => !document.querySelector(`[data-testid=pod][data-pod="${v}"]`), victim);
+  const after = await pods(page).evaluateAll((ps) => ps.map((p) => [p.dataset.pod, p.dataset.ip, p.dataset.node]));
+  for (const b of before.slice(1)) assert(after.some((a) => JSON.stringify(a) === JSON.stringify(b)), `sibling moved: ${b} not in ${after}`);
+  eq(after.length, 3, "the ReplicaSet replaced it");
+  const fresh = after.find((a) => !before.some((b) => b[0] === a[0]));
+  assert(fresh && fresh[1] !== before[0][1], `replacement ${fresh} vs ${before[0]}`);
+  await shot(page, "23-delete-replacement", "a Pod deleted: siblings stay, a replacement with a new name and IP");
+});
+
+await step("picture: terminating — a replacement at once, the terminating Pod shown as such", async () => {
+  await page.click("[data-testid=restart]");
+  await page.click("[data-testid=burst]");
+  await waitCount(conns(page), 6);
+  const before = await pods(page).count();
+  const row = page.locator("[data-testid=pod-row]").first();
+  const victim = await row.getAttribute("data-pod");
+  await row.locator("[data-testid=terminate]").click();
+  // A locator, not document.querySelector: the playground is inside the widget's shadow root.
+  await page.locator(`[data-testid=pod][data-pod="${victim}"][data-state=terminating]`).waitFor();
+  eq(await pods(page).count(), before + 1, "a replacement while the old one terminates");
+  await page.waitForTimeout(1000);
+  await shot(page, "24-terminating", "terminating: a replacement at once, the old one out of the rules");
+});
+
+await step("picture: the seed's ports 3017 / 5003 / 31122 and externalTrafficPolicy Local", async () => {
+  await page.click("[data-testid=scenario-seed-ports]");
+  await page.locator('[data-testid=entry][data-target$=":3017"]').first().waitFor();
+  await page.locator('[data-testid=entry][data-target$=":31122"]').first().waitFor();
+  assert((await ipvsadm(page)).includes(":5003"), "real servers on targetPort 5003");
+  await shot(page, "25-seed-ports", "port 3017, targetPort 5003, nodePort 31122");
+  await page.click("[data-testid=scenario-local]");
+  await page.locator('[data-testid=entry][data-target$=":30080"]').first().waitFor();
+  await page.selectOption("[data-testid=client]", { index: await clientIndex(page, "outside") });
+  await page.click("[data-testid=send-one]");
+  await waitCount(conns(page), 1);
+  if ((await page.locator("[data-testid=conn-path]").getAttribute("data-refused")) === "false") {
+    eq(await page.locator("[data-testid=snat]").getAttribute("data-snat"), "", "Local keeps the client's address");
+  }
+  await page.waitForTimeout(1000);
+  await shot(page, "26-local", "externalTrafficPolicy Local from outside");
+});
+
+await step("picture: LoadBalancer draws the device; without status EXTERNAL-IP <pending>", async () => {
+  await page.click("[data-testid=scenario-loadbalancer]");
+  await page.locator("[data-testid=lb-device]").waitFor();
+  await page.selectOption("[data-testid=client]", { index: await clientIndex(page, "outside") });
+  await page.click("[data-testid=send-one]");
+  await waitCount(conns(page), 1);
+  eq(await page.locator("[data-testid=conn-path]").getAttribute("data-refused"), "false", "outside reaches the LB IP");
+  await page.waitForTimeout(1000);
+  await shot(page, "27-loadbalancer", "the laptop → load balancer device → a node's table → a Pod");
+  const area = page.locator("[data-testid=manifest]");
+  const text = await area.inputValue();
+  await area.fill(text.replace(/\nstatus:[\s\S]*$/, "\n"));
+  await page.locator("[data-testid=lb-device].sr-pending").waitFor();
+  const svc = await page.locator('[data-testid=kubectl-view][data-cmd="kubectl get svc -n dev"]').innerText();
+  assert(svc.includes("<pending>"), svc);
+  await shot(page, "28-lb-pending", "LoadBalancer without status: EXTERNAL-IP <pending>");
+});
+
+await step("picture: 390 px light and dark", async () => {
+  for (const scheme of ["light", "dark"]) {
+    const c = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "en-US", colorScheme: scheme });
+    const p = await c.newPage();
+    watch(p, `390-${scheme}`);
+    await p.goto(`${BASE}#s=nodeport`);
+    await p.locator("[data-testid=picture] [data-testid=pod]").nth(2).waitFor();
+    await p.click("[data-testid=burst]");
+    await waitCount(conns(p), 6);
+    const width = await p.evaluate(() => document.documentElement.scrollWidth);
+    assert(width <= 390, `page is ${width} px wide`);
+    await p.waitForTimeout(1500);
+    await p.locator("[data-testid=picture]").screenshot({ path: join(ART, `29-picture-390-${scheme}.png`) });
+    shots.push({ file: `29-picture-390-${scheme}.png`, what: `the picture at 390 px, ${scheme}` });
+    await c.close();
+  }
+  const d = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US", colorScheme: "dark" });
+  const p = await d.newPage();
+  watch(p, "1280-dark");
+  await p.goto(`${BASE}#s=nodeport`);
+  await p.locator("[data-testid=picture] [data-testid=pod]").nth(2).waitFor();
+  await p.click("[data-testid=burst]");
+  await waitCount(conns(p), 6);
+  await p.waitForTimeout(1500);
+  await shot(p, "30-dark-1280", "the page at 1280 px, dark");
+  await d.close();
+});
+// ---- end of the picture steps.
+
 await step("keyboard only: Tab to 'Send one connection', Enter sends", async () => {
   await page.click("[data-testid=scenario-clusterip]");
-  await page.locator('[data-testid=entry][data-target="10.97.97.97:80"]').waitFor();
+  await page.locator('[data-testid=entry][data-target="10.97.97.97:80"]').first().waitFor();
   await page.evaluate(() => (document.activeElement?.shadowRoot?.activeElement ?? document.activeElement)?.blur());
   let found = false;
   for (let i = 0; i < 80 && !found; i++) {

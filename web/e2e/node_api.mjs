@@ -72,9 +72,9 @@ function same(name, kind, text, args, options) {
 }
 
 const scenarios = mod.scenarios();
-check("six scenarios", () => {
+check("eight scenarios (the seed notes' six, local, seed-ports)", () => {
   const ids = scenarios.map((s) => s.id).join(",");
-  if (ids !== "clusterip,headless,nodeport,loadbalancer,externalname,affinity") throw new Error(ids);
+  if (ids !== "clusterip,headless,nodeport,loadbalancer,externalname,affinity,local,seed-ports") throw new Error(ids);
 });
 const text = Object.fromEntries(scenarios.map((s) => [s.id, s.manifest]));
 

@@ -74,14 +74,15 @@ await step("the lesson page: three widgets in shadow roots, a quiz fed by on(\"c
   eq(await p.locator("#clusterip [data-testid=title]").innerText(), "ClusterIP · round robin", "title option");
   assert((await p.locator("#clusterip [data-testid=try]").innerText()).startsWith("Send six connections"), "prompt option");
   eq(await p.locator("#affinity [data-testid=lang]").count(), 0, "showLanguage: false");
-  eq(await p.locator("#clusterip [data-testid=client] option").allInnerTexts(), ["alice (10.244.0.50)", "bob (10.244.1.50)", "all clients, in turn"], "clients option");
+  eq(await p.locator("#clusterip [data-testid=client] option").allInnerTexts(), ["alice 10.244.0.50 (Pod on node-1)", "bob 10.244.1.50 (Pod on node-2)", "all clients, in turn"], "clients option");
   // The page's script sends through the handle; the quiz hears it through on("connection").
   await p.click("#send-six");
   await p.locator("#clusterip [data-testid=conn]").nth(5).waitFor();
   await p.check("#quiz-rr input[value='2/2/2']");
   await p.locator("#quiz-rr .verdict.right").waitFor();
   // Sent from the widget's own button: the event fires too.
-  await p.locator("#affinity [data-testid=client]").selectOption({ label: "10.0.0.7" });
+  // The lesson's own clients (the quiz asks about 10.0.0.7, the first).
+  await p.locator("#affinity [data-testid=client]").selectOption({ index: 0 });
   for (let i = 0; i < 3; i++) await p.locator("#affinity [data-testid=send-one]").click();
   await p.check("#quiz-affinity input[value='spread']");
   await p.locator("#quiz-affinity .verdict.wrong").waitFor();
@@ -367,7 +368,9 @@ await step("a link carries the connections sent: affinity pins survive sharing",
   watch(p, "pins");
   await p.goto(`${BASE}#s=affinity`);
   await p.locator("[data-testid=picture] [data-testid=pod]").nth(2).waitFor();
-  await p.selectOption("[data-testid=client]", { label: "10.0.0.8" });
+  // The second default client (a node's own process), not the first: the link keeps the choice.
+  await p.selectOption("[data-testid=client]", { index: 1 });
+  const chosen = (await p.locator("[data-testid=client] option").nth(1).innerText()).match(/\d+\.\d+\.\d+\.\d+/)[0];
   await p.click("[data-testid=send-one]");
   await p.locator("[data-testid=conn]").first().waitFor();
   const pinned = await p.locator("[data-testid=conn]").first().getAttribute("data-pod");
@@ -381,7 +384,7 @@ await step("a link carries the connections sent: affinity pins survive sharing",
   await q.click("[data-testid=send-one]");
   await q.locator("[data-testid=conn]").nth(1).waitFor();
   eq(await q.locator("[data-testid=conn]").first().getAttribute("data-pod"), pinned, "the pin survived the link");
-  assert((await q.locator("[data-testid=reason]").first().innerText()).includes("the persistence template pins 10.0.0.8"), "pinned reason");
+  assert((await q.locator("[data-testid=reason]").first().innerText()).includes(`the persistence template pins ${chosen}`), "pinned reason");
   await fresh.close();
   await p.close();
 });
@@ -399,7 +402,7 @@ await step("accessibility: skip link after the scenario bar, Pod actions named, 
       return a?.dataset?.testid ?? a?.tagName;
     });
     // Tab order: …the last scenario button, then the skip link; Enter lands in the traffic controls.
-    await p.locator("[data-testid=scenario-affinity]").focus();
+    await p.locator(".sr-scenario-buttons button").last().focus();
     await p.keyboard.press("Tab");
     eq(await deep(), "skip", "after the scenario bar");
     if (w === 1280) await shot(p, "22c-skip-link", "the skip link, focused", false);

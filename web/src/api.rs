@@ -138,6 +138,8 @@ pub struct RouteOptions {
     pub start: Option<f64>,
     /// `--proxy-mode`: `ipvs` (default), `iptables`, `nftables` or `userspace`.
     pub proxy_mode: Option<String>,
+    /// `--client-location`: `pod`, `node` or `outside` (not said: every entry reachable).
+    pub client_location: Option<String>,
 }
 
 impl RouteOptions {
@@ -152,6 +154,7 @@ impl RouteOptions {
         "namespace",
         "start",
         "proxyMode",
+        "clientLocation",
     ];
 
     /// `--proxy-mode`, checked as the CLI checks it.
@@ -199,6 +202,13 @@ impl RouteOptions {
             protocol,
             node,
             namespace: self.namespace.clone().unwrap_or_else(|| "default".into()),
+            location: match &self.client_location {
+                None => None,
+                Some(l) => Some(
+                    l.parse()
+                        .map_err(|e: String| ApiError::Message(format!("clientLocation: {e}")))?,
+                ),
+            },
             proxy_mode: self.proxy_mode()?,
             ..Request::default()
         };

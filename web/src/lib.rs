@@ -406,20 +406,20 @@ pub fn mount(element: web_sys::Element, options: JsValue) -> Result<Playground, 
     }
     if let Some(m) = start.model.as_deref() {
         let nodes: Vec<&str> = m.plans.iter().map(|p| p.node.as_str()).collect();
-        for c in start.clients.iter() {
+        for c in start.clients() {
             if let Some(n) = &c.node
                 && !nodes.contains(&n.as_str())
             {
                 return Err(message_error(&format!(
                     "mount options: client {} is on node {n:?}, which the cluster does not have; nodes: {}",
-                    c.label(),
+                    c.name,
                     nodes.join(", ")
                 )));
             }
         }
     }
     let bridge = Rc::new(widget::Bridge::new());
-    *bridge.clients.borrow_mut() = start.clients.clone();
+    *bridge.clients.borrow_mut() = Rc::new(start.clients());
     *bridge.target.borrow_mut() = opts.target;
     bridge.scheduler.set(start.scheduler);
 

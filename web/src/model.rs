@@ -67,6 +67,25 @@ pub struct ServiceView {
     pub affinity: Option<u32>,
 }
 
+/// Where a simulated client is (the core's [`ClientLocation`]).
+pub use svcroute_core::route::ClientLocation;
+
+/// A simulated client: an address somewhere in (or outside) the cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Client {
+    /// Its address (the source address of its connections).
+    pub address: IpAddr,
+    /// In a Pod, on a node, or outside the cluster.
+    pub location: ClientLocation,
+    /// Its name on the page.
+    pub name: String,
+    /// The node a Pod or node client is on (`None` outside).
+    pub node: Option<String>,
+}
+
+/// An outside machine's address (TEST-NET-3, RFC 5737).
+pub const OUTSIDE_CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 9));
+
 /// Everything the page draws for one valid manifest text.
 #[derive(Clone, Debug)]
 pub struct Model {
@@ -191,6 +210,42 @@ impl Model {
     pub fn plan_of(&self, node: Option<&str>) -> Option<&Plan> {
         node.and_then(|n| self.plans.iter().find(|p| p.node == n))
             .or(self.plans.first())
+    }
+
+    /// The page's clients when none are given: a client Pod on the first node (an address
+    /// in that node's Pod range, after the Pods' own), the last node itself (a process in its
+    /// host network), and a machine outside the cluster.
+    pub fn default_clients(&self) -> Vec<Client> {
+        let mut out = Vec::new();
+        let nodes = &self.cluster.nodes;
+        if let Some(n) = nodes.first() {
+            let addr = n.pod_cidrs.first().and_then(|c| c.hosts().nth(199));
+            if let Some(address) = addr {
+                out.push(Client {
+                    address,
+                    location: ClientLocation::Pod,
+                    name: "client-pod".into(),
+                    node: Some(n.meta.id.name.clone()),
+                });
+            }
+        }
+        if let Some(n) = nodes.last()
+            && let Some(address) = n.addresses.first()
+        {
+            out.push(Client {
+                address: *address,
+                location: ClientLocation::Node,
+                name: n.meta.id.name.clone(),
+                node: Some(n.meta.id.name.clone()),
+            });
+        }
+        out.push(Client {
+            address: OUTSIDE_CLIENT,
+            location: ClientLocation::Outside,
+            name: "laptop".into(),
+            node: None,
+        });
+        out
     }
 
     /// A Service by `namespace/name`.

@@ -37,36 +37,36 @@ pub struct Scenario {
 const DEPLOYMENT: &str = include_str!("../../examples/deployment.yaml");
 
 /// Every scenario, the default first.
-pub const ALL: [Scenario; 6] = [
+pub const ALL: [Scenario; 8] = [
     Scenario {
         id: "clusterip",
         title: "ClusterIP",
-        try_en: "The Deployment's three nginx Pods behind the virtual IP 10.97.97.97:80, reachable only inside the cluster. Send a burst: rr (round robin) walks the real servers in list order, 2/2/2. Make a Pod not ready and watch it leave the ipvsadm rules: the changes list shows one deletion.",
-        try_zh: "Deployment 的三个 nginx Pod 位于虚拟 IP 10.97.97.97:80 之后，只能在集群内部访问。发送一次突发：rr（轮询）按列表顺序依次选择真实服务器，每个 Pod 各 2 个。把一个 Pod 设为未就绪，看它从 ipvsadm 规则中消失：变化列表里只有一条删除。",
+        try_en: "The Deployment's three nginx Pods behind the virtual IP 10.97.97.97:80. Send a burst from all clients: the client Pod and the node's own process reach it through their node's kube-proxy (its IPVS table chooses, rr in list order; each node's kernel keeps its own rr position); the laptop outside is refused: a ClusterIP exists only in the nodes' rules. Make a Pod not ready and watch it leave every node's ipvsadm rules: the change travels apiserver → etcd → EndpointSlice → kube-proxy, and the changes list shows one deletion. Delete a Pod: the others stay, the ReplicaSet makes a replacement.",
+        try_zh: "Deployment 的三个 nginx Pod 位于虚拟 IP 10.97.97.97:80 之后。从所有客户端发送一次突发：客户端 Pod 和节点本机进程经由所在节点的 kube-proxy 访问（由该节点的 IPVS 规则表按列表顺序轮询选择；每个节点的内核各自记录轮询位置）；集群外的 laptop 被拒绝：ClusterIP 只存在于各节点的规则中。把一个 Pod 设为未就绪，看它从每个节点的 ipvsadm 规则中消失：变更沿 apiserver → etcd → EndpointSlice → kube-proxy 传播，变化列表里只有一条删除。删除一个 Pod：其他 Pod 不动，ReplicaSet 创建一个替代。",
         service: include_str!("../../examples/service-clusterip.yaml"),
         prefer: Prefer::ClusterIp,
     },
     Scenario {
         id: "headless",
         title: "Headless",
-        try_en: "clusterIP: None: no virtual IP and no IPVS rule. The Service's DNS name answers with the ready Pods' addresses and the client picks one itself. Make a Pod not ready: its A record disappears.",
-        try_zh: "clusterIP: None：不分配 ClusterIP，也没有 IPVS 规则，只能通过 Service 的域名访问。DNS 直接返回就绪 Pod 的地址，由客户端自己选择。把一个 Pod 设为未就绪：它的 A 记录随之消失。",
+        try_en: "clusterIP: None: no virtual IP and no IPVS rule. First the client asks the cluster DNS: the Service's name answers with the ready Pods' addresses. Then the client connects to one of them itself (the dashed second hop), straight to the Pod, through no kube-proxy table. Make a Pod not ready: its A record disappears. From the laptop outside, the name does not resolve.",
+        try_zh: "clusterIP: None：不分配 ClusterIP，也没有 IPVS 规则。客户端先查询集群 DNS：Service 的域名返回就绪 Pod 的地址；然后客户端自己连接其中一个地址（虚线表示的第二跳），直接到达 Pod，不经过 kube-proxy 的规则表。把一个 Pod 设为未就绪：它的 A 记录随之消失。集群外的 laptop 无法解析这个域名。",
         service: include_str!("../../examples/service-headless.yaml"),
         prefer: Prefer::Dns,
     },
     Scenario {
         id: "nodeport",
         title: "NodePort",
-        try_en: "The Service on port 30002 of every Node's address (NodeIP:NodePort), reachable from outside the cluster, plus a ClusterIP. Send to each node's address; switch the node to compare their rules.",
-        try_zh: "把 Service 的端口映射到每个 Node 地址的 30002 端口，通过 NodeIP:NodePort 从集群外部访问，同时保留 ClusterIP。分别发送到各节点的地址；切换节点比较它们的规则。",
+        try_en: "The Service on port 30002 of every Node's address (NodeIP:NodePort), plus a ClusterIP. From the laptop outside, send to a node's address: that node's kube-proxy table chooses, maybe a Pod on another node, and the Pod sees the node's address as source (masquerade, externalTrafficPolicy: Cluster). Send to the ClusterIP from outside: refused.",
+        try_zh: "把 Service 的端口映射到每个 Node 地址的 30002 端口（NodeIP:NodePort），同时保留 ClusterIP。从集群外的 laptop 发送到某个节点的地址：由这个节点的 kube-proxy 规则表选择，可能选中其他节点上的 Pod，Pod 看到的源地址是节点的地址（SNAT 伪装，externalTrafficPolicy: Cluster）。从外部发送到 ClusterIP：被拒绝。",
         service: include_str!("../../examples/service-nodeport.yaml"),
         prefer: Prefer::NodePort,
     },
     Scenario {
         id: "loadbalancer",
         title: "LoadBalancer",
-        try_en: "Like NodePort, plus an external load balancer's address 192.168.49.100 (what a bare-metal load balancer such as MetalLB publishes). Every node holds a virtual server for that address.",
-        try_zh: "和 NodePort 类似，另外在集群外部有一个负载均衡设备，地址 192.168.49.100（如裸机上的 MetalLB 发布的地址）。每个节点都为这个地址建立虚拟服务。",
+        try_en: "A load balancer device outside the cluster publishes 192.168.49.100 (status.loadBalancer, as MetalLB or a cloud does) and forwards the laptop's connections to a node; that node's IPVS table (the address is on its kube-ipvs0) chooses the Pod. Delete the status lines from the manifest: kubectl get svc shows EXTERNAL-IP <pending>, and only the NodePort is left.",
+        try_zh: "集群外的负载均衡设备发布地址 192.168.49.100（status.loadBalancer，如 MetalLB 或云厂商），把 laptop 的连接转发到某个节点；由该节点的 IPVS 规则表（地址绑定在它的 kube-ipvs0 上）选择 Pod。从清单中删除 status 几行：kubectl get svc 显示 EXTERNAL-IP <pending>，只剩 NodePort 可用。",
         service: include_str!("../../examples/service-loadbalancer.yaml"),
         prefer: Prefer::LoadBalancer,
     },
@@ -81,9 +81,25 @@ pub const ALL: [Scenario; 6] = [
     Scenario {
         id: "affinity",
         title: "sessionAffinity ClientIP",
-        try_en: "sessionAffinity: ClientIP becomes IPVS persistence (-p 10800): connections from one client address go to one Pod. Send one from 10.0.0.7 several times: it stays. Advance the clock by 3 h past the timeout and send again: the template has expired and rr chooses anew.",
-        try_zh: "sessionAffinity: ClientIP 对应 IPVS 持久连接（-p 10800）：来自同一客户端地址的连接转发到同一个 Pod。从 10.0.0.7 多次发送：始终到同一个 Pod。把时钟推进 3 小时超过超时时间后再发送：模板已过期，rr 重新选择。",
+        try_en: "sessionAffinity: ClientIP becomes IPVS persistence (-p 10800): connections from one client address go to one Pod. Send one from client-pod several times: it stays; the ipvsadm -Lnc table shows the template (NONE, port 0) counting down. Choose a 10 s timeout, send, advance the clock past it and send again: the template has expired and rr chooses anew.",
+        try_zh: "sessionAffinity: ClientIP 对应 IPVS 持久连接（-p 10800）：来自同一客户端地址的连接转发到同一个 Pod。从 client-pod 多次发送：始终到同一个 Pod；ipvsadm -Lnc 表里能看到持久模板（NONE，端口 0）在倒计时。选择 10 秒超时，发送后把时钟推进超过超时再发送：模板已过期，rr 重新选择。",
         service: include_str!("../../examples/service-affinity.yaml"),
+        prefer: Prefer::ClusterIp,
+    },
+    Scenario {
+        id: "local",
+        title: "externalTrafficPolicy: Local",
+        try_en: "A NodePort with externalTrafficPolicy: Local. From the laptop outside, each node's address sends only to the Pods on that node, and the Pod sees the laptop's own address (no masquerade). Pick the NodePort of a node without a Pod: its table has the virtual server but no real server, so the connection is refused. Compare with the NodePort scenario, where the Pod sees the node's address.",
+        try_zh: "设置了 externalTrafficPolicy: Local 的 NodePort。从集群外的 laptop 访问时，每个节点地址只转发到本节点上的 Pod，而且 Pod 看到的是 laptop 自己的地址（不做 SNAT 伪装）。选择一个没有 Pod 的节点的 NodePort：它的规则表里有虚拟服务却没有真实服务器，连接被拒绝。对比 NodePort 场景：那里 Pod 看到的是节点的地址。",
+        service: include_str!("../../examples/service-local.yaml"),
+        prefer: Prefer::NodePort,
+    },
+    Scenario {
+        id: "seed-ports",
+        title: "port 3017 · targetPort 5003 · nodePort 31122",
+        try_en: "The notes' own three numbers. Inside the cluster the Service is ClusterIP:3017 (port); kube-proxy forwards to the Pods' port 5003 (targetPort — what the container must listen on; nginx listens on 80 unless configured); from outside, NodeIP:31122 (nodePort) on every node. Look at the IPVS table: virtual servers on 3017 and 31122, real servers on 5003. Send from the laptop to the ClusterIP (refused) and to a NodePort (answered).",
+        try_zh: "笔记里的三个端口号。在集群内部，Service 是 ClusterIP:3017（port）；kube-proxy 转发到 Pod 的 5003 端口（targetPort——容器必须在这个端口监听；nginx 默认监听 80）；在集群外部，每个节点上都是 NodeIP:31122（nodePort）。看 IPVS 规则表：虚拟服务在 3017 和 31122 上，真实服务器在 5003 上。从 laptop 发送到 ClusterIP（被拒绝）和 NodePort（有应答）。",
+        service: include_str!("../../examples/service-seed-ports.yaml"),
         prefer: Prefer::ClusterIp,
     },
 ];

@@ -6,7 +6,7 @@
 //! While the manifests are broken, `model` keeps the last good answers and `errors` holds the
 //! diagnostics of the current text.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::rc::Rc;
 
 use svcroute_core::cluster::Tweaks;
@@ -23,12 +23,6 @@ use crate::i18n::Lang;
 use crate::model::{Entry, EntryKind, Model, ServiceView};
 use crate::scenarios::{Prefer, Scenario};
 
-/// The simulated clients.
-pub const CLIENTS: [IpAddr; 3] = [
-    IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7)),
-    IpAddr::V4(Ipv4Addr::new(10, 0, 0, 8)),
-    IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9)),
-];
 /// Simulated time between two connections of one send, and the clock's step after each.
 pub const STEP_MS: u64 = 1000;
 /// How long one simulated request keeps its connection open.
@@ -46,75 +40,7 @@ pub const SENDS_LIMIT: usize = 200;
 /// sessionAffinity ClientIP's default timeout (`timeoutSeconds`).
 pub const AFFINITY_TIMEOUT: u32 = 10_800;
 
-/// Where a client is (the widget's `clients` option): inside a Pod, on a node, or outside the
-/// cluster.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Place {
-    /// A Pod's container (on a node).
-    #[default]
-    Pod,
-    /// A node itself (its host network).
-    Node,
-    /// A machine outside the cluster.
-    Outside,
-}
-
-impl Place {
-    /// Every value of `where`, as the widget's `clients` option spells it.
-    pub const NAMES: [&'static str; 3] = ["pod", "node", "outside"];
-
-    /// `pod`, `node` or `outside`.
-    pub fn parse(s: &str) -> Option<Place> {
-        match s {
-            "pod" => Some(Place::Pod),
-            "node" => Some(Place::Node),
-            "outside" => Some(Place::Outside),
-            _ => None,
-        }
-    }
-
-    /// The option's spelling.
-    pub fn as_str(self) -> &'static str {
-        Place::NAMES[self as usize]
-    }
-}
-
-/// A simulated client.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Client {
-    /// Its address (the connections' source address).
-    pub address: IpAddr,
-    /// Where it is.
-    pub place: Place,
-    /// A name for people (the address when `None`).
-    pub name: Option<String>,
-    /// Its node, for a Pod or a node client (the first node when `None`).
-    pub node: Option<String>,
-}
-
-impl Client {
-    /// An anonymous Pod client on the chosen node (the playground's three clients).
-    pub fn anonymous(address: IpAddr) -> Client {
-        Client {
-            address,
-            place: Place::Pod,
-            name: None,
-            node: None,
-        }
-    }
-
-    /// The name, or the address.
-    pub fn label(&self) -> String {
-        self.name
-            .clone()
-            .unwrap_or_else(|| self.address.to_string())
-    }
-}
-
-/// The playground's clients: [`CLIENTS`], anonymous Pods on the chosen node.
-pub fn default_clients() -> Vec<Client> {
-    CLIENTS.iter().copied().map(Client::anonymous).collect()
-}
+pub use crate::model::{Client, ClientLocation};
 
 /// The answer to a send: the connections, or why there are none.
 pub type SendResult = Result<Vec<Connection>, String>;
@@ -166,7 +92,7 @@ pub struct Init {
     pub manifest: Option<String>,
     /// A state from a link; wins over the two above.
     pub fragment: Option<Fragment>,
-    /// The clients (the playground's three anonymous ones when `None`).
+    /// The clients ([`Model::default_clients`] when `None`).
     pub clients: Option<Vec<Client>>,
     /// The target to send to first (`HOST:PORT`).
     pub target: Option<String>,
@@ -193,8 +119,10 @@ pub struct State {
     pub service: Option<String>,
     /// The chosen target (`HOST:PORT`).
     pub target: Option<String>,
-    /// The chosen client: an index into [`CLIENTS`], or `CLIENTS.len()` for all in turn.
+    /// The chosen client: an index into [`State::clients`], or its length for all in turn.
     pub client: usize,
+    /// The clients given by the embedder; `None`: [`Model::default_clients`].
+    pub clients: Option<Vec<Client>>,
     /// The simulated clock, in milliseconds.
     pub clock_ms: u64,
     /// The last good answers of the core.
@@ -211,8 +139,6 @@ pub struct State {
     pub bursts: u64,
     /// Why the last send did nothing (the core's message).
     pub notice: Option<String>,
-    /// The clients.
-    pub clients: Rc<Vec<Client>>,
     /// Edited manifests of the other scenarios, kept while switching.
     pub edits: Rc<std::collections::BTreeMap<&'static str, String>>,
     /// The sends since the simulation started, for the link.
@@ -306,7 +232,6 @@ impl State {
     /// The starting state.
     pub fn new(init: Init) -> State {
         let scenario = Scenario::get(init.scenario.as_deref().unwrap_or(""));
-        let clients = init.clients.unwrap_or_else(default_clients);
         let mut s = State {
             lang: init.lang,
             scenario,
@@ -317,6 +242,7 @@ impl State {
             service: None,
             target: init.target,
             client: 0,
+            clients: init.clients,
             clock_ms: 0,
             model: None,
             prev: None,
@@ -325,7 +251,6 @@ impl State {
             log: Rc::new(Vec::new()),
             bursts: 0,
             notice: None,
-            clients: Rc::new(clients),
             edits: Rc::default(),
             sends: Rc::default(),
             next_id: 1,
@@ -386,7 +311,7 @@ impl State {
             }
             Action::Lang(l) => self.lang = l,
             Action::Send { count, all_clients } => self.send(count, all_clients),
-            Action::Client(c) => self.client = c.min(self.clients.len()),
+            Action::Client(c) => self.client = c.min(self.clients().len()),
             Action::Target(t) => self.target = Some(t),
             Action::Service(s) => {
                 self.service = Some(s);
@@ -459,12 +384,13 @@ impl State {
         self.node = f.node;
         self.service = f.service;
         self.target = f.target;
-        self.client = f.client.min(self.clients.len());
+        self.client = f.client;
         self.sim = Simulator::new();
         self.log = Rc::new(Vec::new());
         self.sends = Rc::default();
         self.bursts = 0;
         self.rebuild();
+        self.client = self.client.min(self.clients().len());
         // The link's sends, replayed: the simulator's positions and pins come back.
         for rec in f.sends {
             self.clock_ms = rec.at;
@@ -569,42 +495,58 @@ impl State {
             .count()
     }
 
+    /// The simulated clients: the embedder's, or the model's defaults. A Pod or node client
+    /// that names no node is on the first node.
+    pub fn clients(&self) -> Vec<Client> {
+        let model = self.model.as_deref();
+        match (&self.clients, model) {
+            (Some(c), _) => {
+                let first = model.and_then(|m| m.plans.first()).map(|p| p.node.clone());
+                c.iter()
+                    .cloned()
+                    .map(|mut c| {
+                        if c.location != ClientLocation::Outside && c.node.is_none() {
+                            c.node = first.clone();
+                        }
+                        c
+                    })
+                    .collect()
+            }
+            (None, Some(m)) => m.default_clients(),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    /// Sends `count` connections, one per step of the clock, from the chosen client (or the
+    /// clients in turn): each one a request to the core from where its client is, so the
+    /// node it enters and the core's reachability and masquerade apply.
     fn send(&mut self, count: u32, all_clients: bool) {
-        let from = if all_clients || self.client >= self.clients.len() {
-            self.clients.iter().map(|c| c.address).collect()
+        let clients = self.clients();
+        let from = if all_clients || self.client >= clients.len() {
+            clients.iter().map(|c| c.address).collect()
         } else {
-            vec![self.clients[self.client].address]
+            vec![clients[self.client].address]
         };
         if let Err(e) = self.send_to(from, None, count) {
             self.notice = Some(e);
         }
     }
 
-    /// The node whose rules a connection from `address` meets: a Pod or node client's own
-    /// node (the first node when it names none), else the chosen node.
-    fn node_of_client(&self, address: IpAddr) -> Option<String> {
-        let c = self.clients.iter().find(|c| c.address == address);
-        match c {
-            Some(c) if c.node.is_some() => c.node.clone(),
-            Some(c) if c.place != Place::Outside && c.name.is_some() => self
-                .model
-                .as_deref()
-                .and_then(|m| m.plans.first())
-                .map(|p| p.node.clone()),
-            _ => self.node_name(),
+    /// Where a connection from `address` starts: its client's location and the node whose
+    /// rules it meets. A Pod or node client is on its own node ([`State::clients`]); an
+    /// outside client enters the chosen node; an address of no client is a Pod on the chosen
+    /// node.
+    fn origin_of(&self, clients: &[Client], address: IpAddr) -> (Option<String>, ClientLocation) {
+        match clients.iter().find(|c| c.address == address) {
+            Some(c) => (c.node.clone().or_else(|| self.node_name()), c.location),
+            None => (self.node_name(), ClientLocation::Pod),
         }
     }
 
-    /// Where the client with this address is (an unknown address: a Pod).
-    fn place_of(&self, address: IpAddr) -> Place {
-        self.clients
-            .iter()
-            .find(|c| c.address == address)
-            .map_or(Place::Pod, |c| c.place)
-    }
-
     /// Sends `count` connections from `from` (in turn; the chosen client when empty) to `to`
-    /// (the chosen target when `None`), logs them and returns them.
+    /// (the chosen target when `None`), logs them and returns them. Each request to the core
+    /// carries its clients' location and node, so the node it enters, the core's reachability
+    /// and masquerade apply.
     fn send_to(
         &mut self,
         mut from: Vec<IpAddr>,
@@ -624,9 +566,10 @@ impl State {
             .as_ref()
             .filter(|e| e.target == to)
             .map_or(svcroute_core::model::Protocol::Tcp, |e| e.protocol);
+        let clients = self.clients();
         if from.is_empty() {
-            let c = self.client.min(self.clients.len().saturating_sub(1));
-            from = self.clients.get(c).map(|c| c.address).into_iter().collect();
+            let c = self.client.min(clients.len().saturating_sub(1));
+            from = clients.get(c).map(|c| c.address).into_iter().collect();
         }
         if from.is_empty() {
             return Err("no client to send from".into());
@@ -635,11 +578,9 @@ impl State {
             .service_view()
             .and_then(|s| s.id.split_once('/'))
             .map_or("default".to_owned(), |(ns, _)| ns.to_owned());
-        // One request per client node and place: a request has one of each.
-        let keys: Vec<(Option<String>, Place)> = from
-            .iter()
-            .map(|a| (self.node_of_client(*a), self.place_of(*a)))
-            .collect();
+        // One request per client node and location: a request has one of each.
+        let keys: Vec<(Option<String>, ClientLocation)> =
+            from.iter().map(|a| self.origin_of(&clients, *a)).collect();
         let uniform = keys.windows(2).all(|w| w[0] == w[1]);
         let mut conns = Vec::new();
         let calls: Vec<(Vec<IpAddr>, u32, usize)> = if uniform {
@@ -651,10 +592,7 @@ impl State {
         };
         let mut clock = self.clock_ms;
         for (from, n, k) in calls {
-            let (node, _place) = keys[k].clone();
-            // `..default()`: the request's fields still to come (the client's location, issue
-            // 12 item 2) keep their defaults until they are wired here.
-            #[allow(clippy::needless_update)]
+            let (node, location) = keys[k].clone();
             let req = Request {
                 to: to.clone(),
                 from,
@@ -669,6 +607,7 @@ impl State {
                 // waits out TCP's TIME_WAIT in the kernel's table (so persistence templates
                 // expire once the client stops, as `ipvsadm -Lnc` shows).
                 duration_ms: Some(REQUEST_MS),
+                location: Some(location),
                 ..Request::default()
             };
             let routes =
@@ -737,6 +676,7 @@ impl PartialEq for State {
             && self.service == o.service
             && self.target == o.target
             && self.client == o.client
+            && self.clients == o.clients
             && self.clock_ms == o.clock_ms
             && same(&self.model, &o.model)
             && same(&self.prev, &o.prev)
@@ -744,7 +684,6 @@ impl PartialEq for State {
             && Rc::ptr_eq(&self.log, &o.log)
             && self.bursts == o.bursts
             && self.notice == o.notice
-            && Rc::ptr_eq(&self.clients, &o.clients)
             && Rc::ptr_eq(&self.edits, &o.edits)
             && Rc::ptr_eq(&self.past, &o.past)
     }
@@ -774,7 +713,7 @@ mod tests {
 
     fn spread(s: &State) -> Vec<usize> {
         let mut per: BTreeMap<String, usize> = BTreeMap::new();
-        for c in s.log.iter() {
+        for c in s.log.iter().filter(|c| !c.conn.refused) {
             *per.entry(c.conn.pod.clone().unwrap_or_default())
                 .or_default() += 1;
         }
@@ -782,7 +721,7 @@ mod tests {
     }
 
     #[test]
-    fn a_burst_spreads_over_the_three_pods() {
+    fn a_burst_spreads_over_the_three_pods_and_outside_is_refused() {
         let mut s = state("clusterip");
         assert_eq!(s.entry().map(|e| e.target.as_str()), Some("10.97.97.97:80"));
         s.apply(Action::Send {
@@ -790,7 +729,16 @@ mod tests {
             all_clients: true,
         });
         assert_eq!(s.log.len(), 6);
-        assert_eq!(spread(&s), [2, 2, 2]);
+        let refused: Vec<&Sent> = s.log.iter().filter(|c| c.conn.refused).collect();
+        assert_eq!(
+            refused.len(),
+            2,
+            "the outside client cannot reach a ClusterIP"
+        );
+        assert!(refused.iter().all(|c| c.conn.from == "203.0.113.9"));
+        // Each node's table keeps its own rr position: the client Pod (node-1) and node-2's
+        // own process both start at the first real server.
+        assert_eq!(spread(&s), [2, 2], "rr per node");
         assert_eq!(s.clock_ms, 6_000);
     }
 
@@ -822,7 +770,7 @@ mod tests {
         });
         let last = &s.log[3].conn;
         assert!(
-            !last.reason.contains("the persistence template pins"),
+            last.reason.contains("new persistence template"),
             "{}",
             last.reason
         );

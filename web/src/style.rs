@@ -17,6 +17,7 @@ pub const CSS: &str = r#"
 .sr-hint{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:6px 8px;margin:6px 0;color:var(--fg)}
 .sr-warns{margin:4px 0 0;padding-left:18px;color:var(--warn)}
 .svcroute{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--panel:#f6f8fa;--accent:#0969da;--ok:#1a7f37;--warn:#9a6700;--bad:#cf222e;
+  --edge:#6e7781;--box:#fff;--node:#f6f8fa;--ready-bg:#dafbe1;--nr-bg:#fff8c5;--term-bg:#ffebe9;--vs-bg:#fff8c5;--vs-line:#9a6700;--proxy-bg:#eef4ff;--proxy-line:#0969da;--outside-bg:#f6f8fa;--unsel:#eaeef2;
   font:14px/1.45 system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;color:var(--fg);background:var(--bg);
   box-sizing:border-box;max-width:1400px;margin:0 auto;padding:12px;overflow-wrap:anywhere}
 .svcroute *,.svcroute *::before,.svcroute *::after{box-sizing:inherit}
@@ -76,26 +77,26 @@ button.sr-diag{text-decoration:underline dotted}
 .sr-svg .sr-t-bold{font-weight:700}
 .sr-svg .sr-t-left{text-anchor:start}
 .sr-svg .sr-t-note{fill:var(--muted)}
-.sr-client rect{fill:#fff;stroke-width:1.5}
+.sr-client rect{stroke-width:1.5}
 .sr-client.sr-chosen rect{stroke-width:3}
-.sr-entry rect{fill:#fff8c5;stroke:#d4a72c;stroke-width:1.5}
+.sr-entry rect{fill:var(--vs-bg);stroke:var(--vs-line);stroke-width:1.5}
 .sr-entry.sr-chosen rect{stroke:#9a6700;stroke-width:3}
-.sr-dns rect{fill:#fbefff;stroke:#8250df;stroke-dasharray:5 3;stroke-width:1.5}
-.sr-external rect{fill:#f6f8fa;stroke:#57606a;stroke-dasharray:3 3}
-.sr-node>rect{fill:#f6f8fa;stroke:#8c959f;stroke-width:1}
+.sr-dns rect{fill:var(--box);stroke:#8250df;stroke-dasharray:5 3;stroke-width:1.5}
+.sr-external rect{fill:var(--box);stroke:var(--edge);stroke-dasharray:3 3}
+.sr-node>rect{fill:var(--node);stroke:var(--edge);stroke-width:1}
 .sr-node.sr-chosen>rect{stroke:var(--accent);stroke-width:2.5}
 .sr-pod rect{stroke-width:1.5}
-.sr-pod.ready rect{fill:#dafbe1;stroke:#1a7f37}
-.sr-pod.not-ready rect{fill:#fff8c5;stroke:#9a6700}
-.sr-pod.terminating rect{fill:#ffebe9;stroke:#cf222e}
-.sr-pod.sr-out rect{stroke-dasharray:4 3}
-.sr-pod.sr-unselected{opacity:.5}
-.sr-pod.sr-unselected rect{fill:#eaeef2;stroke:#8c959f}
+.sr-pod.ready>rect{fill:var(--ready-bg);stroke:var(--ok)}
+.sr-pod.not-ready>rect{fill:var(--nr-bg);stroke:var(--warn)}
+.sr-pod.terminating>rect{fill:var(--term-bg);stroke:var(--bad)}
+.sr-pod.sr-out>rect{stroke-dasharray:4 3}
+.sr-pod.sr-unselected text{fill:var(--muted)}
+.sr-pod.sr-unselected>rect{fill:var(--unsel);stroke:var(--edge)}
 .sr-hits circle{fill:var(--accent)}
 .sr-hits text{fill:#fff!important;font-size:10px}
-.sr-link{stroke:#8c959f;stroke-width:1;fill:none;stroke-dasharray:2 3}
-.sr-arrowhead{fill:#8c959f}
-.sr-conn path{fill:none;stroke-width:1.8;opacity:.55}
+.sr-link{stroke:var(--edge);stroke-width:1;fill:none;stroke-dasharray:2 3}
+.sr-arrowhead{fill:var(--edge)}
+.sr-conn path{fill:none;stroke-width:2;opacity:.8}
 .sr-conn.sr-refused path{stroke:var(--bad)!important;stroke-dasharray:4 3}
 .sr-refused-text{fill:var(--bad)!important}
 @media (prefers-reduced-motion:reduce){.sr-dot{display:none}}
@@ -133,4 +134,44 @@ button.sr-diag{text-decoration:underline dotted}
 .sr-more>summary{cursor:pointer;font-weight:600}
 .sr-compact{border:1px solid var(--line);border-radius:10px;max-width:760px}
 .sr-empty{padding:24px;color:var(--muted)}
+.sr-svg .sr-t-right{text-anchor:end}
+.sr-svg .sr-t-strong{font-weight:600;fill:var(--fg)}
+.sr-svg .sr-t-muted{fill:var(--muted)}
+.sr-client rect{fill:var(--box)}
+.sr-outside-band{fill:var(--outside-bg);stroke:var(--edge);stroke-width:1}
+.sr-boundary{fill:none;stroke:var(--fg);stroke-width:1.5;stroke-dasharray:8 4}
+.sr-lb rect{fill:var(--box);stroke:var(--proxy-line);stroke-width:1.5}
+.sr-lb.sr-pending rect{stroke:var(--warn);stroke-dasharray:4 3}
+.sr-cp-step rect{fill:var(--panel);stroke:var(--edge);stroke-width:1}
+.sr-cp-link{stroke:var(--edge);stroke-width:1}
+.sr-cp-anim rect{animation:sr-pulse 1.2s ease-out 1 both}
+.sr-cp-anim{animation-fill-mode:both}
+@keyframes sr-pulse{0%{fill:var(--panel)}30%{fill:#ffd33d;stroke:var(--warn)}100%{fill:var(--panel)}}
+.sr-proxy>rect{fill:var(--proxy-bg);stroke:var(--proxy-line);stroke-width:1.2}
+.sr-vs rect{fill:transparent}
+.sr-vs.sr-chosen rect{fill:var(--vs-bg);stroke:var(--vs-line);stroke-width:1}
+.sr-mark-ready{fill:var(--ok)}
+.sr-mark-notready{fill:none;stroke:var(--warn);stroke-width:2}
+.sr-mark-term{fill:var(--bad)}
+.sr-cross{stroke:var(--bad);stroke-width:2.2;fill:none}
+.sr-conn.sr-hop2 path{stroke-dasharray:6 3;opacity:.8}
+.sr-snat rect,.sr-legend-snat{fill:var(--box);stroke:var(--fg);stroke-width:1}
+.sr-legend{list-style:none;display:flex;flex-wrap:wrap;gap:4px 14px;margin:6px 0 0;padding:0;font-size:.85em;color:var(--fg)}
+.sr-legend li{display:flex;align-items:center;gap:4px}
+.sr-legend-conn{stroke:var(--accent);stroke-width:2}
+.sr-legend .sr-link{stroke-width:1.2}
+@media (prefers-color-scheme:dark){
+  .svcroute{--fg:#e6edf3;--muted:#9ea7b3;--line:#3d444d;--bg:#0d1117;--panel:#161b22;--accent:#4493f8;--ok:#3fb950;--warn:#d29922;--bad:#f85149;
+    --edge:#8b949e;--box:#0d1117;--node:#161b22;--ready-bg:#12261e;--nr-bg:#272115;--term-bg:#2d1517;--vs-bg:#3b2e0a;--vs-line:#d29922;--proxy-bg:#0c2d6b;--proxy-line:#4493f8;--outside-bg:#161b22;--unsel:#21262d}
+  .svcroute button,.svcroute select,.svcroute .sr-editor{background:var(--panel);color:var(--fg);border-color:var(--line)}
+  .sr-try{background:#0c2d6b;border-color:#1f6feb}
+  .sr-good{background:#12261e;color:#7ee787}.sr-bad{background:#2d1517;color:#ffa198}
+  .sr-bl.sr-err{background:#2d1517}.sr-bl.sr-warn,.sr-ln.sr-warn{background:#272115}
+  .sr-conn-item.sr-new{background:#0c2d6b}
+  .sr-chip.ready{background:var(--ready-bg)}.sr-chip.not-ready{background:var(--nr-bg)}.sr-chip.terminating{background:var(--term-bg)}
+  .sr-textarea{color:var(--fg)}
+  .sr-hits circle{fill:#1f6feb}
+  .sr-primary,.sr-scenario.sr-on{background:#1f6feb!important;border-color:#1f6feb!important}
+  @keyframes sr-pulse{0%{fill:var(--panel)}30%{fill:#6e5600;stroke:var(--warn)}100%{fill:var(--panel)}}
+}
 "#;

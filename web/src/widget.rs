@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::*;
 use yew::UseReducerDispatcher;
 
 use crate::api::{ApiError, DEFAULT_FILE};
-use crate::state::{Action, Client, Place, Reply, Sent, State};
+use crate::state::{Action, Client, ClientLocation, Reply, Sent, State};
 
 /// Which layout the widget shows (`view`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -361,14 +361,11 @@ fn parse_send(bridge: &Bridge, request: &JsValue) -> Result<SendArgs, JsValue> {
                 "send: from must be a string or a list of strings",
             ));
         };
-        if let Some(c) = clients
-            .iter()
-            .find(|c| c.name.as_deref() == Some(s.as_str()))
-        {
+        if let Some(c) = clients.iter().find(|c| c.name == s) {
             return Ok(c.address);
         }
         s.parse::<IpAddr>().map_err(|_| {
-            let names: Vec<String> = clients.iter().map(Client::label).collect();
+            let names: Vec<String> = clients.iter().map(|c| c.name.clone()).collect();
             crate::message_error(&format!(
                 "send: from {s:?} is neither an address nor a client's name; clients: {}",
                 names.join(", ")
@@ -434,26 +431,35 @@ pub(crate) fn parse_client(i: usize, v: &JsValue) -> Result<Client, JsValue> {
     let address: IpAddr = address.parse().map_err(|_| {
         crate::message_error(&format!("{what}.address {address:?} is not an IP address"))
     })?;
-    let place = match opt_string("where")? {
-        None => Place::Pod,
-        Some(w) => Place::parse(&w).ok_or_else(|| {
-            crate::message_error(&format!(
-                "{what}.where {w:?} is not one of: {}",
-                Place::NAMES.join(", ")
-            ))
-        })?,
+    let location = match opt_string("where")? {
+        None => ClientLocation::Pod,
+        Some(w) => ClientLocation::NAMES
+            .iter()
+            .position(|n| *n == w)
+            .map(|i| {
+                [
+                    ClientLocation::Pod,
+                    ClientLocation::Node,
+                    ClientLocation::Outside,
+                ][i]
+            })
+            .ok_or_else(|| {
+                crate::message_error(&format!(
+                    "{what}.where {w:?} is not one of: {}",
+                    ClientLocation::NAMES.join(", ")
+                ))
+            })?,
     };
     let node = opt_string("node")?;
-    if node.is_some() && place == Place::Outside {
+    if node.is_some() && location == ClientLocation::Outside {
         return Err(crate::message_error(&format!(
             "{what}: an outside client is on no node (node is for where: \"pod\" or \"node\")"
         )));
     }
     Ok(Client {
         address,
-        place,
-        // An option's client always has a name: that is what makes it keep its own node.
-        name: Some(opt_string("name")?.unwrap_or_else(|| address.to_string())),
+        location,
+        name: opt_string("name")?.unwrap_or_else(|| address.to_string()),
         node,
     })
 }

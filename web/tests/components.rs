@@ -93,7 +93,8 @@ async fn the_default_scenario_shows_the_vip_and_three_pods() {
     tick().await;
     assert_eq!(
         all(&el, "[data-testid=entry][data-target=\"10.97.97.97:80\"]").len(),
-        1
+        all(&el, "[data-testid=kube-proxy]").len(),
+        "the VIP in every node's kube-proxy table"
     );
     let pods = all(&el, "[data-testid=pod]");
     assert_eq!(pods.len(), 3);
@@ -105,13 +106,19 @@ async fn the_default_scenario_shows_the_vip_and_three_pods() {
 }
 
 #[wasm_bindgen_test]
-async fn a_burst_spreads_two_two_two() {
+async fn a_burst_spreads_over_the_pods_and_the_outside_client_is_refused() {
     let (el, _p) = mount(r#"{"url": false}"#);
     tick().await;
     click(&el, "[data-testid=burst]");
     tick().await;
     assert_eq!(all(&el, "[data-testid=conn]").len(), 6);
-    assert_eq!(hits(&el), ["2", "2", "2"]);
+    // Two of the six come from the machine outside the cluster: a ClusterIP is unreachable.
+    // Each node's table keeps its own rr position.
+    assert_eq!(hits(&el), ["0", "2", "2"]);
+    assert_eq!(
+        all(&el, "[data-testid=conn-path][data-refused=true]").len(),
+        2
+    );
     assert_eq!(all(&el, "[data-testid=conn-path]").len(), 6);
     assert_eq!(
         one(&el, "[data-testid=clock]")
@@ -233,7 +240,8 @@ async fn pod_actions_change_the_rules() {
 async fn affinity_and_scheduler_are_programmed() {
     let (el, _p) = mount(r#"{"url": false}"#);
     tick().await;
-    choose(&el, "[data-testid=affinity]", "ClientIP");
+    // The default timeoutSeconds (10800), as the option names it.
+    choose(&el, "[data-testid=affinity]", "ClientIP:10800");
     tick().await;
     assert!(text(&el, "[data-testid=ipvsadm]").contains("rr persistent 10800"));
     for _ in 0..3 {

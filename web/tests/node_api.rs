@@ -122,6 +122,7 @@ fn options(args: &[String]) -> Option<(String, JsValue, bool)> {
             ),
             "--protocol" => set(&o, "protocol", val().into()),
             "--proxy-mode" => set(&o, "proxyMode", val().into()),
+            "--client-location" => set(&o, "clientLocation", val().into()),
             "-n" | "--namespace" => set(&o, "namespace", val().into()),
             // kube-proxy's netfilter flags shape `plan -o nftables-ipvs` (and, for
             // --nodeport-addresses, which NodePorts exist), options the JS API does not have

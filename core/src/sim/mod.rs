@@ -570,6 +570,19 @@ impl Simulator {
         out
     }
 
+    /// [`Simulator::connections`] of one node: what `ipvsadm -Lnc` lists there (each node's
+    /// kernel has its own table).
+    pub fn node_connections(&mut self, node: &str, now_ms: u64) -> Vec<ConnEntry> {
+        let mut out = Vec::new();
+        for ((n, _), svc) in self.services.iter_mut() {
+            if n == node {
+                svc.table.advance(now_ms);
+                out.extend(svc.table.entries(now_ms));
+            }
+        }
+        out
+    }
+
     /// ActiveConn / InActConn / PersistConn of each real server of `vs` on `node` at
     /// `now_ms`, in the kernel's list order (the real servers `open` last saw).
     pub fn counters(&mut self, node: &str, vs: &VsKey, now_ms: u64) -> Vec<DestCounters> {

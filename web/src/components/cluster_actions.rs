@@ -37,7 +37,10 @@ pub fn cluster_actions(props: &PanelProps) -> Html {
         let id = svc.as_ref().map(|s| s.id.clone()).unwrap_or_default();
         Callback::from(move |e: Event| {
             let s: HtmlSelectElement = e.target_unchecked_into();
-            let timeout = (s.value() == "ClientIP").then_some(AFFINITY_TIMEOUT);
+            let timeout = s
+                .value()
+                .strip_prefix("ClientIP:")
+                .and_then(|x| x.parse().ok());
             d.dispatch(Action::Affinity {
                 service: id.clone(),
                 timeout,
@@ -56,9 +59,12 @@ pub fn cluster_actions(props: &PanelProps) -> Html {
                         <span>{ format!("{} · {}", t.affinity, s.id) }</span>
                         <select data-testid="affinity" onchange={on_affinity}>
                             <option value="None" selected={s.affinity.is_none()}>{ t.affinity_none }</option>
-                            <option value="ClientIP" selected={s.affinity.is_some()}>
-                                { match s.affinity { Some(x) if x != AFFINITY_TIMEOUT => format!("ClientIP ({x} s)"), _ => t.affinity_client_ip.to_owned() } }
-                            </option>
+                            // timeoutSeconds: the default, and short ones to watch a template expire.
+                            { for timeouts(s.affinity).into_iter().map(|x| html! {
+                                <option value={format!("ClientIP:{x}")} selected={s.affinity == Some(x)}>
+                                    { if x == AFFINITY_TIMEOUT { t.affinity_client_ip.to_owned() } else { format!("ClientIP ({} {x} {})", t.affinity_timeout, t.seconds) } }
+                                </option>
+                            }) }
                         </select>
                     </label>
                 }
@@ -124,4 +130,16 @@ pub fn cluster_actions(props: &PanelProps) -> Html {
             }
         </div>
     }
+}
+
+/// The affinity timeouts offered: kube-proxy's default, a minute, ten seconds, and the
+/// manifest's own when it is another.
+fn timeouts(current: Option<u32>) -> Vec<u32> {
+    let mut v = vec![AFFINITY_TIMEOUT, 60, 10];
+    if let Some(c) = current
+        && !v.contains(&c)
+    {
+        v.push(c);
+    }
+    v
 }

@@ -1,33 +1,39 @@
-//! The live picture (SVG): clients on top, the Service's entry points (ClusterIP,
-//! LoadBalancer IP, externalIPs; NodePorts inside each node), the Pods grouped by node with
-//! their state at a glance, and the last send animated from client through the virtual
-//! server to the chosen Pod. Headless and ExternalName Services are drawn as what they are: a
-//! DNS answer, no virtual IP.
+//! The live picture (SVG), as the cluster is: outside machines (and, for a LoadBalancer, the
+//! load balancer device) above the cluster boundary; inside, the control plane's path once
+//! (apiserver → etcd → EndpointSlice → every node's kube-proxy → rules, animated on a change),
+//! the cluster DNS for headless and ExternalName Services, and the nodes. Each node holds its
+//! kube-proxy with its own IPVS table and the addresses on `kube-ipvs0` (there is no Service
+//! box above the nodes: a Service is rules on every node, not a proxy), its client Pod or host
+//! process when it has one, and its Pods. The last send is drawn from its client through the
+//! kube-proxy of the node whose table chose (the connection's `node`) to the Pod, with the
+//! source address the Pod sees where kube-proxy masquerades; a refused connection stops at the
+//! cluster boundary or the table, with the core's reason.
 //!
 //! Positions are the only thing computed here; which Pods are real servers, where each
 //! connection went and why all come from the core (the plans and the connections).
 
 use std::collections::BTreeMap;
 
+use std::rc::Rc;
+
 use svcroute_core::model::ServiceType;
-use svcroute_core::plan::VsKind;
+use svcroute_core::plan::{VsKind, fmt_addr};
 use yew::prelude::*;
 
 use super::PanelProps;
-use crate::model::{Entry, EntryKind, Model, PodState, ServiceView};
+use crate::model::{Client, ClientLocation, Entry, EntryKind, Model, PodState, ServiceView};
 use crate::state::{Sent, State};
 
 /// The drawing's width in a wide container, and in a narrow one (phones: nodes stacked).
-const WIDE: f64 = 440.0;
-const NARROW: f64 = 300.0;
+const WIDE: f64 = 600.0;
+const NARROW: f64 = 320.0;
 /// Below this container width (CSS px) the narrow layout is used.
 const NARROW_BELOW: i32 = 540;
-const CLIENT_Y: f64 = 8.0;
-const CLIENT_H: f64 = 30.0;
+const CLIENT_H: f64 = 28.0;
 const POD_H: f64 = 40.0;
 const POD_GAP: f64 = 6.0;
 /// Colours of the three clients' connections.
-const CLIENT_COLOURS: [&str; 3] = ["#1f6feb", "#8250df", "#0f8a7e"];
+const CLIENT_COLOURS: [&str; 4] = ["#1f6feb", "#8250df", "#bc4c00", "#0f8a7e"];
 
 #[derive(Clone, Copy, Debug)]
 struct Rect {
@@ -43,9 +49,6 @@ impl Rect {
     }
     fn cy(&self) -> f64 {
         self.y + self.h / 2.0
-    }
-    fn top(&self) -> (f64, f64) {
-        (self.cx(), self.y)
     }
     fn bottom(&self) -> (f64, f64) {
         (self.cx(), self.y + self.h)
@@ -109,43 +112,165 @@ pub fn picture(props: &PanelProps) -> Html {
     let stale = !state.errors.is_empty() && state.errors.iter().any(|d| d.is_error());
     #[allow(non_snake_case)]
     let W = if narrow { NARROW } else { WIDE };
+    let clients = state.clients();
+    let colour_of = |addr: &str| {
+        clients
+            .iter()
+            .position(|c| c.address.to_string() == addr)
+            .map_or(CLIENT_COLOURS[0], |i| {
+                CLIENT_COLOURS[i % CLIENT_COLOURS.len()]
+            })
+    };
+    let chosen_client = |i: usize| state.client == i || state.client >= clients.len();
 
     let mut items: Vec<Html> = Vec::new();
     let mut overlay: Vec<Html> = Vec::new();
+    let mut client_boxes: BTreeMap<String, Rect> = BTreeMap::new();
 
-    // Clients.
-    let mut clients: BTreeMap<String, Rect> = BTreeMap::new();
-    for (i, client) in state.clients.iter().enumerate() {
-        let c = client.address;
-        let n = state.clients.len() as f64;
-        let cx = W * (2.0 * i as f64 + 1.0) / (2.0 * n);
-        let cw = (W / n - 8.0).min(96.0);
+    // Outside the cluster: its machines, the load balancer device, an ExternalName's host.
+    let outside: Vec<(usize, &Client)> = clients
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.location == ClientLocation::Outside)
+        .collect();
+    let is_lb = svc
+        .as_ref()
+        .is_some_and(|s| s.kind == ServiceType::LoadBalancer);
+    let lb_ips: Vec<&Entry> = svc
+        .iter()
+        .flat_map(|s| s.entries.iter())
+        .filter(|e| e.kind == EntryKind::Vs(VsKind::LoadBalancer))
+        .collect();
+    let band_top = 4.0;
+    let mut x = 10.0;
+    let row_y = band_top + 18.0;
+    for (i, c) in &outside {
         let r = Rect {
-            x: cx - cw / 2.0,
-            y: CLIENT_Y,
-            w: cw,
+            x,
+            y: row_y,
+            w: 118.0,
             h: CLIENT_H,
         };
-        clients.insert(c.to_string(), r);
-        let chosen = state.client == i || state.client >= state.clients.len();
-        let who = match &client.name {
-            Some(name) if *name != c.to_string() => name.clone(),
-            _ => t.client.to_owned(),
+        x += r.w + 10.0;
+        client_boxes.insert(c.address.to_string(), r);
+        items.push(client_box(
+            r,
+            c,
+            colour_of(&c.address.to_string()),
+            chosen_client(*i),
+            "",
+        ));
+    }
+    let mut lb_box: Option<Rect> = None;
+    if is_lb {
+        let w = (W - x - 10.0).clamp(120.0, 210.0);
+        let r = Rect {
+            x: (W - w - 10.0).max(x),
+            y: row_y,
+            w,
+            h: CLIENT_H + 10.0,
+        };
+        let (line2, pending) = match lb_ips.first() {
+            Some(e) => (format!("{} → NodePort", e.target), false),
+            None => ("EXTERNAL-IP <pending>".to_owned(), true),
         };
         items.push(html! {
-            <g class={classes!("sr-client", chosen.then_some("sr-chosen"))} data-testid="client-box">
-                <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="6" style={format!("stroke:{}", CLIENT_COLOURS[i % CLIENT_COLOURS.len()])} />
-                <text x={f(r.cx())} y={f(r.y + 12.0)} class="sr-t-small">{ who }</text>
-                <text x={f(r.cx())} y={f(r.y + 24.0)} class="sr-t-mono">{ c.to_string() }</text>
+            <g class={classes!("sr-lb", pending.then_some("sr-pending"))} data-testid="lb-device">
+                <title>{ if pending { t.lb_pending.to_owned() } else { format!("{} · {}", t.lb_device, t.lb_forwards) } }</title>
+                <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="6" />
+                <text x={f(r.cx())} y={f(r.y + 14.0)} class="sr-t-small">{ t.lb_device }</text>
+                <text x={f(r.cx())} y={f(r.y + 30.0)} class="sr-t-mono sr-t-bold">{ line2 }</text>
             </g>
         });
+        lb_box = Some(r);
     }
-
-    let mut y = CLIENT_Y + CLIENT_H + 30.0;
-    let mut entry_boxes: BTreeMap<String, Rect> = BTreeMap::new();
-    let mut dns_box: Option<Rect> = None;
     let mut external_box: Option<Rect> = None;
+    if let Some(name) = svc.as_ref().and_then(|s| s.external_name.clone()) {
+        let w = (W - x - 10.0).clamp(120.0, 200.0);
+        let r = Rect {
+            x: (W - w - 10.0).max(x),
+            y: row_y,
+            w,
+            h: CLIENT_H + 6.0,
+        };
+        items.push(html! {
+            <g class="sr-external" data-testid="external">
+                <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="14" />
+                <text x={f(r.cx())} y={f(r.y + 15.0)} class="sr-t-mono sr-t-bold">{ name }</text>
+                <text x={f(r.cx())} y={f(r.y + 28.0)} class="sr-t-small">{ t.outside }</text>
+            </g>
+        });
+        external_box = Some(r);
+    }
+    let band_h = row_y + CLIENT_H + 16.0 - band_top;
+    items.insert(
+        0,
+        html! {
+            <g class="sr-zone" data-testid="outside-zone">
+                <rect x="1" y={f(band_top)} width={f(W - 2.0)} height={f(band_h)} rx="8" class="sr-outside-band" />
+                <text x="10" y={f(band_top + 12.0)} class="sr-t-left sr-t-small">{ t.outside_zone }</text>
+            </g>
+        },
+    );
 
+    // The cluster.
+    let cluster_top = band_top + band_h + 10.0;
+    let mut y = cluster_top + 18.0;
+
+    // The control plane, once: how a change reaches the rules.
+    let proxies = format!("kube-proxy ×{}", model.cluster.nodes.len());
+    let steps = [
+        "kube-apiserver",
+        "etcd",
+        "EndpointSlice",
+        proxies.as_str(),
+        t.ipvs_rules,
+    ];
+    let cp_gap = 12.0;
+    let (cp_cols, cp_w) = if narrow {
+        (3usize, (W - 20.0 - 2.0 * cp_gap) / 3.0)
+    } else {
+        (5usize, (W - 20.0 - 4.0 * cp_gap) / 5.0)
+    };
+    let changed = state.prev.is_some();
+    let mut cp: Vec<Html> = Vec::new();
+    let mut prev: Option<Rect> = None;
+    for (i, label) in steps.iter().enumerate() {
+        let r = Rect {
+            x: 10.0 + (i % cp_cols) as f64 * (cp_w + cp_gap),
+            y: y + (i / cp_cols) as f64 * 30.0,
+            w: cp_w,
+            h: 22.0,
+        };
+        if let Some(p) = prev {
+            let (x1, y1, x2, y2) = if (r.y - p.y).abs() < 1.0 {
+                (p.x + p.w, p.cy(), r.x, r.cy())
+            } else {
+                (p.cx(), p.y + p.h, r.cx(), r.y)
+            };
+            cp.push(html! { <line x1={f(x1)} y1={f(y1)} x2={f(x2 - 1.0)} y2={f(y2)} class="sr-cp-link" marker-end="url(#sr-arrow)" /> });
+        }
+        let style = format!("animation-delay:{:.2}s", i as f64 * 0.25);
+        cp.push(html! {
+            <g class={classes!("sr-cp-step", changed.then_some("sr-cp-anim"))} style={style}>
+                <title>{ if i == 3 { t.every_kube_proxy } else { *label } }</title>
+                <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="4" />
+                <text x={f(r.cx())} y={f(r.y + 14.5)} class="sr-t-small sr-t-strong">{ *label }</text>
+            </g>
+        });
+        prev = Some(r);
+    }
+    let cp_h = if narrow { 52.0 } else { 22.0 };
+    items.push(html! {
+        <g class="sr-control-plane" data-testid="control-plane" key={format!("cp-{:p}", Rc::as_ptr(&model))}>
+            <text x={f(W - 10.0)} y={f(y - 4.0)} class="sr-t-small sr-t-right">{ t.control_plane }</text>
+            { for cp }
+        </g>
+    });
+    y += cp_h + 16.0;
+
+    // Cluster DNS, for headless and ExternalName Services.
+    let mut dns_box: Option<Rect> = None;
     match &svc {
         None => {
             items.push(html! { <text x={f(W / 2.0)} y={f(y + 14.0)} class="sr-t-note">{ t.no_services }</text> });
@@ -155,85 +280,21 @@ pub fn picture(props: &PanelProps) -> Html {
             let (r, html) = draw_dns(s, y, W, narrow, t);
             items.push(html);
             dns_box = Some(r);
-            if let Some(name) = &s.external_name {
-                let ext = if narrow {
-                    Rect {
-                        x: r.x + 30.0,
-                        y: r.y + r.h + 22.0,
-                        w: r.w - 60.0,
-                        h: 40.0,
-                    }
-                } else {
-                    Rect {
-                        x: r.x + r.w + 14.0,
-                        y: r.y,
-                        w: W - (r.x + r.w + 14.0) - 6.0,
-                        h: r.h,
-                    }
-                };
-                let (x1, y1, x2, y2) = if narrow {
-                    (r.cx(), r.y + r.h, ext.cx(), ext.y)
-                } else {
-                    (r.x + r.w, r.cy(), ext.x, ext.cy())
-                };
-                items.push(html! {
-                    <g class="sr-external" data-testid="external">
-                        <line x1={f(x1)} y1={f(y1)} x2={f(x2)} y2={f(y2)} class="sr-link" marker-end="url(#sr-arrow)" />
-                        <rect x={f(ext.x)} y={f(ext.y)} width={f(ext.w)} height={f(ext.h)} rx="14" />
-                        <text x={f(ext.cx())} y={f(ext.y + 18.0)} class="sr-t-mono sr-t-bold">{ name.clone() }</text>
-                        <text x={f(ext.cx())} y={f(ext.y + 32.0)} class="sr-t-small">{ t.outside }</text>
-                    </g>
-                });
-                external_box = Some(ext);
-            }
-            y = external_box
-                .filter(|_| narrow)
-                .map_or(r.y + r.h, |e| e.y + e.h)
-                + 30.0;
+            y = r.y + r.h + 16.0;
         }
-        Some(s) => {
-            let tops: Vec<&Entry> = s
-                .entries
-                .iter()
-                .filter(|e| matches!(e.kind, EntryKind::Vs(k) if k != VsKind::NodePort))
-                .collect();
-            let k = tops.len().max(1) as f64;
-            let w = ((W - 12.0) / k - 8.0).min(200.0);
-            let total = k * w + (k - 1.0) * 8.0;
-            for (i, e) in tops.iter().enumerate() {
-                let r = Rect {
-                    x: (W - total) / 2.0 + i as f64 * (w + 8.0),
-                    y,
-                    w,
-                    h: 40.0,
-                };
-                let label = match e.kind {
-                    EntryKind::Vs(VsKind::ClusterIP) => "ClusterIP",
-                    EntryKind::Vs(VsKind::LoadBalancer) => "LoadBalancer",
-                    EntryKind::Vs(VsKind::ExternalIP) => "externalIP",
-                    _ => "",
-                };
-                let chosen = entry.as_ref().is_some_and(|c| c.target == e.target);
-                items.push(html! {
-                    <g class={classes!("sr-entry", chosen.then_some("sr-chosen"))} data-testid="entry" data-target={e.target.clone()}>
-                        <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="4" />
-                        <text x={f(r.cx())} y={f(r.y + 14.0)} class="sr-t-small">{ label }</text>
-                        <text x={f(r.cx())} y={f(r.y + 31.0)} class="sr-t-mono sr-t-bold">{ e.target.clone() }</text>
-                    </g>
-                });
-                entry_boxes.insert(e.target.clone(), r);
-            }
-            y += 40.0 + 30.0;
-        }
+        Some(_) => {}
     }
 
-    // Nodes and their Pods.
+    // Nodes: client, kube-proxy with its table and kube-ipvs0, Pods.
     let nodes = &model.cluster.nodes;
     let cols = if narrow { 1 } else { nodes.len().clamp(1, 3) };
     let gap = 8.0;
-    let nw = (W - 8.0 - (cols as f64 - 1.0) * gap) / cols as f64;
+    let nw = (W - 20.0 - (cols as f64 - 1.0) * gap) / cols as f64;
     let mut pod_boxes: BTreeMap<String, Rect> = BTreeMap::new();
+    let mut proxy_boxes: BTreeMap<String, Rect> = BTreeMap::new();
+    let mut entry_boxes: BTreeMap<(String, String), Rect> = BTreeMap::new();
     let mut row_h: f64 = 0.0;
+    let svc_id = svc.as_ref().map(|s| s.id.clone()).unwrap_or_default();
     for (i, n) in nodes.iter().enumerate() {
         let col = i % cols;
         if col == 0 && i > 0 {
@@ -241,97 +302,144 @@ pub fn picture(props: &PanelProps) -> Html {
             row_h = 0.0;
         }
         let name = n.meta.id.name.clone();
-        let x = 4.0 + col as f64 * (nw + gap);
+        let x = 10.0 + col as f64 * (nw + gap);
         let addr = n
             .addresses
             .first()
             .map(ToString::to_string)
             .unwrap_or_default();
-        let node_ports: Vec<&Entry> = svc
-            .as_ref()
-            .map(|s| {
-                s.entries
+        let mut inner: Vec<Html> = Vec::new();
+        let mut cy = y + 32.0;
+        // Clients on this node: a Pod on it, or the node itself.
+        for (ci, c) in clients.iter().enumerate() {
+            if c.node.as_deref() != Some(name.as_str()) || c.location == ClientLocation::Outside {
+                continue;
+            }
+            let r = Rect {
+                x: x + 6.0,
+                y: cy,
+                w: nw - 12.0,
+                h: 26.0,
+            };
+            let what = if c.location == ClientLocation::Pod {
+                t.client_pod
+            } else {
+                t.host_process
+            };
+            client_boxes.insert(c.address.to_string(), r);
+            inner.push(client_box(
+                r,
+                c,
+                colour_of(&c.address.to_string()),
+                chosen_client(ci),
+                what,
+            ));
+            cy += 30.0;
+        }
+        // kube-proxy and its IPVS table for the chosen Service.
+        let plan = model.plans.iter().find(|p| p.node == name);
+        let vss: Vec<&svcroute_core::plan::VirtualServer> = plan
+            .map(|p| {
+                p.virtual_servers
                     .iter()
-                    .filter(|e| e.node.as_deref() == Some(name.as_str()))
+                    .filter(|v| v.service == svc_id)
                     .collect()
             })
             .unwrap_or_default();
-        let head = 34.0 + node_ports.len() as f64 * 26.0;
-        let pods: Vec<_> = model.pods_on(&name).collect();
-        let h = head + (pods.len().max(1) as f64) * (POD_H + POD_GAP) + 4.0;
-        let chosen_node = node_sel.as_deref() == Some(name.as_str());
-        let mut inner: Vec<Html> = Vec::new();
-        for (j, e) in node_ports.iter().enumerate() {
-            let r = Rect {
-                x: x + 6.0,
-                y: y + 30.0 + j as f64 * 26.0,
-                w: nw - 12.0,
-                h: 22.0,
+        let mut vips: Vec<String> = vss
+            .iter()
+            .filter(|v| v.kind != VsKind::NodePort)
+            .map(|v| fmt_addr(&v.address))
+            .collect();
+        vips.dedup();
+        let line_h = 13.0;
+        let kp_h =
+            30.0 + vss.len().max(1) as f64 * line_h + if vips.is_empty() { 0.0 } else { line_h };
+        let kp = Rect {
+            x: x + 6.0,
+            y: cy,
+            w: nw - 12.0,
+            h: kp_h,
+        };
+        proxy_boxes.insert(name.clone(), kp);
+        let chars = ((kp.w - 10.0) / 5.8) as usize;
+        let mut lines: Vec<Html> = Vec::new();
+        let mut ly = kp.y + 26.0;
+        if !vips.is_empty() {
+            lines.push(html! {
+                <text x={f(kp.x + 5.0)} y={f(ly)} class="sr-t-left sr-t-mono sr-t-muted" data-testid="kube-ipvs0">
+                    { short(&format!("kube-ipvs0: {}", vips.join(", ")), chars) }
+                </text>
+            });
+            ly += line_h;
+        }
+        if vss.is_empty() {
+            lines.push(html! { <text x={f(kp.x + 5.0)} y={f(ly)} class="sr-t-left sr-t-small">{ t.no_vs }</text> });
+        }
+        for v in &vss {
+            let target = format!("{}:{}", fmt_addr(&v.address), v.port);
+            let chosen = entry.as_ref().is_some_and(|e| e.target == target);
+            let pname = if v.port_name.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", v.port_name)
             };
-            let chosen = entry.as_ref().is_some_and(|c| c.target == e.target);
-            inner.push(html! {
-                <g class={classes!("sr-entry", "sr-nodeport", chosen.then_some("sr-chosen"))} data-testid="entry" data-target={e.target.clone()}>
-                    <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="4" />
-                    <text x={f(r.cx())} y={f(r.y + 15.0)} class="sr-t-mono">{ format!("NodePort {}", e.target) }</text>
+            let text = format!(
+                "{} {target}{pname} {} → {}",
+                v.protocol,
+                v.scheduler,
+                v.real_servers.len()
+            );
+            let r = Rect {
+                x: kp.x + 2.0,
+                y: ly - 10.0,
+                w: kp.w - 4.0,
+                h: line_h,
+            };
+            entry_boxes.insert((name.clone(), target.clone()), r);
+            lines.push(html! {
+                <g class={classes!("sr-vs", chosen.then_some("sr-chosen"))} data-testid="entry" data-target={target.clone()} data-node={name.clone()}>
+                    <title>{ format!("{text} · {:?}", v.kind) }</title>
+                    <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="2" />
+                    <text x={f(kp.x + 5.0)} y={f(ly)} class="sr-t-left sr-t-mono">{ short(&text, chars) }</text>
                 </g>
             });
-            entry_boxes.insert(e.target.clone(), r);
+            ly += line_h;
         }
+        inner.push(html! {
+            <g class="sr-proxy" data-testid="kube-proxy" data-node={name.clone()}>
+                <rect x={f(kp.x)} y={f(kp.y)} width={f(kp.w)} height={f(kp.h)} rx="5" />
+                <text x={f(kp.x + 5.0)} y={f(kp.y + 12.0)} class="sr-t-left sr-t-small sr-t-strong">{ t.ipvs_table }</text>
+                { for lines }
+            </g>
+        });
+        cy += kp_h + 8.0;
+        // Pods.
+        let pods: Vec<_> = model.pods_on(&name).collect();
         if pods.is_empty() {
-            inner.push(html! { <text x={f(x + nw / 2.0)} y={f(y + head + 24.0)} class="sr-t-small">{ t.no_pods }</text> });
+            inner.push(html! { <text x={f(x + nw / 2.0)} y={f(cy + 16.0)} class="sr-t-small">{ t.no_pods }</text> });
         }
         for (j, p) in pods.iter().enumerate() {
             let id = p.meta.id.to_string();
             let r = Rect {
                 x: x + 6.0,
-                y: y + head + j as f64 * (POD_H + POD_GAP),
+                y: cy + j as f64 * (POD_H + POD_GAP),
                 w: nw - 12.0,
                 h: POD_H,
             };
             pod_boxes.insert(id.clone(), r);
-            // Room for the name left of the count badge (bold 10 px: about 6.2 px a character).
-            let name_max = (((r.w - 36.0) / 6.2) as usize).max(8);
-            let svc_id = svc.as_ref().map(|s| s.id.clone()).unwrap_or_default();
-            let as_endpoint = model.endpoint_state(&svc_id, &id);
-            let pod_state = as_endpoint.unwrap_or_else(|| PodState::of(p));
-            let in_rules = model.in_rules(node_sel.as_deref(), &svc_id, &id);
-            let hits = state.hits(&id);
-            let state_word = match pod_state {
-                PodState::Ready => t.ready,
-                PodState::NotReady => t.not_ready,
-                PodState::Terminating => t.terminating,
-            };
-            let mark = match pod_state {
-                PodState::Ready => "✓",
-                PodState::NotReady => "✗",
-                PodState::Terminating => "⌛",
-            };
-            let ip = p
-                .ips
-                .first()
-                .map(ToString::to_string)
-                .unwrap_or_else(|| "-".into());
-            let title = format!(
-                "{id} · {ip} · {state_word} · {}",
-                if in_rules { t.in_rules } else { t.not_in_rules }
-            );
-            inner.push(html! {
-                <g class={classes!("sr-pod", pod_state.class(), if in_rules { "sr-in" } else { "sr-out" }, as_endpoint.is_none().then_some("sr-unselected"))}
-                    data-testid="pod" data-pod={id.clone()} data-state={pod_state.class()}
-                    data-in-rules={in_rules.to_string()} data-hits={hits.to_string()}>
-                    <title>{ title }</title>
-                    <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="5" />
-                    <text x={f(r.x + 7.0)} y={f(r.y + 15.0)} class="sr-t-left sr-t-bold">{ short(&p.meta.id.name, name_max) }</text>
-                    <text x={f(r.x + 7.0)} y={f(r.y + 31.0)} class="sr-t-left sr-t-mono">{ format!("{mark} {ip} · {state_word}") }</text>
-                    if hits > 0 {
-                        <g class="sr-hits">
-                            <circle cx={f(r.x + r.w - 14.0)} cy={f(r.y + 13.0)} r="10" />
-                            <text x={f(r.x + r.w - 14.0)} y={f(r.y + 17.0)} class="sr-t-bold">{ hits }</text>
-                        </g>
-                    }
-                </g>
-            });
+            inner.push(pod_box(
+                state,
+                &model,
+                &svc_id,
+                node_sel.as_deref(),
+                p,
+                r,
+                t,
+            ));
         }
+        let h = cy + (pods.len().max(1) as f64) * (POD_H + POD_GAP) + 2.0 - y;
+        let chosen_node = node_sel.as_deref() == Some(name.as_str());
         items.push(html! {
             <g class={classes!("sr-node", chosen_node.then_some("sr-chosen"))} data-testid="node" data-node={name.clone()}>
                 <rect x={f(x)} y={f(y)} width={f(nw)} height={f(h)} rx="8" />
@@ -342,9 +450,19 @@ pub fn picture(props: &PanelProps) -> Html {
         });
         row_h = row_h.max(h);
     }
-    let height = y + row_h + 8.0;
+    let cluster_bottom = y + row_h + 8.0;
+    let height = cluster_bottom + 6.0;
+    items.insert(
+        1,
+        html! {
+            <g class="sr-zone" data-testid="cluster-boundary">
+                <rect x="1" y={f(cluster_top)} width={f(W - 2.0)} height={f(cluster_bottom - cluster_top)} rx="10" class="sr-boundary" />
+                <text x="10" y={f(cluster_top + 12.0)} class="sr-t-left sr-t-small sr-t-strong">{ t.cluster }</text>
+            </g>
+        },
+    );
 
-    // The chosen target's real servers (or, for DNS, its addresses), as thin links.
+    // The chosen entry's real servers on the chosen node (or the DNS answer's Pods).
     if let (Some(s), Some(e)) = (&svc, &entry) {
         links(
             &model,
@@ -358,7 +476,7 @@ pub fn picture(props: &PanelProps) -> Html {
         );
     }
 
-    // The last send, animated: client → virtual server (or DNS) → Pod (or the outside name).
+    // The last send: client → (load balancer) → its node's kube-proxy → Pod.
     let last: Vec<&Sent> = state
         .log
         .iter()
@@ -366,58 +484,115 @@ pub fn picture(props: &PanelProps) -> Html {
         .collect();
     for (i, sent) in last.iter().enumerate() {
         let c = &sent.conn;
-        let Some(from) = clients.get(&c.from) else {
+        let Some(from) = client_boxes.get(&c.from).copied() else {
             continue;
         };
-        let colour = CLIENT_COLOURS[state
-            .clients
-            .iter()
-            .position(|x| x.address.to_string() == c.from)
-            .unwrap_or(0)
-            % CLIENT_COLOURS.len()];
-        let mid = c
-            .virtual_server
-            .as_ref()
-            .and_then(|v| entry_boxes.get(v))
-            .copied()
-            .or(dns_box);
-        let Some(mid) = mid else { continue };
-        let through = c.virtual_server.is_some() || c.cname.is_some();
-        let mut points = vec![from.bottom(), mid.top()];
-        if through {
-            points.push((mid.cx(), mid.cy()));
-        }
+        let colour = colour_of(&c.from);
+        let start = if from.y < cluster_top {
+            from.bottom()
+        } else {
+            (from.x + from.w - 10.0, from.y + from.h)
+        };
+        let mut points = vec![start];
         let end = c.pod.as_ref().and_then(|p| pod_boxes.get(p)).copied();
-        if let (Some(ext), Some(_)) = (external_box, &c.cname) {
-            // The alias leads out of the cluster: to the near edge of the outside name.
-            points.push(if narrow {
-                (ext.cx(), ext.y + 8.0)
-            } else {
-                (ext.x + 10.0, ext.cy())
-            });
-        } else if let Some(end) = end {
-            // Land right of the address line, clear of the names, spread a little.
-            let dx = (i % 3) as f64 * 7.0;
-            points.push((end.x + end.w - 18.0 - dx, end.y + end.h - 9.0));
-        }
-        let d: String = points
+        let dx = (i % 3) as f64 * 6.0;
+        let mut refused_at: Option<(f64, f64)> = None;
+        let mut snat_at: Option<(f64, f64)> = None;
+        // Only an outside client's connection goes through the device: inside, the address
+        // is on every node's kube-ipvs0 and the local table answers at once.
+        let from_outside = clients
             .iter()
-            .enumerate()
-            .map(|(k, (x, y))| format!("{}{} {}", if k == 0 { "M" } else { " L" }, f(*x), f(*y)))
-            .collect();
-        let refused = c.backend.is_none() && c.cname.is_none() && c.addresses.is_none();
+            .any(|k| k.address.to_string() == c.from && k.location == ClientLocation::Outside);
+        if c.kind == Some(VsKind::LoadBalancer)
+            && from_outside
+            && let Some(lb) = lb_box
+        {
+            points.push((lb.x + 12.0 + dx, lb.y + lb.h / 2.0));
+            points.push((lb.x + 12.0 + dx, lb.y + lb.h));
+        }
+        if let Some(node) = &c.node
+            && let Some(kp) = proxy_boxes.get(node)
+        {
+            let key = (node.clone(), c.virtual_server.clone().unwrap_or_default());
+            let line = entry_boxes.get(&key).copied().unwrap_or(*kp);
+            points.push((kp.x + kp.w - 14.0 - dx, kp.y));
+            points.push((kp.x + kp.w - 14.0 - dx, line.cy()));
+            match end {
+                Some(end) => {
+                    let p = (end.x + end.w - 20.0 - dx, end.y + end.h - 8.0);
+                    snat_at = Some(((line.cx() + p.0) / 2.0, (line.cy() + p.1) / 2.0));
+                    points.push(p);
+                }
+                None => refused_at = Some((kp.cx(), kp.y + kp.h + 10.0)),
+            }
+        } else if let Some(d) = dns_box.filter(|_| c.cname.is_some() || c.addresses.is_some()) {
+            // Headless and ExternalName: first the DNS question.
+            points.push((d.x + 20.0 + dx, d.y));
+            points.push((d.x + 20.0 + dx, d.cy()));
+            if let (Some(ext), Some(_)) = (external_box, &c.cname) {
+                points.push((ext.cx(), ext.y + ext.h));
+            }
+        } else if c.refused {
+            // Stopped at the boundary: outside, a ClusterIP or a cluster name does not exist.
+            let p = (start.0, cluster_top);
+            points.push(p);
+            // The mark beside the client, in the outside band, clear of the cluster's labels.
+            refused_at = Some((from.x + from.w + 38.0, from.cy() + 3.0));
+        }
+        let d = path_of(&points);
         let begin = format!("{:.2}s", i as f64 * 0.3);
         overlay.push(html! {
-            <g class={classes!("sr-conn", refused.then_some("sr-refused"))} data-testid="conn-path">
+            <g class={classes!("sr-conn", c.refused.then_some("sr-refused"))} data-testid="conn-path"
+                data-from={c.from.clone()} data-node={c.node.clone().unwrap_or_default()}
+                data-pod={c.pod.clone().unwrap_or_default()} data-refused={c.refused.to_string()}>
+                <title>{ c.reason.clone() }</title>
                 <path d={d.clone()} style={format!("stroke:{colour}")} />
-                <circle r="5" class="sr-dot" style={format!("fill:{colour}")} cx="0" cy="0">
+                <circle r="4.5" class="sr-dot" style={format!("fill:{colour}")} cx="0" cy="0">
                     <animateMotion dur="0.9s" begin={begin} fill="freeze" path={d} />
                 </circle>
             </g>
         });
-        if refused {
+        // Headless: the second hop, from the client straight to the Pod it picked.
+        if let Some(addrs) = &c.addresses
+            && let Some(first) = addrs.first()
+            && let Some(pod) = model
+                .cluster
+                .pods
+                .iter()
+                .find(|p| p.ips.iter().any(|a| &a.to_string() == first))
+            && let Some(end) = pod_boxes.get(&pod.meta.id.to_string())
+        {
+            let d2 = path_of(&[start, (end.x + end.w - 20.0 - dx, end.y + end.h - 8.0)]);
             overlay.push(html! {
-                <text x={f(mid.cx())} y={f(mid.y + mid.h + 14.0)} class="sr-t-bold sr-refused-text">{ format!("✗ {}", t.refused) }</text>
+                <g class="sr-conn sr-hop2" data-testid="conn-hop2">
+                    <title>{ format!("{} {first}", t.client_picks) }</title>
+                    <path d={d2} style={format!("stroke:{colour}")} />
+                </g>
+            });
+        }
+        if let Some((x, y)) = refused_at {
+            overlay.push(html! {
+                <g data-testid="refused-mark">
+                    <title>{ c.reason.clone() }</title>
+                    { cross(x - 30.0, y - 4.0) }
+                    <text x={f(x - 22.0)} y={f(y)} class="sr-t-left sr-t-bold sr-refused-text">{ t.refused }</text>
+                </g>
+            });
+        }
+        if i == last.len() - 1
+            && let Some((x, y)) = snat_at
+        {
+            let label = match &c.snat {
+                Some(a) => format!("{} {a}", t.sees_source),
+                None => format!("{} {}", t.sees_source, c.from),
+            };
+            let w = label.chars().count() as f64 * 5.8 + 10.0;
+            let x = x.clamp(w / 2.0 + 2.0, W - w / 2.0 - 2.0);
+            overlay.push(html! {
+                <g class="sr-snat" data-testid="snat" data-snat={c.snat.clone().unwrap_or_default()}>
+                    <rect x={f(x - w / 2.0)} y={f(y - 9.0)} width={f(w)} height="13" rx="3" />
+                    <text x={f(x)} y={f(y + 1.0)} class="sr-t-mono">{ label }</text>
+                </g>
             });
         }
     }
@@ -444,7 +619,130 @@ pub fn picture(props: &PanelProps) -> Html {
                 { for items }
                 { for overlay }
             </svg>
+            { legend(t) }
         </div>
+    }
+}
+
+/// `M x y L x y …`.
+fn path_of(points: &[(f64, f64)]) -> String {
+    points
+        .iter()
+        .enumerate()
+        .map(|(k, (x, y))| format!("{}{} {}", if k == 0 { "M" } else { " L" }, f(*x), f(*y)))
+        .collect()
+}
+
+/// A red cross (an SVG shape, not a glyph) at the top-left corner (x, y).
+fn cross(x: f64, y: f64) -> Html {
+    html! {
+        <path class="sr-cross" d={format!("M {} {} L {} {} M {} {} L {} {}", f(x), f(y - 4.0), f(x + 8.0), f(y + 4.0), f(x + 8.0), f(y - 4.0), f(x), f(y + 4.0))} />
+    }
+}
+
+/// A client: its kind, name and address, outlined in its colour.
+fn client_box(r: Rect, c: &Client, colour: &str, chosen: bool, what: &str) -> Html {
+    html! {
+        <g class={classes!("sr-client", chosen.then_some("sr-chosen"))} data-testid="client-box"
+            data-address={c.address.to_string()} data-where={c.location.as_str()}>
+            <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="6" style={format!("stroke:{colour}")} />
+            <text x={f(r.x + 6.0)} y={f(r.y + 11.0)} class="sr-t-left sr-t-small">{ if what.is_empty() { c.name.clone() } else { format!("{what} · {}", c.name) } }</text>
+            <text x={f(r.x + 6.0)} y={f(r.y + r.h - 5.0)} class="sr-t-left sr-t-mono">{ c.address.to_string() }</text>
+        </g>
+    }
+}
+
+/// A Pod: name, address, state (a shape and a word), whether the chosen node's table holds
+/// it and with which weight, and its connection count in a badge clear of the name.
+fn pod_box(
+    state: &State,
+    model: &Model,
+    svc_id: &str,
+    node: Option<&str>,
+    p: &svcroute_core::model::Pod,
+    r: Rect,
+    t: &crate::i18n::Texts,
+) -> Html {
+    let id = p.meta.id.to_string();
+    let as_endpoint = model.endpoint_state(svc_id, &id);
+    let pod_state = as_endpoint.unwrap_or_else(|| PodState::of(p));
+    let in_rules = model.in_rules(node, svc_id, &id);
+    let weight = model.plan_of(node).and_then(|pl| {
+        pl.virtual_servers
+            .iter()
+            .filter(|v| v.service == svc_id)
+            .flat_map(|v| v.real_servers.iter())
+            .find(|rs| rs.pod.as_deref() == Some(id.as_str()))
+            .map(|rs| rs.weight)
+    });
+    let hits = state.hits(&id);
+    let state_word = match (pod_state, weight) {
+        (PodState::Terminating, Some(0)) => t.draining,
+        (PodState::Ready, _) => t.ready,
+        (PodState::NotReady, _) => t.not_ready,
+        (PodState::Terminating, _) => t.terminating,
+    };
+    let ip = p
+        .ips
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| "-".into());
+    let badge = if hits > 0 { 26.0 } else { 0.0 };
+    let name_max = (((r.w - 22.0 - badge) / 6.0) as usize).max(8);
+    let line_max = (((r.w - 22.0 - badge) / 5.8) as usize).max(8);
+    let title = format!(
+        "{id} · {ip} · {state_word} · {}",
+        if in_rules { t.in_rules } else { t.not_in_rules }
+    );
+    let (sx, sy) = (r.x + 9.0, r.y + 11.0);
+    let shape = match pod_state {
+        PodState::Ready => html! { <circle cx={f(sx)} cy={f(sy)} r="4" class="sr-mark-ready" /> },
+        PodState::NotReady => {
+            html! { <circle cx={f(sx)} cy={f(sy)} r="3.5" class="sr-mark-notready" /> }
+        }
+        PodState::Terminating => html! {
+            <path d={format!("M {} {} L {} {} L {} {} L {} {} Z", f(sx - 4.0), f(sy - 4.0), f(sx + 4.0), f(sy - 4.0), f(sx - 4.0), f(sy + 4.0), f(sx + 4.0), f(sy + 4.0))} class="sr-mark-term" />
+        },
+    };
+    html! {
+        <g class={classes!("sr-pod", pod_state.class(), if in_rules { "sr-in" } else { "sr-out" }, as_endpoint.is_none().then_some("sr-unselected"))}
+            data-testid="pod" data-pod={id.clone()} data-state={pod_state.class()} data-ip={ip.clone()}
+            data-node={p.node_name.clone().unwrap_or_default()}
+            data-in-rules={in_rules.to_string()} data-weight={weight.map(|w| w.to_string()).unwrap_or_default()}
+            data-hits={hits.to_string()}>
+            <title>{ title }</title>
+            <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="5" />
+            { shape }
+            <text x={f(r.x + 17.0)} y={f(r.y + 15.0)} class="sr-t-left sr-t-bold">{ short(&p.meta.id.name, name_max) }</text>
+            <text x={f(r.x + 7.0)} y={f(r.y + 31.0)} class="sr-t-left sr-t-mono">{ short(&format!("{ip} · {state_word}"), line_max) }</text>
+            if hits > 0 {
+                <g class="sr-hits">
+                    <circle cx={f(r.x + r.w - 13.0)} cy={f(r.y + 13.0)} r="9.5" />
+                    <text x={f(r.x + r.w - 13.0)} y={f(r.y + 16.5)} class="sr-t-bold">{ hits }</text>
+                </g>
+            }
+        </g>
+    }
+}
+
+/// What the shapes and lines mean.
+fn legend(t: &crate::i18n::Texts) -> Html {
+    let item = |svg: Html, text: &str| {
+        html! {
+            <li><svg width="26" height="14" viewBox="0 0 26 14" aria-hidden="true">{ svg }</svg>{ text.to_owned() }</li>
+        }
+    };
+    html! {
+        <ul class="sr-legend" data-testid="legend" aria-label={t.legend}>
+            { item(html! { <circle cx="7" cy="7" r="4" class="sr-mark-ready" /> }, t.ready) }
+            { item(html! { <circle cx="7" cy="7" r="3.5" class="sr-mark-notready" /> }, t.not_ready) }
+            { item(html! { <path d="M 3 3 L 11 3 L 3 11 L 11 11 Z" class="sr-mark-term" /> }, t.terminating) }
+            { item(html! { <line x1="1" y1="7" x2="25" y2="7" class="sr-legend-conn" /> }, t.legend_conn) }
+            { item(html! { <line x1="1" y1="7" x2="25" y2="7" class="sr-link" /> }, t.legend_link) }
+            { item(html! { <path d="M 9 3 L 17 11 M 17 3 L 9 11" class="sr-cross" /> }, t.legend_refused) }
+            { item(html! { <rect x="1" y="2" width="24" height="10" rx="3" class="sr-boundary" /> }, t.legend_boundary) }
+            { item(html! { <rect x="1" y="2" width="24" height="10" rx="3" class="sr-legend-snat" /> }, t.legend_snat) }
+        </ul>
     }
 }
 
@@ -519,7 +817,7 @@ fn links(
     s: &ServiceView,
     e: &Entry,
     node: Option<&str>,
-    entry_boxes: &BTreeMap<String, Rect>,
+    entry_boxes: &BTreeMap<(String, String), Rect>,
     dns_box: Option<Rect>,
     pod_boxes: &BTreeMap<String, Rect>,
     out: &mut Vec<Html>,
@@ -528,10 +826,11 @@ fn links(
     let start = match e.kind {
         EntryKind::Vs(_) => {
             let plan = model.plan_of(e.node.as_deref().or(node));
+            let on = plan.map(|p| p.node.clone()).unwrap_or_default();
             if let Some(vs) = plan.and_then(|p| {
-                p.virtual_servers.iter().find(|v| {
-                    format!("{}:{}", svcroute_core::plan::fmt_addr(&v.address), v.port) == e.target
-                })
+                p.virtual_servers
+                    .iter()
+                    .find(|v| format!("{}:{}", fmt_addr(&v.address), v.port) == e.target)
             }) {
                 for rs in &vs.real_servers {
                     if let Some(r) = rs.pod.as_ref().and_then(|p| pod_boxes.get(p)) {
@@ -539,7 +838,12 @@ fn links(
                     }
                 }
             }
-            entry_boxes.get(&e.target).copied()
+            entry_boxes.get(&(on, e.target.clone())).map(|r| Rect {
+                x: r.x + 8.0,
+                y: r.y,
+                w: 0.0,
+                h: r.h,
+            })
         }
         EntryKind::Dns => {
             for r in &s.dns {
@@ -557,7 +861,7 @@ fn links(
     let Some(start) = start else { return };
     for end in ends {
         let (x1, y1) = start.bottom();
-        let (x2, y2) = end.top();
+        let (x2, y2) = (end.x + 14.0, end.y);
         out.push(html! {
             <line class="sr-link" x1={f(x1)} y1={f(y1)} x2={f(x2)} y2={f(y2)} marker-end="url(#sr-arrow)" />
         });

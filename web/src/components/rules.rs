@@ -2,7 +2,11 @@
 //! addresses on `kube-ipvs0`, the DNS records, the plan's warnings, and the diff from the
 //! previous state (the core's `diff::diff`), written as the commands an operator would type.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
+
+use svcroute_core::cluster::Cluster;
+use svcroute_core::plan::VsKey;
 
 use svcroute_core::diff::{Op, VsKeyJson};
 use svcroute_core::model::Protocol;
@@ -11,7 +15,7 @@ use svcroute_core::render;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
-use super::PanelProps;
+use super::{PanelProps, clock_text};
 use crate::state::Action;
 
 /// The node's rules.
@@ -48,7 +52,10 @@ pub fn rules(props: &PanelProps) -> Html {
                 </select>
             </label>
             <h3 class="sr-h3"><code>{ format!("ipvsadm -Ln   # {}", plan.node) }</code></h3>
-            <pre class="sr-pre" data-testid="ipvsadm">{ render::ipvsadm_table(plan) }</pre>
+            <pre class="sr-pre" data-testid="ipvsadm">{ counters_table(state, plan) }</pre>
+            <p class="sr-muted sr-note">{ t.counters_note }</p>
+            <h3 class="sr-h3"><code>{ format!("ipvsadm -Lnc   # {} · {}", t.conn_table, clock_text(state.clock_ms)) }</code></h3>
+            <pre class="sr-pre" data-testid="ipvsadm-lnc">{ conn_table(state, &plan.node) }</pre>
             <h3 class="sr-h3">{ t.addresses }</h3>
             <pre class="sr-pre" data-testid="addresses">{
                 if plan.interface_addresses.is_empty() { "—".to_owned() }
@@ -84,6 +91,15 @@ pub fn rules(props: &PanelProps) -> Html {
                     </tbody>
                 </table>
             </div>
+            <details class="sr-more" data-testid="kubectl" open={!props.compact}>
+                <summary>{ t.kubectl_views }</summary>
+                { for kubectl_views(&model.cluster, state.service_view().map(|s| s.id.as_str())).into_iter().map(|(cmd, text)| html! {
+                    <>
+                        <h3 class="sr-h3"><code>{ format!("$ {cmd}") }</code></h3>
+                        <pre class="sr-pre" data-testid="kubectl-view" data-cmd={cmd.clone()}>{ text }</pre>
+                    </>
+                }) }
+            </details>
             if !plan.warnings.is_empty() {
                 <h3 class="sr-h3">{ t.warnings }</h3>
                 <ul class="sr-diags" data-testid="warnings">
@@ -92,6 +108,62 @@ pub fn rules(props: &PanelProps) -> Html {
             }
         </div>
     }
+}
+
+/// `ipvsadm -Ln` of the node with the simulator's ActiveConn / InActConn at the clock.
+fn counters_table(state: &crate::state::State, plan: &svcroute_core::plan::Plan) -> String {
+    let mut sim = state.sim.clone();
+    let now = state.clock_ms;
+    let mut counts: BTreeMap<(VsKey, IpAddr, u16), (u32, u32)> = BTreeMap::new();
+    for vs in &plan.virtual_servers {
+        for d in sim.counters(&plan.node, &vs.key(), now) {
+            counts.insert(
+                (vs.key(), d.address, d.port),
+                (d.counts.active, d.counts.inactive),
+            );
+        }
+    }
+    render::ipvsadm::ipvsadm_table_with(plan, &|vs, rs| {
+        counts
+            .get(&(vs.key(), rs.address, rs.port))
+            .copied()
+            .unwrap_or((0, 0))
+    })
+}
+
+/// `ipvsadm -Lnc` of the node: its connections and persistence templates, counting down.
+fn conn_table(state: &crate::state::State, node: &str) -> String {
+    let mut sim = state.sim.clone();
+    let entries = sim.node_connections(node, state.clock_ms);
+    render::ipvsadm::ipvsadm_connections(&entries)
+}
+
+/// The kubectl views of the chosen Service's namespace (the core renders them).
+fn kubectl_views(cluster: &Cluster, service: Option<&str>) -> Vec<(String, String)> {
+    use svcroute_core::render::kubectl;
+    let Some((ns, name)) = service.and_then(|s| s.split_once('/')) else {
+        return Vec::new();
+    };
+    let mut out = vec![(
+        format!("kubectl get svc -n {ns}"),
+        kubectl::get_services(cluster, ns),
+    )];
+    if let Some(d) = kubectl::describe_service(cluster, ns, name) {
+        out.push((format!("kubectl describe svc {name} -n {ns}"), d));
+    }
+    out.push((
+        format!("kubectl get endpoints -n {ns}"),
+        kubectl::get_endpoints(cluster, ns),
+    ));
+    out.push((
+        format!("kubectl get endpointslices -n {ns}"),
+        kubectl::get_endpoint_slices(cluster, ns),
+    ));
+    out.push((
+        format!("kubectl get pods -n {ns} -o wide"),
+        kubectl::get_pods_wide(cluster, ns),
+    ));
+    out
 }
 
 fn flag(p: Protocol) -> &'static str {

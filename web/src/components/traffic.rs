@@ -5,6 +5,7 @@ use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
 use super::{PanelProps, clock_text};
+use crate::model::ClientLocation;
 use crate::model::EntryKind;
 use crate::state::{Action, BURST};
 
@@ -45,6 +46,7 @@ pub fn traffic(props: &PanelProps) -> Html {
         Callback::from(move |_| d.dispatch(Action::Send { count, all_clients }))
     };
     let has_target = entry.is_some();
+    let clients = state.clients();
     html! {
         <div class="sr-traffic" data-testid="traffic">
             <div class="sr-row">
@@ -78,12 +80,19 @@ pub fn traffic(props: &PanelProps) -> Html {
                 <label class="sr-field">
                     <span>{ t.from }</span>
                     <select data-testid="client" onchange={on_client}>
-                        { for state.clients.iter().enumerate().map(|(i, c)| html! {
-                            <option value={i.to_string()} selected={state.client == i}>{
-                                match &c.name { Some(n) if *n != c.address.to_string() => format!("{n} ({})", c.address), _ => c.address.to_string() }
-                            }</option>
+                        { for clients.iter().enumerate().map(|(i, c)| {
+                            let node = c.node.clone().unwrap_or_default();
+                            let place = match c.location {
+                                ClientLocation::Pod => format!("{} {node}", t.pod_on),
+                                ClientLocation::Node => format!("{} {node}", t.node_itself),
+                                ClientLocation::Outside => t.outside.to_owned(),
+                            };
+                            let who = if c.name == c.address.to_string() { c.name.clone() } else { format!("{} {}", c.name, c.address) };
+                            html! {
+                                <option value={i.to_string()} selected={state.client == i}>{ format!("{who} ({place})") }</option>
+                            }
                         }) }
-                        <option value={state.clients.len().to_string()} selected={state.client >= state.clients.len()}>{ t.all_clients }</option>
+                        <option value={clients.len().to_string()} selected={state.client >= clients.len()}>{ t.all_clients }</option>
                     </select>
                 </label>
             </div>
