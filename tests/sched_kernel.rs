@@ -326,7 +326,7 @@ fn socket(r: &RealServer) -> SocketAddr {
 /// The virtual server in each phase, as the kernel holds it after the same history: the plan
 /// (the agent adds in reverse, so the kernel lists it in the plan's order); the plan without
 /// the removed Pod; then the drained Pod's real server kept at weight 0 (the agent's graceful
-/// termination: `core/src/reconcile.rs` keeps a busy TCP real server at weight 0); then the late
+/// termination: `core/src/node/reconcile.rs` keeps a busy TCP real server at weight 0); then the late
 /// Pod's real server at the head of the list (`list_add_rcu` in `ip_vs_ctl.c`).
 fn phases(s: &Scenario) -> Vec<VirtualServer> {
     let gone = s.removed.as_ref().map_or("-", |(p, _)| p.as_str());

@@ -4,6 +4,10 @@
 //! DNS answers, routing decisions and diagnostics come out. The optional `std` feature adds
 //! reading manifest text (YAML, JSON) with source locations.
 //!
+//! The folders are the layers: reading (`manifest`, with `std`), the model (`model`: checked
+//! objects, labels, validation, settings), the control plane's derivations (`control`), the
+//! node's plan (`node`), renderers (`render`) and the simulator (`sim`).
+//!
 //! The pipeline:
 //! [`manifest::read`] (text → checked [`model::Objects`]) →
 //! [`cluster::Cluster::build`] (Nodes, workload Pods, allocation, endpoints) →
@@ -17,23 +21,21 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-pub mod cluster;
-pub mod config;
+// The layers (see the crate doc for the order data flows through them).
+pub mod control;
 pub mod diag;
-pub mod diff;
-pub mod dns;
-pub mod labels;
 #[cfg(feature = "std")]
 pub mod manifest;
 pub mod model;
-pub mod modes;
-pub mod netfilter;
-pub mod plan;
-pub mod reconcile;
+pub mod node;
 pub mod render;
-pub mod route;
 pub mod sim;
-pub mod validation;
+
+// The modules' earlier flat paths, kept for users of the crate.
+pub use control::{cluster, dns};
+pub use model::{config, labels, validation};
+pub use node::{diff, netfilter, plan, reconcile};
+pub use sim::{modes, route};
 
 pub use cluster::Cluster;
 pub use config::{Config, Scheduler};

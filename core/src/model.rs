@@ -4,6 +4,10 @@
 //! Only the fields that influence routing are kept. Defaults are applied as the API server
 //! applies them (a Service port's `protocol` is TCP, its `targetPort` is its `port`, …).
 
+pub mod config;
+pub mod labels;
+pub mod validation;
+
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;

@@ -27,6 +27,8 @@ pub mod conn;
 pub mod hash;
 pub mod lc;
 pub mod mh;
+pub mod modes;
+pub mod route;
 pub mod rr;
 pub mod sh;
 
