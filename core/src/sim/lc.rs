@@ -97,18 +97,9 @@ pub(crate) fn schedule(
 mod tests {
     use super::*;
     use alloc::vec::Vec;
-    use core::net::{IpAddr, Ipv4Addr};
 
     fn dests(weights: &[u32]) -> Vec<Dest> {
-        weights
-            .iter()
-            .enumerate()
-            .map(|(i, w)| Dest {
-                id: (IpAddr::V4(Ipv4Addr::new(10, 244, 0, 2 + i as u8)), 80),
-                weight: *w,
-                last_weight: *w,
-            })
-            .collect()
+        crate::sim::test_dests(weights, 80)
     }
 
     fn c(active: u32, inactive: u32) -> Counts {

@@ -154,15 +154,7 @@ mod tests {
     use core::net::Ipv4Addr;
 
     fn dests(weights: &[u32]) -> Vec<Dest> {
-        weights
-            .iter()
-            .enumerate()
-            .map(|(i, w)| Dest {
-                id: (IpAddr::V4(Ipv4Addr::new(10, 244, 0, 2 + i as u8)), 8080),
-                weight: *w,
-                last_weight: *w,
-            })
-            .collect()
+        crate::sim::test_dests(weights, 8080)
     }
 
     /// Values computed with an independent Python transcription of `ip_vs_mh.c` and

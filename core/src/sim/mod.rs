@@ -58,6 +58,22 @@ pub(crate) struct Dest {
     pub last_weight: u32,
 }
 
+/// Destinations `10.244.0.2`, `.3`, … on `port` with the given weights (`last_weight` the same):
+/// the scheduler families' unit tests start from these.
+#[cfg(test)]
+pub(crate) fn test_dests(weights: &[u32], port: u16) -> Vec<Dest> {
+    use core::net::Ipv4Addr;
+    weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| Dest {
+            id: (IpAddr::V4(Ipv4Addr::new(10, 244, 0, 2 + i as u8)), port),
+            weight: *w,
+            last_weight: *w,
+        })
+        .collect()
+}
+
 /// A destination's connection counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {

@@ -153,18 +153,9 @@ impl Wrr {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use core::net::{IpAddr, Ipv4Addr};
 
     fn dests(weights: &[u32]) -> alloc::vec::Vec<Dest> {
-        weights
-            .iter()
-            .enumerate()
-            .map(|(i, w)| Dest {
-                id: (IpAddr::V4(Ipv4Addr::new(10, 244, 0, 2 + i as u8)), 80),
-                weight: *w,
-                last_weight: *w,
-            })
-            .collect()
+        crate::sim::test_dests(weights, 80)
     }
 
     fn run_wrr(w: &mut Wrr, d: &[Dest], n: usize) -> alloc::vec::Vec<usize> {

@@ -84,15 +84,7 @@ mod tests {
     use core::net::Ipv4Addr;
 
     fn dests(weights: &[u32]) -> Vec<Dest> {
-        weights
-            .iter()
-            .enumerate()
-            .map(|(i, w)| Dest {
-                id: (IpAddr::V4(Ipv4Addr::new(10, 244, 0, 2 + i as u8)), 80),
-                weight: *w,
-                last_weight: *w,
-            })
-            .collect()
+        crate::sim::test_dests(weights, 80)
     }
 
     /// By hand (Python on the kernel's formula): 10.0.0.1 = 0x0a000001, times 0x61c88647 mod
