@@ -14,6 +14,13 @@ fn cluster(tweaks: &Tweaks) -> Cluster {
     Cluster::build_with(read.objects, Config::default(), tweaks).expect("valid")
 }
 
+/// Tweaks that change one Pod only.
+fn one_pod(pod: String, tweak: PodTweak) -> Tweaks {
+    let mut t = Tweaks::default();
+    t.pods.insert(pod, tweak);
+    t
+}
+
 fn pods(c: &Cluster) -> Vec<String> {
     c.pods.iter().map(|p| p.meta.id.to_string()).collect()
 }
@@ -63,15 +70,13 @@ fn a_not_ready_pod_leaves_the_rules() {
 fn a_deleted_deployment_pod_is_replaced_under_a_new_name() {
     let before = cluster(&Tweaks::default());
     let victim = pods(&before)[1].clone();
-    let mut t = Tweaks::default();
-    t.pods.insert(
+    let after = cluster(&one_pod(
         victim.clone(),
         PodTweak {
             deleted: true,
             ..PodTweak::default()
         },
-    );
-    let after = cluster(&t);
+    ));
     assert_eq!(after.pods.len(), 3);
     assert!(!pods(&after).contains(&victim));
 }
@@ -88,15 +93,13 @@ fn a_terminating_deployment_pod_gets_a_replacement_and_nothing_moves() {
     };
     let before = cluster(&Tweaks::default());
     let victim = pods(&before)[0].clone();
-    let mut t = Tweaks::default();
-    t.pods.insert(
+    let after = cluster(&one_pod(
         victim.clone(),
         PodTweak {
             terminating: true,
             ..PodTweak::default()
         },
-    );
-    let after = cluster(&t);
+    ));
     assert_eq!(after.pods.len(), 4, "three active and the terminating one");
     let terminating: Vec<&str> = after
         .pods
@@ -116,15 +119,13 @@ fn a_terminating_deployment_pod_gets_a_replacement_and_nothing_moves() {
 fn deleting_a_pod_moves_no_other() {
     let before = cluster(&Tweaks::default());
     let victim = pods(&before)[0].clone();
-    let mut t = Tweaks::default();
-    t.pods.insert(
+    let after = cluster(&one_pod(
         victim.clone(),
         PodTweak {
             deleted: true,
             ..PodTweak::default()
         },
-    );
-    let after = cluster(&t);
+    ));
     for p in before
         .pods
         .iter()
