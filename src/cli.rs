@@ -257,6 +257,15 @@ pub struct RouteArgs {
     #[arg(long = "proxy-mode", value_name = "MODE", default_value = "ipvs",
           value_parser = parse_proxy_mode)]
     pub proxy_mode: ProxyMode,
+    /// A Pod (`namespace/name`) or endpoint (`IP`, `IP:PORT`) whose process refuses
+    /// connections while it stays Ready (repeatable): IPVS, iptables and nftables send the
+    /// connection there and the client is refused; userspace retries another endpoint.
+    #[arg(long, value_name = "POD|IP[:PORT]")]
+    pub refusing: Vec<String>,
+    /// Report the rule lines each connection passed (`rules` in the JSON), as the mode's
+    /// rendering prints them (`plan -o ipvsadm|iptables|nftables`).
+    #[arg(long = "trace-rules")]
+    pub trace_rules: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = RouteFormat::Table)]
     pub output: RouteFormat,
@@ -285,6 +294,8 @@ impl RouteArgs {
             namespace: self.namespace.clone(),
             location: self.client_location,
             proxy_mode: self.proxy_mode,
+            refusing: self.refusing.clone(),
+            trace: self.trace_rules,
             ..Request::default()
         };
         if !self.from.is_empty() {

@@ -101,13 +101,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             let req = args.request()?;
             let mut sim = sim::Simulator::with_seed(cluster.config.seed);
-            let mut routes = route::route(&cluster, &req, &mut sim)?;
-            svcroute_core::modes::ModeSimulator::new(cluster.config.seed).redecide(
-                &cluster,
-                &mut routes,
-                args.proxy_mode,
-                req.protocol,
-            );
+            let routes = route::route(&cluster, &req, &mut sim)?;
             let text = match args.output {
                 RouteFormat::Json => {
                     let mut s = serde_json::to_string_pretty(&routes)?;
@@ -260,6 +254,9 @@ fn route_table(routes: &route::Routes) -> String {
             "t={:<8} {:<21} -> {:<28} => {target}\n           {}",
             c.time, from, c.to, c.reason
         );
+        for r in &c.rules {
+            let _ = writeln!(out, "           | {r}");
+        }
     }
     let spread = route::spread(routes);
     if !spread.is_empty() {

@@ -3,13 +3,15 @@
 //! plan holds for it, on every node of the seed examples and the modes' test clusters; and the
 //! userspace mode's description lists the same backends in round-robin order. The simulator of
 //! each mode (`route --proxy-mode`): seeded uniform draws for iptables and nftables, round robin
-//! for userspace, ClientIP affinity in all three.
+//! for userspace, ClientIP affinity in all three; a refusing endpoint refused in every mode but
+//! userspace, which retries; the rule lines each connection passed, found in the renderings;
+//! how the rules grow; kube-proxy's start with the ConfigMap's mode.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use svcroute_core::model::Family;
-use svcroute_core::modes::{ModeSimulator, ProxyMode};
+use svcroute_core::modes::{self, ProxyMode};
 use svcroute_core::plan::VsKind;
 use svcroute_core::render::{proxy, userspace};
 use svcroute_core::route::{Request, Routes, route};
@@ -159,11 +161,10 @@ fn routed(
         count,
         interval_ms: interval_s * 1000,
         node: Some("node-a".into()),
+        proxy_mode: mode,
         ..Request::default()
     };
-    let mut routes = route(c, &req, &mut Simulator::new()).expect("routed");
-    ModeSimulator::new(c.config.seed).redecide(c, &mut routes, mode, req.protocol);
-    routes
+    route(c, &req, &mut Simulator::with_seed(c.config.seed)).expect("routed")
 }
 
 fn chi_square(routes: &Routes, endpoints: &[&str]) -> f64 {
@@ -410,4 +411,190 @@ fn renderings_reference_only_what_they_declare() {
         }
     }
     assert!(rendered >= 20, "only {rendered} nodes rendered");
+}
+
+fn traced(c: &Cluster, mode: ProxyMode, to: &str, count: u32, refusing: &[&str]) -> Routes {
+    let req = Request {
+        to: to.into(),
+        from: vec!["10.0.0.7".parse().expect("ip")],
+        count,
+        node: Some("node-a".into()),
+        proxy_mode: mode,
+        refusing: refusing.iter().map(|s| s.to_string()).collect(),
+        trace: true,
+        ..Request::default()
+    };
+    route(c, &req, &mut Simulator::with_seed(c.config.seed)).expect("routed")
+}
+
+/// kube-proxy's userspace proxier retries (`TryConnectEndpoints`: the next endpoint of the
+/// round robin, four attempts); iptables, nftables and IPVS rewrite the destination once and
+/// the client gets the refusal.
+#[test]
+fn a_refusing_endpoint_is_retried_only_by_userspace() {
+    let c = cluster(&["tests/modes/kernel-cluster.yaml"], Config::default());
+    for mode in [ProxyMode::Ipvs, ProxyMode::Iptables, ProxyMode::Nftables] {
+        let r = traced(&c, mode, "10.96.0.10:80", 30, &["10.244.1.12"]);
+        let refused: Vec<_> = r.connections.iter().filter(|x| x.refused).collect();
+        assert!(
+            !refused.is_empty(),
+            "{mode:?}: one of 30 reaches the refusing Pod"
+        );
+        for x in &r.connections {
+            assert_eq!(x.refused, !x.tried.is_empty(), "{mode:?}: {}", x.reason);
+            assert_ne!(x.backend.as_deref(), Some(WEB[1]), "{mode:?}");
+        }
+        assert!(
+            refused
+                .iter()
+                .all(|x| x.tried == [WEB[1]] && x.reason.contains("refuses (TCP RST)"))
+        );
+    }
+    let r = traced(
+        &c,
+        ProxyMode::Userspace,
+        "10.96.0.10:80",
+        6,
+        &["10.244.1.12"],
+    );
+    assert!(
+        r.connections.iter().all(|x| !x.refused),
+        "userspace retried"
+    );
+    let got: Vec<_> = r
+        .connections
+        .iter()
+        .map(|x| x.backend.clone().unwrap_or_default())
+        .collect();
+    // Round robin: .11; .12 refuses → .13; .11; .12 refuses → .13 …
+    assert_eq!(got, [WEB[0], WEB[2], WEB[0], WEB[2], WEB[0], WEB[2]]);
+    assert_eq!(r.connections[1].tried, [WEB[1]]);
+    assert!(
+        r.connections[1].reason.contains("attempt 2 of 4"),
+        "{}",
+        r.connections[1].reason
+    );
+    // Every endpoint refuses: four attempts, then kube-proxy closes the connection.
+    let r = traced(
+        &c,
+        ProxyMode::Userspace,
+        "10.96.0.10:80",
+        1,
+        &["10.244.1.11", "10.244.1.12:8080", "10.244.1.13"],
+    );
+    assert!(r.connections[0].refused);
+    assert_eq!(
+        r.connections[0].tried.len(),
+        4,
+        "{:?}",
+        r.connections[0].tried
+    );
+}
+
+/// The rule lines a connection passed are lines of the mode's own rendering of the node, in
+/// the order a packet meets them, ending at the chosen endpoint's DNAT (or the reject).
+#[test]
+fn traced_rules_are_lines_of_the_renderings() {
+    use svcroute_core::render::{iptables, ipvsadm_table, nftables};
+    let c = cluster(&["tests/modes/kernel-cluster.yaml"], Config::default());
+    let p = plan(&c, Some("node-a")).expect("node");
+    let mut checked = 0;
+    for mode in ProxyMode::ALL {
+        let text = match mode {
+            ProxyMode::Ipvs => ipvsadm_table(&p),
+            ProxyMode::Iptables => iptables::iptables_save(&c, "node-a"),
+            ProxyMode::Nftables => nftables::ruleset(&c, "node-a"),
+            ProxyMode::Userspace => userspace::text(&c, "node-a"),
+        };
+        for to in [
+            "10.96.0.10:80",
+            "10.96.0.11:80",
+            "10.96.0.14:80",
+            "192.168.0.2:30080",
+        ] {
+            let r = traced(&c, mode, to, 3, &[]);
+            for x in &r.connections {
+                assert!(!x.rules.is_empty(), "{mode:?} {to}");
+                let addr = x
+                    .virtual_server
+                    .as_deref()
+                    .and_then(|v| v.rsplit_once(':'))
+                    .and_then(|(h, _)| h.parse().ok());
+                let lines = modes::highlight(&text, &x.rules, addr);
+                assert_eq!(lines.len(), x.rules.len(), "{mode:?} {to}: {:?}", x.rules);
+                if let Some(b) = &x.backend {
+                    let last = x.rules.last().expect("rules");
+                    let port = b.rsplit_once(':').map(|(h, _)| h).unwrap_or(b);
+                    assert!(last.contains(port), "{mode:?} {to}: {last}");
+                    if mode == ProxyMode::Iptables {
+                        assert!(
+                            last.ends_with(&format!("-j DNAT --to-destination {b}")),
+                            "{last}"
+                        );
+                    }
+                }
+                if to.ends_with(":30080") && mode != ProxyMode::Userspace {
+                    assert!(
+                        x.rules.iter().any(|l| l.contains("30080")),
+                        "{mode:?}: {:?}",
+                        x.rules
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 40);
+    // The iptables cascade: a connection that fell to the last rule passed all three.
+    let r = traced(&c, ProxyMode::Iptables, "10.96.0.10:80", 20, &[]);
+    let last = r
+        .connections
+        .iter()
+        .find(|x| x.reason.contains("last rule"))
+        .expect("one of 20");
+    assert_eq!(
+        last.rules
+            .iter()
+            .filter(|l| l.contains("-j KUBE-SEP-") && l.starts_with("-A KUBE-SVC-"))
+            .count(),
+        3
+    );
+}
+
+/// iptables grows a rule list per Service and per endpoint and walks KUBE-SERVICES in order;
+/// nftables keeps its rules per Service and dispatches through verdict maps; IPVS holds one
+/// entry per virtual and real server (counts from the renderers).
+#[test]
+fn rule_counts_grow_as_each_mode_stores_them() {
+    let a = modes::growth(10, 3).expect("builds");
+    let b = modes::growth(20, 3).expect("builds");
+    let d = modes::growth(20, 6).expect("builds");
+    // One KUBE-SERVICES rule per Service, plus the jump to KUBE-NODEPORTS.
+    assert_eq!(a.iptables_services_chain, 11);
+    assert_eq!(b.iptables_services_chain, 21);
+    // Per Service: KUBE-SERVICES + masquerade + 3 jumps + 3 × (mark + DNAT) = 11.
+    assert_eq!(b.iptables_rules - a.iptables_rules, 10 * 11);
+    assert_eq!(d.iptables_rules - b.iptables_rules, 20 * 3 * 3);
+    // nftables: per Service a masquerade rule, the numgen rule, 2 per endpoint; the
+    // service-ips and cluster-ips elements.
+    assert_eq!(b.nftables_rules - a.nftables_rules, 10 * (2 + 3 * 2));
+    assert_eq!(b.nftables_elements - a.nftables_elements, 10 * 2);
+    assert_eq!(b.ipvs_entries - a.ipvs_entries, 10 * 4);
+}
+
+/// The seed's step: `kubectl edit cm kube-proxy` mode "" → "ipvs"; without the IPVS modules
+/// kube-proxy 1.24 falls back to iptables, 1.25 and later exit (kubernetes#111806).
+#[test]
+fn kube_proxy_starts_in_the_configured_mode_or_falls_back() {
+    assert_eq!(modes::startup("", true, 24).mode, Some(ProxyMode::Iptables));
+    assert_eq!(modes::startup("ipvs", true, 24).mode, Some(ProxyMode::Ipvs));
+    let fallback = modes::startup("ipvs", false, 24);
+    assert_eq!(fallback.mode, Some(ProxyMode::Iptables));
+    assert!(fallback.log[0].contains("Can't use the IPVS proxier"));
+    assert_eq!(modes::startup("ipvs", false, 25).mode, None);
+    assert_eq!(modes::startup("userspace", true, 26).mode, None);
+    assert_eq!(
+        modes::startup("nftables", true, 31).mode,
+        Some(ProxyMode::Nftables)
+    );
 }

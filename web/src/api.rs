@@ -13,7 +13,7 @@ use svcroute_core::cluster::Tweaks;
 use svcroute_core::config::{Config, Scheduler, Settings, parse_port_range};
 use svcroute_core::diag::Diagnostic;
 use svcroute_core::model::Protocol;
-use svcroute_core::modes::{ModeSimulator, ProxyMode};
+use svcroute_core::modes::ProxyMode;
 use svcroute_core::route::{Request, Routes};
 use svcroute_core::{Plan, manifest, route, sim};
 
@@ -293,12 +293,8 @@ pub fn route(
 ) -> Result<Routes, ApiError> {
     let cluster = load(text, options)?;
     let req = request.request(options.node.clone())?;
-    let mode = request.proxy_mode()?;
     let mut sim = sim::Simulator::with_seed(cluster.config.seed);
-    let mut routes =
-        route::route(&cluster, &req, &mut sim).map_err(|e| ApiError::Message(e.to_string()))?;
-    ModeSimulator::new(cluster.config.seed).redecide(&cluster, &mut routes, mode, req.protocol);
-    Ok(routes)
+    route::route(&cluster, &req, &mut sim).map_err(|e| ApiError::Message(e.to_string()))
 }
 
 fn load(text: &str, options: &ClusterOptions) -> Result<svcroute_core::Cluster, ApiError> {

@@ -50,6 +50,12 @@ pub fn ipvsadm_rules(plan: &Plan) -> String {
 
 /// A virtual server's line of `ipvsadm -Ln`.
 fn vs_line(out: &mut String, vs: &VirtualServer) {
+    out.push_str(&vs_text(vs));
+    out.push('\n');
+}
+
+/// A virtual server's line of `ipvsadm -Ln`, without its newline.
+pub fn vs_text(vs: &VirtualServer) -> String {
     let mut line = format!(
         "{:<4} {} {}",
         vs.protocol.as_str(),
@@ -62,8 +68,13 @@ fn vs_line(out: &mut String, vs: &VirtualServer) {
     if let Some(t) = vs.persistence_timeout_seconds {
         let _ = write!(line, " persistent {t}");
     }
-    out.push_str(line.trim_end());
-    out.push('\n');
+    line.trim_end().into()
+}
+
+/// A real server's line of `ipvsadm -Ln` up to its weight (the counters that follow change).
+pub fn rs_text(rs: &crate::plan::RealServer) -> String {
+    let dest = format!("{}:{}", fmt_addr(&rs.address), rs.port);
+    format!("  -> {dest:<28} {:<7} {}", "Masq", rs.weight)
 }
 
 /// A real server's line of `ipvsadm -Ln`.

@@ -60,3 +60,46 @@ pub fn describe(cluster: &Cluster, node: &str) -> Vec<UserspacePort> {
         })
         .collect()
 }
+
+/// The userspace mode's ports of `node` as text, one line per Service port:
+/// `ns/name:port ADDRESS:PORT/PROTO … → kube-proxy's proxy port → round robin: BACKENDS`
+/// (the line a connection passes is this text's, see [`crate::modes`]).
+pub fn text(cluster: &Cluster, node: &str) -> String {
+    use core::fmt::Write;
+    let mut out = String::from(
+        "# kube-proxy --proxy-mode userspace: iptables REDIRECT of each Service address to a\n# proxy port of kube-proxy itself, which dials a backend (round robin, retried on refusal)\n",
+    );
+    for p in describe(cluster, node) {
+        let mut addrs: Vec<String> = p
+            .addresses
+            .iter()
+            .map(|a| {
+                alloc::format!(
+                    "{}:{}/{}",
+                    crate::plan::fmt_addr(a),
+                    p.port,
+                    p.protocol.as_str()
+                )
+            })
+            .collect();
+        if let Some(np) = p.node_port {
+            addrs.push(alloc::format!("NODE:{np}/{}", p.protocol.as_str()));
+        }
+        let backends = if p.backends.is_empty() {
+            String::from("(none: the connection is closed)")
+        } else {
+            p.backends.join(", ")
+        };
+        let _ = write!(
+            out,
+            "{} {} → kube-proxy's proxy port → round robin: {backends}",
+            p.service_port,
+            addrs.join(" ")
+        );
+        if let Some(s) = p.affinity_seconds {
+            let _ = write!(out, " (ClientIP affinity {s}s)");
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -382,6 +382,8 @@ pub struct Simulator {
     services: BTreeMap<(String, VsKey), Service>,
     /// Per client address: how many ports the sequence gave it.
     ports: BTreeMap<IpAddr, u32>,
+    /// The other kube-proxy modes' state (`route --proxy-mode`).
+    modes: crate::modes::ModeStates,
 }
 
 /// The ephemeral port range (Linux's default `net.ipv4.ip_local_port_range`).
@@ -428,6 +430,19 @@ impl Simulator {
     pub fn reset(&mut self) {
         self.services.clear();
         self.ports.clear();
+        self.modes.reset();
+    }
+
+    /// Decides where a connection from `client` at `now_ms` goes in the mode of `ctx` (not
+    /// IPVS: [`Simulator::open`]), continuing that mode's draws, lists and positions.
+    pub fn choose(
+        &mut self,
+        ctx: &crate::modes::Context,
+        client: IpAddr,
+        now_ms: u64,
+        refuses: &dyn Fn(IpAddr, u16, Option<&str>) -> bool,
+    ) -> crate::modes::Choice {
+        self.modes.choose(self.seed, ctx, client, now_ms, refuses)
     }
 
     /// Opens a connection from `client` (a generated source port) at `now_ms`, open for the

@@ -105,6 +105,12 @@ pub struct Request {
     /// The kube-proxy mode that chooses the backend (`--proxy-mode`); only `ipvs` needs a
     /// simulated `--ipvs-scheduler`.
     pub proxy_mode: ProxyMode,
+    /// Pods (`namespace/name`) or endpoint addresses (`IP` or `IP:PORT`) whose process
+    /// refuses connections (`--refusing`): the Pod is Ready, so it stays an endpoint, but a
+    /// connection sent to it gets a TCP RST. Only the userspace mode retries another one.
+    pub refusing: Vec<String>,
+    /// Report the rule lines each connection passed (`Connection::rules`, `--trace-rules`).
+    pub trace: bool,
 }
 
 impl Default for Request {
@@ -122,6 +128,8 @@ impl Default for Request {
             namespace: "default".into(),
             location: None,
             proxy_mode: ProxyMode::Ipvs,
+            refusing: Vec::new(),
+            trace: false,
         }
     }
 }
@@ -171,6 +179,16 @@ pub struct Connection {
     pub snat: Option<String>,
     /// Why it went there.
     pub reason: String,
+    /// With `Request::trace`: the rule lines the connection passed, as the mode's rendering
+    /// prints them (`ipvsadm -Ln` without counters, `iptables-save`, `nft -f` text, the
+    /// userspace description); [`crate::modes::highlight`] finds them in the text.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+    /// Endpoints (`ip:port`) that refused this connection, in the order they were tried
+    /// (`Request::refusing`): with `refused`, the client saw the refusal; without, the
+    /// userspace proxy retried and another endpoint answered.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tried: Vec<String>,
 }
 
 /// The result of `route`.
@@ -321,6 +339,8 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
                 addresses: None,
                 snat: None,
                 reason: reason.clone(),
+                rules: Vec::new(),
+                tried: Vec::new(),
             })
             .collect(),
     };
@@ -364,6 +384,8 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
                                 addresses: None,
                                 snat: None,
                                 reason: format!("ExternalName: {fqdn} is a CNAME for {target}; no virtual server, no proxying"),
+                                rules: Vec::new(),
+                                tried: Vec::new(),
                             })
                             .collect(),
                     });
@@ -398,6 +420,8 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
                                     reason: format!(
                                         "DNS: {fqdn} answers with Pod addresses (a headless Service or an endpoint's name): the client connects to one directly, no virtual server"
                                     ),
+                                    rules: Vec::new(),
+                                    tried: Vec::new(),
                                 })
                                 .collect(),
                         });
@@ -477,29 +501,67 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
         });
     }
     let mut connections = Vec::with_capacity(req.count as usize);
+    let refuses = |ip: IpAddr, port: u16, pod: Option<&str>| {
+        req.refusing.iter().any(|r| {
+            Some(r.as_str()) == pod
+                || r.parse::<IpAddr>().is_ok_and(|a| a == ip)
+                || split_target(r).is_some_and(|(h, p)| p == port && h.parse() == Ok(ip))
+        })
+    };
+    // The other modes decide with their own mechanism, on the rules rendered for this node.
+    let ctx = (req.proxy_mode != ProxyMode::Ipvs)
+        .then(|| crate::modes::Context::new(cluster, &node, vs, req.proxy_mode, req.location))
+        .flatten();
     for (i, t) in times.enumerate() {
         let from = client(i);
-        let decision = sim.open(
-            &node,
-            vs,
-            &Open {
-                client: from,
-                port: client_port(i),
-                at_ms: t,
-                duration_ms: req.duration_ms,
-            },
-        );
-        let rs = decision.index.map(|k| &vs.real_servers[k]);
-        let mut reason = decision.reason;
-        // The plan's note explains the real-server set; its "no endpoints" part is already
-        // what the decision says.
-        let note = vs
-            .note
-            .trim_end_matches("no endpoints: connections are refused")
-            .trim_end_matches("; ");
-        if !note.is_empty() {
-            reason = format!("{reason} ({note})");
-        }
+        let (source_port, rs, mut reason, rules, tried) = match &ctx {
+            Some(ctx) => {
+                let port = client_port(i).unwrap_or_else(|| sim.port_for(from));
+                let choice = sim.choose(ctx, from, t, &refuses);
+                let rs = choice.endpoint.and_then(|(ip, p)| {
+                    vs.real_servers
+                        .iter()
+                        .find(|r| r.address == ip && r.port == p)
+                });
+                (port, rs, choice.reason, choice.rules, choice.tried)
+            }
+            None => {
+                let decision = sim.open(
+                    &node,
+                    vs,
+                    &Open {
+                        client: from,
+                        port: client_port(i),
+                        at_ms: t,
+                        duration_ms: req.duration_ms,
+                    },
+                );
+                let mut rs = decision.index.map(|k| &vs.real_servers[k]);
+                let mut reason = decision.reason;
+                // The plan's note explains the real-server set; its "no endpoints" part is
+                // already what the decision says.
+                let note = vs
+                    .note
+                    .trim_end_matches("no endpoints: connections are refused")
+                    .trim_end_matches("; ");
+                if !note.is_empty() {
+                    reason = format!("{reason} ({note})");
+                }
+                let rules = crate::modes::ipvs_rules(vs, rs);
+                let mut tried = Vec::new();
+                if let Some(r) = rs
+                    && refuses(r.address, r.port, r.pod.as_deref())
+                {
+                    let hp = format!("{}:{}", fmt_addr(&r.address), r.port);
+                    reason = format!(
+                        "{reason}; {hp} refuses (TCP RST): IPVS forwarded the SYN and does not retry another real server — the client sees connection refused"
+                    );
+                    tried.push(hp);
+                    rs = None;
+                }
+                (decision.source_port, rs, reason, rules, tried)
+            }
+        };
         if !entry_note.is_empty() {
             reason = format!("{entry_note}{reason}");
         }
@@ -512,7 +574,7 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
         }
         connections.push(Connection {
             from: from.to_string(),
-            source_port: decision.source_port,
+            source_port,
             refused: rs.is_none(),
             to: req.to.clone(),
             time: secs(t),
@@ -526,6 +588,8 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
             addresses: None,
             snat,
             reason,
+            rules: if req.trace { rules } else { Vec::new() },
+            tried,
         });
     }
     Ok(Routes {
