@@ -21,6 +21,7 @@ mod components;
 pub mod fragment;
 pub mod i18n;
 pub mod model;
+pub mod proxy_view;
 pub mod scenarios;
 pub mod state;
 mod style;

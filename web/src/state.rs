@@ -151,6 +151,9 @@ pub struct State {
     pub past: Rc<Vec<Fragment>>,
     /// Whether the last action was one a browser history entry is made for.
     pub history_step: bool,
+    /// The proxy modes view: kube-proxy's ConfigMap mode, refusing Pods, the last send in
+    /// every mode.
+    pub proxy: Rc<crate::proxy_view::ProxyView>,
 }
 
 /// What the learner does.
@@ -226,6 +229,8 @@ pub enum Action {
     },
     /// Back to the state before the last action.
     Undo,
+    /// The proxy modes view's switches.
+    Proxy(crate::proxy_view::ProxyAction),
 }
 
 impl State {
@@ -257,6 +262,7 @@ impl State {
             emit_from: 1,
             past: Rc::default(),
             history_step: false,
+            proxy: Rc::default(),
         };
         match init.fragment {
             Some(f) => s.restore(f),
@@ -322,6 +328,7 @@ impl State {
             Action::Restart => {
                 self.clock_ms = 0;
                 self.sim.reset();
+                self.proxy = Rc::new(self.proxy.cleared());
                 self.log = Rc::new(Vec::new());
                 self.sends = Rc::default();
                 self.bursts = 0;
@@ -366,6 +373,7 @@ impl State {
                 let answer = self.send_to(from, to, count);
                 *reply.0.borrow_mut() = Some(answer);
             }
+            Action::Proxy(a) => self.apply_proxy(a),
             Action::Undo => {
                 let mut past = (*self.past).clone();
                 if let Some(f) = past.pop() {
@@ -386,6 +394,7 @@ impl State {
         self.target = f.target;
         self.client = f.client;
         self.sim = Simulator::new();
+        self.proxy = Rc::new(self.proxy.cleared());
         self.log = Rc::new(Vec::new());
         self.sends = Rc::default();
         self.bursts = 0;
@@ -591,7 +600,8 @@ impl State {
                 .collect()
         };
         let mut clock = self.clock_ms;
-        for (from, n, k) in calls {
+        let mut proxy = (*self.proxy).clone();
+        for (call, (from, n, k)) in calls.into_iter().enumerate() {
             let (node, location) = keys[k].clone();
             let req = Request {
                 to: to.clone(),
@@ -608,13 +618,19 @@ impl State {
                 // expire once the client stops, as `ipvsadm -Lnc` shows).
                 duration_ms: Some(REQUEST_MS),
                 location: Some(location),
+                // The mode kube-proxy runs (the modes view's ConfigMap switch), and the Pods
+                // marked as refusing there.
+                proxy_mode: proxy.running(),
+                refusing: proxy.refusing_list(),
                 ..Request::default()
             };
             let routes =
                 route::route(&model.cluster, &req, &mut self.sim).map_err(|e| e.to_string())?;
+            proxy.replay(&model.cluster, &req, &routes.connections, call == 0);
             conns.extend(routes.connections);
             clock = clock.saturating_add(u64::from(n).saturating_mul(STEP_MS));
         }
+        self.proxy = Rc::new(proxy);
         self.bursts += 1;
         let mut log: Vec<Sent> = (*self.log).clone();
         let first = log.last().map_or(0, |s| s.seq) + 1;
@@ -686,6 +702,7 @@ impl PartialEq for State {
             && self.notice == o.notice
             && Rc::ptr_eq(&self.edits, &o.edits)
             && Rc::ptr_eq(&self.past, &o.past)
+            && Rc::ptr_eq(&self.proxy, &o.proxy)
     }
 }
 

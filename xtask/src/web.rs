@@ -9,7 +9,7 @@
 //!   in headless Chromium (the components), the JS API against the CLI binary in node, and the
 //!   end-to-end tests in headless Chromium against the served page (`e2e.mjs`: the
 //!   playground; `widget.mjs`: the embeddable widget, large manifests, history and
-//!   accessibility), with screenshots in `target/e2e/`. `cargo xtask test-web` runs only this.
+//!   accessibility; `modes.mjs`: the proxy modes view), with screenshots in `target/e2e/`. `cargo xtask test-web` runs only this.
 //!
 //! On a fresh Debian machine every tool is installed first, and skipped when present: the
 //! wasm target (rustup), `wasm-bindgen-cli` at Cargo.lock's `wasm-bindgen` version (cargo
@@ -228,6 +228,13 @@ pub fn test() -> Result<()> {
     // history, accessibility (web/e2e/widget.mjs).
     run(Command::new("node")
         .arg(root().join("web/e2e/widget.mjs"))
+        .env("BASE_URL", format!("http://{addr}/"))
+        .env("ARTIFACTS", &artifacts)
+        .env("CHROMIUM", &browser.chromium))?;
+    // The proxy modes view: highlights, refusal, growth chart, ConfigMap switch
+    // (web/e2e/modes.mjs).
+    run(Command::new("node")
+        .arg(root().join("web/e2e/modes.mjs"))
         .env("BASE_URL", format!("http://{addr}/"))
         .env("ARTIFACTS", &artifacts)
         .env("CHROMIUM", &browser.chromium))?;

@@ -15,7 +15,7 @@ use super::traffic::Traffic;
 use std::rc::Rc;
 
 use super::announcer::Announcer;
-use super::modes::Modes;
+use super::modes::{Modes, ModesPanel};
 use crate::fragment::Fragment;
 use crate::state::{Action, Init, State};
 use crate::widget::{BridgeRef, Look, View};
@@ -202,6 +202,9 @@ pub fn app(props: &AppProps) -> Html {
                     </section>
                 </div>
             </div>
+            <section class="sr-panel sr-p-modes" aria-label={state.lang.modes().show_modes}>
+                <ModesPanel state={state.clone()} />
+            </section>
             <footer class="sr-footer">
                 <p>{ t.footer }</p>
                 <p>{ t.share }</p>

@@ -1,4 +1,5 @@
 //! The rules a node would hold: `ipvsadm -Ln` (the core's `render::ipvsadm_table`), the
+//! agent's nftables table beside it (the netfilter half, `plan -o nftables-ipvs`), the
 //! addresses on `kube-ipvs0`, the DNS records, the plan's warnings, and the diff from the
 //! previous state (the core's `diff::diff`), written as the commands an operator would type.
 
@@ -51,9 +52,18 @@ pub fn rules(props: &PanelProps) -> Html {
                     }) }
                 </select>
             </label>
-            <h3 class="sr-h3"><code>{ format!("ipvsadm -Ln   # {}", plan.node) }</code></h3>
-            <pre class="sr-pre" data-testid="ipvsadm">{ counters_table(state, plan) }</pre>
-            <p class="sr-muted sr-note">{ t.counters_note }</p>
+            <div class="sr-side" style="display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:10px">
+                <div style="min-width:0">
+                    <h3 class="sr-h3"><code>{ format!("ipvsadm -Ln   # {}", plan.node) }</code></h3>
+                    <pre class="sr-pre" data-testid="ipvsadm">{ counters_table(state, plan) }</pre>
+                    <p class="sr-muted sr-note">{ t.counters_note }</p>
+                </div>
+                <div style="min-width:0">
+                    <h3 class="sr-h3"><code>{ format!("nft list table ip svcroute   # {}", plan.node) }</code></h3>
+                    <pre class="sr-pre" data-testid="nft-ipvs" style="max-height:420px;overflow:auto">{ agent_table(&model.cluster, plan) }</pre>
+                    <p class="sr-muted sr-note">{ state.lang.modes().nft_ipvs_note }</p>
+                </div>
+            </div>
             <h3 class="sr-h3"><code>{ format!("ipvsadm -Lnc   # {} · {}", t.conn_table, clock_text(state.clock_ms)) }</code></h3>
             <pre class="sr-pre" data-testid="ipvsadm-lnc">{ conn_table(state, &plan.node) }</pre>
             <h3 class="sr-h3">{ t.addresses }</h3>
@@ -129,6 +139,17 @@ fn counters_table(state: &crate::state::State, plan: &svcroute_core::plan::Plan)
             .copied()
             .unwrap_or((0, 0))
     })
+}
+
+/// The agent's netfilter half beside IPVS: its nftables table for the node with kube-proxy's
+/// default flags (the core's `plan -o nftables-ipvs`).
+fn agent_table(cluster: &Cluster, plan: &svcroute_core::plan::Plan) -> String {
+    use svcroute_core::netfilter;
+    netfilter::render::script(&netfilter::plan(
+        cluster,
+        plan,
+        &netfilter::Options::default(),
+    ))
 }
 
 /// `ipvsadm -Lnc` of the node: its connections and persistence templates, counting down.

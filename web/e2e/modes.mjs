@@ -1,0 +1,241 @@
+// The proxy modes view end to end in headless Chromium (playwright-core): the rules of each mode
+// highlighted along the last connection (and following the next one), a Pod marked as refusing
+// (userspace retries, the others are refused), the rule-growth chart, the seed's kube-proxy
+// ConfigMap switch with the IPVS modules' fallback, Chinese labels, and the playground's modes
+// panel with the agent's nftables table beside `ipvsadm -Ln`. Screenshots at 1280 px and 390 px
+// of each state in $ARTIFACTS (30-*.png).
+//
+// Environment: BASE_URL, ARTIFACTS, CHROMIUM (as e2e.mjs).
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const BASE = process.env.BASE_URL ?? "http://127.0.0.1:8080/";
+const ART = process.env.ARTIFACTS ?? "target/e2e";
+const EXE = process.env.CHROMIUM ?? "/usr/bin/chromium";
+mkdirSync(ART, { recursive: true });
+
+const deadline = setTimeout(() => {
+  console.log("modes e2e: timed out after 240 s");
+  process.exit(2);
+}, 240_000);
+
+let passed = 0;
+let failed = 0;
+const shots = [];
+let shotTaken = false;
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+function eq(a, b, msg) {
+  const sa = JSON.stringify(a);
+  const sb = JSON.stringify(b);
+  if (sa !== sb) throw new Error(`${msg}: got ${sa}, want ${sb}`);
+}
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${String(e.stack ?? e).split("\n").slice(0, 6).join("\n     ")}`);
+  }
+}
+/** The widget `sel` at 1280 px and at 390 px. */
+async function shots2(page, sel, name, what) {
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.waitForTimeout(250);
+    const file = `${name}-${width}.png`;
+    await page.locator(sel).screenshot({ path: join(ART, file) });
+    shots.push({ file, what: `${what} at ${width} px` });
+    if (width === 390) {
+      const w = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert(w <= 390, `${name}: the page is ${w} px wide at 390 px`);
+    }
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+const browser = await chromium.launch({
+  executablePath: EXE,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const problems = [];
+const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+const p = await ctx.newPage();
+p.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+p.on("console", (m) => {
+  if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+});
+p.setDefaultTimeout(20_000);
+await p.goto(new URL("examples/embed.html", BASE).href);
+await p.locator("#ports [data-testid=modes]").waitFor();
+await p.evaluate(async () => {
+  const sr = await import("/pkg/svcroute_web.js");
+  document.body.insertAdjacentHTML("beforeend", '<div id="m1"></div><div id="m2"></div>');
+  sr.mount(document.getElementById("m1"), { scenario: "clusterip", view: "modes", lang: "en" });
+});
+const W = "#m1";
+const panel = (mode) => p.locator(`${W} [data-testid=${mode === "userspace" ? "userspace-mode" : `mode-${mode}`}]`);
+const MODES = ["ipvs", "iptables", "nftables", "userspace"];
+const outcomes = async () => {
+  const out = {};
+  for (const m of MODES) out[m] = await panel(m).locator("[data-testid=outcome]").getAttribute("data-outcome");
+  return out;
+};
+const highlighted = async (mode) => panel(mode).locator("[data-testid=hl]").allInnerTexts();
+const send = async () => {
+  // The log is newest first and keeps six entries in this view: wait for a newer sequence number.
+  const seq = async () => Number((await p.locator(`${W} [data-testid=conn]`).first().getAttribute("data-seq").catch(() => "0")) ?? 0);
+  const before = (await p.locator(`${W} [data-testid=conn]`).count()) ? await seq() : 0;
+  await p.locator(`${W} [data-testid=send-one]`).click();
+  await p.waitForFunction(
+    (b) => Number(document.getElementById("m1").shadowRoot.querySelector("[data-testid=conn]")?.dataset.seq ?? 0) > b,
+    before,
+  );
+};
+
+await step("the rules of each mode are highlighted along the last connection, and follow the next one", async () => {
+  await p.locator(`${W} [data-testid=modes]`).waitFor();
+  for (const m of MODES) eq(await highlighted(m), [], `${m}: nothing highlighted before a send`);
+  eq(await outcomes(), { ipvs: "none", iptables: "none", nftables: "none", userspace: "none" }, "no connection yet");
+  await send();
+  eq(await outcomes(), { ipvs: "answered", iptables: "answered", nftables: "answered", userspace: "answered" }, "answered in every mode");
+  const ipt = await highlighted("iptables");
+  assert(ipt.some((l) => l.startsWith("-A KUBE-SERVICES -d 10.97.97.97/32")), `KUBE-SERVICES line: ${ipt}`);
+  const dnat = ipt.find((l) => l.includes("-j DNAT --to-destination"));
+  assert(dnat, `a DNAT line: ${ipt}`);
+  const backend = dnat.split("--to-destination ")[1];
+  assert((await panel("iptables").locator("[data-testid=outcome]").innerText()).includes(backend), "the outcome names the DNAT's backend");
+  const nft = await highlighted("nftables");
+  assert(nft.some((l) => l.includes("numgen random mod 3")), `numgen line: ${nft}`);
+  assert(nft.some((l) => l.includes("service-ips { 10.97.97.97 . tcp . 80")), `service-ips element: ${nft}`);
+  const ipvs1 = await highlighted("ipvs");
+  eq(ipvs1.length, 2, "IPVS: the virtual server and one real server");
+  assert(ipvs1[0].startsWith("TCP  10.97.97.97:80"), ipvs1[0]);
+  eq((await highlighted("userspace")).length, 1, "userspace: the Service port's line");
+  await shots2(p, W, "30-modes-highlight", "modes view: the path of the last connection highlighted in each mode");
+  // The next connection: IPVS's round robin moves to the next real server, and so does the highlight.
+  await send();
+  const ipvs2 = await highlighted("ipvs");
+  assert(ipvs2[1] !== ipvs1[1], `IPVS highlight followed the connection: ${ipvs1[1]} then ${ipvs2[1]}`);
+  const last = await p.locator(`${W} [data-testid=conn]`).first().innerText();
+  assert(last.includes(ipvs2[1].trim().split(/\s+/)[1]), `the log's backend is the highlighted real server: ${last}`);
+});
+
+await step("a refusing Pod: userspace retries another, iptables/nftables/IPVS are refused", async () => {
+  const toggles = p.locator(`${W} [data-testid=refuse-toggle]`);
+  eq(await toggles.count(), 3, "three Pods to mark");
+  await toggles.nth(0).check();
+  await toggles.nth(1).check();
+  const seen = { ipvs: new Set(), iptables: new Set(), nftables: new Set(), userspace: new Set() };
+  for (let i = 0; i < 6; i++) {
+    await send();
+    const o = await outcomes();
+    for (const m of MODES) seen[m].add(o[m]);
+    if (o.userspace === "retried" && o.ipvs === "refused" && !shotTaken) {
+      shotTaken = true;
+      await shots2(p, W, "31-modes-refusal", "modes view: two Pods refuse; userspace retried, IPVS refused");
+    }
+  }
+  for (const m of ["ipvs", "iptables", "nftables"]) {
+    assert(seen[m].has("refused"), `${m} refused at least once: ${[...seen[m]]}`);
+    assert(!seen[m].has("retried"), `${m} never retries`);
+  }
+  assert(!seen.userspace.has("refused"), "userspace never refused while one Pod answers");
+  assert(seen.userspace.has("retried"), `userspace retried: ${[...seen.userspace]}`);
+  const reason = await panel("ipvs").locator("[data-testid=conn-reason]").innerText();
+  assert(reason.includes("refuses (TCP RST)") || !seen.ipvs.has("refused"), reason);
+  await toggles.nth(0).uncheck();
+  await toggles.nth(1).uncheck();
+});
+await step("the rule-growth chart is drawn from the core's counts", async () => {
+  const lines = p.locator(`${W} [data-testid=growth-line]`);
+  eq(await lines.count(), 5, "five series");
+  for (let i = 0; i < 5; i++) eq((await lines.nth(i).getAttribute("points")).split(" ").length, 5, "five points");
+  const rows = async () => p.locator(`${W} [data-testid=growth-table] tbody tr`).allInnerTexts();
+  const at3 = await rows();
+  eq(at3.length, 5, "five rows");
+  await p.locator(`${W} [data-testid=growth-endpoints]`).selectOption("10");
+  await p.waitForFunction(
+    (prev) => [...document.getElementById("m1").shadowRoot.querySelectorAll("[data-testid=growth-table] tbody tr")].map((r) => r.innerText).join("|") !== prev,
+    at3.join("|"),
+  );
+  const at10 = await rows();
+  const cells = (r) => r.split(/\s+/).map(Number);
+  // 100 Services: iptables rules grow with the endpoints; KUBE-SERVICES (the walk) does not.
+  assert(cells(at10[4])[1] > cells(at3[4])[1], `iptables rules grow with endpoints: ${at3[4]} → ${at10[4]}`);
+  eq(cells(at10[4])[2], cells(at3[4])[2], "KUBE-SERVICES: one rule per Service whatever the endpoints");
+  eq(cells(at10[4])[2], 101, "100 Services + the NodePort jump");
+  await shots2(p, `${W} [data-testid=growth]`, "32-modes-growth", "the rule-growth chart (10 endpoints per Service)");
+});
+
+await step("the kube-proxy ConfigMap switch: mode \"\" → \"ipvs\", and the fallback without the IPVS modules", async () => {
+  const running = () => p.locator(`${W} [data-testid=running-mode]`).getAttribute("data-mode");
+  eq(await running(), "ipvs", "after the seed's step");
+  eq(await panel("ipvs").getAttribute("data-running"), "true", "IPVS marked running");
+  await p.locator(`${W} [data-testid=ipvs-modules]`).uncheck();
+  eq(await running(), "iptables", "fallback");
+  eq(await panel("iptables").getAttribute("data-running"), "true", "iptables marked running");
+  const log = await p.locator(`${W} [data-testid=kube-proxy-log]`).innerText();
+  assert(log.includes("Can't use the IPVS proxier") && log.includes("Using iptables Proxier"), log);
+  assert(log.includes("Error running ProxyServer"), "1.25+: kube-proxy exits");
+  // The playground's own sends now go through iptables.
+  await send();
+  const last = await p.locator(`${W} [data-testid=conn]`).first().innerText();
+  assert(last.includes("KUBE-SVC-"), `the log's connection went through iptables: ${last}`);
+  await shots2(p, `${W} [data-testid=cm-switch]`, "33-modes-cm-fallback", "the ConfigMap switch: no IPVS modules, fallback to iptables");
+  await p.locator(`${W} [data-testid=ipvs-modules]`).check();
+  await p.locator(`${W} [data-testid=cm-mode]`).selectOption("");
+  eq(await running(), "iptables", "mode \"\" is iptables");
+  await p.locator(`${W} [data-testid=cm-mode]`).selectOption("ipvs");
+  eq(await running(), "ipvs", "mode ipvs with the modules");
+});
+
+await step("Chinese labels", async () => {
+  await p.evaluate(async () => {
+    const sr = await import("/pkg/svcroute_web.js");
+    sr.mount(document.getElementById("m2"), { scenario: "nodeport", view: "modes", lang: "zh" });
+  });
+  await p.locator("#m2 [data-testid=cm-switch]").waitFor();
+  const text = await p.locator("#m2 [data-testid=modes]").innerText();
+  for (const zh of ["kube-proxy 运行哪种模式", "后端拒绝连接时", "规则数量如何增长"]) assert(text.includes(zh), `zh: ${zh}`);
+  await p.locator("#m2 [data-testid=send-one]").click();
+  await p.locator("#m2 [data-testid=hl]").first().waitFor();
+  await shots2(p, "#m2", "34-modes-zh", "the modes view in Chinese after a NodePort connection");
+});
+
+await step("the playground: the modes panel, and the agent's nftables table beside ipvsadm -Ln", async () => {
+  const g = await ctx.newPage();
+  g.on("pageerror", (e) => problems.push(`playground: page error: ${e.message}`));
+  g.setDefaultTimeout(20_000);
+  await g.goto(BASE);
+  await g.locator("[data-testid=picture] [data-testid=pod]").nth(2).waitFor();
+  const nft = await g.locator("[data-testid=nft-ipvs]").innerText();
+  assert(nft.includes("table ip svcroute"), nft.slice(0, 200));
+  await g.locator("[data-testid=modes-panel] > summary").click();
+  await g.locator("[data-testid=modes-panel] [data-testid=mode-iptables]").waitFor();
+  await g.locator("[data-testid=send-one]").first().click();
+  await g.locator("[data-testid=modes-panel] [data-testid=hl]").first().waitFor();
+  for (const width of [1280, 390]) {
+    await g.setViewportSize({ width, height: 900 });
+    await g.waitForTimeout(300);
+    await g.locator("[data-testid=modes-panel]").screenshot({ path: join(ART, `35-playground-modes-${width}.png`) });
+    await g.locator("[data-testid=rules]").screenshot({ path: join(ART, `36-playground-rules-nft-${width}.png`) });
+    shots.push({ file: `35-playground-modes-${width}.png`, what: `the playground's modes panel at ${width} px` });
+    shots.push({ file: `36-playground-rules-nft-${width}.png`, what: `ipvsadm -Ln beside the agent's nftables table at ${width} px` });
+  }
+  await g.close();
+});
+
+await step("no page errors", async () => eq(problems, [], "page errors"));
+await browser.close();
+clearTimeout(deadline);
+console.log(`modes e2e screenshots (${shots.length}) in ${ART}:`);
+for (const s of shots) console.log(`  ${s.file}: ${s.what}`);
+console.log(`modes e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
