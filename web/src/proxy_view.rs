@@ -250,7 +250,7 @@ mod tests {
                     assert_eq!(c.pod.as_deref(), Some(pods[0].as_str()));
                 } else {
                     assert_eq!(c.refused, c.pod.is_none());
-                    assert!(c.refused == !c.tried.is_empty(), "{mode:?}: {}", c.reason);
+                    assert_eq!(c.refused, !c.tried.is_empty(), "{mode:?}: {}", c.reason);
                 }
             }
         }

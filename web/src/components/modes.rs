@@ -46,11 +46,21 @@ const CSS: &str = r#"
 .sr-modes-wrap .sr-legend{display:flex;flex-wrap:wrap;gap:4px 12px;font-size:12px;margin:4px 0;padding:0;list-style:none}
 .sr-modes-wrap .sr-key{display:inline-block;width:14px;height:3px;vertical-align:middle;margin-right:4px}
 .sr-modes-wrap .sr-counts{font-size:12px}
-.sr-modes-wrap .sr-counts td,.sr-modes-wrap .sr-counts th{padding:1px 6px;text-align:right}
+@media (prefers-color-scheme: dark){.sr-modes-wrap .sr-hl{background:#4d3d00;box-shadow:inset 3px 0 0 #d4a72c}}
+.sr-modes-wrap .sr-chart text{fill:currentColor}
+.sr-modes-wrap .sr-counts td,.sr-modes-wrap .sr-counts th{padding:1px 6px;text-align:right;white-space:nowrap;overflow-wrap:normal}
 "#;
 
 /// Services in the growth chart's points.
 const GROWTH_SERVICES: [usize; 5] = [1, 10, 25, 50, 100];
+/// The table's column heads: the technical names of what each series counts.
+const SHORT: [&str; 5] = [
+    "iptables -A",
+    "KUBE-SERVICES",
+    "nft rule",
+    "nft element",
+    "ipvsadm",
+];
 /// Endpoints per Service one can choose.
 const GROWTH_ENDPOINTS: [usize; 3] = [1, 3, 10];
 
@@ -414,7 +424,9 @@ fn growth(props: &PanelProps) -> Html {
             </ul>
             <div class="sr-scroll">
                 <table class="sr-table sr-counts" data-testid="growth-table">
-                    <thead><tr><th>{ mt.services_axis }</th>{ for series.iter().map(|(l, _, _)| html! { <th>{ *l }</th> }) }</tr></thead>
+                    <thead><tr><th>{ mt.services_axis }</th>{ for series.iter().zip(SHORT).map(|((l, c, _), short)| html! {
+                        <th title={*l}><span class="sr-key" style={format!("background:{c}")}></span>{ short }</th>
+                    }) }</tr></thead>
                     <tbody>
                         { for points.iter().map(|(n, c)| html! {
                             <tr><td>{ n.to_string() }</td>{ for series.iter().map(|(_, _, f)| html! { <td>{ f(c).to_string() }</td> }) }</tr>
