@@ -383,7 +383,7 @@ pub struct Simulator {
     /// Per client address: how many ports the sequence gave it.
     ports: BTreeMap<IpAddr, u32>,
     /// The other kube-proxy modes' state (`route --proxy-mode`).
-    modes: crate::modes::ModeStates,
+    modes: modes::ModeStates,
 }
 
 /// The ephemeral port range (Linux's default `net.ipv4.ip_local_port_range`).
@@ -437,11 +437,11 @@ impl Simulator {
     /// IPVS: [`Simulator::open`]), continuing that mode's draws, lists and positions.
     pub fn choose(
         &mut self,
-        ctx: &crate::modes::Context,
+        ctx: &modes::Context,
         client: IpAddr,
         now_ms: u64,
         refuses: &dyn Fn(IpAddr, u16, Option<&str>) -> bool,
-    ) -> crate::modes::Choice {
+    ) -> modes::Choice {
         self.modes.choose(self.seed, ctx, client, now_ms, refuses)
     }
 
