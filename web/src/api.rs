@@ -140,6 +140,10 @@ pub struct RouteOptions {
     pub proxy_mode: Option<String>,
     /// `--client-location`: `pod`, `node` or `outside` (not said: every entry reachable).
     pub client_location: Option<String>,
+    /// `--refusing`: Pods (`namespace/name`) or endpoints (`IP`, `IP:PORT`) that refuse.
+    pub refusing: Option<OneOrMany>,
+    /// `--trace-rules`: each connection's `rules`, the rule lines it passed.
+    pub trace_rules: Option<bool>,
 }
 
 impl RouteOptions {
@@ -155,6 +159,8 @@ impl RouteOptions {
         "start",
         "proxyMode",
         "clientLocation",
+        "refusing",
+        "traceRules",
     ];
 
     /// `--proxy-mode`, checked as the CLI checks it.
@@ -210,6 +216,12 @@ impl RouteOptions {
                 ),
             },
             proxy_mode: self.proxy_mode()?,
+            refusing: self
+                .refusing
+                .as_ref()
+                .map(|r| r.items().into_iter().map(str::to_owned).collect())
+                .unwrap_or_default(),
+            trace: self.trace_rules.unwrap_or(false),
             ..Request::default()
         };
         if let Some(from) = &self.from {

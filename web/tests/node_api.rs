@@ -123,6 +123,8 @@ fn options(args: &[String]) -> Option<(String, JsValue, bool)> {
             "--protocol" => set(&o, "protocol", val().into()),
             "--proxy-mode" => set(&o, "proxyMode", val().into()),
             "--client-location" => set(&o, "clientLocation", val().into()),
+            "--refusing" => push(&o, "refusing", &val()),
+            "--trace-rules" => set(&o, "traceRules", true.into()),
             "-n" | "--namespace" => set(&o, "namespace", val().into()),
             // kube-proxy's netfilter flags shape `plan -o nftables-ipvs` (and, for
             // --nodeport-addresses, which NodePorts exist), options the JS API does not have
