@@ -36,7 +36,8 @@ const CSS: &str = r#"
 .sr-modes-wrap .sr-outcome[data-outcome=retried]{color:var(--warn)}
 .sr-modes-wrap .sr-outcome[data-outcome=answered]{color:var(--ok)}
 .sr-modes-wrap .sr-reason{margin:2px 0;font-size:12px;color:var(--muted);overflow-wrap:anywhere}
-.sr-modes-wrap .sr-boxes{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:10px}
+.sr-modes-wrap .sr-boxes{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(280px,100%),1fr));gap:10px}
+.sr-modes-wrap .sr-modes{grid-template-columns:repeat(auto-fit,minmax(min(300px,100%),1fr))}
 .sr-modes-wrap .sr-box{border:1px solid var(--line);border-radius:8px;padding:6px 10px;background:var(--panel);min-width:0}
 .sr-modes-wrap .sr-box .sr-pre{font-size:12px;margin:4px 0;overflow:auto}
 .sr-modes-wrap .sr-check{display:flex;gap:6px;align-items:flex-start;margin:4px 0}

@@ -52,7 +52,7 @@ pub fn rules(props: &PanelProps) -> Html {
                     }) }
                 </select>
             </label>
-            <div class="sr-side" style="display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:10px">
+            <div class="sr-side" style="display:grid;grid-template-columns:repeat(auto-fit,minmax(min(320px,100%),1fr));gap:10px">
                 <div style="min-width:0">
                     <h3 class="sr-h3"><code>{ format!("ipvsadm -Ln   # {}", plan.node) }</code></h3>
                     <pre class="sr-pre" data-testid="ipvsadm">{ counters_table(state, plan) }</pre>
