@@ -598,3 +598,58 @@ fn kube_proxy_starts_in_the_configured_mode_or_falls_back() {
         Some(ProxyMode::Nftables)
     );
 }
+
+/// Dual stack: an IPv6 connection's rule lines are found in the IPv6 half of the renderings
+/// (after `# ip6tables-save`; `table ip6 kube-proxy`), never in the IPv4 copy of the same
+/// generic rules.
+#[test]
+fn ipv6_connections_highlight_the_ipv6_rules() {
+    use svcroute_core::render::{iptables, nftables};
+    let config = Config {
+        pod_cidrs: vec![
+            "10.244.0.0/16".parse().expect("cidr"),
+            "fd00:10:244::/56".parse().expect("cidr"),
+        ],
+        // What the CLI derives from an IPv6 --pod-cidr.
+        service_cidrs: vec![
+            "10.96.0.0/12".parse().expect("cidr"),
+            "fd00:10:96::/112".parse().expect("cidr"),
+        ],
+        ..Config::default()
+    };
+    let c = cluster(&["tests/fixtures/modes-04-dual-stack.yaml"], config);
+    let p = plan(&c, Some("node-a")).expect("node");
+    let vs = p
+        .virtual_servers
+        .iter()
+        .find(|v| v.address.is_ipv6() && v.kind == VsKind::ClusterIP && !v.real_servers.is_empty())
+        .expect("an IPv6 ClusterIP with endpoints");
+    let to = format!("[{}]:{}", vs.address, vs.port);
+    for mode in [ProxyMode::Iptables, ProxyMode::Nftables] {
+        let req = Request {
+            to: to.clone(),
+            from: vec!["fd00:99::7".parse().expect("ip")],
+            node: Some("node-a".into()),
+            proxy_mode: mode,
+            trace: true,
+            ..Request::default()
+        };
+        let r = route(&c, &req, &mut Simulator::new()).expect("routed");
+        let x = &r.connections[0];
+        assert!(x.backend.is_some(), "{mode:?}: {}", x.reason);
+        let text = match mode {
+            ProxyMode::Iptables => iptables::iptables_save(&c, "node-a"),
+            _ => nftables::ruleset(&c, "node-a"),
+        };
+        let lines = modes::highlight(&text, &x.rules, Some(vs.address));
+        assert_eq!(lines.len(), x.rules.len(), "{mode:?}: {:?}", x.rules);
+        let v6_from = text
+            .lines()
+            .position(|l| l == "# ip6tables-save" || l.starts_with("add table ip6 "))
+            .expect("an IPv6 half");
+        assert!(
+            lines.iter().all(|i| *i > v6_from),
+            "{mode:?}: {lines:?} before {v6_from}"
+        );
+    }
+}
