@@ -8,6 +8,9 @@
 //! the bytes of every `sendto`/`sendmsg` (`>`) and `recvmsg` (`<`) on the netlink socket, and
 //! writes `nft/tests/vectors/NAME.txt` in the IPVS vectors' format: the command, its exit status
 //! and output in comments, then one record per packet in hex.
+//!
+//! `cargo xtask ct-capture`: the same for ctnetlink, Debian's `conntrack -D` deleting UDP
+//! entries (`nft/tests/ct_vectors/capture.sh`, installing `conntrack` when missing).
 
 use std::path::Path;
 use std::process::Command;
@@ -45,21 +48,47 @@ pub fn host(_args: &[String]) -> Result<()> {
 pub fn capture(_args: &[String]) -> Result<()> {
     ensure_nft()?;
     ensure_package("strace", &["/usr/bin/strace"])?;
-    let vectors = crate::root().join("nft/tests/vectors");
-    let out = std::env::temp_dir().join(format!("svcroute-nft-capture-{}", std::process::id()));
+    capture_into("nft", &["--version"], "nft-capture", "nft/tests/vectors")
+}
+
+/// Captures the ctnetlink vectors (`cargo xtask ct-capture`): Debian's `conntrack` deleting
+/// UDP entries in a network namespace, into `nft/tests/ct_vectors/`.
+pub fn ct_capture(_args: &[String]) -> Result<()> {
+    ensure_package("conntrack", &["/usr/sbin/conntrack", "/sbin/conntrack"])?;
+    ensure_package("strace", &["/usr/bin/strace"])?;
+    capture_into(
+        "conntrack",
+        &["--version"],
+        "ct-capture",
+        "nft/tests/ct_vectors",
+    )
+}
+
+/// Runs `DIR/capture.sh` in a private network namespace and writes one `NAME.txt` per step
+/// into `DIR`: the command, its exit status and output, the tool's version, the records.
+fn capture_into(tool: &str, version_args: &[&str], task: &str, dir: &str) -> Result<()> {
+    let vectors = crate::root().join(dir);
+    let out = std::env::temp_dir().join(format!("svcroute-{task}-{}", std::process::id()));
     std::fs::create_dir_all(&out)?;
     run(Command::new("unshare")
         .args(["-n", "sh"])
         .arg(vectors.join("capture.sh"))
         .arg(&out))?;
-    let version = Command::new("nft")
-        .arg("--version")
+    let version = Command::new(tool)
+        .args(version_args)
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .map(|o| {
+            let text = if o.stdout.is_empty() {
+                o.stderr
+            } else {
+                o.stdout
+            };
+            String::from_utf8_lossy(&text).trim().to_string()
+        })
         .unwrap_or_default();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let provenance = format!(
-        "# Captured by `cargo xtask nft-capture` (strace of Debian's nft in a network namespace): {version}, kernel {}.\n",
+        "# Captured by `cargo xtask {task}` (strace of Debian's {tool} in a network namespace): {version}, kernel {}.\n",
         kernel.trim()
     );
     let mut names: Vec<String> = std::fs::read_dir(&out)?
@@ -94,7 +123,7 @@ pub fn capture(_args: &[String]) -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&out);
     eprintln!(
-        "nft-capture: wrote {} vectors to {}",
+        "{task}: wrote {} vectors to {}",
         names.len(),
         vectors.display()
     );
@@ -115,7 +144,10 @@ fn records(strace: &str) -> Result<String> {
             }
             continue;
         }
-        let call = line.split_once(' ').map_or(line, |(_, rest)| rest);
+        let call = line
+            .split_once(' ')
+            .map_or(line, |(_, rest)| rest)
+            .trim_start();
         if call.starts_with("sendto(") || call.starts_with("sendmsg(") {
             packets.push(('>', Vec::new()));
         } else if call.starts_with("recvmsg(") || call.starts_with("recvfrom(") {
