@@ -21,6 +21,7 @@ use svcroute_core::diag::Diagnostic;
 use svcroute_core::{manifest, netfilter, render, route, sim};
 
 use cli::{Cli, Command, DiffArgs, DiffFormat, ManifestArgs, PlanFormat, RouteFormat};
+use svcroute_core::netfilter::conntrack::{Serving, cleanups};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -211,6 +212,7 @@ fn diff(args: &DiffArgs) -> Result<ExitCode> {
     if let Err(e) = live.plan() {
         anyhow::bail!("{e}");
     }
+    let serving_before = Serving::of(live.cluster());
     let ops = match live.replace(to) {
         Ok(ops) => ops,
         Err(e) => return refused(&e),
@@ -225,6 +227,10 @@ fn diff(args: &DiffArgs) -> Result<ExitCode> {
         DiffFormat::Ipvsadm => ops
             .iter()
             .map(|op| agent::ipvs::describe(op) + "\n")
+            .collect(),
+        DiffFormat::Conntrack => cleanups(&serving_before, &Serving::of(live.cluster()))
+            .iter()
+            .map(|f| format!("{f}\n"))
             .collect(),
     };
     print(&text)?;

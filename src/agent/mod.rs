@@ -19,6 +19,7 @@
 
 #[cfg(feature = "api")]
 pub mod api;
+pub mod conntrack;
 pub mod guard;
 #[cfg(feature = "api")]
 pub mod health;
@@ -65,6 +66,9 @@ pub struct Desired {
     pub allow_deletions: bool,
     /// The netfilter half: the nftables tables ([`nft`]).
     pub netfilter: svcroute_core::netfilter::NetfilterPlan,
+    /// The UDP frontends and their serving endpoints: which conntrack entries are stale
+    /// ([`conntrack`]).
+    pub conntrack: svcroute_core::netfilter::conntrack::Serving,
 }
 
 /// The manifests' text: `(name, text)` per file.
@@ -165,6 +169,7 @@ pub fn desired_of(args: &AgentArgs, cluster: &Cluster, node: Option<&str>) -> Re
         service_cidrs,
         allow_deletions: args.allow_empty,
         netfilter,
+        conntrack: svcroute_core::netfilter::conntrack::Serving::of(cluster),
     })
 }
 
@@ -203,6 +208,11 @@ pub struct Dataplane {
     created_by_us: BTreeSet<VsKey>,
     /// The nftables tables, with `--nftables`.
     nft: Option<nft::Netfilter>,
+    /// Conntrack cleanup (not in dry runs), and the serving endpoints of the last cleanup.
+    conntrack: Option<(
+        conntrack::Conntrack,
+        Option<svcroute_core::netfilter::conntrack::Serving>,
+    )>,
 }
 
 impl Dataplane {
@@ -220,7 +230,52 @@ impl Dataplane {
             nft: nftables
                 .then(|| nft::Netfilter::connect(dry_run))
                 .transpose()?,
+            conntrack: (!dry_run)
+                .then(|| conntrack::Conntrack::connect().map(|c| (c, None)))
+                .transpose()?,
         })
+    }
+
+    /// Turns the conntrack cleanup off (a hidden flag, for the VM test's negative check).
+    pub fn disable_conntrack_cleanup(&mut self) {
+        self.conntrack = None;
+    }
+
+    /// kube-proxy's conntrack reconciler, after the rules are written: at every full sync,
+    /// and at an incremental one when an endpoint stopped serving a UDP frontend. A failure is
+    /// logged (as kube-proxy logs it), never a failed sync.
+    fn clean_conntrack(&mut self, desired: &Desired, full: bool) {
+        let Some((ct, last)) = &mut self.conntrack else {
+            return;
+        };
+        let serving = &desired.conntrack;
+        let due = full
+            || last.as_ref().is_none_or(|old| {
+                !svcroute_core::netfilter::conntrack::cleanups(old, serving).is_empty()
+            });
+        if !due {
+            *last = Some(serving.clone());
+            return;
+        }
+        match ct.clean(serving) {
+            Ok(r) => {
+                *last = Some(serving.clone());
+                let ms = r.elapsed.as_secs_f64() * 1000.0;
+                if r.deleted > 0 || r.gone > 0 {
+                    tracing::info!(
+                        dumped = r.dumped,
+                        deleted = r.deleted,
+                        gone = r.gone,
+                        messages = r.messages,
+                        "conntrack: deleted {} stale UDP entries in {ms:.1} ms",
+                        r.deleted
+                    );
+                } else {
+                    tracing::debug!(dumped = r.dumped, "conntrack: nothing stale ({ms:.1} ms)");
+                }
+            }
+            Err(e) => tracing::error!("conntrack cleanup: {e:#}"),
+        }
     }
 
     /// Fails when `--interface` names an existing link that is not a dummy.
@@ -283,6 +338,7 @@ impl Dataplane {
         if let Some(nft) = &mut self.nft {
             r.messages += nft.sync(&desired.netfilter, true)? as u64; // tables replaced
         }
+        self.clean_conntrack(desired, true);
         Ok(r)
     }
 
@@ -307,6 +363,7 @@ impl Dataplane {
         if let Some(nft) = &mut self.nft {
             r.messages += nft.sync(&desired.netfilter, false)? as u64; // set elements only
         }
+        self.clean_conntrack(desired, false);
         Ok(r)
     }
 
@@ -595,6 +652,9 @@ pub fn run(args: &AgentArgs) -> Result<()> {
     let shutdown = lifecycle::Shutdown::install()?;
     let mut dataplane = Dataplane::connect(&args.interface, args.dry_run, args.nftables)?;
     dataplane.check_interface()?;
+    if !args.conntrack_cleanup {
+        dataplane.disable_conntrack_cleanup();
+    }
 
     if args.once {
         let d = load(args)?;
