@@ -613,12 +613,18 @@ fn log_sync(why: &str, r: &SyncReport) {
 /// Writes the sysctls kube-proxy's IPVS mode needs; `repair` logs a change as a repair of
 /// something reset behind the agent's back.
 fn ensure_sysctls(repair: bool, strict_arp: bool) -> Result<()> {
-    for (c, v) in sysctl::apply(std::path::Path::new("/proc/sys"), strict_arp)? {
-        if repair {
-            tracing::warn!(sysctl = c, "was reset: set to {v} again");
-        } else {
-            tracing::info!(sysctl = c, "set to {v}");
+    let root = std::path::Path::new("/proc/sys");
+    for a in sysctl::apply_all(root, strict_arp)? {
+        let (c, v) = (a.path, a.value);
+        match (repair, a.changed) {
+            (true, true) => tracing::warn!(sysctl = c, "was reset: set to {v} again"),
+            (false, true) => tracing::info!(sysctl = c, "set to {v}"),
+            (false, false) => tracing::info!(sysctl = c, "already {v}"),
+            (true, false) => {}
         }
+    }
+    if !repair && let Some(w) = sysctl::bridge_warning(root) {
+        tracing::warn!("{w}");
     }
     Ok(())
 }
