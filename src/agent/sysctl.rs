@@ -127,6 +127,7 @@ pub fn apply_all(root: &std::path::Path, strict_arp: bool) -> Result<Vec<Applied
 }
 
 /// [`apply_all`], returning only what was changed, as (path, value).
+#[cfg(test)]
 pub fn apply(
     root: &std::path::Path,
     strict_arp: bool,
