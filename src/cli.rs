@@ -37,6 +37,10 @@ pub enum Command {
     /// in one NFNL batch, and print what it cost (the agent's netfilter half, for tests).
     #[command(hide = true)]
     NftSync(NftSyncArgs),
+    /// Delete the conntrack entries the manifests' UDP Services call stale, once, and print
+    /// what it cost (the agent's conntrack cleanup, for tests).
+    #[command(hide = true)]
+    ConntrackClean(ManifestArgs),
 }
 
 /// `svcroute nft-sync`.

@@ -96,6 +96,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             print(&agent::nft::sync_once(old.as_ref(), &new)?)?;
         }
+        Command::ConntrackClean(args) => {
+            let Some(cluster) = load(&args)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let r = agent::conntrack::Conntrack::connect()?.clean(&Serving::of(&cluster))?;
+            print(&format!(
+                "conntrack: {} entries dumped, {} deleted, {} already gone, {} messages, {:.1} ms\n",
+                r.dumped,
+                r.deleted,
+                r.gone,
+                r.messages,
+                r.elapsed.as_secs_f64() * 1000.0
+            ))?;
+        }
         Command::Route(args) => {
             let Some(cluster) = load(&args.manifests)? else {
                 return Ok(ExitCode::FAILURE);

@@ -747,12 +747,14 @@ fn udp_probe() -> PathBuf {
 /// Issue 10, conntrack cleanup (kube-proxy's conntrack reconciler, `cleanup.go`): a client
 /// talks UDP from one source port to a ClusterIP and to a NodePort, both answered by Pod X;
 /// X goes away (its process ends, it leaves the manifest, the agent deletes the real servers).
-/// The client's next datagram from the same port:
-/// - without the cleanup (`--conntrack-cleanup=false`) is lost: the conntrack entry still
-///   names X, so IPVS (with `expire_nodest_conn=1`) expires its connection and drops that
-///   datagram; only the one after reaches the live Pod;
-/// - with the cleanup the agent deleted the entry after its sync, and the next datagram
-///   already reaches the live Pod.
+/// With the cleanup the client's next datagram from the same port reaches the live Pod, through
+/// both, and the agent found the stale entries. Without it, Debian's 6.1 kernel mostly repairs
+/// the real traffic's flows by itself: since Linux 5.9, deleting a real server with
+/// `expire_nodest_conn=1` queues work that expires its connections and kills their conntrack
+/// entries ("ipvs: queue delayed work to expire no destination connections"), so what the
+/// next datagram meets there is a race (printed, not asserted). The entry made by hand, which
+/// IPVS does not hold (as after its connection's end or before the agent's restart), stays
+/// without the cleanup and is deleted with it.
 fn udp_endpoint_removed_conntrack_cleanup(out: &Path) {
     for phase in ["off", "on"] {
         let first = answer(out, &format!("udp_{phase}_first.txt"));
@@ -770,11 +772,10 @@ fn udp_endpoint_removed_conntrack_cleanup(out: &Path) {
     }
     let ct = |phase: &str| read(out, &format!("udp_{phase}_ct_after.txt"));
     for point in ["next", "np_next"] {
-        assert_eq!(
+        eprintln!(
+            "without the cleanup, {point} got {} (live Pod {})",
             answer(out, &format!("udp_off_{point}.txt")),
-            "none",
-            "{point} without the cleanup: lost on the stale entry\n{}",
-            ct("off")
+            answer(out, "udp_off_live.txt")
         );
         assert_eq!(
             answer(out, &format!("udp_on_{point}.txt")),
@@ -784,8 +785,20 @@ fn udp_endpoint_removed_conntrack_cleanup(out: &Path) {
             read(out, "udp_on.log")
         );
     }
+    assert_eq!(
+        answer(out, "udp_off_handmade.txt"),
+        "1",
+        "without the cleanup the stale entry stays\n{}",
+        ct("off")
+    );
+    assert_eq!(
+        answer(out, "udp_on_handmade.txt"),
+        "0",
+        "the cleanup deletes the stale entry\n{}",
+        ct("on")
+    );
     assert!(read(out, "udp_on.log").contains("conntrack: deleted"));
-    assert!(!read(out, "udp_off.log").contains("conntrack: deleted"));
+    assert!(!read(out, "udp_off.log").contains("conntrack:"));
 }
 
 /// The sysctls kube-proxy's IPVS mode sets (`NewProxier`), read back in the VM after the agent

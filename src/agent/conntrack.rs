@@ -75,7 +75,11 @@ impl Conntrack {
                         reply_src: e.reply.src,
                         reply_src_port: e.reply.src_port,
                     };
-                    serving.is_stale(&flow).is_some()
+                    let stale = serving.is_stale(&flow);
+                    if flow.protocol == svcroute_core::netfilter::conntrack::IPPROTO_UDP {
+                        tracing::trace!(?flow, ?stale, "conntrack entry");
+                    }
+                    stale.is_some()
                 })
                 .collect();
             for e in &stale {

@@ -271,7 +271,10 @@ impl Dataplane {
                         r.deleted
                     );
                 } else {
-                    tracing::debug!(dumped = r.dumped, "conntrack: nothing stale ({ms:.1} ms)");
+                    tracing::info!(
+                        dumped = r.dumped,
+                        "conntrack: no stale UDP entry ({ms:.1} ms)"
+                    );
                 }
             }
             Err(e) => tracing::error!("conntrack cleanup: {e:#}"),
