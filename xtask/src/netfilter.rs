@@ -1,6 +1,7 @@
 //! `cargo xtask netfilter-host`: the agent's nftables table on the host's own kernel, in a
 //! private network namespace (`tests/netfilter_host.rs`). Installs Debian's `nftables` when
-//! `nft` is missing (the host kernel has nf_tables; no VM is needed).
+//! `nft` is missing, and `conntrack` (the conntrack cleanup's oracle) (the host kernel has
+//! nf_tables and ctnetlink; no VM is needed).
 //!
 //! `cargo xtask nft-capture`: the nf_tables netlink messages Debian's `nft` sends and receives,
 //! as test vectors for the `nft/` codec. Runs `nft/tests/vectors/capture.sh` in a private
@@ -41,6 +42,7 @@ pub fn ensure_nft() -> Result<()> {
 /// Runs the host netfilter tests.
 pub fn host(_args: &[String]) -> Result<()> {
     ensure_nft()?;
+    ensure_package("conntrack", &["/usr/sbin/conntrack", "/sbin/conntrack"])?;
     run(cargo().args(["test", "--test", "netfilter_host", "--", "--ignored"]))
 }
 
