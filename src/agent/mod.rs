@@ -5,7 +5,8 @@
 //! core's `Observed`, call the core's `reconcile` (ownership and graceful termination live
 //! there), and send only the operations it returns: addresses first, then the IPVS requests
 //! many per `sendmsg`, then address removals. A restarted agent does the same and so adopts
-//! what an earlier run left.
+//! what an earlier run left. After the IPVS and nftables halves, the stale UDP conntrack
+//! entries are deleted as kube-proxy's conntrack reconciler does ([`conntrack`]).
 //!
 //! Guards ([`guard`]): a plan from an empty read, or one that would delete most of what the
 //! agent owns, is refused; the manifests are taken only when stable across two polls and are
@@ -15,7 +16,8 @@
 //! it is; `--cleanup` removes what the agent owns.
 //!
 //! Modules: [`netlink`] (sockets), [`ipvs`] (the table), [`link`] (the dummy interface),
-//! [`sysctl`], [`guard`], [`period`] (sync periods), [`lifecycle`] (lock, signals).
+//! [`sysctl`], [`conntrack`] (stale UDP entries), [`guard`], [`period`] (sync periods),
+//! [`lifecycle`] (lock, signals).
 
 #[cfg(feature = "api")]
 pub mod api;
