@@ -37,6 +37,10 @@ pub enum Command {
     /// in one NFNL batch, and print what it cost (the agent's netfilter half, for tests).
     #[command(hide = true)]
     NftSync(NftSyncArgs),
+    /// Delete the conntrack entries the manifests' UDP Services call stale, once, and print
+    /// what it cost (the agent's conntrack cleanup, for tests).
+    #[command(hide = true)]
+    ConntrackClean(ManifestArgs),
 }
 
 /// `svcroute nft-sync`.
@@ -213,6 +217,10 @@ pub enum DiffFormat {
     Ipvsadm,
     /// A JSON array of operations (`{"op": "addRealServer", …}`).
     Json,
+    /// The stale UDP conntrack entries the change calls for deleting (kube-proxy's conntrack
+    /// reconciler: an endpoint that stopped serving a UDP frontend), one `conntrack -D`
+    /// command line per filter.
+    Conntrack,
 }
 
 /// `svcroute route`.
@@ -375,6 +383,19 @@ pub struct AgentArgs {
     /// ARP for the VIPs on the dummy interface (kube-proxy `--ipvs-strict-arp`).
     #[arg(long = "ipvs-strict-arp")]
     pub strict_arp: bool,
+    /// Delete stale UDP conntrack entries after each sync, as kube-proxy's conntrack
+    /// reconciler does (on by default; `=false` only for tests that show why it is needed).
+    #[arg(
+        long = "conntrack-cleanup",
+        hide = true,
+        value_name = "BOOL",
+        default_value_t = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub conntrack_cleanup: bool,
     #[command(flatten)]
     pub netfilter: NetfilterArgs,
 }

@@ -21,6 +21,7 @@ use svcroute_core::diag::Diagnostic;
 use svcroute_core::{manifest, netfilter, render, route, sim};
 
 use cli::{Cli, Command, DiffArgs, DiffFormat, ManifestArgs, PlanFormat, RouteFormat};
+use svcroute_core::netfilter::conntrack::{Serving, cleanups};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -94,6 +95,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Some(netfilter_plan(&c, &m, &args.netfilter)?)
             };
             print(&agent::nft::sync_once(old.as_ref(), &new)?)?;
+        }
+        Command::ConntrackClean(args) => {
+            let Some(cluster) = load(&args)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let r = agent::conntrack::Conntrack::connect()?.clean(&Serving::of(&cluster))?;
+            print(&format!(
+                "conntrack: {} entries dumped, {} deleted, {} already gone, {} messages, {:.1} ms\n",
+                r.dumped,
+                r.deleted,
+                r.gone,
+                r.messages,
+                r.elapsed.as_secs_f64() * 1000.0
+            ))?;
         }
         Command::Route(args) => {
             let Some(cluster) = load(&args.manifests)? else {
@@ -205,6 +220,7 @@ fn diff(args: &DiffArgs) -> Result<ExitCode> {
     if let Err(e) = live.plan() {
         anyhow::bail!("{e}");
     }
+    let serving_before = Serving::of(live.cluster());
     let ops = match live.replace(to) {
         Ok(ops) => ops,
         Err(e) => return refused(&e),
@@ -219,6 +235,10 @@ fn diff(args: &DiffArgs) -> Result<ExitCode> {
         DiffFormat::Ipvsadm => ops
             .iter()
             .map(|op| agent::ipvs::describe(op) + "\n")
+            .collect(),
+        DiffFormat::Conntrack => cleanups(&serving_before, &Serving::of(live.cluster()))
+            .iter()
+            .map(|f| format!("{f}\n"))
             .collect(),
     };
     print(&text)?;

@@ -617,3 +617,58 @@ fn in_netns_mount(dir: &Path, script: &str) -> String {
     );
     String::from_utf8(out.stdout).expect("utf-8")
 }
+
+/// Issue 10, conntrack cleanup on the host's kernel (ctnetlink in a network namespace): entries
+/// made with `conntrack -I`, then `svcroute conntrack-clean` (the agent's cleanup, once) with
+/// the after state of `tests/fixtures/conntrack-01-udp-endpoint-gone.yaml`. kube-proxy's
+/// reconciler deletes exactly the UDP entries sent to a frontend (ClusterIP, externalIP, LB
+/// IP, any address's NodePort) and answered by an endpoint that no longer serves; the
+/// serving and the terminating-but-serving endpoints' entries, TCP, and another port stay.
+#[test]
+#[ignore = "needs root, unshare and conntrack: cargo xtask netfilter-host"]
+fn conntrack_cleanup_deletes_only_stale_udp_entries() {
+    let bin = env!("CARGO_BIN_EXE_svcroute");
+    let to = root().join("tests/fixtures/diff/conntrack-01-udp-endpoint-gone-to.yaml");
+    // (client source port, protocol, original destination, port, reply source, deleted?)
+    let entries = [
+        (40001, "udp", "10.96.0.10", 53, "10.244.2.6", true),
+        (40002, "udp", "10.96.0.10", 53, "10.244.3.7", true),
+        (40003, "udp", "10.96.0.10", 53, "10.244.1.5", false),
+        (40004, "udp", "10.96.0.10", 53, "10.244.4.8", false),
+        (40005, "udp", "192.0.2.50", 53, "10.244.2.6", true),
+        (40006, "udp", "198.51.100.10", 53, "10.244.3.7", true),
+        (40007, "udp", "192.0.2.1", 30053, "10.244.2.6", true),
+        (40008, "tcp", "10.96.0.10", 53, "10.244.2.6", false),
+        (40009, "udp", "10.96.0.10", 54, "10.244.2.6", false),
+    ];
+    let mut script = String::new();
+    for (sport, proto, dst, dport, reply, _) in entries {
+        let state = if proto == "tcp" {
+            " --state ESTABLISHED"
+        } else {
+            ""
+        };
+        script.push_str(&format!(
+            "conntrack -I -p {proto}{state} -t 120 -s 10.1.0.2 -d {dst} --sport {sport} \
+             --dport {dport} -r {reply} -q 10.1.0.2 --reply-port-src 5353 \
+             --reply-port-dst {sport} >/dev/null 2>&1\n"
+        ));
+    }
+    script.push_str(&format!(
+        "{bin} conntrack-clean -f {} >&2\nconntrack -L 2>/dev/null\n",
+        to.display()
+    ));
+    let dir = temp_dir("conntrack");
+    let listed = in_netns(&dir, &script);
+    let left: BTreeSet<u16> = listed
+        .lines()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .find_map(|w| w.strip_prefix("sport="))
+                .and_then(|p| p.parse().ok())
+        })
+        .collect();
+    let want: BTreeSet<u16> = entries.iter().filter(|e| !e.5).map(|e| e.0).collect();
+    assert_eq!(left, want, "{listed}");
+    let _ = std::fs::remove_dir_all(dir);
+}

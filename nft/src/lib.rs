@@ -8,7 +8,9 @@
 //! - [`msg`]: `nlmsg_type` (subsystem and command) and `struct nfgenmsg`;
 //! - [`expr`]: the expressions the agent's rules use (payload, cmp, lookup, meta, bitwise,
 //!   immediate/verdict, ct, fib, masq, reject, counter) as typed values;
-//! - [`build`]: tables, chains, sets, elements and rules as messages, and NFNL batches.
+//! - [`build`]: tables, chains, sets, elements and rules as messages, and NFNL batches;
+//! - [`ct`]: ctnetlink, the conntrack table's dump and entry deletion (another nfnetlink
+//!   subsystem on the same framing), held to Debian's `conntrack` (`tests/ct_vectors/`).
 //!
 //! Promise: no `parse` function panics, whatever the input; malformed bytes give a
 //! [`DecodeError`]; well-formed attributes that do not fit their policy are kept as bytes, so
@@ -21,6 +23,7 @@ extern crate alloc;
 
 pub mod attr;
 pub mod build;
+pub mod ct;
 pub mod expr;
 pub mod msg;
 

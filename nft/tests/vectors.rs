@@ -5,54 +5,21 @@
 //! or kernel reply, parses and re-emits to its own bytes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-
 use svcroute_ipvs::netlink::{NetlinkMessage, NetlinkPayload, emit_messages, parse_messages};
 use svcroute_nft::build::{self, ChainHook, NF_ACCEPT, SetElem, SetSpec};
 use svcroute_nft::expr::{self, Expr, Verdict};
 use svcroute_nft::msg::{Cmd, Kind, NFPROTO_IPV4, NFPROTO_IPV6};
 use svcroute_nft::{Attr, NftMessage, Value};
 
-/// One captured packet: `>` (nft to kernel) or `<`, and its bytes.
-struct Record {
-    request: bool,
-    bytes: Vec<u8>,
-}
+mod common;
+use common::Record;
 
 fn load(name: &str) -> Vec<Record> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/vectors/{name}.txt"));
-    let text = std::fs::read_to_string(&path).expect("vector");
-    let mut out: Vec<Record> = Vec::new();
-    for line in text.lines() {
-        match line {
-            ">" | "<" => out.push(Record {
-                request: line == ">",
-                bytes: Vec::new(),
-            }),
-            l if l.starts_with('#') || l.is_empty() => {}
-            l => out.last_mut().expect("a record").bytes.extend(
-                l.split_whitespace()
-                    .map(|t| u8::from_str_radix(t, 16).expect("hex")),
-            ),
-        }
-    }
-    out
+    common::load("vectors", name)
 }
 
 fn names() -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| {
-            e.ok()?
-                .file_name()
-                .to_str()?
-                .strip_suffix(".txt")
-                .map(String::from)
-        })
-        .collect();
-    v.sort();
-    v
+    common::names("vectors")
 }
 
 /// The batch nft sent in vector `name` (the request that starts with BATCH_BEGIN).

@@ -5,7 +5,8 @@
 //! core's `Observed`, call the core's `reconcile` (ownership and graceful termination live
 //! there), and send only the operations it returns: addresses first, then the IPVS requests
 //! many per `sendmsg`, then address removals. A restarted agent does the same and so adopts
-//! what an earlier run left.
+//! what an earlier run left. After the IPVS and nftables halves, the stale UDP conntrack
+//! entries are deleted as kube-proxy's conntrack reconciler does ([`conntrack`]).
 //!
 //! Guards ([`guard`]): a plan from an empty read, or one that would delete most of what the
 //! agent owns, is refused; the manifests are taken only when stable across two polls and are
@@ -15,10 +16,12 @@
 //! it is; `--cleanup` removes what the agent owns.
 //!
 //! Modules: [`netlink`] (sockets), [`ipvs`] (the table), [`link`] (the dummy interface),
-//! [`sysctl`], [`guard`], [`period`] (sync periods), [`lifecycle`] (lock, signals).
+//! [`sysctl`], [`conntrack`] (stale UDP entries), [`guard`], [`period`] (sync periods),
+//! [`lifecycle`] (lock, signals).
 
 #[cfg(feature = "api")]
 pub mod api;
+pub mod conntrack;
 pub mod guard;
 #[cfg(feature = "api")]
 pub mod health;
@@ -65,6 +68,9 @@ pub struct Desired {
     pub allow_deletions: bool,
     /// The netfilter half: the nftables tables ([`nft`]).
     pub netfilter: svcroute_core::netfilter::NetfilterPlan,
+    /// The UDP frontends and their serving endpoints: which conntrack entries are stale
+    /// ([`conntrack`]).
+    pub conntrack: svcroute_core::netfilter::conntrack::Serving,
 }
 
 /// The manifests' text: `(name, text)` per file.
@@ -165,6 +171,7 @@ pub fn desired_of(args: &AgentArgs, cluster: &Cluster, node: Option<&str>) -> Re
         service_cidrs,
         allow_deletions: args.allow_empty,
         netfilter,
+        conntrack: svcroute_core::netfilter::conntrack::Serving::of(cluster),
     })
 }
 
@@ -203,6 +210,11 @@ pub struct Dataplane {
     created_by_us: BTreeSet<VsKey>,
     /// The nftables tables, with `--nftables`.
     nft: Option<nft::Netfilter>,
+    /// Conntrack cleanup (not in dry runs), and the serving endpoints of the last cleanup.
+    conntrack: Option<(
+        conntrack::Conntrack,
+        Option<svcroute_core::netfilter::conntrack::Serving>,
+    )>,
 }
 
 impl Dataplane {
@@ -220,7 +232,55 @@ impl Dataplane {
             nft: nftables
                 .then(|| nft::Netfilter::connect(dry_run))
                 .transpose()?,
+            conntrack: (!dry_run)
+                .then(|| conntrack::Conntrack::connect().map(|c| (c, None)))
+                .transpose()?,
         })
+    }
+
+    /// Turns the conntrack cleanup off (a hidden flag, for the VM test's negative check).
+    pub fn disable_conntrack_cleanup(&mut self) {
+        self.conntrack = None;
+    }
+
+    /// kube-proxy's conntrack reconciler, after the rules are written: at every full sync,
+    /// and at an incremental one when an endpoint stopped serving a UDP frontend. A failure is
+    /// logged (as kube-proxy logs it), never a failed sync.
+    fn clean_conntrack(&mut self, desired: &Desired, full: bool) {
+        let Some((ct, last)) = &mut self.conntrack else {
+            return;
+        };
+        let serving = &desired.conntrack;
+        let due = full
+            || last.as_ref().is_none_or(|old| {
+                !svcroute_core::netfilter::conntrack::cleanups(old, serving).is_empty()
+            });
+        if !due {
+            *last = Some(serving.clone());
+            return;
+        }
+        match ct.clean(serving) {
+            Ok(r) => {
+                *last = Some(serving.clone());
+                let ms = r.elapsed.as_secs_f64() * 1000.0;
+                if r.deleted > 0 || r.gone > 0 {
+                    tracing::info!(
+                        dumped = r.dumped,
+                        deleted = r.deleted,
+                        gone = r.gone,
+                        messages = r.messages,
+                        "conntrack: deleted {} stale UDP entries in {ms:.1} ms",
+                        r.deleted
+                    );
+                } else {
+                    tracing::info!(
+                        dumped = r.dumped,
+                        "conntrack: no stale UDP entry ({ms:.1} ms)"
+                    );
+                }
+            }
+            Err(e) => tracing::error!("conntrack cleanup: {e:#}"),
+        }
     }
 
     /// Fails when `--interface` names an existing link that is not a dummy.
@@ -283,6 +343,7 @@ impl Dataplane {
         if let Some(nft) = &mut self.nft {
             r.messages += nft.sync(&desired.netfilter, true)? as u64; // tables replaced
         }
+        self.clean_conntrack(desired, true);
         Ok(r)
     }
 
@@ -307,6 +368,7 @@ impl Dataplane {
         if let Some(nft) = &mut self.nft {
             r.messages += nft.sync(&desired.netfilter, false)? as u64; // set elements only
         }
+        self.clean_conntrack(desired, false);
         Ok(r)
     }
 
@@ -556,12 +618,18 @@ fn log_sync(why: &str, r: &SyncReport) {
 /// Writes the sysctls kube-proxy's IPVS mode needs; `repair` logs a change as a repair of
 /// something reset behind the agent's back.
 fn ensure_sysctls(repair: bool, strict_arp: bool) -> Result<()> {
-    for (c, v) in sysctl::apply(std::path::Path::new("/proc/sys"), strict_arp)? {
-        if repair {
-            tracing::warn!(sysctl = c, "was reset: set to {v} again");
-        } else {
-            tracing::info!(sysctl = c, "set to {v}");
+    let root = std::path::Path::new("/proc/sys");
+    for a in sysctl::apply_all(root, strict_arp)? {
+        let (c, v) = (a.path, a.value);
+        match (repair, a.changed) {
+            (true, true) => tracing::warn!(sysctl = c, "was reset: set to {v} again"),
+            (false, true) => tracing::info!(sysctl = c, "set to {v}"),
+            (false, false) => tracing::info!(sysctl = c, "already {v}"),
+            (true, false) => {}
         }
+    }
+    if !repair && let Some(w) = sysctl::bridge_warning(root) {
+        tracing::warn!("{w}");
     }
     Ok(())
 }
@@ -595,6 +663,9 @@ pub fn run(args: &AgentArgs) -> Result<()> {
     let shutdown = lifecycle::Shutdown::install()?;
     let mut dataplane = Dataplane::connect(&args.interface, args.dry_run, args.nftables)?;
     dataplane.check_interface()?;
+    if !args.conntrack_cleanup {
+        dataplane.disable_conntrack_cleanup();
+    }
 
     if args.once {
         let d = load(args)?;

@@ -82,6 +82,14 @@ checks() {
   fetch c2 http://10.5.0.100/ > /out/$1_lb_c2.txt
 }
 
+# The sysctls kube-proxy's IPVS mode sets, before the agent's first start and at the end.
+sysctls() {
+  for k in net/ipv4/vs/conntrack net/ipv4/vs/expire_nodest_conn \
+    net/ipv4/vs/expire_quiescent_template net/ipv4/ip_forward net/ipv4/vs/conn_reuse_mode; do
+    echo "$k $(cat /proc/sys/$k)"
+  done
+}
+sysctls > /out/sysctls_before.txt
 $A agent --once --nftables=false $NODE -f $M 2>/out/off.log || echo "agent (off) failed"
 nft list tables > /out/off_tables.txt
 checks off
@@ -144,3 +152,66 @@ kill $P; wait $P
 $A agent --cleanup $F 2>/out/cleanup.log || echo "cleanup failed"
 nft list tables > /out/cleanup_tables.txt
 nft list table inet mine > /out/mine_after.txt
+
+# Conntrack cleanup (kube-proxy's conntrack reconciler): a UDP Pod goes away; the next datagram
+# from the same client address and port must reach the live Pod, through the ClusterIP and
+# through the NodePort. Once with --conntrack-cleanup=false, then with the cleanup. Besides the
+# entries of real traffic (which Linux >= 5.9 also expires itself with expire_nodest_conn=1,
+# racing the agent), one entry IPVS does not hold is made by hand (a flow to the ClusterIP
+# answered by the Pod that goes): only the agent's cleanup deletes it.
+U=/data/udp_probe
+for p in u1:10.244.0.4 u2:10.244.0.5; do
+  n=${p%%:*}; a=${p#*:}
+  ns "$n"
+  $IP link add "v$n" type veth peer name eth0 netns "$n"
+  $IP link set "v$n" master br0 up
+  $IP -n "$n" addr add "$a/24" dev eth0 && $IP -n "$n" link set eth0 up
+  $IP -n "$n" route add default via 10.244.0.1
+done
+pod() {
+  printf -- '---\napiVersion: v1\nkind: Pod\nmetadata: {name: %s, namespace: default, labels: {app: dns}}\nspec: {nodeName: node-1, containers: [{name: c, image: busybox}]}\nstatus: {phase: Running, podIP: %s, conditions: [{type: Ready, status: "True"}]}\n' "$1" "$2"
+}
+ip_of() { if [ "$1" = u1 ]; then echo 10.244.0.4; else echo 10.244.0.5; fi; }
+other() { if [ "$1" = u1 ]; then echo u2; else echo u1; fi; }
+ask() { $IP netns exec c1 $U ask 10.1.0.2 "$1" "$2" "$3"; }
+mkdir -p /udp
+# udp_phase PHASE CLEANUP SPORT
+udp_phase() {
+  ph=$1; log=/out/udp_$ph.log
+  $IP netns exec u1 $U serve 5353 u1 & S_u1=$!
+  $IP netns exec u2 $U serve 5353 u2 & S_u2=$!
+  { cat /data/udp.yaml; pod u1 10.244.0.4; pod u2 10.244.0.5; } > /udp/c.yaml
+  $A agent $NODE -f /udp --conntrack-cleanup="$2" --sync-period 1h --watch-interval-ms 200 -v 2>"$log" &
+  P=$!
+  n=0; while [ "$n" -lt 300 ] && [ "$(grep -c 'sync: sent' "$log")" -lt 1 ]; do n=$((n + 1)); sleep 0.2; done
+  # Warm-up from other ports (round robin: both Pods): the first datagrams after the Pods'
+  # namespaces are made can be lost while their neighbours resolve.
+  ask $(($3 + 90)) 10.96.0.30 53 > /dev/null; ask $(($3 + 91)) 10.96.0.30 53 > /dev/null
+  x=$(ask "$3" 10.96.0.30 53); echo "$x" > "/out/udp_${ph}_first.txt"
+  # NodePort: new source ports until one lands on the same Pod (each has its own round robin).
+  np=$(($3 + 1)); i=0
+  while [ "$i" -lt 6 ] && [ "$(ask "$np" 10.1.0.1 30053)" != "$x" ]; do np=$((np + 1)); i=$((i + 1)); done
+  h=$(($3 + 50))
+  conntrack -I -p udp -t 120 -s 10.1.0.2 -d 10.96.0.30 --sport $h --dport 53 -r "$(ip_of "$x")" \
+    -q 10.1.0.2 --reply-port-src 5353 --reply-port-dst $h > /dev/null 2>&1 || echo "conntrack -I failed"
+  conntrack -L -p udp > "/out/udp_${ph}_ct_before.txt" 2>&1
+  # The Pod goes: its process ends and it leaves the manifest.
+  if [ "$x" = u1 ]; then kill $S_u1; else kill $S_u2; fi
+  y=$(other "$x")
+  { cat /data/udp.yaml; pod "$y" "$(ip_of "$y")"; } > /udp/c.tmp && mv /udp/c.tmp /udp/c.yaml
+  s=$(grep -c 'sync: sent' "$log")
+  n=0; while [ "$n" -lt 300 ] && [ "$(grep -c 'sync: sent' "$log")" -le "$s" ]; do n=$((n + 1)); sleep 0.2; done
+  sleep 1
+  conntrack -L -p udp > "/out/udp_${ph}_ct_after.txt" 2>&1
+  grep -c "sport=$h " "/out/udp_${ph}_ct_after.txt" > "/out/udp_${ph}_handmade.txt"
+  echo "$y" > "/out/udp_${ph}_live.txt"
+  ask "$3" 10.96.0.30 53 > "/out/udp_${ph}_next.txt"
+  ask "$np" 10.1.0.1 30053 > "/out/udp_${ph}_np_next.txt"
+  ask "$3" 10.96.0.30 53 > "/out/udp_${ph}_again.txt"
+  kill $P; wait $P
+  kill $S_u1 $S_u2 2>/dev/null
+  wait $S_u1 $S_u2 2>/dev/null
+}
+udp_phase off false 40000
+udp_phase on true 42000
+sysctls > /out/sysctls_after.txt

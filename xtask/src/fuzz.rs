@@ -21,6 +21,7 @@ const TARGETS: &[&str] = &[
     "label_selector",
     "ipvs_parse",
     "nft_parse",
+    "ct_parse",
 ];
 
 /// `cargo xtask fuzz …`.
@@ -59,7 +60,10 @@ pub fn main(args: &[String]) -> Result<()> {
     for t in targets {
         let corpus = root().join("fuzz/corpus").join(t);
         std::fs::create_dir_all(&corpus)?;
-        if !matches!(t, "ipvs_parse" | "nft_parse" | "label_selector") {
+        if !matches!(
+            t,
+            "ipvs_parse" | "nft_parse" | "ct_parse" | "label_selector"
+        ) {
             seed(&corpus)?;
         }
         eprintln!("fuzzing {t} for {seconds} s");

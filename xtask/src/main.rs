@@ -28,12 +28,13 @@ fn main() -> Result<()> {
         "fuzz" => fuzz::main(rest),
         "netfilter-host" => netfilter::host(rest),
         "nft-capture" => netfilter::capture(rest), // test vectors for nft/
+        "ct-capture" => netfilter::ct_capture(rest), // ctnetlink vectors for nft/src/ct.rs
         "web" => web::web(rest),                   // playground: build pkg/
         "serve" => web::serve(rest),               // playground: build, serve on 127.0.0.1:8080
         "test-web" => web::test(),                 // only the playground's part of `test`
         "help" | "--help" | "-h" => {
             println!(
-                "usage: cargo xtask <serve|web|test|test-web|vm|netfilter-host|nft-capture|gen-cluster|fuzz>"
+                "usage: cargo xtask <serve|web|test|test-web|vm|netfilter-host|nft-capture|ct-capture|gen-cluster|fuzz>"
             );
             Ok(())
         }

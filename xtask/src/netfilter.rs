@@ -1,6 +1,7 @@
 //! `cargo xtask netfilter-host`: the agent's nftables table on the host's own kernel, in a
 //! private network namespace (`tests/netfilter_host.rs`). Installs Debian's `nftables` when
-//! `nft` is missing (the host kernel has nf_tables; no VM is needed).
+//! `nft` is missing, and `conntrack` (the conntrack cleanup's oracle) (the host kernel has
+//! nf_tables and ctnetlink; no VM is needed).
 //!
 //! `cargo xtask nft-capture`: the nf_tables netlink messages Debian's `nft` sends and receives,
 //! as test vectors for the `nft/` codec. Runs `nft/tests/vectors/capture.sh` in a private
@@ -8,6 +9,9 @@
 //! the bytes of every `sendto`/`sendmsg` (`>`) and `recvmsg` (`<`) on the netlink socket, and
 //! writes `nft/tests/vectors/NAME.txt` in the IPVS vectors' format: the command, its exit status
 //! and output in comments, then one record per packet in hex.
+//!
+//! `cargo xtask ct-capture`: the same for ctnetlink, Debian's `conntrack -D` deleting UDP
+//! entries (`nft/tests/ct_vectors/capture.sh`, installing `conntrack` when missing).
 
 use std::path::Path;
 use std::process::Command;
@@ -38,6 +42,7 @@ pub fn ensure_nft() -> Result<()> {
 /// Runs the host netfilter tests.
 pub fn host(_args: &[String]) -> Result<()> {
     ensure_nft()?;
+    ensure_package("conntrack", &["/usr/sbin/conntrack", "/sbin/conntrack"])?;
     run(cargo().args(["test", "--test", "netfilter_host", "--", "--ignored"]))
 }
 
@@ -45,21 +50,47 @@ pub fn host(_args: &[String]) -> Result<()> {
 pub fn capture(_args: &[String]) -> Result<()> {
     ensure_nft()?;
     ensure_package("strace", &["/usr/bin/strace"])?;
-    let vectors = crate::root().join("nft/tests/vectors");
-    let out = std::env::temp_dir().join(format!("svcroute-nft-capture-{}", std::process::id()));
+    capture_into("nft", &["--version"], "nft-capture", "nft/tests/vectors")
+}
+
+/// Captures the ctnetlink vectors (`cargo xtask ct-capture`): Debian's `conntrack` deleting
+/// UDP entries in a network namespace, into `nft/tests/ct_vectors/`.
+pub fn ct_capture(_args: &[String]) -> Result<()> {
+    ensure_package("conntrack", &["/usr/sbin/conntrack", "/sbin/conntrack"])?;
+    ensure_package("strace", &["/usr/bin/strace"])?;
+    capture_into(
+        "conntrack",
+        &["--version"],
+        "ct-capture",
+        "nft/tests/ct_vectors",
+    )
+}
+
+/// Runs `DIR/capture.sh` in a private network namespace and writes one `NAME.txt` per step
+/// into `DIR`: the command, its exit status and output, the tool's version, the records.
+fn capture_into(tool: &str, version_args: &[&str], task: &str, dir: &str) -> Result<()> {
+    let vectors = crate::root().join(dir);
+    let out = std::env::temp_dir().join(format!("svcroute-{task}-{}", std::process::id()));
     std::fs::create_dir_all(&out)?;
     run(Command::new("unshare")
         .args(["-n", "sh"])
         .arg(vectors.join("capture.sh"))
         .arg(&out))?;
-    let version = Command::new("nft")
-        .arg("--version")
+    let version = Command::new(tool)
+        .args(version_args)
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .map(|o| {
+            let text = if o.stdout.is_empty() {
+                o.stderr
+            } else {
+                o.stdout
+            };
+            String::from_utf8_lossy(&text).trim().to_string()
+        })
         .unwrap_or_default();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let provenance = format!(
-        "# Captured by `cargo xtask nft-capture` (strace of Debian's nft in a network namespace): {version}, kernel {}.\n",
+        "# Captured by `cargo xtask {task}` (strace of Debian's {tool} in a network namespace): {version}, kernel {}.\n",
         kernel.trim()
     );
     let mut names: Vec<String> = std::fs::read_dir(&out)?
@@ -94,7 +125,7 @@ pub fn capture(_args: &[String]) -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&out);
     eprintln!(
-        "nft-capture: wrote {} vectors to {}",
+        "{task}: wrote {} vectors to {}",
         names.len(),
         vectors.display()
     );
@@ -115,7 +146,10 @@ fn records(strace: &str) -> Result<String> {
             }
             continue;
         }
-        let call = line.split_once(' ').map_or(line, |(_, rest)| rest);
+        let call = line
+            .split_once(' ')
+            .map_or(line, |(_, rest)| rest)
+            .trim_start();
         if call.starts_with("sendto(") || call.starts_with("sendmsg(") {
             packets.push(('>', Vec::new()));
         } else if call.starts_with("recvmsg(") || call.starts_with("recvfrom(") {

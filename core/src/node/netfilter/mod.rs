@@ -25,6 +25,7 @@
 //!   hook that runs before IPVS (priority `dstnat - 10`), where the destination is still the
 //!   load balancer IP.
 
+pub mod conntrack;
 pub mod diff;
 pub mod render;
 pub mod rules;
