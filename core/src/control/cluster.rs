@@ -145,14 +145,19 @@ impl Cluster {
         tweaks: &Tweaks,
         previous: Option<&Cluster>,
     ) -> Result<Cluster, Errors> {
-        for w in &mut objects.workloads {
-            if let Some(r) = tweaks.replicas.get(&w.meta.id.to_string()) {
-                w.replicas = *r;
+        // Each lookup formats a `namespace/name` key: skip them when there is nothing to find.
+        if !tweaks.replicas.is_empty() {
+            for w in &mut objects.workloads {
+                if let Some(r) = tweaks.replicas.get(&w.meta.id.to_string()) {
+                    w.replicas = *r;
+                }
             }
         }
-        for s in &mut objects.services {
-            if let Some(a) = tweaks.affinity.get(&s.meta.id.to_string()) {
-                s.affinity_timeout = *a;
+        if !tweaks.affinity.is_empty() {
+            for s in &mut objects.services {
+                if let Some(a) = tweaks.affinity.get(&s.meta.id.to_string()) {
+                    s.affinity_timeout = *a;
+                }
             }
         }
         let mut b = Builder {
@@ -178,15 +183,17 @@ impl Cluster {
         } = objects;
         let nodes = b.nodes(nodes, &pods, previous);
         let mut pods = b.unique_pods(pods);
-        pods.retain(|p| {
-            !tweaks
-                .pods
-                .get(&p.meta.id.to_string())
-                .is_some_and(|t| t.deleted)
-        });
+        if !tweaks.pods.is_empty() {
+            pods.retain(|p| {
+                !tweaks
+                    .pods
+                    .get(&p.meta.id.to_string())
+                    .is_some_and(|t| t.deleted)
+            });
+        }
         b.start_pods(&nodes, &mut pods, previous);
         b.expand_workloads(&workloads, &nodes, &mut pods, tweaks, previous);
-        for p in &mut pods {
+        for p in pods.iter_mut().filter(|_| !tweaks.pods.is_empty()) {
             if let Some(t) = tweaks.pods.get(&p.meta.id.to_string()) {
                 if let Some(r) = t.ready {
                     p.ready = r;
@@ -1312,39 +1319,53 @@ impl PortAllocator {
 }
 
 /// Pods indexed by (namespace, label key, label value): one sorted list of
-/// `(namespace, key, value, pod)` searched by bisection (no map nodes, no cloned strings).
+/// `(hash, pod)` searched by bisection (no map nodes, no cloned strings).
 struct PodIndex<'a> {
-    entries: Vec<(&'a str, &'a str, &'a str, usize)>,
+    pods: &'a [Pod],
+    /// `(hash of (namespace, key, value), Pod index)` per label of every Pod, sorted: sorting
+    /// integers instead of string triples (which share long prefixes such as
+    /// `pod-template-hash`) was a tenth of a 10k-Service build.
+    entries: Vec<(u64, u32)>,
+}
+
+/// The index key of a label: FNV-1a of namespace, key and value, separated by a byte that
+/// UTF-8 text never holds. Collisions are possible; [`PodIndex::select`] checks the Pods.
+fn label_hash(namespace: &str, key: &str, value: &str) -> u64 {
+    fnv_parts(&[
+        namespace.as_bytes(),
+        &[0xff],
+        key.as_bytes(),
+        &[0xff],
+        value.as_bytes(),
+    ])
 }
 
 impl<'a> PodIndex<'a> {
     fn new(pods: &'a [Pod]) -> Self {
         let mut entries = Vec::with_capacity(pods.iter().map(|p| p.meta.labels.len()).sum());
         for (i, p) in pods.iter().enumerate() {
+            // More Pods than u32 indexes cannot be read (the reader stops at a million objects).
+            let Ok(i) = u32::try_from(i) else { break };
             for (k, v) in &p.meta.labels {
-                entries.push((p.meta.id.namespace.as_str(), k.as_str(), v.as_str(), i));
+                entries.push((label_hash(&p.meta.id.namespace, k, v), i));
             }
         }
         entries.sort_unstable();
-        PodIndex { entries }
+        PodIndex { pods, entries }
     }
 
-    /// The Pods (ascending) that carry `key=value` in `namespace`.
-    fn with(
-        &self,
-        namespace: &str,
-        key: &str,
-        value: &str,
-    ) -> &[(&'a str, &'a str, &'a str, usize)] {
-        let want = (namespace, key, value);
-        let lo = self.entries.partition_point(|e| (e.0, e.1, e.2) < want);
-        let hi = lo + self.entries[lo..].partition_point(|e| (e.0, e.1, e.2) == want);
+    /// The Pods (ascending) whose label hash is that of `key=value` in `namespace`: every Pod
+    /// that carries it, and maybe a few that only collide.
+    fn with(&self, namespace: &str, key: &str, value: &str) -> &[(u64, u32)] {
+        let want = label_hash(namespace, key, value);
+        let lo = self.entries.partition_point(|e| e.0 < want);
+        let hi = lo + self.entries[lo..].partition_point(|e| e.0 == want);
         &self.entries[lo..hi]
     }
 
     /// Pods of `namespace` that carry every label of `selector` (a Service's map selector).
     fn select(&self, namespace: &str, selector: &Labels) -> Vec<usize> {
-        let mut lists: Vec<&[(&str, &str, &str, usize)]> = Vec::with_capacity(selector.len());
+        let mut lists: Vec<&[(u64, u32)]> = Vec::with_capacity(selector.len());
         for (k, v) in selector {
             let l = self.with(namespace, k, v);
             if l.is_empty() {
@@ -1356,14 +1377,25 @@ impl<'a> PodIndex<'a> {
         let Some((first, rest)) = lists.split_first() else {
             return Vec::new();
         };
-        first
+        let mut out: Vec<usize> = first
             .iter()
-            .map(|e| e.3)
+            .map(|e| e.1)
             .filter(|i| {
                 rest.iter()
-                    .all(|l| l.binary_search_by_key(i, |e| e.3).is_ok())
+                    .all(|l| l.binary_search_by_key(i, |e| e.1).is_ok())
             })
-            .collect()
+            .map(|i| i as usize)
+            .filter(|&i| {
+                let p = &self.pods[i];
+                p.meta.id.namespace == namespace
+                    && selector
+                        .iter()
+                        .all(|(k, v)| p.meta.labels.get(k) == Some(v))
+            })
+            .collect();
+        // Two labels of one Pod that collide would list it twice.
+        out.dedup();
+        out
     }
 }
 

@@ -32,7 +32,12 @@ pub(crate) fn read_into(file: &Arc<str>, text: &str, out: &mut Read) {
 }
 
 fn read_text(file: &Arc<str>, text: &str, out: &mut Read) {
-    if super::looks_like_json(text) && read_json_streaming(file, text, out) {
+    let streamed = if super::looks_like_json(text) {
+        read_streaming(file, text, out, super::json::parse_documents_streaming)
+    } else {
+        read_streaming(file, text, out, super::yaml::parse_documents_streaming)
+    };
+    if streamed {
         return;
     }
     let parsed = super::parse(text);
@@ -52,19 +57,23 @@ fn read_text(file: &Arc<str>, text: &str, out: &mut Read) {
     }
 }
 
-/// Reads JSON decoding each item of a `List` as soon as the parser has it, then dropping its
-/// tree: the whole List's tree is never held (it was most of the reader's memory). Adds nothing
-/// and returns false when the text needs the whole-tree path, which then gives the same result
-/// as ever: a syntax error (its YAML retry and message), more than [`super::MAX_OBJECTS`]
-/// objects, or items streamed from an object that turns out not to be a List `read_object`
-/// flattens (no string `kind` ending in `List`, or no string `apiVersion`).
-fn read_json_streaming(file: &Arc<str>, text: &str, out: &mut Read) -> bool {
+/// A parser that hands over documents and the items of a top-level `items` list one by one.
+type StreamingParser = fn(&str, &mut dyn FnMut(Node, bool)) -> Result<(), super::yaml::SyntaxError>;
+
+/// Reads JSON or YAML decoding each item of a `List` as soon as the parser has it, then
+/// dropping its tree: the whole List's tree is never held (it was most of the reader's memory).
+/// Adds nothing and returns false when the text needs the whole-tree path, which then gives the
+/// same result as ever: a syntax error (JSON's YAML retry and its message), more than
+/// [`super::MAX_OBJECTS`] objects, items streamed from an object that turns out not to be a
+/// List `read_object` flattens (no string `kind` ending in `List`, or no string `apiVersion`),
+/// or YAML whose anchors or merges streaming would change.
+fn read_streaming(file: &Arc<str>, text: &str, out: &mut Read, parse: StreamingParser) -> bool {
     let mut local = Read::default();
     let mut pending = Read::default();
     let mut streamed = false;
     let mut objects = 0usize;
     let mut ok = true;
-    let parsed = super::json::parse_documents_streaming(text, &mut |node, whole| {
+    let parsed = parse(text, &mut |node, whole| {
         if !ok {
             return;
         }
@@ -350,10 +359,35 @@ struct Cx<'a> {
 
 fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{prefix}.{key}")
+        return key.to_owned();
     }
+    // Pushed, not `format!`ed: paths are built for every list item read.
+    let mut s = String::with_capacity(prefix.len() + 1 + key.len());
+    s.push_str(prefix);
+    s.push('.');
+    s.push_str(key);
+    s
+}
+
+/// `path[i]`, without the formatting machinery (built for every list item read).
+fn indexed(path: &str, i: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut n = i;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut s = String::with_capacity(path.len() + 2 + digits.len() - at);
+    s.push_str(path);
+    s.push('[');
+    s.extend(digits[at..].iter().map(|&d| char::from(d)));
+    s.push(']');
+    s
 }
 
 impl<'a> Cx<'a> {
@@ -521,7 +555,7 @@ impl<'a> Cx<'a> {
         let path = join(prefix, key);
         if let Some((items, _)) = self.seq(m, key, prefix) {
             for (i, item) in items.iter().enumerate() {
-                let p = format!("{path}[{i}]");
+                let p = indexed(&path, i);
                 match &item.value {
                     Value::Map(e) => out.push((e.as_slice(), item.pos, p)),
                     Value::Null => {}
@@ -543,7 +577,7 @@ impl<'a> Cx<'a> {
         let path = join(prefix, key);
         if let Some((items, _)) = self.seq(m, key, prefix) {
             for (i, item) in items.iter().enumerate() {
-                let p = format!("{path}[{i}]");
+                let p = indexed(&path, i);
                 match &item.value {
                     Value::Str(s) => out.push((s.as_str(), item.pos, p)),
                     _ => self.type_error(item, p, "a string"),
@@ -2522,6 +2556,66 @@ mod tests {
                 }
                 Err(_) => whole = read("s.json", text),
             }
+            assert_eq!(
+                alloc::format!("{:?}", streamed.objects),
+                alloc::format!("{:?}", whole.objects),
+                "{text}"
+            );
+            let messages = |r: &super::Read| -> alloc::vec::Vec<String> {
+                r.diagnostics.iter().map(|d| d.to_string()).collect()
+            };
+            assert_eq!(messages(&streamed), messages(&whole), "{text}");
+            assert!(!streamed.diagnostics.is_empty(), "{text}");
+        }
+    }
+
+    /// The same for YAML, with what only YAML has: anchors and aliases between items, an
+    /// anchored `items` aliased later, `<<` merges beside and before `items` (go-yaml's merge
+    /// could bring or replace `items`), several documents, a syntax error after items.
+    #[test]
+    fn streamed_yaml_reads_as_the_whole_tree() {
+        let svc = "- apiVersion: v1\n  kind: Service\n  metadata: {name: a}\n  spec:\n    ports: [{port: 80, nmae: x}]\n";
+        let texts = [
+            alloc::format!("apiVersion: v1\nkind: List\nitems:\n{svc}{svc}- 7\n"),
+            alloc::format!("kind: List\nitems:\n{svc}"),
+            alloc::format!("apiVersion: v1\nkind: Service\nmetadata: {{name: b}}\nitems:\n{svc}"),
+            alloc::format!(
+                "apiVersion: v1\nkind: List\nitems:\n{svc}---\n{}---\n- 1\n",
+                &svc[2..].replace("\n  ", "\n")
+            ),
+            alloc::format!(
+                "apiVersion: v1\nkind: List\nitems:\n- &s {}- *s\n",
+                &svc[2..]
+            ),
+            alloc::format!("apiVersion: v1\nkind: List\nitems: &all\n{svc}other: *all\n"),
+            alloc::format!(
+                "apiVersion: v1\nkind: List\nbase: &b {{items: [1]}}\nitems:\n{svc}<<: *b\n"
+            ),
+            alloc::format!(
+                "apiVersion: v1\nkind: List\nbase: &b {{items: [1]}}\n<<: *b\nitems:\n{svc}"
+            ),
+            alloc::format!("apiVersion: v1\nkind: List\nitems:\n{svc}x: [\n"),
+            alloc::format!("apiVersion: v1\nkind: List\nitems:\n{svc}items: []\n"),
+        ];
+        for text in &texts {
+            let streamed = read("s.yaml", text);
+            let file: super::Arc<str> = "s.yaml".into();
+            let mut whole = super::Read::default();
+            match super::super::parse(text) {
+                Ok(docs) => {
+                    for doc in &docs {
+                        super::read_object(&file, doc, &mut whole);
+                    }
+                }
+                Err((what, e)) => whole.diagnostics.push(super::Diagnostic::error(
+                    super::Kind::Syntax,
+                    Some(super::loc(&file, e.pos)),
+                    alloc::format!("invalid {what}: {}", e.message),
+                )),
+            }
+            whole
+                .diagnostics
+                .sort_by_key(|d| d.loc.as_ref().map(|l| (l.line, l.col)));
             assert_eq!(
                 alloc::format!("{:?}", streamed.objects),
                 alloc::format!("{:?}", whole.objects),

@@ -96,6 +96,31 @@ const SCAN_KEYS: usize = 16;
 /// The tree is built without recursion (an explicit stack of open collections), within the
 /// reader's [limits](super#limits): nesting depth, values, keys per mapping.
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
+    let mut docs = Vec::new();
+    parse_into(text, &mut docs, None)?;
+    Ok(docs)
+}
+
+/// Parses every document of `text`, handing each to `each(node, true)` as it ends; the items
+/// of a top-level mapping's `items` sequence go to `each(item, false)` as each ends and are not
+/// kept (its `items` is left empty), so a large `List` is never held whole — as
+/// [`super::json::parse_documents_streaming`]. When streaming could change the tree (the
+/// `items` sequence has an anchor, or a `<<` merge meets the top-level mapping once items were
+/// streamed) it stops with an error: the caller then reads the text whole.
+pub fn parse_documents_streaming(
+    text: &str,
+    each: &mut dyn FnMut(Node, bool),
+) -> Result<(), SyntaxError> {
+    let mut docs = Vec::new();
+    parse_into(text, &mut docs, Some(each))
+}
+
+/// [`parse_documents`] into `docs`, or to `each` when given (then `docs` stays empty).
+fn parse_into(
+    text: &str,
+    docs: &mut Vec<Node>,
+    mut each: Option<&mut dyn FnMut(Node, bool)>,
+) -> Result<(), SyntaxError> {
     let mut builder = Builder {
         parser: Parser::new_from_str(text),
         text,
@@ -103,8 +128,9 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
         alias_budget: MAX_ALIAS_NODES,
         values: 0,
         stack: Vec::new(),
+        streamed: false,
     };
-    let mut docs = Vec::new();
+    let mut count = 0usize;
     loop {
         let (event, span) = builder.next()?;
         match event {
@@ -116,9 +142,10 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
                 if matches!(event, Event::DocumentEnd) {
                     continue;
                 }
-                let node = builder.document(event, span)?;
+                builder.streamed = false;
+                let node = builder.document(event, span, &mut each)?;
                 if node.value != Value::Null {
-                    if docs.len() >= super::MAX_OBJECTS {
+                    if count >= super::MAX_OBJECTS {
                         return Err(SyntaxError {
                             pos: node.pos,
                             message: format!(
@@ -127,7 +154,11 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
                             ),
                         });
                     }
-                    docs.push(node);
+                    count += 1;
+                    match each.as_mut() {
+                        Some(each) => each(node, true),
+                        None => docs.push(node),
+                    }
                 }
             }
             other => {
@@ -138,7 +169,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
             }
         }
     }
-    Ok(docs)
+    Ok(())
 }
 
 fn pos(span: Span) -> Pos {
@@ -197,6 +228,8 @@ struct Builder<'a> {
     alias_budget: usize,
     values: usize,
     stack: Vec<Frame>,
+    /// Items of this document's top-level `items` went to the caller, not into the tree.
+    streamed: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -233,7 +266,13 @@ impl<'a> Builder<'a> {
     }
 
     /// Builds one document from its first event, iteratively.
-    fn document(&mut self, first: Event<'a>, first_span: Span) -> Result<Node, SyntaxError> {
+    /// With `each`, finished items of the top-level mapping's `items` sequence go there.
+    fn document(
+        &mut self,
+        first: Event<'a>,
+        first_span: Span,
+        each: &mut Option<&mut dyn FnMut(Node, bool)>,
+    ) -> Result<Node, SyntaxError> {
         self.stack.clear();
         let mut event = first;
         let mut span = first_span;
@@ -347,14 +386,43 @@ impl<'a> Builder<'a> {
                     };
                     self.anchors.insert(anchor, copy);
                 }
-                match self.stack.last_mut() {
-                    None => return Ok(built.node),
-                    Some(parent) => add(parent, built)?,
+                if let Some(each) = each.as_mut()
+                    && self.stack.len() == 2
+                    && streams_items(&self.stack)
+                {
+                    self.streamed = true;
+                    each(built.node, false);
+                } else {
+                    if self.streamed
+                        && self.stack.len() == 1
+                        && matches!(&self.stack[0].open, Open::Map { pending: Some(k), .. } if k.merge)
+                    {
+                        // A merge could bring (or replace) `items` after they were streamed.
+                        return Err(SyntaxError {
+                            pos: at,
+                            message: "a `<<` merge beside streamed items".into(),
+                        });
+                    }
+                    match self.stack.last_mut() {
+                        None => return Ok(built.node),
+                        Some(parent) => add(parent, built)?,
+                    }
                 }
             }
             (event, span) = self.next()?;
         }
     }
+}
+
+/// Whether the open collections are a top-level mapping's `items` sequence whose items can go
+/// to the caller one by one: a plain key (not a merge), no merged keys before it, no anchor on
+/// the sequence (an alias to it would copy it).
+fn streams_items(stack: &[Frame]) -> bool {
+    matches!(
+        &stack[0].open,
+        Open::Map { pending: Some(k), merged, .. } if k.key == "items" && !k.merge && merged.is_empty()
+    ) && matches!(stack[1].open, Open::Seq { .. })
+        && stack[1].anchor == 0
 }
 
 /// The position a parser error points at. saphyr's marker can be far off for a key longer than
