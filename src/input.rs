@@ -22,7 +22,7 @@ pub fn read_inputs(paths: &[String]) -> Result<Vec<(String, String)>> {
     let mut total = 0usize;
     for p in paths {
         if p == "-" {
-            let text = read_bounded(std::io::stdin().lock(), "-", &mut total)
+            let text = read_bounded(std::io::stdin().lock(), "-", &mut total, 0)
                 .context("reading manifests from standard input")?;
             out.push(("-".to_owned(), text));
             continue;
@@ -79,20 +79,22 @@ fn read_file(path: &Path, total: &mut usize) -> Result<String> {
     .map_err(std::io::Error::from)
     .with_context(|| format!("{shown}: cannot read"))?;
     let file = File::from(fd);
-    if !file
+    let meta = file
         .metadata()
-        .with_context(|| format!("{shown}: cannot read"))?
-        .is_file()
-    {
+        .with_context(|| format!("{shown}: cannot read"))?;
+    if !meta.is_file() {
         return Err(not_regular(path));
     }
-    read_bounded(file, &shown, total).with_context(|| format!("{shown}: cannot read"))
+    let size = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+    read_bounded(file, &shown, total, size).with_context(|| format!("{shown}: cannot read"))
 }
 
-/// Reads at most what is left of [`MAX_INPUT_BYTES`], as UTF-8.
-fn read_bounded(r: impl Read, shown: &str, total: &mut usize) -> Result<String> {
+/// Reads at most what is left of [`MAX_INPUT_BYTES`], as UTF-8. `size` is the expected length
+/// (a file's): the buffer is made that large at once (never more than the limit allows), so a
+/// large file is not copied at every doubling.
+fn read_bounded(r: impl Read, shown: &str, total: &mut usize, size: usize) -> Result<String> {
     let left = MAX_INPUT_BYTES.saturating_sub(*total);
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(size.min(left).saturating_add(1));
     r.take(left as u64 + 1).read_to_end(&mut bytes)?;
     if bytes.len() > left {
         bail!(
@@ -135,7 +137,7 @@ mod tests {
     #[test]
     fn reading_stops_at_the_limit() {
         let mut total = 0;
-        let err = read_bounded(std::io::repeat(b' '), "-", &mut total).unwrap_err();
+        let err = read_bounded(std::io::repeat(b' '), "-", &mut total, 0).unwrap_err();
         assert!(err.to_string().contains("input too large"), "{err}");
     }
 

@@ -55,9 +55,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     &args.netfilter,
                 )?),
                 PlanFormat::Json => {
-                    let mut s = serde_json::to_string_pretty(&plan)?;
-                    s.push('\n');
-                    s
+                    // Written as it is serialized: the text of a large plan is never held.
+                    print_json(&plan)?;
+                    std::mem::forget((cluster, plan));
+                    return Ok(ExitCode::SUCCESS);
                 }
                 PlanFormat::Ipvsadm => render::ipvsadm_rules(&plan),
                 PlanFormat::Iptables => render::iptables::iptables_save(&cluster, &plan.node),
@@ -161,6 +162,20 @@ fn netfilter_plan(
     Ok(netfilter::plan(cluster, &plan, &nf.options()?))
 }
 
+/// Writes `value` to stdout as pretty JSON and a newline, as it is serialized; a closed pipe is
+/// not an error.
+fn print_json(value: &svcroute_core::plan::Plan) -> Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing to standard output"),
+    }
+}
+
 /// Writes to stdout; a closed pipe (`svcroute plan | head`) is not an error.
 fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
@@ -188,11 +203,10 @@ fn load(args: &ManifestArgs) -> Result<Option<Cluster>> {
     } else {
         (input::read_inputs(&args.files)?, args.config()?)
     };
-    let loaded = manifest::load(
-        inputs.iter().map(|(n, t)| (n.as_str(), t.as_str())),
-        config,
-        &Tweaks::default(),
-    );
+    let read = manifest::read_all(inputs.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+    // The text is not needed to build: give its memory back first (it is a third of the peak).
+    drop(inputs);
+    let loaded = manifest::build(read, config, &Tweaks::default());
     match loaded {
         Ok(cluster) => {
             cluster.warnings.iter().for_each(report);

@@ -559,10 +559,18 @@ pub struct Objects {
 impl Objects {
     /// Appends everything of `other`.
     pub fn extend(&mut self, other: Objects) {
-        self.services.extend(other.services);
-        self.pods.extend(other.pods);
-        self.nodes.extend(other.nodes);
-        self.slices.extend(other.slices);
-        self.workloads.extend(other.workloads);
+        /// Appends, or takes `b` whole when `a` is empty (no copy of a large list).
+        fn append<T>(a: &mut Vec<T>, mut b: Vec<T>) {
+            if a.is_empty() {
+                *a = b;
+            } else {
+                a.append(&mut b);
+            }
+        }
+        append(&mut self.services, other.services);
+        append(&mut self.pods, other.pods);
+        append(&mut self.nodes, other.nodes);
+        append(&mut self.slices, other.slices);
+        append(&mut self.workloads, other.workloads);
     }
 }

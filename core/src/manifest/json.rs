@@ -30,6 +30,8 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
         line_start: 0,
         col_at: (0, 0),
         values: 0,
+        nodes: Vec::new(),
+        entries: Vec::new(),
     };
     let mut docs = Vec::new();
     p.skip_ws();
@@ -55,6 +57,8 @@ pub fn parse_documents_streaming(
         line_start: 0,
         col_at: (0, 0),
         values: 0,
+        nodes: Vec::new(),
+        entries: Vec::new(),
     };
     p.skip_ws();
     while p.i < p.bytes.len() {
@@ -65,12 +69,17 @@ pub fn parse_documents_streaming(
     Ok(())
 }
 
-/// An array or object being read.
+/// An array or object being read. Its items so far are `Parser::nodes[start..]` (or
+/// `Parser::entries[start..]`): one scratch vector for all open collections, since only the
+/// innermost one grows, and each collection's vector is made once, at its exact size, when it
+/// closes (no growth by doubling, no shrinking).
 enum Open {
-    Seq(Vec<Node>),
+    Seq {
+        start: usize,
+    },
     Map {
-        entries: Vec<Entry>,
-        /// Key → index in `entries`, once the object has more than [`SCAN_KEYS`] keys.
+        start: usize,
+        /// Key → index from `start`, once the object has more than [`SCAN_KEYS`] keys.
         index: Option<BTreeMap<String, usize>>,
         /// The key whose value is being read.
         key: (String, Pos),
@@ -89,6 +98,10 @@ struct Parser<'a> {
     col_at: (usize, usize),
     /// Values read so far, against [`super::MAX_VALUES`].
     values: usize,
+    /// Items of the open arrays, innermost last (see [`Open`]).
+    nodes: Vec<Node>,
+    /// Entries of the open objects, innermost last.
+    entries: Vec<Entry>,
 }
 
 impl Parser<'_> {
@@ -142,10 +155,11 @@ impl Parser<'_> {
         }
     }
 
-    /// One key of an object with its `:`, checked against the keys before it.
+    /// One key of an object with its `:`, checked against the keys before it (its entries are
+    /// `self.entries[start..]`).
     fn key(
         &mut self,
-        entries: &[Entry],
+        start: usize,
         index: &mut Option<BTreeMap<String, usize>>,
     ) -> Result<(String, Pos), SyntaxError> {
         self.skip_ws();
@@ -154,6 +168,7 @@ impl Parser<'_> {
             return self.err("expected a string key");
         }
         let key = self.string()?;
+        let entries = &self.entries[start..];
         let prev = match index {
             Some(ix) => ix.get(&key).copied(),
             None => entries.iter().position(|e| e.key == key),
@@ -226,15 +241,9 @@ impl Parser<'_> {
                         Value::Map(Vec::new())
                     } else {
                         let mut index = None;
-                        let key = self.key(&[], &mut index)?;
-                        stack.push((
-                            Open::Map {
-                                entries: Vec::new(),
-                                index,
-                                key,
-                            },
-                            pos,
-                        ));
+                        let start = self.entries.len();
+                        let key = self.key(start, &mut index)?;
+                        stack.push((Open::Map { start, index, key }, pos));
                         continue 'values;
                     }
                 }
@@ -244,7 +253,12 @@ impl Parser<'_> {
                     if self.eat(b']') {
                         Value::Seq(Vec::new())
                     } else {
-                        stack.push((Open::Seq(Vec::new()), pos));
+                        stack.push((
+                            Open::Seq {
+                                start: self.nodes.len(),
+                            },
+                            pos,
+                        ));
                         continue 'values;
                     }
                 }
@@ -275,10 +289,10 @@ impl Parser<'_> {
                 };
                 self.skip_ws();
                 match open {
-                    Open::Seq(items) => {
+                    Open::Seq { .. } => {
                         match items_sink.as_mut() {
                             Some(sink) if streamed => sink(node, false),
-                            _ => items.push(node),
+                            _ => self.nodes.push(node),
                         }
                         if self.eat(b',') {
                             continue 'values;
@@ -287,19 +301,15 @@ impl Parser<'_> {
                             return self.err("expected ',' or ']'");
                         }
                     }
-                    Open::Map {
-                        entries,
-                        index,
-                        key,
-                    } => {
+                    Open::Map { start, index, key } => {
                         let (k, key_pos) = core::mem::take(key);
-                        entries.push(Entry {
+                        self.entries.push(Entry {
                             key: k,
                             key_pos,
                             value: node,
                         });
                         if self.eat(b',') {
-                            *key = self.key(entries, index)?;
+                            *key = self.key(*start, index)?;
                             continue 'values;
                         }
                         if !self.eat(b'}') {
@@ -312,14 +322,8 @@ impl Parser<'_> {
                 };
                 // Exact capacity: the tree of a large List is most of the reader's memory.
                 let value = match open {
-                    Open::Seq(mut items) => {
-                        items.shrink_to_fit();
-                        Value::Seq(items)
-                    }
-                    Open::Map { mut entries, .. } => {
-                        entries.shrink_to_fit();
-                        Value::Map(entries)
-                    }
+                    Open::Seq { start } => Value::Seq(self.nodes.drain(start..).collect()),
+                    Open::Map { start, .. } => Value::Map(self.entries.drain(start..).collect()),
                 };
                 node = Node { value, pos };
             }

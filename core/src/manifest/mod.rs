@@ -193,7 +193,17 @@ pub fn load<'a>(
     config: crate::config::Config,
     tweaks: &crate::cluster::Tweaks,
 ) -> Result<crate::cluster::Cluster, crate::diag::Errors> {
-    let mut read = read_all(inputs);
+    build(read_all(inputs), config, tweaks)
+}
+
+/// The second half of [`load`]: builds the cluster from what [`read_all`] read. A caller that
+/// owns the text can drop it in between (the CLI does: the text of a large cluster is as
+/// large as the rest of its peak memory).
+pub fn build(
+    mut read: Read,
+    config: crate::config::Config,
+    tweaks: &crate::cluster::Tweaks,
+) -> Result<crate::cluster::Cluster, crate::diag::Errors> {
     if read.objects == Objects::default() && !read.has_errors() {
         // `kubectl apply` refuses an empty input ("no objects passed to apply").
         read.diagnostics.push(Diagnostic::warning(
