@@ -22,7 +22,8 @@ use svcroute_core::{manifest, netfilter, render, route, sim};
 
 /// mimalloc instead of the system allocator: a plan of 10,000 Services makes millions of small
 /// allocations (tree nodes, strings, model values), where glibc's malloc and free were a fifth
-/// of the time.
+/// of the time. (Not in the static musl build.)
+#[cfg(not(target_env = "musl"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
