@@ -59,7 +59,40 @@ pub async fn client(kubeconfig: Option<&Path>, master: Option<&str>) -> Result<k
             .parse()
             .with_context(|| format!("--master {url:?}: not a URL"))?;
     }
+    if config.cluster_url.scheme_str() == Some("http") {
+        return plain_http_client(config);
+    }
     kube::Client::try_from(config).context("building the API client")
+}
+
+/// A client for an `http://` API server (kube-proxy's `--master` to an insecure port, the
+/// fake API server of the tests): kube's base-URI, auth and header layers over hyper's plain
+/// connector. kube's own builder wraps every connector in rustls, whose set-up without a
+/// configured CA loads the system's roots and fails where there are none (the static image,
+/// the VM). No TLS, so no roots needed.
+fn plain_http_client(config: kube::Config) -> Result<kube::Client> {
+    use hyper_util::client::legacy::{Client, connect::HttpConnector};
+    use kube::client::ConfigExt;
+    use tower::ServiceExt;
+    type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    let http: Client<HttpConnector, kube::client::Body> =
+        Client::builder(hyper_util::rt::TokioExecutor::new()).build(HttpConnector::new());
+    // The auth layer's errors are boxed: the client's must be too (one type either way).
+    let http = http.map_err(|e| -> BoxError { Box::new(e) });
+    let service = tower::ServiceBuilder::new()
+        .layer(config.base_uri_layer())
+        .option_layer(
+            config
+                .auth_layer()
+                .context("the kubeconfig's credentials")?,
+        )
+        .layer(
+            config
+                .extra_headers_layer()
+                .context("the kubeconfig's headers")?,
+        )
+        .service(http);
+    Ok(kube::Client::new(service, config.default_namespace))
 }
 
 /// The live cluster read once for `plan` and `route`: one list each of Services (kube-proxy's

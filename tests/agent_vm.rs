@@ -43,14 +43,15 @@ fn agent() -> &'static Path {
                 "svcroute",
                 "--target",
                 target,
-                // The VM's agent reads files: no kube-rs stack (the `api` feature).
-                "--no-default-features",
             ])
+            // ring (kube-rs's TLS) compiles C for musl: Debian's musl-tools, which `cargo
+            // xtask vm test-agent` installs.
+            .env("CC_x86_64_unknown_linux_musl", "musl-gcc")
             .status()
             .unwrap();
         assert!(
             ok.success(),
-            "building the static agent failed (musl-tools installed?)"
+            "building the static agent failed (musl-tools installed? `cargo xtask static-agent`)"
         );
         let dir = std::env::var("CARGO_TARGET_DIR")
             .map(PathBuf::from)
@@ -842,10 +843,13 @@ fn kube_fake() -> &'static Path {
 }
 
 /// Issue 9: the agent follows the API (a fake API server in the VM) and the kernel follows
-/// it step by step: the first sync programs the listed Service; an endpoint turning not ready
-/// removes its real server (UDP-free TCP service without connections: deleted); a Service
-/// added and deleted comes and goes; SIGTERM exits 0. Prints the time from each watch event
-/// to the end of its sync (the kernel operations sent).
+/// it step by step (`tests/vm/api.sh`), as kube-proxy's proxier follows its informers: the first
+/// sync programs the listed Service; an endpoint turning not ready is one operation (its real
+/// server deleted: a TCP service without connections, kube-proxy's graceful termination deletes
+/// at once); a Service added and deleted comes and goes with its address; a forced 410 re-list
+/// (kube-runtime's watcher lists again, the `Store` swaps in equal objects) and a killed API
+/// server change nothing; SIGTERM exits 0. Prints the time from each watch event (the fake's
+/// write) to the end of the sync that sent its kernel operations.
 #[test]
 #[ignore = "boots a VM: run through `cargo xtask vm test-agent`"]
 fn agent_follows_the_api_in_the_kernel() {
@@ -858,6 +862,7 @@ fn agent_follows_the_api_in_the_kernel() {
     ];
     let out = run_vm("api", &extra, 512, 240);
     assert_eq!(read(&out, "stdout"), "", "{}", read(&out, "stderr"));
+    let log = read(&out, "agent.log");
     let web = "-A -t 10.96.0.20:80 -s rr";
     let web_rs = |ips: &[&str]| -> Vec<String> {
         ips.iter()
@@ -865,42 +870,74 @@ fn agent_follows_the_api_in_the_kernel() {
             .collect()
     };
     let first = BTreeMap::from([(web.to_owned(), web_rs(&["10.244.0.5", "10.244.1.7"]))]);
-    assert_eq!(rules(&read(&out, "step1.txt")), first);
+    assert_eq!(rules(&read(&out, "step1.txt")), first, "{log}");
     let ready = BTreeMap::from([(web.to_owned(), web_rs(&["10.244.0.5"]))]);
     assert_eq!(rules(&read(&out, "step2.txt")), ready);
     let mut with_dns = ready.clone();
     with_dns.insert("-A -u 10.96.0.10:53 -s rr".to_owned(), Vec::new());
     assert_eq!(rules(&read(&out, "step3.txt")), with_dns);
     assert_eq!(rules(&read(&out, "step4.txt")), ready);
+    let syncs: Vec<&str> = log.lines().filter(|l| l.contains(" sync ")).collect();
+    let ops = |l: &str| -> usize {
+        l.split_whitespace()
+            .find_map(|w| w.strip_prefix("operations="))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no operations= in {l}"))
+    };
+    assert_eq!(ops(syncs[1]), 1, "not ready: one operation\n{log}");
+    assert_eq!(
+        ops(syncs[2]),
+        2,
+        "a Service: its address and virtual server\n{log}"
+    );
+    assert_eq!(ops(syncs[3]), 2, "deleted: the same two\n{log}");
+    // The 410 re-list and the dead API server: no sync asked, the kernel as it was.
+    assert_eq!(read(&out, "syncs_after_relist.txt").trim(), "4", "{log}");
+    assert_eq!(rules(&read(&out, "after_relist.txt")), ready);
+    assert_eq!(read(&out, "syncs_after_kill.txt").trim(), "4", "{log}");
+    assert_eq!(rules(&read(&out, "after_kill.txt")), ready);
     assert!(read(&out, "addresses.txt").contains("10.96.0.20/32"));
     assert!(!read(&out, "addresses.txt").contains("10.96.0.10/"));
     assert_eq!(read(&out, "term_rc.txt").trim(), "0");
-    // Event → kernel: the last changed event before each sync to the sync's end.
-    let log = read(&out, "agent.log");
-    let stamp = |l: &str| -> f64 {
-        let t = l.split_whitespace().next().unwrap_or("");
-        let hms = t
-            .split('T')
-            .nth(1)
-            .unwrap_or("0:0:0Z")
-            .trim_end_matches('Z');
-        hms.split(':')
-            .map(|x| x.parse::<f64>().unwrap_or(0.0))
-            .fold(0.0, |a, x| a * 60.0 + x)
-    };
-    let mut last_event = None;
-    let mut syncs = 0;
-    for l in log.lines() {
-        if l.contains("event") && l.contains("changed=true") {
-            last_event = Some(stamp(l));
-        } else if l.contains(" sync ") {
-            syncs += 1;
-            if let Some(t) = last_event.take().filter(|_| syncs > 1) {
-                eprintln!(
-                    "watch event → kernel operations sent: {:.1} ms",
-                    (stamp(l) - t) * 1000.0
-                );
-            }
+    let metrics = read(&out, "metrics.txt");
+    assert!(
+        metrics.contains(
+            "kubeproxy_sync_partial_proxy_rules_duration_seconds_count{ip_family=\"IPv4\"} 3"
+        ),
+        "{metrics}"
+    );
+
+    // Event → kernel: from the fake's write of the first event after a sync to the end of the
+    // next sync (its operations sent and acknowledged), both on the VM's clock, per step.
+    let day = |secs: f64| secs.rem_euclid(86_400.0);
+    let sent: Vec<f64> = read(&out, "fake.log")
+        .lines()
+        .filter_map(|l| l.split(" at ").nth(1)?.trim().parse::<f64>().ok())
+        .map(day)
+        .collect();
+    let ended: Vec<f64> = syncs
+        .iter()
+        .map(|l| {
+            let t = l.split_whitespace().next().unwrap_or("");
+            let hms = t
+                .split('T')
+                .nth(1)
+                .unwrap_or("0:0:0Z")
+                .trim_end_matches('Z');
+            hms.split(':')
+                .map(|x| x.parse::<f64>().unwrap_or(0.0))
+                .fold(0.0, |a, x| a * 60.0 + x)
+        })
+        .collect();
+    for (step, w) in ended.windows(2).enumerate().take(3) {
+        let event = sent.iter().copied().find(|t| *t > w[0] && *t <= w[1]);
+        match event {
+            Some(t) => eprintln!(
+                "step {}: watch event written → kernel operations sent: {:.1} ms",
+                step + 2,
+                (w[1] - t) * 1000.0
+            ),
+            None => eprintln!("step {}: no watch event logged between the syncs", step + 2),
         }
     }
 }

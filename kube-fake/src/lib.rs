@@ -96,6 +96,9 @@ pub struct Options {
     pub max_watch: Duration,
     /// How many changes are kept for watches to resume from (older versions get a 410).
     pub history: usize,
+    /// Print a line on stderr each time a watch stream sends events (`watch sent N
+    /// event(s) of RESOURCE at UNIX_SECONDS`): the start of an event-to-kernel measurement.
+    pub log_events: bool,
 }
 
 impl Default for Options {
@@ -104,6 +107,7 @@ impl Default for Options {
             bookmark_interval: Duration::from_secs(60),
             max_watch: Duration::from_secs(1800),
             history: 10_000,
+            log_events: false,
         }
     }
 }
@@ -967,6 +971,19 @@ fn watch_stream(
         drop(st);
         if !out.is_empty() {
             chunk(w, &out)?;
+            if inner.options.log_events {
+                let events = out.lines().filter(|l| !l.contains("\"BOOKMARK\"")).count();
+                if events > 0 {
+                    let at = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default();
+                    eprintln!(
+                        "watch sent {events} event(s) of {} at {:.6}",
+                        target.resource.kind,
+                        at.as_secs_f64()
+                    );
+                }
+            }
             out.clear();
         }
         if ended {

@@ -2,12 +2,13 @@
 //!
 //! ```text
 //! svcroute-kube-fake [--listen ADDR] [--seed FILE]... [--script FILE]
-//!                    [--bookmark-interval SECS] [--max-watch SECS]
+//!                    [--bookmark-interval SECS] [--max-watch SECS] [--log-events]
 //! ```
 //! Seeds are `kubectl get -o json` files (a `List` or one object). The script runs after the
 //! seeds, one step per line: `apply FILE`, `delete FILE`, `sleep SECS`, `compact`, `drop`,
 //! `wait-watches N`, `exit`; `#` starts a comment. Without `exit` the server runs until killed.
-//! It prints `listening on http://ADDR` first. `POST /fake/apply|delete|compact|drop` change
+//! It prints `listening on http://ADDR` first. `--log-events` prints on stderr when each watch
+//! stream sends events, with the wall-clock time. `POST /fake/apply|delete|compact|drop` change
 //! it while it runs.
 
 use std::time::Duration;
@@ -41,6 +42,7 @@ fn run() -> Result<(), String> {
             "--script" => script = Some(value()?),
             "--bookmark-interval" => options.bookmark_interval = secs(value()?)?,
             "--max-watch" => options.max_watch = secs(value()?)?,
+            "--log-events" => options.log_events = true,
             _ => return Err(format!("unknown argument {a:?}")),
         }
     }

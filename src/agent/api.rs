@@ -19,7 +19,6 @@
 //! - Health and metrics as kube-proxy reports them ([`super::health`], [`super::metrics`]).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -36,11 +35,11 @@ use svcroute_core::cluster::live::{Live, LiveError, Object, ObjectKind};
 use svcroute_core::config::Config;
 use svcroute_core::diff::Op;
 use svcroute_core::model::{ObjectRef, Objects};
-use svcroute_core::reconcile::{Observed, reconcile};
 
 use super::health::{Endpoints, Health};
 use super::metrics::Metrics;
-use super::{Dataplane, Desired, SyncReport};
+pub use super::sink::{Sink, SyncKind};
+use super::{Desired, SyncReport};
 use crate::cli::AgentArgs;
 use crate::kube as k;
 
@@ -83,6 +82,19 @@ pub enum Change {
     Apply(Value),
     /// An object was deleted.
     Delete(Value),
+}
+
+impl Change {
+    /// kube-runtime's name of the event (`Init`, `InitApply`, `InitDone`, `Apply`, `Delete`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Change::Init => "Init",
+            Change::InitApply(_) => "InitApply",
+            Change::InitDone => "InitDone",
+            Change::Apply(_) => "Apply",
+            Change::Delete(_) => "Delete",
+        }
+    }
 }
 
 /// What a fold did.
@@ -278,15 +290,6 @@ fn trigger_time(v: &Value) -> Option<SystemTime> {
     super::health::parse_rfc3339(text)
 }
 
-/// What kind of sync is due.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SyncKind {
-    /// Dump the kernel and repair everything (every sync period).
-    Full,
-    /// From the state the last sync left (after a change).
-    Partial,
-}
-
 /// kube-proxy's `BoundedFrequencyRunner`: requested runs go at once while tokens last (a
 /// bucket of 2, refilled one per `min`; `min` = 0 never limits), and a full run comes every
 /// `max`. Pure: time is an argument.
@@ -368,83 +371,6 @@ impl Runner {
     }
 }
 
-/// Where syncs go: the kernel, or (`--dry-run`) a model of the table printed as it changes.
-pub enum Sink {
-    /// The kernel.
-    Kernel(Box<Dataplane>),
-    /// The dry run's own table: read from the kernel at the first sync when it has IPVS,
-    /// else empty.
-    Model {
-        /// The kernel to read the first table from (`None`: no IPVS).
-        kernel: Option<Box<Dataplane>>,
-        /// The table, from the first sync on.
-        table: Option<Observed>,
-    },
-}
-
-impl Sink {
-    /// The kernel, or for `dry_run` the model (a warning when the kernel has no IPVS).
-    pub fn open(interface: &str, dry_run: bool, nftables: bool) -> Result<Sink> {
-        if !dry_run {
-            let d = Dataplane::connect(interface, false, nftables)?;
-            return Ok(Sink::Kernel(Box::new(d)));
-        }
-        let kernel = match Dataplane::connect(interface, true, false) {
-            Ok(d) => Some(Box::new(d)),
-            Err(e) => {
-                tracing::warn!(
-                    "--dry-run: cannot read the kernel's IPVS table ({e:#}); starting from an empty table"
-                );
-                None
-            }
-        };
-        Ok(Sink::Model {
-            kernel,
-            table: None,
-        })
-    }
-
-    fn sync(&mut self, desired: &Desired, kind: SyncKind) -> Result<(SyncReport, Vec<Op>)> {
-        match self {
-            Sink::Kernel(d) => {
-                let r = match kind {
-                    SyncKind::Full => d.sync(desired)?,
-                    SyncKind::Partial => d.sync_incremental(desired)?,
-                };
-                Ok((r, Vec::new()))
-            }
-            Sink::Model { kernel, table } => {
-                let started = Instant::now();
-                let observed = table.get_or_insert_with(|| {
-                    match kernel.take().map(|mut k| k.observe(desired)) {
-                        Some(Ok((o, _))) => o,
-                        Some(Err(e)) => {
-                            tracing::warn!(
-                                "--dry-run: cannot read the kernel's table ({e:#}); starting from an empty table"
-                            );
-                            Observed::default()
-                        }
-                        None => Observed::default(),
-                    }
-                });
-                let ops = reconcile(observed, &desired.state, &desired.owned);
-                let mut out = std::io::stdout().lock();
-                for op in &ops {
-                    writeln!(out, "{}", super::ipvs::describe(op))?;
-                }
-                out.flush()?;
-                super::apply_to(observed, &ops);
-                let report = SyncReport {
-                    operations: ops.len(),
-                    elapsed: started.elapsed(),
-                    ..SyncReport::default()
-                };
-                Ok((report, ops))
-            }
-        }
-    }
-}
-
 /// Service ports with a Local traffic policy and no ready endpoint on the node, by (IP
 /// family, `internal`|`external`): kube-proxy's `no_local_endpoints_total` gauge.
 pub type NoLocal = BTreeMap<(&'static str, &'static str), i64>;
@@ -510,10 +436,14 @@ pub fn live_of(args: &AgentArgs, cache: &Cache, config: Config, node: &str) -> R
     })
 }
 
-/// Plans `node` from the live cluster.
+/// Plans `node` from the live cluster (its plan, assembled from what each change re-planned).
+/// No guard against mass deletion: the API server is the truth, as it is kube-proxy's (a
+/// deleted namespace takes its Services with it); that guard is for file input, where an
+/// empty or truncated read is a likely accident.
 pub fn desired(args: &AgentArgs, live: &Live, node: &str) -> Result<(Desired, NoLocal)> {
     let cluster = live.cluster();
-    let desired = super::desired_of(args, cluster, Some(node))?;
+    let mut desired = super::desired_of_plan(args, cluster, live.plan()?)?;
+    desired.allow_deletions = true;
     Ok((desired, no_local(cluster, node)))
 }
 
@@ -684,6 +614,7 @@ async fn run_async(args: &AgentArgs, shutdown: super::lifecycle::Shutdown) -> Re
                 if kind == Kind::Node {
                     node_health(&health, &change);
                 }
+                let name = change.name();
                 let mut folded = cache.fold(kind, change);
                 if let Some(l) = live.as_mut() {
                     let t = std::mem::take(&mut folded.touch);
@@ -692,7 +623,7 @@ async fn run_async(args: &AgentArgs, shutdown: super::lifecycle::Shutdown) -> Re
                         live = None;
                     }
                 }
-                tracing::debug!(resource = kind.resource(), changed = folded.changed, "event");
+                tracing::debug!(resource = kind.resource(), change = name, changed = folded.changed, "event");
                 if folded.changed {
                     match kind {
                         Kind::Service => { svc_pending += 1; metrics.service_changes_total.inc(); }

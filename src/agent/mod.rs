@@ -22,6 +22,7 @@
 #[cfg(feature = "api")]
 pub mod api;
 pub mod conntrack;
+pub mod files; // -f: the manifests on the core's live cluster, only changed objects applied
 pub mod guard;
 #[cfg(feature = "api")]
 pub mod health;
@@ -33,6 +34,7 @@ pub mod metrics;
 pub mod netlink;
 pub mod nft; // the netfilter half: nftables tables `ip svcroute` / `ip6 svcroute`
 pub mod period;
+pub mod sink; // the kernel, or --dry-run's model of the table
 pub mod sysctl;
 
 pub use period::parse_duration;
@@ -148,9 +150,17 @@ pub fn plan(args: &AgentArgs, inputs: &Inputs) -> Result<Desired> {
 /// Plans `node` of a built cluster: the dataplane state, what the agent owns, the netfilter
 /// half. Shared by the manifest loop and the API source ([`api`]).
 pub fn desired_of(args: &AgentArgs, cluster: &Cluster, node: Option<&str>) -> Result<Desired> {
+    desired_of_plan(args, cluster, svcroute_core::plan(cluster, node)?)
+}
+
+/// [`desired_of`] from the node's plan already made (the live cluster's, [`files`], [`api`]).
+pub fn desired_of_plan(
+    args: &AgentArgs,
+    cluster: &Cluster,
+    mut plan: svcroute_core::plan::Plan,
+) -> Result<Desired> {
     let range = cluster.config.node_port_range;
     let service_cidrs = cluster.config.service_cidrs.clone();
-    let mut plan = svcroute_core::plan(cluster, node)?;
     let nf = &args.netfilter; // --nodeport-addresses, and the netfilter half's flags
     svcroute_core::netfilter::restrict_node_ports(&mut plan, &nf.nodeport_addresses);
     let netfilter = svcroute_core::netfilter::plan(cluster, &plan, &nf.options()?);
@@ -661,13 +671,12 @@ pub fn run(args: &AgentArgs) -> Result<()> {
         false => Some(lifecycle::lock(&args.lock_file)?),
     };
     let shutdown = lifecycle::Shutdown::install()?;
-    let mut dataplane = Dataplane::connect(&args.interface, args.dry_run, args.nftables)?;
-    dataplane.check_interface()?;
-    if !args.conntrack_cleanup {
-        dataplane.disable_conntrack_cleanup();
-    }
-
     if args.once {
+        let mut dataplane = Dataplane::connect(&args.interface, args.dry_run, args.nftables)?;
+        dataplane.check_interface()?;
+        if !args.conntrack_cleanup {
+            dataplane.disable_conntrack_cleanup();
+        }
         let d = load(args)?;
         if !args.dry_run {
             ensure_sysctls(false, args.strict_arp)?;
@@ -680,6 +689,13 @@ pub fn run(args: &AgentArgs) -> Result<()> {
         return Ok(());
     }
 
+    // The kernel, or --dry-run's own model of the table (no IPVS needed).
+    let mut sink = sink::Sink::open(&args.interface, args.dry_run, args.nftables)?;
+    sink.check_interface()?;
+    if !args.conntrack_cleanup {
+        sink.disable_conntrack_cleanup();
+    }
+    let mut live = files::Files::new(); // the objects, changed one by one
     let files = &args.manifests.files;
     let watch = Duration::from_millis(args.watch_interval_ms).max(period::MIN_WATCH_INTERVAL);
     let mut fingerprints = guard::Stable::new(fingerprint(files));
@@ -688,8 +704,8 @@ pub fn run(args: &AgentArgs) -> Result<()> {
     match read(args) {
         Ok(inputs) => {
             contents.accept(Some(inputs.clone()));
-            match plan(args, &inputs) {
-                Ok(d) => desired = Some(d),
+            match live.take(args, &inputs) {
+                Ok((d, _)) => desired = Some(d),
                 Err(e) => {
                     tracing::error!(
                         "{e:#}; waiting for a good manifest, the kernel is left as it is"
@@ -740,18 +756,29 @@ pub fn run(args: &AgentArgs) -> Result<()> {
                         contents.offer(Some(inputs.clone()))
                     };
                     if changed {
-                        match plan(args, &inputs) {
-                            Ok(d) if desired.as_ref() == Some(&d) => {
-                                tracing::info!("manifests changed; the plan is the same");
+                        match live.take(args, &inputs) {
+                            Ok((d, a)) if desired.as_ref() == Some(&d) => {
+                                tracing::info!(
+                                    applied = a.applied,
+                                    deleted = a.deleted,
+                                    "manifests changed; the plan is the same"
+                                );
                             }
-                            Ok(d) => {
+                            Ok((d, a)) => {
                                 let how = if by_fingerprint {
                                     "manifests changed: new plan"
                                 } else {
                                     "manifests changed (same size and mtime: seen by content \
                                      at the resync): new plan"
                                 };
-                                tracing::info!(node = d.node, "{how}");
+                                tracing::info!(
+                                    node = d.node,
+                                    applied = a.applied,
+                                    deleted = a.deleted,
+                                    rebuilt = a.rebuilt,
+                                    operations = a.operations,
+                                    "{how}"
+                                );
                                 desired = Some(d);
                                 next_incremental = Some((now, "manifests changed"));
                             }
@@ -784,11 +811,12 @@ pub fn run(args: &AgentArgs) -> Result<()> {
                 {
                     tracing::error!("sysctls: {e:#}");
                 }
-                let (why, result) = match incremental {
-                    Some((_, why)) if !full => (why, dataplane.sync_incremental(d)),
-                    _ if first => ("start", dataplane.sync(d)),
-                    _ => ("periodic resync", dataplane.sync(d)),
+                let (why, kind) = match incremental {
+                    Some((_, why)) if !full => (why, sink::SyncKind::Partial),
+                    _ if first => ("start", sink::SyncKind::Full),
+                    _ => ("periodic resync", sink::SyncKind::Full),
                 };
+                let result = sink.sync(d, kind).map(|(r, _)| r);
                 if shutdown.requested() {
                     tracing::info!("stop signal during the sync: it went to the end");
                 }

@@ -24,6 +24,7 @@ fn main() -> Result<()> {
     match cmd {
         "test" => test(rest),
         "vm" => vm::main(rest),
+        "static-agent" => vm::static_agent_cli(rest), // the musl agent the image and the VM use
         "gen-cluster" => gen_cluster::main(rest),
         "fuzz" => fuzz::main(rest),
         "netfilter-host" => netfilter::host(rest),
@@ -34,7 +35,7 @@ fn main() -> Result<()> {
         "test-web" => web::test(),                 // only the playground's part of `test`
         "help" | "--help" | "-h" => {
             println!(
-                "usage: cargo xtask <serve|web|test|test-web|vm|netfilter-host|nft-capture|ct-capture|gen-cluster|fuzz>"
+                "usage: cargo xtask <serve|web|test|test-web|vm|static-agent|netfilter-host|nft-capture|ct-capture|gen-cluster|fuzz>"
             );
             Ok(())
         }

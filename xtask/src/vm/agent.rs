@@ -3,9 +3,9 @@
 //! Both prepare everything on a fresh machine and skip what is cached: the rustup target
 //! `x86_64-unknown-linux-musl`, the VM's Debian packages (`vm fetch`, which runs `apt-get
 //! update` when the lists are missing), the initramfs (`vm build`), and the static agent
-//! (`cargo build --release --target x86_64-unknown-linux-musl`). Nothing comes from anywhere
-//! but crates.io, rustup and Debian's archive. When the VM cannot boot, they fail; they never
-//! skip.
+//! ([`static_agent`]: Debian's `musl-tools` for ring's C, then `cargo build --release --target
+//! x86_64-unknown-linux-musl` with the `api` feature). Nothing comes from anywhere but
+//! crates.io, rustup and Debian's archive. When the VM cannot boot, they fail; they never skip.
 
 use std::path::PathBuf;
 
@@ -21,27 +21,42 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|_| crate::root().join("target"))
 }
 
-/// Everything the VM tests need; returns the static agent.
-pub(super) fn prepare(paths: &Paths) -> Result<PathBuf> {
+/// The C compiler for musl that ring's build script (kube-rs's TLS through rustls) uses.
+const MUSL_CC: (&str, &str) = ("CC_x86_64_unknown_linux_musl", "musl-gcc");
+
+/// The static agent with every feature (the API source included), as the VM tests and the
+/// container image (`deploy/Containerfile`) use it: the rustup target, Debian's `musl-tools`
+/// (installed with apt-get unless `musl-gcc` is there), then the release build. Returns the
+/// binary.
+pub fn static_agent() -> Result<PathBuf> {
     crate::ensure_target(MUSL)?;
-    fetch::fetch(paths, None, false)?;
-    image::build(paths, &[])?;
-    // The VM's agent reads files: no kube-rs stack (the `api` feature) in it. (With it, ring
-    // compiles C for musl and needs Debian's musl-tools, `CC_x86_64_unknown_linux_musl=musl-gcc`.)
-    crate::run(crate::cargo().args([
-        "build",
-        "--release",
-        "--bin",
-        "svcroute",
-        "--target",
-        MUSL,
-        "--no-default-features",
-    ]))?;
+    crate::netfilter::ensure_package(
+        "musl-tools",
+        &["/usr/bin/musl-gcc", "/usr/local/bin/musl-gcc"],
+    )?;
+    crate::run(
+        crate::cargo()
+            .args(["build", "--release", "--bin", "svcroute", "--target", MUSL])
+            .env(MUSL_CC.0, MUSL_CC.1),
+    )?;
     let agent = target_dir().join(MUSL).join("release/svcroute");
     if !agent.is_file() {
         bail!("{} missing after the build", agent.display());
     }
     Ok(agent)
+}
+
+/// `cargo xtask static-agent`: builds the static agent and prints its path.
+pub fn static_agent_cli(_args: &[String]) -> Result<()> {
+    println!("{}", static_agent()?.display());
+    Ok(())
+}
+
+/// Everything the VM tests need; returns the static agent.
+pub(super) fn prepare(paths: &Paths) -> Result<PathBuf> {
+    fetch::fetch(paths, None, false)?;
+    image::build(paths, &[])?;
+    static_agent()
 }
 
 /// Runs the agent's kernel scenarios (`tests/agent_vm.rs`), one VM boot each.
@@ -59,10 +74,6 @@ pub fn test_agent() -> Result<()> {
                 "--ignored",
                 "--test-threads",
                 "1",
-                // Needs the static agent with the `api` feature and has not been booted yet:
-                // run it by hand (`cargo test --test agent_vm -- --ignored agent_follows_the_api`).
-                "--skip",
-                "agent_follows_the_api_in_the_kernel",
             ])
             .env("SVCROUTE_AGENT_BIN", &agent),
     )?;
