@@ -96,17 +96,24 @@ fn plain_http_client(config: kube::Config) -> Result<kube::Client> {
 }
 
 /// The live cluster read once for `plan` and `route`: one list each of Services (kube-proxy's
-/// selector, without their selectors), EndpointSlices (the same selector) and Nodes, as
-/// `kubectl get -o json` Lists the core reads; and the configuration for API-allocated
-/// addresses ([`service_cidrs_of`] unless `--service-cidr` is given).
+/// selector), EndpointSlices (the same selector) and Nodes, as `kubectl get -o json` Lists the
+/// core reads; and the configuration for API-allocated addresses ([`service_cidrs_of`] unless
+/// `--service-cidr` is given).
+///
+/// EndpointSlices are taken as given when there are some: a Service with a selector and a
+/// slice labelled with its name loses its selector (the EndpointSlice controller derived them
+/// already). A Service with a selector and no slice at all (a cluster whose controller has not
+/// run, or does not run) keeps its selector, and then the Pods of its namespace are listed too
+/// (one list), so that the core derives its endpoints as it does for `-f` input
+/// ([`needs_pods`]).
 pub fn read_cluster(
     args: &crate::cli::ManifestArgs,
 ) -> Result<(Vec<(String, String)>, svcroute_core::config::Config)> {
-    use k8s_openapi::api::core::v1::{Node, Service};
+    use k8s_openapi::api::core::v1::{Node, Pod, Service};
     use k8s_openapi::api::discovery::v1::EndpointSlice;
     use kube::api::{Api, ListParams};
 
-    async fn list<K>(api: Api<K>, params: &ListParams, kind: &str) -> Result<(String, String)>
+    async fn list<K>(api: Api<K>, params: &ListParams, kind: &str) -> Result<Vec<Value>>
     where
         K: kube::Resource
             + Clone
@@ -122,17 +129,16 @@ pub fn read_cluster(
                 .await
                 .with_context(|| format!("listing {kind}s"))?;
             for o in &page.items {
-                let mut v = serde_json::to_value(o)?;
-                if kind == "Service" {
-                    v = strip_selector(v);
-                }
-                items.push(v);
+                items.push(serde_json::to_value(o)?);
             }
             match page.metadata.continue_.filter(|c| !c.is_empty()) {
                 Some(c) => params = params.continue_token(&c),
                 None => break,
             }
         }
+        Ok(items)
+    }
+    fn as_list(kind: &str, items: Vec<Value>) -> Result<(String, String)> {
         let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
         Ok((format!("api:{kind}s"), serde_json::to_string_pretty(&list)?))
     }
@@ -144,21 +150,43 @@ pub fn read_cluster(
     let inputs = rt.block_on(async {
         let client = client(args.kubeconfig.as_deref(), args.master.as_deref()).await?;
         let selected = ListParams::default().labels(&label_selector(None));
-        Ok::<_, anyhow::Error>(vec![
-            list(
-                Api::<Node>::all(client.clone()),
-                &ListParams::default(),
-                "Node",
-            )
-            .await?,
-            list(Api::<Service>::all(client.clone()), &selected, "Service").await?,
-            list(
-                Api::<EndpointSlice>::all(client),
-                &selected,
-                "EndpointSlice",
-            )
-            .await?,
-        ])
+        let nodes = list(
+            Api::<Node>::all(client.clone()),
+            &ListParams::default(),
+            "Node",
+        )
+        .await?;
+        let services = list(Api::<Service>::all(client.clone()), &selected, "Service").await?;
+        let slices = list(
+            Api::<EndpointSlice>::all(client.clone()),
+            &selected,
+            "EndpointSlice",
+        )
+        .await?;
+        let derive = needs_pods(&services, &slices);
+        let services: Vec<Value> = services
+            .into_iter()
+            .map(|s| match derive.contains(&key_of(&s)) {
+                true => s,
+                false => strip_selector(s),
+            })
+            .collect();
+        let mut inputs = vec![
+            as_list("Node", nodes)?,
+            as_list("Service", services)?,
+            as_list("EndpointSlice", slices)?,
+        ];
+        if !derive.is_empty() {
+            let namespaces: std::collections::BTreeSet<&str> =
+                derive.iter().map(|(ns, _)| ns.as_str()).collect();
+            let pods = list(Api::<Pod>::all(client), &ListParams::default(), "Pod").await?;
+            let pods = pods
+                .into_iter()
+                .filter(|p| namespaces.contains(meta_str(p, "namespace")))
+                .collect();
+            inputs.push(as_list("Pod", pods)?);
+        }
+        Ok::<_, anyhow::Error>(inputs)
     })?;
     let mut m = args.clone();
     if m.service_cidrs.is_empty() {
@@ -171,6 +199,57 @@ pub fn read_cluster(
         )?;
     }
     Ok((inputs, m.config()?))
+}
+
+/// The EndpointSlice label naming the Service a slice belongs to.
+pub const SERVICE_NAME: &str = "kubernetes.io/service-name";
+
+fn meta_str<'a>(v: &'a Value, field: &str) -> &'a str {
+    v.get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+fn key_of(v: &Value) -> (String, String) {
+    (
+        meta_str(v, "namespace").to_owned(),
+        meta_str(v, "name").to_owned(),
+    )
+}
+
+/// The Services (namespace, name) whose endpoints must be derived from Pods: a non-empty
+/// selector, not ExternalName, and no EndpointSlice labelled with their name. The others take
+/// their slices as given.
+pub fn needs_pods(
+    services: &[Value],
+    slices: &[Value],
+) -> std::collections::BTreeSet<(String, String)> {
+    let sliced: std::collections::BTreeSet<(String, String)> = slices
+        .iter()
+        .filter_map(|s| {
+            let name = s
+                .get("metadata")?
+                .get("labels")?
+                .get(SERVICE_NAME)?
+                .as_str()?;
+            Some((meta_str(s, "namespace").to_owned(), name.to_owned()))
+        })
+        .collect();
+    services
+        .iter()
+        .filter(|s| {
+            let spec = s.get("spec");
+            let selector = spec
+                .and_then(|p| p.get("selector"))
+                .and_then(Value::as_object)
+                .is_some_and(|m| !m.is_empty());
+            let external =
+                spec.and_then(|p| p.get("type")).and_then(Value::as_str) == Some("ExternalName");
+            selector && !external && !sliced.contains(&key_of(s))
+        })
+        .map(key_of)
+        .collect()
 }
 
 /// The Service CIDRs when `--service-cidr` is not given: the API server allocated every

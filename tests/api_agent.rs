@@ -488,6 +488,68 @@ fn plan_reads_the_live_cluster() {
     );
 }
 
+/// `plan --master` derives endpoints from Pods only where the cluster has no EndpointSlice for a
+/// Service with a selector (as the core does for `-f` input, where the EndpointSlice controller
+/// is simulated): `web` keeps its slice as given, `web2` has none, so the Pods are listed (once)
+/// and its ready Pod is its only real server.
+#[test]
+fn plan_lists_pods_only_when_deriving() {
+    let fake = Fake::start(Options::default()).unwrap();
+    fake.apply(seed()).unwrap();
+    fake.apply(json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "web2", "namespace": "default"},
+        "spec": {"clusterIP": "10.96.0.30", "clusterIPs": ["10.96.0.30"], "type": "ClusterIP",
+                 "selector": {"app": "web2"},
+                 "ports": [{"port": 80, "protocol": "TCP", "targetPort": 8080}]}}))
+        .unwrap();
+    for (name, ip, ready) in [
+        ("web2-1", "10.244.0.9", "True"),
+        ("web2-2", "10.244.0.10", "False"),
+    ] {
+        fake.apply(json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default", "labels": {"app": "web2"}},
+            "spec": {"nodeName": "node-a", "containers": [{"name": "c", "image": "x"}]},
+            "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+                       "conditions": [{"type": "Ready", "status": ready}]}}))
+            .unwrap();
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_svcroute"))
+        .args([
+            "plan",
+            "--master",
+            &fake.url(),
+            "--node",
+            "node-a",
+            "-o",
+            "ipvsadm",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(
+            "-A -t 10.96.0.30:80 -s rr\n-a -t 10.96.0.30:80 -r 10.244.0.9:8080 -m -w 1\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("10.244.0.10"), "a not-ready Pod: {text}");
+    assert!(
+        text.contains("-a -t 10.96.0.20:80 -r 10.244.1.7:8080 -m -w 1"),
+        "web's slice as given: {text}"
+    );
+    let pods = fake
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET /api/v1/pods"))
+        .count();
+    assert_eq!(pods, 1, "{:?}", fake.requests());
+}
+
 /// The fake's fidelity, checked with a real client: `kubectl` (Debian's `kubernetes-client`,
 /// installed with apt-get when missing) lists it page by page, watches it, and reads the 410.
 #[test]

@@ -770,20 +770,17 @@ fn get(w: &mut TcpStream, inner: &Inner, target: &Target, name: &str) -> std::io
     }
 }
 
-/// The objects of `resource` as they were at version `rv` (undoing later changes).
-fn snapshot(st: &State, resource: Resource, rv: u64) -> BTreeMap<Key, Value> {
-    let mut objects: BTreeMap<Key, Value> = st
-        .objects
-        .iter()
-        .filter(|(k, _)| k.0 == resource)
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+/// The objects of `resource` as they were at version `rv` (undoing later changes), borrowed:
+/// a page clones only its own items.
+fn snapshot(st: &State, resource: Resource, rv: u64) -> BTreeMap<&Key, &Value> {
+    let mut objects: BTreeMap<&Key, &Value> =
+        st.objects.iter().filter(|(k, _)| k.0 == resource).collect();
     for c in st.history.iter().rev().take_while(|c| c.rv > rv) {
         if c.key.0 != resource {
             continue;
         }
         match &c.old {
-            Some(o) => objects.insert(c.key.clone(), o.clone()),
+            Some(o) => objects.insert(&c.key, o),
             None => objects.remove(&c.key),
         };
     }
@@ -817,18 +814,10 @@ fn list(w: &mut TcpStream, inner: &Inner, req: &Request, target: &Target) -> std
         None => (st.rv, 0),
     };
     let objects = snapshot(&st, target.resource, rv);
-    drop(st);
-    let matching: Vec<Value> = objects
+    let matching: Vec<&Value> = objects
         .iter()
         .filter(|(k, v)| filter.matches(k, v))
-        .map(|(_, v)| {
-            let mut v = v.clone();
-            if let Some(o) = v.as_object_mut() {
-                o.remove("kind");
-                o.remove("apiVersion");
-            }
-            v
-        })
+        .map(|(_, v)| *v)
         .collect();
     let limit = req
         .query
@@ -837,11 +826,24 @@ fn list(w: &mut TcpStream, inner: &Inner, req: &Request, target: &Target) -> std
         .filter(|l| *l > 0)
         .unwrap_or(usize::MAX);
     let end = offset.saturating_add(limit).min(matching.len());
-    let items = &matching[offset.min(end)..end];
+    let items: Vec<Value> = matching[offset.min(end)..end]
+        .iter()
+        .map(|v| {
+            let mut v = (*v).clone();
+            if let Some(o) = v.as_object_mut() {
+                o.remove("kind");
+                o.remove("apiVersion");
+            }
+            v
+        })
+        .collect();
+    let total = matching.len();
+    drop(objects);
+    drop(st);
     let mut meta = json!({"resourceVersion": rv.to_string()});
-    if end < matching.len() {
+    if end < total {
         meta["continue"] = json!(format!("{rv}-{end}"));
-        meta["remainingItemCount"] = json!(matching.len() - end);
+        meta["remainingItemCount"] = json!(total - end);
     }
     let body = json!({"kind": format!("{}List", target.resource.kind),
         "apiVersion": target.resource.api_version, "metadata": meta, "items": items});

@@ -5,6 +5,7 @@
 //! - `cargo xtask gen-cluster …`: a synthetic cluster for measuring (see `gen_cluster.rs`).
 //! - `cargo xtask fuzz …`: the cargo-fuzz targets on nightly (see `fuzz.rs`).
 
+mod api_bench; // `cargo xtask api-bench`: the API agent at 10,000 Services, no kernel
 mod fuzz; // `cargo xtask fuzz`: the fuzz/ targets on nightly
 mod gen_cluster; // `cargo xtask gen-cluster`: synthetic clusters for benchmarks
 mod netfilter; // the agent's nftables table on the host kernel: `cargo xtask netfilter-host`
@@ -25,6 +26,7 @@ fn main() -> Result<()> {
         "test" => test(rest),
         "vm" => vm::main(rest),
         "static-agent" => vm::static_agent_cli(rest), // the musl agent the image and the VM use
+        "api-bench" => api_bench::main(rest),
         "gen-cluster" => gen_cluster::main(rest),
         "fuzz" => fuzz::main(rest),
         "netfilter-host" => netfilter::host(rest),
@@ -35,7 +37,7 @@ fn main() -> Result<()> {
         "test-web" => web::test(),                 // only the playground's part of `test`
         "help" | "--help" | "-h" => {
             println!(
-                "usage: cargo xtask <serve|web|test|test-web|vm|static-agent|netfilter-host|nft-capture|ct-capture|gen-cluster|fuzz>"
+                "usage: cargo xtask <serve|web|test|test-web|vm|static-agent|api-bench|netfilter-host|nft-capture|ct-capture|gen-cluster|fuzz>"
             );
             Ok(())
         }

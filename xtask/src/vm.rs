@@ -58,7 +58,7 @@ mod sched;
 
 pub use sched::test_sched;
 
-pub use agent::{static_agent_cli, test_agent};
+pub use agent::{static_agent, static_agent_cli, test_agent};
 mod fetch;
 mod image;
 mod run;
