@@ -219,7 +219,7 @@ fn measure(
     let t0 = Instant::now();
     for c in 0..changes {
         let i = c % services;
-        let not_ready = (c / services) % 2 == 0;
+        let not_ready = (c / services).is_multiple_of(2);
         fake.apply(slice(i, endpoints, not_ready.then_some(0)))?;
     }
     let fed = t0.elapsed();
