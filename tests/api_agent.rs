@@ -315,6 +315,24 @@ fn agent_follows_the_api() {
     assert!(agent.stop().success(), "SIGTERM exits 0");
 }
 
+/// Following the API there is no guard against mass deletion (that one is for file input, where
+/// an empty or truncated read is a likely accident): the API server is the truth, as it is for
+/// kube-proxy, so deleting the only Service deletes its virtual server and address.
+#[test]
+fn the_api_deleting_every_service_is_followed() {
+    let fake = Fake::start(Options::default()).unwrap();
+    let seed = seed();
+    fake.apply(seed.clone()).unwrap();
+    let mut agent = Agent::start(&fake, &[]);
+    assert_eq!(agent.sync().len(), 4);
+    fake.delete(item(&seed, "Service", "web")).unwrap();
+    assert_eq!(
+        agent.sync(),
+        ["-D -t 10.96.0.20:80", "ip addr del 10.96.0.20"]
+    );
+    assert!(agent.stop().success());
+}
+
 fn lists(fake: &Fake) -> usize {
     fake.requests()
         .iter()
