@@ -142,6 +142,7 @@ fn from_js<T: for<'de> Deserialize<'de> + Default>(what: &str, v: JsValue) -> Re
 /// playground's `tweaks`.
 #[wasm_bindgen(js_name = plan)]
 pub fn js_plan(manifest_text: &str, options: JsValue) -> Result<JsValue, JsValue> {
+    reserve_for(manifest_text.len());
     check_keys("options", &options, &[ClusterOptions::KEYS])?;
     let opts: ClusterOptions = from_js("options", options)?;
     let plan = api::plan(manifest_text, &opts).map_err(|e| api_error(&e))?;
@@ -159,10 +160,103 @@ pub fn js_route(manifest_text: &str, request: JsValue) -> Result<JsValue, JsValu
         &request,
         &[ClusterOptions::KEYS, RouteOptions::KEYS],
     )?;
+    reserve_for(manifest_text.len());
     let opts: ClusterOptions = from_js("request", request.clone())?;
     let req: RouteOptions = from_js("request", request)?;
     let routes = api::route(manifest_text, &opts, &req).map_err(|e| api_error(&e))?;
     to_js(&routes)
+}
+
+/// A live cluster in JS: `new Cluster(manifestText, options)` (options as `plan`'s), then
+/// `plan()`, `apply(objectsText)` and `remove(kind, namespace, name)` (each an array of the
+/// node's dataplane operations, the objects `svcroute diff -o json` prints), `route(request)`
+/// and `free()`. A refused change throws as `plan` does and leaves the cluster as it was.
+#[wasm_bindgen(js_name = Cluster)]
+pub struct JsCluster {
+    inner: api::LiveCluster,
+}
+
+#[wasm_bindgen(js_class = Cluster)]
+impl JsCluster {
+    /// Reads, checks and builds the manifests as `plan(manifestText, options)` does.
+    #[wasm_bindgen(constructor)]
+    pub fn new(manifest_text: &str, options: JsValue) -> Result<JsCluster, JsValue> {
+        reserve_for(manifest_text.len());
+        check_keys("options", &options, &[ClusterOptions::KEYS])?;
+        let opts: ClusterOptions = from_js("options", options)?;
+        let inner = api::LiveCluster::new(manifest_text, opts).map_err(|e| api_error(&e))?;
+        Ok(JsCluster { inner })
+    }
+
+    /// The node's plan now: the object `plan(text, options)` gives for the same objects.
+    pub fn plan(&self) -> Result<JsValue, JsValue> {
+        let plan = self.inner.plan().map_err(|e| api_error(&e))?;
+        to_js(&plan)
+    }
+
+    /// Creates or replaces the objects of `objectsText` (YAML or JSON, several documents or
+    /// a `List`): the operations `[{op: "addRealServer", …}, …]`.
+    pub fn apply(&mut self, objects_text: &str) -> Result<JsValue, JsValue> {
+        reserve_for(objects_text.len());
+        let ops = self.inner.apply(objects_text).map_err(|e| api_error(&e))?;
+        to_js(&ops)
+    }
+
+    /// Deletes one object (`kind` as the API names it; Nodes ignore `namespace`): the
+    /// operations.
+    pub fn remove(&mut self, kind: &str, namespace: &str, name: &str) -> Result<JsValue, JsValue> {
+        let ops = self
+            .inner
+            .remove(kind, namespace, name)
+            .map_err(|e| api_error(&e))?;
+        to_js(&ops)
+    }
+
+    /// `route(manifestText, request)` for the objects as they are now. The request takes
+    /// `route`'s keys except the cluster's options, which are the Cluster's own; `node` (the
+    /// Cluster's node by default) is the node the clients are on.
+    pub fn route(&self, request: JsValue) -> Result<JsValue, JsValue> {
+        check_keys("request", &request, &[RouteOptions::KEYS, &["node"]])?;
+        let node: NodeOnly = from_js("request", request.clone())?;
+        let req: RouteOptions = from_js("request", request)?;
+        let routes = self
+            .inner
+            .route(&req, node.node)
+            .map_err(|e| api_error(&e))?;
+        to_js(&routes)
+    }
+}
+
+/// The `node` of a `Cluster.route` request.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct NodeOnly {
+    node: Option<String>,
+}
+
+/// How many bytes of heap one byte of manifest text takes while it is read, built and planned
+/// (measured on `cargo xtask gen-cluster` output; see ARCHITECTURE.md "Choices").
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+const HEAP_PER_INPUT_BYTE: usize = 8;
+
+/// Grows the wasm heap in one step to what reading `bytes` of text will need, before the
+/// call allocates it piece by piece: wasm memory grows 64 KiB a page as the allocator asks,
+/// and every growth makes V8 replace the memory's buffer and account for it, which on a first
+/// large call cost more than the work (issue 7). Freed, the block stays in the allocator's
+/// free list (wasm memory never shrinks), so the call's own allocations find room.
+fn reserve_for(bytes: usize) {
+    #[cfg(target_arch = "wasm32")]
+    {
+        const PAGE: usize = 64 * 1024;
+        let want = bytes.saturating_mul(HEAP_PER_INPUT_BYTE);
+        let have = core::arch::wasm32::memory_size(0).saturating_mul(PAGE);
+        if want > have {
+            let block: Vec<u8> = Vec::with_capacity(want - have);
+            drop(std::hint::black_box(block));
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = bytes;
 }
 
 #[derive(Serialize)]

@@ -303,11 +303,22 @@ impl Live {
     /// Its dataplane state is the plan's; [`Live::initial_operations`] gives the operations
     /// from an empty kernel.
     pub fn new(objects: Objects, config: Config, node: Option<&str>) -> Result<Live, LiveError> {
+        Live::with_tweaks(objects, config, Tweaks::default(), node)
+    }
+
+    /// [`Live::new`] with a playground's [`Tweaks`] on top of the objects (what
+    /// [`Cluster::build_with`] takes).
+    pub fn with_tweaks(
+        objects: Objects,
+        config: Config,
+        tweaks: Tweaks,
+        node: Option<&str>,
+    ) -> Result<Live, LiveError> {
         let store = Store::of(&objects).map_err(|o| invalid(&objects, &config, &o))?;
-        let cluster = Cluster::build(objects, config).map_err(LiveError::Invalid)?;
+        let cluster = Cluster::build_with(objects, config, &tweaks).map_err(LiveError::Invalid)?;
         let mut live = Live {
             store,
-            tweaks: Tweaks::default(),
+            tweaks,
             cluster: cluster.clone(),
             want_node: node.map(ToString::to_string),
             node: None,
@@ -346,6 +357,25 @@ impl Live {
     /// Changes made to Pods the controllers made.
     pub fn tweaks(&self) -> &Tweaks {
         &self.tweaks
+    }
+
+    /// The node whose dataplane this is (`None` when the cluster has no such Node).
+    pub fn node(&self) -> Option<&Node> {
+        self.node.as_ref()
+    }
+
+    /// The node's virtual server `key`, as [`Live::plan`] holds it (real servers in the plan's
+    /// order), without assembling the plan.
+    pub fn virtual_server(&self, key: &VsKey) -> Option<&VirtualServer> {
+        self.effective(key)
+    }
+
+    /// The node's virtual servers at `address`, in key order.
+    pub fn virtual_servers_at(&self, address: IpAddr) -> impl Iterator<Item = &VirtualServer> {
+        self.claims
+            .keys()
+            .filter(move |k| k.address == address)
+            .filter_map(|k| self.effective(k))
     }
 
     /// The dataplane state the node holds.
@@ -460,6 +490,17 @@ impl Live {
                 Some(t) => self.tweaks.pods.insert(key, t),
                 None => self.tweaks.pods.remove(&key),
             };
+        }
+        result
+    }
+
+    /// Replaces the playground's [`Tweaks`] (replicas, Pod changes, session affinity) and
+    /// rebuilds keeping allocations; on error the tweaks are as before.
+    pub fn set_tweaks(&mut self, tweaks: Tweaks) -> Result<Vec<Op>, LiveError> {
+        let old = core::mem::replace(&mut self.tweaks, tweaks);
+        let result = self.rebuild().map_err(LiveError::Invalid);
+        if result.is_err() {
+            self.tweaks = old;
         }
         result
     }
