@@ -472,9 +472,10 @@ impl Live {
         if tweak == PodTweak::default() {
             self.tweaks.pods.remove(&key);
         } else {
-            self.tweaks.pods.insert(key.clone(), tweak);
+            self.tweaks.pods.insert(key.clone(), tweak.clone());
         }
         let given = self.store.pods.get(id).cloned();
+        let before = old.clone().unwrap_or_default();
         let result = match given {
             // A Pod from the input with a status: only readiness and deletion change.
             Some(p) if p.status_given => self.changed(
@@ -483,6 +484,17 @@ impl Live {
                 Some(Object::Pod(p.clone())),
                 Some(Object::Pod(p)),
             ),
+            // Only readiness: the Pod stays where the scheduler put it and no controller acts
+            // (replacements follow deletion, not readiness), so only the Services that
+            // select it change.
+            _ if tweak.deleted == before.deleted
+                && tweak.terminating == before.terminating
+                && !tweak.deleted
+                && let Some(ready) = tweak.ready
+                && self.cluster.pod(id).is_some() =>
+            {
+                Ok(self.ready_changed(id, ready))
+            }
             _ => self.rebuild().map_err(LiveError::Invalid),
         };
         if result.is_err() {
@@ -615,6 +627,38 @@ impl Live {
         true
     }
 
+    /// A started Pod's readiness set to `ready` (as [`Cluster::build_with`] sets it after
+    /// placing the Pod): the Services that select it re-derived and re-planned.
+    fn ready_changed(&mut self, id: &ObjectRef, ready: bool) -> Vec<Op> {
+        let Ok(i) = self.cluster.pods.binary_search_by(|p| p.meta.id.cmp(id)) else {
+            return Vec::new();
+        };
+        self.cluster.pods[i].ready = ready;
+        let touched = self.selecting(&self.cluster.pods[i]);
+        for s in &touched {
+            self.derive(s);
+        }
+        self.replan(&touched)
+    }
+
+    /// The Services whose selector matches `p`'s labels.
+    fn selecting(&self, p: &Pod) -> BTreeSet<ObjectRef> {
+        let mut touched = BTreeSet::new();
+        for (k, v) in &p.meta.labels {
+            let key = (p.meta.id.namespace.clone(), k.clone(), v.clone());
+            for s in self.services_by_label.get(&key).into_iter().flatten() {
+                let svc = self.cluster.service(s);
+                if svc
+                    .and_then(|s| s.service.selector.as_ref())
+                    .is_some_and(|sel| sel.iter().all(|(k, v)| p.meta.labels.get(k) == Some(v)))
+                {
+                    touched.insert(s.clone());
+                }
+            }
+        }
+        touched
+    }
+
     fn pod_changed(&mut self, id: &ObjectRef, old: Option<Object>, new: Option<Object>) -> Vec<Op> {
         let old = match old {
             Some(Object::Pod(p)) => Some(p),
@@ -639,18 +683,7 @@ impl Live {
         // The Services that select the Pod before or after.
         let mut touched: BTreeSet<ObjectRef> = BTreeSet::new();
         for p in old.iter().chain(new.iter()) {
-            for (k, v) in &p.meta.labels {
-                let key = (p.meta.id.namespace.clone(), k.clone(), v.clone());
-                for s in self.services_by_label.get(&key).into_iter().flatten() {
-                    let svc = self.cluster.service(s);
-                    if svc
-                        .and_then(|s| s.service.selector.as_ref())
-                        .is_some_and(|sel| sel.iter().all(|(k, v)| p.meta.labels.get(k) == Some(v)))
-                    {
-                        touched.insert(s.clone());
-                    }
-                }
-            }
+            touched.extend(self.selecting(p));
         }
         // The cluster's Pods and the label index.
         if let Some(p) = &old {
