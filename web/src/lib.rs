@@ -20,6 +20,7 @@ pub mod api;
 mod components;
 pub mod fragment;
 pub mod i18n;
+pub mod live_model;
 pub mod model;
 pub mod proxy_view;
 pub mod scenarios;

@@ -6,12 +6,15 @@
 
 use std::net::IpAddr;
 
+use std::collections::BTreeMap;
 use svcroute_core::cluster::{Cluster, Tweaks};
 use svcroute_core::config::Config;
 use svcroute_core::diag::Diagnostic;
 use svcroute_core::dns::{self, DnsRecord, RecordType};
 use svcroute_core::model::{Pod, Protocol, ServiceType, WorkloadKind};
-use svcroute_core::plan::{Plan, VsKind, fmt_addr};
+
+use svcroute_core::cluster::ResolvedService;
+use svcroute_core::plan::{Plan, VirtualServer, VsKind, fmt_addr};
 use svcroute_core::{manifest, plan};
 
 /// A workload whose replicas can be changed.
@@ -132,72 +135,7 @@ impl Model {
                 replicas: w.replicas,
             })
             .collect();
-        let services = cluster
-            .services
-            .iter()
-            .map(|s| {
-                let id = s.id().to_string();
-                let mut entries: Vec<Entry> = Vec::new();
-                for p in &plans {
-                    for vs in p.virtual_servers.iter().filter(|v| v.service == id) {
-                        let target = format!("{}:{}", fmt_addr(&vs.address), vs.port);
-                        let node = (vs.kind == VsKind::NodePort).then(|| p.node.clone());
-                        if !entries
-                            .iter()
-                            .any(|e| e.target == target && e.protocol == vs.protocol)
-                        {
-                            entries.push(Entry {
-                                kind: EntryKind::Vs(vs.kind),
-                                target,
-                                protocol: vs.protocol,
-                                node,
-                            });
-                        }
-                    }
-                }
-                let rank = |e: &Entry| match e.kind {
-                    EntryKind::Vs(VsKind::ClusterIP) => 0,
-                    EntryKind::Vs(VsKind::ExternalIP) => 1,
-                    EntryKind::Vs(VsKind::LoadBalancer) => 2,
-                    EntryKind::Vs(VsKind::NodePort) => 3,
-                    EntryKind::Dns => 4,
-                };
-                entries.sort_by_key(rank);
-                let mut records = Vec::new();
-                dns::service_records(s, &cluster.config.cluster_domain, &mut records);
-                records.sort();
-                records.dedup();
-                // The Service's own name is its shortest address or alias record.
-                let own = records
-                    .iter()
-                    .filter(|r| r.kind != RecordType::SRV)
-                    .map(|r| r.name.clone())
-                    .min_by_key(|n| (n.split('.').count(), n.clone()));
-                if let Some(name) = own {
-                    let port = s.service.ports.first().map_or(80, |p| p.port);
-                    let protocol = s
-                        .service
-                        .ports
-                        .first()
-                        .map_or(Protocol::Tcp, |p| p.protocol);
-                    entries.push(Entry {
-                        kind: EntryKind::Dns,
-                        target: format!("{name}:{port}"),
-                        protocol,
-                        node: None,
-                    });
-                }
-                ServiceView {
-                    id,
-                    kind: s.service.kind,
-                    headless: s.service.headless,
-                    entries,
-                    dns: records,
-                    external_name: s.service.external_name.clone(),
-                    affinity: s.service.affinity_timeout,
-                }
-            })
-            .collect();
+        let services = services(&cluster, &plans);
         Ok(Model {
             cluster,
             plans,
@@ -302,6 +240,98 @@ impl Model {
     }
 }
 
+/// Every Service's view, in the cluster's order, from the nodes' plans.
+pub(crate) fn services(cluster: &Cluster, plans: &[Plan]) -> Vec<ServiceView> {
+    let by_service = vs_by_service(plans);
+    cluster
+        .services
+        .iter()
+        .map(|s| {
+            let id = s.id().to_string();
+            let vss = by_service.get(id.as_str()).map_or(&[][..], Vec::as_slice);
+            service_view(cluster, s, vss)
+        })
+        .collect()
+}
+
+/// Each Service's virtual servers over the plans, in plan order, then in each plan's order.
+pub(crate) fn vs_by_service(plans: &[Plan]) -> BTreeMap<&str, Vec<(&Plan, &VirtualServer)>> {
+    let mut by: BTreeMap<&str, Vec<(&Plan, &VirtualServer)>> = BTreeMap::new();
+    for p in plans {
+        for vs in &p.virtual_servers {
+            by.entry(vs.service.as_str()).or_default().push((p, vs));
+        }
+    }
+    by
+}
+
+/// One Service's view: its entry points from its virtual servers on every node (`vss`), then
+/// its DNS name.
+pub(crate) fn service_view(
+    cluster: &Cluster,
+    s: &ResolvedService,
+    vss: &[(&Plan, &VirtualServer)],
+) -> ServiceView {
+    let id = s.id().to_string();
+    let mut entries: Vec<Entry> = Vec::new();
+    for &(p, vs) in vss {
+        let target = format!("{}:{}", fmt_addr(&vs.address), vs.port);
+        let node = (vs.kind == VsKind::NodePort).then(|| p.node.clone());
+        if !entries
+            .iter()
+            .any(|e| e.target == target && e.protocol == vs.protocol)
+        {
+            entries.push(Entry {
+                kind: EntryKind::Vs(vs.kind),
+                target,
+                protocol: vs.protocol,
+                node,
+            });
+        }
+    }
+    let rank = |e: &Entry| match e.kind {
+        EntryKind::Vs(VsKind::ClusterIP) => 0,
+        EntryKind::Vs(VsKind::ExternalIP) => 1,
+        EntryKind::Vs(VsKind::LoadBalancer) => 2,
+        EntryKind::Vs(VsKind::NodePort) => 3,
+        EntryKind::Dns => 4,
+    };
+    entries.sort_by_key(rank);
+    let mut records = Vec::new();
+    dns::service_records(s, &cluster.config.cluster_domain, &mut records);
+    records.sort();
+    records.dedup();
+    // The Service's own name is its shortest address or alias record.
+    let own = records
+        .iter()
+        .filter(|r| r.kind != RecordType::SRV)
+        .map(|r| r.name.clone())
+        .min_by_key(|n| (n.split('.').count(), n.clone()));
+    if let Some(name) = own {
+        let port = s.service.ports.first().map_or(80, |p| p.port);
+        let protocol = s
+            .service
+            .ports
+            .first()
+            .map_or(Protocol::Tcp, |p| p.protocol);
+        entries.push(Entry {
+            kind: EntryKind::Dns,
+            target: format!("{name}:{port}"),
+            protocol,
+            node: None,
+        });
+    }
+    ServiceView {
+        id,
+        kind: s.service.kind,
+        headless: s.service.headless,
+        entries,
+        dns: records,
+        external_name: s.service.external_name.clone(),
+        affinity: s.service.affinity_timeout,
+    }
+}
+
 /// A Pod's state at a glance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PodState {
@@ -384,5 +414,71 @@ mod tests {
             load("externalname").services[0].external_name.as_deref(),
             Some("www.baidu.com")
         );
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::scenarios::Scenario;
+
+    #[test]
+    #[ignore]
+    fn where_the_time_goes_at_2000_services() {
+        let mut big = Scenario::get("clusterip").manifest();
+        for i in 0..2000 {
+            big += &format!(
+                "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc-{i}\n  namespace: dev\nspec:\n  selector:\n    app: nginx-pod\n  ports:\n  - port: {}\n    targetPort: 80\n",
+                1000 + i % 50000
+            );
+        }
+        let t = std::time::Instant::now();
+        let r = manifest::read("m.yaml", &big);
+        eprintln!("read {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        let c = Cluster::build(r.objects.clone(), Config::default()).unwrap();
+        eprintln!("build {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        for n in &c.nodes {
+            let _ = plan(&c, Some(&n.meta.id.name));
+        }
+        eprintln!("plans {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        let _ = c.clone();
+        eprintln!("clone {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        let m = Model::load("m.yaml", &big, Config::default(), &Tweaks::default()).unwrap();
+        eprintln!("Model::load {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        let mut live =
+            svcroute_core::cluster::live::Live::new(r.objects.clone(), Config::default(), None)
+                .unwrap();
+        eprintln!("Live::new {:?}", t.elapsed());
+        let id = m.cluster.pods[0].meta.id.clone();
+        let t = std::time::Instant::now();
+        let ops = live
+            .tweak_pod(
+                &id,
+                svcroute_core::cluster::PodTweak {
+                    ready: Some(false),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        eprintln!("tweak ready {:?} {} ops", t.elapsed(), ops.len());
+        let t = std::time::Instant::now();
+        let _ = live.plan();
+        eprintln!("live.plan {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        let ops = live
+            .tweak_pod(
+                &id,
+                svcroute_core::cluster::PodTweak {
+                    terminating: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        eprintln!("tweak terminating {:?} {} ops", t.elapsed(), ops.len());
     }
 }
