@@ -238,7 +238,7 @@ struct NodeOnly {
 /// How many bytes of heap one byte of manifest text takes while it is read, built and planned
 /// (measured on `cargo xtask gen-cluster` output; see ARCHITECTURE.md "Choices").
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-const HEAP_PER_INPUT_BYTE: usize = 8;
+const HEAP_PER_INPUT_BYTE: usize = 3;
 
 /// Grows the wasm heap in one step to what reading `bytes` of text will need, before the
 /// call allocates it piece by piece: wasm memory grows 64 KiB a page as the allocator asks,
