@@ -11,8 +11,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use svcroute_core::cluster::live::{Live, Object, ObjectKind};
-use svcroute_core::labels::Labels;
 use svcroute_core::config::Scheduler;
+use svcroute_core::labels::Labels;
 use svcroute_core::model::*;
 use svcroute_core::sim::{Open, Simulator};
 use svcroute_core::{Cluster, Config, plan};
@@ -164,7 +164,7 @@ fn schedulers(c: &mut Criterion) {
             b.iter(|| {
                 i = i.wrapping_add(1);
                 // The table is emptied now and then, so it stays the size of a busy node's.
-                if i % 4096 == 0 {
+                if i.is_multiple_of(4096) {
                     sim.reset();
                 }
                 let o = Open {

@@ -143,7 +143,7 @@ fn from_js<T: for<'de> Deserialize<'de> + Default>(what: &str, v: JsValue) -> Re
 /// playground's `tweaks`.
 #[wasm_bindgen(js_name = plan)]
 pub fn js_plan(manifest_text: &str, options: JsValue) -> Result<JsValue, JsValue> {
-    reserve_for(manifest_text.len());
+    reserve_for(manifest_text);
     check_keys("options", &options, &[ClusterOptions::KEYS])?;
     let opts: ClusterOptions = from_js("options", options)?;
     let plan = api::plan(manifest_text, &opts).map_err(|e| api_error(&e))?;
@@ -161,7 +161,7 @@ pub fn js_route(manifest_text: &str, request: JsValue) -> Result<JsValue, JsValu
         &request,
         &[ClusterOptions::KEYS, RouteOptions::KEYS],
     )?;
-    reserve_for(manifest_text.len());
+    reserve_for(manifest_text);
     let opts: ClusterOptions = from_js("request", request.clone())?;
     let req: RouteOptions = from_js("request", request)?;
     let routes = api::route(manifest_text, &opts, &req).map_err(|e| api_error(&e))?;
@@ -182,7 +182,7 @@ impl JsCluster {
     /// Reads, checks and builds the manifests as `plan(manifestText, options)` does.
     #[wasm_bindgen(constructor)]
     pub fn new(manifest_text: &str, options: JsValue) -> Result<JsCluster, JsValue> {
-        reserve_for(manifest_text.len());
+        reserve_for(manifest_text);
         check_keys("options", &options, &[ClusterOptions::KEYS])?;
         let opts: ClusterOptions = from_js("options", options)?;
         let inner = api::LiveCluster::new(manifest_text, opts).map_err(|e| api_error(&e))?;
@@ -198,7 +198,7 @@ impl JsCluster {
     /// Creates or replaces the objects of `objectsText` (YAML or JSON, several documents or
     /// a `List`): the operations `[{op: "addRealServer", …}, …]`.
     pub fn apply(&mut self, objects_text: &str) -> Result<JsValue, JsValue> {
-        reserve_for(objects_text.len());
+        reserve_for(objects_text);
         let ops = self.inner.apply(objects_text).map_err(|e| api_error(&e))?;
         to_js(&ops)
     }
@@ -235,21 +235,29 @@ struct NodeOnly {
     node: Option<String>,
 }
 
-/// How many bytes of heap one byte of manifest text takes while it is read, built and planned
-/// (measured on `cargo xtask gen-cluster` output; see ARCHITECTURE.md "Choices").
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-const HEAP_PER_INPUT_BYTE: usize = 3;
+/// How many bytes of heap one byte of manifest text takes while it is read, built and planned:
+/// JSON and YAML (a `cargo xtask gen-cluster` cluster of 10,000 Services × 10 Pods, 72 MB
+/// either way, peaks at 208 and 432 MiB of wasm memory; see ARCHITECTURE.md "Choices").
+const HEAP_PER_JSON_BYTE: usize = 3;
+const HEAP_PER_YAML_BYTE: usize = 6;
 
-/// Grows the wasm heap in one step to what reading `bytes` of text will need, before the
-/// call allocates it piece by piece: wasm memory grows 64 KiB a page as the allocator asks,
-/// and every growth makes V8 replace the memory's buffer and account for it, which on a first
-/// large call cost more than the work (issue 7). Freed, the block stays in the allocator's
-/// free list (wasm memory never shrinks), so the call's own allocations find room.
-fn reserve_for(bytes: usize) {
+/// Grows the wasm heap in one step to what reading `text` will need, before the call
+/// allocates it piece by piece: wasm memory grows 64 KiB pages as the allocator asks, and
+/// every growth makes V8 replace the memory's buffer and account for it (a first large call
+/// spent more time in V8's garbage collector than in the work, issue 7). Freed, the block stays
+/// in the allocator's free list (wasm memory never shrinks), so the call's own allocations
+/// find room. Only grows: a heap already that large is left alone.
+fn reserve_for(text: &str) {
+    let json = text.trim_start().starts_with(['{', '[']);
+    let per_byte = if json {
+        HEAP_PER_JSON_BYTE
+    } else {
+        HEAP_PER_YAML_BYTE
+    };
+    let want = text.len().saturating_mul(per_byte);
     #[cfg(target_arch = "wasm32")]
     {
         const PAGE: usize = 64 * 1024;
-        let want = bytes.saturating_mul(HEAP_PER_INPUT_BYTE);
         let have = core::arch::wasm32::memory_size(0).saturating_mul(PAGE);
         if want > have {
             let block: Vec<u8> = Vec::with_capacity(want - have);
@@ -257,7 +265,7 @@ fn reserve_for(bytes: usize) {
         }
     }
     #[cfg(not(target_arch = "wasm32"))]
-    let _ = bytes;
+    let _ = want;
 }
 
 #[derive(Serialize)]

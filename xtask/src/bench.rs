@@ -214,8 +214,16 @@ pub fn main(args: &[String]) -> Result<()> {
         ));
     }
 
-    let w = rows.iter().map(|r| r.what.chars().count()).max().unwrap_or(0);
-    let v = rows.iter().map(|r| r.value.chars().count()).max().unwrap_or(0);
+    let w = rows
+        .iter()
+        .map(|r| r.what.chars().count())
+        .max()
+        .unwrap_or(0);
+    let v = rows
+        .iter()
+        .map(|r| r.value.chars().count())
+        .max()
+        .unwrap_or(0);
     println!(
         "\nsvcroute bench ({} cores, {:.0} s):",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
