@@ -347,3 +347,62 @@ mod tests {
         }
     }
 }
+
+/// How long the page's core work takes at 2,000 Services (the widget e2e's paste), natively:
+/// `cargo test --release -p svcroute-web --lib live_model::timing -- --ignored --nocapture`.
+/// Prints times; asserts nothing about them.
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::scenarios::Scenario;
+    use std::time::Instant;
+
+    #[test]
+    #[ignore]
+    fn two_thousand_services() {
+        let mut text = Scenario::get("clusterip").manifest();
+        for i in 0..2000 {
+            text += &format!(
+                "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc-{i}\n  namespace: dev\nspec:\n  selector:\n    app: nginx-pod\n  ports:\n  - port: {}\n    targetPort: 80\n",
+                1000 + i
+            );
+        }
+        let tweaks = Tweaks::default();
+        let best = |f: &mut dyn FnMut()| {
+            (0..5)
+                .map(|_| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed()
+                })
+                .min()
+                .unwrap_or_default()
+        };
+        let load = best(&mut || {
+            Model::load("m.yaml", &text, Config::default(), &tweaks).expect("valid");
+        });
+        let live = best(&mut || {
+            PageCluster::load("m.yaml", &text, Config::default(), &tweaks).expect("valid");
+        });
+        let (mut page, mut m) =
+            PageCluster::load("m.yaml", &text, Config::default(), &tweaks).expect("valid");
+        let pod = m.cluster.pods[0].meta.id.to_string();
+        let mut ready = false;
+        let toggle = best(&mut || {
+            let t = PodTweak {
+                ready: Some(ready),
+                ..PodTweak::default()
+            };
+            m = page.tweak_pod(&pod, t, &m).expect("applies");
+            ready = !ready;
+        });
+        let mut t2 = tweaks.clone();
+        t2.pods.entry(pod.clone()).or_default().ready = Some(false);
+        let full_toggle = best(&mut || {
+            Model::load("m.yaml", &text, Config::default(), &t2).expect("valid");
+        });
+        eprintln!(
+            "2,000 Services: Model::load {load:?}, PageCluster::load {live:?}; readiness toggle: live {toggle:?}, full re-load {full_toggle:?}"
+        );
+    }
+}
