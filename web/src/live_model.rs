@@ -13,10 +13,10 @@
 //!
 //! Every [`Model`] made here equals [`Model::load`] of the same text and tweaks (tested).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use svcroute_core::cluster::live::{Live, LiveError};
-use svcroute_core::cluster::{PodTweak, Tweaks};
+use svcroute_core::cluster::{PodTweak, ResolvedService, Tweaks};
 use svcroute_core::config::Config;
 use svcroute_core::diag::{Diagnostic, Kind};
 use svcroute_core::model::{ObjectRef, Objects, WorkloadKind};
@@ -160,7 +160,10 @@ impl PageCluster {
         let mut plans = Vec::with_capacity(cluster.nodes.len());
         for n in &cluster.nodes {
             let name = n.meta.id.name.as_str();
-            let p = match self.live_plan().filter(|_| Some(name) == self.live_node()) {
+            let live = (Some(name) == self.live_node())
+                .then(|| self.live_plan())
+                .flatten();
+            let p = match live {
                 Some(p) => Ok(p),
                 None => plan::plan(&cluster, Some(name)),
             };
@@ -199,6 +202,12 @@ impl PageCluster {
             .map(|(_, b)| b.id().to_string())
             .collect();
         let records = dns::records(&cluster);
+        let by_id: BTreeMap<String, &ResolvedService> = cluster
+            .services
+            .iter()
+            .map(|s| (s.id().to_string(), s))
+            .filter(|(id, _)| changed.contains(id))
+            .collect();
         let mut plans = Vec::with_capacity(prev.plans.len());
         for (old, node) in prev.plans.iter().zip(&cluster.nodes) {
             let name = node.meta.id.name.as_str();
@@ -211,28 +220,36 @@ impl PageCluster {
             let mut p = old.clone();
             p.dns = records.clone();
             let mut whole = old.node != name;
+            // Where each changed Service's virtual servers are in the plan.
+            let mut slots: BTreeMap<&str, BTreeMap<VsKey, usize>> = BTreeMap::new();
+            for (i, v) in old.virtual_servers.iter().enumerate() {
+                if changed.contains(&v.service) {
+                    slots
+                        .entry(v.service.as_str())
+                        .or_default()
+                        .insert(v.key(), i);
+                }
+            }
             for id in changed.iter().filter(|_| !whole) {
-                let Some(svc) = cluster.services.iter().find(|s| s.id().to_string() == *id) else {
+                let Some(svc) = by_id.get(id) else {
                     whole = true;
                     break;
                 };
                 let list = plan::service_virtual_servers(&cluster, svc, name, &node.addresses);
-                let mine: Vec<VsKey> = p
-                    .virtual_servers
-                    .iter()
-                    .filter(|v| v.service == *id)
-                    .map(|v| v.key())
-                    .collect();
-                let theirs: Vec<VsKey> = list.iter().map(|v| v.key()).collect();
-                if mine.len() != theirs.len() || mine.iter().any(|k| !theirs.contains(k)) {
+                let mine = slots.get(id.as_str());
+                let same_keys = mine.map_or(0, BTreeMap::len) == list.len()
+                    && list
+                        .iter()
+                        .all(|v| mine.is_some_and(|m| m.contains_key(&v.key())));
+                if !same_keys {
                     // The Service's virtual servers changed, or another Service holds one of
                     // its keys: plan the node.
                     whole = true;
                     break;
                 }
                 for vs in list {
-                    if let Some(slot) = p.virtual_servers.iter_mut().find(|v| v.key() == vs.key()) {
-                        *slot = vs;
+                    if let Some(&i) = mine.and_then(|m| m.get(&vs.key())) {
+                        p.virtual_servers[i] = vs;
                     }
                 }
             }
