@@ -3,15 +3,18 @@
 //! `cargo bench -p svcroute-core --bench plan`. Objects are built in memory, so this measures
 //! the control-plane work (allocation, endpoints) and one node's plan, not YAML parsing; the
 //! `live` rows measure the live cluster: one Pod's readiness change (and back), and one Service
-//! added and deleted, each with the operations it returns (printed once before measuring).
+//! added and deleted, each with the operations it returns (printed once before measuring); the
+//! `scheduler-choice` rows one backend choice per simulated IPVS scheduler (10 real servers).
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use svcroute_core::cluster::live::{Live, Object, ObjectKind};
+use svcroute_core::config::Scheduler;
 use svcroute_core::labels::Labels;
 use svcroute_core::model::*;
+use svcroute_core::sim::{Open, Simulator};
 use svcroute_core::{Cluster, Config, plan};
 
 fn objects(services: usize, pods_per_service: usize) -> Objects {
@@ -103,6 +106,8 @@ fn bench(c: &mut Criterion) {
         down.len(),
         up.len()
     );
+    // For `cargo xtask bench`'s table.
+    println!("counts: readiness-change={}", down.len());
     g.bench_function("live-readiness-change-and-back", |b| {
         b.iter(|| {
             let a = live.apply(black_box(pod(false))).expect("applied").len();
@@ -117,6 +122,11 @@ fn bench(c: &mut Criterion) {
         .expect("deleted");
     eprintln!(
         "live: one Service added: {} operations, deleted: {} operations",
+        added.len(),
+        deleted.len()
+    );
+    println!(
+        "counts: service-add={} service-delete={}",
         added.len(),
         deleted.len()
     );
@@ -135,5 +145,40 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// One backend choice (a new connection through `Simulator::open`) on a virtual server of
+/// 10 real servers, per simulated scheduler.
+fn schedulers(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scheduler-choice");
+    for s in Scheduler::ALL.iter().filter(|s| s.is_simulated()) {
+        let config = Config {
+            scheduler: *s,
+            ..Config::default()
+        };
+        let cluster = Cluster::build(objects(1, 10), config).expect("valid");
+        let p = plan(&cluster, None).expect("plans");
+        let vs = p.virtual_servers[0].clone();
+        assert_eq!(vs.real_servers.len(), 10);
+        let mut sim = Simulator::with_seed(0);
+        let mut i: u32 = 0;
+        g.bench_function(s.as_str(), |b| {
+            b.iter(|| {
+                i = i.wrapping_add(1);
+                // The table is emptied now and then, so it stays the size of a busy node's.
+                if i.is_multiple_of(4096) {
+                    sim.reset();
+                }
+                let o = Open {
+                    client: IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + (i % 65_536))),
+                    port: Some(1024 + (i % 60_000) as u16),
+                    at_ms: u64::from(i),
+                    duration_ms: Some(0),
+                };
+                sim.open("node-0", black_box(&vs), &o).index
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, schedulers);
 criterion_main!(benches);

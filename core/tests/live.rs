@@ -157,6 +157,8 @@ enum Change {
     Slice(u8, u8, Vec<u8>),
     Deployment(u8, u8, u32),
     Delete(u8, u8),
+    /// The playground's readiness toggle on the i-th Pod the control plane made.
+    Ready(u8, bool),
 }
 
 fn change() -> impl Strategy<Value = Change> {
@@ -175,6 +177,7 @@ fn change() -> impl Strategy<Value = Change> {
             .prop_map(|(i, s, a)| Change::Slice(i, s, a)),
         (0..2u8, 0..3u8, 0..4u32).prop_map(|(i, a, r)| Change::Deployment(i, a, r)),
         (0..6u8, 0..8u8).prop_map(|(k, i)| Change::Delete(k, i)),
+        (0..8u8, any::<bool>()).prop_map(|(i, r)| Change::Ready(i, r)),
     ]
 }
 
@@ -293,6 +296,26 @@ fn apply_change(
             APPS[*a as usize],
             *r,
         ))),
+        Change::Ready(i, ready) => {
+            let made: Vec<ObjectRef> = live
+                .cluster()
+                .pods
+                .iter()
+                .filter(|p| p.synthesized)
+                .map(|p| p.meta.id.clone())
+                .collect();
+            let Some(id) = made.get(*i as usize % made.len().max(1)) else {
+                return Ok(Vec::new());
+            };
+            let mut t = live
+                .tweaks()
+                .pods
+                .get(&id.to_string())
+                .cloned()
+                .unwrap_or_default();
+            t.ready = Some(*ready);
+            live.tweak_pod(id, t)
+        }
         Change::Delete(k, i) => {
             let (kind, id) = match k {
                 0 => (

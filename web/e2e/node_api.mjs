@@ -71,6 +71,12 @@ function same(name, kind, text, args, options) {
   });
 }
 
+function eqJson(a, b, msg) {
+  const sa = JSON.stringify(a);
+  const sb = JSON.stringify(b);
+  if (sa !== sb) throw new Error(`${msg}:\n  got:  ${sa.slice(0, 400)}\n  want: ${sb.slice(0, 400)}`);
+}
+
 const scenarios = mod.scenarios();
 check("eight scenarios (the seed notes' six, local, seed-ports)", () => {
   const ids = scenarios.map((s) => s.id).join(",");
@@ -152,6 +158,136 @@ check("nodes: 1e7 is refused with a clear error", () => {
     e = x;
   }
   if (!e || !/nodes/i.test(e.message)) throw new Error(`got ${e && e.message}`);
+});
+
+// Issue 7: the live Cluster. Its plan() is plan(text) on every scenario and example; its
+// operations are the CLI's `svcroute diff -o json` objects for the same change.
+function sameCluster(name, body, options) {
+  check(`new Cluster(${name}).plan() is plan(${name})`, () => {
+    let want, wantErr, got, gotErr;
+    try { want = JSON.stringify(mod.plan(body, options)); } catch (e) { wantErr = e; }
+    try {
+      const c = new mod.Cluster(body, options);
+      got = JSON.stringify(c.plan());
+      c.free();
+    } catch (e) { gotErr = e; }
+    if (wantErr || gotErr) {
+      if (!wantErr || !gotErr) throw new Error(`plan ${wantErr ? "threw" : "did not throw"}, Cluster ${gotErr ? `threw ${gotErr.message}` : "did not"}`);
+      if (gotErr.name !== "SvcrouteError" || `${gotErr.path}:${gotErr.line}: ${gotErr.message}` !== `${wantErr.path}:${wantErr.line}: ${wantErr.message}`) throw new Error(`errors differ: ${gotErr.message} / ${wantErr.message}`);
+    } else if (got !== want) throw new Error(`JSON differs:\n  plan:    ${want.slice(0, 300)}\n  Cluster: ${got.slice(0, 300)}`);
+  });
+}
+for (const s of scenarios) {
+  sameCluster(s.id, s.manifest, {});
+  sameCluster(`${s.id} (node-2, wrr, 3 nodes, seed 7)`, s.manifest, { node: "node-2", scheduler: "wrr", nodes: 3, seed: 7 });
+}
+for (const dir of ["examples", "examples/seed-typos"]) {
+  for (const f of readdirSync(join(root, dir)).filter((f) => f.endsWith(".yaml")).sort()) {
+    sameCluster(`${dir}/${f}`, readFileSync(join(root, dir, f), "utf8"), {});
+  }
+}
+sameCluster("clusterip with node-9", text.clusterip, { node: "node-9" });
+
+const live = (name, ip, ready) => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: dev, labels: {app: web}}
+spec: {nodeName: node-1, containers: [{name: c, image: nginx}]}
+status:
+  phase: Running
+  podIP: ${ip}
+  podIPs: [{ip: ${ip}}]
+  conditions: [{type: Ready, status: "${ready ? "True" : "False"}"}]
+`;
+const liveBase = `apiVersion: v1
+kind: Node
+metadata: {name: node-1}
+spec: {podCIDR: 10.244.1.0/24}
+status: {addresses: [{type: InternalIP, address: 192.168.1.10}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: dev}
+spec:
+  clusterIP: 10.96.0.50
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+`;
+const liveText = `${liveBase}---\n${live("web-1", "10.244.1.2", true)}---\n${live("web-2", "10.244.1.3", true)}`;
+
+/** `svcroute diff --from A --to B -o json`, parsed. */
+function diffCli(from, to) {
+  writeFileSync(join(work, "from.yaml"), from);
+  writeFileSync(join(work, "to.yaml"), to);
+  const out = execFileSync(bin, ["diff", "--from", "from.yaml", "--to", "to.yaml", "-o", "json"], { cwd: work, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return JSON.parse(out);
+}
+
+check("Cluster.apply: a readiness change is the CLI diff's one deleteRealServer, and back", () => {
+  const c = new mod.Cluster(liveText, {});
+  const down = c.apply(live("web-2", "10.244.1.3", false));
+  const downText = `${liveBase}---\n${live("web-1", "10.244.1.2", true)}---\n${live("web-2", "10.244.1.3", false)}`;
+  eqJson(down, diffCli(liveText, downText), "ops vs svcroute diff");
+  eqJson(down.map((o) => o.op), ["deleteRealServer"], "ops");
+  eqJson(down[0].realServer, { address: "10.244.1.3", port: 8080 }, "real server");
+  const up = c.apply(live("web-2", "10.244.1.3", true));
+  eqJson(up.map((o) => [o.op, o.realServer.address, o.weight]), [["addRealServer", "10.244.1.3", 1]], "back");
+  eqJson(c.plan(), mod.plan(liveText, {}), "plan after the round trip");
+  c.free();
+});
+
+check("Cluster.remove: a Service's virtual server and address go, as the CLI diff says", () => {
+  const c = new mod.Cluster(liveText, {});
+  const ops = c.remove("Service", "dev", "web");
+  const without = `${liveBase.split("---")[0]}---\n${live("web-1", "10.244.1.2", true)}---\n${live("web-2", "10.244.1.3", true)}`;
+  eqJson(ops, diffCli(liveText, without), "ops vs svcroute diff");
+  eqJson(ops.map((o) => o.op), ["deleteVirtualServer", "deleteAddress"], "ops");
+  eqJson(c.plan(), mod.plan(without, {}), "plan after");
+  let e;
+  try { c.remove("Service", "dev", "web"); } catch (x) { e = x; }
+  if (!e || e.name !== "SvcrouteError" || e.message !== 'no Service "dev/web"') throw new Error(`got ${e && e.message}`);
+  try { c.remove("Ingress", "dev", "x"); e = null; } catch (x) { e = x; }
+  if (!e || !/unknown kind "Ingress"/.test(e.message)) throw new Error(`got ${e && e.message}`);
+  c.free();
+});
+
+check("Cluster: plan() after a sequence of applies and removes is plan() of the final text", () => {
+  const start = text.clusterip;
+  const c = new mod.Cluster(start, {});
+  const scaled = start.replace("replicas: 3", "replicas: 5");
+  const extra = "apiVersion: v1\nkind: Service\nmetadata: {name: extra, namespace: dev}\nspec:\n  selector: {app: nginx-pod}\n  ports: [{port: 8080, targetPort: 80}]\n";
+  const ops = [c.apply(scaled), c.apply(extra), c.remove("Service", "dev", "extra"), c.apply(extra)];
+  if (!ops.every(Array.isArray)) throw new Error("operations are arrays");
+  if (!ops[1].some((o) => o.op === "addVirtualServer") || !ops[2].some((o) => o.op === "deleteVirtualServer")) throw new Error(JSON.stringify(ops));
+  const known = new Set(["addAddress", "deleteAddress", "addVirtualServer", "updateVirtualServer", "deleteVirtualServer", "addRealServer", "updateRealServer", "deleteRealServer"]);
+  for (const o of ops.flat()) if (!known.has(o.op)) throw new Error(`op ${o.op}`);
+  eqJson(c.plan(), mod.plan(`${scaled}---\n${extra}`, {}), "plan");
+  c.free();
+});
+
+check("Cluster: bad input throws the diagnostics at their line and changes nothing", () => {
+  const c = new mod.Cluster(liveText, { file: "lesson.yaml" });
+  const before = JSON.stringify(c.plan());
+  let e;
+  try { c.apply(live("web-3", "10.244.1.4", true).replace("  podIP:", "  podIp:")); } catch (x) { e = x; }
+  if (!e || e.name !== "SvcrouteError" || e.path !== "lesson.yaml" || e.line !== 7 || !/podIp/.test(e.message)) throw new Error(`got ${e && `${e.path}:${e.line}: ${e.message}`}`);
+  e = null;
+  // The second object is refused (a ClusterIP outside the range): the first is not applied.
+  try { c.apply(`${live("web-3", "10.244.1.4", true)}---\napiVersion: v1\nkind: Service\nmetadata: {name: out, namespace: dev}\nspec:\n  clusterIP: 10.200.0.1\n  ports: [{port: 80}]\n`); } catch (x) { e = x; }
+  if (!e || !Array.isArray(e.diagnostics) || !/10\.200\.0\.1/.test(e.message)) throw new Error(`got ${e && e.message}`);
+  if (JSON.stringify(c.plan()) !== before) throw new Error("the cluster changed");
+  try { new mod.Cluster(liveText, { colour: "red" }); e = null; } catch (x) { e = x; }
+  if (!e || !/unknown option "colour"/.test(e.message)) throw new Error(`got ${e && e.message}`);
+  c.free();
+  try { c.plan(); e = null; } catch (x) { e = x; }
+  if (!e) throw new Error("a freed Cluster still plans");
+});
+
+check("Cluster.route is route for the same objects", () => {
+  const c = new mod.Cluster(text.clusterip, {});
+  for (const req of [{ to: "10.97.97.97:80", count: 6 }, { to: "service-clusterip.dev:80", from: ["10.0.0.7", "10.0.0.8"], count: 4, clientLocation: "pod" }, { to: "10.97.97.97:80", clientLocation: "outside" }]) {
+    eqJson(c.route(req), mod.route(text.clusterip, req), JSON.stringify(req));
+  }
+  c.free();
 });
 
 rmSync(work, { recursive: true, force: true });

@@ -20,6 +20,7 @@ pub mod api;
 mod components;
 pub mod fragment;
 pub mod i18n;
+pub mod live_model;
 pub mod model;
 pub mod proxy_view;
 pub mod scenarios;
@@ -142,6 +143,7 @@ fn from_js<T: for<'de> Deserialize<'de> + Default>(what: &str, v: JsValue) -> Re
 /// playground's `tweaks`.
 #[wasm_bindgen(js_name = plan)]
 pub fn js_plan(manifest_text: &str, options: JsValue) -> Result<JsValue, JsValue> {
+    reserve_for(manifest_text);
     check_keys("options", &options, &[ClusterOptions::KEYS])?;
     let opts: ClusterOptions = from_js("options", options)?;
     let plan = api::plan(manifest_text, &opts).map_err(|e| api_error(&e))?;
@@ -159,10 +161,111 @@ pub fn js_route(manifest_text: &str, request: JsValue) -> Result<JsValue, JsValu
         &request,
         &[ClusterOptions::KEYS, RouteOptions::KEYS],
     )?;
+    reserve_for(manifest_text);
     let opts: ClusterOptions = from_js("request", request.clone())?;
     let req: RouteOptions = from_js("request", request)?;
     let routes = api::route(manifest_text, &opts, &req).map_err(|e| api_error(&e))?;
     to_js(&routes)
+}
+
+/// A live cluster in JS: `new Cluster(manifestText, options)` (options as `plan`'s), then
+/// `plan()`, `apply(objectsText)` and `remove(kind, namespace, name)` (each an array of the
+/// node's dataplane operations, the objects `svcroute diff -o json` prints), `route(request)`
+/// and `free()`. A refused change throws as `plan` does and leaves the cluster as it was.
+#[wasm_bindgen(js_name = Cluster)]
+pub struct JsCluster {
+    inner: api::LiveCluster,
+}
+
+#[wasm_bindgen(js_class = Cluster)]
+impl JsCluster {
+    /// Reads, checks and builds the manifests as `plan(manifestText, options)` does.
+    #[wasm_bindgen(constructor)]
+    pub fn new(manifest_text: &str, options: JsValue) -> Result<JsCluster, JsValue> {
+        reserve_for(manifest_text);
+        check_keys("options", &options, &[ClusterOptions::KEYS])?;
+        let opts: ClusterOptions = from_js("options", options)?;
+        let inner = api::LiveCluster::new(manifest_text, opts).map_err(|e| api_error(&e))?;
+        Ok(JsCluster { inner })
+    }
+
+    /// The node's plan now: the object `plan(text, options)` gives for the same objects.
+    pub fn plan(&self) -> Result<JsValue, JsValue> {
+        let plan = self.inner.plan().map_err(|e| api_error(&e))?;
+        to_js(&plan)
+    }
+
+    /// Creates or replaces the objects of `objectsText` (YAML or JSON, several documents or
+    /// a `List`): the operations `[{op: "addRealServer", …}, …]`.
+    pub fn apply(&mut self, objects_text: &str) -> Result<JsValue, JsValue> {
+        reserve_for(objects_text);
+        let ops = self.inner.apply(objects_text).map_err(|e| api_error(&e))?;
+        to_js(&ops)
+    }
+
+    /// Deletes one object (`kind` as the API names it; Nodes ignore `namespace`): the
+    /// operations.
+    pub fn remove(&mut self, kind: &str, namespace: &str, name: &str) -> Result<JsValue, JsValue> {
+        let ops = self
+            .inner
+            .remove(kind, namespace, name)
+            .map_err(|e| api_error(&e))?;
+        to_js(&ops)
+    }
+
+    /// `route(manifestText, request)` for the objects as they are now. The request takes
+    /// `route`'s keys except the cluster's options, which are the Cluster's own; `node` (the
+    /// Cluster's node by default) is the node the clients are on.
+    pub fn route(&self, request: JsValue) -> Result<JsValue, JsValue> {
+        check_keys("request", &request, &[RouteOptions::KEYS, &["node"]])?;
+        let node: NodeOnly = from_js("request", request.clone())?;
+        let req: RouteOptions = from_js("request", request)?;
+        let routes = self
+            .inner
+            .route(&req, node.node)
+            .map_err(|e| api_error(&e))?;
+        to_js(&routes)
+    }
+}
+
+/// The `node` of a `Cluster.route` request.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct NodeOnly {
+    node: Option<String>,
+}
+
+/// How many bytes of heap one byte of manifest text takes while it is read, built and planned:
+/// JSON and YAML (a `cargo xtask gen-cluster` cluster of 10,000 Services × 10 Pods, 72 MB
+/// either way, peaks at 208 and 432 MiB of wasm memory; see ARCHITECTURE.md "Choices").
+const HEAP_PER_JSON_BYTE: usize = 3;
+const HEAP_PER_YAML_BYTE: usize = 6;
+
+/// Grows the wasm heap in one step to what reading `text` will need, before the call
+/// allocates it piece by piece: wasm memory grows 64 KiB pages as the allocator asks, and
+/// every growth makes V8 replace the memory's buffer and account for it (a first large call
+/// spent more time in V8's garbage collector than in the work, issue 7). Freed, the block stays
+/// in the allocator's free list (wasm memory never shrinks), so the call's own allocations
+/// find room. Only grows: a heap already that large is left alone.
+fn reserve_for(text: &str) {
+    let json = text.trim_start().starts_with(['{', '[']);
+    let per_byte = if json {
+        HEAP_PER_JSON_BYTE
+    } else {
+        HEAP_PER_YAML_BYTE
+    };
+    let want = text.len().saturating_mul(per_byte);
+    #[cfg(target_arch = "wasm32")]
+    {
+        const PAGE: usize = 64 * 1024;
+        let have = core::arch::wasm32::memory_size(0).saturating_mul(PAGE);
+        if want > have {
+            let block: Vec<u8> = Vec::with_capacity(want - have);
+            drop(std::hint::black_box(block));
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = want;
 }
 
 #[derive(Serialize)]

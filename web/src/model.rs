@@ -6,12 +6,15 @@
 
 use std::net::IpAddr;
 
+use std::collections::BTreeMap;
 use svcroute_core::cluster::{Cluster, Tweaks};
 use svcroute_core::config::Config;
 use svcroute_core::diag::Diagnostic;
 use svcroute_core::dns::{self, DnsRecord, RecordType};
 use svcroute_core::model::{Pod, Protocol, ServiceType, WorkloadKind};
-use svcroute_core::plan::{Plan, VsKind, fmt_addr};
+
+use svcroute_core::cluster::ResolvedService;
+use svcroute_core::plan::{Plan, VirtualServer, VsKind, fmt_addr};
 use svcroute_core::{manifest, plan};
 
 /// A workload whose replicas can be changed.
@@ -132,72 +135,7 @@ impl Model {
                 replicas: w.replicas,
             })
             .collect();
-        let services = cluster
-            .services
-            .iter()
-            .map(|s| {
-                let id = s.id().to_string();
-                let mut entries: Vec<Entry> = Vec::new();
-                for p in &plans {
-                    for vs in p.virtual_servers.iter().filter(|v| v.service == id) {
-                        let target = format!("{}:{}", fmt_addr(&vs.address), vs.port);
-                        let node = (vs.kind == VsKind::NodePort).then(|| p.node.clone());
-                        if !entries
-                            .iter()
-                            .any(|e| e.target == target && e.protocol == vs.protocol)
-                        {
-                            entries.push(Entry {
-                                kind: EntryKind::Vs(vs.kind),
-                                target,
-                                protocol: vs.protocol,
-                                node,
-                            });
-                        }
-                    }
-                }
-                let rank = |e: &Entry| match e.kind {
-                    EntryKind::Vs(VsKind::ClusterIP) => 0,
-                    EntryKind::Vs(VsKind::ExternalIP) => 1,
-                    EntryKind::Vs(VsKind::LoadBalancer) => 2,
-                    EntryKind::Vs(VsKind::NodePort) => 3,
-                    EntryKind::Dns => 4,
-                };
-                entries.sort_by_key(rank);
-                let mut records = Vec::new();
-                dns::service_records(s, &cluster.config.cluster_domain, &mut records);
-                records.sort();
-                records.dedup();
-                // The Service's own name is its shortest address or alias record.
-                let own = records
-                    .iter()
-                    .filter(|r| r.kind != RecordType::SRV)
-                    .map(|r| r.name.clone())
-                    .min_by_key(|n| (n.split('.').count(), n.clone()));
-                if let Some(name) = own {
-                    let port = s.service.ports.first().map_or(80, |p| p.port);
-                    let protocol = s
-                        .service
-                        .ports
-                        .first()
-                        .map_or(Protocol::Tcp, |p| p.protocol);
-                    entries.push(Entry {
-                        kind: EntryKind::Dns,
-                        target: format!("{name}:{port}"),
-                        protocol,
-                        node: None,
-                    });
-                }
-                ServiceView {
-                    id,
-                    kind: s.service.kind,
-                    headless: s.service.headless,
-                    entries,
-                    dns: records,
-                    external_name: s.service.external_name.clone(),
-                    affinity: s.service.affinity_timeout,
-                }
-            })
-            .collect();
+        let services = services(&cluster, &plans);
         Ok(Model {
             cluster,
             plans,
@@ -299,6 +237,98 @@ impl Model {
             .iter()
             .find(|p| p.ips.contains(ip))
             .and_then(|p| p.node_name.as_deref())
+    }
+}
+
+/// Every Service's view, in the cluster's order, from the nodes' plans.
+pub(crate) fn services(cluster: &Cluster, plans: &[Plan]) -> Vec<ServiceView> {
+    let by_service = vs_by_service(plans);
+    cluster
+        .services
+        .iter()
+        .map(|s| {
+            let id = s.id().to_string();
+            let vss = by_service.get(id.as_str()).map_or(&[][..], Vec::as_slice);
+            service_view(cluster, s, vss)
+        })
+        .collect()
+}
+
+/// Each Service's virtual servers over the plans, in plan order, then in each plan's order.
+pub(crate) fn vs_by_service(plans: &[Plan]) -> BTreeMap<&str, Vec<(&Plan, &VirtualServer)>> {
+    let mut by: BTreeMap<&str, Vec<(&Plan, &VirtualServer)>> = BTreeMap::new();
+    for p in plans {
+        for vs in &p.virtual_servers {
+            by.entry(vs.service.as_str()).or_default().push((p, vs));
+        }
+    }
+    by
+}
+
+/// One Service's view: its entry points from its virtual servers on every node (`vss`), then
+/// its DNS name.
+pub(crate) fn service_view(
+    cluster: &Cluster,
+    s: &ResolvedService,
+    vss: &[(&Plan, &VirtualServer)],
+) -> ServiceView {
+    let id = s.id().to_string();
+    let mut entries: Vec<Entry> = Vec::new();
+    for &(p, vs) in vss {
+        let target = format!("{}:{}", fmt_addr(&vs.address), vs.port);
+        let node = (vs.kind == VsKind::NodePort).then(|| p.node.clone());
+        if !entries
+            .iter()
+            .any(|e| e.target == target && e.protocol == vs.protocol)
+        {
+            entries.push(Entry {
+                kind: EntryKind::Vs(vs.kind),
+                target,
+                protocol: vs.protocol,
+                node,
+            });
+        }
+    }
+    let rank = |e: &Entry| match e.kind {
+        EntryKind::Vs(VsKind::ClusterIP) => 0,
+        EntryKind::Vs(VsKind::ExternalIP) => 1,
+        EntryKind::Vs(VsKind::LoadBalancer) => 2,
+        EntryKind::Vs(VsKind::NodePort) => 3,
+        EntryKind::Dns => 4,
+    };
+    entries.sort_by_key(rank);
+    let mut records = Vec::new();
+    dns::service_records(s, &cluster.config.cluster_domain, &mut records);
+    records.sort();
+    records.dedup();
+    // The Service's own name is its shortest address or alias record.
+    let own = records
+        .iter()
+        .filter(|r| r.kind != RecordType::SRV)
+        .map(|r| r.name.clone())
+        .min_by_key(|n| (n.split('.').count(), n.clone()));
+    if let Some(name) = own {
+        let port = s.service.ports.first().map_or(80, |p| p.port);
+        let protocol = s
+            .service
+            .ports
+            .first()
+            .map_or(Protocol::Tcp, |p| p.protocol);
+        entries.push(Entry {
+            kind: EntryKind::Dns,
+            target: format!("{name}:{port}"),
+            protocol,
+            node: None,
+        });
+    }
+    ServiceView {
+        id,
+        kind: s.service.kind,
+        headless: s.service.headless,
+        entries,
+        dns: records,
+        external_name: s.service.external_name.clone(),
+        affinity: s.service.affinity_timeout,
     }
 }
 

@@ -1,11 +1,15 @@
-//! The playground's state and its reducer: a pure `State` + `Action` (`impl Reducible`), as in
-//! Yew's function_todomvc. Every action that changes the cluster re-runs the core
-//! ([`Model::load`]); sending connections runs [`route::route`] with one [`Simulator`] kept
-//! across sends, so round-robin positions and affinity templates persist.
+//! The playground's state and its reducer: a `State` + `Action` (`impl Reducible`), as in
+//! Yew's function_todomvc. A new text (or scheduler, scenario, link) re-runs the core on it
+//! ([`PageCluster::load`]); a Pod action is one change to the live cluster kept with it
+//! ([`PageCluster::tweak_pod`]: a readiness toggle re-plans only the Services that select the
+//! Pod); scaling and session affinity rebuild from the objects it holds. Sending connections
+//! runs [`route::route`] with one [`Simulator`] kept across sends, so round-robin positions
+//! and affinity templates persist.
 //!
 //! While the manifests are broken, `model` keeps the last good answers and `errors` holds the
 //! diagnostics of the current text.
 
+use std::cell::RefCell;
 use std::net::IpAddr;
 use std::rc::Rc;
 
@@ -20,6 +24,7 @@ use yew::Reducible;
 use crate::api::DEFAULT_FILE;
 use crate::fragment::Fragment;
 use crate::i18n::Lang;
+use crate::live_model::PageCluster;
 use crate::model::{Entry, EntryKind, Model, ServiceView};
 use crate::scenarios::{Prefer, Scenario};
 
@@ -47,7 +52,7 @@ pub type SendResult = Result<Vec<Connection>, String>;
 
 /// Where the answer to a send from the JS API goes: the reducer fills it in.
 #[derive(Clone, Debug, Default)]
-pub struct Reply(pub Rc<std::cell::RefCell<Option<SendResult>>>);
+pub struct Reply(pub Rc<RefCell<Option<SendResult>>>);
 
 impl PartialEq for Reply {
     fn eq(&self, o: &Self) -> bool {
@@ -127,6 +132,9 @@ pub struct State {
     pub clock_ms: u64,
     /// The last good answers of the core.
     pub model: Option<Rc<Model>>,
+    /// The live cluster `model` was made from (shared by the states an action makes: only
+    /// the newest is drawn).
+    pub page: Option<Rc<RefCell<PageCluster>>>,
     /// The answers before the last change, for the diff.
     pub prev: Option<Rc<Model>>,
     /// The current text's diagnostics (errors make `model` stale).
@@ -250,6 +258,7 @@ impl State {
             clients: init.clients,
             clock_ms: 0,
             model: None,
+            page: None,
             prev: None,
             errors: Rc::new(Vec::new()),
             sim: Simulator::new(),
@@ -337,23 +346,23 @@ impl State {
                 self.tweaks
                     .replicas
                     .insert(workload, replicas.min(MAX_REPLICAS));
-                self.rebuild();
+                self.tweaks_changed();
             }
             Action::PodReady { pod, ready } => {
-                self.tweaks.pods.entry(pod).or_default().ready = Some(ready);
-                self.rebuild();
+                self.tweaks.pods.entry(pod.clone()).or_default().ready = Some(ready);
+                self.pod_changed(&pod);
             }
             Action::PodTerminate(pod) => {
-                self.tweaks.pods.entry(pod).or_default().terminating = true;
-                self.rebuild();
+                self.tweaks.pods.entry(pod.clone()).or_default().terminating = true;
+                self.pod_changed(&pod);
             }
             Action::PodDelete(pod) => {
-                self.tweaks.pods.entry(pod).or_default().deleted = true;
-                self.rebuild();
+                self.tweaks.pods.entry(pod.clone()).or_default().deleted = true;
+                self.pod_changed(&pod);
             }
             Action::Affinity { service, timeout } => {
                 self.tweaks.affinity.insert(service, timeout);
-                self.rebuild();
+                self.tweaks_changed();
             }
             Action::Scheduler(s) => {
                 self.scheduler = s;
@@ -361,7 +370,7 @@ impl State {
             }
             Action::ResetTweaks => {
                 self.tweaks = Tweaks::default();
-                self.rebuild();
+                self.tweaks_changed();
             }
             Action::Restore(f) => self.restore(f),
             Action::ApiSend {
@@ -417,16 +426,56 @@ impl State {
         }
     }
 
-    /// Re-runs the core on the text, the actions and the config.
+    /// Re-runs the core on the text, the actions and the config: a new live cluster.
     fn rebuild(&mut self) {
-        match Model::load(DEFAULT_FILE, &self.text, self.config(), &self.tweaks) {
-            Ok(m) => {
-                self.prev = self.model.take();
-                self.model = Some(Rc::new(m));
-                self.errors = Rc::new(Vec::new());
+        match PageCluster::load(DEFAULT_FILE, &self.text, self.config(), &self.tweaks) {
+            Ok((page, m)) => {
+                self.page = Some(Rc::new(RefCell::new(page)));
+                self.set_model(m);
             }
             Err(diags) => self.errors = Rc::new(diags),
         }
+    }
+
+    fn set_model(&mut self, m: Model) {
+        self.prev = self.model.take();
+        self.model = Some(Rc::new(m));
+        self.errors = Rc::new(Vec::new());
+    }
+
+    /// The live cluster, when it holds the current text (the text has no errors).
+    fn live(&self) -> Option<(Rc<RefCell<PageCluster>>, Rc<Model>)> {
+        if !self.errors.is_empty() {
+            return None;
+        }
+        Some((self.page.clone()?, self.model.clone()?))
+    }
+
+    /// A Pod's entry of [`State::tweaks`] changed: one change to the live cluster (a
+    /// readiness toggle re-plans only the Services that select the Pod).
+    fn pod_changed(&mut self, pod: &str) {
+        let tweak = self.tweaks.pods.get(pod).cloned().unwrap_or_default();
+        if let Some((page, prev)) = self.live() {
+            let next = page.borrow_mut().tweak_pod(pod, tweak, &prev);
+            if let Ok(m) = next {
+                self.set_model(m);
+                return;
+            }
+        }
+        self.rebuild();
+    }
+
+    /// Replicas or session affinity changed: the live cluster rebuilds from the objects it
+    /// holds (nothing is read again).
+    fn tweaks_changed(&mut self) {
+        if let Some((page, _)) = self.live() {
+            let next = page.borrow_mut().set_tweaks(self.tweaks.clone());
+            if let Ok(m) = next {
+                self.set_model(m);
+                return;
+            }
+        }
+        self.rebuild();
     }
 
     /// The chosen Service, or the first.

@@ -6,7 +6,8 @@
 //! the binary): every `$ svcroute plan|route … -o json` run of `tests/fixtures/*.out` that
 //! exited 0 is replayed through the JS API and compared as `JSON.stringify` text; every run
 //! that exited 1 is compared by its first `error:` line. Flags are mapped to the API's option
-//! names; an unknown flag fails the test, so a new CLI flag cannot go unmirrored.
+//! names; an unknown flag fails the test, so a new CLI flag cannot go unmirrored. Every `plan`
+//! run is also made a live `Cluster`, whose `plan()` must give the same JSON (or error).
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, JSON, Object, Reflect};
@@ -161,7 +162,7 @@ fn plan_and_route_give_the_clis_json_and_errors() {
         .filter(|n| n.ends_with(".out"))
         .collect();
     names.sort();
-    let (mut same_json, mut same_error) = (0, 0);
+    let (mut same_json, mut same_error, mut same_live) = (0, 0, 0);
     for name in &names {
         let out = read_file_sync(&format!("{dir}/{name}"), "utf8");
         for run in runs(&out) {
@@ -169,6 +170,26 @@ fn plan_and_route_give_the_clis_json_and_errors() {
                 continue;
             };
             let what = format!("{name}: svcroute {}", run.args.join(" "));
+            // Issue 7: a live Cluster of the same text and options plans the same, or throws
+            // the same first error.
+            if run.args[0] == "plan" && (json || run.exit != 0) {
+                let live = svcroute_web::JsCluster::new(&text, o.clone()).and_then(|c| c.plan());
+                let direct = call("plan", &text, o.clone());
+                match (live, direct) {
+                    (Ok(a), Ok(b)) => assert_eq!(
+                        JSON::stringify(&a).expect("stringify").as_string(),
+                        JSON::stringify(&b).expect("stringify").as_string(),
+                        "{what}: Cluster.plan() differs from plan()"
+                    ),
+                    (Err(a), Err(b)) => assert_eq!(
+                        get_str(&a, "message"),
+                        get_str(&b, "message"),
+                        "{what}: Cluster and plan throw differently"
+                    ),
+                    (a, _) => panic!("{what}: only one of Cluster and plan threw: {}", a.is_err()),
+                }
+                same_live += 1;
+            }
             let got = call(&run.args[0], &text, o);
             match (run.exit, got) {
                 (0, Ok(v)) if json => {
@@ -219,6 +240,7 @@ fn plan_and_route_give_the_clis_json_and_errors() {
     // silently matched nothing must not pass.
     assert!(same_json >= 10, "only {same_json} JSON runs compared");
     assert!(same_error >= 3, "only {same_error} failing runs compared");
+    assert!(same_live >= 10, "only {same_live} Cluster plans compared");
 }
 
 #[wasm_bindgen_test]

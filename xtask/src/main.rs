@@ -3,9 +3,11 @@
 //! - `cargo xtask test`: everything CI checks (format, clippy, tests, the no_std build).
 //! - `cargo xtask vm …`: the qemu harness that boots a real IPVS kernel.
 //! - `cargo xtask gen-cluster …`: a synthetic cluster for measuring (see `gen_cluster.rs`).
+//! - `cargo xtask bench …`: the measurements of issue 7 as one table (see `bench.rs`).
 //! - `cargo xtask fuzz …`: the cargo-fuzz targets on nightly (see `fuzz.rs`).
 
 mod api_bench; // `cargo xtask api-bench`: the API agent at 10,000 Services, no kernel
+mod bench; // `cargo xtask bench`: issue 7's table (whole process, criterion, the JS API)
 mod fuzz; // `cargo xtask fuzz`: the fuzz/ targets on nightly
 mod gen_cluster; // `cargo xtask gen-cluster`: synthetic clusters for benchmarks
 mod netfilter; // the agent's nftables table on the host kernel: `cargo xtask netfilter-host`
@@ -28,6 +30,7 @@ fn main() -> Result<()> {
         "static-agent" => vm::static_agent_cli(rest), // the musl agent the image and the VM use
         "api-bench" => api_bench::main(rest),
         "gen-cluster" => gen_cluster::main(rest),
+        "bench" => bench::main(rest), // not part of `test`: times, no assertions
         "fuzz" => fuzz::main(rest),
         "netfilter-host" => netfilter::host(rest),
         "nft-capture" => netfilter::capture(rest), // test vectors for nft/
@@ -37,7 +40,7 @@ fn main() -> Result<()> {
         "test-web" => web::test(),                 // only the playground's part of `test`
         "help" | "--help" | "-h" => {
             println!(
-                "usage: cargo xtask <serve|web|test|test-web|vm|static-agent|api-bench|netfilter-host|nft-capture|ct-capture|gen-cluster|fuzz>"
+                "usage: cargo xtask <serve|web|test|test-web|vm|static-agent|api-bench|netfilter-host|nft-capture|ct-capture|gen-cluster|bench|fuzz>"
             );
             Ok(())
         }

@@ -18,7 +18,7 @@
 //! (apt-get). See `tools`.
 
 mod serve;
-mod tools;
+pub(crate) mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

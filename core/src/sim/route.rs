@@ -30,7 +30,7 @@ use crate::config::Scheduler;
 use crate::dns::{self, Answer};
 use crate::model::{Family, Protocol, TrafficPolicy};
 use crate::modes::ProxyMode;
-use crate::plan::{self, Plan, VsKey, VsKind, fmt_addr};
+use crate::plan::{self, Plan, VirtualServer, VsKey, VsKind, fmt_addr};
 use crate::sim::{Open, Simulator};
 
 /// Where the clients of a request are (`--client-location`).
@@ -279,8 +279,47 @@ pub fn split_target(to: &str) -> Option<(String, u16)> {
     Some((host.to_string(), port.parse().ok().filter(|p| *p > 0)?))
 }
 
+/// What a node's rules hold for one (address, port, protocol).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// The virtual server.
+    Found(VirtualServer),
+    /// None; the node's virtual servers at that address serve these `PORT/PROTOCOL`s.
+    Missing(Vec<String>),
+}
+
+impl Lookup {
+    /// The answer of a node's whole plan.
+    pub fn in_plan(plan: &Plan, key: &VsKey) -> Lookup {
+        match plan.virtual_server(key) {
+            Some(vs) => Lookup::Found(vs.clone()),
+            None => Lookup::Missing(
+                plan.virtual_servers
+                    .iter()
+                    .filter(|v| v.address == key.address)
+                    .map(|v| format!("{}/{}", v.port, v.protocol))
+                    .collect(),
+            ),
+        }
+    }
+}
+
 /// Simulates `req` against `cluster`, continuing the simulator's state.
 pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Routes, RouteError> {
+    route_with(cluster, req, sim, &|node, key| {
+        plan::plan(cluster, Some(node)).map(|p| Lookup::in_plan(&p, key))
+    })
+}
+
+/// [`route`], finding a node's virtual servers through `rules` (node, key) instead of planning
+/// the node: a live cluster answers from the state it keeps. `rules` must answer as
+/// [`Lookup::in_plan`] of [`plan::plan`] of the node.
+pub fn route_with(
+    cluster: &Cluster,
+    req: &Request,
+    sim: &mut Simulator,
+    rules: &dyn Fn(&str, &VsKey) -> Result<Lookup, plan::UnknownNode>,
+) -> Result<Routes, RouteError> {
     if req.count == 0 || req.from.is_empty() {
         return Err(RouteError::NothingToSend);
     }
@@ -458,12 +497,8 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
         // A load balancer IP or an externalIP: the outside network delivers it to a node. With
         // externalTrafficPolicy Local the load balancer's health check (healthCheckNodePort)
         // sends only to nodes with a local endpoint.
-        let serves_here = |n: &str| {
-            plan::plan(cluster, Some(n)).ok().is_some_and(|p| {
-                p.virtual_server(&key)
-                    .is_some_and(|v| !v.real_servers.is_empty())
-            })
-        };
+        let serves_here =
+            |n: &str| matches!(rules(n, &key), Ok(Lookup::Found(v)) if !v.real_servers.is_empty());
         if !serves_here(&node)
             && let Some(n) = cluster
                 .nodes
@@ -475,24 +510,21 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
         }
         entry_note = format!("the outside network delivers it to node {node}; ");
     }
-    let plan: Plan = plan::plan(cluster, Some(&node)).map_err(RouteError::UnknownNode)?;
-    let Some(vs) = plan.virtual_server(&key) else {
-        let serves: Vec<String> = plan
-            .virtual_servers
-            .iter()
-            .filter(|v| v.address == address)
-            .map(|v| format!("{}/{}", v.port, v.protocol))
-            .collect();
-        let target = format!("{}:{port}/{}", fmt_addr(&address), req.protocol);
-        return Err(if serves.is_empty() {
-            RouteError::NoSuchHost(host)
-        } else {
-            RouteError::NoSuchPort {
-                target,
-                serves: serves.join(", "),
-            }
-        });
+    let vs = match rules(&node, &key).map_err(RouteError::UnknownNode)? {
+        Lookup::Found(vs) => vs,
+        Lookup::Missing(serves) => {
+            let target = format!("{}:{port}/{}", fmt_addr(&address), req.protocol);
+            return Err(if serves.is_empty() {
+                RouteError::NoSuchHost(host)
+            } else {
+                RouteError::NoSuchPort {
+                    target,
+                    serves: serves.join(", "),
+                }
+            });
+        }
     };
+    let vs = &vs;
     // The other modes ignore the IPVS scheduler: their own chooser decides.
     if req.proxy_mode == ProxyMode::Ipvs && !vs.scheduler.is_simulated() {
         return Err(RouteError::NotSimulated {
@@ -607,7 +639,7 @@ pub fn route(cluster: &Cluster, req: &Request, sim: &mut Simulator) -> Result<Ro
 fn masquerade(
     cluster: &Cluster,
     node: &str,
-    vs: &plan::VirtualServer,
+    vs: &VirtualServer,
     loc: ClientLocation,
     client: IpAddr,
     rs: &plan::RealServer,

@@ -208,7 +208,7 @@ fn is_root() -> bool {
 
 /// `apt-get update` then `apt-get install -y --no-install-recommends PKGS` (with sudo when
 /// not root).
-fn apt_install(pkgs: &[&str]) -> Result<()> {
+pub(crate) fn apt_install(pkgs: &[&str]) -> Result<()> {
     eprintln!("xtask: installing Debian packages {}", pkgs.join(" "));
     let apt = |args: &[&str]| -> Command {
         let mut c = if is_root() {

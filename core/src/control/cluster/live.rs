@@ -303,11 +303,22 @@ impl Live {
     /// Its dataplane state is the plan's; [`Live::initial_operations`] gives the operations
     /// from an empty kernel.
     pub fn new(objects: Objects, config: Config, node: Option<&str>) -> Result<Live, LiveError> {
+        Live::with_tweaks(objects, config, Tweaks::default(), node)
+    }
+
+    /// [`Live::new`] with a playground's [`Tweaks`] on top of the objects (what
+    /// [`Cluster::build_with`] takes).
+    pub fn with_tweaks(
+        objects: Objects,
+        config: Config,
+        tweaks: Tweaks,
+        node: Option<&str>,
+    ) -> Result<Live, LiveError> {
         let store = Store::of(&objects).map_err(|o| invalid(&objects, &config, &o))?;
-        let cluster = Cluster::build(objects, config).map_err(LiveError::Invalid)?;
+        let cluster = Cluster::build_with(objects, config, &tweaks).map_err(LiveError::Invalid)?;
         let mut live = Live {
             store,
-            tweaks: Tweaks::default(),
+            tweaks,
             cluster: cluster.clone(),
             want_node: node.map(ToString::to_string),
             node: None,
@@ -346,6 +357,25 @@ impl Live {
     /// Changes made to Pods the controllers made.
     pub fn tweaks(&self) -> &Tweaks {
         &self.tweaks
+    }
+
+    /// The node whose dataplane this is (`None` when the cluster has no such Node).
+    pub fn node(&self) -> Option<&Node> {
+        self.node.as_ref()
+    }
+
+    /// The node's virtual server `key`, as [`Live::plan`] holds it (real servers in the plan's
+    /// order), without assembling the plan.
+    pub fn virtual_server(&self, key: &VsKey) -> Option<&VirtualServer> {
+        self.effective(key)
+    }
+
+    /// The node's virtual servers at `address`, in key order.
+    pub fn virtual_servers_at(&self, address: IpAddr) -> impl Iterator<Item = &VirtualServer> {
+        self.claims
+            .keys()
+            .filter(move |k| k.address == address)
+            .filter_map(|k| self.effective(k))
     }
 
     /// The dataplane state the node holds.
@@ -442,9 +472,10 @@ impl Live {
         if tweak == PodTweak::default() {
             self.tweaks.pods.remove(&key);
         } else {
-            self.tweaks.pods.insert(key.clone(), tweak);
+            self.tweaks.pods.insert(key.clone(), tweak.clone());
         }
         let given = self.store.pods.get(id).cloned();
+        let before = old.clone().unwrap_or_default();
         let result = match given {
             // A Pod from the input with a status: only readiness and deletion change.
             Some(p) if p.status_given => self.changed(
@@ -453,6 +484,17 @@ impl Live {
                 Some(Object::Pod(p.clone())),
                 Some(Object::Pod(p)),
             ),
+            // Only readiness: the Pod stays where the scheduler put it and no controller acts
+            // (replacements follow deletion, not readiness), so only the Services that
+            // select it change.
+            _ if tweak.deleted == before.deleted
+                && tweak.terminating == before.terminating
+                && !tweak.deleted
+                && let Some(ready) = tweak.ready
+                && self.cluster.pod(id).is_some() =>
+            {
+                Ok(self.ready_changed(id, ready))
+            }
             _ => self.rebuild().map_err(LiveError::Invalid),
         };
         if result.is_err() {
@@ -460,6 +502,17 @@ impl Live {
                 Some(t) => self.tweaks.pods.insert(key, t),
                 None => self.tweaks.pods.remove(&key),
             };
+        }
+        result
+    }
+
+    /// Replaces the playground's [`Tweaks`] (replicas, Pod changes, session affinity) and
+    /// rebuilds keeping allocations; on error the tweaks are as before.
+    pub fn set_tweaks(&mut self, tweaks: Tweaks) -> Result<Vec<Op>, LiveError> {
+        let old = core::mem::replace(&mut self.tweaks, tweaks);
+        let result = self.rebuild().map_err(LiveError::Invalid);
+        if result.is_err() {
+            self.tweaks = old;
         }
         result
     }
@@ -574,6 +627,38 @@ impl Live {
         true
     }
 
+    /// A started Pod's readiness set to `ready` (as [`Cluster::build_with`] sets it after
+    /// placing the Pod): the Services that select it re-derived and re-planned.
+    fn ready_changed(&mut self, id: &ObjectRef, ready: bool) -> Vec<Op> {
+        let Ok(i) = self.cluster.pods.binary_search_by(|p| p.meta.id.cmp(id)) else {
+            return Vec::new();
+        };
+        self.cluster.pods[i].ready = ready;
+        let touched = self.selecting(&self.cluster.pods[i]);
+        for s in &touched {
+            self.derive(s);
+        }
+        self.replan(&touched)
+    }
+
+    /// The Services whose selector matches `p`'s labels.
+    fn selecting(&self, p: &Pod) -> BTreeSet<ObjectRef> {
+        let mut touched = BTreeSet::new();
+        for (k, v) in &p.meta.labels {
+            let key = (p.meta.id.namespace.clone(), k.clone(), v.clone());
+            for s in self.services_by_label.get(&key).into_iter().flatten() {
+                let svc = self.cluster.service(s);
+                if svc
+                    .and_then(|s| s.service.selector.as_ref())
+                    .is_some_and(|sel| sel.iter().all(|(k, v)| p.meta.labels.get(k) == Some(v)))
+                {
+                    touched.insert(s.clone());
+                }
+            }
+        }
+        touched
+    }
+
     fn pod_changed(&mut self, id: &ObjectRef, old: Option<Object>, new: Option<Object>) -> Vec<Op> {
         let old = match old {
             Some(Object::Pod(p)) => Some(p),
@@ -598,18 +683,7 @@ impl Live {
         // The Services that select the Pod before or after.
         let mut touched: BTreeSet<ObjectRef> = BTreeSet::new();
         for p in old.iter().chain(new.iter()) {
-            for (k, v) in &p.meta.labels {
-                let key = (p.meta.id.namespace.clone(), k.clone(), v.clone());
-                for s in self.services_by_label.get(&key).into_iter().flatten() {
-                    let svc = self.cluster.service(s);
-                    if svc
-                        .and_then(|s| s.service.selector.as_ref())
-                        .is_some_and(|sel| sel.iter().all(|(k, v)| p.meta.labels.get(k) == Some(v)))
-                    {
-                        touched.insert(s.clone());
-                    }
-                }
-            }
+            touched.extend(self.selecting(p));
         }
         // The cluster's Pods and the label index.
         if let Some(p) = &old {

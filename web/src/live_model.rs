@@ -1,0 +1,425 @@
+//! The playground's live cluster: the core's [`Live`] kept across actions, so that a Pod
+//! action applies one change to the cluster instead of reading, building and planning the
+//! manifests again (issue 7 item 3, issue 12 item 8).
+//!
+//! - [`PageCluster::load`] reads the text once, builds the live cluster and gathers the
+//!   [`Model`]: the live node's plan comes from the live state, the other nodes are planned.
+//! - A readiness toggle ([`PageCluster::tweak_pod`]) is the core's incremental path: only the
+//!   Services that select the Pod are re-derived; the other nodes' plans are patched for those
+//!   Services alone, and only their views are redrawn.
+//! - Terminating or deleting a Pod (its controller makes a replacement), scaling and session
+//!   affinity rebuild the cluster from the objects the live cluster holds (no re-reading),
+//!   keeping every allocation and placement.
+//!
+//! Every [`Model`] made here equals [`Model::load`] of the same text and tweaks (tested).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use svcroute_core::cluster::live::{Live, LiveError};
+use svcroute_core::cluster::{PodTweak, ResolvedService, Tweaks};
+use svcroute_core::config::Config;
+use svcroute_core::diag::{Diagnostic, Kind};
+use svcroute_core::model::{ObjectRef, Objects, WorkloadKind};
+use svcroute_core::plan::{self, Plan, VsKey};
+use svcroute_core::{dns, manifest};
+
+use crate::model::{self, Model, Workload};
+
+/// The live cluster behind the page's model.
+#[derive(Clone, Debug)]
+pub struct PageCluster {
+    live: Live,
+    /// The reader's warnings on the text (first in the warnings, as `manifest::load` puts
+    /// them).
+    read_warnings: Vec<Diagnostic>,
+    workloads: Vec<Workload>,
+}
+
+impl PageCluster {
+    /// Reads `text` once, builds the live cluster with `tweaks`, and the model: what
+    /// [`Model::load`] gives.
+    pub fn load(
+        file: &str,
+        text: &str,
+        config: Config,
+        tweaks: &Tweaks,
+    ) -> Result<(PageCluster, Model), Vec<Diagnostic>> {
+        let mut read = manifest::read(file, text);
+        if read.objects == Objects::default() && !read.has_errors() {
+            // What `manifest::load` warns.
+            read.diagnostics.push(Diagnostic::warning(
+                Kind::Note,
+                None,
+                "no objects in the input: the plan is empty",
+            ));
+        }
+        if read.has_errors() {
+            return Err(read.diagnostics);
+        }
+        let workloads = read
+            .objects
+            .workloads
+            .iter()
+            .filter(|w| w.kind != WorkloadKind::DaemonSet)
+            .map(|w| Workload {
+                id: w.meta.id.to_string(),
+                kind: w.kind,
+                replicas: w.replicas,
+            })
+            .collect();
+        let live = Live::with_tweaks(read.objects, config, tweaks.clone(), None).map_err(|e| {
+            let mut all = read.diagnostics.clone();
+            match e {
+                LiveError::Invalid(errors) => all.extend(errors.0),
+                other => all.push(Diagnostic::error(Kind::Note, None, other.to_string())),
+            }
+            all
+        })?;
+        let page = PageCluster {
+            live,
+            read_warnings: read.diagnostics,
+            workloads,
+        };
+        let model = page.model()?;
+        Ok((page, model))
+    }
+
+    /// The tweaks the live cluster holds.
+    pub fn tweaks(&self) -> &Tweaks {
+        self.live.tweaks()
+    }
+
+    /// Changes one Pod (readiness, terminating, deleted) and gives the new model; `prev` is the
+    /// model before. On an error the live cluster is as it was.
+    pub fn tweak_pod(
+        &mut self,
+        pod: &str,
+        tweak: PodTweak,
+        prev: &Model,
+    ) -> Result<Model, Vec<Diagnostic>> {
+        let Some((ns, name)) = pod.split_once('/') else {
+            return Err(vec![Diagnostic::error(
+                Kind::Note,
+                None,
+                format!("{pod:?} is not namespace/name"),
+            )]);
+        };
+        let id = ObjectRef::new(ns, name);
+        let readiness_only = {
+            let old = self
+                .live
+                .tweaks()
+                .pods
+                .get(pod)
+                .cloned()
+                .unwrap_or_default();
+            old.deleted == tweak.deleted
+                && old.terminating == tweak.terminating
+                && !tweak.deleted
+                && tweak.ready.is_some()
+        };
+        self.live.tweak_pod(&id, tweak).map_err(errors)?;
+        if readiness_only {
+            Ok(self.patched(prev))
+        } else {
+            self.model()
+        }
+    }
+
+    /// Replaces the tweaks (scale, session affinity, reset) and gives the new model.
+    pub fn set_tweaks(&mut self, tweaks: Tweaks) -> Result<Model, Vec<Diagnostic>> {
+        self.live.set_tweaks(tweaks).map_err(errors)?;
+        self.model()
+    }
+
+    /// The cluster with the reader's warnings first, as `manifest::load` gives it.
+    fn cluster(&self) -> svcroute_core::Cluster {
+        let mut cluster = self.live.cluster().clone();
+        let mut warnings = self.read_warnings.clone();
+        warnings.append(&mut cluster.warnings);
+        cluster.warnings = warnings;
+        cluster
+    }
+
+    /// The live node's plan, with the reader's warnings first.
+    fn live_plan(&self) -> Option<Plan> {
+        let mut p = self.live.plan().ok()?;
+        let mut warnings: Vec<String> = self.read_warnings.iter().map(|d| d.to_string()).collect();
+        warnings.append(&mut p.warnings);
+        p.warnings = warnings;
+        Some(p)
+    }
+
+    fn live_node(&self) -> Option<&str> {
+        self.live.node().map(|n| n.meta.id.name.as_str())
+    }
+
+    /// The whole model: the live node's plan from the live state, the other nodes planned.
+    pub fn model(&self) -> Result<Model, Vec<Diagnostic>> {
+        let cluster = self.cluster();
+        let mut plans = Vec::with_capacity(cluster.nodes.len());
+        for n in &cluster.nodes {
+            let name = n.meta.id.name.as_str();
+            let live = (Some(name) == self.live_node())
+                .then(|| self.live_plan())
+                .flatten();
+            let p = match live {
+                Some(p) => Ok(p),
+                None => plan::plan(&cluster, Some(name)),
+            };
+            plans.push(p.map_err(|e| vec![Diagnostic::error(Kind::Note, None, e.to_string())])?);
+        }
+        let services = model::services(&cluster, &plans);
+        Ok(Model {
+            cluster,
+            plans,
+            workloads: self.workloads.clone(),
+            services,
+        })
+    }
+
+    /// After a readiness change: `prev` with the Services whose endpoints changed re-planned
+    /// on each node, and the DNS records (headless answers follow readiness) made again.
+    fn patched(&self, prev: &Model) -> Model {
+        let cluster = self.cluster();
+        let same_shape = prev.cluster.services.len() == cluster.services.len()
+            && prev.plans.len() == cluster.nodes.len()
+            && prev
+                .cluster
+                .services
+                .iter()
+                .zip(&cluster.services)
+                .all(|(a, b)| a.id() == b.id());
+        if !same_shape {
+            return self.model().unwrap_or_else(|_| prev.clone());
+        }
+        let changed: BTreeSet<String> = prev
+            .cluster
+            .services
+            .iter()
+            .zip(&cluster.services)
+            .filter(|(a, b)| a != b)
+            .map(|(_, b)| b.id().to_string())
+            .collect();
+        let records = dns::records(&cluster);
+        let by_id: BTreeMap<String, &ResolvedService> = cluster
+            .services
+            .iter()
+            .map(|s| (s.id().to_string(), s))
+            .filter(|(id, _)| changed.contains(id))
+            .collect();
+        let mut plans = Vec::with_capacity(prev.plans.len());
+        for (old, node) in prev.plans.iter().zip(&cluster.nodes) {
+            let name = node.meta.id.name.as_str();
+            if Some(name) == self.live_node()
+                && let Some(p) = self.live_plan()
+            {
+                plans.push(p);
+                continue;
+            }
+            let mut p = old.clone();
+            p.dns = records.clone();
+            let mut whole = old.node != name;
+            // Where each changed Service's virtual servers are in the plan.
+            let mut slots: BTreeMap<&str, BTreeMap<VsKey, usize>> = BTreeMap::new();
+            for (i, v) in old.virtual_servers.iter().enumerate() {
+                if changed.contains(&v.service) {
+                    slots
+                        .entry(v.service.as_str())
+                        .or_default()
+                        .insert(v.key(), i);
+                }
+            }
+            for id in changed.iter().filter(|_| !whole) {
+                let Some(svc) = by_id.get(id) else {
+                    whole = true;
+                    break;
+                };
+                let list = plan::service_virtual_servers(&cluster, svc, name, &node.addresses);
+                let mine = slots.get(id.as_str());
+                let same_keys = mine.map_or(0, BTreeMap::len) == list.len()
+                    && list
+                        .iter()
+                        .all(|v| mine.is_some_and(|m| m.contains_key(&v.key())));
+                if !same_keys {
+                    // The Service's virtual servers changed, or another Service holds one of
+                    // its keys: plan the node.
+                    whole = true;
+                    break;
+                }
+                for vs in list {
+                    if let Some(&i) = mine.and_then(|m| m.get(&vs.key())) {
+                        p.virtual_servers[i] = vs;
+                    }
+                }
+            }
+            if whole {
+                match plan::plan(&cluster, Some(name)) {
+                    Ok(full) => p = full,
+                    Err(_) => return self.model().unwrap_or_else(|_| prev.clone()),
+                }
+            }
+            plans.push(p);
+        }
+        let by_service = model::vs_by_service(&plans);
+        let services = prev
+            .services
+            .iter()
+            .zip(&cluster.services)
+            .map(|(view, s)| {
+                if changed.contains(&view.id) {
+                    let vss = by_service
+                        .get(view.id.as_str())
+                        .map_or(&[][..], Vec::as_slice);
+                    model::service_view(&cluster, s, vss)
+                } else {
+                    view.clone()
+                }
+            })
+            .collect();
+        Model {
+            cluster,
+            plans,
+            workloads: prev.workloads.clone(),
+            services,
+        }
+    }
+}
+
+fn errors(e: LiveError) -> Vec<Diagnostic> {
+    match e {
+        LiveError::Invalid(errors) => errors.0,
+        other => vec![Diagnostic::error(Kind::Note, None, other.to_string())],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenarios::ALL;
+
+    /// Everything the page draws from a model, comparable.
+    fn shown(m: &Model) -> String {
+        format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            m.plans,
+            m.services,
+            m.workloads,
+            m.cluster.pods,
+            m.cluster.services,
+            m.cluster.warnings
+        )
+    }
+
+    fn full(text: &str, tweaks: &Tweaks) -> Model {
+        Model::load("manifest.yaml", text, Config::default(), tweaks).expect("valid")
+    }
+
+    /// Each Pod of each scenario made not ready, ready again, terminating, then deleted: the
+    /// live model equals a fresh [`Model::load`] with the same tweaks after every step.
+    #[test]
+    fn every_pod_action_gives_the_model_a_fresh_load_gives() {
+        for sc in &ALL {
+            let text = sc.manifest();
+            let mut tweaks = Tweaks::default();
+            let (mut page, mut m) =
+                PageCluster::load("manifest.yaml", &text, Config::default(), &tweaks)
+                    .expect("valid");
+            assert_eq!(shown(&m), shown(&full(&text, &tweaks)), "{}: load", sc.id);
+            let pods: Vec<String> = m
+                .cluster
+                .pods
+                .iter()
+                .map(|p| p.meta.id.to_string())
+                .collect();
+            for (i, pod) in pods.iter().enumerate() {
+                let steps: &[fn(&mut PodTweak)] = &[
+                    |t| t.ready = Some(false),
+                    |t| t.ready = Some(true),
+                    |t| t.terminating = true,
+                    |t| t.deleted = true,
+                ];
+                // Every Pod toggles readiness; every other one is also terminated and deleted.
+                let steps = if i % 2 == 0 { steps } else { &steps[..2] };
+                for step in steps {
+                    let t = tweaks.pods.entry(pod.clone()).or_default();
+                    step(t);
+                    let t = t.clone();
+                    m = page.tweak_pod(pod, t, &m).expect("applies");
+                    assert_eq!(
+                        shown(&m),
+                        shown(&full(&text, &tweaks)),
+                        "{}: {pod} {:?}",
+                        sc.id,
+                        tweaks.pods.get(pod)
+                    );
+                }
+            }
+            // Scaling goes through a rebuild of the held objects.
+            if let Some(w) = m.workloads.first() {
+                tweaks.replicas.insert(w.id.clone(), 5);
+                m = page.set_tweaks(tweaks.clone()).expect("scales");
+                assert_eq!(shown(&m), shown(&full(&text, &tweaks)), "{}: scaled", sc.id);
+            }
+        }
+    }
+}
+
+/// How long the page's core work takes at 2,000 Services (the widget e2e's paste), natively:
+/// `cargo test --release -p svcroute-web --lib live_model::timing -- --ignored --nocapture`.
+/// Prints times; asserts nothing about them.
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::scenarios::Scenario;
+    use std::time::Instant;
+
+    #[test]
+    #[ignore]
+    fn two_thousand_services() {
+        let mut text = Scenario::get("clusterip").manifest();
+        for i in 0..2000 {
+            text += &format!(
+                "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc-{i}\n  namespace: dev\nspec:\n  selector:\n    app: nginx-pod\n  ports:\n  - port: {}\n    targetPort: 80\n",
+                1000 + i
+            );
+        }
+        let tweaks = Tweaks::default();
+        let best = |f: &mut dyn FnMut()| {
+            (0..5)
+                .map(|_| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed()
+                })
+                .min()
+                .unwrap_or_default()
+        };
+        let load = best(&mut || {
+            Model::load("m.yaml", &text, Config::default(), &tweaks).expect("valid");
+        });
+        let live = best(&mut || {
+            PageCluster::load("m.yaml", &text, Config::default(), &tweaks).expect("valid");
+        });
+        let (mut page, mut m) =
+            PageCluster::load("m.yaml", &text, Config::default(), &tweaks).expect("valid");
+        let pod = m.cluster.pods[0].meta.id.to_string();
+        let mut ready = false;
+        let toggle = best(&mut || {
+            let t = PodTweak {
+                ready: Some(ready),
+                ..PodTweak::default()
+            };
+            m = page.tweak_pod(&pod, t, &m).expect("applies");
+            ready = !ready;
+        });
+        let mut t2 = tweaks.clone();
+        t2.pods.entry(pod.clone()).or_default().ready = Some(false);
+        let full_toggle = best(&mut || {
+            Model::load("m.yaml", &text, Config::default(), &t2).expect("valid");
+        });
+        eprintln!(
+            "2,000 Services: Model::load {load:?}, PageCluster::load {live:?}; readiness toggle: live {toggle:?}, full re-load {full_toggle:?}"
+        );
+    }
+}
