@@ -391,7 +391,7 @@ fn simulate(phases: &[VirtualServer], conns: &[Conn], phase_end_ms: &[u64]) -> S
                 Some(i) => Choice::Dest(socket(&vs.real_servers[i])),
                 None => Choice::Refused,
             };
-            choices.push((choice, d.reason));
+            choices.push((choice, d.reason.to_string()));
         }
         let rows = sim
             .counters("node-1", &vs.key(), phase_end_ms[p])

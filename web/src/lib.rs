@@ -21,6 +21,7 @@ mod components;
 pub mod fragment;
 pub mod i18n;
 pub mod live_model;
+pub mod messages;
 pub mod model;
 pub mod proxy_view;
 pub mod scenarios;

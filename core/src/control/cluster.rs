@@ -21,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
 use crate::config::Config;
-use crate::diag::{Diagnostic, Errors, Kind, Loc};
+use crate::diag::{Diagnostic, Errors, Kind, Loc, Msg};
 use crate::labels::Labels;
 use crate::model::*;
 
@@ -204,16 +204,18 @@ impl Cluster {
         pods.sort_unstable_by(|a, c| a.meta.id.cmp(&c.meta.id));
         let services = b.unique_services(services);
         for s in services.iter().filter(|s| proxy_ignores(s)) {
+            let label = UNWATCHED_LABELS
+                .into_iter()
+                .find(|l| s.meta.labels.contains_key(*l))
+                .unwrap_or_default();
             b.diags.push(Diagnostic::warning(
                 Kind::Note,
                 Some(s.meta.loc.clone()),
-                format!(
-                    "Service \"{}\": labelled {label}: kube-proxy does not watch it (its informers select !{label}): no virtual servers",
+                crate::msg!(
+                    "Service \"{}\": labelled {}: kube-proxy does not watch it (its informers select !{}): no virtual servers",
                     s.meta.id,
-                    label = UNWATCHED_LABELS
-                        .into_iter()
-                        .find(|l| s.meta.labels.contains_key(*l))
-                        .unwrap_or_default()
+                    label,
+                    label
                 ),
             ));
         }
@@ -335,7 +337,7 @@ struct Builder {
 }
 
 impl Builder {
-    fn error(&mut self, kind: Kind, loc: Option<Loc>, msg: String) {
+    fn error(&mut self, kind: Kind, loc: Option<Loc>, msg: Msg) {
         self.diags.push(Diagnostic::error(kind, loc, msg));
     }
 
@@ -377,9 +379,10 @@ impl Builder {
         } else {
             for n in given {
                 if let Some(prev) = nodes.iter().find(|o| o.meta.id.name == n.meta.id.name) {
-                    let msg = format!(
-                        "Node {:?}: already defined at {}",
-                        n.meta.id.name, prev.meta.loc
+                    let msg = crate::msg!(
+                        "Node {}: already defined at {}",
+                        format!("{:?}", n.meta.id.name),
+                        prev.meta.loc
                     );
                     self.error(Kind::Conflict, Some(n.meta.loc.clone()), msg);
                     continue;
@@ -449,9 +452,10 @@ impl Builder {
         }
         for (i, first) in first_of.iter().enumerate() {
             if let Some(f) = first {
-                let msg = format!(
+                let msg = crate::msg!(
                     "Pod \"{}\": already defined at {}",
-                    pods[i].meta.id, pods[*f].meta.loc
+                    pods[i].meta.id,
+                    pods[*f].meta.loc
                 );
                 self.error(Kind::Conflict, Some(pods[i].meta.loc.clone()), msg);
             }
@@ -467,9 +471,10 @@ impl Builder {
         let mut out: Vec<Service> = Vec::with_capacity(services.len());
         for s in services {
             if let Some(prev) = out.last().filter(|p| p.meta.id == s.meta.id) {
-                let msg = format!(
+                let msg = crate::msg!(
                     "Service \"{}\": already defined at {}",
-                    s.meta.id, prev.meta.loc
+                    s.meta.id,
+                    prev.meta.loc
                 );
                 self.error(Kind::Conflict, Some(s.meta.loc.clone()), msg);
                 continue;
@@ -591,10 +596,11 @@ impl Builder {
                 self.diags.push(Diagnostic::warning(
                     Kind::Note,
                     Some(w.meta.loc.clone()),
-                    format!(
-                        "{} \"{}\": {why}: its Pods stay Pending",
+                    crate::msg!(
+                        "{} \"{}\": {}: its Pods stay Pending",
                         w.kind.as_str(),
-                        w.meta.id
+                        w.meta.id,
+                        why
                     ),
                 ));
                 continue;
@@ -690,11 +696,12 @@ impl Builder {
                     pod_addresses(seed, &id, node, &mut used_ips, previous)
                 };
                 if ips.is_empty() {
-                    let msg = format!(
-                        "{} \"{}\": no free Pod address on Node {:?}: Pod {name} gets no IP",
+                    let msg = crate::msg!(
+                        "{} \"{}\": no free Pod address on Node {}: Pod {} gets no IP",
                         w.kind.as_str(),
                         w.meta.id,
-                        node.meta.id.name
+                        format!("{:?}", node.meta.id.name),
+                        name
                     );
                     self.diags.push(Diagnostic::warning(
                         Kind::Note,
@@ -784,9 +791,11 @@ impl Builder {
                 };
                 let fam = Family::of(ip);
                 let Some(a) = ip_alloc.iter_mut().find(|a| a.family == fam) else {
-                    let msg = format!(
-                        "Service \"{}\": {path}: Invalid value: \"{ip}\": {} is not configured on this cluster",
+                    let msg = crate::msg!(
+                        "Service \"{}\": {}: Invalid value: \"{}\": {} is not configured on this cluster",
                         s.meta.id,
+                        path,
+                        ip,
                         fam.as_str()
                     );
                     self.diags.push(Diagnostic::error(
@@ -799,11 +808,15 @@ impl Builder {
                 match a.allocate_static(*ip, &s.meta.id, s.cluster_ip_loc.as_ref()) {
                     Ok(()) => {}
                     Err(reason) => {
-                        let msg = format!(
-                            "Service \"{}\": {path}: Invalid value: \"{ip}\": failed to allocate IP {ip}: {reason}",
-                            s.meta.id
+                        let msg = crate::msg!(
+                            "Service \"{}\": {}: Invalid value: \"{}\": failed to allocate IP {}: {}",
+                            s.meta.id,
+                            path,
+                            ip,
+                            ip,
+                            reason
                         );
-                        let kind = if reason.contains("already allocated") {
+                        let kind = if reason.to_string().contains("already allocated") {
                             Kind::Conflict
                         } else {
                             Kind::Invalid
@@ -854,7 +867,7 @@ impl Builder {
                 match a.allocate_dynamic(self.config.seed, &r.service.meta.id) {
                     Some(ip) => r.cluster_ips.push(ip),
                     None => {
-                        let msg = format!(
+                        let msg = crate::msg!(
                             "Service \"{}\": spec.clusterIPs: Internal error: failed to allocate a serviceIP: range is full",
                             r.service.meta.id
                         );
@@ -889,11 +902,14 @@ impl Builder {
                     && let Err(reason) =
                         ports.allocate_static(np, &s.meta.id, p.node_port_loc.as_ref())
                 {
-                    let msg = format!(
-                        "Service \"{}\": spec.ports[{i}].nodePort: Invalid value: {np}: {reason}",
-                        s.meta.id
+                    let msg = crate::msg!(
+                        "Service \"{}\": spec.ports[{}].nodePort: Invalid value: {}: {}",
+                        s.meta.id,
+                        i,
+                        np,
+                        reason
                     );
-                    let kind = if reason.contains("already allocated") {
+                    let kind = if reason.to_string().contains("already allocated") {
                         Kind::Conflict
                     } else {
                         Kind::Invalid
@@ -906,9 +922,11 @@ impl Builder {
             }
             if let Some(hc) = s.health_check_node_port {
                 if let Err(reason) = ports.allocate_static(hc, &s.meta.id, None) {
-                    let msg = format!(
-                        "Service \"{}\": spec.healthCheckNodePort: Invalid value: {hc}: {reason}",
-                        s.meta.id
+                    let msg = crate::msg!(
+                        "Service \"{}\": spec.healthCheckNodePort: Invalid value: {}: {}",
+                        s.meta.id,
+                        hc,
+                        reason
                     );
                     self.diags.push(Diagnostic::error(
                         Kind::Conflict,
@@ -971,9 +989,10 @@ impl Builder {
                 match got {
                     Some(np) => r.node_ports[i] = Some(np),
                     None => {
-                        let msg = format!(
-                            "Service \"{}\": spec.ports[{i}].nodePort: Internal error: failed to allocate a nodePort: range is full",
-                            r.service.meta.id
+                        let msg = crate::msg!(
+                            "Service \"{}\": spec.ports[{}].nodePort: Internal error: failed to allocate a nodePort: range is full",
+                            r.service.meta.id,
+                            i
                         );
                         self.diags.push(Diagnostic::error(
                             Kind::Conflict,
@@ -1015,10 +1034,7 @@ impl Builder {
                     self.diags.push(Diagnostic::warning(
                         Kind::Note,
                         Some(s.meta.loc.clone()),
-                        format!(
-                            "Service \"{}\": {what} {ip} is the address of Pod \"{pod}\": kube-proxy binds it on kube-ipvs0 of every node, which then delivers traffic for that Pod locally",
-                            s.meta.id
-                        ),
+                        crate::msg!("Service \"{}\": {} {} is the address of Pod \"{}\": kube-proxy binds it on kube-ipvs0 of every node, which then delivers traffic for that Pod locally", s.meta.id, what, ip, pod),
                     ));
                 }
             }
@@ -1040,11 +1056,11 @@ impl Builder {
             self.diags.push(Diagnostic::warning(
                 Kind::Note,
                 Some(s.meta.loc.clone()),
-                format!(
-                    "Service \"{}\": selector {} matches no Pod in namespace {:?}: no endpoints",
+                crate::msg!(
+                    "Service \"{}\": selector {} matches no Pod in namespace {}: no endpoints",
                     s.meta.id,
                     shown.join(","),
-                    s.meta.id.namespace
+                    format!("{:?}", s.meta.id.namespace)
                 ),
             ));
             return;
@@ -1064,18 +1080,13 @@ impl Builder {
                 .collect();
             if let Some(first) = missing.first() {
                 let more = match missing.len() {
-                    1 => String::new(),
-                    n => format!(" and {} more", n - 1),
+                    1 => Msg::default(),
+                    n => crate::msg!(" and {} more", n - 1),
                 };
                 self.diags.push(Diagnostic::warning(
                     Kind::Note,
                     Some(s.meta.loc.clone()),
-                    format!(
-                        "Service \"{}\": spec.ports[{i}].targetPort {name:?} names no {} container port of Pod \"{}\"{more}: not an endpoint of that port",
-                        s.meta.id,
-                        p.protocol,
-                        first.meta.id
-                    ),
+                    crate::msg!("Service \"{}\": spec.ports[{}].targetPort {} names no {} container port of Pod \"{}\"{}: not an endpoint of that port", s.meta.id, i, format!("{:?}", name), p.protocol, first.meta.id, more),
                 ));
             }
         }
@@ -1099,9 +1110,10 @@ impl Builder {
             .or_else(|| Some(s.meta.loc.clone()));
         for (i, f) in fams.iter().enumerate() {
             if !cluster.contains(f) {
-                let msg = format!(
-                    "Service \"{}\": spec.ipFamilies[{i}]: Invalid value: \"{}\": not configured on this cluster",
+                let msg = crate::msg!(
+                    "Service \"{}\": spec.ipFamilies[{}]: Invalid value: \"{}\": not configured on this cluster",
                     s.meta.id,
+                    i,
                     f.as_str()
                 );
                 self.diags
@@ -1110,7 +1122,7 @@ impl Builder {
             }
         }
         if policy == IpFamilyPolicy::RequireDualStack && !dual_capable {
-            let msg = format!(
+            let msg = crate::msg!(
                 "Service \"{}\": spec.ipFamilyPolicy: Invalid value: \"RequireDualStack\": this cluster is not configured for dual-stack services",
                 s.meta.id
             );
@@ -1192,9 +1204,9 @@ impl IpAllocator {
         ip: IpAddr,
         owner: &ObjectRef,
         loc: Option<&Loc>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Msg> {
         let Some(idx) = self.index_of(ip) else {
-            return Err(format!(
+            return Err(crate::msg!(
                 "provided IP is not in the valid range. The range of valid IPs is {}",
                 self.net
             ));
@@ -1204,14 +1216,16 @@ impl IpAllocator {
                 return Ok(());
             }
             let at = match other_loc {
-                Some(l) => format!(" at {l}"),
+                Some(l) => crate::msg!(" at {}", l),
                 None if idx == 0 => {
-                    ", which the API server creates at the range's first address".into()
+                    crate::msg!(", which the API server creates at the range's first address")
                 }
-                None => String::new(),
+                None => Msg::default(),
             };
-            return Err(format!(
-                "provided IP is already allocated (to Service \"{other}\"{at})"
+            return Err(crate::msg!(
+                "provided IP is already allocated (to Service \"{}\"{})",
+                other,
+                at
             ));
         }
         self.taken.insert(idx, (owner.clone(), loc.cloned()));
@@ -1269,11 +1283,12 @@ impl PortAllocator {
         port: u16,
         owner: &ObjectRef,
         loc: Option<&Loc>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Msg> {
         if port < self.lo || port > self.hi {
-            return Err(format!(
+            return Err(crate::msg!(
                 "provided port is not in the valid range. The range of valid ports is {}-{}",
-                self.lo, self.hi
+                self.lo,
+                self.hi
             ));
         }
         if let Some((other, other_loc)) = self.taken.get(&port) {
@@ -1282,10 +1297,12 @@ impl PortAllocator {
             }
             let at = other_loc
                 .as_ref()
-                .map(|l| format!(" at {l}"))
+                .map(|l| crate::msg!(" at {}", l))
                 .unwrap_or_default();
-            return Err(format!(
-                "provided port is already allocated (to Service \"{other}\"{at})"
+            return Err(crate::msg!(
+                "provided port is already allocated (to Service \"{}\"{})",
+                other,
+                at
             ));
         }
         self.taken.insert(port, (owner.clone(), loc.cloned()));
@@ -1445,21 +1462,27 @@ pub(crate) fn slice_warnings<'a>(
         });
         let what = slice_kind(s);
         let msg = match owner {
-            None => Some(format!(
-                "no Service {:?} in namespace {:?}: ignored",
-                s.service.as_deref().unwrap_or(""),
-                s.meta.id.namespace
+            None => Some(crate::msg!(
+                "no Service {} in namespace {}: ignored",
+                format!("{:?}", s.service.as_deref().unwrap_or("")),
+                format!("{:?}", s.meta.id.namespace)
             )),
-            Some(r) if r.service.selector.is_some() && what == "Endpoints" => Some(format!(
+            Some(r) if r.service.selector.is_some() && what == "Endpoints" => Some(crate::msg!(
                 "Service \"{}\" has a selector, so the EndpointSlice mirroring controller does not mirror it: ignored",
                 r.id()
             )),
-            Some(r) if r.service.selector.is_some() && managed_by_controller(s) => Some(format!(
-                "Service \"{}\" has a selector, so its controller-managed slices are derived from Pods: ignored",
-                r.id()
-            )),
+            Some(r) if r.service.selector.is_some() && managed_by_controller(s) => {
+                Some(crate::msg!(
+                    "Service \"{}\" has a selector, so its controller-managed slices are derived from Pods: ignored",
+                    r.id()
+                ))
+            }
             Some(r) if !r.service.headless => unwatched_label(s).map(|l| {
-                format!("labelled {l}: kube-proxy does not watch it (its informers select !{l}): ignored")
+                crate::msg!(
+                    "labelled {}: kube-proxy does not watch it (its informers select !{}): ignored",
+                    l,
+                    l
+                )
             }),
             Some(_) => None,
         };
@@ -1467,7 +1490,7 @@ pub(crate) fn slice_warnings<'a>(
             out.push(Diagnostic::warning(
                 Kind::Note,
                 Some(s.meta.loc.clone()),
-                format!("{what} \"{}\": {msg}", s.meta.id),
+                crate::msg!("{} \"{}\": {}", what, s.meta.id, msg),
             ));
         }
     }

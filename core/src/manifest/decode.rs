@@ -18,7 +18,7 @@ use super::Read;
 use super::quoted_list;
 use super::schema::{self, Shape};
 use super::yaml::{Entry, Node, Pos, Value};
-use crate::diag::{Diagnostic, Kind, Loc};
+use crate::diag::{Diagnostic, Kind, Loc, Msg};
 use crate::labels::{Labels, Selector};
 use crate::model::{self, *};
 use crate::validation;
@@ -47,7 +47,7 @@ fn read_text(file: &Arc<str>, text: &str, out: &mut Read) {
             out.diagnostics.push(Diagnostic::error(
                 Kind::Syntax,
                 Some(loc(file, e.pos)),
-                format!("invalid {what}: {}", e.message),
+                crate::msg!("invalid {}: {}", what, e.message),
             ));
             return;
         }
@@ -139,9 +139,9 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
         cx.err(
             Kind::Type,
             node.pos,
-            format!(
+            crate::msg!(
                 "expected a Kubernetes object, got {}",
-                node.value.describe()
+                describe(&node.value)
             ),
         );
         return;
@@ -153,7 +153,7 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
         cx.err(
             Kind::Required,
             node.pos,
-            format!("Object 'Kind' is missing{hint}"),
+            crate::msg!("Object 'Kind' is missing{}", hint),
         );
         return;
     };
@@ -162,7 +162,7 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
         cx.err(
             Kind::Required,
             node.pos,
-            format!("Object 'apiVersion' is missing{hint}"),
+            crate::msg!("Object 'apiVersion' is missing{}", hint),
         );
         if let Some((known, version)) = schema::KINDS
             .iter()
@@ -170,10 +170,15 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
             && *known != kind
         {
             cx.err(
-                    Kind::Invalid,
-                    kind_pos,
-                    format!("no matches for kind {kind:?}: did you mean kind {known:?} (apiVersion {version:?})?"),
-                );
+                Kind::Invalid,
+                kind_pos,
+                crate::msg!(
+                    "no matches for kind {}: did you mean kind {} (apiVersion {})?",
+                    format!("{:?}", kind),
+                    format!("{:?}", known),
+                    format!("{:?}", version)
+                ),
+            );
         }
         return;
     };
@@ -194,26 +199,44 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
             .find(|(k, _)| k.eq_ignore_ascii_case(kind))
         {
             let hint = if *known == kind {
-                format!(": {kind} is served as apiVersion {version:?}")
+                crate::msg!(
+                    ": {} is served as apiVersion {}",
+                    kind,
+                    format!("{:?}", version)
+                )
             } else {
-                format!(": did you mean kind {known:?} (apiVersion {version:?})?")
+                crate::msg!(
+                    ": did you mean kind {} (apiVersion {})?",
+                    format!("{:?}", known),
+                    format!("{:?}", version)
+                )
             };
             cx.err(
                 Kind::Invalid,
                 kind_pos,
-                format!("no matches for kind {kind:?} in version {api_version:?}{hint}"),
+                crate::msg!(
+                    "no matches for kind {} in version {}{}",
+                    format!("{:?}", kind),
+                    format!("{:?}", api_version),
+                    hint
+                ),
             );
         } else {
             // A typo of a kind svcroute reads (`Servcie`): say which one was meant.
             let typo = near_kind(kind)
-                .map(|(k, v)| format!(" (did you mean {k}? apiVersion {v:?})"))
+                .map(|(k, v)| {
+                    crate::msg!(" (did you mean {}? apiVersion {})", k, format!("{:?}", v))
+                })
                 .unwrap_or_default();
             cx.diags.push(Diagnostic::warning(
                 Kind::SkippedKind,
                 Some(loc(file, node.pos)),
-                format!(
-                    "skipped {kind} ({api_version}){typo}: svcroute reads Service, Pod, Node, EndpointSlice, \
-                     Endpoints, Deployment, ReplicaSet, StatefulSet and DaemonSet"
+                crate::msg!(
+                    "skipped {} ({}){}: svcroute reads Service, Pod, Node, EndpointSlice, \
+                     Endpoints, Deployment, ReplicaSet, StatefulSet and DaemonSet",
+                    kind,
+                    api_version,
+                    typo
                 ),
             ));
         }
@@ -246,7 +269,7 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
         cx.err(
             Kind::Required,
             node.pos,
-            "metadata.name: Required value: name is required",
+            crate::msg!("metadata.name: Required value: name is required"),
         );
         return;
     };
@@ -336,16 +359,31 @@ fn edits(a: &[char], b: &[char]) -> usize {
 }
 
 /// " (found \"apiversion\": field names are case-sensitive)" when a near spelling exists.
-fn case_hint(entries: &[Entry], want: &str) -> String {
+fn case_hint(entries: &[Entry], want: &str) -> Msg {
     match entries
         .iter()
         .find(|e| e.key.eq_ignore_ascii_case(want) && e.key != want)
     {
-        Some(e) => format!(
-            " (line {} has {:?}: field names are case-sensitive, write {want:?})",
-            e.key_pos.line, e.key
+        Some(e) => crate::msg!(
+            " (line {} has {}: field names are case-sensitive, write {})",
+            e.key_pos.line,
+            format!("{:?}", e.key),
+            format!("{:?}", want)
         ),
-        None => String::new(),
+        None => Msg::default(),
+    }
+}
+
+/// `Value::describe` as a message: "the number 5", "a list", ….
+fn describe(v: &Value) -> Msg {
+    match v {
+        Value::Null => crate::msg!("null"),
+        Value::Bool(b) => crate::msg!("the boolean {}", b),
+        Value::Int(i) => crate::msg!("the number {}", i),
+        Value::Float(f) => crate::msg!("the number {}", f),
+        Value::Str(s) => crate::msg!("the string {}", format!("{s:?}")),
+        Value::Seq(_) => crate::msg!("a list"),
+        Value::Map(_) => crate::msg!("an object"),
     }
 }
 
@@ -391,19 +429,19 @@ fn indexed(path: &str, i: usize) -> String {
 }
 
 impl<'a> Cx<'a> {
-    fn err(&mut self, kind: Kind, pos: Pos, message: impl AsRef<str>) {
+    fn err(&mut self, kind: Kind, pos: Pos, message: Msg) {
         self.errors += 1;
         let message = if self.what.is_empty() {
-            message.as_ref().to_owned()
+            message
         } else {
-            format!("{}: {}", self.what, message.as_ref())
+            crate::msg!("{}: {}", self.what, message)
         };
         self.diags
             .push(Diagnostic::error(kind, Some(loc(self.file, pos)), message));
     }
 
-    fn warn(&mut self, pos: Pos, message: impl AsRef<str>) {
-        let message = format!("{}: {}", self.what, message.as_ref());
+    fn warn(&mut self, pos: Pos, message: Msg) {
+        let message = crate::msg!("{}: {}", self.what, message);
         self.diags.push(Diagnostic::warning(
             Kind::Note,
             Some(loc(self.file, pos)),
@@ -415,11 +453,11 @@ impl<'a> Cx<'a> {
         loc(self.file, pos)
     }
 
-    fn invalid(&mut self, pos: Pos, path: &str, value: impl core::fmt::Display, detail: &str) {
+    fn invalid(&mut self, pos: Pos, path: &str, value: impl core::fmt::Display, detail: Msg) {
         self.err(
             Kind::Invalid,
             pos,
-            format!("{path}: Invalid value: {value}: {detail}"),
+            crate::msg!("{}: Invalid value: {}: {}", path, value, detail),
         );
     }
 
@@ -432,50 +470,50 @@ impl<'a> Cx<'a> {
                     pos,
                     path,
                     format_args!("{shown:?}"),
-                    "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
+                    crate::msg!("must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"),
                 );
                 None
             }
         }
     }
 
-    fn required(&mut self, pos: Pos, path: &str, detail: &str) {
-        let sep = if detail.is_empty() || detail.starts_with(' ') {
-            ""
-        } else {
-            ": "
+    fn required(&mut self, pos: Pos, path: &str, detail: Option<Msg>) {
+        let message = match detail {
+            None => crate::msg!("{}: Required value", path),
+            Some(d) => crate::msg!("{}: Required value: {}", path, d),
         };
-        self.err(
-            Kind::Required,
-            pos,
-            format!("{path}: Required value{sep}{detail}"),
-        );
+        self.err(Kind::Required, pos, message);
     }
 
     fn unsupported(&mut self, pos: Pos, path: &str, value: &str, allowed: &[&str]) {
         self.err(
             Kind::Invalid,
             pos,
-            format!(
-                "{path}: Unsupported value: {value:?}: supported values: {}",
+            crate::msg!(
+                "{}: Unsupported value: {}: supported values: {}",
+                path,
+                format!("{:?}", value),
                 quoted_list(allowed)
             ),
         );
     }
 
-    fn type_error(&mut self, node: &Node, path: impl core::fmt::Display, want: &str) {
-        let hint = match (&node.value, want) {
-            (Value::Int(_) | Value::Float(_) | Value::Bool(_), "a string") => {
-                " (quote it to make it a string)"
+    fn type_error(&mut self, node: &Node, path: impl core::fmt::Display, want: Msg) {
+        let hint = match (&node.value, &want) {
+            (Value::Int(_) | Value::Float(_) | Value::Bool(_), Msg::Template("a string", _)) => {
+                crate::msg!(" (quote it to make it a string)")
             }
-            _ => "",
+            _ => Msg::default(),
         };
         self.err(
             Kind::Type,
             node.pos,
-            format!(
-                "{path}: expected {want}, got {}{hint}",
-                node.value.describe()
+            crate::msg!(
+                "{}: expected {}, got {}{}",
+                path,
+                want,
+                describe(&node.value),
+                hint
             ),
         );
     }
@@ -493,7 +531,7 @@ impl<'a> Cx<'a> {
         match &node.value {
             Value::Str(s) => Some((s.as_str(), node.pos)),
             _ => {
-                self.type_error(node, join(prefix, key), "a string");
+                self.type_error(node, join(prefix, key), crate::msg!("a string"));
                 None
             }
         }
@@ -505,7 +543,7 @@ impl<'a> Cx<'a> {
             Value::Int(i) => Some((i, node.pos)),
             Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some((f as i64, node.pos)),
             _ => {
-                self.type_error(node, join(prefix, key), "an integer");
+                self.type_error(node, join(prefix, key), crate::msg!("an integer"));
                 None
             }
         }
@@ -516,7 +554,7 @@ impl<'a> Cx<'a> {
         match node.value {
             Value::Bool(b) => Some((b, node.pos)),
             _ => {
-                self.type_error(node, join(prefix, key), "a boolean");
+                self.type_error(node, join(prefix, key), crate::msg!("a boolean"));
                 None
             }
         }
@@ -527,7 +565,7 @@ impl<'a> Cx<'a> {
         match &node.value {
             Value::Map(e) => Some((e.as_slice(), node.pos)),
             _ => {
-                self.type_error(node, join(prefix, key), "an object");
+                self.type_error(node, join(prefix, key), crate::msg!("an object"));
                 None
             }
         }
@@ -538,7 +576,7 @@ impl<'a> Cx<'a> {
         match &node.value {
             Value::Seq(items) => Some((items.as_slice(), node.pos)),
             _ => {
-                self.type_error(node, join(prefix, key), "a list");
+                self.type_error(node, join(prefix, key), crate::msg!("a list"));
                 None
             }
         }
@@ -559,7 +597,7 @@ impl<'a> Cx<'a> {
                 match &item.value {
                     Value::Map(e) => out.push((e.as_slice(), item.pos, p)),
                     Value::Null => {}
-                    _ => self.type_error(item, p, "an object"),
+                    _ => self.type_error(item, p, crate::msg!("an object")),
                 }
             }
         }
@@ -580,7 +618,7 @@ impl<'a> Cx<'a> {
                 let p = indexed(&path, i);
                 match &item.value {
                     Value::Str(s) => out.push((s.as_str(), item.pos, p)),
-                    _ => self.type_error(item, p, "a string"),
+                    _ => self.type_error(item, p, crate::msg!("a string")),
                 }
             }
         }
@@ -597,19 +635,19 @@ impl<'a> Cx<'a> {
         for e in entries {
             let p = || format!("{path}.{}", e.key);
             if let Err(msg) = validation::qualified_name(&e.key) {
-                self.invalid(e.key_pos, &path, format_args!("{:?}", e.key), &msg);
+                self.invalid(e.key_pos, &path, format_args!("{:?}", e.key), msg);
                 continue;
             }
             let value = match &e.value.value {
                 Value::Str(s) => s.clone(),
                 Value::Null => String::new(),
                 _ => {
-                    self.type_error(&e.value, p(), "a string");
+                    self.type_error(&e.value, p(), crate::msg!("a string"));
                     continue;
                 }
             };
             if let Err(msg) = validation::label_value(&value) {
-                self.invalid(e.value.pos, &p(), format_args!("{value:?}"), &msg);
+                self.invalid(e.value.pos, &p(), format_args!("{value:?}"), msg);
                 continue;
             }
             out.insert(e.key.clone(), value);
@@ -621,7 +659,7 @@ impl<'a> Cx<'a> {
         match validation::ip_address(s) {
             Ok(ip) => Some(ip),
             Err(msg) => {
-                self.invalid(pos, path, format_args!("{s:?}"), &msg);
+                self.invalid(pos, path, format_args!("{s:?}"), msg);
                 None
             }
         }
@@ -631,7 +669,7 @@ impl<'a> Cx<'a> {
         match validation::port_number(value) {
             Ok(()) => u16::try_from(value).ok(),
             Err(msg) => {
-                self.invalid(pos, path, value, &msg);
+                self.invalid(pos, path, value, msg);
                 None
             }
         }
@@ -679,12 +717,12 @@ fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &FieldPath<'_>
         Shape::Any => {}
         Shape::Scalar => {
             if matches!(node.value, Value::Seq(_) | Value::Map(_)) {
-                cx.type_error(node, path, "a single value");
+                cx.type_error(node, path, crate::msg!("a single value"));
             }
         }
         Shape::Object(ty) => {
             let Value::Map(entries) = &node.value else {
-                cx.type_error(node, path, "an object");
+                cx.type_error(node, path, crate::msg!("an object"));
                 return;
             };
             let def = ty.def();
@@ -694,13 +732,13 @@ fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &FieldPath<'_>
                     Some(shape) => check_fields(cx, &e.value, shape, &child),
                     None => {
                         let hint = suggest(&e.key, def.fields.iter().map(|(f, _)| *f))
-                            .map(|s| format!(" (did you mean {s:?}?)"))
+                            .map(|s| crate::msg!(" (did you mean {}?)", format!("{:?}", s)))
                             .unwrap_or_default();
                         let child = child.to_string();
                         cx.err(
                             Kind::UnknownField,
                             e.key_pos,
-                            format!("unknown field {child:?}{hint}"),
+                            crate::msg!("unknown field {}{}", format!("{:?}", child), hint),
                         );
                     }
                 }
@@ -708,7 +746,7 @@ fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &FieldPath<'_>
         }
         Shape::ListOf(_) | Shape::ListOfScalar => {
             let Value::Seq(items) = &node.value else {
-                cx.type_error(node, path, "a list");
+                cx.type_error(node, path, crate::msg!("a list"));
                 return;
             };
             let item_shape = match shape {
@@ -721,7 +759,7 @@ fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &FieldPath<'_>
         }
         Shape::MapOf(_) | Shape::MapOfScalar => {
             let Value::Map(entries) = &node.value else {
-                cx.type_error(node, path, "an object");
+                cx.type_error(node, path, crate::msg!("an object"));
                 return;
             };
             let item_shape = match shape {
@@ -810,7 +848,7 @@ fn read_meta(
         && !g.is_empty()
         && let Err(msg) = name_check(kind, &mask_trailing_dash(g))
     {
-        cx.invalid(gpos, "metadata.generateName", format_args!("{g:?}"), &msg);
+        cx.invalid(gpos, "metadata.generateName", format_args!("{g:?}"), msg);
     }
     let name_pos = cx.field(m, "name").map_or(meta_pos, |n| n.pos);
     if id.name.is_empty() {
@@ -838,13 +876,13 @@ fn read_meta(
                     cx.what = format!("{kind} {:?}", id.name);
                 }
                 if let Err(msg) = name_check(kind, &id.name) {
-                    cx.invalid(gpos, "metadata.name", format_args!("{:?}", id.name), &msg);
+                    cx.invalid(gpos, "metadata.name", format_args!("{:?}", id.name), msg);
                 }
             }
             None => cx.required(
                 meta_pos,
                 "metadata.name",
-                "name or generateName is required",
+                Some(crate::msg!("name or generateName is required")),
             ),
         }
     } else if let Err(msg) = name_check(kind, &id.name) {
@@ -852,7 +890,7 @@ fn read_meta(
             name_pos,
             "metadata.name",
             format_args!("{:?}", id.name),
-            &msg,
+            msg,
         );
     }
     if !id.namespace.is_empty()
@@ -863,7 +901,7 @@ fn read_meta(
             pos,
             "metadata.namespace",
             format_args!("{:?}", id.namespace),
-            &msg,
+            msg,
         );
     }
     let labels = cx.labels(m, "labels", "metadata");
@@ -903,7 +941,7 @@ fn read_annotations(cx: &mut Cx<'_>, m: &[Entry]) -> Annotations {
                 e.key_pos,
                 "metadata.annotations",
                 format_args!("{:?}", e.key),
-                &msg,
+                msg,
             );
         }
         let value = match &e.value.value {
@@ -911,7 +949,7 @@ fn read_annotations(cx: &mut Cx<'_>, m: &[Entry]) -> Annotations {
             Value::Null => String::new(),
             _ => {
                 let p = format!("metadata.annotations.{}", e.key);
-                cx.type_error(&e.value, p, "a string");
+                cx.type_error(&e.value, p, crate::msg!("a string"));
                 continue;
             }
         };
@@ -924,8 +962,9 @@ fn read_annotations(cx: &mut Cx<'_>, m: &[Entry]) -> Annotations {
         cx.err(
             Kind::Invalid,
             pos,
-            format!(
-                "metadata.annotations: Too long: may not be more than {TOTAL_ANNOTATION_SIZE_LIMIT} bytes"
+            crate::msg!(
+                "metadata.annotations: Too long: may not be more than {} bytes",
+                TOTAL_ANNOTATION_SIZE_LIMIT
             ),
         );
     }
@@ -983,13 +1022,13 @@ fn read_service(
             many_pos.unwrap_or(obj_pos),
             "spec.clusterIPs",
             go_strings(&shown),
-            "must be empty when `clusterIP` is not specified",
+            crate::msg!("must be empty when `clusterIP` is not specified"),
         ),
         (Some((s, _)), false) if s != many[0].0 => cx.invalid(
             many_pos.unwrap_or(obj_pos),
             "spec.clusterIPs",
             go_strings(&shown),
-            "first value must match `clusterIP`",
+            crate::msg!("first value must match `clusterIP`"),
         ),
         (Some((s, pos)), true) => {
             written.push((s.to_owned(), pos, "spec.clusterIPs[0]".to_owned()))
@@ -1012,7 +1051,7 @@ fn read_service(
             cx.err(
                 Kind::Invalid,
                 list_pos,
-                "spec.clusterIPs: Forbidden: may not be set for ExternalName services",
+                crate::msg!("spec.clusterIPs: Forbidden: may not be set for ExternalName services"),
             );
         }
     } else if all.first() == Some(&"None") {
@@ -1021,14 +1060,14 @@ fn read_service(
                 list_pos,
                 "spec.clusterIPs",
                 go_strings(&all),
-                "'None' must be the first and only value",
+                crate::msg!("'None' must be the first and only value"),
             );
         } else if kind != ServiceType::ClusterIp {
             cx.invalid(
                 list_pos,
                 "spec.clusterIPs[0]",
                 "\"None\"",
-                &format!("may not be set to 'None' for {type_name} services"),
+                crate::msg!("may not be set to 'None' for {} services", type_name),
             );
         }
         headless = true;
@@ -1037,7 +1076,7 @@ fn read_service(
             list_pos,
             "spec.clusterIPs",
             go_strings(&all),
-            "may only hold up to 2 values",
+            crate::msg!("may only hold up to 2 values"),
         );
     } else {
         for (s, pos, path) in &written {
@@ -1050,7 +1089,7 @@ fn read_service(
                     many_pos.unwrap_or(*pos),
                     "spec.clusterIPs",
                     go_strings(&all),
-                    "may specify no more than one IP for each IP family",
+                    crate::msg!("may specify no more than one IP for each IP family"),
                 );
             }
             cluster_ips.push(ip);
@@ -1072,7 +1111,7 @@ fn read_service(
             cx.err(
                 Kind::Invalid,
                 pos,
-                format!("{path}: Duplicate value: {f:?}"),
+                crate::msg!("{}: Duplicate value: {}", path, format!("{:?}", f)),
             );
             continue;
         }
@@ -1105,7 +1144,10 @@ fn read_service(
                 cx.err(
                     Kind::Invalid,
                     pos,
-                    format!("spec.{key}: Forbidden: may not be set for ExternalName services"),
+                    crate::msg!(
+                        "spec.{}: Forbidden: may not be set for ExternalName services",
+                        key
+                    ),
                 );
             }
         }
@@ -1113,9 +1155,9 @@ fn read_service(
     if ip_family_policy == Some(IpFamilyPolicy::SingleStack) {
         let pos = cx.field(spec, "ipFamilyPolicy").map_or(obj_pos, |n| n.pos);
         let what = if cluster_ips.len() > 1 {
-            Some("cluster IPs")
+            Some(crate::msg!("cluster IPs"))
         } else if ip_families.len() > 1 {
-            Some("IP families")
+            Some(crate::msg!("IP families"))
         } else {
             None
         };
@@ -1124,7 +1166,7 @@ fn read_service(
                 pos,
                 "spec.ipFamilyPolicy",
                 "\"SingleStack\"",
-                &format!("must be 'RequireDualStack' or 'PreferDualStack' when multiple {what} are specified"),
+                crate::msg!("must be 'RequireDualStack' or 'PreferDualStack' when multiple {} are specified", what),
             );
         }
     }
@@ -1136,9 +1178,10 @@ fn read_service(
                 obj_pos,
                 &format!("spec.clusterIPs[{i}]"),
                 format_args!("\"{ip}\""),
-                &format!(
-                    "expected an {} value as indicated by `ipFamilies[{i}]`",
-                    f.as_str()
+                crate::msg!(
+                    "expected an {} value as indicated by `ipFamilies[{}]`",
+                    f.as_str(),
+                    i
                 ),
             );
         }
@@ -1159,17 +1202,17 @@ fn read_service(
             .unwrap_or_default();
         if name.is_empty() {
             if multiple {
-                cx.required(pos, &join(&path, "name"), "");
+                cx.required(pos, &join(&path, "name"), None);
             }
         } else if let Err(msg) = validation::dns1123_label(&name) {
             let p = cx.field(m, "name").map_or(pos, |n| n.pos);
-            cx.invalid(p, &join(&path, "name"), format_args!("{name:?}"), &msg);
+            cx.invalid(p, &join(&path, "name"), format_args!("{name:?}"), msg);
         } else if !names_seen.insert(name.clone()) {
             let p = cx.field(m, "name").map_or(pos, |n| n.pos);
             cx.err(
                 Kind::Invalid,
                 p,
-                format!("{path}.name: Duplicate value: {name:?}"),
+                crate::msg!("{}.name: Duplicate value: {}", path, format!("{:?}", name)),
             );
         }
         let protocol = cx.protocol(m, &path);
@@ -1181,12 +1224,12 @@ fn read_service(
                 apos,
                 &join(&path, "appProtocol"),
                 format_args!("{app:?}"),
-                &msg,
+                msg,
             );
         }
         let Some((port_value, port_pos)) = cx.int(m, "port", &path) else {
             if cx.field(m, "port").is_none() {
-                cx.required(pos, &join(&path, "port"), "");
+                cx.required(pos, &join(&path, "port"), None);
             }
             continue;
         };
@@ -1205,12 +1248,7 @@ fn read_service(
                 // An int-or-string written as a quoted number is a string to the API server,
                 // validated as a port name ("must contain at least one letter").
                 if let Err(msg) = validation::port_name(s) {
-                    cx.invalid(
-                        tpos,
-                        &join(&path, "targetPort"),
-                        format_args!("{s:?}"),
-                        &msg,
-                    );
+                    cx.invalid(tpos, &join(&path, "targetPort"), format_args!("{s:?}"), msg);
                     continue;
                 } else {
                     TargetPort::Name(s.clone())
@@ -1220,9 +1258,10 @@ fn read_service(
                 cx.err(
                     Kind::Type,
                     tpos,
-                    format!(
-                        "{path}.targetPort: expected a port number or name, got {}",
-                        other.describe()
+                    crate::msg!(
+                        "{}.targetPort: expected a port number or name, got {}",
+                        path,
+                        describe(other)
                     ),
                 );
                 continue;
@@ -1237,8 +1276,10 @@ fn read_service(
                 cx.err(
                     Kind::Invalid,
                     np_pos,
-                    format!(
-                        "{path}.nodePort: Forbidden: may not be used when `type` is '{type_name}'"
+                    crate::msg!(
+                        "{}.nodePort: Forbidden: may not be used when `type` is '{}'",
+                        path,
+                        type_name
                     ),
                 );
             } else if let Some(p) = cx.port(np, np_pos, &join(&path, "nodePort")) {
@@ -1246,7 +1287,7 @@ fn read_service(
                     cx.err(
                         Kind::Invalid,
                         np_pos,
-                        format!("{path}.nodePort: Duplicate value: {p}"),
+                        crate::msg!("{}.nodePort: Duplicate value: {}", path, p),
                     );
                 }
                 node_port = Some(p);
@@ -1257,9 +1298,11 @@ fn read_service(
             cx.err(
                 Kind::Invalid,
                 pos,
-                format!(
-                    "{path}: Duplicate value: {{\"port\": {port}, \"protocol\": {:?}}}",
-                    protocol.as_str()
+                crate::msg!(
+                    "{}: Duplicate value: {{\"port\": {}, \"protocol\": {}}}",
+                    path,
+                    port,
+                    format!("{:?}", protocol.as_str())
                 ),
             );
         }
@@ -1276,13 +1319,16 @@ fn read_service(
         .field(spec, "ports")
         .is_some_and(|n| matches!(&n.value, Value::Seq(v) if !v.is_empty()));
     if ports.is_empty() && !headless && kind != ServiceType::ExternalName && !ports_written {
-        let hint = if cx.field(spec, "port").is_some() {
-            " (this manifest has \"spec.port\": the field is \"ports\", a list)"
-        } else {
-            ""
-        };
         let at = entries_pos(spec).unwrap_or(obj_pos);
-        cx.required(at, "spec.ports", hint);
+        if cx.field(spec, "port").is_some() {
+            let hint = crate::msg!(
+                "{}: Required value (this manifest has \"spec.port\": the field is \"ports\", a list)",
+                "spec.ports"
+            );
+            cx.err(Kind::Required, at, hint);
+        } else {
+            cx.required(at, "spec.ports", None);
+        }
     }
 
     // externalIPs
@@ -1290,7 +1336,7 @@ fn read_service(
     for (s, pos, path) in cx.strings(spec, "externalIPs", "spec") {
         if let Some(ip) = cx.ip(s, pos, &path) {
             if let Err(msg) = non_special_ip(&ip) {
-                cx.invalid(pos, &path, format_args!("{s:?}"), &msg);
+                cx.invalid(pos, &path, format_args!("{s:?}"), msg);
                 continue;
             }
             external_ips.push(ip);
@@ -1303,13 +1349,13 @@ fn read_service(
         Some((name, pos)) if kind == ServiceType::ExternalName && !name.is_empty() => {
             let trimmed = name.strip_suffix('.').unwrap_or(name);
             if let Err(msg) = validation::dns1123_subdomain(trimmed) {
-                cx.invalid(pos, "spec.externalName", format_args!("{trimmed:?}"), &msg);
+                cx.invalid(pos, "spec.externalName", format_args!("{trimmed:?}"), msg);
             } else {
                 external_name = Some(trimmed.to_owned());
             }
         }
         Some(_) | None if kind == ServiceType::ExternalName => {
-            cx.required(obj_pos, "spec.externalName", "");
+            cx.required(obj_pos, "spec.externalName", None);
         }
         _ => {}
     }
@@ -1329,7 +1375,7 @@ fn read_service(
                     pos,
                     "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
                     t,
-                    "must be greater than 0 and less than 86400",
+                    crate::msg!("must be greater than 0 and less than 86400"),
                 );
                 None
             }
@@ -1365,7 +1411,7 @@ fn read_service(
                     pos,
                     "spec.externalTrafficPolicy",
                     format_args!("{p:?}"),
-                    "may only be set for externally-accessible services",
+                    crate::msg!("may only be set for externally-accessible services"),
                 );
             }
             policy
@@ -1393,7 +1439,7 @@ fn read_service(
                 cx.err(
                     Kind::Invalid,
                     pos,
-                    "spec.allocateLoadBalancerNodePorts: Forbidden: may only be used when `type` is 'LoadBalancer'",
+                    crate::msg!("spec.allocateLoadBalancerNodePorts: Forbidden: may only be used when `type` is 'LoadBalancer'"),
                 );
             }
             v
@@ -1409,7 +1455,7 @@ fn read_service(
                     pos,
                     "spec.healthCheckNodePort",
                     v,
-                    "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
+                    crate::msg!("may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"),
                 );
                 None
             } else {
@@ -1430,7 +1476,7 @@ fn read_service(
             cx.err(
                 Kind::Invalid,
                 n.pos,
-                "status.loadBalancer.ingress: Forbidden: may only be used when `spec.type` is 'LoadBalancer'",
+                crate::msg!("status.loadBalancer.ingress: Forbidden: may only be used when `spec.type` is 'LoadBalancer'"),
             );
         }
         for (m, _, path) in cx.objects(lb, "ingress", "status.loadBalancer") {
@@ -1439,16 +1485,17 @@ fn read_service(
             {
                 let hpath = join(&path, "hostname");
                 if let Err(msg) = validation::dns1123_subdomain(h) {
-                    cx.invalid(hpos, &hpath, format_args!("{h:?}"), &msg);
+                    cx.invalid(hpos, &hpath, format_args!("{h:?}"), msg);
                 }
                 if h.parse::<IpAddr>().is_ok()
-                    || validation::ip_address(h).is_err_and(|e| e.contains("leading 0s"))
+                    || validation::ip_address(h)
+                        .is_err_and(|e| e.to_string().contains("leading 0s"))
                 {
                     cx.invalid(
                         hpos,
                         &hpath,
                         format_args!("{h:?}"),
-                        "must be a DNS name, not an IP address",
+                        crate::msg!("must be a DNS name, not an IP address"),
                     );
                 }
             }
@@ -1458,8 +1505,9 @@ fn read_service(
                     cx.err(
                         Kind::Invalid,
                         p,
-                        format!(
-                            "{path}.ipMode: Forbidden: may not be specified when `ip` is not set"
+                        crate::msg!(
+                            "{}.ipMode: Forbidden: may not be specified when `ip` is not set",
+                            path
                         ),
                     );
                     false
@@ -1480,8 +1528,11 @@ fn read_service(
                 if let Err(why) = not_a_vip(&ip) {
                     cx.warn(
                         pos,
-                        format!(
-                            "{path}.ip {ip} {why}: it is not a load balancer VIP and is not programmed"
+                        crate::msg!(
+                            "{}.ip {} {}: it is not a load balancer VIP and is not programmed",
+                            path,
+                            ip,
+                            why
                         ),
                     );
                     continue;
@@ -1498,9 +1549,10 @@ fn read_service(
         if kind == ServiceType::LoadBalancer && lb_ingress.is_empty() {
             cx.warn(
                 pos,
-                format!(
-                    "spec.loadBalancerIP {ip} is only a request to a load balancer controller: \
-                     until one publishes status.loadBalancer.ingress there is no load balancer VIP"
+                crate::msg!(
+                    "spec.loadBalancerIP {} is only a request to a load balancer controller: \
+                     until one publishes status.loadBalancer.ingress there is no load balancer VIP",
+                    ip
                 ),
             );
         }
@@ -1517,14 +1569,14 @@ fn read_service(
                     cpos,
                     "spec.loadBalancerClass",
                     format_args!("{class:?}"),
-                    &msg,
+                    msg,
                 );
             }
         } else {
             cx.err(
                 Kind::Invalid,
                 cpos,
-                "spec.loadBalancerClass: Forbidden: may only be used when `type` is 'LoadBalancer'",
+                crate::msg!("spec.loadBalancerClass: Forbidden: may only be used when `type` is 'LoadBalancer'"),
             );
         }
     }
@@ -1539,7 +1591,10 @@ fn read_service(
             pos,
             &format!("metadata.annotations[{TOPOLOGY_MODE}]"),
             format_args!("{mode:?}"),
-            &format!("must match annotations[{TOPOLOGY_AWARE_HINTS}] when both are specified"),
+            crate::msg!(
+                "must match annotations[{}] when both are specified",
+                TOPOLOGY_AWARE_HINTS
+            ),
         );
     }
     // validateServiceTrafficDistribution (PreferSameZone and PreferSameNode since 1.34).
@@ -1550,7 +1605,7 @@ fn read_service(
         } else if td == "PreferClose" {
             cx.warn(
                 tpos,
-                "spec.trafficDistribution: \"PreferClose\" is deprecated; use \"PreferSameZone\"",
+                crate::msg!("spec.trafficDistribution: \"PreferClose\" is deprecated; use \"PreferSameZone\""),
             );
         }
     }
@@ -1598,7 +1653,7 @@ fn read_container_ports(
         cx.required(
             entries_pos(spec).unwrap_or(at),
             &join(prefix, "containers"),
-            "",
+            None,
         );
     }
     let mut all = containers;
@@ -1624,14 +1679,14 @@ fn read_container_ports(
             let name = match name {
                 Some((n, npos)) => {
                     if let Err(msg) = validation::port_name(&n) {
-                        cx.invalid(npos, &join(&path, "name"), format_args!("{n:?}"), &msg);
+                        cx.invalid(npos, &join(&path, "name"), format_args!("{n:?}"), msg);
                         continue;
                     }
                     if container_names.contains(&n) {
                         cx.err(
                             Kind::Invalid,
                             npos,
-                            format!("{path}.name: Duplicate value: {n:?}"),
+                            crate::msg!("{}.name: Duplicate value: {}", path, format!("{:?}", n)),
                         );
                         continue;
                     }
@@ -1641,9 +1696,7 @@ fn read_container_ports(
                         // API server only warns, and FindPort uses the first.
                         cx.warn(
                             npos,
-                            format!(
-                                "{path}: duplicate port name {n:?}: Services that select ports by name use the first"
-                            ),
+                            crate::msg!("{}: duplicate port name {}: Services that select ports by name use the first", path, format!("{:?}", n)),
                         );
                         continue;
                     }
@@ -1664,7 +1717,7 @@ fn read_container_ports(
 fn read_dns_label(cx: &mut Cx<'_>, spec: &[Entry], key: &str, prefix: &str) -> Option<String> {
     let (s, pos) = cx.str(spec, key, prefix)?;
     if let Err(msg) = validation::dns1123_label(s) {
-        cx.invalid(pos, &join(prefix, key), format_args!("{s:?}"), &msg);
+        cx.invalid(pos, &join(prefix, key), format_args!("{s:?}"), msg);
         return None;
     }
     Some(s.to_owned())
@@ -1679,7 +1732,7 @@ fn read_pod(
 ) -> Option<Pod> {
     let before = cx.errors;
     if spec.is_empty() {
-        cx.required(obj_pos, "spec", "");
+        cx.required(obj_pos, "spec", None);
         return None;
     }
     let ports = read_container_ports(cx, spec, "spec", obj_pos);
@@ -1721,7 +1774,7 @@ fn read_pod(
                 pos,
                 "status.podIP",
                 format_args!("{s:?}"),
-                "must be the first of status.podIPs",
+                crate::msg!("must be the first of status.podIPs"),
             );
         }
     }
@@ -1905,7 +1958,7 @@ fn read_endpoint_ports(
                 apos,
                 &join(&path, "appProtocol"),
                 format_args!("{app:?}"),
-                &msg,
+                msg,
             );
         }
         match cx.int(p, "port", &path) {
@@ -1918,7 +1971,7 @@ fn read_endpoint_ports(
                     });
                 }
             }
-            None if port_required => cx.required(pos, &join(&path, "port"), ""),
+            None if port_required => cx.required(pos, &join(&path, "port"), None),
             None => {}
         }
     }
@@ -1936,7 +1989,7 @@ fn read_slice(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Option<Endpoint
             None
         }
         None => {
-            cx.required(meta_pos(&meta), "addressType", "");
+            cx.required(meta_pos(&meta), "addressType", None);
             None
         }
     };
@@ -1948,7 +2001,7 @@ fn read_slice(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Option<Endpoint
             cx.required(
                 pos,
                 &join(&path, "addresses"),
-                "must contain at least 1 address",
+                Some(crate::msg!("must contain at least 1 address")),
             );
             continue;
         }
@@ -1956,8 +2009,9 @@ fn read_slice(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Option<Endpoint
             cx.err(
                 Kind::Invalid,
                 pos,
-                format!(
-                    "{path}.addresses: Too many: {}: must have at most 100 items",
+                crate::msg!(
+                    "{}.addresses: Too many: {}: must have at most 100 items",
+                    path,
                     addrs.len()
                 ),
             );
@@ -1975,12 +2029,12 @@ fn read_slice(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Option<Endpoint
                         apos,
                         &apath,
                         format_args!("{s:?}"),
-                        &format!("must be a valid {want} address"),
+                        crate::msg!("must be a valid {} address", want),
                     );
                     continue;
                 }
                 if let Err(msg) = non_special_ip(&ip) {
-                    cx.invalid(apos, &apath, format_args!("{s:?}"), &msg);
+                    cx.invalid(apos, &apath, format_args!("{s:?}"), msg);
                     continue;
                 }
                 addresses.push(ip);
@@ -2068,7 +2122,7 @@ fn read_endpoints(
                     continue;
                 };
                 if let Err(msg) = non_special_ip(&ip) {
-                    cx.invalid(pos, &join(&apath, "ip"), format_args!("{s:?}"), &msg);
+                    cx.invalid(pos, &join(&apath, "ip"), format_args!("{s:?}"), msg);
                     continue;
                 }
                 let hostname = read_dns_label(cx, a, "hostname", &apath);
@@ -2100,13 +2154,14 @@ fn read_endpoints(
         return Vec::new();
     }
     let skip = if meta.labels.get(SKIP_MIRROR).is_some_and(|v| v == "true") {
-        Some(format!("labelled {SKIP_MIRROR}: \"true\""))
+        Some(crate::msg!("labelled {}: \"true\"", SKIP_MIRROR))
     } else if annotations.contains_key(LEADER_ANNOTATION) {
-        Some(format!(
-            "annotated {LEADER_ANNOTATION} (a leader-election lock)"
+        Some(crate::msg!(
+            "annotated {} (a leader-election lock)",
+            LEADER_ANNOTATION
         ))
     } else if meta.deleting {
-        Some("being deleted (metadata.deletionTimestamp)".to_owned())
+        Some(crate::msg!("being deleted (metadata.deletionTimestamp)"))
     } else {
         None
     };
@@ -2114,7 +2169,7 @@ fn read_endpoints(
         if !repacked.is_empty() {
             cx.warn(
                 obj_pos,
-                format!("{why}: the EndpointSlice mirroring controller does not mirror it, so kube-proxy does not see its addresses"),
+                crate::msg!("{}: the EndpointSlice mirroring controller does not mirror it, so kube-proxy does not see its addresses", why),
             );
         }
         return Vec::new();
@@ -2162,9 +2217,7 @@ fn read_endpoints(
         // The controller's TooManyAddressesToMirror event.
         cx.warn(
             obj_pos,
-            format!(
-                "A max of {MAX_ENDPOINTS_PER_SUBSET} addresses can be mirrored to EndpointSlices per Endpoints subset. {skipped} addresses were skipped"
-            ),
+            crate::msg!("A max of {} addresses can be mirrored to EndpointSlices per Endpoints subset. {} addresses were skipped", MAX_ENDPOINTS_PER_SUBSET, skipped),
         );
     }
     out
@@ -2187,7 +2240,7 @@ fn read_workload(
                     pos,
                     "spec.replicas",
                     r,
-                    "must be greater than or equal to 0",
+                    crate::msg!("must be greater than or equal to 0"),
                 );
                 0
             }
@@ -2195,7 +2248,7 @@ fn read_workload(
     };
     let selector = match cx.map(spec, "selector", "spec") {
         None => {
-            cx.required(obj_pos, "spec.selector", "");
+            cx.required(obj_pos, "spec.selector", None);
             Selector::everything()
         }
         Some((sel, sel_pos)) => {
@@ -2223,7 +2276,7 @@ fn read_workload(
                         sel_pos,
                         "spec.selector",
                         "{}",
-                        &format!(
+                        crate::msg!(
                             "empty selector is invalid for {}",
                             kind.as_str().to_ascii_lowercase()
                         ),
@@ -2232,14 +2285,14 @@ fn read_workload(
                 }
                 Ok(s) => s,
                 Err(e) => {
-                    cx.invalid(sel_pos, "spec.selector", "", &e.to_string());
+                    cx.invalid(sel_pos, "spec.selector", "", Msg::Raw(e.to_string()));
                     Selector::everything()
                 }
             }
         }
     };
     let Some((template, tpos)) = cx.map(spec, "template", "spec") else {
-        cx.required(obj_pos, "spec.template", "");
+        cx.required(obj_pos, "spec.template", None);
         return None;
     };
     let template_labels = cx
@@ -2251,7 +2304,7 @@ fn read_workload(
             tpos,
             "spec.template.metadata.labels",
             format_args!("{template_labels:?}"),
-            "`selector` does not match template `labels`",
+            crate::msg!("`selector` does not match template `labels`"),
         );
     }
     let (pod_spec, pod_spec_pos) = cx
@@ -2340,7 +2393,7 @@ fn hash_node(entries: &[Entry]) -> u32 {
 
 /// The API server's `ValidateNonSpecialIP`: externalIPs and endpoint addresses may not be
 /// unspecified, loopback, link-local unicast or link-local multicast.
-fn non_special_ip(ip: &IpAddr) -> Result<(), String> {
+fn non_special_ip(ip: &IpAddr) -> Result<(), Msg> {
     let link_local_unicast = match ip {
         IpAddr::V4(v4) => v4.is_link_local(),
         IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
@@ -2351,13 +2404,19 @@ fn non_special_ip(ip: &IpAddr) -> Result<(), String> {
         IpAddr::V6(v6) => v6.segments()[0] & 0xff0f == 0xff02,
     };
     if ip.is_unspecified() {
-        Err(format!("may not be unspecified ({ip})"))
+        Err(crate::msg!("may not be unspecified ({})", ip))
     } else if ip.is_loopback() {
-        Err("may not be in the loopback range (127.0.0.0/8, ::1/128)".to_owned())
+        Err(crate::msg!(
+            "may not be in the loopback range (127.0.0.0/8, ::1/128)"
+        ))
     } else if link_local_unicast {
-        Err("may not be in the link-local range (169.254.0.0/16, fe80::/10)".to_owned())
+        Err(crate::msg!(
+            "may not be in the link-local range (169.254.0.0/16, fe80::/10)"
+        ))
     } else if link_local_multicast {
-        Err("may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)".to_owned())
+        Err(crate::msg!(
+            "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"
+        ))
     } else {
         Ok(())
     }
@@ -2365,13 +2424,13 @@ fn non_special_ip(ip: &IpAddr) -> Result<(), String> {
 
 /// Why an address cannot be a load balancer's VIP: what `ValidateNonSpecialIP` refuses
 /// (unspecified, loopback, link-local), multicast, and the IPv4 limited broadcast address.
-fn not_a_vip(ip: &IpAddr) -> Result<(), String> {
+fn not_a_vip(ip: &IpAddr) -> Result<(), Msg> {
     non_special_ip(ip)?;
     if ip.is_multicast() {
-        return Err("is a multicast address".to_owned());
+        return Err(crate::msg!("is a multicast address"));
     }
     if *ip == IpAddr::V4(core::net::Ipv4Addr::BROADCAST) {
-        return Err("is the broadcast address".to_owned());
+        return Err(crate::msg!("is the broadcast address"));
     }
     Ok(())
 }
@@ -2402,7 +2461,10 @@ fn read_source_ranges(
             cx.err(
                 Kind::Invalid,
                 pos,
-                format!("{path}: Forbidden: may only be used when `type` is 'LoadBalancer'"),
+                crate::msg!(
+                    "{}: Forbidden: may only be used when `type` is 'LoadBalancer'",
+                    path
+                ),
             );
         }
         for (i, (value, vpos, _)) in field_items.iter().enumerate() {
@@ -2410,7 +2472,7 @@ fn read_source_ranges(
             let v = value.trim();
             match validation::cidr(v) {
                 Ok(net) => ranges.push(net),
-                Err(msg) => cx.invalid(*vpos, &format!("{path}[{i}]"), format_args!("{v:?}"), &msg),
+                Err(msg) => cx.invalid(*vpos, &format!("{path}[{i}]"), format_args!("{v:?}"), msg),
             }
         }
     } else if let Some((val, pos)) = annotations.get(SOURCE_RANGES_ANNOTATION) {
@@ -2421,7 +2483,10 @@ fn read_source_ranges(
             cx.err(
                 Kind::Invalid,
                 pos,
-                format!("{path}: Forbidden: may only be used when `type` is 'LoadBalancer'"),
+                crate::msg!(
+                    "{}: Forbidden: may only be used when `type` is 'LoadBalancer'",
+                    path
+                ),
             );
         }
         let val = val.trim();
@@ -2430,7 +2495,7 @@ fn read_source_ranges(
                 let v = v.trim();
                 match validation::cidr(v) {
                     Ok(net) => ranges.push(net),
-                    Err(msg) => cx.invalid(pos, &path, format_args!("{v:?}"), &msg),
+                    Err(msg) => cx.invalid(pos, &path, format_args!("{v:?}"), msg),
                 }
             }
         }
@@ -2441,12 +2506,9 @@ fn read_source_ranges(
         let shown: Vec<String> = ranges.iter().map(|n| format!("{n}")).collect();
         cx.warn(
             warn_pos,
-            format!(
-                "loadBalancerSourceRanges {} are enforced by kube-proxy's netfilter rules \
+            crate::msg!("loadBalancerSourceRanges {} are enforced by kube-proxy's netfilter rules \
                  (`plan -o nftables-ipvs|iptables|nftables`, `agent --nftables`), not by IPVS: the IPVS rules \
-                 and `route` accept every source",
-                shown.join(",")
-            ),
+                 and `route` accept every source", shown.join(",")),
         );
     }
     ranges

@@ -101,7 +101,7 @@ pub fn too_large(file: &Arc<str>) -> Diagnostic {
             line: 1,
             col: 1,
         }),
-        format!(
+        crate::msg!(
             "input too large: the manifests together exceed {} MiB (the reader's limit)",
             MAX_INPUT_BYTES >> 20
         ),
@@ -209,7 +209,7 @@ pub fn build(
         read.diagnostics.push(Diagnostic::warning(
             Kind::Note,
             None,
-            "no objects in the input: the plan is empty",
+            crate::msg!("no objects in the input: the plan is empty"),
         ));
     }
     if read.has_errors() {

@@ -284,7 +284,10 @@ impl Config {
     /// ClusterIP (`default/kubernetes`'s when present) is primary, the other family gets the
     /// default range, or the smallest range around the input's ClusterIPs of that family
     /// when they lie outside it. Returns the warning that says so.
-    pub fn follow_input_families(&mut self, objects: &crate::model::Objects) -> Option<String> {
+    pub fn follow_input_families(
+        &mut self,
+        objects: &crate::model::Objects,
+    ) -> Option<crate::diag::Msg> {
         use alloc::format;
         if !self.cidrs_from_defaults || self.families().len() > 1 {
             return None;
@@ -360,7 +363,7 @@ impl Config {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        Some(format!(
+        Some(crate::msg!(
             "the input shows IPv4 and IPv6 addresses and no --service-cidr or --pod-cidr was given: \
              modelling a dual-stack cluster (service CIDRs {}; pod CIDRs {}); pass --service-cidr \
              and --pod-cidr to set them",

@@ -16,6 +16,7 @@
 //! - in error texts, non-ASCII characters that Go's `strconv.Quote` would escape as not printable
 //!   (other than control characters) are shown as they are.
 
+use alloc::string::ToString as _;
 use alloc::{collections::BTreeMap, format, string::String, vec, vec::Vec};
 use core::fmt::{self, Write as _};
 
@@ -208,7 +209,7 @@ impl Requirement {
             }
         };
         if let Err(msg) = validation::qualified_name(&key) {
-            invalid(String::from("key"), go_quote(&key), &msg);
+            invalid(String::from("key"), go_quote(&key), &msg.to_string());
         }
         let count_error = match (operator, values.len()) {
             (In | NotIn, 0) => Some("for 'in', 'notin' operators, values set can't be empty"),
@@ -238,7 +239,7 @@ impl Requirement {
         }
         for (i, v) in values.iter().enumerate() {
             if let Err(msg) = validation::label_value(v) {
-                invalid(format!("values[{i}][{key}]"), go_quote(v), &msg);
+                invalid(format!("values[{i}][{key}]"), go_quote(v), &msg.to_string());
             }
         }
         if !errors.is_empty() {

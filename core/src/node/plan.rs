@@ -5,7 +5,7 @@
 use alloc::borrow::Cow;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::cluster::{Backend, Cluster, ResolvedService};
 use crate::config::Scheduler;
-use crate::diag::{Diagnostic, Kind};
+use crate::diag::{Diagnostic, Kind, Msg};
 use crate::dns::{self, DnsRecord};
 use crate::model::{Family, ObjectRef, Protocol, ServiceType, TrafficPolicy};
 
@@ -86,6 +86,9 @@ pub struct VirtualServer {
     /// Why these real servers: the traffic policy that applied, or why there are none.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub note: String,
+    /// `note`'s parts, structured (each a [`Msg`]; `note` joins them with `"; "`).
+    #[serde(skip)]
+    pub notes: Vec<Msg>,
 }
 
 impl VirtualServer {
@@ -114,6 +117,9 @@ pub struct Plan {
     pub dns: Vec<DnsRecord>,
     /// Warnings (skipped objects, conflicts), as `FILE:LINE:COL: message`.
     pub warnings: Vec<String>,
+    /// The same warnings, structured (for a front end's translation; not serialized).
+    #[serde(skip)]
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 impl Plan {
@@ -195,15 +201,7 @@ pub(crate) fn assemble<'a>(
                 Some(prev) => warnings.push(Diagnostic::warning(
                     Kind::Conflict,
                     Some(svc.service.meta.loc.clone()),
-                    format!(
-                        "Service \"{}\": {} {}:{} {} is already programmed for Service \"{}\": skipped",
-                        svc.id(),
-                        kind_name(vs.kind),
-                        fmt_addr(&vs.address),
-                        vs.port,
-                        vs.protocol,
-                        prev.service
-                    ),
+                    crate::msg!("Service \"{}\": {} {}:{} {} is already programmed for Service \"{}\": skipped", svc.id(), kind_name(vs.kind), fmt_addr(&vs.address), vs.port, vs.protocol, prev.service),
                 )),
                 None => {
                     by_key.insert(vs.key(), vs);
@@ -216,10 +214,8 @@ pub(crate) fn assemble<'a>(
         virtual_servers: by_key.into_values().collect(),
         interface_addresses: addresses.into_iter().collect(),
         dns: dns::records(cluster),
-        warnings: warnings
-            .iter()
-            .map(alloc::string::ToString::to_string)
-            .collect(),
+        warnings: warnings.iter().map(ToString::to_string).collect(),
+        diagnostics: warnings,
     }
 }
 
@@ -318,22 +314,23 @@ pub fn service_virtual_servers(
                     TrafficPolicy::Cluster => (&cat.cluster, cat.cluster_fell_back),
                     TrafficPolicy::Local => (&cat.local, cat.local_fell_back),
                 };
-                let mut note = String::new();
+                let mut notes = Vec::new();
                 if policy == TrafficPolicy::Local {
-                    note = format!("{policy_name} Local: only {node}'s endpoints");
+                    notes.push(crate::msg!(
+                        "{} Local: only {}'s endpoints",
+                        policy_name,
+                        node
+                    ));
                 }
                 if fell {
-                    if !note.is_empty() {
-                        note.push_str("; ");
-                    }
-                    note.push_str("no ready endpoint: using serving terminating endpoints");
+                    notes.push(crate::msg!(
+                        "no ready endpoint: using serving terminating endpoints"
+                    ));
                 }
                 if chosen.is_empty() {
-                    if !note.is_empty() {
-                        note.push_str("; ");
-                    }
-                    note.push_str("no endpoints: connections are refused");
+                    notes.push(crate::msg!("no endpoints: connections are refused"));
                 }
+                let note = Msg::Join(notes.clone(), "; ").to_string();
                 let mut real_servers: Vec<RealServer> = chosen
                     .iter()
                     .filter_map(|b| {
@@ -360,6 +357,7 @@ pub fn service_virtual_servers(
                     persistence_timeout_seconds: s.affinity_timeout,
                     real_servers,
                     note,
+                    notes,
                 }
             };
             if let Some(ip) = svc.cluster_ips.iter().find(|ip| Family::of(ip) == *fam) {

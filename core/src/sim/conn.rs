@@ -27,6 +27,7 @@ use alloc::vec::Vec;
 use core::net::IpAddr;
 
 use super::{Counts, DestId};
+use crate::diag::Msg;
 use crate::model::Protocol;
 use crate::plan::{VsKey, fmt_addr};
 
@@ -96,7 +97,7 @@ pub(crate) enum Reuse {
     /// The entry is this connection (not scheduled again).
     Same(DestId),
     /// The entry was expired and the connection is scheduled anew; why.
-    Expired(String),
+    Expired(Msg),
 }
 
 /// One line of `ipvsadm -Lnc`.
@@ -341,23 +342,22 @@ impl ConnTable {
         // is_new_conn: a TCP SYN or an SCTP INIT; UDP has no new-connection packet.
         let new_conn = protocol != Protocol::Udp;
         let why = match weight(dest) {
-            None => Some(format!(
-                "the earlier connection from this port went to {show}, which was removed: expire_nodest_conn drops it"
+            None => Some(crate::msg!(
+                "the earlier connection from this port went to {}, which was removed: expire_nodest_conn drops it",
+                show
             )),
-            Some(0) if new_conn => Some(format!(
-                "the earlier connection from this port went to {show}, now at weight 0: expire_nodest_conn drops it"
+            Some(0) if new_conn => Some(crate::msg!(
+                "the earlier connection from this port went to {}, now at weight 0: expire_nodest_conn drops it",
+                show
             )),
             _ => {
                 let closed = matches!(c.state, State::TimeWait | State::SctpClosed);
                 (new_conn && closed && c.template.is_none()).then(|| {
-                    format!(
-                        "the earlier connection from this port is in {}: conn_reuse_mode schedules anew",
-                        if c.state == State::TimeWait {
+                    crate::msg!("the earlier connection from this port is in {}: conn_reuse_mode schedules anew", if c.state == State::TimeWait {
                             "TIME_WAIT"
                         } else {
                             "CLOSED"
-                        }
-                    )
+                        })
                 })
             }
         };
@@ -394,7 +394,7 @@ impl ConnTable {
         &mut self,
         client: IpAddr,
         weight: &dyn Fn(DestId) -> Option<u32>,
-    ) -> Result<Option<DestId>, String> {
+    ) -> Result<Option<DestId>, Msg> {
         let Some(&id) = self.by_client.get(&client) else {
             return Ok(None);
         };
@@ -403,9 +403,10 @@ impl ConnTable {
         };
         let show = format!("{}:{}", fmt_addr(&t.dest.0), t.dest.1);
         let why = match weight(t.dest) {
-            None => format!("its template's real server {show} was removed"),
-            Some(0) => format!(
-                "its template's real server {show} has weight 0 (expire_quiescent_template)"
+            None => crate::msg!("its template's real server {} was removed", show),
+            Some(0) => crate::msg!(
+                "its template's real server {} has weight 0 (expire_quiescent_template)",
+                show
             ),
             Some(_) => return Ok(Some(t.dest)),
         };

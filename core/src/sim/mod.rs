@@ -35,6 +35,8 @@ pub mod sh;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
+
+use crate::diag::Msg;
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
@@ -109,8 +111,8 @@ pub struct Decision {
     pub source_port: u16,
     /// The entry already in the connection table was used (not scheduled again).
     pub existing: bool,
-    /// Why, in words.
-    pub reason: String,
+    /// Why, in words (structured: its English rendering is the reason).
+    pub reason: Msg,
 }
 
 impl Decision {
@@ -280,39 +282,35 @@ impl Service {
     }
 
     /// Runs the scheduler: the chosen index, or `None` with the kernel's reason.
-    fn schedule(
-        &mut self,
-        client: IpAddr,
-        port: u16,
-        vaddr: IpAddr,
-    ) -> Result<(usize, String), String> {
+    fn schedule(&mut self, client: IpAddr, port: u16, vaddr: IpAddr) -> Result<(usize, Msg), Msg> {
         let name = self.scheduler.as_str();
         if self.dests.is_empty() {
-            return Err("no real servers: the connection is refused".into());
+            return Err(crate::msg!("no real servers: the connection is refused"));
         }
         let show = |d: &Dest| format!("{}:{}", fmt_addr(&d.id.0), d.id.1);
-        let no_dest = "no destination available: the connection is refused";
+        let no_dest = || crate::msg!("no destination available: the connection is refused");
+        let all_zero = || crate::msg!("{}: every real server has weight 0: {}", name, no_dest());
         match &mut self.sched {
             Sched::Rr(r) => {
                 let before = r.cursor();
-                let i = r
-                    .schedule(&self.dests)
-                    .ok_or_else(|| format!("{name}: every real server has weight 0: {no_dest}"))?;
+                let i = r.schedule(&self.dests).ok_or_else(all_zero)?;
                 let why = match before {
-                    None => format!("{name}: first real server in the list"),
-                    Some(c) => format!("{name}: next after {}:{}", fmt_addr(&c.0), c.1),
+                    None => crate::msg!("{}: first real server in the list", name),
+                    Some(c) => crate::msg!("{}: next after {}:{}", name, fmt_addr(&c.0), c.1),
                 };
                 Ok((i, why))
             }
             Sched::Wrr(w) => {
-                let i = w
-                    .schedule(&self.dests)
-                    .ok_or_else(|| format!("{name}: every real server has weight 0: {no_dest}"))?;
+                let i = w.schedule(&self.dests).ok_or_else(all_zero)?;
                 Ok((
                     i,
-                    format!(
-                        "{name}: weight {} >= current weight {} (max {}, gcd {})",
-                        self.dests[i].weight, w.cw, w.mw, w.di
+                    crate::msg!(
+                        "{}: weight {} >= current weight {} (max {}, gcd {})",
+                        name,
+                        self.dests[i].weight,
+                        w.cw,
+                        w.mw,
+                        w.di
                     ),
                 ))
             }
@@ -320,56 +318,82 @@ impl Service {
                 let table = &self.table;
                 let dests = &self.dests;
                 let counts = |i: usize| table.counts(dests[i].id);
-                let i = lc::schedule(self.scheduler, dests, &counts)
-                    .ok_or_else(|| format!("{name}: every real server has weight 0: {no_dest}"))?;
+                let i = lc::schedule(self.scheduler, dests, &counts).ok_or_else(all_zero)?;
                 let c = counts(i);
                 Ok((
                     i,
-                    format!(
-                        "{name}: least loaded ({} active, {} inactive, weight {})",
-                        c.active, c.inactive, dests[i].weight
+                    crate::msg!(
+                        "{}: least loaded ({} active, {} inactive, weight {})",
+                        name,
+                        c.active,
+                        c.inactive,
+                        dests[i].weight
                     ),
                 ))
             }
             Sched::Sh(b) | Sched::Dh(b) => {
-                let (what, key, bucket) = if self.scheduler == Scheduler::SourceHashing {
-                    ("source", client, sh::sh_bucket(&client, 0))
+                let source = self.scheduler == Scheduler::SourceHashing;
+                let (key, bucket) = if source {
+                    (client, sh::sh_bucket(&client, 0))
                 } else {
-                    ("destination", vaddr, sh::dh_bucket(&vaddr))
+                    (vaddr, sh::dh_bucket(&vaddr))
                 };
-                let id = b.get(bucket).ok_or_else(|| String::from(no_dest))?;
-                let i = self.index(id).ok_or_else(|| String::from(no_dest))?;
-                let head = format!(
-                    "{name}: {what} {} hashes to bucket {bucket} of {}, held by {}",
-                    fmt_addr(&key),
-                    sh::TAB_SIZE,
-                    show(&self.dests[i])
-                );
+                let id = b.get(bucket).ok_or_else(no_dest)?;
+                let i = self.index(id).ok_or_else(no_dest)?;
+                let (key, held) = (fmt_addr(&key), show(&self.dests[i]));
+                let head = if source {
+                    crate::msg!(
+                        "{}: source {} hashes to bucket {} of {}, held by {}",
+                        name,
+                        key,
+                        bucket,
+                        sh::TAB_SIZE,
+                        held
+                    )
+                } else {
+                    crate::msg!(
+                        "{}: destination {} hashes to bucket {} of {}, held by {}",
+                        name,
+                        key,
+                        bucket,
+                        sh::TAB_SIZE,
+                        held
+                    )
+                };
                 if self.dests[i].weight == 0 {
-                    return Err(format!("{head} at weight 0 (no fallback): {no_dest}"));
+                    return Err(crate::msg!(
+                        "{} at weight 0 (no fallback): {}",
+                        head,
+                        no_dest()
+                    ));
                 }
                 Ok((i, head))
             }
             Sched::Mh(m) => {
                 let slot = mh::slot(&client, port);
-                let head = format!(
-                    "{name}: {}:{port} hashes to slot {slot} of {}",
+                let head = crate::msg!(
+                    "{}: {}:{} hashes to slot {} of {}",
+                    name,
                     fmt_addr(&client),
+                    port,
+                    slot,
                     mh::TAB_SIZE
                 );
                 let Some(id) = m.get(slot) else {
-                    return Err(format!("{head}, which is empty: {no_dest}"));
+                    return Err(crate::msg!("{}, which is empty: {}", head, no_dest()));
                 };
-                let i = self.index(id).ok_or_else(|| String::from(no_dest))?;
-                let held = format!("{head}, held by {}", show(&self.dests[i]));
+                let i = self.index(id).ok_or_else(no_dest)?;
+                let held = crate::msg!("{}, held by {}", head, show(&self.dests[i]));
                 if self.dests[i].weight == 0 {
-                    return Err(format!(
-                        "{held} at weight 0 (it keeps its slots; kube-proxy sets no mh-fallback): {no_dest}"
+                    return Err(crate::msg!(
+                        "{} at weight 0 (it keeps its slots; kube-proxy sets no mh-fallback): {}",
+                        held,
+                        no_dest()
                     ));
                 }
                 Ok((i, held))
             }
-            Sched::None => Err(format!("{name} is not simulated")),
+            Sched::None => Err(crate::msg!("{} is not simulated", name)),
         }
     }
 }
@@ -498,7 +522,11 @@ impl Simulator {
         let dests = svc.dests.clone();
         let weight_of = |id: DestId| dests.iter().find(|d| d.id == id).map(|d| d.weight);
 
-        let mut prefix = String::new();
+        let mut prefix: Option<Msg> = None;
+        let with_prefix = |prefix: &Option<Msg>, m: Msg| match prefix {
+            Some(p) => crate::msg!("{}; {}", p, m),
+            None => m,
+        };
         match svc.table.reuse(o.client, port, vs.protocol, &weight_of) {
             Reuse::Same(id) => {
                 svc.table.refresh(o.client, port, o.at_ms, o.duration_ms);
@@ -507,18 +535,19 @@ impl Simulator {
                     index: Some(i),
                     source_port: port,
                     existing: true,
-                    reason: format!(
-                        "existing connection {}:{port} → {} in the connection table: not scheduled again",
+                    reason: crate::msg!(
+                        "existing connection {}:{} → {} in the connection table: not scheduled again",
                         fmt_addr(&o.client),
+                        port,
                         show(id)
                     ),
                 };
             }
-            Reuse::Expired(why) => prefix = format!("{why}; "),
+            Reuse::Expired(why) => prefix = Some(why),
             Reuse::None => {}
         }
 
-        let mut template_note = String::new();
+        let mut template_note = Msg::default();
         if let Some(timeout) = vs.persistence_timeout_seconds {
             match svc.table.template(o.client, &weight_of) {
                 Ok(Some(id)) => {
@@ -529,16 +558,19 @@ impl Simulator {
                         index: Some(i),
                         source_port: port,
                         existing: false,
-                        reason: format!(
-                            "{prefix}ClientIP affinity: the persistence template pins {} to {} (expires {})",
-                            fmt_addr(&o.client),
-                            show(id),
-                            conn::fmt_time(until)
+                        reason: with_prefix(
+                            &prefix,
+                            crate::msg!(
+                                "ClientIP affinity: the persistence template pins {} to {} (expires {})",
+                                fmt_addr(&o.client),
+                                show(id),
+                                conn::fmt_time(until)
+                            ),
                         ),
                     };
                 }
                 Ok(None) => {}
-                Err(why) => template_note = format!(" ({why})"),
+                Err(why) => template_note = crate::msg!(" ({})", why),
             }
             match svc.schedule(o.client, port, vs.address) {
                 Ok((i, why)) => {
@@ -555,10 +587,16 @@ impl Simulator {
                         index: Some(i),
                         source_port: port,
                         existing: false,
-                        reason: format!(
-                            "{prefix}{why}; ClientIP affinity: new persistence template{template_note} pins {} to {} for {timeout}s",
-                            fmt_addr(&o.client),
-                            show(id)
+                        reason: with_prefix(
+                            &prefix,
+                            crate::msg!(
+                                "{}; ClientIP affinity: new persistence template{} pins {} to {} for {}s",
+                                why,
+                                template_note,
+                                fmt_addr(&o.client),
+                                show(id),
+                                timeout
+                            ),
                         ),
                     };
                 }
@@ -567,7 +605,7 @@ impl Simulator {
                         index: None,
                         source_port: port,
                         existing: false,
-                        reason: format!("{prefix}{why}"),
+                        reason: with_prefix(&prefix, why),
                     };
                 }
             }
@@ -580,14 +618,14 @@ impl Simulator {
                     index: Some(i),
                     source_port: port,
                     existing: false,
-                    reason: format!("{prefix}{why}"),
+                    reason: with_prefix(&prefix, why),
                 }
             }
             Err(why) => Decision {
                 index: None,
                 source_port: port,
                 existing: false,
-                reason: format!("{prefix}{why}"),
+                reason: with_prefix(&prefix, why),
             },
         }
     }
@@ -655,6 +693,7 @@ mod tests {
     use super::*;
     use crate::model::Protocol;
     use crate::plan::{RealServer, VsKind};
+    use alloc::string::ToString;
     use core::net::Ipv4Addr;
 
     fn vs(weights: &[u32], scheduler: Scheduler, persistence: Option<u32>) -> VirtualServer {
@@ -680,6 +719,7 @@ mod tests {
                 })
                 .collect(),
             note: String::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -732,7 +772,7 @@ mod tests {
         let c = open(&mut s, &v, "10.0.0.1", 40000, 2000, Some(1000));
         assert!(!c.existing);
         assert_eq!(c.index, Some(1));
-        assert!(c.reason.contains("TIME_WAIT"), "{}", c.reason);
+        assert!(c.reason.to_string().contains("TIME_WAIT"), "{}", c.reason);
     }
 
     /// lc differs from rr once connections close: closed ones weigh 1, open ones 256
@@ -802,7 +842,7 @@ mod tests {
         // .3: served.
         let d = open(&mut s, &v, "10.0.0.7", 40002, 1000, None);
         assert!(d.refused(), "{}", d.reason);
-        assert!(d.reason.contains("mh-fallback"), "{}", d.reason);
+        assert!(d.reason.to_string().contains("mh-fallback"), "{}", d.reason);
         assert_eq!(
             open(&mut s, &v, "10.0.0.7", 40001, 1000, None).index,
             Some(1)
@@ -810,7 +850,7 @@ mod tests {
         // Its earlier connection is in TIME_WAIT at weight 0: rescheduled → refused too.
         let r = open(&mut s, &v, "10.0.0.7", 40000, 2000, None);
         assert!(r.refused(), "{}", r.reason);
-        assert!(r.reason.contains("weight 0"), "{}", r.reason);
+        assert!(r.reason.to_string().contains("weight 0"), "{}", r.reason);
         // Added at weight 0: no slot, so nobody is refused because of it.
         let w = vs(&[1, 1, 0], Scheduler::Maglev, None);
         let m = mh::Maglev::build(&Service::new(&w).dests);
@@ -861,7 +901,7 @@ mod tests {
         // 129 s: re-armed for 60 s steps, so at 100 s the client is still pinned.
         let c = open(&mut s, &v, "10.0.0.7", 3, 100_000, Some(0));
         assert_eq!(c.index, a.index);
-        assert!(c.reason.contains("template"), "{}", c.reason);
+        assert!(c.reason.to_string().contains("template"), "{}", c.reason);
         // Another client is scheduled by rr.
         assert_eq!(
             open(&mut s, &v, "10.0.0.8", 1, 100_000, None).index,
@@ -1029,7 +1069,7 @@ mod tests {
         let v = vs(&[], Scheduler::RoundRobin, None);
         let d = Simulator::new().connect("n", &v, ip("10.0.0.1"), 0);
         assert!(d.refused());
-        assert!(d.reason.contains("refused"));
+        assert!(d.reason.to_string().contains("refused"));
     }
 
     /// Generated ports are deterministic for a seed and differ between seeds.

@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use crate::cluster::Cluster;
 use crate::config::Scheduler;
+use crate::diag::Msg;
 use crate::dns::{self, Answer};
 use crate::model::{Family, Protocol, TrafficPolicy};
 use crate::modes::ProxyMode;
@@ -189,6 +190,9 @@ pub struct Connection {
     /// userspace proxy retried and another endpoint answered.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tried: Vec<String>,
+    /// `reason`, structured (for a front end's translation; not serialized).
+    #[serde(skip)]
+    pub why: Msg,
 }
 
 /// The result of `route`.
@@ -356,7 +360,7 @@ pub fn route_with(
 
     let outside = req.location == Some(ClientLocation::Outside);
     // Connections that reach nothing: refused, each with the same reason.
-    let refuse_all = |sim: &mut Simulator, reason: String| Routes {
+    let refuse_all = |sim: &mut Simulator, why: Msg| Routes {
         simulated: None,
         end_ms,
         connections: times
@@ -377,7 +381,8 @@ pub fn route_with(
                 cname: None,
                 addresses: None,
                 snat: None,
-                reason: reason.clone(),
+                reason: why.to_string(),
+                why: why.clone(),
                 rules: Vec::new(),
                 tried: Vec::new(),
             })
@@ -386,8 +391,9 @@ pub fn route_with(
     if outside && host.parse::<IpAddr>().is_err() {
         return Ok(refuse_all(
             sim,
-            format!(
-                "outside the cluster, {host} does not resolve: the cluster DNS (CoreDNS at the kube-dns ClusterIP) answers Pods inside the cluster only"
+            crate::msg!(
+                "outside the cluster, {} does not resolve: the cluster DNS (CoreDNS at the kube-dns ClusterIP) answers Pods inside the cluster only",
+                host
             ),
         ));
     }
@@ -402,6 +408,11 @@ pub fn route_with(
                 None => return Err(RouteError::NoSuchHost(host)),
                 Some(Answer::Cname(fqdn, target)) => {
                     let service = service_of(&fqdn, zone);
+                    let why_cname = crate::msg!(
+                        "ExternalName: {} is a CNAME for {}; no virtual server, no proxying",
+                        fqdn,
+                        target
+                    );
                     return Ok(Routes {
                         simulated: None,
                         end_ms,
@@ -422,7 +433,8 @@ pub fn route_with(
                                 cname: Some(target.clone()),
                                 addresses: None,
                                 snat: None,
-                                reason: format!("ExternalName: {fqdn} is a CNAME for {target}; no virtual server, no proxying"),
+                                reason: why_cname.to_string(),
+                                why: why_cname.clone(),
                                 rules: Vec::new(),
                                 tried: Vec::new(),
                             })
@@ -436,6 +448,10 @@ pub fn route_with(
                     } else {
                         let service = service_of(&fqdn, zone);
                         let shown: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+                        let why_dns = crate::msg!(
+                            "DNS: {} answers with Pod addresses (a headless Service or an endpoint's name): the client connects to one directly, no virtual server",
+                            fqdn
+                        );
                         return Ok(Routes {
                             simulated: None,
                             end_ms,
@@ -456,9 +472,8 @@ pub fn route_with(
                                     cname: None,
                                     addresses: Some(shown.clone()),
                                     snat: None,
-                                    reason: format!(
-                                        "DNS: {fqdn} answers with Pod addresses (a headless Service or an endpoint's name): the client connects to one directly, no virtual server"
-                                    ),
+                                    reason: why_dns.to_string(),
+                                    why: why_dns.clone(),
                                     rules: Vec::new(),
                                     tried: Vec::new(),
                                 })
@@ -479,7 +494,7 @@ pub fn route_with(
     if outside && owner.is_none() && is_cluster_ip(cluster, &address) {
         return Ok(refuse_all(
             sim,
-            format!(
+            crate::msg!(
                 "outside the cluster, the ClusterIP {} is unreachable: it lives only in each node's kube-proxy rules (on kube-ipvs0) and no route outside the cluster leads to the Service CIDR; use a NodePort (NodeIP:nodePort) or a load balancer IP",
                 fmt_addr(&address)
             ),
@@ -492,7 +507,7 @@ pub fn route_with(
         port,
         protocol: req.protocol,
     };
-    let mut entry_note = String::new();
+    let mut entry_node: Option<String> = None;
     if outside && !owned {
         // A load balancer IP or an externalIP: the outside network delivers it to a node. With
         // externalTrafficPolicy Local the load balancer's health check (healthCheckNodePort)
@@ -508,7 +523,7 @@ pub fn route_with(
         {
             node = n.into();
         }
-        entry_note = format!("the outside network delivers it to node {node}; ");
+        entry_node = Some(node.clone());
     }
     let vs = match rules(&node, &key).map_err(RouteError::UnknownNode)? {
         Lookup::Found(vs) => vs,
@@ -546,7 +561,7 @@ pub fn route_with(
         .flatten();
     for (i, t) in times.enumerate() {
         let from = client(i);
-        let (source_port, rs, mut reason, rules, tried) = match &ctx {
+        let (source_port, rs, mut why, rules, tried) = match &ctx {
             Some(ctx) => {
                 let port = client_port(i).unwrap_or_else(|| sim.port_for(from));
                 let choice = sim.choose(ctx, from, t, &refuses);
@@ -555,7 +570,15 @@ pub fn route_with(
                         .iter()
                         .find(|r| r.address == ip && r.port == p)
                 });
-                (port, rs, choice.reason, choice.rules, choice.tried)
+                // The other modes' reasons are their rules' text, not templated yet: a front
+                // end shows them as they are.
+                (
+                    port,
+                    rs,
+                    Msg::Raw(choice.reason),
+                    choice.rules,
+                    choice.tried,
+                )
             }
             None => {
                 let decision = sim.open(
@@ -569,15 +592,19 @@ pub fn route_with(
                     },
                 );
                 let mut rs = decision.index.map(|k| &vs.real_servers[k]);
-                let mut reason = decision.reason;
+                let mut why = decision.reason;
                 // The plan's note explains the real-server set; its "no endpoints" part is
                 // already what the decision says.
-                let note = vs
-                    .note
-                    .trim_end_matches("no endpoints: connections are refused")
-                    .trim_end_matches("; ");
-                if !note.is_empty() {
-                    reason = format!("{reason} ({note})");
+                let notes: Vec<Msg> = vs
+                    .notes
+                    .iter()
+                    .filter(|n| {
+                        !matches!(n, Msg::Template(t, _) if *t == "no endpoints: connections are refused")
+                    })
+                    .cloned()
+                    .collect();
+                if !notes.is_empty() {
+                    why = crate::msg!("{} ({})", why, Msg::join(notes, "; "));
                 }
                 let rules = crate::modes::ipvs_rules(vs, rs);
                 let mut tried = Vec::new();
@@ -585,24 +612,26 @@ pub fn route_with(
                     && refuses(r.address, r.port, r.pod.as_deref())
                 {
                     let hp = format!("{}:{}", fmt_addr(&r.address), r.port);
-                    reason = format!(
-                        "{reason}; {hp} refuses (TCP RST): IPVS forwarded the SYN and does not retry another real server — the client sees connection refused"
+                    why = crate::msg!(
+                        "{}; {} refuses (TCP RST): IPVS forwarded the SYN and does not retry another real server — the client sees connection refused",
+                        why,
+                        hp
                     );
                     tried.push(hp);
                     rs = None;
                 }
-                (decision.source_port, rs, reason, rules, tried)
+                (decision.source_port, rs, why, rules, tried)
             }
         };
-        if !entry_note.is_empty() {
-            reason = format!("{entry_note}{reason}");
+        if let Some(entry) = &entry_node {
+            why = crate::msg!("the outside network delivers it to node {}; {}", entry, why);
         }
         let snat = match (req.location, rs) {
             (Some(loc), Some(rs)) => masquerade(cluster, &node, vs, loc, from, rs),
             _ => None,
         };
         if let Some(a) = &snat {
-            reason = format!("{reason}; masqueraded: the Pod sees source {a}");
+            why = crate::msg!("{}; masqueraded: the Pod sees source {}", why, a);
         }
         connections.push(Connection {
             from: from.to_string(),
@@ -619,7 +648,8 @@ pub fn route_with(
             cname: None,
             addresses: None,
             snat,
-            reason,
+            reason: why.to_string(),
+            why,
             rules: if req.trace { rules } else { Vec::new() },
             tried,
         });

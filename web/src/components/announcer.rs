@@ -30,7 +30,11 @@ pub fn announcer(props: &PanelProps) -> Html {
             if zh {
                 format!(
                     "连接 {}：{} → {}：{}。{}",
-                    s.seq, c.from, c.to, dest, c.reason
+                    s.seq,
+                    c.from,
+                    c.to,
+                    dest,
+                    crate::messages::reason(c, Lang::Zh)
                 )
             } else {
                 format!(

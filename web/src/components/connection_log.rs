@@ -4,6 +4,9 @@
 use svcroute_core::route::{self, Routes};
 use yew::prelude::*;
 
+use crate::i18n::Lang;
+use crate::messages;
+
 use super::{PanelProps, clock_text};
 
 /// The log of connections.
@@ -42,7 +45,8 @@ pub fn connection_log(props: &PanelProps) -> Html {
                                 <span class="sr-muted">{ format!("#{} {}", s.seq, clock_text((c.time * 1000.0).round() as u64)) }</span>
                                 { " " }<span class="sr-mono">{ format!("{} → {}{via} ⇒ {answer}", c.from, c.to) }</span>
                             </div>
-                            <div class="sr-reason" data-testid="reason">{ c.reason.clone() }</div>
+                            <div class="sr-reason" data-testid="reason" lang={state.lang.tag()}
+                                title={(state.lang != Lang::En).then(|| c.reason.clone())}>{ messages::reason(c, state.lang) }</div>
                         </li>
                     }
                 }) }

@@ -162,7 +162,7 @@ pub fn editor(props: &PanelProps) -> Html {
                 <div class="sr-gutter" aria-hidden="true" ref={gutter}>
                     if first > 0 { <div style={format!("height:{}px", first as u32 * LINE_PX)}></div> }
                     { for (first as u32 + 1..=last as u32).map(|n| {
-                        let title = marks.get(&n).map(|ds| ds.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("\n"));
+                        let title = marks.get(&n).map(|ds| ds.iter().map(|d| crate::messages::hover(&crate::messages::diagnostic_message(d, state.lang), &d.message)).collect::<Vec<_>>().join("\n"));
                         html! {
                             <div class={classes!("sr-ln", line_class(n))} data-line={n.to_string()} title={title}>{ n }</div>
                         }
@@ -202,14 +202,15 @@ pub fn editor(props: &PanelProps) -> Html {
                     <ul class="sr-diags" data-testid="diagnostics">
                         { for state.errors.iter().map(|d| {
                             let level = match d.severity { Severity::Error => "error", Severity::Warning => "warning" };
-                            let text = format!("{level}: {d}");
+                            let text = crate::messages::diagnostic(d, state.lang);
+                            let english = (state.lang != Lang::En).then(|| format!("{level}: {d}"));
                             match &d.loc {
                                 Some(loc) => html! {
                                     <li><button type="button" class={classes!("sr-diag", level)}
                                         data-testid="diagnostic" data-line={loc.line.to_string()} data-col={loc.col.to_string()}
-                                        onclick={jump(loc.line, loc.col)}>{ text }</button></li>
+                                        title={english} onclick={jump(loc.line, loc.col)}>{ text }</button></li>
                                 },
-                                None => html! { <li class={classes!("sr-diag", level)} data-testid="diagnostic">{ text }</li> },
+                                None => html! { <li class={classes!("sr-diag", level)} data-testid="diagnostic" title={english}>{ text }</li> },
                             }
                         }) }
                     </ul>

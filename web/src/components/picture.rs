@@ -545,7 +545,7 @@ pub fn picture(props: &PanelProps) -> Html {
             <g class={classes!("sr-conn", c.refused.then_some("sr-refused"))} data-testid="conn-path"
                 data-from={c.from.clone()} data-node={c.node.clone().unwrap_or_default()}
                 data-pod={c.pod.clone().unwrap_or_default()} data-refused={c.refused.to_string()}>
-                <title>{ c.reason.clone() }</title>
+                <title>{ crate::messages::hover(&crate::messages::reason(c, state.lang), &c.reason) }</title>
                 <path d={d.clone()} style={format!("stroke:{colour}")} />
                 <circle r="4.5" class="sr-dot" style={format!("fill:{colour}")} cx="0" cy="0">
                     <animateMotion dur="0.9s" begin={begin} fill="freeze" path={d} />
@@ -573,7 +573,7 @@ pub fn picture(props: &PanelProps) -> Html {
         if let Some((x, y)) = refused_at {
             overlay.push(html! {
                 <g data-testid="refused-mark">
-                    <title>{ c.reason.clone() }</title>
+                    <title>{ crate::messages::hover(&crate::messages::reason(c, state.lang), &c.reason) }</title>
                     { cross(x - 30.0, y - 4.0) }
                     <text x={f(x - 22.0)} y={f(y)} class="sr-t-left sr-t-bold sr-refused-text">{ t.refused }</text>
                 </g>

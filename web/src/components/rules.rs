@@ -17,6 +17,7 @@ use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
 use super::{PanelProps, clock_text};
+use crate::i18n::Lang;
 use crate::state::Action;
 
 /// The node's rules.
@@ -113,7 +114,7 @@ pub fn rules(props: &PanelProps) -> Html {
             if !plan.warnings.is_empty() {
                 <h3 class="sr-h3">{ t.warnings }</h3>
                 <ul class="sr-diags" data-testid="warnings">
-                    { for plan.warnings.iter().map(|w| html! { <li class="sr-diag warning">{ format!("warning: {w}") }</li> }) }
+                    { for plan.diagnostics.iter().map(|w| html! { <li class="sr-diag warning" title={(state.lang != Lang::En).then(|| format!("warning: {w}"))}>{ crate::messages::diagnostic(w, state.lang) }</li> }) }
                 </ul>
             }
         </div>
