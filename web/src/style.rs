@@ -16,8 +16,8 @@ pub const CSS: &str = r#"
 .sr-mode .sr-pre{max-height:420px;overflow:auto;font-size:12px}
 .sr-hint{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:6px 8px;margin:6px 0;color:var(--fg)}
 .sr-warns{margin:4px 0 0;padding-left:18px;color:var(--warn)}
-.svcroute{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--panel:#f6f8fa;--accent:#0969da;--ok:#1a7f37;--warn:#9a6700;--bad:#cf222e;
-  --edge:#6e7781;--box:#fff;--node:#f6f8fa;--ready-bg:#dafbe1;--nr-bg:#fff8c5;--term-bg:#ffebe9;--vs-bg:#fff8c5;--vs-line:#9a6700;--proxy-bg:#eef4ff;--proxy-line:#0969da;--outside-bg:#f6f8fa;--unsel:#eaeef2;
+.svcroute{--fg:#1b1f24;--muted:#57606a;--line:#868e96;--bg:#fff;--panel:#f6f8fa;--accent:#0969da;--ok:#1a7f37;--warn:#8a5c00;--bad:#cf222e;
+  --edge:#6e7781;--box:#fff;--node:#f6f8fa;--ready-bg:#dafbe1;--nr-bg:#fff8c5;--term-bg:#ffebe9;--vs-bg:#fff8c5;--vs-line:#8a5c00;--proxy-bg:#eef4ff;--proxy-line:#0969da;--outside-bg:#f6f8fa;--unsel:#eaeef2;
   font:14px/1.45 system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;color:var(--fg);background:var(--bg);
   box-sizing:border-box;max-width:1400px;margin:0 auto;padding:12px;overflow-wrap:anywhere}
 .svcroute *,.svcroute *::before,.svcroute *::after{box-sizing:inherit}
@@ -25,7 +25,7 @@ pub const CSS: &str = r#"
 .svcroute button{border:1px solid var(--line);background:#fff;border-radius:6px;padding:5px 10px;cursor:pointer;min-height:32px}
 .svcroute button:hover:not(:disabled){border-color:var(--accent)}
 .svcroute button:disabled{opacity:.45;cursor:default}
-.svcroute :focus-visible{outline:3px solid #54aeff;outline-offset:1px}
+.svcroute :focus-visible{outline:3px solid var(--accent);outline-offset:1px}
 .svcroute select{border:1px solid var(--line);border-radius:6px;padding:4px 6px;background:#fff;max-width:100%;min-height:32px}
 .sr-header{display:flex;justify-content:space-between;align-items:flex-start;gap:12px;margin-bottom:8px}
 .sr-title{font-size:1.45em;margin:0}
@@ -90,6 +90,7 @@ button.sr-diag{text-decoration:underline dotted}
 .sr-pod.not-ready>rect{fill:var(--nr-bg);stroke:var(--warn)}
 .sr-pod.terminating>rect{fill:var(--term-bg);stroke:var(--bad)}
 .sr-pod.sr-out>rect{stroke-dasharray:4 3}
+.sr-pod.sr-draining>rect{fill:var(--term-bg);stroke:var(--bad);stroke-dasharray:2 2;stroke-width:2}
 .sr-pod.sr-unselected text{fill:var(--muted)}
 .sr-pod.sr-unselected>rect{fill:var(--unsel);stroke:var(--edge)}
 .sr-hits circle{fill:var(--accent)}
@@ -161,7 +162,7 @@ button.sr-diag{text-decoration:underline dotted}
 .sr-legend-conn{stroke:var(--accent);stroke-width:2}
 .sr-legend .sr-link{stroke-width:1.2}
 @media (prefers-color-scheme:dark){
-  .svcroute{--fg:#e6edf3;--muted:#9ea7b3;--line:#3d444d;--bg:#0d1117;--panel:#161b22;--accent:#4493f8;--ok:#3fb950;--warn:#d29922;--bad:#f85149;
+  .svcroute{--fg:#e6edf3;--muted:#9ea7b3;--line:#656c76;--bg:#0d1117;--panel:#161b22;--accent:#4493f8;--ok:#3fb950;--warn:#d29922;--bad:#f85149;
     --edge:#8b949e;--box:#0d1117;--node:#161b22;--ready-bg:#12261e;--nr-bg:#272115;--term-bg:#2d1517;--vs-bg:#3b2e0a;--vs-line:#d29922;--proxy-bg:#0c2d6b;--proxy-line:#4493f8;--outside-bg:#161b22;--unsel:#21262d}
   .svcroute button,.svcroute select,.svcroute .sr-editor{background:var(--panel);color:var(--fg);border-color:var(--line)}
   .sr-try{background:#0c2d6b;border-color:#1f6feb}
@@ -170,8 +171,234 @@ button.sr-diag{text-decoration:underline dotted}
   .sr-conn-item.sr-new{background:#0c2d6b}
   .sr-chip.ready{background:var(--ready-bg)}.sr-chip.not-ready{background:var(--nr-bg)}.sr-chip.terminating{background:var(--term-bg)}
   .sr-textarea{color:var(--fg)}
+  .sr-hint{background:#272115;border-color:#d29922}
   .sr-hits circle{fill:#1f6feb}
   .sr-primary,.sr-scenario.sr-on{background:#1f6feb!important;border-color:#1f6feb!important}
   @keyframes sr-pulse{0%{fill:var(--panel)}30%{fill:#6e5600;stroke:var(--warn)}100%{fill:var(--panel)}}
 }
 "#;
+
+#[cfg(test)]
+mod tests {
+    //! WCAG 2.x contrast (the relative-luminance formula of WCAG 2.1, 1.4.3 and 1.4.11) of
+    //! every text colour against the backgrounds it is drawn on (at least 4.5:1) and of lines
+    //! and borders against what they sit on (at least 3:1), in the light and the dark palette,
+    //! read from the stylesheet itself.
+    use super::CSS;
+    use std::collections::BTreeMap;
+
+    /// The custom properties of the light palette (the first `.svcroute{--…}` block) and the
+    /// dark one (the light palette overridden by the `prefers-color-scheme:dark` block).
+    fn palettes() -> [BTreeMap<String, String>; 2] {
+        let vars = |block: &str| -> BTreeMap<String, String> {
+            block
+                .split(';')
+                .filter_map(|d| d.trim().strip_prefix("--"))
+                .filter_map(|d| d.split_once(':'))
+                .filter(|(_, v)| v.starts_with('#'))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        };
+        let mut blocks = CSS.match_indices(".svcroute{--").map(|(i, _)| {
+            let body = &CSS[i + ".svcroute{".len()..];
+            vars(&body[..body.find('}').expect("a closed block")])
+        });
+        let light = blocks.next().expect("the light palette");
+        let mut dark = light.clone();
+        dark.extend(blocks.next().expect("the dark palette"));
+        [light, dark]
+    }
+
+    fn luminance(hex: &str) -> f64 {
+        let h = hex.trim_start_matches('#');
+        let h: String = if h.len() == 3 {
+            h.chars().flat_map(|c| [c, c]).collect()
+        } else {
+            h.to_owned()
+        };
+        let ch = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&h[i..i + 2], 16).expect("hex")) / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * ch(0) + 0.7152 * ch(2) + 0.0722 * ch(4)
+    }
+
+    fn ratio(a: &str, b: &str) -> f64 {
+        let (x, y) = (luminance(a), luminance(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    const BACKGROUNDS: &[&str] = &[
+        "bg",
+        "panel",
+        "box",
+        "node",
+        "ready-bg",
+        "nr-bg",
+        "term-bg",
+        "vs-bg",
+        "proxy-bg",
+        "outside-bg",
+        "unsel",
+    ];
+
+    // (foreground, backgrounds, minimum, where): a name is a palette variable, `#…` a colour
+    // the stylesheet writes out (light, dark).
+    fn pairs() -> Vec<(&'static str, Vec<&'static str>, f64, &'static str)> {
+        vec![
+            ("fg", BACKGROUNDS.to_vec(), 4.5, "text in every box"),
+            (
+                "muted",
+                BACKGROUNDS.to_vec(),
+                4.5,
+                "small and muted text in every box",
+            ),
+            ("accent", vec!["bg", "panel"], 4.5, "links, chosen labels"),
+            ("ok", vec!["bg", "panel"], 4.5, "ok text"),
+            (
+                "warn",
+                vec!["bg", "panel", "nr-bg"],
+                4.5,
+                "warnings, the warned line number",
+            ),
+            (
+                "bad",
+                vec!["bg", "panel", "node", "outside-bg", "term-bg"],
+                4.5,
+                "errors, refused",
+            ),
+            (
+                "edge",
+                vec!["bg", "box", "node", "outside-bg"],
+                3.0,
+                "node, link and band lines",
+            ),
+            (
+                "line",
+                vec!["bg", "panel"],
+                3.0,
+                "panel, button, field and table borders",
+            ),
+            ("ok", vec!["ready-bg", "node"], 3.0, "a ready Pod's border"),
+            (
+                "warn",
+                vec!["nr-bg", "node"],
+                3.0,
+                "a not-ready Pod's border",
+            ),
+            (
+                "bad",
+                vec!["term-bg", "node"],
+                3.0,
+                "a terminating / draining Pod's border",
+            ),
+            (
+                "accent",
+                vec!["bg", "node"],
+                3.0,
+                "the chosen node, connections, focus ring",
+            ),
+            (
+                "vs-line",
+                vec!["vs-bg", "node", "bg"],
+                3.0,
+                "a virtual server's border",
+            ),
+            (
+                "proxy-line",
+                vec!["proxy-bg", "node"],
+                3.0,
+                "kube-proxy's border",
+            ),
+            ("fg", vec!["bg", "outside-bg"], 3.0, "the cluster boundary"),
+        ]
+    }
+
+    // Colours written out in rules, per palette: (foreground, background, minimum, where).
+    const LITERAL: &[[(&str, &str, f64, &str); 2]] = &[
+        [
+            ("#ffffff", "#0969da", 4.5, "button on accent"),
+            ("#ffffff", "#1f6feb", 4.5, "button on accent"),
+        ],
+        [
+            ("#ffffff", "#cf222e", 4.5, "error line number"),
+            ("#ffffff", "#cf222e", 4.5, "error line number"),
+        ],
+        [
+            ("#116329", "#dafbe1", 4.5, "valid status"),
+            ("#7ee787", "#12261e", 4.5, "valid status"),
+        ],
+        [
+            ("#82071e", "#ffebe9", 4.5, "broken status"),
+            ("#ffa198", "#2d1517", 4.5, "broken status"),
+        ],
+        [
+            ("#8a5c00", "#dafbe1", 4.5, "warning in the valid status"),
+            ("#d29922", "#12261e", 4.5, "warning in the valid status"),
+        ],
+        [
+            ("#cf222e", "#ffebe9", 4.5, "error in the broken status"),
+            ("#f85149", "#2d1517", 4.5, "error in the broken status"),
+        ],
+        [
+            ("#1b1f24", "#fff8c5", 4.5, "indentation hint"),
+            ("#e6edf3", "#272115", 4.5, "indentation hint"),
+        ],
+        [
+            ("#1b1f24", "#ddf4ff", 4.5, "what to try"),
+            ("#e6edf3", "#0c2d6b", 4.5, "what to try"),
+        ],
+        [
+            ("#57606a", "#f1f8ff", 4.5, "new connection (muted)"),
+            ("#9ea7b3", "#0c2d6b", 4.5, "new connection (muted)"),
+        ],
+        [
+            ("#8250df", "#ffffff", 3.0, "DNS box border"),
+            ("#8250df", "#0d1117", 3.0, "DNS box border"),
+        ],
+    ];
+
+    #[test]
+    fn text_and_lines_have_enough_contrast() {
+        let mut failures = Vec::new();
+        for (name, pal) in ["light", "dark"].iter().zip(palettes()) {
+            let colour = |v: &str| -> String {
+                pal.get(v)
+                    .cloned()
+                    .unwrap_or_else(|| panic!("--{v} in the {name} palette"))
+            };
+            for (fg, bgs, min, what) in pairs() {
+                for bg in bgs {
+                    let r = ratio(&colour(fg), &colour(bg));
+                    if r < min {
+                        failures.push(format!("{name}: --{fg} on --{bg} ({what}): {r:.2} < {min}"));
+                    }
+                }
+            }
+        }
+        for pair in LITERAL {
+            for (name, (fg, bg, min, what)) in ["light", "dark"].iter().zip(pair) {
+                assert!(
+                    CSS.contains(fg) || fg == &"#ffffff",
+                    "{fg} is written in the stylesheet"
+                );
+                let r = ratio(fg, bg);
+                if r < *min {
+                    failures.push(format!("{name}: {fg} on {bg} ({what}): {r:.2} < {min}"));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    // The formula itself, on WCAG's own extremes and a known grey.
+    #[test]
+    fn the_ratio_is_wcags() {
+        assert!((ratio("#000000", "#ffffff") - 21.0).abs() < 1e-9);
+        assert!((ratio("#777777", "#ffffff") - 4.48).abs() < 0.01);
+    }
+}

@@ -32,6 +32,7 @@ pub mod route;
 pub mod rr;
 pub mod sh;
 
+use alloc::borrow::Cow;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
@@ -41,7 +42,7 @@ use alloc::vec::Vec;
 use core::net::IpAddr;
 
 use crate::config::Scheduler;
-use crate::plan::{VirtualServer, VsKey, fmt_addr};
+use crate::plan::{Plan, RealServer, VirtualServer, VsKey, fmt_addr};
 
 pub use conn::{ConnEntry, DestCounters};
 use conn::{ConnTable, Reuse};
@@ -181,6 +182,9 @@ struct Service {
     dests: Vec<Dest>,
     sched: Sched,
     table: ConnTable,
+    /// The plan's last word on each destination (its Pod and node), for
+    /// [`Simulator::kernel_view`].
+    known: BTreeMap<DestId, RealServer>,
 }
 
 impl Service {
@@ -192,8 +196,10 @@ impl Service {
             dests: Vec::new(),
             sched: Sched::init(vs.scheduler, &[]),
             table: ConnTable::new(vs.key()),
+            known: BTreeMap::new(),
         };
         for rs in vs.real_servers.iter().rev() {
+            s.known.insert((rs.address, rs.port), rs.clone());
             s.add_at_head(Dest {
                 id: (rs.address, rs.port),
                 weight: rs.weight,
@@ -216,6 +222,9 @@ impl Service {
     /// cannot reach by head insertion is taken as given (the table-based schedulers are
     /// rebuilt for it).
     fn sync(&mut self, vs: &VirtualServer) {
+        for rs in &vs.real_servers {
+            self.known.insert((rs.address, rs.port), rs.clone());
+        }
         let want: Vec<DestId> = vs
             .real_servers
             .iter()
@@ -672,6 +681,67 @@ impl Simulator {
             .collect()
     }
 
+    /// The virtual server as kube-proxy keeps it in `node`'s kernel at `now_ms`: `vs` (what
+    /// the plan wants) and, for a protocol kube-proxy drains ([`crate::reconcile::drains`]:
+    /// TCP), each real server the kernel still holds that the plan no longer wants while it
+    /// has connections (ActiveConn + InActConn > 0), at weight 0 — kube-proxy's graceful
+    /// termination (`pkg/proxy/ipvs/graceful_termination.go`: `deleteRsFunc` keeps a busy
+    /// real server at weight 0). Once its connections have ended it is left out: kube-proxy
+    /// deletes it. [`crate::route::route`] opens connections through this view, so a
+    /// draining real server keeps its connections and gets no new ones.
+    pub fn kernel_view<'a>(
+        &mut self,
+        node: &str,
+        vs: &'a VirtualServer,
+        now_ms: u64,
+    ) -> Cow<'a, VirtualServer> {
+        let Some(svc) = self.services.get_mut(&(node.into(), vs.key())) else {
+            return Cow::Borrowed(vs);
+        };
+        if !crate::reconcile::drains(vs.protocol) {
+            return Cow::Borrowed(vs);
+        }
+        svc.table.advance(now_ms);
+        let mut draining = Vec::new();
+        for d in &svc.dests {
+            if vs.real_servers.iter().any(|r| (r.address, r.port) == d.id) {
+                continue;
+            }
+            let c = svc.table.counts(d.id);
+            if c.active + c.inactive == 0 {
+                continue;
+            }
+            let known = svc.known.get(&d.id);
+            draining.push(RealServer {
+                address: d.id.0,
+                port: d.id.1,
+                weight: 0,
+                pod: known.and_then(|k| k.pod.clone()),
+                node: known.and_then(|k| k.node.clone()),
+                terminating: true,
+            });
+        }
+        if draining.is_empty() {
+            return Cow::Borrowed(vs);
+        }
+        let mut v = vs.clone();
+        v.real_servers.extend(draining);
+        v.real_servers.sort_by_key(|r| (r.address, r.port));
+        Cow::Owned(v)
+    }
+
+    /// `plan` with each virtual server as [`Simulator::kernel_view`] gives it at `now_ms`:
+    /// what `ipvsadm -Ln` shows on that node, draining real servers included.
+    pub fn kernel_plan(&mut self, plan: &Plan, now_ms: u64) -> Plan {
+        let mut out = plan.clone();
+        for vs in &mut out.virtual_servers {
+            if let Cow::Owned(v) = self.kernel_view(&plan.node, vs, now_ms) {
+                *vs = v;
+            }
+        }
+        out
+    }
+
     /// The protocol of a virtual server the simulator knows, for callers rendering tables.
     pub fn knows(&self, node: &str, vs: &VsKey) -> bool {
         self.services.contains_key(&(node.into(), *vs))
@@ -745,6 +815,44 @@ mod tests {
                 duration_ms: d,
             },
         )
+    }
+
+    /// kube-proxy's graceful termination (graceful_termination.go): a TCP real server the plan
+    /// drops while it has connections stays in the kernel at weight 0 (no new connections,
+    /// its own keep going) and leaves once ActiveConn + InActConn reach 0 (after TIME_WAIT).
+    #[test]
+    fn a_dropped_busy_real_server_drains_at_weight_0_then_leaves() {
+        let both = vs(&[1, 1], Scheduler::RoundRobin, None);
+        let mut s = Simulator::new();
+        // 10.244.0.3 gets the second connection, open for 10 s.
+        open(&mut s, &both, "10.0.0.1", 40000, 0, Some(1_000));
+        let d = open(&mut s, &both, "10.0.0.1", 40001, 0, Some(10_000));
+        let busy = both.real_servers[d.index.unwrap()].address;
+        let mut one = both.clone();
+        one.real_servers.retain(|r| r.address != busy);
+        let view = s.kernel_view("n", &one, 5_000).into_owned();
+        let drained: Vec<u32> = view
+            .real_servers
+            .iter()
+            .filter(|r| r.address == busy)
+            .map(|r| r.weight)
+            .collect();
+        assert_eq!(drained, [0], "{view:?}");
+        for p in 0..4 {
+            let d = open(&mut s, &view, "10.0.0.2", 41000 + p, 5_000, Some(1_000));
+            assert_ne!(view.real_servers[d.index.unwrap()].address, busy);
+        }
+        // Closed at 10 s, in TIME_WAIT until 130 s: still draining, then gone.
+        assert_eq!(s.kernel_view("n", &one, 129_000).real_servers.len(), 2);
+        assert_eq!(s.kernel_view("n", &one, 131_000).real_servers.len(), 1);
+        // UDP is not drained: kube-proxy deletes its real servers at once.
+        let mut udp = both.clone();
+        udp.protocol = Protocol::Udp;
+        let mut s = Simulator::new();
+        open(&mut s, &udp, "10.0.0.1", 40000, 0, Some(10_000));
+        let mut one = udp.clone();
+        one.real_servers.truncate(1);
+        assert_eq!(s.kernel_view("n", &one, 1_000).real_servers.len(), 1);
     }
 
     /// ip_vs_rr.c: list order from the head, wrapping.

@@ -561,6 +561,13 @@ pub fn route_with(
         .flatten();
     for (i, t) in times.enumerate() {
         let from = client(i);
+        // kube-proxy's IPVS table at that moment: the plan's real servers and any it is still
+        // draining (weight 0).
+        let view = match &ctx {
+            None => sim.kernel_view(&node, vs, t),
+            Some(_) => alloc::borrow::Cow::Borrowed(vs),
+        };
+        let vs: &plan::VirtualServer = &view;
         let (source_port, rs, mut why, rules, tried) = match &ctx {
             Some(ctx) => {
                 let port = client_port(i).unwrap_or_else(|| sim.port_for(from));

@@ -295,6 +295,7 @@ pub fn picture(props: &PanelProps) -> Html {
     let mut entry_boxes: BTreeMap<(String, String), Rect> = BTreeMap::new();
     let mut row_h: f64 = 0.0;
     let svc_id = svc.as_ref().map(|s| s.id.clone()).unwrap_or_default();
+    let kernel = kernel_real_servers(state, &model, &svc_id, node_sel.as_deref());
     for (i, n) in nodes.iter().enumerate() {
         let col = i % cols;
         if col == 0 && i > 0 {
@@ -433,7 +434,7 @@ pub fn picture(props: &PanelProps) -> Html {
                 &model,
                 &svc_id,
                 node_sel.as_deref(),
-                p,
+                (p, kernel.get(&id).copied()),
                 r,
                 t,
             ));
@@ -652,14 +653,49 @@ fn client_box(r: Rect, c: &Client, colour: &str, chosen: bool, what: &str) -> Ht
     }
 }
 
+/// Each Pod of `svc_id` in the chosen node's IPVS table as the core's simulator has it at the
+/// clock ([`svcroute_core::sim::Simulator::kernel_view`]): its weight and its open connections
+/// (ActiveConn + InActConn). A real server the plan dropped while busy is there at weight 0,
+/// draining, until its connections end (kube-proxy's graceful termination).
+fn kernel_real_servers(
+    state: &State,
+    model: &Model,
+    svc_id: &str,
+    node: Option<&str>,
+) -> BTreeMap<String, (u32, u32)> {
+    let mut out = BTreeMap::new();
+    let Some(plan) = model.plan_of(node) else {
+        return out;
+    };
+    let mut sim = state.sim.clone();
+    let now = state.clock_ms;
+    for vs in plan.virtual_servers.iter().filter(|v| v.service == svc_id) {
+        let view = sim.kernel_view(&plan.node, vs, now).into_owned();
+        let counts = sim.counters(&plan.node, &vs.key(), now);
+        for rs in &view.real_servers {
+            let Some(pod) = &rs.pod else { continue };
+            let open: u32 = counts
+                .iter()
+                .filter(|c| c.address == rs.address && c.port == rs.port)
+                .map(|c| c.counts.active + c.counts.inactive)
+                .sum();
+            let e = out.entry(pod.clone()).or_insert((rs.weight, 0));
+            e.0 = e.0.max(rs.weight);
+            e.1 += open;
+        }
+    }
+    out
+}
+
 /// A Pod: name, address, state (a shape and a word), whether the chosen node's table holds
-/// it and with which weight, and its connection count in a badge clear of the name.
+/// it and with which weight (a draining one — weight 0 — with its open connections), and its
+/// connection count in a badge clear of the name.
 fn pod_box(
     state: &State,
     model: &Model,
     svc_id: &str,
     node: Option<&str>,
-    p: &svcroute_core::model::Pod,
+    (p, kernel): (&svcroute_core::model::Pod, Option<(u32, u32)>),
     r: Rect,
     t: &crate::i18n::Texts,
 ) -> Html {
@@ -667,17 +703,15 @@ fn pod_box(
     let as_endpoint = model.endpoint_state(svc_id, &id);
     let pod_state = as_endpoint.unwrap_or_else(|| PodState::of(p));
     let in_rules = model.in_rules(node, svc_id, &id);
-    let weight = model.plan_of(node).and_then(|pl| {
-        pl.virtual_servers
-            .iter()
-            .filter(|v| v.service == svc_id)
-            .flat_map(|v| v.real_servers.iter())
-            .find(|rs| rs.pod.as_deref() == Some(id.as_str()))
-            .map(|rs| rs.weight)
-    });
+    let weight = kernel.map(|(w, _)| w);
+    let draining = kernel.filter(|(w, _)| *w == 0).map(|(_, open)| open);
     let hits = state.hits(&id);
-    let state_word = match (pod_state, weight) {
-        (PodState::Terminating, Some(0)) => t.draining,
+    let draining_word;
+    let state_word = match (pod_state, draining) {
+        (_, Some(open)) => {
+            draining_word = format!("{} · {open} {}", t.draining, t.open_conns);
+            draining_word.as_str()
+        }
         (PodState::Ready, _) => t.ready,
         (PodState::NotReady, _) => t.not_ready,
         (PodState::Terminating, _) => t.terminating,
@@ -705,8 +739,9 @@ fn pod_box(
         },
     };
     html! {
-        <g class={classes!("sr-pod", pod_state.class(), if in_rules { "sr-in" } else { "sr-out" }, as_endpoint.is_none().then_some("sr-unselected"))}
+        <g class={classes!("sr-pod", pod_state.class(), if in_rules { "sr-in" } else { "sr-out" }, as_endpoint.is_none().then_some("sr-unselected"), draining.is_some().then_some("sr-draining"))}
             data-testid="pod" data-pod={id.clone()} data-state={pod_state.class()} data-ip={ip.clone()}
+            data-draining={draining.map(|n| n.to_string())}
             data-node={p.node_name.clone().unwrap_or_default()}
             data-in-rules={in_rules.to_string()} data-weight={weight.map(|w| w.to_string()).unwrap_or_default()}
             data-hits={hits.to_string()}>

@@ -125,6 +125,8 @@ pub fn rules(props: &PanelProps) -> Html {
 fn counters_table(state: &crate::state::State, plan: &svcroute_core::plan::Plan) -> String {
     let mut sim = state.sim.clone();
     let now = state.clock_ms;
+    // The table as kube-proxy keeps it: real servers it is draining stay, at weight 0.
+    let plan = &sim.kernel_plan(plan, now);
     let mut counts: BTreeMap<(VsKey, IpAddr, u16), (u32, u32)> = BTreeMap::new();
     for vs in &plan.virtual_servers {
         for d in sim.counters(&plan.node, &vs.key(), now) {
