@@ -9,7 +9,7 @@
 //
 // Environment: BASE_URL (http://127.0.0.1:PORT/), ARTIFACTS (a folder), CHROMIUM (a binary).
 import { chromium } from "playwright-core";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const BASE = process.env.BASE_URL ?? "http://127.0.0.1:8080/";
@@ -463,6 +463,202 @@ await step("picture: 390 px light and dark", async () => {
   await d.close();
 });
 // ---- end of the picture steps.
+
+// ---- Chinese all the way, draining, and the layout (i18n). Kept in one block.
+// An "English sentence": three or more ordinary Latin words in a row (a word: letters, a capital
+// only first, maybe ending in , . ; : ! ?). API names (ClusterIP, kube-proxy, EndpointSlice),
+// addresses and kernel terms (expire_nodest_conn) are not ordinary words. Code panels (the
+// manifest editor, `ipvsadm`, `kubectl` and rule listings: pre, code) and hover texts
+// (title) are left out: they show commands and the English original.
+const englishSentences = (p) =>
+  p.locator("[data-testid=playground]").evaluate((root) => {
+    const word = /^[A-Za-z][a-z'’]*[,.;:!?]?$/;
+    const skip = (el) => el.closest("pre, code, textarea, title, style, script, option, .sr-editor");
+    const found = [];
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!el || skip(el)) continue;
+      let run = [];
+      for (const tok of n.textContent.split(/\s+/).filter(Boolean)) {
+        if (word.test(tok)) {
+          run.push(tok);
+          if (run.length === 3) found.push(`${run.join(" ")}… in: ${n.textContent.trim().slice(0, 160)}`);
+        } else run = [];
+      }
+    }
+    return found;
+  });
+const chineseContext = async (width, scheme = "light") => {
+  const c = await browser.newContext({ viewport: { width, height: 900 }, locale: "zh-CN", colorScheme: scheme });
+  await c.addInitScript(() => localStorage.setItem("svcroute.lang", "zh"));
+  const p = await c.newPage();
+  watch(p, `zh-${width}-${scheme}`);
+  return [c, p];
+};
+const scenarioIds = async (p) =>
+  p.evaluate(async () => (await import("/pkg/svcroute_web.js")).scenarios().map((s) => s.id));
+
+await step("zh: no English sentence in any built-in scenario; hover shows the English original", async () => {
+  const [c, p] = await chineseContext(1280);
+  await p.goto(BASE);
+  await pods(p).first().waitFor();
+  const ids = await scenarioIds(p);
+  assert(ids.length >= 8, `scenarios ${ids}`);
+  const bad = [];
+  for (const id of ids) {
+    await p.goto(`${BASE}#s=${id}`);
+    await p.reload();
+    await p.locator(`[data-testid=scenario-${id}][aria-pressed=true]`).waitFor();
+    await p.click("[data-testid=burst]");
+    await conns(p).first().waitFor();
+    await p.waitForTimeout(300);
+    for (const s of await englishSentences(p)) bad.push(`${id}: ${s}`);
+    // Each reason is Chinese, with the core's English on hover.
+    const reasons = await p.locator("[data-testid=reason]").evaluateAll((rs) => rs.map((r) => [r.textContent, r.title]));
+    assert(reasons.length > 0, `${id}: reasons`);
+    for (const [text, title] of reasons) {
+      assert(/[\u4e00-\u9fff]/.test(text) || !/[a-z]{3,} [a-z]{3,}/.test(text), `${id}: reason not Chinese: ${text}`);
+      assert(/[a-z]{2,}/.test(title) && title !== text, `${id}: no English on hover: ${title} / ${text}`);
+    }
+    const pathTitle = await p.locator("[data-testid=conn-path] title").first().textContent();
+    assert(/[\u4e00-\u9fff]/.test(pathTitle) && /[a-z]{2,}/.test(pathTitle), `${id}: the path's hover: ${pathTitle}`);
+    await p.locator("[data-testid=picture]").screenshot({ path: join(ART, `40-zh-${id}.png`) });
+  }
+  shots.push({ file: "40-zh-<scenario>.png", what: "every scenario in Chinese after a burst" });
+  eq(bad, [], "English sentences in Chinese mode");
+  await c.close();
+});
+
+await step("zh: a broken manifest's errors and warnings in Chinese, the English on hover", async () => {
+  const [c, p] = await chineseContext(1280);
+  await p.goto(`${BASE}#s=clusterip`);
+  await pods(p).first().waitFor();
+  const area = p.locator("[data-testid=manifest]");
+  const good = await area.inputValue();
+  const broken = good.replace("port: 80", "port: 0").replace("targetPort: 80", "targetPort: 80\n    protocl: TCP") +
+    "\n---\napiVersion: v1\nkind: Servcie\nmetadata:\n  name: Web_1\n";
+  await area.fill(broken);
+  await p.locator("[data-testid=status].sr-bad").waitFor();
+  const diags = await p.locator("[data-testid=diagnostic]").evaluateAll((ds) => ds.map((d) => [d.textContent, d.title]));
+  assert(diags.length >= 3, `diagnostics: ${JSON.stringify(diags)}`);
+  for (const [text, title] of diags) {
+    assert(/^(错误|警告)：/.test(text) && /[\u4e00-\u9fff]{2}/.test(text.slice(3)), `not Chinese: ${text}`);
+    assert(/^(error|warning): /.test(title) && /[a-z]+ [a-z]+/.test(title), `no English on hover: ${title}`);
+  }
+  assert(diags.some(([t]) => t.includes("必须在 1 到 65535 之间")), `port 0: ${JSON.stringify(diags)}`);
+  eq(await englishSentences(p), [], "English sentences with a broken manifest");
+  await shot(p, "41-zh-broken", "a broken manifest in Chinese: errors at their lines, English on hover");
+  await c.close();
+});
+
+await step("draining: a terminating Pod with connections is weight 0, drains, then leaves", async () => {
+  const c = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+  const p = await c.newPage();
+  watch(p, "draining");
+  await p.goto(`${BASE}#s=clusterip`);
+  await pods(p).nth(2).waitFor();
+  await p.click("[data-testid=burst]");
+  await waitCount(conns(p), 6);
+  // The Pod the chosen node's table sent the most to.
+  const busy = await pods(p).evaluateAll((ps) => ps.sort((a, b) => b.dataset.hits - a.dataset.hits)[0].dataset.pod);
+  await p.locator(`[data-testid=pod-row][data-pod="${busy}"] [data-testid=terminate]`).click();
+  const drawn = p.locator(`[data-testid=picture] [data-testid=pod][data-pod="${busy}"]`);
+  await p.locator(`[data-testid=picture] [data-testid=pod][data-pod="${busy}"][data-draining]`).waitFor();
+  eq(await drawn.getAttribute("data-weight"), "0", "weight 0");
+  assert(Number(await drawn.getAttribute("data-draining")) > 0, "its connections are still open");
+  const ip = await drawn.getAttribute("data-ip");
+  assert(new RegExp(`-> ${ip.replace(/\./g, "\\.")}:80 +Masq +0 `).test(await ipvsadm(p)), `-Ln shows ${ip} at weight 0`);
+  // kube-proxy's sync sets it to weight 0 rather than deleting it.
+  const ops = await p.locator("[data-testid=op]").allInnerTexts();
+  assert(ops.some((o) => o.includes(`-r ${ip}:80 -m -w 0`)) && !ops.some((o) => o.includes(`-d`) && o.includes(ip)), `changes: ${ops}`);
+  await p.waitForTimeout(800);
+  await shot(p, "42-draining", "a terminating Pod with connections: weight 0, draining");
+  // TIME_WAIT is 2 min: after it the real server leaves the table.
+  await p.click("[data-testid=advance-60000]");
+  await p.click("[data-testid=advance-60000]");
+  await p.click("[data-testid=advance-1000]");
+  await p.locator(`[data-testid=picture] [data-testid=pod][data-pod="${busy}"]:not([data-draining])`).waitFor();
+  assert(!(await ipvsadm(p)).includes(`-> ${ip}:80`), "left the table");
+  await shot(p, "43-drained", "its connections ended: the real server left the table");
+  await c.close();
+});
+
+// Every label's box, the hit badges and the control-plane steps, in screen pixels: no two
+// overlap; no connection's path crosses a control-plane step; a shortened name keeps 12 or more
+// characters.
+const layoutProblems = (p) =>
+  p.locator("[data-testid=picture] svg.sr-svg").evaluate((svg) => {
+    const boxes = [];
+    for (const el of svg.querySelectorAll("text, .sr-hits circle")) {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0) boxes.push({ r, what: el.textContent.trim() || "badge", el });
+    }
+    const out = [];
+    const inter = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
+    for (let i = 0; i < boxes.length; i++)
+      for (let j = i + 1; j < boxes.length; j++) {
+        const [a, b] = [boxes[i], boxes[j]];
+        // A badge's own number sits in its circle.
+        if (a.el.parentNode === b.el.parentNode && a.el.parentNode.classList.contains("sr-hits")) continue;
+        if (inter(a.r, b.r)) out.push(`"${a.what}" overlaps "${b.what}"`);
+      }
+    const steps = [...svg.querySelectorAll(".sr-cp-step rect")].map((r) => r.getBoundingClientRect());
+    for (const path of svg.querySelectorAll("[data-testid=conn-path] path, [data-testid=conn-hop2] path")) {
+      const m = path.getScreenCTM();
+      const len = path.getTotalLength();
+      for (let l = 0; l <= len; l += 3) {
+        const q = path.getPointAtLength(l);
+        const x = m.a * q.x + m.c * q.y + m.e;
+        const y = m.b * q.x + m.d * q.y + m.f;
+        if (steps.some((s) => x > s.left && x < s.right && y > s.top && y < s.bottom)) {
+          out.push("a connection's path crosses the control plane");
+          break;
+        }
+      }
+    }
+    for (const t of svg.querySelectorAll("[data-testid=pod] .sr-t-bold")) {
+      const s = t.textContent;
+      if (s.includes("…") && [...s].length < 13) out.push(`name cut to uselessness: ${s}`);
+    }
+    return out;
+  });
+
+await step("layout: no overlapping labels at 1280 and 390 px (every scenario; 4 nodes × 3 ports, long names)", async () => {
+  const big = readFileSync(new URL("./big-cluster.yaml", import.meta.url), "utf8");
+  const bad = [];
+  for (const width of [1280, 390]) {
+    // Chinese labels are shorter than English ones; both are checked on the big cluster.
+    for (const lang of ["en", "zh"]) {
+      const c = await browser.newContext({ viewport: { width, height: 900 }, locale: "en-US" });
+      await c.addInitScript((l) => localStorage.setItem("svcroute.lang", l), lang);
+      const p = await c.newPage();
+      watch(p, `layout-${width}-${lang}`);
+      await p.goto(BASE);
+      await pods(p).first().waitFor();
+      for (const id of lang === "en" ? await scenarioIds(p) : []) {
+        await p.click(`[data-testid=scenario-${id}]`);
+        await p.locator(`[data-testid=scenario-${id}][aria-pressed=true]`).waitFor();
+        await p.click("[data-testid=burst]");
+        await conns(p).first().waitFor();
+        await p.waitForTimeout(300);
+        for (const s of await layoutProblems(p)) bad.push(`${width} ${lang} ${id}: ${s}`);
+      }
+      await p.click("[data-testid=scenario-nodeport]");
+      await p.locator("[data-testid=manifest]").fill(big);
+      await p.locator("[data-testid=picture] [data-testid=node]").nth(3).waitFor();
+      await p.click("[data-testid=burst]");
+      await conns(p).first().waitFor();
+      await p.waitForTimeout(1000);
+      for (const s of await layoutProblems(p)) bad.push(`${width} ${lang} big: ${s}`);
+      await p.locator("[data-testid=picture]").screenshot({ path: join(ART, `44-big-${width}-${lang}.png`) });
+      shots.push({ file: `44-big-${width}-${lang}.png`, what: `4 nodes × 3 ports, long names, ${width} px, ${lang}` });
+      await c.close();
+    }
+  }
+  eq(bad, [], "layout problems");
+});
+// ---- end of the i18n block.
 
 await step("keyboard only: Tab to 'Send one connection', Enter sends", async () => {
   await page.click("[data-testid=scenario-clusterip]");

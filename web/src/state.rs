@@ -518,15 +518,21 @@ impl State {
     pub fn diff(&self) -> Option<(Vec<Op>, bool)> {
         let m = self.model.as_deref()?;
         let node = self.node_name();
-        let new = diff::State::from_plan(m.plan_of(node.as_deref())?);
-        let old = self.prev.as_deref().and_then(|p| {
-            p.plans
-                .iter()
-                .find(|pl| Some(&pl.node) == node.as_ref())
-                .map(diff::State::from_plan)
-        });
+        let new_plan = m.plan_of(node.as_deref())?;
+        let new = diff::State::from_plan(new_plan);
+        let old = self
+            .prev
+            .as_deref()
+            .and_then(|p| p.plans.iter().find(|pl| Some(&pl.node) == node.as_ref()));
         let first = old.is_none();
-        Some((diff::diff(&old.unwrap_or_default(), &new), first))
+        // kube-proxy's sync from the kernel as it is (busy real servers drain at weight 0).
+        Some(match old {
+            Some(old) => (
+                self.sim.clone().sync_ops(old, new_plan, self.clock_ms),
+                first,
+            ),
+            None => (diff::diff(&diff::State::default(), &new), first),
+        })
     }
 
     /// The state a link reproduces.

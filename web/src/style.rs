@@ -91,6 +91,7 @@ button.sr-diag{text-decoration:underline dotted}
 .sr-pod.terminating>rect{fill:var(--term-bg);stroke:var(--bad)}
 .sr-pod.sr-out>rect{stroke-dasharray:4 3}
 .sr-pod.sr-draining>rect{fill:var(--term-bg);stroke:var(--bad);stroke-dasharray:2 2;stroke-width:2}
+.sr-svg .sr-drain-text{fill:var(--bad);font-weight:600}
 .sr-pod.sr-unselected text{fill:var(--muted)}
 .sr-pod.sr-unselected>rect{fill:var(--unsel);stroke:var(--edge)}
 .sr-hits circle{fill:var(--accent)}

@@ -742,6 +742,45 @@ impl Simulator {
         out
     }
 
+    /// What kube-proxy sends to `old`'s node when the plan becomes `new` at `now_ms`: the
+    /// kernel as this simulator holds it (its [`Simulator::kernel_plan`] and connection
+    /// counts) reconciled to `new` ([`crate::reconcile::reconcile`]): a busy TCP real server
+    /// that is no longer wanted is set to weight 0 (`ipvsadm -e … -w 0`), an idle one deleted.
+    pub fn sync_ops(&mut self, old: &Plan, new: &Plan, now_ms: u64) -> Vec<crate::diff::Op> {
+        use crate::diff::{RsKey, State};
+        use crate::reconcile::{Observed, Ownership};
+        let held = self.kernel_plan(old, now_ms);
+        let mut observed = Observed::idle(&State::from_plan(&held));
+        for vs in &held.virtual_servers {
+            let counts = self.counters(&old.node, &vs.key(), now_ms);
+            let Some((_, rs)) = observed.virtual_servers.get_mut(&vs.key()) else {
+                continue;
+            };
+            for c in counts {
+                let key = RsKey {
+                    address: c.address,
+                    port: c.port,
+                };
+                if let Some(o) = rs.get_mut(&key) {
+                    o.active = c.counts.active;
+                    o.inactive = c.counts.inactive;
+                }
+            }
+        }
+        // Everything in the old plan is kube-proxy's own.
+        let owned = Ownership {
+            node_addresses: held
+                .virtual_servers
+                .iter()
+                .map(|v| v.address)
+                .chain(new.virtual_servers.iter().map(|v| v.address))
+                .collect(),
+            node_port_range: (0, u16::MAX),
+            excluded: Vec::new(),
+        };
+        crate::reconcile::reconcile(&observed, &State::from_plan(new), &owned)
+    }
+
     /// The protocol of a virtual server the simulator knows, for callers rendering tables.
     pub fn knows(&self, node: &str, vs: &VsKey) -> bool {
         self.services.contains_key(&(node.into(), *vs))
@@ -830,6 +869,20 @@ mod tests {
         let busy = both.real_servers[d.index.unwrap()].address;
         let mut one = both.clone();
         one.real_servers.retain(|r| r.address != busy);
+        // kube-proxy's sync: the busy real server is set to weight 0, not deleted.
+        let plan = |v: &VirtualServer| Plan {
+            node: "n".into(),
+            virtual_servers: alloc::vec![v.clone()],
+            interface_addresses: alloc::vec![v.address],
+            dns: Vec::new(),
+            warnings: Vec::new(),
+            diagnostics: Vec::new(),
+        };
+        let ops = s.sync_ops(&plan(&both), &plan(&one), 5_000);
+        assert!(
+            matches!(ops.as_slice(), [crate::diff::Op::UpdateRealServer { weight: 0, real_server, .. }] if real_server.address == busy),
+            "{ops:?}"
+        );
         let view = s.kernel_view("n", &one, 5_000).into_owned();
         let drained: Vec<u32> = view
             .real_servers

@@ -59,18 +59,51 @@ fn f(x: f64) -> String {
     format!("{x:.1}")
 }
 
-/// Shortens a long name in the middle: `pc-deployment-…-x2k9q`.
+/// How many monospace cells a character takes: CJK and full-width ones two (near enough:
+/// the fallback CJK font's glyphs are about 1.75 Latin cells), the rest one.
+fn cells(c: char) -> f64 {
+    if matches!(c as u32, 0x1100..=0x115f | 0x2e80..=0xa4cf | 0xac00..=0xd7a3 | 0xf900..=0xfaff | 0xfe30..=0xfe4f | 0xff00..=0xff60 | 0xffe0..=0xffe6)
+    {
+        1.75
+    } else {
+        1.0
+    }
+}
+
+/// Shortens a long text in the middle to at most `max` cells: `pc-deployment-…-x2k9q`.
 fn short(name: &str, max: usize) -> String {
+    let max = max as f64;
     let chars: Vec<char> = name.chars().collect();
-    if chars.len() <= max {
+    if chars.iter().map(|c| cells(*c)).sum::<f64>() <= max {
         return name.into();
     }
-    let tail = max / 2;
-    let head = max - tail - 1;
-    let mut s: String = chars[..head].iter().collect();
-    s.push('…');
-    s.extend(&chars[chars.len() - tail..]);
-    s
+    let budget = max - 1.0;
+    let (mut head, mut tail) = (String::new(), Vec::new());
+    let (mut used, mut i, mut j) = (0.0, 0, chars.len());
+    // Alternately from both ends, the tail (a Pod's unique suffix) first.
+    while i < j {
+        let take_tail = tail.len() <= head.chars().count();
+        let c = if take_tail { chars[j - 1] } else { chars[i] };
+        if used + cells(c) > budget {
+            break;
+        }
+        used += cells(c);
+        if take_tail {
+            tail.push(c);
+            j -= 1;
+        } else {
+            head.push(c);
+            i += 1;
+        }
+    }
+    head.push('…');
+    head.extend(tail.iter().rev());
+    head
+}
+
+/// Cells that fit in `width` drawing units of the mono font (9.5 px: 5.75 units a cell).
+fn fit(width: f64) -> usize {
+    (width / 5.75).max(8.0) as usize
 }
 
 /// The cluster, drawn.
@@ -217,58 +250,6 @@ pub fn picture(props: &PanelProps) -> Html {
     let cluster_top = band_top + band_h + 10.0;
     let mut y = cluster_top + 18.0;
 
-    // The control plane, once: how a change reaches the rules.
-    let proxies = format!("kube-proxy ×{}", model.cluster.nodes.len());
-    let steps = [
-        "kube-apiserver",
-        "etcd",
-        "EndpointSlice",
-        proxies.as_str(),
-        t.ipvs_rules,
-    ];
-    let cp_gap = 12.0;
-    let (cp_cols, cp_w) = if narrow {
-        (3usize, (W - 20.0 - 2.0 * cp_gap) / 3.0)
-    } else {
-        (5usize, (W - 20.0 - 4.0 * cp_gap) / 5.0)
-    };
-    let changed = state.prev.is_some();
-    let mut cp: Vec<Html> = Vec::new();
-    let mut prev: Option<Rect> = None;
-    for (i, label) in steps.iter().enumerate() {
-        let r = Rect {
-            x: 10.0 + (i % cp_cols) as f64 * (cp_w + cp_gap),
-            y: y + (i / cp_cols) as f64 * 30.0,
-            w: cp_w,
-            h: 22.0,
-        };
-        if let Some(p) = prev {
-            let (x1, y1, x2, y2) = if (r.y - p.y).abs() < 1.0 {
-                (p.x + p.w, p.cy(), r.x, r.cy())
-            } else {
-                (p.cx(), p.y + p.h, r.cx(), r.y)
-            };
-            cp.push(html! { <line x1={f(x1)} y1={f(y1)} x2={f(x2 - 1.0)} y2={f(y2)} class="sr-cp-link" marker-end="url(#sr-arrow)" /> });
-        }
-        let style = format!("animation-delay:{:.2}s", i as f64 * 0.25);
-        cp.push(html! {
-            <g class={classes!("sr-cp-step", changed.then_some("sr-cp-anim"))} style={style}>
-                <title>{ if i == 3 { t.every_kube_proxy } else { *label } }</title>
-                <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="4" />
-                <text x={f(r.cx())} y={f(r.y + 14.5)} class="sr-t-small sr-t-strong">{ *label }</text>
-            </g>
-        });
-        prev = Some(r);
-    }
-    let cp_h = if narrow { 52.0 } else { 22.0 };
-    items.push(html! {
-        <g class="sr-control-plane" data-testid="control-plane" key={format!("cp-{:p}", Rc::as_ptr(&model))}>
-            <text x={f(W - 10.0)} y={f(y - 4.0)} class="sr-t-small sr-t-right">{ t.control_plane }</text>
-            { for cp }
-        </g>
-    });
-    y += cp_h + 16.0;
-
     // Cluster DNS, for headless and ExternalName Services.
     let mut dns_box: Option<Rect> = None;
     match &svc {
@@ -295,7 +276,22 @@ pub fn picture(props: &PanelProps) -> Html {
     let mut entry_boxes: BTreeMap<(String, String), Rect> = BTreeMap::new();
     let mut row_h: f64 = 0.0;
     let svc_id = svc.as_ref().map(|s| s.id.clone()).unwrap_or_default();
-    let kernel = kernel_real_servers(state, &model, &svc_id, node_sel.as_deref());
+    let mut ksim = state.sim.clone();
+    let snat_node: Option<String> = state
+        .log
+        .iter()
+        .rev()
+        .find(|s| s.burst == state.bursts)
+        .filter(|s| s.conn.pod.is_some() && !s.conn.refused)
+        .and_then(|s| s.conn.node.clone());
+    let mut snat_slot: Option<Rect> = None;
+    let kernel = kernel_real_servers(
+        &mut ksim,
+        state.clock_ms,
+        &model,
+        &svc_id,
+        node_sel.as_deref(),
+    );
     for (i, n) in nodes.iter().enumerate() {
         let col = i % cols;
         if col == 0 && i > 0 {
@@ -354,8 +350,40 @@ pub fn picture(props: &PanelProps) -> Html {
             .collect();
         vips.dedup();
         let line_h = 13.0;
+        let chars = fit(nw - 12.0 - 10.0);
+        // Each entry: `TCP ADDRESS:PORT (name) rr → N`; when that does not fit, the port's
+        // name goes on a line of its own rather than cutting the address.
+        let entry_lines: Vec<(String, Option<String>)> = vss
+            .iter()
+            .map(|v| {
+                // As the node's kernel holds it: real servers kube-proxy drains count too.
+                let held = ksim
+                    .kernel_view(&name, v, state.clock_ms)
+                    .real_servers
+                    .len();
+                let target = format!("{}:{}", fmt_addr(&v.address), v.port);
+                let main = format!("{} {target} {} → {held}", v.protocol, v.scheduler);
+                if v.port_name.is_empty() {
+                    (main, None)
+                } else {
+                    let full = format!(
+                        "{} {target} ({}) {} → {held}",
+                        v.protocol, v.port_name, v.scheduler
+                    );
+                    if full.chars().count() <= chars {
+                        (full, None)
+                    } else {
+                        (main, Some(format!("  ({})", v.port_name)))
+                    }
+                }
+            })
+            .collect();
+        let entry_rows: usize = entry_lines
+            .iter()
+            .map(|(_, second)| 1 + usize::from(second.is_some()))
+            .sum();
         let kp_h =
-            30.0 + vss.len().max(1) as f64 * line_h + if vips.is_empty() { 0.0 } else { line_h };
+            30.0 + entry_rows.max(1) as f64 * line_h + if vips.is_empty() { 0.0 } else { line_h };
         let kp = Rect {
             x: x + 6.0,
             y: cy,
@@ -363,7 +391,6 @@ pub fn picture(props: &PanelProps) -> Html {
             h: kp_h,
         };
         proxy_boxes.insert(name.clone(), kp);
-        let chars = ((kp.w - 10.0) / 5.8) as usize;
         let mut lines: Vec<Html> = Vec::new();
         let mut ly = kp.y + 26.0;
         if !vips.is_empty() {
@@ -377,35 +404,28 @@ pub fn picture(props: &PanelProps) -> Html {
         if vss.is_empty() {
             lines.push(html! { <text x={f(kp.x + 5.0)} y={f(ly)} class="sr-t-left sr-t-small">{ t.no_vs }</text> });
         }
-        for v in &vss {
+        for (v, (text, second)) in vss.iter().zip(&entry_lines) {
             let target = format!("{}:{}", fmt_addr(&v.address), v.port);
             let chosen = entry.as_ref().is_some_and(|e| e.target == target);
-            let pname = if v.port_name.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", v.port_name)
-            };
-            let text = format!(
-                "{} {target}{pname} {} → {}",
-                v.protocol,
-                v.scheduler,
-                v.real_servers.len()
-            );
+            let rows = 1.0 + f64::from(u8::from(second.is_some()));
             let r = Rect {
                 x: kp.x + 2.0,
                 y: ly - 10.0,
                 w: kp.w - 4.0,
-                h: line_h,
+                h: line_h * rows,
             };
             entry_boxes.insert((name.clone(), target.clone()), r);
             lines.push(html! {
                 <g class={classes!("sr-vs", chosen.then_some("sr-chosen"))} data-testid="entry" data-target={target.clone()} data-node={name.clone()}>
                     <title>{ format!("{text} · {:?}", v.kind) }</title>
                     <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="2" />
-                    <text x={f(kp.x + 5.0)} y={f(ly)} class="sr-t-left sr-t-mono">{ short(&text, chars) }</text>
+                    <text x={f(kp.x + 5.0)} y={f(ly)} class="sr-t-left sr-t-mono">{ short(text, chars) }</text>
+                    if let Some(second) = second {
+                        <text x={f(kp.x + 5.0)} y={f(ly + line_h)} class="sr-t-left sr-t-mono">{ short(second, chars) }</text>
+                    }
                 </g>
             });
-            ly += line_h;
+            ly += line_h * rows;
         }
         inner.push(html! {
             <g class="sr-proxy" data-testid="kube-proxy" data-node={name.clone()}>
@@ -415,19 +435,34 @@ pub fn picture(props: &PanelProps) -> Html {
             </g>
         });
         cy += kp_h + 8.0;
+        // The last connection's "the Pod sees source …" tag gets its own row under the
+        // kube-proxy that masquerades it, clear of every Pod's name.
+        if snat_node.as_deref() == Some(name.as_str()) {
+            snat_slot = Some(Rect {
+                x: x + 6.0,
+                y: cy - 3.0,
+                w: nw - 12.0,
+                h: 15.0,
+            });
+            cy += 16.0;
+        }
         // Pods.
         let pods: Vec<_> = model.pods_on(&name).collect();
         if pods.is_empty() {
             inner.push(html! { <text x={f(x + nw / 2.0)} y={f(cy + 16.0)} class="sr-t-small">{ t.no_pods }</text> });
         }
-        for (j, p) in pods.iter().enumerate() {
+        let mut py = cy;
+        for p in &pods {
             let id = p.meta.id.to_string();
+            // A draining Pod has a third line: its weight and open connections.
+            let draining = kernel.get(&id).is_some_and(|(w, _)| *w == 0);
             let r = Rect {
                 x: x + 6.0,
-                y: cy + j as f64 * (POD_H + POD_GAP),
+                y: py,
                 w: nw - 12.0,
-                h: POD_H,
+                h: POD_H + if draining { 12.0 } else { 0.0 },
             };
+            py += r.h + POD_GAP;
             pod_boxes.insert(id.clone(), r);
             inner.push(pod_box(
                 state,
@@ -439,19 +474,82 @@ pub fn picture(props: &PanelProps) -> Html {
                 t,
             ));
         }
-        let h = cy + (pods.len().max(1) as f64) * (POD_H + POD_GAP) + 2.0 - y;
+        let h = py.max(cy + POD_H + POD_GAP) + 2.0 - y;
         let chosen_node = node_sel.as_deref() == Some(name.as_str());
         items.push(html! {
             <g class={classes!("sr-node", chosen_node.then_some("sr-chosen"))} data-testid="node" data-node={name.clone()}>
                 <rect x={f(x)} y={f(y)} width={f(nw)} height={f(h)} rx="8" />
-                <text x={f(x + 8.0)} y={f(y + 14.0)} class="sr-t-left sr-t-bold">{ name.clone() }</text>
+                <text x={f(x + 8.0)} y={f(y + 14.0)} class="sr-t-left sr-t-bold sr-t-mono">{ short(&name, fit(nw - 16.0)) }</text>
                 <text x={f(x + 8.0)} y={f(y + 26.0)} class="sr-t-left sr-t-mono">{ addr }</text>
                 { for inner }
             </g>
         });
         row_h = row_h.max(h);
     }
-    let cluster_bottom = y + row_h + 8.0;
+    // The control plane, below the nodes: no connection's path crosses it.
+    y += row_h + 22.0;
+    // The control plane, once: how a change reaches the rules.
+    let proxies = format!("kube-proxy ×{}", model.cluster.nodes.len());
+    let steps = [
+        "kube-apiserver",
+        "etcd",
+        "EndpointSlice",
+        proxies.as_str(),
+        t.ipvs_rules,
+    ];
+    let cp_gap = 12.0;
+    // Narrow: three a row, the second row right to left (a snake), so no arrow crosses a box.
+    let (cp_cols, cp_w) = if narrow {
+        (3usize, (W - 20.0 - 2.0 * cp_gap) / 3.0)
+    } else {
+        (5usize, (W - 20.0 - 4.0 * cp_gap) / 5.0)
+    };
+    let changed = state.prev.is_some();
+    let mut cp: Vec<Html> = Vec::new();
+    let mut prev: Option<Rect> = None;
+    for (i, label) in steps.iter().enumerate() {
+        let row = i / cp_cols;
+        let col = if row % 2 == 0 {
+            i % cp_cols
+        } else {
+            cp_cols - 1 - i % cp_cols
+        };
+        let r = Rect {
+            x: 10.0 + col as f64 * (cp_w + cp_gap),
+            y: y + row as f64 * 30.0,
+            w: cp_w,
+            h: 22.0,
+        };
+        if let Some(p) = prev {
+            let (x1, y1, x2, y2) = if (r.y - p.y).abs() >= 1.0 {
+                (p.cx(), p.y + p.h, r.cx(), r.y)
+            } else if r.x > p.x {
+                (p.x + p.w, p.cy(), r.x, r.cy())
+            } else {
+                (p.x, p.cy(), r.x + r.w + 2.0, r.cy())
+            };
+            cp.push(html! { <line x1={f(x1)} y1={f(y1)} x2={f(x2 - 1.0)} y2={f(y2)} class="sr-cp-link" marker-end="url(#sr-arrow)" /> });
+        }
+        let style = format!("animation-delay:{:.2}s", i as f64 * 0.25);
+        cp.push(html! {
+            <g class={classes!("sr-cp-step", changed.then_some("sr-cp-anim"))} style={style}>
+                <title>{ if i == 3 { t.every_kube_proxy } else { *label } }</title>
+                <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="4" />
+                <text x={f(r.cx())} y={f(r.y + 14.5)} class="sr-t-small sr-t-strong">{ *label }</text>
+            </g>
+        });
+        prev = Some(r);
+    }
+    let cp_h = if narrow { 52.0 } else { 22.0 };
+    items.push(html! {
+        <g class="sr-control-plane" data-testid="control-plane" key={format!("cp-{:p}", Rc::as_ptr(&model))}>
+            <text x={f(W - 10.0)} y={f(y - 4.0)} class="sr-t-small sr-t-right">{ t.control_plane }</text>
+            { for cp }
+        </g>
+    });
+    y += cp_h + 8.0;
+
+    let cluster_bottom = y;
     let height = cluster_bottom + 6.0;
     items.insert(
         1,
@@ -483,6 +581,7 @@ pub fn picture(props: &PanelProps) -> Html {
         .iter()
         .filter(|s| s.burst == state.bursts)
         .collect();
+    let mut refused_marks: Vec<(String, String)> = Vec::new();
     for (i, sent) in last.iter().enumerate() {
         let c = &sent.conn;
         let Some(from) = client_boxes.get(&c.from).copied() else {
@@ -571,7 +670,11 @@ pub fn picture(props: &PanelProps) -> Html {
                 </g>
             });
         }
-        if let Some((x, y)) = refused_at {
+        // One mark per place: several refused connections from one client share it.
+        if let Some((x, y)) = refused_at
+            && !refused_marks.contains(&(f(x), f(y)))
+        {
+            refused_marks.push((f(x), f(y)));
             overlay.push(html! {
                 <g data-testid="refused-mark">
                     <title>{ crate::messages::hover(&crate::messages::reason(c, state.lang), &c.reason) }</title>
@@ -588,6 +691,14 @@ pub fn picture(props: &PanelProps) -> Html {
                 None => format!("{} {}", t.sees_source, c.from),
             };
             let w = label.chars().count() as f64 * 5.8 + 10.0;
+            let (x, y) = match snat_slot {
+                // Left of the paths, which run down the node's right side.
+                Some(slot) => (
+                    (slot.x + slot.w - 34.0 - w / 2.0).max(slot.x + w / 2.0),
+                    slot.y + 10.0,
+                ),
+                None => (x, y),
+            };
             let x = x.clamp(w / 2.0 + 2.0, W - w / 2.0 - 2.0);
             overlay.push(html! {
                 <g class="sr-snat" data-testid="snat" data-snat={c.snat.clone().unwrap_or_default()}>
@@ -647,7 +758,7 @@ fn client_box(r: Rect, c: &Client, colour: &str, chosen: bool, what: &str) -> Ht
         <g class={classes!("sr-client", chosen.then_some("sr-chosen"))} data-testid="client-box"
             data-address={c.address.to_string()} data-where={c.location.as_str()}>
             <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="6" style={format!("stroke:{colour}")} />
-            <text x={f(r.x + 6.0)} y={f(r.y + 11.0)} class="sr-t-left sr-t-small">{ if what.is_empty() { c.name.clone() } else { format!("{what} · {}", c.name) } }</text>
+            <text x={f(r.x + 6.0)} y={f(r.y + 11.0)} class="sr-t-left sr-t-small">{ short(&if what.is_empty() { c.name.clone() } else { format!("{what} · {}", c.name) }, ((r.w - 10.0) / 4.9) as usize) }</text>
             <text x={f(r.x + 6.0)} y={f(r.y + r.h - 5.0)} class="sr-t-left sr-t-mono">{ c.address.to_string() }</text>
         </g>
     }
@@ -658,7 +769,8 @@ fn client_box(r: Rect, c: &Client, colour: &str, chosen: bool, what: &str) -> Ht
 /// (ActiveConn + InActConn). A real server the plan dropped while busy is there at weight 0,
 /// draining, until its connections end (kube-proxy's graceful termination).
 fn kernel_real_servers(
-    state: &State,
+    sim: &mut svcroute_core::sim::Simulator,
+    now: u64,
     model: &Model,
     svc_id: &str,
     node: Option<&str>,
@@ -667,8 +779,6 @@ fn kernel_real_servers(
     let Some(plan) = model.plan_of(node) else {
         return out;
     };
-    let mut sim = state.sim.clone();
-    let now = state.clock_ms;
     for vs in plan.virtual_servers.iter().filter(|v| v.service == svc_id) {
         let view = sim.kernel_view(&plan.node, vs, now).into_owned();
         let counts = sim.counters(&plan.node, &vs.key(), now);
@@ -706,26 +816,27 @@ fn pod_box(
     let weight = kernel.map(|(w, _)| w);
     let draining = kernel.filter(|(w, _)| *w == 0).map(|(_, open)| open);
     let hits = state.hits(&id);
-    let draining_word;
-    let state_word = match (pod_state, draining) {
-        (_, Some(open)) => {
-            draining_word = format!("{} · {open} {}", t.draining, t.open_conns);
-            draining_word.as_str()
-        }
-        (PodState::Ready, _) => t.ready,
-        (PodState::NotReady, _) => t.not_ready,
-        (PodState::Terminating, _) => t.terminating,
+    let state_word = match pod_state {
+        PodState::Ready => t.ready,
+        PodState::NotReady => t.not_ready,
+        PodState::Terminating => t.terminating,
     };
+    let drain_line = draining.map(|open| format!("{} · {open} {}", t.draining, t.open_conns));
     let ip = p
         .ips
         .first()
         .map(ToString::to_string)
         .unwrap_or_else(|| "-".into());
     let badge = if hits > 0 { 26.0 } else { 0.0 };
-    let name_max = (((r.w - 22.0 - badge) / 6.0) as usize).max(8);
-    let line_max = (((r.w - 22.0 - badge) / 5.8) as usize).max(8);
+    // The name (mono, bold) stops short of the hit badge; the lines below run under it.
+    let name_max = fit(r.w - 21.0 - badge);
+    let line_max = fit(r.w - 12.0);
     let title = format!(
-        "{id} · {ip} · {state_word} · {}",
+        "{id} · {ip} · {state_word}{} · {}",
+        drain_line
+            .as_ref()
+            .map(|d| format!(" · {d}"))
+            .unwrap_or_default(),
         if in_rules { t.in_rules } else { t.not_in_rules }
     );
     let (sx, sy) = (r.x + 9.0, r.y + 11.0);
@@ -748,8 +859,11 @@ fn pod_box(
             <title>{ title }</title>
             <rect x={f(r.x)} y={f(r.y)} width={f(r.w)} height={f(r.h)} rx="5" />
             { shape }
-            <text x={f(r.x + 17.0)} y={f(r.y + 15.0)} class="sr-t-left sr-t-bold">{ short(&p.meta.id.name, name_max) }</text>
+            <text x={f(r.x + 17.0)} y={f(r.y + 15.0)} class="sr-t-left sr-t-bold sr-t-mono">{ short(&p.meta.id.name, name_max) }</text>
             <text x={f(r.x + 7.0)} y={f(r.y + 31.0)} class="sr-t-left sr-t-mono">{ short(&format!("{ip} · {state_word}"), line_max) }</text>
+            if let Some(d) = &drain_line {
+                <text x={f(r.x + 7.0)} y={f(r.y + 44.0)} class="sr-t-left sr-t-mono sr-drain-text" data-testid="draining">{ short(d, line_max) }</text>
+            }
             if hits > 0 {
                 <g class="sr-hits">
                     <circle cx={f(r.x + r.w - 13.0)} cy={f(r.y + 13.0)} r="9.5" />
@@ -912,5 +1026,10 @@ mod tests {
             super::short("pc-deployment-7c8d9f-x2k9q", 18),
             "pc-deplo…d9f-x2k9q"
         );
+        // Chinese takes about two cells a character: the text fits the same width.
+        let zh = super::short("10.244.0.209 · 权重 0，排空中 · 1 个连接", 24);
+        let cells: f64 = zh.chars().map(super::cells).sum();
+        assert!(cells <= 24.0, "{zh} is {cells} cells");
+        assert!(zh.starts_with("10.244.") && zh.ends_with("个连接"), "{zh}");
     }
 }
