@@ -549,6 +549,10 @@ await step("zh: a broken manifest's errors and warnings in Chinese, the English 
   assert(diags.some(([t]) => t.includes("必须在 1 到 65535 之间")), `port 0: ${JSON.stringify(diags)}`);
   eq(await englishSentences(p), [], "English sentences with a broken manifest");
   await shot(p, "41-zh-broken", "a broken manifest in Chinese: errors at their lines, English on hover");
+  // A YAML syntax error (the parser's words) too.
+  await area.fill("apiVersion: v1\nkind: Service\nmetadata: name: web\n");
+  await p.locator("[data-testid=diagnostic]", { hasText: "无效的 YAML" }).waitFor();
+  eq(await englishSentences(p), [], "English sentences with a YAML syntax error");
   await c.close();
 });
 

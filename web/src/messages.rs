@@ -22,7 +22,7 @@ pub fn render(msg: &Msg, lang: Lang) -> String {
         Lang::En => msg.to_string(),
         Lang::Zh => {
             let mut out = String::new();
-            msg.render_with(&zh, &plain, &mut out);
+            known_raw(msg).render_with(&zh, &plain, &mut out);
             shorten(out)
         }
     }
@@ -83,10 +83,79 @@ pub fn diagnostic_message(d: &Diagnostic, lang: Lang) -> String {
     }
 }
 
-/// The Chinese of an English template.
+/// The Chinese of an English template (or of a YAML parser's message, [`RAW_ZH`]).
 pub fn zh(template: &'static str) -> Option<&'static str> {
-    ZH.iter().find(|(en, _)| *en == template).map(|(_, zh)| *zh)
+    ZH.iter()
+        .chain(RAW_ZH)
+        .find(|(en, _)| *en == template)
+        .map(|(_, zh)| *zh)
 }
+
+/// `msg` with each [`Msg::Raw`] text that is a known YAML parser message turned into a
+/// template of [`RAW_ZH`] (the rest stays as it is).
+fn known_raw(msg: &Msg) -> Msg {
+    use svcroute_core::diag::Arg;
+    match msg {
+        Msg::Raw(s) => match RAW_ZH.iter().find(|(en, _)| en == s) {
+            Some((en, _)) => Msg::Template(en, Vec::new()),
+            None => msg.clone(),
+        },
+        Msg::Join(parts, sep) => Msg::Join(parts.iter().map(known_raw).collect(), sep),
+        Msg::Template(t, args) => Msg::Template(
+            t,
+            args.iter()
+                .map(|a| match a {
+                    Arg::Msg(m) => Arg::Msg(known_raw(m)),
+                    plain => plain.clone(),
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// The YAML parser's (saphyr-parser's) most common messages, which reach the core as text.
+pub const RAW_ZH: &[(&str, &str)] = &[
+    (
+        "mapping values are not allowed in this context",
+        "此处不允许映射值（冒号后的值）",
+    ),
+    (
+        "mapping keys are not allowed in this context",
+        "此处不允许映射键",
+    ),
+    (
+        "block sequence entries are not allowed in this context",
+        "此处不允许块序列条目（- 开头的行）",
+    ),
+    (
+        "while parsing a block mapping, did not find expected key",
+        "解析块映射时，没有找到预期的键",
+    ),
+    (
+        "while parsing a node, did not find expected node content",
+        "解析节点时，没有找到预期的节点内容",
+    ),
+    ("did not find expected key", "没有找到预期的键"),
+    (
+        "did not find expected next token",
+        "没有找到预期的下一个记号",
+    ),
+    ("invalid indentation", "缩进无效"),
+    ("tabs disallowed in this context", "此处不允许制表符"),
+    ("tab cannot be used as indentation", "制表符不能用于缩进"),
+    ("simple key expected", "应为一个简单键"),
+    ("misplaced bracket", "括号位置不对"),
+    ("found unprintable character", "发现不可打印的字符"),
+    ("unexpected end of plain scalar", "普通标量意外结束"),
+    (
+        "while scanning a quoted scalar, found unexpected end of stream",
+        "扫描带引号的标量时，输入意外结束",
+    ),
+    (
+        "while parsing a quoted scalar, found unknown escape character",
+        "解析带引号的标量时，发现未知的转义字符",
+    ),
+];
 
 /// Every core template (English) with its Chinese. `{}` takes the next argument, `{N}`
 /// argument N (Chinese often puts them in another order).
@@ -809,6 +878,19 @@ mod tests {
         assert_eq!(
             render(&reordered, Lang::Zh),
             "名字空间 \"dev\" 中没有服务 \"web\"：已忽略"
+        );
+    }
+
+    // A YAML syntax error (the parser's own words, text in the core): a known one in Chinese.
+    #[test]
+    fn yaml_syntax_errors_render_in_chinese() {
+        let read = svcroute_core::manifest::read_all([("m.yaml", "a: b: c\n")]);
+        let d = &read.diagnostics[0];
+        assert_eq!(
+            diagnostic_message(d, Lang::Zh),
+            "无效的 YAML：此处不允许映射值（冒号后的值）",
+            "{}",
+            d.message
         );
     }
 

@@ -47,7 +47,7 @@ fn read_text(file: &Arc<str>, text: &str, out: &mut Read) {
             out.diagnostics.push(Diagnostic::error(
                 Kind::Syntax,
                 Some(loc(file, e.pos)),
-                crate::msg!("invalid {}: {}", what, e.message),
+                crate::msg!("invalid {}: {}", what, Msg::Raw(e.message)),
             ));
             return;
         }

@@ -351,8 +351,8 @@ pub fn picture(props: &PanelProps) -> Html {
         vips.dedup();
         let line_h = 13.0;
         let chars = fit(nw - 12.0 - 10.0);
-        // Each entry: `TCP ADDRESS:PORT (name) rr → N`; when that does not fit, the port's
-        // name goes on a line of its own rather than cutting the address.
+        // Each entry: `TCP ADDRESS:PORT (name) rr → N`; when that does not fit, the protocol
+        // and the port's name go on a line of their own rather than cutting the address.
         let entry_lines: Vec<(String, Option<String>)> = vss
             .iter()
             .map(|v| {
@@ -362,19 +362,19 @@ pub fn picture(props: &PanelProps) -> Html {
                     .real_servers
                     .len();
                 let target = format!("{}:{}", fmt_addr(&v.address), v.port);
-                let main = format!("{} {target} {} → {held}", v.protocol, v.scheduler);
-                if v.port_name.is_empty() {
-                    (main, None)
+                let named = if v.port_name.is_empty() {
+                    String::new()
                 } else {
-                    let full = format!(
-                        "{} {target} ({}) {} → {held}",
-                        v.protocol, v.port_name, v.scheduler
-                    );
-                    if full.chars().count() <= chars {
-                        (full, None)
-                    } else {
-                        (main, Some(format!("  ({})", v.port_name)))
-                    }
+                    format!(" ({})", v.port_name)
+                };
+                let full = format!("{} {target}{named} {} → {held}", v.protocol, v.scheduler);
+                if full.chars().count() <= chars {
+                    (full, None)
+                } else {
+                    (
+                        format!("{target} {} → {held}", v.scheduler),
+                        Some(format!("  {}{named}", v.protocol)),
+                    )
                 }
             })
             .collect();
