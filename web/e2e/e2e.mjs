@@ -19,9 +19,9 @@ mkdirSync(ART, { recursive: true });
 
 // The whole run is bounded.
 const deadline = setTimeout(() => {
-  console.log("e2e: timed out after 240 s");
+  console.log("e2e: timed out after 360 s");
   process.exit(2);
-}, 240_000);
+}, 360_000);
 
 let passed = 0;
 let failed = 0;

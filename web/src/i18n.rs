@@ -1,6 +1,6 @@
-//! The page's words in English and Chinese (the seed notes are Chinese). Only the page's own
-//! labels are translated: the core's explanations and diagnostics are shown as the core and
-//! the CLI write them.
+//! The page's own words in English and Chinese (the seed notes are Chinese). The core's
+//! explanations and diagnostics are translated by [`crate::messages`] from the core's
+//! structured messages, with the English original on hover.
 
 /// A language of the page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -214,7 +214,7 @@ const EN: Texts = Texts {
     outside: "outside the cluster",
     no_pods: "no Pods",
     no_services: "No Service in these manifests: add one to see it routed.",
-    footer: "Every address, real server, DNS answer, decision and explanation on this page comes from svcroute-core, compiled to WebAssembly; the page only draws them. Explanations are the core's own words.",
+    footer: "Every address, real server, DNS answer, decision and explanation on this page comes from svcroute-core, compiled to WebAssembly; the page only draws them. Explanations are the core's own words (the CLI prints the same).",
     share: "The address bar holds this state (manifests, clock, actions, scenario): copy it to share.",
     hits: "connections",
     external_name_no_pods: "An ExternalName Service selects no Pods.",
@@ -309,7 +309,7 @@ const ZH: Texts = Texts {
     outside: "集群外部",
     no_pods: "没有 Pod",
     no_services: "清单中没有 Service：添加一个即可看到路由。",
-    footer: "本页上的每个地址、真实服务器、DNS 应答、调度决定和解释都来自编译为 WebAssembly 的 svcroute-core，页面只负责绘制。解释文字为核心输出的英文原文。",
+    footer: "本页上的每个地址、真实服务器、DNS 应答、调度决定和解释都来自编译为 WebAssembly 的 svcroute-core，页面只负责绘制。解释文字是核心输出的说明的中文译文，鼠标悬停可见英文原文（即命令行输出的文字）。",
     share: "地址栏保存了当前状态（清单、时钟、操作、场景）：复制即可分享。",
     hits: "连接数",
     external_name_no_pods: "ExternalName 类型的 Service 不选择任何 Pod。",

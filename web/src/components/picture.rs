@@ -690,7 +690,7 @@ pub fn picture(props: &PanelProps) -> Html {
                 Some(a) => format!("{} {a}", t.sees_source),
                 None => format!("{} {}", t.sees_source, c.from),
             };
-            let w = label.chars().count() as f64 * 5.8 + 10.0;
+            let w = label.chars().map(cells).sum::<f64>() * 5.8 + 10.0;
             let (x, y) = match snat_slot {
                 // Left of the paths, which run down the node's right side.
                 Some(slot) => (
