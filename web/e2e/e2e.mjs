@@ -473,7 +473,7 @@ await step("picture: 390 px light and dark", async () => {
 const englishSentences = (p) =>
   p.locator("[data-testid=playground]").evaluate((root) => {
     const word = /^[A-Za-z][a-z'’]*[,.;:!?]?$/;
-    const skip = (el) => el.closest("pre, code, textarea, title, style, script, option, .sr-editor");
+    const skip = (el) => el.closest("pre, code, textarea, title, style, script, .sr-editor");
     const found = [];
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
