@@ -657,6 +657,10 @@ pub const ZH: &[(&str, &str)] = &[
         "{}; masqueraded: the Pod sees source {}",
         "{}；已伪装（SNAT）：Pod 看到的源地址是 {}",
     ),
+    (
+        "{}; {} refuses (TCP RST): IPVS forwarded the SYN and does not retry another real server — the client sees connection refused",
+        "{}；{} 拒绝连接（TCP RST）：IPVS 已转发 SYN，不会改试另一个真实服务器——客户端看到连接被拒绝",
+    ),
     // The IPVS simulation (the kernel's words: schedulers and sysctls keep their names).
     (
         "the earlier connection from this port went to {}, which was removed: expire_nodest_conn drops it",
