@@ -83,12 +83,35 @@ pub fn diagnostic_message(d: &Diagnostic, lang: Lang) -> String {
     }
 }
 
-/// The Chinese of an English template (or of a YAML parser's message, [`RAW_ZH`]).
+/// The Chinese of an English template.
 pub fn zh(template: &'static str) -> Option<&'static str> {
-    ZH.iter()
-        .chain(RAW_ZH)
-        .find(|(en, _)| *en == template)
-        .map(|(_, zh)| *zh)
+    let k = key(template);
+    ZH.iter().find(|(h, _)| *h == k).map(|(_, zh)| *zh)
+}
+
+/// FNV-1a of an English text: the catalogue's key. The tables hold keys, not the English
+/// (the core's binary holds that once already; the bundle has a size limit).
+pub const fn key(s: &str) -> u64 {
+    let b = s.as_bytes();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < b.len() {
+        h ^= b[i] as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    h
+}
+
+/// A catalogue: `(English, Chinese)` pairs kept as `(key(English), Chinese)`; the English
+/// pairs themselves only in tests (`$en_name`).
+macro_rules! catalogue {
+    ($(#[$doc:meta])* $name:ident, $en_name:ident, [ $( ($en:literal, $zh:literal $(,)?) ),* $(,)? ]) => {
+        $(#[$doc])*
+        pub const $name: &[(u64, &str)] = &[ $( (key($en), $zh) ),* ];
+        #[cfg(test)]
+        const $en_name: &[(&str, &str)] = &[ $( ($en, $zh) ),* ];
+    };
 }
 
 /// `msg` with each [`Msg::Raw`] text that is a known YAML parser message turned into a
@@ -96,8 +119,9 @@ pub fn zh(template: &'static str) -> Option<&'static str> {
 fn known_raw(msg: &Msg) -> Msg {
     use svcroute_core::diag::Arg;
     match msg {
-        Msg::Raw(s) => match RAW_ZH.iter().find(|(en, _)| en == s) {
-            Some((en, _)) => Msg::Template(en, Vec::new()),
+        // Its Chinese as a template without holes: it renders as it is.
+        Msg::Raw(s) => match RAW_ZH.iter().find(|(h, _)| *h == key(s)) {
+            Some((_, zh)) => Msg::Template(zh, Vec::new()),
             None => msg.clone(),
         },
         Msg::Join(parts, sep) => Msg::Join(parts.iter().map(known_raw).collect(), sep),
@@ -113,8 +137,9 @@ fn known_raw(msg: &Msg) -> Msg {
     }
 }
 
+catalogue!(
 /// The YAML parser's (saphyr-parser's) most common messages, which reach the core as text.
-pub const RAW_ZH: &[(&str, &str)] = &[
+RAW_ZH, RAW_EN, [
     (
         "mapping values are not allowed in this context",
         "此处不允许映射值（冒号后的值）",
@@ -155,11 +180,12 @@ pub const RAW_ZH: &[(&str, &str)] = &[
         "while parsing a quoted scalar, found unknown escape character",
         "解析带引号的标量时，发现未知的转义字符",
     ),
-];
+]);
 
+catalogue!(
 /// Every core template (English) with its Chinese. `{}` takes the next argument, `{N}`
 /// argument N (Chinese often puts them in another order).
-pub const ZH: &[(&str, &str)] = &[
+ZH, ZH_EN, [
     // Joins and shapes.
     ("; ", "；"),
     ("{}: {}", "{}：{}"),
@@ -742,7 +768,7 @@ pub const ZH: &[(&str, &str)] = &[
         "{}; ClientIP affinity: new persistence template{} pins {} to {} for {}s",
         "{}；ClientIP 会话亲和性：新的持久化模板{}把 {} 固定到 {}，为期 {} 秒",
     ),
-];
+]);
 
 #[cfg(test)]
 mod tests {
@@ -821,7 +847,7 @@ mod tests {
         );
         let missing: BTreeSet<String> = templates
             .iter()
-            .filter(|(t, _)| !ZH.iter().any(|(en, _)| en == t))
+            .filter(|(t, _)| !ZH.iter().any(|(k, _)| *k == key(t)))
             .map(|(t, f)| format!("{f}: {t:?}"))
             .collect();
         assert!(
@@ -837,7 +863,14 @@ mod tests {
     fn the_catalogue_is_exact() {
         let templates: BTreeSet<String> = core_templates().into_iter().map(|(t, _)| t).collect();
         let mut seen = BTreeSet::new();
-        for (en, zh) in ZH {
+        let keys: BTreeSet<u64> = ZH.iter().chain(RAW_ZH).map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys.len(),
+            ZH.len() + RAW_ZH.len(),
+            "two entries share a key"
+        );
+        assert_eq!((ZH.len(), RAW_ZH.len()), (ZH_EN.len(), RAW_EN.len()));
+        for (en, zh) in ZH_EN {
             assert!(seen.insert(*en), "duplicate entry {en:?}");
             if *en != "; " {
                 assert!(templates.contains(*en), "no core template {en:?}");
