@@ -567,7 +567,7 @@ pub fn route_with(
             None => sim.kernel_view(&node, vs, t),
             Some(_) => alloc::borrow::Cow::Borrowed(vs),
         };
-        let vs: &plan::VirtualServer = &view;
+        let vs: &VirtualServer = &view;
         let (source_port, rs, mut why, rules, tried) = match &ctx {
             Some(ctx) => {
                 let port = client_port(i).unwrap_or_else(|| sim.port_for(from));
