@@ -15,97 +15,27 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
-use std::time::Duration;
+use std::process::Command;
 
-const WAIT: Duration = Duration::from_secs(60);
+#[path = "support/agent.rs"]
+mod agent;
+use agent::{Agent, field};
 
-struct Agent {
-    child: Child,
-    out: Receiver<String>,
-    err: Receiver<String>,
-    log: Vec<String>,
-}
-
-impl Agent {
-    fn start(dir: &Path, extra: &[&str]) -> Agent {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_svcroute"))
+fn start(dir: &Path, extra: &[&str]) -> Agent {
+    Agent::spawn(
+        Command::new(env!("CARGO_BIN_EXE_svcroute"))
             .args(["agent", "--dry-run", "--nftables=false", "-f"])
             .arg(dir)
             .args(["--watch-interval-ms", "100", "--sync-period", "1h"])
             .args(["--ipvs-min-sync-period", "0"])
-            .args(extra)
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the agent starts");
-        let lines = |r: Box<dyn Read + Send>| {
-            let (tx, rx) = channel();
-            std::thread::spawn(move || {
-                for line in BufReader::new(r).lines() {
-                    let Ok(line) = line else { break };
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-            rx
-        };
-        let out = lines(Box::new(child.stdout.take().unwrap()));
-        let err = lines(Box::new(child.stderr.take().unwrap()));
-        Agent {
-            child,
-            out,
-            err,
-            log: Vec::new(),
-        }
-    }
-
-    /// The next log line containing `what` (bounded wait).
-    fn wait_log(&mut self, what: &str) -> String {
-        loop {
-            let line = self.err.recv_timeout(WAIT).unwrap_or_else(|_| {
-                panic!("no log line with {what:?}; log:\n{}", self.log.join("\n"))
-            });
-            self.log.push(line.clone());
-            if line.contains(what) {
-                return line;
-            }
-        }
-    }
-
-    /// The operations of the next sync.
-    fn sync(&mut self) -> Vec<String> {
-        let line = self.wait_log("sync: sent");
-        let n: usize = field(&line, "operations").parse().unwrap();
-        (0..n)
-            .map(|_| self.out.recv_timeout(WAIT).expect("the sync's operations"))
-            .collect()
-    }
+            .args(extra),
+    )
 }
 
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn field<'a>(line: &'a str, name: &str) -> &'a str {
-    let key = format!(" {name}=");
-    let at = line
-        .find(&key)
-        .unwrap_or_else(|| panic!("{name} in {line}"))
-        + key.len();
-    line[at..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_matches('"')
+/// The operations of the next sync.
+fn sync(agent: &mut Agent) -> Vec<String> {
+    agent.sync_logged("sync: sent")
 }
 
 /// A Node, `services` Services of three ready Pods each (`app: sN`, ClusterIP 10.96.1.N, Pods
@@ -160,8 +90,8 @@ fn workdir(name: &str) -> PathBuf {
 fn a_changed_file_applies_only_the_changed_objects() {
     let dir = workdir("changes");
     std::fs::write(dir.join("m.yaml"), manifest(20, &[], 0)).unwrap();
-    let mut agent = Agent::start(&dir, &[]);
-    let first = agent.sync();
+    let mut agent = start(&dir, &[]);
+    let first = sync(&mut agent);
     assert_eq!(first.len(), 20 * (1 + 1 + 3), "{first:?}"); // address, vs, 3 rs each
     assert!(
         agent
@@ -179,7 +109,7 @@ fn a_changed_file_applies_only_the_changed_objects() {
     assert_eq!(field(&line, "deleted"), "0", "{line}");
     assert_eq!(field(&line, "rebuilt"), "false", "{line}");
     assert_eq!(field(&line, "operations"), "1", "{line}");
-    assert_eq!(agent.sync(), ["-d -t 10.96.1.7:80 -r 10.244.7.2:8080"]);
+    assert_eq!(sync(&mut agent), ["-d -t 10.96.1.7:80 -r 10.244.7.2:8080"]);
 
     // Every object moves down its file: the same objects, nothing applied, no sync.
     write(&dir, &manifest(20, &["s7-p2"], 3));
@@ -191,7 +121,7 @@ fn a_changed_file_applies_only_the_changed_objects() {
     write(&dir, &manifest(21, &["s7-p2"], 3));
     let line = agent.wait_log("manifests changed");
     assert_eq!(field(&line, "applied"), "4", "{line}");
-    let mut ops = agent.sync();
+    let mut ops = sync(&mut agent);
     ops.sort();
     assert_eq!(
         ops,
@@ -211,14 +141,14 @@ fn mass_deletion_from_a_file_is_refused_unless_allow_empty() {
         let dir = workdir(if allow { "allow" } else { "guard" });
         std::fs::write(dir.join("m.yaml"), manifest(10, &[], 0)).unwrap();
         let extra: &[&str] = if allow { &["--allow-empty"] } else { &[] };
-        let mut agent = Agent::start(&dir, extra);
-        assert_eq!(agent.sync().len(), 10 * 5);
+        let mut agent = start(&dir, extra);
+        assert_eq!(sync(&mut agent).len(), 10 * 5);
         // The file loses 8 of its 10 Services (a truncated write?).
         write(&dir, &manifest(2, &[], 0));
         let line = agent.wait_log("manifests changed");
         assert_eq!(field(&line, "deleted"), "32", "{line}"); // 8 Services, 24 Pods
         if allow {
-            let ops = agent.sync();
+            let ops = sync(&mut agent);
             assert_eq!(ops.len(), 16, "8 virtual servers and 8 addresses: {ops:?}");
         } else {
             let line = agent.wait_log("refusing a plan");

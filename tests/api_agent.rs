@@ -22,137 +22,71 @@
 //! - the ClusterRole in `deploy/rbac.yaml` grants exactly the requests the agent made.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[path = "support/agent.rs"]
+mod agent;
 #[path = "support/apt.rs"]
 mod apt;
+use agent::{Agent, WAIT};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::channel;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use svcroute_kube_fake::{Fake, Options};
 
-const WAIT: Duration = Duration::from_secs(60);
-
-struct Agent {
-    child: Child,
-    out: Receiver<String>,
-    err: Receiver<String>,
-    log: Vec<String>,
+/// The agent following `fake`, with the addresses its health and metrics servers bound.
+struct ApiAgent {
+    proc: Agent,
     healthz: String,
     metrics: String,
 }
 
-impl Agent {
-    fn start(fake: &Fake, extra: &[&str]) -> Agent {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_svcroute"))
-            .args(["agent", "--master", &fake.url(), "--dry-run"])
-            .args([
-                "--hostname-override",
-                "node-a",
-                "--ipvs-min-sync-period",
-                "0",
-            ])
-            .args(["--healthz-bind-address", "127.0.0.1:0"])
-            .args(["--metrics-bind-address", "127.0.0.1:0"])
-            .args(extra)
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the agent starts");
-        let lines = |r: Box<dyn Read + Send>| {
-            let (tx, rx) = channel();
-            std::thread::spawn(move || {
-                for line in BufReader::new(r).lines() {
-                    let Ok(line) = line else { break };
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-            rx
-        };
-        let out = lines(Box::new(child.stdout.take().unwrap()));
-        let err = lines(Box::new(child.stderr.take().unwrap()));
-        let mut agent = Agent {
-            child,
-            out,
-            err,
-            log: Vec::new(),
-            healthz: String::new(),
-            metrics: String::new(),
-        };
-        agent.healthz = agent.address("serving /healthz");
-        agent.metrics = agent.address("serving /metrics");
-        agent
-    }
-
-    /// The next log line containing `what` (bounded wait).
-    fn wait_log(&mut self, what: &str) -> String {
-        loop {
-            let line = self.err.recv_timeout(WAIT).unwrap_or_else(|_| {
-                panic!("no log line with {what:?}; log:\n{}", self.log.join("\n"))
-            });
-            self.log.push(line.clone());
-            if line.contains(what) {
-                return line;
-            }
+impl ApiAgent {
+    fn start(fake: &Fake, extra: &[&str]) -> ApiAgent {
+        let mut proc = Agent::spawn(
+            Command::new(env!("CARGO_BIN_EXE_svcroute"))
+                .args(["agent", "--master", &fake.url(), "--dry-run"])
+                .args([
+                    "--hostname-override",
+                    "node-a",
+                    "--ipvs-min-sync-period",
+                    "0",
+                ])
+                .args(["--healthz-bind-address", "127.0.0.1:0"])
+                .args(["--metrics-bind-address", "127.0.0.1:0"])
+                .args(extra),
+        );
+        let healthz = address(&mut proc, "serving /healthz");
+        let metrics = address(&mut proc, "serving /metrics");
+        ApiAgent {
+            proc,
+            healthz,
+            metrics,
         }
     }
 
-    fn address(&mut self, what: &str) -> String {
-        let line = self.wait_log(what);
-        let at = line.find("address=").expect("an address") + "address=".len();
-        line[at..].split_whitespace().next().unwrap().to_owned()
+    fn wait_log(&mut self, what: &str) -> String {
+        self.proc.wait_log(what)
     }
 
     /// The operations of the next sync.
     fn sync(&mut self) -> Vec<String> {
-        let line = self.wait_log(" sync ");
-        let n: usize = field(&line, "operations").parse().unwrap();
-        (0..n)
-            .map(|_| self.out.recv_timeout(WAIT).expect("the sync's operations"))
-            .collect()
+        self.proc.sync_logged(" sync ")
     }
 
-    fn stop(mut self) -> std::process::ExitStatus {
-        let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        for _ in 0..600 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        panic!("the agent did not exit after SIGTERM");
+    fn stop(self) -> std::process::ExitStatus {
+        self.proc.stop()
     }
 }
 
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn field<'a>(line: &'a str, name: &str) -> &'a str {
-    let key = format!("{name}=");
-    let at = line
-        .find(&key)
-        .unwrap_or_else(|| panic!("{name} in {line}"))
-        + key.len();
-    line[at..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_matches('"')
+/// The address a server logged it serves on.
+fn address(agent: &mut Agent, what: &str) -> String {
+    let line = agent.wait_log(what);
+    let at = line.find("address=").expect("an address") + "address=".len();
+    line[at..].split_whitespace().next().unwrap().to_owned()
 }
 
 fn get(addr: &str, path: &str) -> (u16, String, String) {
@@ -193,7 +127,7 @@ fn service(name: &str, ip: &str, port: u16) -> Value {
 }
 
 /// A marker change and its operations: proof that nothing else was pending.
-fn marker(fake: &Fake, agent: &mut Agent, n: u8) {
+fn marker(fake: &Fake, agent: &mut ApiAgent, n: u8) {
     let ip = format!("10.96.1.{n}");
     fake.apply(service(&format!("marker-{n}"), &ip, 53))
         .unwrap();
@@ -212,7 +146,7 @@ fn agent_follows_the_api() {
     .unwrap();
     let seed = seed();
     fake.apply(seed.clone()).unwrap();
-    let mut agent = Agent::start(&fake, &[]);
+    let mut agent = ApiAgent::start(&fake, &[]);
 
     // The first sync: the Service "web" and its two endpoints; "elsewhere" belongs to
     // another proxy (service.kubernetes.io/service-proxy-name) and is left alone.
@@ -323,7 +257,7 @@ fn the_api_deleting_every_service_is_followed() {
     let fake = Fake::start(Options::default()).unwrap();
     let seed = seed();
     fake.apply(seed.clone()).unwrap();
-    let mut agent = Agent::start(&fake, &[]);
+    let mut agent = ApiAgent::start(&fake, &[]);
     assert_eq!(agent.sync().len(), 4);
     fake.delete(item(&seed, "Service", "web")).unwrap();
     assert_eq!(
