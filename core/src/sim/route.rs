@@ -359,8 +359,9 @@ pub fn route_with(
     let secs = |ms: u64| ms as f64 / 1000.0;
 
     let outside = req.location == Some(ClientLocation::Outside);
-    // Connections that reach nothing: refused, each with the same reason.
-    let refuse_all = |sim: &mut Simulator, why: Msg| Routes {
+    // Connections no virtual server handles (refused, or answered by DNS alone), each with the
+    // same reason.
+    let unproxied = |sim: &mut Simulator, why: Msg, dns: Dns| Routes {
         simulated: None,
         end_ms,
         connections: times
@@ -369,17 +370,17 @@ pub fn route_with(
             .map(|(i, t)| Connection {
                 from: client(i).to_string(),
                 source_port: port_of(sim, i),
-                refused: true,
+                refused: dns.service.is_none() && dns.cname.is_none() && dns.addresses.is_none(),
                 to: req.to.clone(),
                 time: secs(t),
-                service: None,
+                service: dns.service.clone(),
                 virtual_server: None,
                 kind: None,
                 node: None,
                 backend: None,
                 pod: None,
-                cname: None,
-                addresses: None,
+                cname: dns.cname.clone(),
+                addresses: dns.addresses.clone(),
                 snat: None,
                 reason: why.to_string(),
                 why: why.clone(),
@@ -389,12 +390,13 @@ pub fn route_with(
             .collect(),
     };
     if outside && host.parse::<IpAddr>().is_err() {
-        return Ok(refuse_all(
+        return Ok(unproxied(
             sim,
             crate::msg!(
                 "outside the cluster, {} does not resolve: the cluster DNS (CoreDNS at the kube-dns ClusterIP) answers Pods inside the cluster only",
                 host
             ),
+            Dns::default(),
         ));
     }
 
@@ -413,33 +415,15 @@ pub fn route_with(
                         fqdn,
                         target
                     );
-                    return Ok(Routes {
-                        simulated: None,
-                        end_ms,
-                        connections: times
-                            .enumerate()
-                            .map(|(i, t)| Connection {
-                                from: client(i).to_string(),
-                                source_port: port_of(sim, i),
-                                refused: false,
-                                to: req.to.clone(),
-                                time: secs(t),
-                                service: service.clone(),
-                                virtual_server: None,
-                                kind: None,
-                                node: None,
-                                backend: None,
-                                pod: None,
-                                cname: Some(target.clone()),
-                                addresses: None,
-                                snat: None,
-                                reason: why_cname.to_string(),
-                                why: why_cname.clone(),
-                                rules: Vec::new(),
-                                tried: Vec::new(),
-                            })
-                            .collect(),
-                    });
+                    return Ok(unproxied(
+                        sim,
+                        why_cname,
+                        Dns {
+                            service,
+                            cname: Some(target),
+                            addresses: None,
+                        },
+                    ));
                 }
                 Some(Answer::Addresses(fqdn, addrs)) => {
                     let is_vip = addrs.len() == 1 && is_cluster_ip(cluster, &addrs[0]);
@@ -452,33 +436,15 @@ pub fn route_with(
                             "DNS: {} answers with Pod addresses (a headless Service or an endpoint's name): the client connects to one directly, no virtual server",
                             fqdn
                         );
-                        return Ok(Routes {
-                            simulated: None,
-                            end_ms,
-                            connections: times
-                                .enumerate()
-                                .map(|(i, t)| Connection {
-                                    from: client(i).to_string(),
-                                    source_port: port_of(sim, i),
-                                    refused: false,
-                                    to: req.to.clone(),
-                                    time: secs(t),
-                                    service: service.clone(),
-                                    virtual_server: None,
-                                    kind: None,
-                                    node: None,
-                                    backend: None,
-                                    pod: None,
-                                    cname: None,
-                                    addresses: Some(shown.clone()),
-                                    snat: None,
-                                    reason: why_dns.to_string(),
-                                    why: why_dns.clone(),
-                                    rules: Vec::new(),
-                                    tried: Vec::new(),
-                                })
-                                .collect(),
-                        });
+                        return Ok(unproxied(
+                            sim,
+                            why_dns,
+                            Dns {
+                                service,
+                                cname: None,
+                                addresses: Some(shown),
+                            },
+                        ));
                     }
                 }
             }
@@ -492,12 +458,13 @@ pub fn route_with(
         .find(|n| n.addresses.contains(&address))
         .map(|n| n.meta.id.name.clone());
     if outside && owner.is_none() && is_cluster_ip(cluster, &address) {
-        return Ok(refuse_all(
+        return Ok(unproxied(
             sim,
             crate::msg!(
                 "outside the cluster, the ClusterIP {} is unreachable: it lives only in each node's kube-proxy rules (on kube-ipvs0) and no route outside the cluster leads to the Service CIDR; use a NodePort (NodeIP:nodePort) or a load balancer IP",
                 fmt_addr(&address)
             ),
+            Dns::default(),
         ));
     }
     let owned = owner.is_some();
@@ -718,6 +685,15 @@ fn is_cluster_ip(cluster: &Cluster, ip: &IpAddr) -> bool {
 }
 
 /// `namespace/name` from `[host.]name.namespace.svc.zone`.
+/// What DNS told a connection that no virtual server handles: nothing (it is refused), a
+/// CNAME, or Pod addresses.
+#[derive(Default)]
+struct Dns {
+    service: Option<String>,
+    cname: Option<String>,
+    addresses: Option<Vec<String>>,
+}
+
 fn service_of(fqdn: &str, zone: &str) -> Option<String> {
     let rest = fqdn.strip_suffix(zone)?.strip_suffix(".svc.")?;
     let mut parts: Vec<&str> = rest.split('.').collect();
