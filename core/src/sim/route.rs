@@ -580,7 +580,12 @@ pub fn route_with(
                 if !notes.is_empty() {
                     why = crate::msg!("{} ({})", why, Msg::join(notes, "; "));
                 }
-                let rules = crate::modes::ipvs_rules(vs, rs);
+                // The lines passed, only when asked for: formatting them is not free.
+                let rules = if req.trace {
+                    crate::modes::ipvs_rules(vs, rs)
+                } else {
+                    Vec::new()
+                };
                 let mut tried = Vec::new();
                 if let Some(r) = rs
                     && refuses(r.address, r.port, r.pod.as_deref())
