@@ -124,6 +124,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             let req = args.request()?;
             let mut sim = sim::Simulator::with_seed(cluster.config.seed);
+            route::check_refusing(&cluster, &req.refusing)?;
             let routes = route::route(&cluster, &req, &mut sim)?;
             let text = match args.output {
                 RouteFormat::Json => {

@@ -311,6 +311,7 @@ pub fn route(
 ) -> Result<Routes, ApiError> {
     let cluster = load(text, options)?;
     let req = request.request(options.node.clone())?;
+    route::check_refusing(&cluster, &req.refusing).map_err(|e| ApiError::Message(e.to_string()))?;
     let mut sim = sim::Simulator::with_seed(cluster.config.seed);
     route::route(&cluster, &req, &mut sim).map_err(|e| ApiError::Message(e.to_string()))
 }
@@ -450,6 +451,8 @@ impl LiveCluster {
                 svcroute_core::plan(cluster, Some(node)).map(|p| Lookup::in_plan(&p, key))
             }
         };
+        route::check_refusing(cluster, &req.refusing)
+            .map_err(|e| ApiError::Message(e.to_string()))?;
         let mut sim = sim::Simulator::with_seed(cluster.config.seed);
         route::route_with(cluster, &req, &mut sim, &rules)
             .map_err(|e| ApiError::Message(e.to_string()))

@@ -228,6 +228,8 @@ pub enum RouteError {
     },
     /// `--count` is 0 or `--from` is empty.
     NothingToSend,
+    /// A `--refusing` value is neither an IP, `IP:PORT`, nor a Pod of the cluster.
+    BadRefusing(String),
     /// The virtual server's scheduler is programmed but not simulated.
     NotSimulated {
         /// The virtual server.
@@ -258,6 +260,10 @@ impl fmt::Display for RouteError {
             RouteError::NothingToSend => {
                 f.write_str("nothing to send: --count must be at least 1 and --from non-empty")
             }
+            RouteError::BadRefusing(r) => write!(
+                f,
+                "--refusing {r:?}: expected a Pod of the cluster (namespace/name), an IP or IP:PORT"
+            ),
             RouteError::NotSimulated { target, scheduler } => write!(
                 f,
                 "{target} uses the IPVS scheduler {scheduler}, which `plan` and the agent program but route does not simulate; simulated: {}",
@@ -268,6 +274,21 @@ impl fmt::Display for RouteError {
 }
 
 impl core::error::Error for RouteError {}
+
+/// Checks `Request::refusing` as given by a user (`--refusing`, the JS API's `refusing`): each
+/// value is an IP, `IP:PORT` or a Pod of `cluster` (`namespace/name`), so a typo is an error
+/// rather than a send in which nothing refuses.
+pub fn check_refusing(cluster: &Cluster, refusing: &[String]) -> Result<(), RouteError> {
+    for r in refusing {
+        let address = r.parse::<IpAddr>().is_ok()
+            || split_target(r).is_some_and(|(h, _)| h.parse::<IpAddr>().is_ok());
+        let pod = || cluster.pods.iter().any(|p| p.meta.id.to_string() == *r);
+        if !address && !pod() {
+            return Err(RouteError::BadRefusing(r.clone()));
+        }
+    }
+    Ok(())
+}
 
 /// Splits `HOST:PORT` (`[v6]:PORT` for IPv6).
 pub fn split_target(to: &str) -> Option<(String, u16)> {
