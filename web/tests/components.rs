@@ -11,11 +11,13 @@ use web_sys::{Element, HtmlElement, HtmlSelectElement, HtmlTextAreaElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+/// Lets yew render after an action. 30 ms was too short on a loaded machine (two tests failed
+/// once while a VM test ran beside them, and passed alone); 150 ms costs ~3 s for the file.
 async fn tick() {
     let p = Promise::new(&mut |resolve, _| {
         web_sys::window()
             .expect("window")
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 30)
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 150)
             .expect("timeout");
     });
     JsFuture::from(p).await.expect("tick");
