@@ -2,7 +2,8 @@
 // highlighted along the last connection (and following the next one), a Pod marked as refusing
 // (userspace retries, the others are refused), the rule-growth chart, the seed's kube-proxy
 // ConfigMap switch with the IPVS modules' fallback, Chinese labels, and the playground's modes
-// panel with the agent's nftables table beside `ipvsadm -Ln`. Screenshots at 1280 px and 390 px
+// panel with the agent's nftables table beside `ipvsadm -Ln`; the panel's replays made only while
+// it is open; a link that carries the ConfigMap's mode, the refusing Pods and the open panel. Screenshots at 1280 px and 390 px
 // of each state in $ARTIFACTS (30-*.png).
 //
 // Environment: BASE_URL, ARTIFACTS, CHROMIUM (as e2e.mjs).
@@ -230,6 +231,86 @@ await step("the playground: the modes panel, and the agent's nftables table besi
     shots.push({ file: `36-playground-rules-nft-${width}.png`, what: `ipvsadm -Ln beside the agent's nftables table at ${width} px` });
   }
   await g.close();
+});
+
+await step("the playground's modes panel: no replay while closed; opened, the sends made meanwhile are replayed", async () => {
+  const g = await ctx.newPage();
+  g.on("pageerror", (e) => problems.push(`playground: page error: ${e.message}`));
+  g.setDefaultTimeout(20_000);
+  await g.goto(BASE);
+  await g.locator("[data-testid=picture] [data-testid=pod]").nth(2).waitFor();
+  const mp = g.locator("[data-testid=modes-panel]");
+  eq(await mp.getAttribute("data-pending"), "0", "nothing waits at first");
+  for (let i = 1; i <= 2; i++) {
+    await g.locator("[data-testid=send-one]").first().click();
+    await g.waitForFunction((n) => document.querySelector("#app").shadowRoot.querySelector("[data-testid=modes-panel]").dataset.pending === String(n), i);
+  }
+  eq(await mp.locator("[data-testid=mode-ipvs]").count(), 0, "closed: the modes are not drawn");
+  assert(!(await g.evaluate(() => location.hash)).includes("mv=1"), "closed: the link says so");
+  await mp.locator("> summary").click();
+  await mp.locator("[data-testid=mode-ipvs] [data-testid=hl]").first().waitFor();
+  eq(await mp.getAttribute("data-pending"), "0", "opened: the sends made meanwhile were replayed");
+  // The IPVS column shows the log's last connection (its real server highlighted).
+  const hl = await mp.locator("[data-testid=mode-ipvs] [data-testid=hl]").allInnerTexts();
+  const server = hl[1].trim().split(/\s+/)[1];
+  const last = await g.locator("[data-testid=conn]").first().innerText();
+  assert(last.includes(server), `the log's last backend ${last} is IPVS's highlighted ${server}`);
+  // Open, a send is replayed at once.
+  await g.locator("[data-testid=send-one]").first().click();
+  await g.waitForFunction(() => document.querySelector("#app").shadowRoot.querySelectorAll("[data-testid=conn]").length >= 3);
+  eq(await mp.getAttribute("data-pending"), "0", "open: nothing waits");
+  await g.close();
+});
+
+await step("a link reproduces the modes view: the ConfigMap's mode, the refusing Pods, the panel open", async () => {
+  const g = await ctx.newPage();
+  g.on("pageerror", (e) => problems.push(`playground: page error: ${e.message}`));
+  g.setDefaultTimeout(20_000);
+  await g.goto(BASE);
+  await g.locator("[data-testid=picture] [data-testid=pod]").nth(2).waitFor();
+  const mp = g.locator("[data-testid=modes-panel]");
+  await mp.locator("> summary").click();
+  await mp.locator("[data-testid=cm-mode]").selectOption("nftables");
+  const toggle = mp.locator("[data-testid=refuse-toggle]").nth(1);
+  const refusing = await toggle.getAttribute("data-pod");
+  await toggle.check();
+  for (let i = 0; i < 3; i++) await g.locator("[data-testid=send-one]").first().click();
+  await g.waitForFunction(() => location.hash.includes("rf=") && location.hash.includes("k="));
+  const hash = await g.evaluate(() => location.hash);
+  for (const part of ["pm=nftables", `rf=${encodeURIComponent(refusing)}`, "mv=1"]) assert(hash.includes(part), `${part} in ${hash}`);
+  const seen = async (page) => {
+    const root = page.locator("[data-testid=modes-panel]");
+    const out = { mode: await root.locator("[data-testid=cm-mode]").inputValue(), running: await root.locator("[data-testid=running-mode]").getAttribute("data-mode") };
+    out.refusing = [];
+    for (const t of await root.locator("[data-testid=refuse-toggle]").all()) if (await t.isChecked()) out.refusing.push(await t.getAttribute("data-pod"));
+    for (const m of MODES) {
+      const col = root.locator(`[data-testid=${m === "userspace" ? "userspace-mode" : `mode-${m}`}]`);
+      out[m] = [await col.locator("[data-testid=outcome]").getAttribute("data-outcome"), await col.locator("[data-testid=hl]").allInnerTexts()];
+    }
+    out.log = await page.locator("[data-testid=conn]").allInnerTexts();
+    return out;
+  };
+  const before = await seen(g);
+  eq(before.running, "nftables", "the sends went through nftables");
+  eq(before.refusing, [refusing], "one Pod refuses");
+  const h = await ctx.newPage();
+  h.on("pageerror", (e) => problems.push(`modes link: page error: ${e.message}`));
+  h.setDefaultTimeout(20_000);
+  await h.goto(new URL(hash, BASE).href);
+  await h.locator("[data-testid=modes-panel] [data-testid=mode-nftables] [data-testid=hl]").first().waitFor();
+  eq(await seen(h), before, "the link shows what the learner saw");
+  await h.locator("[data-testid=modes-panel]").screenshot({ path: join(ART, "37-modes-link-1280.png") });
+  shots.push({ file: "37-modes-link-1280.png", what: "the modes panel opened from a link: nftables, one Pod refusing" });
+  // A link from before these settings: the seed's ConfigMap, nothing refusing, the panel closed.
+  await h.goto(new URL("#s=clusterip&c=1", BASE).href);
+  await h.reload();
+  await h.locator("[data-testid=picture] [data-testid=pod]").nth(2).waitFor();
+  eq(await h.locator("[data-testid=modes-panel]").getAttribute("open"), null, "an old link: the panel closed");
+  await h.locator("[data-testid=modes-panel] > summary").click();
+  eq(await h.locator("[data-testid=cm-mode]").inputValue(), "ipvs", "an old link: mode ipvs");
+  eq(await h.locator("[data-testid=refuse-toggle]:checked").count(), 0, "an old link: no refusing Pod");
+  await g.close();
+  await h.close();
 });
 
 await step("no page errors", async () => eq(problems, [], "page errors"));

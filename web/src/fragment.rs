@@ -1,5 +1,8 @@
 //! The playground's state in the URL fragment, so that a link reproduces it:
-//! `#s=affinity&t=12000&sch=wrr&node=node-2&svc=dev/x&to=10.97.97.97:80&c=1&x={tweaks}&m=YAML`.
+//! `#s=affinity&t=12000&sch=wrr&node=node-2&svc=dev/x&to=10.97.97.97:80&c=1&x={tweaks}&m=YAML`,
+//! and the proxy modes view's settings: `pm=iptables` (kube-proxy's ConfigMap `mode`, `pm=` for
+//! `""`), `mods=0` (no IPVS kernel modules), `rf=dev/a,dev/b` (the Pods refusing connections),
+//! `mv=1` (the playground's modes panel open).
 //!
 //! Only what differs from the defaults is written; the manifests only when they differ from the
 //! scenario's. Values are percent-encoded (RFC 3986 unreserved characters kept). The manifests
@@ -36,7 +39,18 @@ pub struct Fragment {
     pub client: usize,
     /// The connections sent since the simulation started, replayed when the link opens.
     pub sends: Vec<SendRecord>,
+    /// kube-proxy's ConfigMap `mode` in the modes view, when it is not `ipvs`.
+    pub cm_mode: Option<String>,
+    /// The node has no IPVS kernel modules (the modes view's switch).
+    pub no_ipvs_modules: bool,
+    /// The Pods (`namespace/name`) marked as refusing connections, in order.
+    pub refusing: Vec<String>,
+    /// The modes view shown (the playground's panel open).
+    pub modes_shown: bool,
 }
+
+/// The ConfigMap `mode` values a link may carry (the modes view's choices).
+const CM_MODES: [&str; 4] = ["", "ipvs", "iptables", "nftables"];
 
 impl Fragment {
     /// `key=value&…`, without the `#`.
@@ -70,6 +84,18 @@ impl Fragment {
         {
             parts.push(format!("k={}", pack(&json)));
         }
+        if let Some(m) = &self.cm_mode {
+            parts.push(format!("pm={}", enc(m)));
+        }
+        if self.no_ipvs_modules {
+            parts.push("mods=0".into());
+        }
+        if !self.refusing.is_empty() {
+            parts.push(format!("rf={}", enc(&self.refusing.join(","))));
+        }
+        if self.modes_shown {
+            parts.push("mv=1".into());
+        }
         if let Some(t) = &self.text {
             parts.push(format!("z={}", pack(t)));
         }
@@ -96,6 +122,16 @@ impl Fragment {
                 "to" => f.target = Some(v),
                 "c" => f.client = v.parse().unwrap_or(0),
                 "x" => f.tweaks = serde_json::from_str(&v).unwrap_or_default(),
+                "pm" if CM_MODES.contains(&v.as_str()) => f.cm_mode = (v != "ipvs").then_some(v),
+                "mods" => f.no_ipvs_modules = v == "0",
+                "rf" => {
+                    f.refusing = v
+                        .split(',')
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                }
+                "mv" => f.modes_shown = v == "1",
                 "m" => f.text = Some(v),
                 "z" => f.text = unpack(&v),
                 "k" => {
@@ -244,6 +280,10 @@ mod tests {
                 count: 2,
                 at: 5000,
             }],
+            cm_mode: Some(String::new()),
+            no_ipvs_modules: true,
+            refusing: vec!["dev/pod-a".into(), "dev/pod-b".into()],
+            modes_shown: true,
         };
         let s = f.encode();
         assert!(
@@ -292,6 +332,28 @@ mod tests {
                 .and_then(|f| f.text)
                 .as_deref(),
             Some("a: 1")
+        );
+    }
+
+    #[test]
+    fn the_modes_settings_are_carried_and_old_links_keep_their_defaults() {
+        let f = Fragment::decode("s=clusterip&pm=iptables&rf=dev%2Fa%2Cdev%2Fb&mods=0")
+            .expect("decoded");
+        assert_eq!(f.cm_mode.as_deref(), Some("iptables"));
+        assert!(f.no_ipvs_modules);
+        assert_eq!(f.refusing, ["dev/a", "dev/b"]);
+        // `mode: ""` (iptables, by default) differs from no `pm=` (the seed's `ipvs`).
+        let empty = Fragment::decode("s=clusterip&pm=").expect("decoded");
+        assert_eq!(empty.cm_mode.as_deref(), Some(""));
+        assert_eq!(empty.encode(), "s=clusterip&pm=");
+        // A link from before the modes settings: the defaults.
+        let old = Fragment::decode("s=clusterip&c=1").expect("decoded");
+        assert_eq!((old.cm_mode, old.no_ipvs_modules), (None, false));
+        assert!(old.refusing.is_empty() && !old.modes_shown);
+        // A mode the ConfigMap switch does not offer is ignored.
+        assert_eq!(
+            Fragment::decode("s=clusterip&pm=kernelspace").and_then(|f| f.cm_mode),
+            None
         );
     }
 

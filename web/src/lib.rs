@@ -502,6 +502,7 @@ pub fn mount(element: web_sys::Element, options: JsValue) -> Result<Playground, 
         clients: opts.clients,
         target: opts.target.clone(),
         scheduler: opts.scheduler,
+        modes_view: opts.view == View::Modes,
     };
     // The starting state is built here, so that a broken manifest or a client on an unknown
     // node throws from `mount` itself.

@@ -103,6 +103,9 @@ pub struct Init {
     pub target: Option<String>,
     /// kube-proxy's `--ipvs-scheduler`.
     pub scheduler: Option<Scheduler>,
+    /// The proxy modes view is shown from the start (`view: "modes"`): every send is replayed
+    /// in the four modes at once. Otherwise only while the playground's panel is open.
+    pub modes_view: bool,
 }
 
 /// Everything the page shows.
@@ -222,7 +225,7 @@ pub enum Action {
     /// Undo every action on the cluster.
     ResetTweaks,
     /// Restore a state from a link.
-    Restore(Fragment),
+    Restore(Box<Fragment>),
     /// Send from the JS API: `from` (addresses, in turn; the chosen client when empty), `to`
     /// (the chosen target when `None`), `count`; the answer goes to `reply`.
     ApiSend {
@@ -271,7 +274,7 @@ impl State {
             emit_from: 1,
             past: Rc::default(),
             history_step: false,
-            proxy: Rc::default(),
+            proxy: Rc::new(crate::proxy_view::ProxyView::shown(init.modes_view)),
         };
         match init.fragment {
             Some(f) => s.restore(f),
@@ -286,7 +289,11 @@ impl State {
         let before = self.fragment();
         let undoable = !matches!(
             action,
-            Action::Undo | Action::Lang(_) | Action::Restore(_) | Action::Edit(_)
+            Action::Undo
+                | Action::Lang(_)
+                | Action::Restore(_)
+                | Action::Edit(_)
+                | Action::Proxy(crate::proxy_view::ProxyAction::Shown(_))
         );
         self.apply_one(action);
         self.history_step = undoable && self.fragment() != before;
@@ -318,9 +325,14 @@ impl State {
                 }
                 let text = edits.get(scenario.id).cloned();
                 self.edits = Rc::new(edits);
+                // The modes view's settings stay as they are.
+                let now = self.fragment();
                 self.restore(Fragment {
                     scenario: scenario.id.into(),
                     text,
+                    cm_mode: now.cm_mode,
+                    no_ipvs_modules: now.no_ipvs_modules,
+                    refusing: now.refusing,
                     ..Fragment::default()
                 });
             }
@@ -372,7 +384,7 @@ impl State {
                 self.tweaks = Tweaks::default();
                 self.tweaks_changed();
             }
-            Action::Restore(f) => self.restore(f),
+            Action::Restore(f) => self.restore(*f),
             Action::ApiSend {
                 from,
                 to,
@@ -403,7 +415,16 @@ impl State {
         self.target = f.target;
         self.client = f.client;
         self.sim = Simulator::new();
-        self.proxy = Rc::new(self.proxy.cleared());
+        // The modes view's settings are the link's (the defaults for a link without them);
+        // a link with the view shown opens it, none closes it.
+        let mut proxy = self.proxy.cleared();
+        proxy.cm_mode = f
+            .cm_mode
+            .unwrap_or_else(|| crate::proxy_view::SEED_CM_MODE.into());
+        proxy.ipvs_modules = !f.no_ipvs_modules;
+        proxy.refusing = f.refusing.into_iter().collect();
+        proxy.shown |= f.modes_shown;
+        self.proxy = Rc::new(proxy);
         self.log = Rc::new(Vec::new());
         self.sends = Rc::default();
         self.bursts = 0;
@@ -548,6 +569,11 @@ impl State {
             target: self.target.clone(),
             client: self.client,
             sends: (*self.sends).clone(),
+            cm_mode: (self.proxy.cm_mode != crate::proxy_view::SEED_CM_MODE)
+                .then(|| self.proxy.cm_mode.clone()),
+            no_ipvs_modules: !self.proxy.ipvs_modules,
+            refusing: self.proxy.refusing.iter().cloned().collect(),
+            modes_shown: self.proxy.shown,
         }
     }
 
@@ -681,7 +707,7 @@ impl State {
             };
             let routes =
                 route::route(&model.cluster, &req, &mut self.sim).map_err(|e| e.to_string())?;
-            proxy.replay(&model.cluster, &req, &routes.connections, call == 0);
+            proxy.record(&model, &req, &routes.connections, call == 0);
             conns.extend(routes.connections);
             clock = clock.saturating_add(u64::from(n).saturating_mul(STEP_MS));
         }

@@ -115,7 +115,7 @@ pub fn app(props: &AppProps) -> Html {
                 EventListener::new(&w, "hashchange", move |_| {
                     let hash = gloo::utils::window().location().hash().unwrap_or_default();
                     if let Some(f) = Fragment::decode(&hash) {
-                        dispatcher.dispatch(Action::Restore(f));
+                        dispatcher.dispatch(Action::Restore(Box::new(f)));
                     }
                 })
             });

@@ -444,18 +444,24 @@ fn growth(props: &PanelProps) -> Html {
 #[function_component(ModesPanel)]
 pub fn modes_panel(props: &PanelProps) -> Html {
     let mt = props.state.lang.modes();
-    let open = use_state(|| false);
+    // Open or closed is the state's (a link carries it): the four modes' replays are made
+    // only while the panel is open, and the sends made while it was closed when it opens.
+    let open = props.state.proxy.shown;
     let on_toggle = {
-        let open = open.clone();
+        let d = props.state.dispatcher();
         Callback::from(move |e: Event| {
-            let d: web_sys::Element = e.target_unchecked_into();
-            open.set(d.has_attribute("open"));
+            let el: web_sys::Element = e.target_unchecked_into();
+            let now = el.has_attribute("open");
+            if now != open {
+                d.dispatch(Action::Proxy(ProxyAction::Shown(now)));
+            }
         })
     };
     html! {
-        <details class="sr-more" data-testid="modes-panel" open={*open} ontoggle={on_toggle}>
+        <details class="sr-more" data-testid="modes-panel" open={open} ontoggle={on_toggle}
+            data-pending={props.state.proxy.pending().to_string()}>
             <summary>{ mt.show_modes }</summary>
-            if *open {
+            if open {
                 <h2 class="sr-h">{ mt.title }</h2>
                 <Modes state={props.state.clone()} />
             }
