@@ -75,12 +75,12 @@ impl Fragment {
             parts.push(format!("c={}", self.client));
         }
         if !self.tweaks.is_empty()
-            && let Ok(json) = serde_json::to_string(&self.tweaks)
+            && let Some(json) = to_json(&self.tweaks)
         {
             parts.push(format!("x={}", enc(&json)));
         }
         if !self.sends.is_empty()
-            && let Ok(json) = serde_json::to_string(&self.sends)
+            && let Some(json) = to_json(&self.sends)
         {
             parts.push(format!("k={}", pack(&json)));
         }
@@ -121,7 +121,7 @@ impl Fragment {
                 "svc" => f.service = Some(v),
                 "to" => f.target = Some(v),
                 "c" => f.client = v.parse().unwrap_or(0),
-                "x" => f.tweaks = serde_json::from_str(&v).unwrap_or_default(),
+                "x" => f.tweaks = from_json(&v).unwrap_or_default(),
                 "pm" if CM_MODES.contains(&v.as_str()) => f.cm_mode = (v != "ipvs").then_some(v),
                 "mods" => f.no_ipvs_modules = v == "0",
                 "rf" => {
@@ -134,11 +134,7 @@ impl Fragment {
                 "mv" => f.modes_shown = v == "1",
                 "m" => f.text = Some(v),
                 "z" => f.text = unpack(&v),
-                "k" => {
-                    f.sends = unpack(&v)
-                        .and_then(|j| serde_json::from_str(&j).ok())
-                        .unwrap_or_default()
-                }
+                "k" => f.sends = unpack(&v).and_then(|j| from_json(&j)).unwrap_or_default(),
                 _ => {}
             }
         }
@@ -148,6 +144,30 @@ impl Fragment {
         }
         Some(f)
     }
+}
+
+/// `v` as JSON text. In the browser through the JS engine's `JSON` (serde_json's code would
+/// be a part of the bundle for these two values only); elsewhere (the unit tests) serde_json.
+#[cfg(target_arch = "wasm32")]
+fn to_json<T: serde::Serialize>(v: &T) -> Option<String> {
+    let js = crate::to_js(v).ok()?;
+    js_sys::JSON::stringify(&js).ok()?.as_string()
+}
+
+/// The inverse of [`to_json`]; `None` for text that is not JSON of a `T`.
+#[cfg(target_arch = "wasm32")]
+fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
+    serde_wasm_bindgen::from_value(js_sys::JSON::parse(s).ok()?).ok()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn to_json<T: serde::Serialize>(v: &T) -> Option<String> {
+    serde_json::to_string(v).ok()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
+    serde_json::from_str(s).ok()
 }
 
 /// Raw DEFLATE at the best level, then base64url without padding. The last answer is kept:

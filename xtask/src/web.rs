@@ -5,7 +5,7 @@
 //! - `cargo xtask serve [--addr 127.0.0.1:8080]`: builds, then serves the repository's page
 //!   (`index.html`, `pkg/`, `examples/`) until killed.
 //! - [`test`], called by `cargo xtask test`: the bundle size (JS + wasm, gzip, at most
-//!   680 KiB; issue 12 aims at 600), wasm-bindgen tests in node (the JS API against the CLI's checked-in JSON) and
+//!   660 KiB; issue 12 aims at 600; `cargo xtask web` prints it too), wasm-bindgen tests in node (the JS API against the CLI's checked-in JSON) and
 //!   in headless Chromium (the components), the JS API against the CLI binary in node, and the
 //!   end-to-end tests in headless Chromium against the served page (`e2e.mjs`: the
 //!   playground; `widget.mjs`: the embeddable widget, large manifests, history and
@@ -34,10 +34,13 @@ const ARTIFACT: &str = "svcroute_web";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// The bundle (JS + wasm, gzip) may not be larger than this. Issue 12 aims at 600 KiB; the
 /// bundle measured 561 KiB before the live cluster (`Live`, the JS `Cluster` class, the page's
-/// incremental model) and the Chinese message catalogue joined it, and 660 KiB after. Most of
-/// the code is monomorphized `BTreeMap`, sort and iterator code (~54 map types): the guard
-/// stays here until that is folded, so the bundle cannot grow unnoticed.
-const BUNDLE_LIMIT: u64 = 680 * 1024;
+/// incremental model) and the Chinese message catalogue joined it, 660 KiB after, and 648 KiB
+/// once the link's JSON went through the JS engine's `JSON` instead of serde_json (15 KiB).
+/// Most of what remains is the core's monomorphized `BTreeMap` (~64 KiB gzip, ~54 map types)
+/// and stable-sort code (~30 KiB gzip, ~30 element types, many from `collect()` into a
+/// `BTreeMap`/`BTreeSet`): the guard stays at the size before that change, so the bundle
+/// cannot grow past it unnoticed.
+const BUNDLE_LIMIT: u64 = 660 * 1024;
 
 /// `cargo xtask web`.
 pub fn web(args: &[String]) -> Result<()> {
@@ -45,7 +48,8 @@ pub fn web(args: &[String]) -> Result<()> {
         bail!("cargo xtask web takes no arguments (got {a:?})");
     }
     let t = tools::ensure_build_tools()?;
-    build(&t)?;
+    let pkg = build(&t)?;
+    bundle_size(&pkg)?;
     Ok(())
 }
 
