@@ -270,14 +270,15 @@ await step("a link reproduces the modes view: the ConfigMap's mode, the refusing
   await g.locator("[data-testid=picture] [data-testid=pod]").nth(2).waitFor();
   const mp = g.locator("[data-testid=modes-panel]");
   await mp.locator("> summary").click();
-  await mp.locator("[data-testid=cm-mode]").selectOption("nftables");
+  await mp.locator("[data-testid=cm-mode]").selectOption("iptables");
   const toggle = mp.locator("[data-testid=refuse-toggle]").nth(1);
   const refusing = await toggle.getAttribute("data-pod");
   await toggle.check();
   for (let i = 0; i < 3; i++) await g.locator("[data-testid=send-one]").first().click();
   await g.waitForFunction(() => location.hash.includes("rf=") && location.hash.includes("k="));
   const hash = await g.evaluate(() => location.hash);
-  for (const part of ["pm=nftables", `rf=${encodeURIComponent(refusing)}`, "mv=1"]) assert(hash.includes(part), `${part} in ${hash}`);
+  const q = new URLSearchParams(hash.slice(1));
+  eq([q.get("pm"), q.get("rf"), q.get("mv")], ["iptables", refusing, "1"], `the link ${hash}`);
   const seen = async (page) => {
     const root = page.locator("[data-testid=modes-panel]");
     const out = { mode: await root.locator("[data-testid=cm-mode]").inputValue(), running: await root.locator("[data-testid=running-mode]").getAttribute("data-mode") };
@@ -291,16 +292,16 @@ await step("a link reproduces the modes view: the ConfigMap's mode, the refusing
     return out;
   };
   const before = await seen(g);
-  eq(before.running, "nftables", "the sends went through nftables");
+  eq(before.running, "iptables", "the sends went through iptables");
   eq(before.refusing, [refusing], "one Pod refuses");
   const h = await ctx.newPage();
   h.on("pageerror", (e) => problems.push(`modes link: page error: ${e.message}`));
   h.setDefaultTimeout(20_000);
   await h.goto(new URL(hash, BASE).href);
-  await h.locator("[data-testid=modes-panel] [data-testid=mode-nftables] [data-testid=hl]").first().waitFor();
+  await h.locator("[data-testid=modes-panel] [data-testid=mode-iptables] [data-testid=hl]").first().waitFor();
   eq(await seen(h), before, "the link shows what the learner saw");
   await h.locator("[data-testid=modes-panel]").screenshot({ path: join(ART, "37-modes-link-1280.png") });
-  shots.push({ file: "37-modes-link-1280.png", what: "the modes panel opened from a link: nftables, one Pod refusing" });
+  shots.push({ file: "37-modes-link-1280.png", what: "the modes panel opened from a link: mode iptables, one Pod refusing" });
   // A link from before these settings: the seed's ConfigMap, nothing refusing, the panel closed.
   await h.goto(new URL("#s=clusterip&c=1", BASE).href);
   await h.reload();
