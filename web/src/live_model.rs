@@ -71,7 +71,11 @@ impl PageCluster {
             let mut all = read.diagnostics.clone();
             match e {
                 LiveError::Invalid(errors) => all.extend(errors.0),
-                other => all.push(Diagnostic::error(Kind::Note, None, other.to_string())),
+                LiveError::NotFound(kind, id) => all.push(Diagnostic::error(
+                    Kind::Note,
+                    None,
+                    LiveError::not_found_text(kind, &id),
+                )),
             }
             all
         })?;
@@ -167,7 +171,7 @@ impl PageCluster {
                 Some(p) => Ok(p),
                 None => plan::plan(&cluster, Some(name)),
             };
-            plans.push(p.map_err(|e| vec![Diagnostic::error(Kind::Note, None, e.to_string())])?);
+            plans.push(p.map_err(|e| vec![Diagnostic::error(Kind::Note, None, e.text())])?);
         }
         let services = model::services(&cluster, &plans);
         Ok(Model {
@@ -289,7 +293,11 @@ impl PageCluster {
 fn errors(e: LiveError) -> Vec<Diagnostic> {
     match e {
         LiveError::Invalid(errors) => errors.0,
-        other => vec![Diagnostic::error(Kind::Note, None, other.to_string())],
+        LiveError::NotFound(kind, id) => vec![Diagnostic::error(
+            Kind::Note,
+            None,
+            LiveError::not_found_text(kind, &id),
+        )],
     }
 }
 

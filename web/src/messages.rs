@@ -22,7 +22,7 @@ pub fn render(msg: &Msg, lang: Lang) -> String {
         Lang::En => msg.to_string(),
         Lang::Zh => {
             let mut out = String::new();
-            known_raw(msg).render_with(&zh, &plain, &mut out);
+            msg.render_with(&zh, &plain, &mut out);
             shorten(out)
         }
     }
@@ -113,74 +113,6 @@ macro_rules! catalogue {
         const $en_name: &[(&str, &str)] = &[ $( ($en, $zh) ),* ];
     };
 }
-
-/// `msg` with each [`Msg::Raw`] text that is a known YAML parser message turned into a
-/// template of [`RAW_ZH`] (the rest stays as it is).
-fn known_raw(msg: &Msg) -> Msg {
-    use svcroute_core::diag::Arg;
-    match msg {
-        // Its Chinese as a template without holes: it renders as it is.
-        Msg::Raw(s) => match RAW_ZH.iter().find(|(h, _)| *h == key(s)) {
-            Some((_, zh)) => Msg::Template(zh, Vec::new()),
-            None => msg.clone(),
-        },
-        Msg::Join(parts, sep) => Msg::Join(parts.iter().map(known_raw).collect(), sep),
-        Msg::Template(t, args) => Msg::Template(
-            t,
-            args.iter()
-                .map(|a| match a {
-                    Arg::Msg(m) => Arg::Msg(known_raw(m)),
-                    plain => plain.clone(),
-                })
-                .collect(),
-        ),
-    }
-}
-
-catalogue!(
-/// The YAML parser's (saphyr-parser's) most common messages, which reach the core as text.
-RAW_ZH, RAW_EN, [
-    (
-        "mapping values are not allowed in this context",
-        "此处不允许映射值（冒号后的值）",
-    ),
-    (
-        "mapping keys are not allowed in this context",
-        "此处不允许映射键",
-    ),
-    (
-        "block sequence entries are not allowed in this context",
-        "此处不允许块序列条目（- 开头的行）",
-    ),
-    (
-        "while parsing a block mapping, did not find expected key",
-        "解析块映射时，没有找到预期的键",
-    ),
-    (
-        "while parsing a node, did not find expected node content",
-        "解析节点时，没有找到预期的节点内容",
-    ),
-    ("did not find expected key", "没有找到预期的键"),
-    (
-        "did not find expected next token",
-        "没有找到预期的下一个记号",
-    ),
-    ("invalid indentation", "缩进无效"),
-    ("tabs disallowed in this context", "此处不允许制表符"),
-    ("tab cannot be used as indentation", "制表符不能用于缩进"),
-    ("simple key expected", "应为一个简单键"),
-    ("misplaced bracket", "括号位置不对"),
-    ("found unprintable character", "发现不可打印的字符"),
-    ("unexpected end of plain scalar", "普通标量意外结束"),
-    (
-        "while scanning a quoted scalar, found unexpected end of stream",
-        "扫描带引号的标量时，输入意外结束",
-    ),
-    (
-        "while parsing a quoted scalar, found unknown escape character",
-        "解析带引号的标量时，发现未知的转义字符",
-    ),
-]);
 
 catalogue!(
 /// Every core template (English) with its Chinese. `{}` takes the next argument, `{N}`
@@ -768,6 +700,443 @@ ZH, ZH_EN, [
         "{}; ClientIP affinity: new persistence template{} pins {} to {} for {}s",
         "{}；ClientIP 会话亲和性：新的持久化模板{}把 {} 固定到 {}，为期 {} 秒",
     ),
+    // Settings (core/src/model/config.rs: the CLI's flags, the JS API's and the page's options).
+    ("at least one service CIDR is needed", "至少需要一个服务 CIDR"),
+    ("service CIDRs: at most one per IP family", "服务 CIDR：每个 IP 协议族最多一个"),
+    ("service CIDR {} is too small", "服务 CIDR {} 太小"),
+    (
+        "--service-cidr {}: specified --service-cluster-ip-range is too large; for {}-bit addresses, the mask must be >= {}",
+        "--service-cidr {}：指定的 --service-cluster-ip-range 太大；对于 {} 位地址，掩码必须 >= {}",
+    ),
+    (
+        "--service-cidr {}: overlaps {}: ClusterIPs there would be bound on kube-ipvs0",
+        "--service-cidr {}：与 {} 重叠：其中的 ClusterIP 会被绑定到 kube-ipvs0 上",
+    ),
+    (
+        "--pod-cidr {}: overlaps {}: Pods cannot have such addresses",
+        "--pod-cidr {}：与 {} 重叠：Pod 不能使用这样的地址",
+    ),
+    ("pod CIDRs: at most one per IP family", "Pod CIDR：每个 IP 协议族最多一个"),
+    (
+        "--cluster-domain {}: must be a DNS subdomain: {}",
+        "--cluster-domain {}：必须是 DNS 子域名：{}",
+    ),
+    ("node port range {}-{} is empty", "节点端口范围 {}-{} 为空"),
+    (
+        "nodes: {} is more than {}, the most Nodes a Kubernetes cluster is tested with (the limit of the synthesized cluster)",
+        "nodes：{} 超过了 {}，即 Kubernetes 集群经过测试的最大节点数（合成集群的上限）",
+    ),
+    // Label selectors (core/src/model/labels.rs), in apimachinery's words.
+    ("found '{}'{}", "发现 '{}'{}"),
+    ("unable to parse requirement: {}", "无法解析需求：{}"),
+    (", expected: identifier", "，应为：标识符"),
+    (", expected: identifier after ','", "，应为：',' 之后的标识符"),
+    (", expected: ',' or 'end of string'", "，应为：',' 或字符串结尾"),
+    (
+        ", expected: !, identifier, or 'end of string'",
+        "，应为：!、标识符或字符串结尾",
+    ),
+    (
+        ", expected: in, notin, =, ==, !=, gt, lt",
+        "，应为：in、notin、=、==、!=、gt、lt",
+    ),
+    (" expected: '('", "，应为：'('"),
+    (", expected: ')'", "，应为：')'"),
+    (", expected: ',', ')' or identifier", "，应为：','、')' 或标识符"),
+    (", expected: ',' or ')'", "，应为：',' 或 ')'"),
+    (", expected: ',', or identifier", "，应为：',' 或标识符"),
+    ("<nil>: Invalid value: {}: {}", "<nil>：无效的值：{}：{}"),
+    ("[{}]", "[{}]"),
+    (
+        "for 'in', 'notin' operators, values set can't be empty",
+        "对于 'in'、'notin' 运算符，值集合不能为空",
+    ),
+    (
+        "exact-match compatibility requires one single value",
+        "精确匹配需要恰好一个值",
+    ),
+    (
+        "values set must be empty for exists and does not exist",
+        "对于 exists 和 does not exist，值集合必须为空",
+    ),
+    (
+        "for 'Gt', 'Lt' operators, exactly one value is required",
+        "对于 'Gt'、'Lt' 运算符，必须恰好有一个值",
+    ),
+    (
+        "for 'Gt', 'Lt' operators, the value must be an integer",
+        "对于 'Gt'、'Lt' 运算符，值必须是整数",
+    ),
+    (
+        "{} is not a valid pod selector operator",
+        "{} 不是有效的 Pod 选择算符运算符",
+    ),
+    // route's errors (core/src/sim/route.rs, core/src/node/plan.rs).
+    ("no Node {}; the Nodes are: {}", "没有节点 {}；现有节点：{}"),
+    ("no {} \"{}\"", "没有 {} \"{}\""),
+    ("{} \"{}\": defined twice", "{} \"{}\"：定义了两次"),
+    (
+        "--to {}: expected HOST:PORT (an address such as 10.97.97.97:80 or [fd00::1]:80, or a DNS name such as svc.ns.svc.cluster.local:80)",
+        "--to {}：应为 HOST:PORT（地址，如 10.97.97.97:80 或 [fd00::1]:80；或 DNS 名称，如 svc.ns.svc.cluster.local:80）",
+    ),
+    (
+        "{} is neither the address of a virtual server nor a cluster DNS name",
+        "{} 既不是虚拟服务器的地址，也不是集群 DNS 名称",
+    ),
+    (
+        "no virtual server for {}; that address serves {}",
+        "{} 没有虚拟服务器；该地址提供的是 {}",
+    ),
+    (
+        "nothing to send: --count must be at least 1 and --from non-empty",
+        "没有可发送的连接：--count 至少为 1，且 --from 不能为空",
+    ),
+    (
+        "--refusing {}: expected a Pod of the cluster (namespace/name), an IP or IP:PORT",
+        "--refusing {}：应为集群中的 Pod（名字空间/名称）、IP 或 IP:PORT",
+    ),
+    (
+        "{} uses the IPVS scheduler {}, which `plan` and the agent program but route does not simulate; simulated: {}",
+        "{} 使用 IPVS 调度器 {}：`plan` 和代理程序会配置它，但 route 不模拟它；已模拟的调度器：{}",
+    ),
+    // The YAML reader's syntax errors (core/src/manifest/parser_messages.rs).
+    ("\"-\" is only valid inside a block", "\"-\" 只能用在块中"),
+    (
+        "'-' must be followed by a valid YAML whitespace",
+        "'-' 后面必须跟一个有效的 YAML 空白字符",
+    ),
+    (
+        "':' may not precede any of `[{{` in flow mapping",
+        "在流式映射中，':' 不能出现在 `[{{` 之前",
+    ),
+    (
+        "':' must be followed by a valid YAML whitespace",
+        "':' 后面必须跟一个有效的 YAML 空白字符",
+    ),
+    (
+        "a block scalar content cannot start with a tab",
+        "块标量的内容不能以制表符开头",
+    ),
+    (
+        "a byte order mark must not appear inside a document",
+        "字节顺序标记（BOM）不能出现在文档内部",
+    ),
+    ("comment intercepting the multiline text", "注释截断了多行文本"),
+    (
+        "comments must be separated from other tokens by whitespace",
+        "注释必须用空白与其他记号隔开",
+    ),
+    ("did not find expected <document start>", "没有找到预期的文档开始"),
+    ("did not find expected <document-start>", "没有找到预期的文档开始标记"),
+    ("did not find expected <stream-start>", "没有找到预期的流开始"),
+    ("duplicate version directive", "重复的版本指令"),
+    ("expected whitespace", "此处应为空白字符"),
+    ("found incompatible YAML document", "发现不兼容的 YAML 文档"),
+    ("illegal placement of ':' indicator", "':' 指示符的位置不合法"),
+    (
+        "invalid content after document end marker",
+        "文档结束标记之后有无效内容",
+    ),
+    ("invalid global tag character", "全局标签中有无效字符"),
+    ("invalid indentation for anchor", "锚点的缩进无效"),
+    ("invalid indentation in flow construct", "流式结构中的缩进无效"),
+    ("invalid indentation in quoted scalar", "带引号的标量中的缩进无效"),
+    (
+        "invalid trailing content after double-quoted scalar",
+        "双引号标量之后有无效的多余内容",
+    ),
+    (
+        "missing explicit document end marker before directive",
+        "指令之前缺少显式的文档结束标记",
+    ),
+    (
+        "plain scalar cannot start with '-' followed by ,[]{{}}",
+        "普通标量不能以后跟 ,[]{{}} 的 '-' 开头",
+    ),
+    ("recursion limit exceeded", "超出递归深度限制"),
+    ("simple key expect ':'", "简单键之后应为 ':'"),
+    (
+        "tabs disallowed within this context (block indentation)",
+        "此处不允许制表符（块缩进）",
+    ),
+    (
+        "the TAG directive must only be given at most once per handle in the same document",
+        "同一文档中，每个句柄最多只能有一条 TAG 指令",
+    ),
+    ("the handle wasn't declared", "该标签句柄没有声明"),
+    ("unexpected character: `{}'", "意外的字符：`{}'"),
+    ("unexpected eof", "输入意外结束"),
+    (
+        "while parsing a block collection, did not find expected '-' indicator",
+        "解析块集合时，没有找到预期的 '-' 指示符",
+    ),
+    (
+        "while parsing a flow mapping, did not find expected ',' or '}}'",
+        "解析流式映射时，没有找到预期的 ',' 或 '}}'",
+    ),
+    (
+        "while parsing a flow sequence, expected ',' or ']'",
+        "解析流式序列时，应为 ',' 或 ']'",
+    ),
+    (
+        "while parsing a quoted scalar, did not find expected hexadecimal number",
+        "解析带引号的标量时，没有找到预期的十六进制数",
+    ),
+    (
+        "while parsing a quoted scalar, found invalid Unicode character escape code",
+        "解析带引号的标量时，发现无效的 Unicode 字符转义码",
+    ),
+    (
+        "while parsing a tag directive, did not find expected '!'",
+        "解析标签指令时，没有找到预期的 '!'",
+    ),
+    (
+        "while parsing a tag, did not find expected tag URI",
+        "解析标签时，没有找到预期的标签 URI",
+    ),
+    (
+        "while parsing a tag, found an incorrect leading UTF-8 byte",
+        "解析标签时，发现不正确的 UTF-8 首字节",
+    ),
+    (
+        "while parsing a tag, found an incorrect trailing UTF-8 byte",
+        "解析标签时，发现不正确的 UTF-8 后续字节",
+    ),
+    (
+        "while parsing a tag, found an invalid UTF-8 codepoint",
+        "解析标签时，发现无效的 UTF-8 码位",
+    ),
+    (
+        "while parsing a tag, found an invalid escape sequence",
+        "解析标签时，发现无效的转义序列",
+    ),
+    (
+        "while parsing anchor, found duplicated anchor",
+        "解析锚点时，发现重复的锚点",
+    ),
+    (
+        "while parsing node, found unknown anchor",
+        "解析节点时，发现未知的锚点",
+    ),
+    (
+        "while scanning TAG, did not find expected whitespace or line break",
+        "扫描 TAG 时，没有找到预期的空白或换行",
+    ),
+    (
+        "while scanning a YAML directive, did not find expected digit or '.' character",
+        "扫描 YAML 指令时，没有找到预期的数字或 '.' 字符",
+    ),
+    (
+        "while scanning a YAML directive, did not find expected version number",
+        "扫描 YAML 指令时，没有找到预期的版本号",
+    ),
+    (
+        "while scanning a YAML directive, found extremely long version number",
+        "扫描 YAML 指令时，发现版本号过长",
+    ),
+    (
+        "while scanning a block scalar, did not find expected comment or line break",
+        "扫描块标量时，没有找到预期的注释或换行",
+    ),
+    (
+        "while scanning a block scalar, found an indentation indicator equal to 0",
+        "扫描块标量时，发现缩进指示符为 0",
+    ),
+    (
+        "while scanning a directive, could not find expected directive name",
+        "扫描指令时，找不到预期的指令名",
+    ),
+    (
+        "while scanning a directive, did not find expected comment or line break",
+        "扫描指令时，没有找到预期的注释或换行",
+    ),
+    (
+        "while scanning a directive, found unexpected non-alphabetical character",
+        "扫描指令时，发现意外的非字母字符",
+    ),
+    (
+        "while scanning a plain scalar, found a tab",
+        "扫描普通标量时，发现制表符",
+    ),
+    (
+        "while scanning a quoted scalar, found unexpected document indicator",
+        "扫描带引号的标量时，发现意外的文档指示符",
+    ),
+    (
+        "while scanning a tag, did not find expected '!'",
+        "扫描标签时，没有找到预期的 '!'",
+    ),
+    (
+        "while scanning a tag, did not find expected whitespace or line break",
+        "扫描标签时，没有找到预期的空白或换行",
+    ),
+    (
+        "while scanning a verbatim tag, did not find the expected '>'",
+        "扫描逐字标签时，没有找到预期的 '>'",
+    ),
+    (
+        "while scanning an anchor or alias, did not find expected alphabetic or numeric character",
+        "扫描锚点或别名时，没有找到预期的字母或数字字符",
+    ),
+    ("wrongly indented line in block scalar", "块标量中有缩进错误的行"),
+    (
+        "more than {} documents (the reader's limit)",
+        "文档超过 {} 个（读取器的上限）",
+    ),
+    (
+        "more than {} objects (the reader's limit)",
+        "对象超过 {} 个（读取器的上限）",
+    ),
+    (
+        "more than {} values in one input (the reader's limit)",
+        "一份输入中的值超过 {} 个（读取器的上限）",
+    ),
+    (
+        "more than {} keys in one mapping (the reader's limit)",
+        "一个映射中的键超过 {} 个（读取器的上限）",
+    ),
+    (
+        "nesting deeper than {} levels (the reader's limit)",
+        "嵌套超过 {} 层（读取器的上限）",
+    ),
+    (
+        "this alias nests deeper than {} levels (the reader's limit)",
+        "此别名展开后嵌套超过 {} 层（读取器的上限）",
+    ),
+    ("unexpected YAML event {}", "意外的 YAML 事件 {}"),
+    ("unexpected end of input", "输入意外结束"),
+    ("unbalanced collection end", "集合的结束不配对"),
+    ("alias to an unknown anchor", "别名指向未知的锚点"),
+    ("aliases expand to too many nodes", "别名展开后的节点过多"),
+    (
+        "a `<<` merge beside streamed items",
+        "`<<` 合并键与流式读取的 items 并存",
+    ),
+    (
+        "a mapping key of {} characters: YAML allows at most 1024 in a plain `key: value` (kubectl refuses it too)",
+        "映射键长 {} 个字符：YAML 的普通 `key: value` 中最多允许 1024 个（kubectl 也会拒绝）",
+    ),
+    ("a mapping key must be a scalar", "映射键必须是标量"),
+    (
+        "mapping key {} already defined at line {}",
+        "映射键 {} 已在第 {} 行定义",
+    ),
+    (
+        "map merge requires map or sequence of maps as the value",
+        "映射合并（<<）的值必须是映射或映射的序列",
+    ),
+    (
+        "mapping values are not allowed in this context",
+        "此处不允许映射值（冒号后的值）",
+    ),
+    (
+        "mapping keys are not allowed in this context",
+        "此处不允许映射键",
+    ),
+    (
+        "block sequence entries are not allowed in this context",
+        "此处不允许块序列条目（- 开头的行）",
+    ),
+    (
+        "while parsing a block mapping, did not find expected key",
+        "解析块映射时，没有找到预期的键",
+    ),
+    (
+        "while parsing a node, did not find expected node content",
+        "解析节点时，没有找到预期的节点内容",
+    ),
+    (
+        "did not find expected next token",
+        "没有找到预期的下一个记号",
+    ),
+    ("invalid indentation", "缩进无效"),
+    ("tabs disallowed in this context", "此处不允许制表符"),
+    ("tab cannot be used as indentation", "制表符不能用于缩进"),
+    ("simple key expected", "应为一个简单键"),
+    ("misplaced bracket", "括号位置不对"),
+    ("found unprintable character", "发现不可打印的字符"),
+    ("unexpected end of plain scalar", "普通标量意外结束"),
+    (
+        "while scanning a quoted scalar, found unexpected end of stream",
+        "扫描带引号的标量时，输入意外结束",
+    ),
+    (
+        "while parsing a quoted scalar, found unknown escape character",
+        "解析带引号的标量时，发现未知的转义字符",
+    ),
+    // The iptables, nftables and userspace modes (core/src/sim/modes.rs).
+    (
+        "{}; {} refuses (TCP RST): the kernel already rewrote the destination, nothing retries another endpoint — the client sees connection refused",
+        "{}；{} 拒绝连接（TCP RST）：内核已改写了目标地址，不会再换一个端点重试——客户端看到连接被拒绝",
+    ),
+    (
+        "no-endpoint-services: {} → goto reject-chain: reject",
+        "no-endpoint-services：{}（没有端点）→ goto reject-chain：reject（拒绝）",
+    ),
+    (
+        "KUBE-SERVICES (filter): \"{} has no endpoints\" → REJECT",
+        "KUBE-SERVICES（filter 表）：规则注释 \"{} has no endpoints\"（没有端点）→ REJECT（拒绝）",
+    ),
+    (
+        "no-endpoint-services: {} → drop",
+        "no-endpoint-services：{}（没有端点）→ drop（丢弃）",
+    ),
+    (
+        "KUBE-SERVICES (filter): \"{} has no local endpoints\" → DROP",
+        "KUBE-SERVICES（filter 表）：规则注释 \"{} has no local endpoints\"（没有本地端点）→ DROP（丢弃）",
+    ),
+    (
+        "KUBE-EXTERNAL-SERVICES (filter): \"{} has no local endpoints\" → DROP",
+        "KUBE-EXTERNAL-SERVICES（filter 表）：规则注释 \"{} has no local endpoints\"（没有本地端点）→ DROP（丢弃）",
+    ),
+    ("{}: {} → ", "{}：{} → "),
+    (
+        "{}: pod or local source, short-circuit → ",
+        "{}：源地址是 Pod 或本节点，直接跳转 → ",
+    ),
+    ("{} → ", "{} → "),
+    (
+        "ip saddr @{} ({} in the set, timeout {}s)",
+        "ip saddr @{}（{} 在集合中，超时 {} 秒）",
+    ),
+    (
+        "-m recent --rcheck --seconds {}: {} seen {} s ago",
+        "-m recent --rcheck --seconds {}：{} 在 {} 秒前出现过",
+    ),
+    ("{}{}: {} → {}: {}", "{}{}：{} → {}：{}"),
+    ("numgen random mod {} → {}", "numgen random mod {} → {}"),
+    ("--probability {} matched", "--probability {} 命中"),
+    (
+        "--probability {} failed, next rule",
+        "--probability {} 未命中，转到下一条规则",
+    ),
+    ("last rule", "最后一条规则"),
+    (
+        "userspace: kube-proxy accepted on the proxy port of {}; no endpoints: it closes the connection",
+        "userspace：kube-proxy 在 {} 的代理端口上接受了连接；没有端点：它关闭该连接",
+    ),
+    (
+        "it would retry the next endpoint if this one refused",
+        "若此端点拒绝连接，它会重试下一个端点",
+    ),
+    (
+        "ClientIP affinity keeps {} on {}",
+        "ClientIP 会话亲和性把 {} 保持在 {}",
+    ),
+    ("round robin → {}", "轮询 → {}"),
+    ("{} of {}; ", "第 {} 个，共 {} 个；"),
+    (
+        "userspace: kube-proxy's proxy port for {}: {} ({}{})",
+        "userspace：kube-proxy 为 {} 开的代理端口：{}（{}{}）",
+    ),
+    (
+        "userspace: kube-proxy's proxy port for {}: {} refused, kube-proxy dialed again: {} ({}attempt {} of 4)",
+        "userspace：kube-proxy 为 {} 开的代理端口：{} 拒绝连接，kube-proxy 再次拨号：{}（{}第 {} 次尝试，共 4 次）",
+    ),
+    (
+        "userspace: kube-proxy's proxy port for {}: {} refused; after 4 attempts \"failed to connect to an endpoint\": it closes the client's connection",
+        "userspace：kube-proxy 为 {} 开的代理端口：{} 拒绝连接；4 次尝试都失败后（kube-proxy 记录“无法连接到端点”）：它关闭客户端的连接",
+    ),
 ]);
 
 #[cfg(test)]
@@ -776,7 +1145,8 @@ mod tests {
     use std::collections::BTreeSet;
     use std::path::Path;
 
-    /// Every `msg!("…")` template in the core's sources, unescaped as Rust reads it.
+    /// Every `msg!("…")` template in the core's sources, unescaped as Rust reads it, and the
+    /// YAML parser's templates.
     fn core_templates() -> Vec<(String, String)> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/src");
         let mut files = Vec::new();
@@ -828,6 +1198,13 @@ mod tests {
                 out.push((s, file));
             }
         }
+        // The YAML parser's messages, kept as a list of templates rather than `msg!` sites.
+        for t in svcroute_core::manifest::parser_messages::TEMPLATES {
+            out.push((
+                (*t).to_owned(),
+                "core/src/manifest/parser_messages.rs".to_owned(),
+            ));
+        }
         out
     }
 
@@ -863,13 +1240,9 @@ mod tests {
     fn the_catalogue_is_exact() {
         let templates: BTreeSet<String> = core_templates().into_iter().map(|(t, _)| t).collect();
         let mut seen = BTreeSet::new();
-        let keys: BTreeSet<u64> = ZH.iter().chain(RAW_ZH).map(|(k, _)| *k).collect();
-        assert_eq!(
-            keys.len(),
-            ZH.len() + RAW_ZH.len(),
-            "two entries share a key"
-        );
-        assert_eq!((ZH.len(), RAW_ZH.len()), (ZH_EN.len(), RAW_EN.len()));
+        let keys: BTreeSet<u64> = ZH.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys.len(), ZH.len(), "two entries share a key");
+        assert_eq!(ZH.len(), ZH_EN.len());
         for (en, zh) in ZH_EN {
             assert!(seen.insert(*en), "duplicate entry {en:?}");
             if *en != "; " {
@@ -929,6 +1302,126 @@ mod tests {
             "{}",
             d.message
         );
+    }
+
+    /// Runs of three ordinary English words (as the zh e2e counts them), outside quotes.
+    fn english_sentences(text: &str) -> Vec<String> {
+        let word = |w: &str| {
+            let w = w.trim_end_matches([',', '.', ';', ':', '!', '?']);
+            let mut cs = w.chars();
+            cs.next().is_some_and(|c| c.is_ascii_alphabetic())
+                && cs.all(|c| c.is_ascii_lowercase() || c == '\'')
+        };
+        let mut found = Vec::new();
+        let mut run = Vec::new();
+        for tok in text.split_whitespace() {
+            if word(tok) {
+                run.push(tok);
+                if run.len() == 3 {
+                    found.push(run.join(" "));
+                }
+            } else {
+                run.clear();
+            }
+        }
+        found
+    }
+
+    // The iptables, nftables and userspace modes' reasons (the modes view): structured, and
+    // Chinese with no English sentence — answered, affinity, retried, refused, no endpoints.
+    #[test]
+    fn every_mode_reason_renders_in_chinese() {
+        use crate::proxy_view::ProxyAction;
+        use crate::state::{Action, Init, State};
+        let mut seen = 0;
+        for id in ["clusterip", "affinity", "nodeport", "local"] {
+            let mut s = State::new(Init {
+                scenario: Some(id.into()),
+                ..Init::default()
+            });
+            let pods: Vec<String> = s
+                .model
+                .as_ref()
+                .map(|m| {
+                    m.cluster
+                        .pods
+                        .iter()
+                        .map(|p| p.meta.id.to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            // Answering Pods, then all but one refusing (userspace retries), then all refusing.
+            for refusing in [0, pods.len().saturating_sub(1), pods.len()] {
+                for (i, p) in pods.iter().enumerate() {
+                    s.apply(Action::Proxy(ProxyAction::Refusing {
+                        pod: p.clone(),
+                        on: i < refusing,
+                    }));
+                }
+                for _ in 0..2 {
+                    s.apply(Action::Send {
+                        count: 1,
+                        all_clients: false,
+                    });
+                    for (mode, r) in &s.proxy.last {
+                        let Ok(conns) = r else { continue };
+                        for c in conns {
+                            assert!(!c.why.has_raw(), "{mode:?}: raw reason {}", c.reason);
+                            let zh = reason(c, Lang::Zh);
+                            assert_ne!(zh, c.reason, "{mode:?}: not translated");
+                            assert_eq!(
+                                english_sentences(&zh),
+                                Vec::<String>::new(),
+                                "{id} {mode:?}: {zh}"
+                            );
+                            seen += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(seen > 50, "only {seen} connections");
+    }
+
+    // A YAML syntax error outside the common ones, one with an argument, and a bad label
+    // selector of a Deployment: Chinese, and the English unchanged.
+    #[test]
+    fn parser_and_selector_errors_render_in_chinese() {
+        let read = svcroute_core::manifest::read_all([("m.yaml", "a: @b\n")]);
+        let d = &read.diagnostics[0];
+        assert_eq!(d.message, "invalid YAML: unexpected character: `@'");
+        assert_eq!(
+            diagnostic_message(d, Lang::Zh),
+            "无效的 YAML：意外的字符：`@'"
+        );
+        let read = svcroute_core::manifest::read_all([("m.yaml", "a: [b, c\n")]);
+        let zh = diagnostic_message(&read.diagnostics[0], Lang::Zh);
+        assert!(zh.starts_with("无效的 YAML：解析流式"), "{zh}");
+        let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchExpressions:\n    - key: app\n      operator: In\n      values: []\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: c\n        image: nginx\n";
+        let read = svcroute_core::manifest::read_all([("d.yaml", deploy)]);
+        let d = read
+            .diagnostics
+            .iter()
+            .find(|d| d.message.contains("values set"))
+            .unwrap_or_else(|| panic!("{:?}", read.diagnostics));
+        let zh = diagnostic_message(d, Lang::Zh);
+        assert!(!d.text.has_raw(), "{}", d.message);
+        assert!(zh.contains("值集合不能为空"), "{zh}");
+        assert_eq!(english_sentences(&zh), Vec::<String>::new(), "{zh}");
+    }
+
+    // A send's notice (a route error) in Chinese; its English is the JS API's.
+    #[test]
+    fn a_send_notice_renders_in_chinese() {
+        use crate::state::SendError;
+        let e = svcroute_core::route::RouteError::NothingToSend;
+        let n = SendError::Route(e.text());
+        assert_eq!(n.to_string(), e.to_string());
+        assert_eq!(
+            n.text(Lang::Zh),
+            "没有可发送的连接：--count 至少为 1，且 --from 不能为空"
+        );
+        assert_eq!(SendError::NoClient.to_string(), "no client to send from");
     }
 
     // A diagnostic from a broken manifest, through the real reader: translated, with its place.

@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use svcroute_core::cluster::Cluster;
+use svcroute_core::diag::Msg;
 use svcroute_core::modes::{self, ProxyMode, Startup};
 use svcroute_core::route::{self, Connection, Request};
 use svcroute_core::sim::Simulator;
@@ -45,8 +46,9 @@ pub struct ProxyView {
     pub refusing: BTreeSet<String>,
     /// The four modes' own state (draws, lists, positions, IPVS's table).
     pub shadow: Simulator,
-    /// The last send in each mode: its connections (with the rule lines passed) or why none.
-    pub last: Vec<(ProxyMode, Result<Vec<Connection>, String>)>,
+    /// The last send in each mode: its connections (with the rule lines passed) or why none
+    /// (the core's message, structured).
+    pub last: Vec<(ProxyMode, Result<Vec<Connection>, Msg>)>,
     /// Whether the view is shown (the `modes` view, or the playground's panel open).
     pub shown: bool,
     /// The requests sent while the view was hidden, oldest first, to replay when it is shown.
@@ -199,7 +201,7 @@ impl ProxyView {
                 },
                 ..req.clone()
             };
-            let got = route::route(cluster, &r, &mut self.shadow).map_err(|e| e.to_string());
+            let got = route::route(cluster, &r, &mut self.shadow).map_err(|e| e.text());
             match (out, got) {
                 (Ok(list), Ok(routes)) => list.extend(routes.connections),
                 (out, Err(e)) => *out = Err(e),
@@ -209,7 +211,7 @@ impl ProxyView {
     }
 
     /// The last connection of the last send in `mode`.
-    pub fn last_of(&self, mode: ProxyMode) -> Option<&Result<Vec<Connection>, String>> {
+    pub fn last_of(&self, mode: ProxyMode) -> Option<&Result<Vec<Connection>, Msg>> {
         self.last.iter().find(|(m, _)| *m == mode).map(|(_, r)| r)
     }
 }

@@ -50,6 +50,39 @@ pub use crate::model::{Client, ClientLocation};
 /// The answer to a send: the connections, or why there are none.
 pub type SendResult = Result<Vec<Connection>, String>;
 
+/// Why a send made no connection, in either language ([`SendError::text`]); its `Display` is
+/// the English the JS API rejects with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// The manifests have errors.
+    Broken,
+    /// No Service to send to.
+    NoService,
+    /// No client to send from.
+    NoClient,
+    /// The core's route error.
+    Route(svcroute_core::diag::Msg),
+}
+
+impl SendError {
+    /// The message in `lang`.
+    pub fn text(&self, lang: Lang) -> String {
+        let t = lang.t();
+        match self {
+            SendError::Broken => t.send_broken.to_owned(),
+            SendError::NoService => t.send_no_service.to_owned(),
+            SendError::NoClient => t.send_no_client.to_owned(),
+            SendError::Route(m) => crate::messages::render(m, lang),
+        }
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text(Lang::En))
+    }
+}
+
 /// Where the answer to a send from the JS API goes: the reducer fills it in.
 #[derive(Clone, Debug, Default)]
 pub struct Reply(pub Rc<RefCell<Option<SendResult>>>);
@@ -148,8 +181,8 @@ pub struct State {
     pub log: Rc<Vec<Sent>>,
     /// How many sends so far.
     pub bursts: u64,
-    /// Why the last send did nothing (the core's message).
-    pub notice: Option<String>,
+    /// Why the last send did nothing.
+    pub notice: Option<SendError>,
     /// Edited manifests of the other scenarios, kept while switching.
     pub edits: Rc<std::collections::BTreeMap<&'static str, String>>,
     /// The sends since the simulation started, for the link.
@@ -391,7 +424,7 @@ impl State {
                 count,
                 reply,
             } => {
-                let answer = self.send_to(from, to, count);
+                let answer = self.send_to(from, to, count).map_err(|e| e.to_string());
                 *reply.0.borrow_mut() = Some(answer);
             }
             Action::Proxy(a) => self.apply_proxy(a),
@@ -642,15 +675,15 @@ impl State {
         mut from: Vec<IpAddr>,
         to: Option<String>,
         count: u32,
-    ) -> Result<Vec<Connection>, String> {
+    ) -> Result<Vec<Connection>, SendError> {
         let Some(model) = self.model.clone() else {
-            return Err("the manifests have errors".into());
+            return Err(SendError::Broken);
         };
         let entry = self.entry().cloned();
         let to = match (to, &entry) {
             (Some(t), _) => t,
             (None, Some(e)) => e.target.clone(),
-            (None, None) => return Err("no Service to send to".into()),
+            (None, None) => return Err(SendError::NoService),
         };
         let protocol = entry
             .as_ref()
@@ -662,7 +695,7 @@ impl State {
             from = clients.get(c).map(|c| c.address).into_iter().collect();
         }
         if from.is_empty() {
-            return Err("no client to send from".into());
+            return Err(SendError::NoClient);
         }
         let namespace = self
             .service_view()
@@ -705,8 +738,8 @@ impl State {
                 refusing: proxy.refusing_list(),
                 ..Request::default()
             };
-            let routes =
-                route::route(&model.cluster, &req, &mut self.sim).map_err(|e| e.to_string())?;
+            let routes = route::route(&model.cluster, &req, &mut self.sim)
+                .map_err(|e| SendError::Route(e.text()))?;
             proxy.record(&model, &req, &routes.connections, call == 0);
             conns.extend(routes.connections);
             clock = clock.saturating_add(u64::from(n).saturating_mul(STEP_MS));

@@ -47,7 +47,11 @@ fn read_text(file: &Arc<str>, text: &str, out: &mut Read) {
             out.diagnostics.push(Diagnostic::error(
                 Kind::Syntax,
                 Some(loc(file, e.pos)),
-                crate::msg!("invalid {}: {}", what, Msg::Raw(e.message)),
+                crate::msg!(
+                    "invalid {}: {}",
+                    what,
+                    super::parser_messages::structured(e.message)
+                ),
             ));
             return;
         }
@@ -2285,7 +2289,7 @@ fn read_workload(
                 }
                 Ok(s) => s,
                 Err(e) => {
-                    cx.invalid(sel_pos, "spec.selector", "", Msg::Raw(e.to_string()));
+                    cx.invalid(sel_pos, "spec.selector", "", e.text());
                     Selector::everything()
                 }
             }

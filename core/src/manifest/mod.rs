@@ -27,6 +27,7 @@
 
 pub mod decode;
 pub mod json;
+pub mod parser_messages;
 pub mod schema;
 pub mod yaml;
 

@@ -9,6 +9,7 @@ use core::net::{IpAddr, Ipv4Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
+use crate::diag::Msg;
 use crate::model::Family;
 
 /// An IPVS scheduler, by the kernel module's name.
@@ -201,7 +202,8 @@ impl Settings {
         c.seed = self.seed.unwrap_or(0);
         c.cidrs_from_defaults = self.service_cidrs.is_empty() && self.pod_cidrs.is_empty();
         c.synthesized_nodes = self.nodes.unwrap_or(c.synthesized_nodes).max(1);
-        c.validate()?;
+        c.validate()
+            .map_err(|m| alloc::string::ToString::to_string(&m))?;
         Ok(c)
     }
 }
@@ -284,10 +286,7 @@ impl Config {
     /// ClusterIP (`default/kubernetes`'s when present) is primary, the other family gets the
     /// default range, or the smallest range around the input's ClusterIPs of that family
     /// when they lie outside it. Returns the warning that says so.
-    pub fn follow_input_families(
-        &mut self,
-        objects: &crate::model::Objects,
-    ) -> Option<crate::diag::Msg> {
+    pub fn follow_input_families(&mut self, objects: &crate::model::Objects) -> Option<Msg> {
         use alloc::format;
         if !self.cidrs_from_defaults || self.families().len() > 1 {
             return None;
@@ -419,39 +418,45 @@ impl Config {
     }
 
     /// Checks the settings themselves (ranges non-empty, families not repeated).
-    pub fn validate(&self) -> Result<(), String> {
+    /// The error is structured (a front end translates it; its English is the CLI's).
+    pub fn validate(&self) -> Result<(), Msg> {
         if self.service_cidrs.is_empty() {
-            return Err("at least one service CIDR is needed".into());
+            return Err(crate::msg!("at least one service CIDR is needed"));
         }
         if self.service_cidrs.len() > 2
             || (self.service_cidrs.len() == 2
                 && Family::of_net(&self.service_cidrs[0]) == Family::of_net(&self.service_cidrs[1]))
         {
-            return Err("service CIDRs: at most one per IP family".into());
+            return Err(crate::msg!("service CIDRs: at most one per IP family"));
         }
         for n in &self.service_cidrs {
             let host_bits = n.max_prefix_len() - n.prefix_len();
             if host_bits < 2 {
-                return Err(alloc::format!("service CIDR {n} is too small"));
+                return Err(crate::msg!("service CIDR {} is too small", n));
             }
             // kube-apiserver's validateMaxCIDRRange (maxCIDRBits = 20).
             if host_bits > MAX_SERVICE_CIDR_HOST_BITS {
-                return Err(alloc::format!(
-                    "--service-cidr {n}: specified --service-cluster-ip-range is too large; for {}-bit addresses, the mask must be >= {}",
+                return Err(crate::msg!(
+                    "--service-cidr {}: specified --service-cluster-ip-range is too large; for {}-bit addresses, the mask must be >= {}",
+                    n,
                     n.max_prefix_len(),
                     n.max_prefix_len() - MAX_SERVICE_CIDR_HOST_BITS
                 ));
             }
             if let Some(why) = special_range(n) {
-                return Err(alloc::format!(
-                    "--service-cidr {n}: overlaps {why}: ClusterIPs there would be bound on kube-ipvs0"
+                return Err(crate::msg!(
+                    "--service-cidr {}: overlaps {}: ClusterIPs there would be bound on kube-ipvs0",
+                    n,
+                    why
                 ));
             }
         }
         for n in &self.pod_cidrs {
             if let Some(why) = special_range(n) {
-                return Err(alloc::format!(
-                    "--pod-cidr {n}: overlaps {why}: Pods cannot have such addresses"
+                return Err(crate::msg!(
+                    "--pod-cidr {}: overlaps {}: Pods cannot have such addresses",
+                    n,
+                    why
                 ));
             }
         }
@@ -459,23 +464,25 @@ impl Config {
             || (self.pod_cidrs.len() == 2
                 && Family::of_net(&self.pod_cidrs[0]) == Family::of_net(&self.pod_cidrs[1]))
         {
-            return Err("pod CIDRs: at most one per IP family".into());
+            return Err(crate::msg!("pod CIDRs: at most one per IP family"));
         }
         if let Err(msg) = crate::validation::dns1123_subdomain(&self.cluster_domain) {
-            return Err(alloc::format!(
-                "--cluster-domain {:?}: must be a DNS subdomain: {msg}",
-                self.cluster_domain
+            return Err(crate::msg!(
+                "--cluster-domain {}: must be a DNS subdomain: {}",
+                alloc::format!("{:?}", self.cluster_domain),
+                msg
             ));
         }
         let (lo, hi) = self.node_port_range;
         if lo == 0 || lo > hi {
-            return Err(alloc::format!("node port range {lo}-{hi} is empty"));
+            return Err(crate::msg!("node port range {}-{} is empty", lo, hi));
         }
         if self.synthesized_nodes > MAX_NODES {
-            return Err(alloc::format!(
-                "nodes: {} is more than {MAX_NODES}, the most Nodes a Kubernetes cluster is \
+            return Err(crate::msg!(
+                "nodes: {} is more than {}, the most Nodes a Kubernetes cluster is \
                  tested with (the limit of the synthesized cluster)",
-                self.synthesized_nodes
+                self.synthesized_nodes,
+                MAX_NODES
             ));
         }
         Ok(())

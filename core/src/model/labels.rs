@@ -16,10 +16,11 @@
 //! - in error texts, non-ASCII characters that Go's `strconv.Quote` would escape as not printable
 //!   (other than control characters) are shown as they are.
 
-use alloc::string::ToString as _;
 use alloc::{collections::BTreeMap, format, string::String, vec, vec::Vec};
 use core::fmt::{self, Write as _};
 
+use crate::diag::Msg;
+use crate::msg;
 use crate::validation;
 
 /// A set of labels: key to value, as in `metadata.labels`.
@@ -81,8 +82,8 @@ pub enum SelectorError {
     /// including its `unable to parse requirement: ` prefix where Go adds one; `position` is the
     /// byte offset of the offending token in the input (Kubernetes does not report it).
     Syntax {
-        /// The error text, as Kubernetes words it.
-        message: String,
+        /// The error text, as Kubernetes words it (structured: a front end translates it).
+        message: Msg,
         /// Byte offset of the offending token.
         position: usize,
     },
@@ -92,7 +93,7 @@ pub enum SelectorError {
     /// with `unable to parse requirement: `.
     InvalidRequirement {
         /// Each field error's text, duplicates removed as `ErrorList.ToAggregate` does.
-        errors: Vec<String>,
+        errors: Vec<Msg>,
         /// Byte offset of the requirement in the parsed string, if it was parsed.
         position: Option<usize>,
     },
@@ -115,28 +116,34 @@ impl SelectorError {
     }
 }
 
+impl SelectorError {
+    /// The message, structured (a front end translates it; its English is the `Display`).
+    pub fn text(&self) -> Msg {
+        match self {
+            SelectorError::Syntax { message, .. } => message.clone(),
+            SelectorError::InvalidRequirement { errors, position } => {
+                // utilerrors.aggregate.Error: one error alone, several as "[a, b]".
+                let all = match errors.as_slice() {
+                    [one] => one.clone(),
+                    many => msg!("[{}]", Msg::Join(many.to_vec(), ", ")),
+                };
+                if position.is_some() {
+                    msg!("unable to parse requirement: {}", all)
+                } else {
+                    all
+                }
+            }
+            SelectorError::UnknownOperator { operator } => msg!(
+                "{} is not a valid pod selector operator",
+                go_quote(operator)
+            ),
+        }
+    }
+}
+
 impl fmt::Display for SelectorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SelectorError::Syntax { message, .. } => f.write_str(message),
-            SelectorError::InvalidRequirement { errors, position } => {
-                if position.is_some() {
-                    f.write_str("unable to parse requirement: ")?;
-                }
-                // utilerrors.aggregate.Error: one error alone, several as "[a, b]".
-                match errors.as_slice() {
-                    [one] => f.write_str(one),
-                    many => write!(f, "[{}]", many.join(", ")),
-                }
-            }
-            SelectorError::UnknownOperator { operator } => {
-                write!(
-                    f,
-                    "{} is not a valid pod selector operator",
-                    go_quote(operator)
-                )
-            }
-        }
+        write!(f, "{}", self.text())
     }
 }
 
@@ -201,27 +208,29 @@ impl Requirement {
         let key = key.into();
         let mut values: Vec<String> = values.into_iter().map(Into::into).collect();
         // field.Invalid(path, value, detail).Error(), with Go's %q / %#v of the value.
-        let mut errors: Vec<String> = Vec::new();
-        let mut invalid = |path: String, value: String, detail: &str| {
-            let e = format!("{path}: Invalid value: {value}: {detail}");
+        let mut errors: Vec<Msg> = Vec::new();
+        let mut invalid = |path: String, value: String, detail: Msg| {
+            let e = msg!("{}: Invalid value: {}: {}", path, value, detail);
             if !errors.contains(&e) {
                 errors.push(e);
             }
         };
         if let Err(msg) = validation::qualified_name(&key) {
-            invalid(String::from("key"), go_quote(&key), &msg.to_string());
+            invalid(String::from("key"), go_quote(&key), msg);
         }
         let count_error = match (operator, values.len()) {
-            (In | NotIn, 0) => Some("for 'in', 'notin' operators, values set can't be empty"),
+            (In | NotIn, 0) => Some(msg!(
+                "for 'in', 'notin' operators, values set can't be empty"
+            )),
             (Equals | DoubleEquals | NotEquals, n) if n != 1 => {
-                Some("exact-match compatibility requires one single value")
+                Some(msg!("exact-match compatibility requires one single value"))
             }
-            (Exists | DoesNotExist, n) if n != 0 => {
-                Some("values set must be empty for exists and does not exist")
-            }
-            (GreaterThan | LessThan, n) if n != 1 => {
-                Some("for 'Gt', 'Lt' operators, exactly one value is required")
-            }
+            (Exists | DoesNotExist, n) if n != 0 => Some(msg!(
+                "values set must be empty for exists and does not exist"
+            )),
+            (GreaterThan | LessThan, n) if n != 1 => Some(msg!(
+                "for 'Gt', 'Lt' operators, exactly one value is required"
+            )),
             _ => None,
         };
         if let Some(detail) = count_error {
@@ -233,13 +242,13 @@ impl Requirement {
                 .enumerate()
                 .filter(|(_, v)| v.parse::<i64>().is_err())
             {
-                let detail = "for 'Gt', 'Lt' operators, the value must be an integer";
+                let detail = msg!("for 'Gt', 'Lt' operators, the value must be an integer");
                 invalid(format!("values[{i}]"), go_quote(v), detail);
             }
         }
         for (i, v) in values.iter().enumerate() {
             if let Err(msg) = validation::label_value(v) {
-                invalid(format!("values[{i}][{key}]"), go_quote(v), &msg.to_string());
+                invalid(format!("values[{i}][{key}]"), go_quote(v), msg);
             }
         }
         if !errors.is_empty() {
@@ -616,14 +625,14 @@ struct Parser<'a> {
     position: usize,
 }
 
-fn syntax(in_requirement: bool, item: Item<'_>, expected: &str) -> SelectorError {
-    let prefix = if in_requirement {
-        "unable to parse requirement: "
-    } else {
-        ""
-    };
+fn syntax(in_requirement: bool, item: Item<'_>, expected: Msg) -> SelectorError {
+    let found = msg!("found '{}'{}", item.lit, expected);
     SelectorError::Syntax {
-        message: format!("{prefix}found '{}'{expected}", item.lit),
+        message: if in_requirement {
+            msg!("unable to parse requirement: {}", found)
+        } else {
+            found
+        },
         position: item.pos,
     }
 }
@@ -662,11 +671,17 @@ impl<'a> Parser<'a> {
                                 return Err(syntax(
                                     false,
                                     after,
-                                    ", expected: identifier after ','",
+                                    msg!(", expected: identifier after ','"),
                                 ));
                             }
                         }
-                        _ => return Err(syntax(false, next, ", expected: ',' or 'end of string'")),
+                        _ => {
+                            return Err(syntax(
+                                false,
+                                next,
+                                msg!(", expected: ',' or 'end of string'"),
+                            ));
+                        }
                     }
                 }
                 Token::EndOfString => return Ok(requirements),
@@ -674,7 +689,7 @@ impl<'a> Parser<'a> {
                     return Err(syntax(
                         false,
                         item,
-                        ", expected: !, identifier, or 'end of string'",
+                        msg!(", expected: !, identifier, or 'end of string'"),
                     ));
                 }
             }
@@ -718,10 +733,10 @@ impl<'a> Parser<'a> {
             item = self.consume(Context::Values);
         }
         if item.tok != Token::Identifier {
-            return Err(syntax(true, item, ", expected: identifier"));
+            return Err(syntax(true, item, msg!(", expected: identifier")));
         }
         if let Err(msg) = validation::qualified_name(item.lit) {
-            let error = format!("<nil>: Invalid value: {}: {msg}", go_quote(item.lit));
+            let error = msg!("<nil>: Invalid value: {}: {}", go_quote(item.lit), msg);
             return Err(SelectorError::InvalidRequirement {
                 errors: vec![error],
                 position: Some(item.pos),
@@ -751,7 +766,7 @@ impl<'a> Parser<'a> {
                 return Err(syntax(
                     true,
                     item,
-                    ", expected: in, notin, =, ==, !=, gt, lt",
+                    msg!(", expected: in, notin, =, ==, !=, gt, lt"),
                 ));
             }
         })
@@ -761,7 +776,7 @@ impl<'a> Parser<'a> {
     fn parse_values(&mut self) -> Result<Vec<&'a str>, SelectorError> {
         let item = self.consume(Context::Values);
         if item.tok != Token::OpenPar {
-            return Err(syntax(true, item, " expected: '('"));
+            return Err(syntax(true, item, msg!(" expected: '('")));
         }
         let item = self.lookahead(Context::Values);
         match item.tok {
@@ -770,7 +785,7 @@ impl<'a> Parser<'a> {
                 if self.consume(Context::Values).tok != Token::ClosedPar {
                     // Go reports the token after '(' here; parse_identifiers_list only returns
                     // before a ')', so this cannot happen.
-                    return Err(syntax(true, item, ", expected: ')'"));
+                    return Err(syntax(true, item, msg!(", expected: ')'")));
                 }
                 Ok(values)
             }
@@ -778,7 +793,11 @@ impl<'a> Parser<'a> {
                 self.consume(Context::Values);
                 Ok(vec![""])
             }
-            _ => Err(syntax(true, item, ", expected: ',', ')' or identifier")),
+            _ => Err(syntax(
+                true,
+                item,
+                msg!(", expected: ',', ')' or identifier"),
+            )),
         }
     }
 
@@ -793,7 +812,7 @@ impl<'a> Parser<'a> {
                     match next.tok {
                         Token::Comma => continue,
                         Token::ClosedPar => return Ok(values),
-                        _ => return Err(syntax(true, next, ", expected: ',' or ')'")),
+                        _ => return Err(syntax(true, next, msg!(", expected: ',' or ')'"))),
                     }
                 }
                 Token::Comma => {
@@ -812,7 +831,7 @@ impl<'a> Parser<'a> {
                         _ => {}
                     }
                 }
-                _ => return Err(syntax(true, item, ", expected: ',', or identifier")),
+                _ => return Err(syntax(true, item, msg!(", expected: ',', or identifier"))),
             }
         }
     }
@@ -828,7 +847,7 @@ impl<'a> Parser<'a> {
         if item.tok == Token::Identifier {
             Ok(vec![item.lit])
         } else {
-            Err(syntax(true, item, ", expected: identifier"))
+            Err(syntax(true, item, msg!(", expected: identifier")))
         }
     }
 }
@@ -1089,8 +1108,16 @@ mod tests {
         else {
             panic!("{err:?}")
         };
-        assert!(errors[0].starts_with("key: Invalid value: \"a/b/c\": a valid label key must"));
-        assert!(errors[1].starts_with("values[0][a/b/c]: Invalid value: \"a b\": a valid label"));
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with("key: Invalid value: \"a/b/c\": a valid label key must")
+        );
+        assert!(
+            errors[1]
+                .to_string()
+                .starts_with("values[0][a/b/c]: Invalid value: \"a b\": a valid label")
+        );
         let err = Requirement::new("x", Operator::Exists, ["\"q\"\n\u{85}"]).unwrap_err();
         let quoted = "\"\\\"q\\\"\\n\\u0085\"";
         assert!(err.to_string().starts_with(&format!(

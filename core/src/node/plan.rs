@@ -141,14 +141,20 @@ pub struct UnknownNode {
     pub known: Vec<String>,
 }
 
-impl core::fmt::Display for UnknownNode {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "no Node {:?}; the Nodes are: {}",
-            self.name,
+impl UnknownNode {
+    /// The message, structured (a front end translates it; its English is the `Display`).
+    pub fn text(&self) -> Msg {
+        crate::msg!(
+            "no Node {}; the Nodes are: {}",
+            format!("{:?}", self.name),
             self.known.join(", ")
         )
+    }
+}
+
+impl core::fmt::Display for UnknownNode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}", self.text())
     }
 }
 

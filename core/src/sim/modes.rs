@@ -25,7 +25,9 @@ use rand_core::{Rng, SeedableRng};
 use serde::Serialize;
 
 use crate::cluster::Cluster;
+use crate::diag::Msg;
 use crate::model::Family;
+use crate::msg;
 use crate::plan::{Plan, RealServer, VirtualServer, VsKind};
 use crate::render::proxy::{self, Endpoint, ServicePort};
 use crate::render::{iptables, ipvsadm, nftables, userspace};
@@ -144,8 +146,8 @@ pub fn startup(configured: &str, ipvs_modules: bool, minor: u32) -> Startup {
 pub struct Choice {
     /// The endpoint that answered (`None`: refused, dropped or rejected).
     pub endpoint: Option<(IpAddr, u16)>,
-    /// The rule that decided, and why.
-    pub reason: String,
+    /// The rule that decided, and why (structured: a front end translates it).
+    pub reason: Msg,
     /// The rule lines passed, as the mode's rendering prints them.
     pub rules: Vec<String>,
     /// Endpoints that refused the connection, in order (`ip:port`).
@@ -209,9 +211,10 @@ impl ModeStates {
                         .find(|e| e.ip == ip && e.port == port);
                     if refuses(ip, port, ep.and_then(|e| e.pod.as_deref())) {
                         let hp = host_port(ip, port);
-                        c.reason = format!(
-                            "{}; {hp} refuses (TCP RST): the kernel already rewrote the destination, nothing retries another endpoint — the client sees connection refused",
-                            c.reason
+                        c.reason = msg!(
+                            "{}; {} refuses (TCP RST): the kernel already rewrote the destination, nothing retries another endpoint — the client sees connection refused",
+                            core::mem::take(&mut c.reason),
+                            hp
                         );
                         c.tried.push(hp);
                         c.endpoint = None;
@@ -413,9 +416,12 @@ impl ModeState {
         };
         if !cat.has_any {
             let why = if nft {
-                format!("no-endpoint-services: {name} → goto reject-chain: reject")
+                msg!("no-endpoint-services: {} → goto reject-chain: reject", name)
             } else {
-                format!("KUBE-SERVICES (filter): \"{name} has no endpoints\" → REJECT")
+                msg!(
+                    "KUBE-SERVICES (filter): \"{} has no endpoints\" → REJECT",
+                    name
+                )
             };
             refused(&mut rules, "reject");
             return Choice {
@@ -442,32 +448,36 @@ impl ModeState {
             );
         }
         let (local, path) = if kind == VsKind::ClusterIP {
-            (sp.itp_local, String::new())
+            (sp.itp_local, Msg::default())
         } else if !sp.external_policy_local() {
             let masq = if nft {
                 "jump mark-for-masquerade"
             } else {
                 "KUBE-MARK-MASQ"
             };
-            (false, format!("{ext}: {masq} → "))
+            (false, msg!("{}: {} → ", ext, masq))
         } else if pod_src || local_src {
             (
                 false,
-                format!("{ext}: pod or local source, short-circuit → "),
+                msg!("{}: pod or local source, short-circuit → ", ext),
             )
         } else {
-            (true, format!("{ext} → "))
+            (true, msg!("{} → ", ext))
         };
         let chain = chain_of(local);
         let eps = if local { &cat.local } else { &cat.cluster };
         if eps.is_empty() {
             let why = match (nft, kind) {
-                (true, _) => format!("no-endpoint-services: {name} → drop"),
+                (true, _) => msg!("no-endpoint-services: {} → drop", name),
                 (false, VsKind::ClusterIP) => {
-                    format!("KUBE-SERVICES (filter): \"{name} has no local endpoints\" → DROP")
+                    msg!(
+                        "KUBE-SERVICES (filter): \"{} has no local endpoints\" → DROP",
+                        name
+                    )
                 }
-                (false, _) => format!(
-                    "KUBE-EXTERNAL-SERVICES (filter): \"{name} has no local endpoints\" → DROP"
+                (false, _) => msg!(
+                    "KUBE-EXTERNAL-SERVICES (filter): \"{} has no local endpoints\" → DROP",
+                    name
                 ),
             };
             refused(&mut rules, "drop");
@@ -664,14 +674,21 @@ impl ModeState {
                     continue;
                 }
                 let check = if nft {
-                    format!("ip saddr @{list} ({client} in the set, timeout {timeout}s)")
+                    msg!(
+                        "ip saddr @{} ({} in the set, timeout {}s)",
+                        list,
+                        client,
+                        timeout
+                    )
                 } else {
-                    format!(
-                        "-m recent --rcheck --seconds {timeout}: {client} seen {} s ago",
+                    msg!(
+                        "-m recent --rcheck --seconds {}: {} seen {} s ago",
+                        timeout,
+                        client,
                         age / 1000
                     )
                 };
-                let reason = format!("{path}{chain}: {check} → {to}: {}", nat(ep));
+                let reason = msg!("{}{}: {} → {}: {}", path, chain, check, to, nat(ep));
                 self.affinity.insert((list, client), ms);
                 endpoint_rules(&mut rules, ep);
                 return Choice {
@@ -686,7 +703,7 @@ impl ModeState {
         let (i, draw) = if nft {
             let i = ((u64::from(self.rng.next_u32()) * n as u64) >> 32) as usize;
             chain_rule(&mut rules, &|l: &str| l.contains("numgen random mod "));
-            (i, format!("numgen random mod {n} → {i}"))
+            (i, msg!("numgen random mod {} → {}", n, i))
         } else {
             let mut steps = Vec::new();
             let mut chosen = n - 1;
@@ -697,20 +714,20 @@ impl ModeState {
                     l.ends_with(&format!("-j {to}")) && !l.contains("--rcheck")
                 });
                 if self.rng.next_u32() & 0x7FFF_FFFF < iptables::stored_probability(n - i) {
-                    steps.push(format!("--probability {p} matched"));
+                    steps.push(msg!("--probability {} matched", p));
                     chosen = i;
                     break;
                 }
-                steps.push(format!("--probability {p} failed, next rule"));
+                steps.push(msg!("--probability {} failed, next rule", p));
             }
             if chosen == n - 1 {
                 let (to, _) = target(&eps[n - 1]);
                 chain_rule(&mut rules, &|l: &str| {
                     l.ends_with(&format!("-j {to}")) && !l.contains("--rcheck")
                 });
-                steps.push(String::from("last rule"));
+                steps.push(msg!("last rule"));
             }
-            (chosen, steps.join("; "))
+            (chosen, Msg::join(steps, "; "))
         };
         let ep = &eps[i];
         let (to, list) = target(ep);
@@ -720,7 +737,7 @@ impl ModeState {
         endpoint_rules(&mut rules, ep);
         Choice {
             endpoint: Some((ep.ip, ep.port)),
-            reason: format!("{path}{chain}: {draw} → {to}: {}", nat(ep)),
+            reason: msg!("{}{}: {} → {}: {}", path, chain, draw, to, nat(ep)),
             rules,
             tried: Vec::new(),
         }
@@ -748,15 +765,16 @@ impl ModeState {
         if eps.is_empty() {
             return Choice {
                 endpoint: None,
-                reason: format!(
-                    "userspace: kube-proxy accepted on the proxy port of {name}; no endpoints: it closes the connection"
+                reason: msg!(
+                    "userspace: kube-proxy accepted on the proxy port of {}; no endpoints: it closes the connection",
+                    name
                 ),
                 rules,
                 tried: Vec::new(),
             };
         }
         let mut tried: Vec<String> = Vec::new();
-        let retry = "it would retry the next endpoint if this one refused";
+        let retry = msg!("it would retry the next endpoint if this one refused");
         for attempt in 0..4 {
             let reset = attempt > 0;
             let key = (name.clone(), client);
@@ -770,16 +788,16 @@ impl ModeState {
             let (ep, how, position) = match sticky {
                 Some(ep) => (
                     ep.clone(),
-                    format!("ClientIP affinity keeps {client} on {}", ep.host_port()),
-                    String::new(),
+                    msg!("ClientIP affinity keeps {} on {}", client, ep.host_port()),
+                    Msg::default(),
                 ),
                 None => {
                     let next = self.rr.entry(name.clone()).or_insert(0);
                     let i = *next % eps.len();
                     *next = i + 1;
                     let ep = eps[i].clone();
-                    let how = format!("round robin → {}", ep.host_port());
-                    (ep, how, format!("{} of {}; ", i + 1, eps.len()))
+                    let how = msg!("round robin → {}", ep.host_port());
+                    (ep, how, msg!("{} of {}; ", i + 1, eps.len()))
                 }
             };
             if sp.affinity.is_some() {
@@ -790,11 +808,20 @@ impl ModeState {
                 continue;
             }
             let reason = if tried.is_empty() {
-                format!("userspace: kube-proxy's proxy port for {name}: {how} ({position}{retry})")
+                msg!(
+                    "userspace: kube-proxy's proxy port for {}: {} ({}{})",
+                    name,
+                    how,
+                    position,
+                    retry
+                )
             } else {
-                format!(
-                    "userspace: kube-proxy's proxy port for {name}: {} refused, kube-proxy dialed again: {how} ({position}attempt {} of 4)",
+                msg!(
+                    "userspace: kube-proxy's proxy port for {}: {} refused, kube-proxy dialed again: {} ({}attempt {} of 4)",
+                    name,
                     tried.join(", "),
+                    how,
+                    position,
                     attempt + 1
                 )
             };
@@ -807,8 +834,9 @@ impl ModeState {
         }
         Choice {
             endpoint: None,
-            reason: format!(
-                "userspace: kube-proxy's proxy port for {name}: {} refused; after 4 attempts \"failed to connect to an endpoint\": it closes the client's connection",
+            reason: msg!(
+                "userspace: kube-proxy's proxy port for {}: {} refused; after 4 attempts \"failed to connect to an endpoint\": it closes the client's connection",
+                name,
                 tried.join(", ")
             ),
             rules,

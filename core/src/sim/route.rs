@@ -239,37 +239,44 @@ pub enum RouteError {
     },
 }
 
-impl fmt::Display for RouteError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl RouteError {
+    /// The message, structured (a front end translates it; its English is the `Display`).
+    pub fn text(&self) -> Msg {
         match self {
-            RouteError::BadTarget(t) => write!(
-                f,
-                "--to {t:?}: expected HOST:PORT (an address such as 10.97.97.97:80 or [fd00::1]:80, or a DNS name such as svc.ns.svc.cluster.local:80)"
+            RouteError::BadTarget(t) => crate::msg!(
+                "--to {}: expected HOST:PORT (an address such as 10.97.97.97:80 or [fd00::1]:80, or a DNS name such as svc.ns.svc.cluster.local:80)",
+                format!("{t:?}")
             ),
-            RouteError::UnknownNode(e) => write!(f, "{e}"),
-            RouteError::NoSuchHost(h) => write!(
-                f,
-                "{h:?} is neither the address of a virtual server nor a cluster DNS name"
+            RouteError::UnknownNode(e) => e.text(),
+            RouteError::NoSuchHost(h) => crate::msg!(
+                "{} is neither the address of a virtual server nor a cluster DNS name",
+                format!("{h:?}")
             ),
-            RouteError::NoSuchPort { target, serves } => {
-                write!(
-                    f,
-                    "no virtual server for {target}; that address serves {serves}"
-                )
-            }
+            RouteError::NoSuchPort { target, serves } => crate::msg!(
+                "no virtual server for {}; that address serves {}",
+                target,
+                serves
+            ),
             RouteError::NothingToSend => {
-                f.write_str("nothing to send: --count must be at least 1 and --from non-empty")
+                crate::msg!("nothing to send: --count must be at least 1 and --from non-empty")
             }
-            RouteError::BadRefusing(r) => write!(
-                f,
-                "--refusing {r:?}: expected a Pod of the cluster (namespace/name), an IP or IP:PORT"
+            RouteError::BadRefusing(r) => crate::msg!(
+                "--refusing {}: expected a Pod of the cluster (namespace/name), an IP or IP:PORT",
+                format!("{r:?}")
             ),
-            RouteError::NotSimulated { target, scheduler } => write!(
-                f,
-                "{target} uses the IPVS scheduler {scheduler}, which `plan` and the agent program but route does not simulate; simulated: {}",
+            RouteError::NotSimulated { target, scheduler } => crate::msg!(
+                "{} uses the IPVS scheduler {}, which `plan` and the agent program but route does not simulate; simulated: {}",
+                target,
+                scheduler,
                 crate::sim::simulated().join(", ")
             ),
         }
+    }
+}
+
+impl fmt::Display for RouteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.text())
     }
 }
 
@@ -565,15 +572,7 @@ pub fn route_with(
                         .iter()
                         .find(|r| r.address == ip && r.port == p)
                 });
-                // The other modes' reasons are their rules' text, not templated yet: a front
-                // end shows them as they are.
-                (
-                    port,
-                    rs,
-                    Msg::Raw(choice.reason),
-                    choice.rules,
-                    choice.tried,
-                )
+                (port, rs, choice.reason, choice.rules, choice.tried)
             }
             None => {
                 let decision = sim.open(

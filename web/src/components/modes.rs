@@ -17,7 +17,8 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use super::PanelProps;
-use crate::i18n::ModesTexts;
+use crate::i18n::{Lang, ModesTexts};
+use crate::messages;
 use crate::proxy_view::{ProxyAction, ProxyView};
 use crate::state::Action;
 
@@ -128,7 +129,7 @@ pub fn modes(props: &PanelProps) -> Html {
             modes::highlight(text, &c.rules, addr)
         });
         let error = match proxy.last_of(mode) {
-            Some(Err(e)) => Some(e.clone()),
+            Some(Err(e)) => Some(e),
             _ => None,
         };
         let on = mode == running;
@@ -139,7 +140,7 @@ pub fn modes(props: &PanelProps) -> Html {
                     { format!("{} · {cmd} · {node}", mode.as_str()) }
                     if on { <span class="sr-badge" data-testid="running-badge">{ mt.running_badge }</span> }
                 </h3>
-                { outcome(mt, conn.as_ref(), error) }
+                { outcome(mt, state.lang, conn.as_ref(), error) }
                 if mode == ProxyMode::Userspace { <p class="sr-reason">{ mt.userspace_note }</p> }
                 <pre class="sr-pre sr-rules-text" tabindex="0" data-scroll="true" data-testid="rules-text"
                     data-highlighted={lit.len().to_string()}>
@@ -168,11 +169,18 @@ pub fn modes(props: &PanelProps) -> Html {
 }
 
 /// The last connection's outcome in one mode.
-fn outcome(mt: &ModesTexts, conn: Option<&Connection>, error: Option<String>) -> Html {
+fn outcome(
+    mt: &ModesTexts,
+    lang: Lang,
+    conn: Option<&Connection>,
+    error: Option<&svcroute_core::diag::Msg>,
+) -> Html {
     let Some(c) = conn else {
+        let english = error.map(|e| e.to_string());
         return html! {
-            <p class="sr-outcome sr-muted" data-testid="outcome" data-outcome="none">
-                { error.unwrap_or_else(|| mt.no_conn.to_owned()) }
+            <p class="sr-outcome sr-muted" data-testid="outcome" data-outcome="none"
+                title={english.filter(|_| lang != Lang::En)}>
+                { error.map_or_else(|| mt.no_conn.to_owned(), |e| messages::render(e, lang)) }
             </p>
         };
     };
@@ -198,7 +206,8 @@ fn outcome(mt: &ModesTexts, conn: Option<&Connection>, error: Option<String>) ->
             <p class="sr-outcome" data-testid="outcome" data-outcome={kind}>
                 { format!("{} · {} → {}: {text}", mt.last_conn, c.from, c.to) }
             </p>
-            <p class="sr-reason" data-testid="conn-reason">{ c.reason.clone() }</p>
+            <p class="sr-reason" data-testid="conn-reason" lang={lang.tag()}
+                title={(lang != Lang::En).then(|| c.reason.clone())}>{ messages::reason(c, lang) }</p>
         </>
     }
 }

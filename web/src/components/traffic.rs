@@ -5,6 +5,7 @@ use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
 use super::{PanelProps, clock_text};
+use crate::i18n::Lang;
 use crate::model::ClientLocation;
 use crate::model::EntryKind;
 use crate::state::{Action, BURST};
@@ -119,7 +120,8 @@ pub fn traffic(props: &PanelProps) -> Html {
                 }}>{ t.restart }</button>
             </div>
             if let Some(n) = &state.notice {
-                <p class="sr-notice" role="alert" data-testid="notice">{ n.clone() }</p>
+                <p class="sr-notice" role="alert" data-testid="notice" lang={state.lang.tag()}
+                    title={(state.lang != Lang::En).then(|| n.to_string())}>{ n.text(state.lang) }</p>
             }
         </div>
     }

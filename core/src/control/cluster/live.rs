@@ -162,6 +162,14 @@ pub enum LiveError {
     NotFound(ObjectKind, ObjectRef),
 }
 
+impl LiveError {
+    /// A [`LiveError::NotFound`]'s message, structured (a front end translates it; its English
+    /// is the `Display`); an invalid cluster's diagnostics carry their own.
+    pub fn not_found_text(kind: ObjectKind, id: &ObjectRef) -> crate::diag::Msg {
+        crate::msg!("no {} \"{}\"", kind.as_str(), id)
+    }
+}
+
 impl core::fmt::Display for LiveError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
@@ -174,7 +182,9 @@ impl core::fmt::Display for LiveError {
                 }
                 Ok(())
             }
-            LiveError::NotFound(kind, id) => write!(f, "no {} \"{id}\"", kind.as_str()),
+            LiveError::NotFound(kind, id) => {
+                write!(f, "{}", LiveError::not_found_text(*kind, id))
+            }
         }
     }
 }
@@ -1050,7 +1060,7 @@ fn invalid(objects: &Objects, config: &Config, again: &Object) -> LiveError {
     match Cluster::build(objects.clone(), config.clone()) {
         Err(e) => LiveError::Invalid(e),
         Ok(_) => {
-            let msg = alloc::format!(
+            let msg = crate::msg!(
                 "{} \"{}\": defined twice",
                 again.kind().as_str(),
                 again.id()
