@@ -11,6 +11,7 @@
 import { chromium } from "playwright-core";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { englishSentences as englishOn } from "./english.mjs";
 
 const BASE = process.env.BASE_URL ?? "http://127.0.0.1:8080/";
 const ART = process.env.ARTIFACTS ?? "target/e2e";
@@ -465,30 +466,8 @@ await step("picture: 390 px light and dark", async () => {
 // ---- end of the picture steps.
 
 // ---- Chinese all the way, draining, and the layout (i18n). Kept in one block.
-// An "English sentence": three or more ordinary Latin words in a row (a word: letters, a capital
-// only first, maybe ending in , . ; : ! ?). API names (ClusterIP, kube-proxy, EndpointSlice),
-// addresses and kernel terms (expire_nodest_conn) are not ordinary words. Code panels (the
-// manifest editor, `ipvsadm`, `kubectl` and rule listings: pre, code) and hover texts
-// (title) are left out: they show commands and the English original.
-const englishSentences = (p) =>
-  p.locator("[data-testid=playground]").evaluate((root) => {
-    const word = /^[A-Za-z][a-z'’]*[,.;:!?]?$/;
-    const skip = (el) => el.closest("pre, code, textarea, title, style, script, .sr-editor");
-    const found = [];
-    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-      const el = n.parentElement;
-      if (!el || skip(el)) continue;
-      let run = [];
-      for (const tok of n.textContent.split(/\s+/).filter(Boolean)) {
-        if (word.test(tok)) {
-          run.push(tok);
-          if (run.length === 3) found.push(`${run.join(" ")}… in: ${n.textContent.trim().slice(0, 160)}`);
-        } else run = [];
-      }
-    }
-    return found;
-  });
+// English sentences outside code panels and hover texts (./english.mjs says what counts).
+const englishSentences = (p) => englishOn(p.locator("[data-testid=playground]"));
 const chineseContext = async (width, scheme = "light") => {
   const c = await browser.newContext({ viewport: { width, height: 900 }, locale: "zh-CN", colorScheme: scheme });
   await c.addInitScript(() => localStorage.setItem("svcroute.lang", "zh"));
@@ -553,6 +532,59 @@ await step("zh: a broken manifest's errors and warnings in Chinese, the English 
   await area.fill("apiVersion: v1\nkind: Service\nmetadata: name: web\n");
   await p.locator("[data-testid=diagnostic]", { hasText: "无效的 YAML" }).waitFor();
   eq(await englishSentences(p), [], "English sentences with a YAML syntax error");
+  await c.close();
+});
+
+await step("zh: every panel open (modes, -Lnc, kubectl views), other YAML errors, a bad label selector: no English", async () => {
+  const [c, p] = await chineseContext(1280);
+  await p.goto(`${BASE}#s=affinity`);
+  await pods(p).first().waitFor();
+  await p.click("[data-testid=burst]");
+  await conns(p).first().waitFor();
+  // Open every closed panel (the modes panel renders only while open).
+  for (const s of await p.locator("[data-testid=playground] details:not([open]) > summary").all()) await s.click();
+  await p.locator("[data-testid=modes-panel] [data-testid=mode-iptables]").waitFor();
+  await p.locator("[data-testid=ipvsadm-lnc]").waitFor();
+  // Every Pod refuses but one, then all: retried, refused and answered reasons in the four modes.
+  const toggles = p.locator("[data-testid=modes-panel] [data-testid=refuse-toggle]");
+  const n = await toggles.count();
+  assert(n >= 2, `refuse toggles: ${n}`);
+  const bad = [];
+  for (const refusing of [n - 1, n]) {
+    for (let i = 0; i < n; i++) await toggles.nth(i).setChecked(i < refusing);
+    await p.click("[data-testid=burst]");
+    await p.waitForTimeout(300);
+    for (const s of await englishSentences(p)) bad.push(`${refusing} refusing: ${s}`);
+    const reasons = await p.locator("[data-testid=modes-panel] [data-testid=conn-reason]").evaluateAll((rs) => rs.map((r) => [r.textContent, r.title]));
+    eq(reasons.length, 4, "a reason per mode");
+    for (const [text, title] of reasons) {
+      assert(/[\u4e00-\u9fff]/.test(text), `modes reason not Chinese: ${text}`);
+      assert(/[a-z]{2,}/.test(title) && title !== text, `modes reason: no English on hover: ${title}`);
+    }
+  }
+  await p.locator("[data-testid=modes-panel]").screenshot({ path: join(ART, "44-zh-modes-panel.png") });
+  shots.push({ file: "44-zh-modes-panel.png", what: "the playground's modes panel in Chinese, Pods refusing" });
+  await shot(p, "45-zh-all-panels", "every panel open in Chinese (-Lnc, kubectl views, modes)");
+  eq(bad, [], "English sentences with every panel open");
+  // Parser errors beyond the common ones, and a Deployment's bad selector.
+  const area = p.locator("[data-testid=manifest]");
+  const deploy = (expr) => `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchExpressions:\n${expr}  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: c\n        image: nginx\n`;
+  const broken = [
+    ["apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: @x\n", "意外的字符"],
+    ["apiVersion: v1\nkind: Service\nmetadata: {name: web\n", "解析流式映射时"],
+    ["apiVersion: v1\nkind: Service\nmetadata:\n\tname: web\n", "制表符"],
+    [deploy("    - key: app\n      operator: In\n      values: []\n"), "值集合不能为空"],
+    [deploy("    - key: a/b/c\n      operator: Exists\n"), "合法的标签键"],
+  ];
+  for (const [text, zh] of broken) {
+    await area.fill(text);
+    const d = p.locator("[data-testid=diagnostic]", { hasText: zh });
+    await d.waitFor();
+    const title = await d.first().getAttribute("title");
+    assert(/^error: /.test(title) && /[a-z]+ [a-z]+/.test(title) && !/[\u4e00-\u9fff]/.test(title), `no English on hover: ${title}`);
+    eq(await englishSentences(p), [], `English sentences with ${JSON.stringify(text.slice(0, 40))}`);
+  }
+  await shot(p, "46-zh-selector", "a Deployment's bad label selector in Chinese");
   await c.close();
 });
 

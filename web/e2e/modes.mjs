@@ -10,6 +10,7 @@
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { englishSentences } from "./english.mjs";
 
 const BASE = process.env.BASE_URL ?? "http://127.0.0.1:8080/";
 const ART = process.env.ARTIFACTS ?? "target/e2e";
@@ -207,7 +208,25 @@ await step("Chinese labels", async () => {
   for (const zh of ["kube-proxy 运行哪种模式", "后端拒绝连接时", "规则数量如何增长"]) assert(text.includes(zh), `zh: ${zh}`);
   await p.locator("#m2 [data-testid=send-one]").click();
   await p.locator("#m2 [data-testid=hl]").first().waitFor();
-  await shots2(p, "#m2", "34-modes-zh", "the modes view in Chinese after a NodePort connection");
+  // Every reason in Chinese with the English on hover, and no English sentence outside the
+  // rule listings (pre, code), with Pods answering and refusing.
+  const english = () => englishSentences(p.locator("#m2 [data-testid=modes]"));
+  const toggles = p.locator("#m2 [data-testid=refuse-toggle]");
+  for (let refusing = 0; refusing <= (await toggles.count()); refusing++) {
+    for (let i = 0; i < (await toggles.count()); i++) await toggles.nth(i).setChecked(i < refusing);
+    await p.locator("#m2 [data-testid=send-one]").click();
+    await p.waitForTimeout(200);
+    eq(await english(), [], `English sentences in the zh modes view (${refusing} refusing)`);
+    const reasons = await p.locator("#m2 [data-testid=conn-reason]").evaluateAll((rs) => rs.map((r) => [r.textContent, r.title]));
+    eq(reasons.length, 4, "a reason per mode");
+    for (const [text, title] of reasons) {
+      assert(/[\u4e00-\u9fff]/.test(text), `zh reason: ${text}`);
+      assert(/[a-z]{2,}/.test(title) && title !== text, `English on hover: ${title} / ${text}`);
+    }
+  }
+  for (let i = 0; i < (await toggles.count()); i++) await toggles.nth(i).setChecked(i === 0);
+  await p.locator("#m2 [data-testid=send-one]").click();
+  await shots2(p, "#m2", "34-modes-zh", "the modes view in Chinese after a NodePort connection, one Pod refusing");
 });
 
 await step("the playground: the modes panel, and the agent's nftables table beside ipvsadm -Ln", async () => {

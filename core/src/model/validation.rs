@@ -17,7 +17,7 @@
 //! All lengths are byte lengths, as Go's `len` counts.
 
 use crate::diag::Msg;
-use alloc::{format, string::String, vec::Vec};
+use alloc::{string::String, vec::Vec};
 use core::net::IpAddr;
 
 /// Longest DNS-1123 label (`validation.DNS1123LabelMaxLength`).
@@ -70,13 +70,14 @@ fn regex_error(msg: Msg, fmt: &str, examples: &[&str]) -> Msg {
     if examples.is_empty() {
         return crate::msg!("{} (regex used for validation is '{}')", msg, fmt);
     }
-    let mut shown = String::new();
-    for (i, example) in examples.iter().enumerate() {
-        if i > 0 {
-            shown.push_str(" or ");
-        }
-        shown.push_str(&format!("'{example}', "));
-    }
+    // Kubernetes' own spacing: "'a',  or 'b', " (each example, then " or " between them).
+    let shown = Msg::Join(
+        examples
+            .iter()
+            .map(|example| crate::msg!("'{}', ", example))
+            .collect(),
+        " or ",
+    );
     crate::msg!(
         "{} (e.g. {}regex used for validation is '{}')",
         msg,
@@ -412,6 +413,7 @@ fn parses_sloppily(value: &str) -> bool {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use alloc::format;
     use alloc::string::ToString;
 
     /// Test values separated by `|` (some contain spaces), plus `extra`.

@@ -137,7 +137,7 @@ pub fn modes(props: &PanelProps) -> Html {
             <section class={classes!("sr-mode", on.then_some("sr-running"))} data-testid={testid}
                 data-running={on.to_string()} aria-label={format!("{}: {cmd}", mode.as_str())}>
                 <h3 class="sr-h3">
-                    { format!("{} · {cmd} · {node}", mode.as_str()) }
+                    { mode.as_str() }{ " · " }<code>{ cmd }</code>{ format!(" · {node}") }
                     if on { <span class="sr-badge" data-testid="running-badge">{ mt.running_badge }</span> }
                 </h3>
                 { outcome(mt, state.lang, conn.as_ref(), error) }
