@@ -151,6 +151,10 @@ impl PageCluster {
         let mut warnings: Vec<String> = self.read_warnings.iter().map(|d| d.to_string()).collect();
         warnings.append(&mut p.warnings);
         p.warnings = warnings;
+        // The same warnings structured (the page lists these, in its language).
+        let mut diagnostics = self.read_warnings.clone();
+        diagnostics.append(&mut p.diagnostics);
+        p.diagnostics = diagnostics;
         Some(p)
     }
 
@@ -321,6 +325,31 @@ mod tests {
 
     fn full(text: &str, tweaks: &Tweaks) -> Model {
         Model::load("manifest.yaml", text, Config::default(), tweaks).expect("valid")
+    }
+
+    /// The reader's warnings (an unknown kind) reach the live node's plan structured, as a
+    /// fresh load's: the page lists `Plan::diagnostics` in its language.
+    #[test]
+    fn the_readers_warnings_reach_the_live_plans_diagnostics() {
+        let text = format!(
+            "{}\n---\napiVersion: v1\nkind: Servcie\nmetadata:\n  name: web2\n",
+            ALL[0].manifest()
+        );
+        let tweaks = Tweaks::default();
+        let (_, m) =
+            PageCluster::load("manifest.yaml", &text, Config::default(), &tweaks).expect("valid");
+        assert_eq!(shown(&m), shown(&full(&text, &tweaks)));
+        for p in &m.plans {
+            assert_eq!(p.diagnostics.len(), p.warnings.len(), "{}", p.node);
+            assert!(
+                p.diagnostics
+                    .iter()
+                    .any(|d| d.message.contains("did you mean Service?")),
+                "{}: {:?}",
+                p.node,
+                p.warnings
+            );
+        }
     }
 
     /// Each Pod of each scenario made not ready, ready again, terminating, then deleted: the
