@@ -1345,6 +1345,8 @@ mod tests {
                 scenario: Some(id.into()),
                 ..Init::default()
             });
+            // The modes view replays sends only while shown.
+            s.apply(Action::Proxy(ProxyAction::Shown(true)));
             let pods: Vec<String> = s
                 .model
                 .as_ref()
