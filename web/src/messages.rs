@@ -768,6 +768,27 @@ ZH, ZH_EN, [
         "{}; ClientIP affinity: new persistence template{} pins {} to {} for {}s",
         "{}；ClientIP 会话亲和性：新的持久化模板{}把 {} 固定到 {}，为期 {} 秒",
     ),
+    // The JSON reader's syntax errors (core/src/manifest/json.rs).
+    ("comments are not allowed in JSON", "JSON 中不允许注释"),
+    ("expected a string key", "应为字符串键"),
+    ("mapping key {} already defined at line {}", "映射键 {} 已在第 {} 行定义"),
+    ("more than {} keys in one mapping (the reader's limit)", "一个映射中的键超过 {} 个（读取器的上限）"),
+    ("expected ':'", "应为 ':'"),
+    ("more than {} values in one input (the reader's limit)", "一个输入中的值超过 {} 个（读取器的上限）"),
+    ("unexpected end of JSON", "JSON 意外结束"),
+    ("nesting deeper than {} levels (the reader's limit)", "嵌套超过 {} 层（读取器的上限）"),
+    ("expected a JSON value", "应为一个 JSON 值"),
+    ("expected ',' or ']'", "应为 ',' 或 ']'"),
+    ("expected ',' or '}}'", "应为 ',' 或 '}}'"),
+    ("unbalanced JSON", "JSON 括号不配对"),
+    ("invalid number", "无效的数字"),
+    ("truncated \\u escape", "\\u 转义被截断"),
+    ("invalid \\u escape", "无效的 \\u 转义"),
+    ("unpaired surrogate in \\u escape", "\\u 转义中有未配对的代理项"),
+    ("unterminated string", "字符串没有结束"),
+    ("unterminated escape", "转义没有结束"),
+    ("invalid escape", "无效的转义"),
+    ("control character in string", "字符串中有控制字符"),
 ]);
 
 #[cfg(test)]

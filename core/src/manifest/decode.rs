@@ -47,7 +47,7 @@ fn read_text(file: &Arc<str>, text: &str, out: &mut Read) {
             out.diagnostics.push(Diagnostic::error(
                 Kind::Syntax,
                 Some(loc(file, e.pos)),
-                crate::msg!("invalid {}: {}", what, Msg::Raw(e.message)),
+                crate::msg!("invalid {}: {}", what, e.message),
             ));
             return;
         }
@@ -650,7 +650,7 @@ impl<'a> Cx<'a> {
                 self.invalid(e.value.pos, &p(), format_args!("{value:?}"), msg);
                 continue;
             }
-            out.insert(e.key.clone(), value);
+            out.insert(e.key.to_string(), value);
         }
         out
     }
@@ -956,7 +956,7 @@ fn read_annotations(cx: &mut Cx<'_>, m: &[Entry]) -> Annotations {
         total = total
             .saturating_add(e.key.len())
             .saturating_add(value.len());
-        out.insert(e.key.clone(), (value, e.value.pos));
+        out.insert(e.key.to_string(), (value, e.value.pos));
     }
     if total > TOTAL_ANNOTATION_SIZE_LIMIT {
         cx.err(
