@@ -952,6 +952,20 @@ mod tests {
         );
     }
 
+    // A JSON syntax error (a template of the core's JSON reader) in Chinese.
+    #[test]
+    fn json_syntax_errors_render_in_chinese() {
+        let read = svcroute_core::manifest::read_all([("m.json", "{\"a\": 1 // no\n}\n")]);
+        let d = &read.diagnostics[0];
+        assert_eq!(d.message, "invalid JSON: comments are not allowed in JSON");
+        assert_eq!(
+            diagnostic_message(d, Lang::Zh),
+            "无效的 JSON：JSON 中不允许注释",
+            "{}",
+            d.message
+        );
+    }
+
     // A diagnostic from a broken manifest, through the real reader: translated, with its place.
     #[test]
     fn diagnostics_render_in_chinese() {
