@@ -1140,6 +1140,23 @@ ZH, ZH_EN, [
         "userspace: kube-proxy's proxy port for {}: {} refused; after 4 attempts \"failed to connect to an endpoint\": it closes the client's connection",
         "userspace：kube-proxy 为 {} 开的代理端口：{} 拒绝连接；4 次尝试都失败后（kube-proxy 记录“无法连接到端点”）：它关闭客户端的连接",
     ),
+    // The JSON reader's syntax errors (core/src/manifest/json.rs).
+    ("comments are not allowed in JSON", "JSON 中不允许注释"),
+    ("expected a string key", "应为字符串键"),
+    ("expected ':'", "应为 ':'"),
+    ("unexpected end of JSON", "JSON 意外结束"),
+    ("expected a JSON value", "应为一个 JSON 值"),
+    ("expected ',' or ']'", "应为 ',' 或 ']'"),
+    ("expected ',' or '}}'", "应为 ',' 或 '}}'"),
+    ("unbalanced JSON", "JSON 括号不配对"),
+    ("invalid number", "无效的数字"),
+    ("truncated \\u escape", "\\u 转义被截断"),
+    ("invalid \\u escape", "无效的 \\u 转义"),
+    ("unpaired surrogate in \\u escape", "\\u 转义中有未配对的代理项"),
+    ("unterminated string", "字符串没有结束"),
+    ("unterminated escape", "转义没有结束"),
+    ("invalid escape", "无效的转义"),
+    ("control character in string", "字符串中有控制字符"),
 ]);
 
 #[cfg(test)]
@@ -1430,6 +1447,20 @@ mod tests {
             "没有可发送的连接：--count 至少为 1，且 --from 不能为空"
         );
         assert_eq!(SendError::NoClient.to_string(), "no client to send from");
+    }
+
+    // A JSON syntax error (a template of the core's JSON reader) in Chinese.
+    #[test]
+    fn json_syntax_errors_render_in_chinese() {
+        let read = svcroute_core::manifest::read_all([("m.json", "{\"a\": 1 // no\n}\n")]);
+        let d = &read.diagnostics[0];
+        assert_eq!(d.message, "invalid JSON: comments are not allowed in JSON");
+        assert_eq!(
+            diagnostic_message(d, Lang::Zh),
+            "无效的 JSON：JSON 中不允许注释",
+            "{}",
+            d.message
+        );
     }
 
     // A diagnostic from a broken manifest, through the real reader: translated, with its place.

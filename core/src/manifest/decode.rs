@@ -50,7 +50,11 @@ fn read_text(file: &Arc<str>, text: &str, out: &mut Read) {
                 crate::msg!(
                     "invalid {}: {}",
                     what,
-                    super::parser_messages::structured(e.message)
+                    match e.message {
+                        // The parser's own words: matched back to their template if one fits.
+                        Msg::Raw(text) => super::parser_messages::structured(text),
+                        m => m,
+                    }
                 ),
             ));
             return;
@@ -60,6 +64,13 @@ fn read_text(file: &Arc<str>, text: &str, out: &mut Read) {
         read_object(file, doc, out);
     }
 }
+
+/// Texts from this size on reserve room for their Pods up front (see [`read_streaming`]).
+const RESERVE_FROM: usize = 1 << 20;
+
+/// Fewer bytes than any Pod `kubectl get -o json` prints takes (a bare one with a container,
+/// an address and a Ready condition is about 500).
+const BYTES_PER_POD: usize = 512;
 
 /// A parser that hands over documents and the items of a top-level `items` list one by one.
 type StreamingParser = fn(&str, &mut dyn FnMut(Node, bool)) -> Result<(), super::yaml::SyntaxError>;
@@ -74,6 +85,13 @@ type StreamingParser = fn(&str, &mut dyn FnMut(Node, bool)) -> Result<(), super:
 fn read_streaming(file: &Arc<str>, text: &str, out: &mut Read, parse: StreamingParser) -> bool {
     let mut local = Read::default();
     let mut pending = Read::default();
+    // A List's length is known only at its end, and growing a Vec of Pods by doubling copies
+    // every Pod read so far into fresh memory at each step (a sixth of reading 10,000 × 10
+    // went to it). Room for as many Pods as the text could hold is reserved instead: address
+    // space, not memory, until a Pod is written into it.
+    if text.len() >= RESERVE_FROM {
+        pending.objects.pods.reserve(text.len() / BYTES_PER_POD);
+    }
     let mut streamed = false;
     let mut objects = 0usize;
     let mut ok = true;
@@ -136,7 +154,7 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
     let mut cx = Cx {
         file,
         diags: &mut out.diagnostics,
-        what: String::new(),
+        what: What::Nothing,
         errors: 0,
     };
     let Value::Map(entries) = &node.value else {
@@ -251,20 +269,25 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
     let name = meta_entries.and_then(|(m, _)| cx.str(m, "name", "metadata"));
     let namespace = meta_entries
         .and_then(|(m, _)| cx.str(m, "namespace", "metadata"))
-        .map(|(ns, _)| ns.to_owned());
+        .map_or("default", |(ns, _)| ns);
     let cluster_scoped = kind == "Node";
+    let name = name.map_or("", |(n, _)| n);
     let id = ObjectRef::new(
         if cluster_scoped {
             String::new()
         } else {
-            namespace.unwrap_or_else(|| "default".to_owned())
+            namespace.to_owned()
         },
-        name.map(|(n, _)| n.to_owned()).unwrap_or_default(),
+        name.to_owned(),
     );
     cx.what = if cluster_scoped {
-        format!("{kind} {:?}", id.name)
+        What::Cluster { kind, name }
     } else {
-        format!("{kind} \"{id}\"")
+        What::Namespaced {
+            kind,
+            namespace,
+            name,
+        }
     };
 
     check_fields(&mut cx, node, Shape::Object(root), &FieldPath::Root);
@@ -395,8 +418,50 @@ fn describe(v: &Value) -> Msg {
 struct Cx<'a> {
     file: &'a Arc<str>,
     diags: &'a mut Vec<Diagnostic>,
-    what: String,
+    what: What<'a>,
     errors: usize,
+}
+
+/// The object a message is about (`Service "ns/web"`, `Node "a"`), written only when a
+/// message is made (not once per object read).
+enum What<'a> {
+    /// Nothing yet (the object's kind or name is not known).
+    Nothing,
+    /// A namespaced object.
+    Namespaced {
+        kind: &'a str,
+        namespace: &'a str,
+        name: &'a str,
+    },
+    /// A cluster-scoped object (a Node): its name quoted as Go's `%q` would.
+    Cluster { kind: &'a str, name: &'a str },
+    /// Already written (a name the reader generated).
+    Text(String),
+}
+
+impl What<'_> {
+    fn is_empty(&self) -> bool {
+        match self {
+            What::Nothing => true,
+            What::Text(s) => s.is_empty(),
+            _ => false,
+        }
+    }
+}
+
+impl core::fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            What::Nothing => Ok(()),
+            What::Namespaced {
+                kind,
+                namespace,
+                name,
+            } => write!(f, "{kind} \"{namespace}/{name}\""),
+            What::Cluster { kind, name } => write!(f, "{kind} {name:?}"),
+            What::Text(s) => f.write_str(s),
+        }
+    }
 }
 
 fn join(prefix: &str, key: &str) -> String {
@@ -409,6 +474,19 @@ fn join(prefix: &str, key: &str) -> String {
     s.push('.');
     s.push_str(key);
     s
+}
+
+/// [`join`] as a value written only when shown: a path for a message that is usually not made.
+struct Sub<'a>(&'a str, &'a str);
+
+impl core::fmt::Display for Sub<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if !self.0.is_empty() {
+            f.write_str(self.0)?;
+            f.write_str(".")?;
+        }
+        f.write_str(self.1)
+    }
 }
 
 /// `path[i]`, without the formatting machinery (built for every list item read).
@@ -654,26 +732,26 @@ impl<'a> Cx<'a> {
                 self.invalid(e.value.pos, &p(), format_args!("{value:?}"), msg);
                 continue;
             }
-            out.insert(e.key.clone(), value);
+            out.insert(e.key.to_string(), value);
         }
         out
     }
 
-    fn ip(&mut self, s: &str, pos: Pos, path: &str) -> Option<IpAddr> {
+    fn ip(&mut self, s: &str, pos: Pos, path: impl core::fmt::Display) -> Option<IpAddr> {
         match validation::ip_address(s) {
             Ok(ip) => Some(ip),
             Err(msg) => {
-                self.invalid(pos, path, format_args!("{s:?}"), msg);
+                self.invalid(pos, &path.to_string(), format_args!("{s:?}"), msg);
                 None
             }
         }
     }
 
-    fn port(&mut self, value: i64, pos: Pos, path: &str) -> Option<u16> {
+    fn port(&mut self, value: i64, pos: Pos, path: impl core::fmt::Display) -> Option<u16> {
         match validation::port_number(value) {
             Ok(()) => u16::try_from(value).ok(),
             Err(msg) => {
-                self.invalid(pos, path, value, msg);
+                self.invalid(pos, &path.to_string(), value, msg);
                 None
             }
         }
@@ -875,10 +953,11 @@ fn read_meta(
                     h /= 27;
                 }
                 id.name = base;
-                cx.what = format!("{kind} \"{id}\"");
-                if kind == "Node" {
-                    cx.what = format!("{kind} {:?}", id.name);
-                }
+                cx.what = What::Text(if kind == "Node" {
+                    format!("{kind} {:?}", id.name)
+                } else {
+                    format!("{kind} \"{id}\"")
+                });
                 if let Err(msg) = name_check(kind, &id.name) {
                     cx.invalid(gpos, "metadata.name", format_args!("{:?}", id.name), msg);
                 }
@@ -960,7 +1039,7 @@ fn read_annotations(cx: &mut Cx<'_>, m: &[Entry]) -> Annotations {
         total = total
             .saturating_add(e.key.len())
             .saturating_add(value.len());
-        out.insert(e.key.clone(), (value, e.value.pos));
+        out.insert(e.key.to_string(), (value, e.value.pos));
     }
     if total > TOTAL_ANNOTATION_SIZE_LIMIT {
         cx.err(
@@ -1237,13 +1316,13 @@ fn read_service(
             }
             continue;
         };
-        let Some(port) = cx.port(port_value, port_pos, &join(&path, "port")) else {
+        let Some(port) = cx.port(port_value, port_pos, Sub(&path, "port")) else {
             continue;
         };
         let target_port = match cx.field(m, "targetPort").map(|n| (&n.value, n.pos)) {
             None => TargetPort::Number(port),
             Some((Value::Int(0), _)) => TargetPort::Number(port),
-            Some((Value::Int(i), tpos)) => match cx.port(*i, tpos, &join(&path, "targetPort")) {
+            Some((Value::Int(i), tpos)) => match cx.port(*i, tpos, Sub(&path, "targetPort")) {
                 Some(p) => TargetPort::Number(p),
                 None => continue,
             },
@@ -1286,7 +1365,7 @@ fn read_service(
                         type_name
                     ),
                 );
-            } else if let Some(p) = cx.port(np, np_pos, &join(&path, "nodePort")) {
+            } else if let Some(p) = cx.port(np, np_pos, Sub(&path, "nodePort")) {
                 if !node_ports_seen.insert((p, protocol)) {
                     cx.err(
                         Kind::Invalid,
@@ -1526,7 +1605,7 @@ fn read_service(
             let Some((s, pos)) = ip_written else {
                 continue;
             };
-            if let Some(ip) = cx.ip(s, pos, &join(&path, "ip")) {
+            if let Some(ip) = cx.ip(s, pos, Sub(&path, "ip")) {
                 // The API server accepts any address here, and kube-proxy would bind it on
                 // kube-ipvs0; addresses that cannot be a load balancer's VIP are not programmed.
                 if let Err(why) = not_a_vip(&ip) {
@@ -1670,19 +1749,19 @@ fn read_container_ports(
         }
     }
     for (c, _, cpath) in all {
-        let mut container_names: Vec<String> = Vec::new();
+        let mut container_names: Vec<&str> = Vec::new();
         for (m, _, path) in cx.objects(c, "ports", &cpath) {
-            let name = cx.str(m, "name", &path).map(|(s, p)| (s.to_owned(), p));
+            let name = cx.str(m, "name", &path);
             let protocol = cx.protocol(m, &path);
             let Some((value, pos)) = cx.int(m, "containerPort", &path) else {
                 continue;
             };
-            let Some(port) = cx.port(value, pos, &join(&path, "containerPort")) else {
+            let Some(port) = cx.port(value, pos, Sub(&path, "containerPort")) else {
                 continue;
             };
             let name = match name {
                 Some((n, npos)) => {
-                    if let Err(msg) = validation::port_name(&n) {
+                    if let Err(msg) = validation::port_name(n) {
                         cx.invalid(npos, &join(&path, "name"), format_args!("{n:?}"), msg);
                         continue;
                     }
@@ -1694,7 +1773,7 @@ fn read_container_ports(
                         );
                         continue;
                     }
-                    container_names.push(n.clone());
+                    container_names.push(n);
                     if ports.iter().any(|p| p.name == n) {
                         // validateContainerPorts checks one container; across containers the
                         // API server only warns, and FindPort uses the first.
@@ -1704,7 +1783,7 @@ fn read_container_ports(
                         );
                         continue;
                     }
-                    n
+                    n.to_owned()
                 }
                 None => String::new(),
             };
@@ -1763,7 +1842,7 @@ fn read_pod(
     let mut ips: Vec<IpAddr> = Vec::new();
     for (m, _, path) in cx.objects(status, "podIPs", "status") {
         if let Some((s, pos)) = cx.str(m, "ip", &path)
-            && let Some(ip) = cx.ip(s, pos, &join(&path, "ip"))
+            && let Some(ip) = cx.ip(s, pos, Sub(&path, "ip"))
         {
             ips.push(ip);
         }
@@ -1819,7 +1898,7 @@ fn read_node(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry]) -> O
             continue;
         };
         if matches!(t, Some("InternalIP" | "ExternalIP"))
-            && let Some(ip) = cx.ip(a, pos, &join(&path, "address"))
+            && let Some(ip) = cx.ip(a, pos, Sub(&path, "address"))
             && !addresses.contains(&ip)
         {
             addresses.push(ip);
@@ -1967,7 +2046,7 @@ fn read_endpoint_ports(
         }
         match cx.int(p, "port", &path) {
             Some((v, vpos)) => {
-                if let Some(port) = cx.port(v, vpos, &join(&path, "port")) {
+                if let Some(port) = cx.port(v, vpos, Sub(&path, "port")) {
                     ports.push(EndpointPort {
                         name,
                         protocol,
@@ -2122,7 +2201,7 @@ fn read_endpoints(
                 let Some((s, pos)) = cx.str(a, "ip", &apath) else {
                     continue;
                 };
-                let Some(ip) = cx.ip(s, pos, &join(&apath, "ip")) else {
+                let Some(ip) = cx.ip(s, pos, Sub(&apath, "ip")) else {
                     continue;
                 };
                 if let Err(msg) = non_special_ip(&ip) {

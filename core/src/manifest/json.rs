@@ -6,33 +6,105 @@
 //!
 //! The parser keeps open arrays and objects on an explicit stack (no recursion), at most
 //! [`MAX_DEPTH`](super::MAX_DEPTH) deep, and keeps the reader's other [limits](super#limits).
+//!
+//! What makes it cheap on a 70 MB List: the field names Kubernetes objects commonly carry
+//! become shared static keys ([`common_key`], no allocation per key), and a column is the byte
+//! distance from the line start while the line holds only ASCII (characters are counted only on
+//! a line with other text, from the last position asked for).
 
+use alloc::borrow::Cow;
 use alloc::collections::BTreeMap;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::yaml::{Entry, Node, Pos, SyntaxError, Value};
+use super::yaml::{Entry, Key, Node, Pos, SyntaxError, Value};
+use crate::diag::Msg;
 
 /// The message for a `//` or `/* */` comment.
-pub(crate) const COMMENT: &str = "comments are not allowed in JSON";
+fn comment() -> Msg {
+    crate::msg!("comments are not allowed in JSON")
+}
+
+/// Whether `e` is the error for a comment (JSON has none: the reader says so rather than
+/// reading the text again as YAML).
+pub(crate) fn is_comment(e: &SyntaxError) -> bool {
+    e.message == comment()
+}
 
 /// Objects with more keys than this check duplicates with an ordered index instead of a scan.
 const SCAN_KEYS: usize = 16;
 
-/// Parses a stream of JSON values (usually one).
-pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
-    let mut p = Parser {
+/// Expands to [`common_key`] and [`COMMON_KEYS`]: the keys grouped by their length in bytes
+/// (a test checks each group), so a lookup compares a handful of strings of the same length.
+macro_rules! common_keys {
+    ($($len:literal: $($k:literal)*;)*) => {
+        /// The common field names, for the test that checks their grouping.
+        #[cfg(test)]
+        const COMMON_KEYS: &[&str] = &[$($($k,)*)*];
+
+        /// `key` as a shared static string when it is a field name (or label key) Kubernetes
+        /// objects commonly carry.
+        fn common_key(key: &str) -> Option<&'static str> {
+            match key.len() {
+                $($len => match key {
+                    $($k => Some($k),)*
+                    _ => None,
+                },)*
+                _ => None,
+            }
+        }
+    };
+}
+
+common_keys! {
+    2: "ip";
+    3: "app" "uid" "key" "env";
+    4: "kind" "name" "spec" "port" "type" "path" "host" "zone" "args" "addr";
+    5: "items" "image" "phase" "podIP" "ports" "ready" "value" "state";
+    6: "taints" "labels" "status" "podIPs" "hostIP" "reason" "weight" "effect" "scheme" "values";
+    7: "message" "command" "hostIPs" "serving" "version" "address" "envFrom" "podCIDR" "volumes"
+       "started" "running" "imageID" "nodeIPs" "ingress";
+    8: "metadata" "nodeName" "selector" "protocol" "hostname" "replicas" "template" "operator"
+       "nodePort" "podCIDRs" "qosClass" "strategy" "nodeInfo";
+    9: "namespace" "clusterIP" "endpoints" "addresses" "targetRef" "resources" "subdomain"
+       "dnsPolicy" "startTime" "startedAt" "lastState";
+    10: "apiVersion" "containers" "conditions" "clusterIPs" "targetPort" "ipFamilies" "generation"
+        "controller" "finalizers";
+    11: "annotations" "appProtocol" "matchLabels" "hostNetwork" "terminating" "tolerations"
+        "addressType" "containerID" "externalIPs";
+    12: "volumeMounts" "nodeSelector" "loadBalancer" "restartCount";
+    13: "containerPort" "restartPolicy" "schedulerName" "lastProbeTime" "readinessGate";
+    14: "ipFamilyPolicy" "serviceAccount" "readinessProbe";
+    15: "resourceVersion" "ownerReferences" "sessionAffinity" "imagePullPolicy" "securityContext";
+    16: "matchExpressions" "kubernetes.io/os" "preemptionPolicy";
+    17: "creationTimestamp" "pod-template-hash" "containerStatuses" "priorityClassName";
+    18: "observedGeneration" "enableServiceLinks" "kubernetes.io/arch" "lastTransitionTime"
+        "blockOwnerDeletion" "serviceAccountName";
+    21: "internalTrafficPolicy" "externalTrafficPolicy";
+    22: "kubernetes.io/hostname" "terminationMessagePath";
+    24: "terminationMessagePolicy";
+    29: "terminationGracePeriodSeconds";
+}
+
+/// A new parser at the start of `text`.
+fn parser(text: &str) -> Parser<'_> {
+    Parser {
         bytes: text.as_bytes(),
         text,
         i: 0,
         line: 1,
         line_start: 0,
+        ascii_line: true,
         col_at: (0, 0),
         values: 0,
         nodes: Vec::new(),
         entries: Vec::new(),
-    };
+    }
+}
+
+/// Parses a stream of JSON values (usually one).
+pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
+    let mut p = parser(text);
     let mut docs = Vec::new();
     p.skip_ws();
     while p.i < p.bytes.len() {
@@ -49,17 +121,7 @@ pub fn parse_documents_streaming(
     text: &str,
     each: &mut dyn FnMut(Node, bool),
 ) -> Result<(), SyntaxError> {
-    let mut p = Parser {
-        bytes: text.as_bytes(),
-        text,
-        i: 0,
-        line: 1,
-        line_start: 0,
-        col_at: (0, 0),
-        values: 0,
-        nodes: Vec::new(),
-        entries: Vec::new(),
-    };
+    let mut p = parser(text);
     p.skip_ws();
     while p.i < p.bytes.len() {
         let doc = p.value(Some(&mut *each))?;
@@ -80,9 +142,9 @@ enum Open {
     Map {
         start: usize,
         /// Key → index from `start`, once the object has more than [`SCAN_KEYS`] keys.
-        index: Option<BTreeMap<String, usize>>,
+        index: Option<BTreeMap<Key, usize>>,
         /// The key whose value is being read.
-        key: (String, Pos),
+        key: (Key, Pos),
     },
 }
 
@@ -92,6 +154,8 @@ struct Parser<'a> {
     i: usize,
     line: u32,
     line_start: usize,
+    /// The line holds only ASCII up to `i`: a column is then a byte distance.
+    ascii_line: bool,
     /// `(byte index, column)` of the last position asked for on this line: columns count
     /// characters, and counting from the line start every time would be quadratic on the
     /// one-line JSON that `json.dump` writes.
@@ -106,29 +170,37 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn pos(&mut self) -> Pos {
-        let (from, base) = if self.col_at.0 >= self.line_start && self.col_at.0 <= self.i {
-            self.col_at
+        let col = if self.ascii_line {
+            self.i - self.line_start
         } else {
-            (self.line_start, 0)
+            let (from, base) = if self.col_at.0 >= self.line_start && self.col_at.0 <= self.i {
+                self.col_at
+            } else {
+                (self.line_start, 0)
+            };
+            let col = base + self.text.get(from..self.i).map_or(0, |s| s.chars().count());
+            self.col_at = (self.i, col);
+            col
         };
-        let col = base + self.text.get(from..self.i).map_or(0, |s| s.chars().count());
-        self.col_at = (self.i, col);
         Pos {
             line: self.line,
             col: u32::try_from(col + 1).unwrap_or(u32::MAX),
         }
     }
 
-    fn err<T>(&mut self, message: &str) -> Result<T, SyntaxError> {
+    /// The error `message` here (or the comment error, at a comment).
+    fn err<T>(&mut self, message: Msg) -> Result<T, SyntaxError> {
         let rest = &self.bytes[self.i.min(self.bytes.len())..];
         let message = if rest.starts_with(b"//") || rest.starts_with(b"/*") {
-            COMMENT
+            comment()
         } else {
             message
         };
+        // A byte that is not ASCII outside a string is an error here: the columns before it
+        // are bytes, and it is counted as one character.
         Err(SyntaxError {
             pos: self.pos(),
-            message: message.into(),
+            message,
         })
     }
 
@@ -139,6 +211,7 @@ impl Parser<'_> {
                     self.i += 1;
                     self.line += 1;
                     self.line_start = self.i;
+                    self.ascii_line = true;
                 }
                 b' ' | b'\t' | b'\r' => self.i += 1,
                 _ => break,
@@ -160,14 +233,14 @@ impl Parser<'_> {
     fn key(
         &mut self,
         start: usize,
-        index: &mut Option<BTreeMap<String, usize>>,
-    ) -> Result<(String, Pos), SyntaxError> {
+        index: &mut Option<BTreeMap<Key, usize>>,
+    ) -> Result<(Key, Pos), SyntaxError> {
         self.skip_ws();
         let key_pos = self.pos();
         if self.bytes.get(self.i) != Some(&b'"') {
-            return self.err("expected a string key");
+            return self.err(crate::msg!("expected a string key"));
         }
-        let key = self.string()?;
+        let key = self.key_string()?;
         let entries = &self.entries[start..];
         let prev = match index {
             Some(ix) => ix.get(&key).copied(),
@@ -176,8 +249,9 @@ impl Parser<'_> {
         if let Some(prev) = prev {
             return Err(SyntaxError {
                 pos: key_pos,
-                message: format!(
-                    "mapping key {key:?} already defined at line {}",
+                message: crate::msg!(
+                    "mapping key {} already defined at line {}",
+                    alloc::format!("{key:?}"),
                     entries[prev].key_pos.line
                 ),
             });
@@ -185,7 +259,7 @@ impl Parser<'_> {
         if entries.len() >= super::MAX_KEYS {
             return Err(SyntaxError {
                 pos: key_pos,
-                message: format!(
+                message: crate::msg!(
                     "more than {} keys in one mapping (the reader's limit)",
                     super::MAX_KEYS
                 ),
@@ -194,7 +268,7 @@ impl Parser<'_> {
         if let Some(ix) = index.as_mut() {
             ix.insert(key.clone(), entries.len());
         } else if entries.len() >= SCAN_KEYS {
-            let mut ix: BTreeMap<String, usize> = entries
+            let mut ix: BTreeMap<Key, usize> = entries
                 .iter()
                 .enumerate()
                 .map(|(i, e)| (e.key.clone(), i))
@@ -204,9 +278,28 @@ impl Parser<'_> {
         }
         self.skip_ws();
         if !self.eat(b':') {
-            return self.err("expected ':'");
+            return self.err(crate::msg!("expected ':'"));
         }
         Ok((key, key_pos))
+    }
+
+    /// A key: without escapes, a common field name is shared, not allocated.
+    fn key_string(&mut self) -> Result<Key, SyntaxError> {
+        let start = self.i + 1;
+        let mut end = start;
+        while let Some(&b) = self.bytes.get(end) {
+            if b == b'"' || b == b'\\' || b < 0x20 {
+                break;
+            }
+            end += 1;
+        }
+        if self.bytes.get(end) == Some(&b'"')
+            && let Some(k) = common_key(&self.text[start..end])
+        {
+            self.i = end + 1;
+            return Ok(Cow::Borrowed(k));
+        }
+        self.string().map(Cow::Owned)
     }
 
     /// One JSON value, without recursion: open arrays and objects wait on a stack.
@@ -220,16 +313,16 @@ impl Parser<'_> {
             self.skip_ws();
             self.values += 1;
             if self.values > super::MAX_VALUES {
-                return self.err(&format!(
+                return self.err(crate::msg!(
                     "more than {} values in one input (the reader's limit)",
                     super::MAX_VALUES
                 ));
             }
             let pos = self.pos();
             let value = match self.bytes.get(self.i) {
-                None => return self.err("unexpected end of JSON"),
+                None => return self.err(crate::msg!("unexpected end of JSON")),
                 Some(b'{' | b'[') if stack.len() >= super::MAX_DEPTH => {
-                    return self.err(&format!(
+                    return self.err(crate::msg!(
                         "nesting deeper than {} levels (the reader's limit)",
                         super::MAX_DEPTH
                     ));
@@ -276,7 +369,7 @@ impl Parser<'_> {
                     Value::Null
                 }
                 Some(b'-' | b'0'..=b'9') => self.number()?,
-                Some(_) => return self.err("expected a JSON value"),
+                Some(_) => return self.err(crate::msg!("expected a JSON value")),
             };
             // Hand the finished value to the collection that waits for it, closing every
             // collection that ends after it.
@@ -298,7 +391,7 @@ impl Parser<'_> {
                             continue 'values;
                         }
                         if !self.eat(b']') {
-                            return self.err("expected ',' or ']'");
+                            return self.err(crate::msg!("expected ',' or ']'"));
                         }
                     }
                     Open::Map { start, index, key } => {
@@ -313,12 +406,12 @@ impl Parser<'_> {
                             continue 'values;
                         }
                         if !self.eat(b'}') {
-                            return self.err("expected ',' or '}'");
+                            return self.err(crate::msg!("expected ',' or '}}'"));
                         }
                     }
                 }
                 let Some((open, pos)) = stack.pop() else {
-                    return self.err("unbalanced JSON");
+                    return self.err(crate::msg!("unbalanced JSON"));
                 };
                 // Exact capacity: the tree of a large List is most of the reader's memory.
                 let value = match open {
@@ -347,16 +440,17 @@ impl Parser<'_> {
             Ok(f) => Ok(Value::Float(f)),
             Err(_) => {
                 self.i = start;
-                self.err("invalid number")
+                self.err(crate::msg!("invalid number"))
             }
         }
     }
 
     fn hex4(&mut self) -> Result<u32, SyntaxError> {
         let Some(h) = self.text.get(self.i..self.i + 4) else {
-            return self.err("truncated \\u escape");
+            return self.err(crate::msg!("truncated \\u escape"));
         };
-        let v = u32::from_str_radix(h, 16).or_else(|_| self.err("invalid \\u escape"))?;
+        let v =
+            u32::from_str_radix(h, 16).or_else(|_| self.err(crate::msg!("invalid \\u escape")))?;
         self.i += 4;
         Ok(v)
     }
@@ -372,9 +466,13 @@ impl Parser<'_> {
                 }
                 self.i += 1;
             }
-            out.push_str(&self.text[start..self.i]);
+            let chunk = &self.text[start..self.i];
+            if self.ascii_line && !chunk.is_ascii() {
+                self.ascii_line = false;
+            }
+            out.push_str(chunk);
             match self.bytes.get(self.i) {
-                None => return self.err("unterminated string"),
+                None => return self.err(crate::msg!("unterminated string")),
                 Some(b'"') => {
                     self.i += 1;
                     return Ok(out);
@@ -382,7 +480,7 @@ impl Parser<'_> {
                 Some(b'\\') => {
                     self.i += 1;
                     let Some(&e) = self.bytes.get(self.i) else {
-                        return self.err("unterminated escape");
+                        return self.err(crate::msg!("unterminated escape"));
                     };
                     self.i += 1;
                     match e {
@@ -398,11 +496,13 @@ impl Parser<'_> {
                             let hi = self.hex4()?;
                             let c = if (0xD800..0xDC00).contains(&hi) {
                                 if !(self.eat(b'\\') && self.eat(b'u')) {
-                                    return self.err("unpaired surrogate in \\u escape");
+                                    return self
+                                        .err(crate::msg!("unpaired surrogate in \\u escape"));
                                 }
                                 let lo = self.hex4()?;
                                 if !(0xDC00..0xE000).contains(&lo) {
-                                    return self.err("unpaired surrogate in \\u escape");
+                                    return self
+                                        .err(crate::msg!("unpaired surrogate in \\u escape"));
                                 }
                                 char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
                             } else {
@@ -410,13 +510,13 @@ impl Parser<'_> {
                             };
                             match c {
                                 Some(c) => out.push(c),
-                                None => return self.err("invalid \\u escape"),
+                                None => return self.err(crate::msg!("invalid \\u escape")),
                             }
                         }
-                        _ => return self.err("invalid escape"),
+                        _ => return self.err(crate::msg!("invalid escape")),
                     }
                 }
-                Some(_) => return self.err("control character in string"),
+                Some(_) => return self.err(crate::msg!("control character in string")),
             }
         }
     }
@@ -426,6 +526,7 @@ impl Parser<'_> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use alloc::string::ToString;
 
     /// The JSON fast path builds the same tree, positions included, as the YAML parser.
     #[test]
@@ -434,6 +535,21 @@ mod tests {
         let fast = parse_documents(text).unwrap();
         let slow = super::super::yaml::parse_documents(text).unwrap();
         assert_eq!(fast, slow);
+    }
+
+    /// Each common key is found in its length's group (a misplaced one would never match).
+    #[test]
+    fn common_keys_are_grouped_by_length() {
+        for k in COMMON_KEYS {
+            assert_eq!(common_key(k), Some(*k));
+        }
+        assert_eq!(common_key("nmae"), None);
+        let docs = parse_documents("{\"kind\": 1, \"kin\\u0064\": 2}").unwrap_err();
+        assert!(
+            docs.message
+                .to_string()
+                .contains("\"kind\" already defined")
+        );
     }
 
     #[test]
@@ -476,17 +592,17 @@ mod tests {
             .unwrap();
         assert_eq!(ok, Ok(1));
         let err = deeper.unwrap_err();
-        assert!(err.message.contains("nesting deeper than 256"), "{err:?}");
+        assert!(
+            err.message.to_string().contains("nesting deeper than 256"),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn comments_are_named() {
         let e = parse_documents("{\n  \"a\": 1, // no\n  \"b\": 2\n}").unwrap_err();
-        assert_eq!(
-            (e.pos, e.message.as_str()),
-            (Pos { line: 2, col: 11 }, COMMENT)
-        );
+        assert_eq!((e.pos, e.message), (Pos { line: 2, col: 11 }, comment()));
         let e = parse_documents("[1, /* no */ 2]").unwrap_err();
-        assert_eq!(e.message, COMMENT);
+        assert!(is_comment(&e));
     }
 }

@@ -117,7 +117,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, (&'static str, SyntaxError)
         match json::parse_documents(text) {
             Ok(docs) => docs,
             // A comment is not JSON, and reading the text as YAML instead would misreport it.
-            Err(e) if e.message == json::COMMENT => return Err(("JSON", e)),
+            Err(e) if json::is_comment(&e) => return Err(("JSON", e)),
             Err(json) => yaml::parse_documents(text).map_err(|_| ("JSON", json))?,
         }
     } else {
@@ -137,7 +137,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, (&'static str, SyntaxError)
                 "input",
                 SyntaxError {
                     pos: doc.pos,
-                    message: format!("more than {MAX_OBJECTS} objects (the reader's limit)"),
+                    message: format!("more than {MAX_OBJECTS} objects (the reader's limit)").into(),
                 },
             ));
         }

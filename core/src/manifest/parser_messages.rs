@@ -214,8 +214,8 @@ mod tests {
             let Err(e) = super::super::yaml::parse_documents(yaml) else {
                 panic!("{yaml:?} parsed");
             };
-            assert_eq!(e.message, expected);
-            let m = structured(e.message.clone());
+            assert_eq!(e.message.to_string(), expected);
+            let m = structured(e.message.to_string());
             assert!(matches!(m, Msg::Template(..)), "{m:?}");
             assert_eq!(m.to_string(), expected);
         }

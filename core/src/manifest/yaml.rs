@@ -5,13 +5,15 @@
 //! kubectl would refuse (a label `enabled: yes`) is refused here too, at its line and column.
 //! JSON is read by the same parser: every JSON text `kubectl get -o json` prints is valid YAML 1.2.
 
-use alloc::borrow::ToOwned;
+use alloc::borrow::{Cow, ToOwned};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+use crate::diag::Msg;
 
 /// A position in a manifest: 1-based line and column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -35,12 +37,16 @@ pub struct Node {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
     /// The key, as text (`80: x` has the key `"80"`, as JSON conversion gives it).
-    pub key: String,
+    pub key: Key,
     /// Where the key was written: unknown-field errors point here.
     pub key_pos: Pos,
     /// The value.
     pub value: Node,
 }
+
+/// A mapping key: a field name Kubernetes objects commonly carry is a shared static string
+/// (the JSON reader allocates nothing for it), any other is owned.
+pub type Key = Cow<'static, str>;
 
 /// A YAML value after scalar resolution.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,8 +87,8 @@ impl Value {
 pub struct SyntaxError {
     /// Where the parser stopped.
     pub pos: Pos,
-    /// What it said.
-    pub message: String,
+    /// What it said: a template for the reader's own messages, the parser's text otherwise.
+    pub message: Msg,
 }
 
 /// Upper bound on nodes created by alias expansion, against "billion laughs" inputs.
@@ -151,7 +157,8 @@ fn parse_into(
                             message: format!(
                                 "more than {} documents (the reader's limit)",
                                 super::MAX_OBJECTS
-                            ),
+                            )
+                            .into(),
                         });
                     }
                     count += 1;
@@ -164,7 +171,7 @@ fn parse_into(
             other => {
                 return Err(SyntaxError {
                     pos: pos(span),
-                    message: format!("unexpected YAML event {other:?}"),
+                    message: format!("unexpected YAML event {other:?}").into(),
                 });
             }
         }
@@ -192,7 +199,7 @@ struct Built {
 
 /// A mapping key waiting for its value.
 struct PendingKey {
-    key: String,
+    key: Key,
     pos: Pos,
     /// A plain, untagged `<<`: YAML 1.1's merge key.
     merge: bool,
@@ -207,9 +214,9 @@ enum Open {
         entries: Vec<Entry>,
         pending: Option<PendingKey>,
         /// Key → index in `entries`, once the mapping has more than [`SCAN_KEYS`] keys.
-        index: Option<BTreeMap<String, usize>>,
+        index: Option<BTreeMap<Key, usize>>,
         /// Keys whose value came from a `<<` merge: a key written later replaces it.
-        merged: BTreeSet<String>,
+        merged: BTreeSet<Key>,
     },
 }
 
@@ -240,7 +247,7 @@ impl<'a> Builder<'a> {
                 self.text,
                 SyntaxError {
                     pos: marker_pos(self.text, e.marker()),
-                    message: e.info().to_owned(),
+                    message: e.info().to_owned().into(),
                 },
             )),
             None => Err(SyntaxError {
@@ -259,7 +266,8 @@ impl<'a> Builder<'a> {
                 message: format!(
                     "more than {} values in one input (the reader's limit)",
                     super::MAX_VALUES
-                ),
+                )
+                .into(),
             });
         }
         Ok(())
@@ -301,7 +309,8 @@ impl<'a> Builder<'a> {
                             message: format!(
                                 "nesting deeper than {} levels (the reader's limit)",
                                 super::MAX_DEPTH
-                            ),
+                            )
+                            .into(),
                         });
                     }
                     let open = if matches!(event, Event::SequenceStart(..)) {
@@ -351,7 +360,8 @@ impl<'a> Builder<'a> {
                             message: format!(
                                 "this alias nests deeper than {} levels (the reader's limit)",
                                 super::MAX_DEPTH
-                            ),
+                            )
+                            .into(),
                         });
                     }
                     let (size, height) = (target.size, target.height);
@@ -372,7 +382,7 @@ impl<'a> Builder<'a> {
                 other => {
                     return Err(SyntaxError {
                         pos: at,
-                        message: format!("unexpected YAML event {other:?}"),
+                        message: format!("unexpected YAML event {other:?}").into(),
                     });
                 }
             };
@@ -457,7 +467,9 @@ fn marker_pos(text: &str, m: &saphyr_parser::Marker) -> Pos {
 /// parser stops at the `:` after the key, maybe millions of columns to the right. Point at the
 /// start of the key instead and say why.
 fn long_key(text: &str, err: SyntaxError) -> SyntaxError {
-    if err.pos.col <= 1024 || err.message != "mapping values are not allowed in this context" {
+    if err.pos.col <= 1024
+        || !matches!(&err.message, Msg::Raw(m) if m == "mapping values are not allowed in this context")
+    {
         return err;
     }
     let Some(line) = text.lines().nth(err.pos.line.saturating_sub(1) as usize) else {
@@ -480,7 +492,8 @@ fn long_key(text: &str, err: SyntaxError) -> SyntaxError {
         message: format!(
             "a mapping key of {chars} characters: YAML allows at most 1024 in a plain `key: value` \
              (kubectl refuses it too)"
-        ),
+        )
+        .into(),
     }
 }
 
@@ -514,7 +527,7 @@ fn add(parent: &mut Frame, built: Built) -> Result<(), SyntaxError> {
             None => {
                 let node = built.node;
                 let merge = built.merge_key;
-                let key = match node.value {
+                let key: String = match node.value {
                     Value::Str(s) => s,
                     Value::Int(i) => i.to_string(),
                     Value::Bool(b) => b.to_string(),
@@ -528,7 +541,7 @@ fn add(parent: &mut Frame, built: Built) -> Result<(), SyntaxError> {
                     }
                 };
                 *pending = Some(PendingKey {
-                    key,
+                    key: key.into(),
                     pos: node.pos,
                     merge,
                 });
@@ -572,7 +585,8 @@ fn add(parent: &mut Frame, built: Built) -> Result<(), SyntaxError> {
                         message: format!(
                             "mapping key {:?} already defined at line {}",
                             k.key, entries[prev].key_pos.line
-                        ),
+                        )
+                        .into(),
                     });
                 }
                 put(
@@ -594,7 +608,7 @@ fn add(parent: &mut Frame, built: Built) -> Result<(), SyntaxError> {
 /// Appends an entry, keeping the key index and the keys-per-mapping limit.
 fn put(
     entries: &mut Vec<Entry>,
-    index: &mut Option<BTreeMap<String, usize>>,
+    index: &mut Option<BTreeMap<Key, usize>>,
     e: Entry,
     at: Pos,
 ) -> Result<(), SyntaxError> {
@@ -604,13 +618,14 @@ fn put(
             message: format!(
                 "more than {} keys in one mapping (the reader's limit)",
                 super::MAX_KEYS
-            ),
+            )
+            .into(),
         });
     }
     if let Some(ix) = index.as_mut() {
         ix.insert(e.key.clone(), entries.len());
     } else if entries.len() >= SCAN_KEYS {
-        let mut ix: BTreeMap<String, usize> = entries
+        let mut ix: BTreeMap<Key, usize> = entries
             .iter()
             .enumerate()
             .map(|(i, e)| (e.key.clone(), i))
@@ -629,7 +644,7 @@ fn merge_error(at: Pos) -> SyntaxError {
     }
 }
 
-fn find(entries: &[Entry], index: Option<&BTreeMap<String, usize>>, key: &str) -> Option<usize> {
+fn find(entries: &[Entry], index: Option<&BTreeMap<Key, usize>>, key: &str) -> Option<usize> {
     match index {
         Some(ix) => ix.get(key).copied(),
         None => entries.iter().position(|e| e.key == key),
@@ -757,6 +772,7 @@ fn parse_int(text: &str) -> Option<i64> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use alloc::string::ToString;
     use alloc::vec;
 
     fn one(text: &str) -> Node {
@@ -807,7 +823,11 @@ mod tests {
     fn duplicate_keys_are_errors() {
         let err = parse_documents("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!(err.pos, Pos { line: 3, col: 1 });
-        assert!(err.message.contains("already defined at line 1"));
+        assert!(
+            err.message
+                .to_string()
+                .contains("already defined at line 1")
+        );
     }
 
     #[test]
@@ -859,14 +879,20 @@ mod tests {
     #[test]
     fn deep_block_sequences_are_an_error_not_an_abort() {
         let err = small_stack(|| parse_documents(&block_nesting(10_700)).unwrap_err());
-        assert!(err.message.contains("nesting deeper than 256"), "{err:?}");
+        assert!(
+            err.message.to_string().contains("nesting deeper than 256"),
+            "{err:?}"
+        );
         assert_eq!(err.pos.line, 257);
     }
 
     #[test]
     fn deep_complex_keys_are_an_error_not_an_abort() {
         let err = small_stack(|| parse_documents(&"? ".repeat(20_000)).unwrap_err());
-        assert!(err.message.contains("nesting deeper than 256"), "{err:?}");
+        assert!(
+            err.message.to_string().contains("nesting deeper than 256"),
+            "{err:?}"
+        );
     }
 
     /// Exactly the limit is accepted, and dropping the deepest tree fits the small stack.
@@ -900,7 +926,10 @@ mod tests {
             "]".repeat(100)
         );
         let err = parse_documents(&text).unwrap_err();
-        assert!(err.message.contains("alias nests deeper"), "{err:?}");
+        assert!(
+            err.message.to_string().contains("alias nests deeper"),
+            "{err:?}"
+        );
     }
 
     /// Duplicate keys among many are found (through the index) at the second one.
@@ -917,7 +946,11 @@ mod tests {
         text.push_str("k123: again\n");
         let err = parse_documents(&text).unwrap_err();
         assert_eq!(err.pos.line, 50_001);
-        assert!(err.message.contains("already defined at line 124"));
+        assert!(
+            err.message
+                .to_string()
+                .contains("already defined at line 124")
+        );
     }
 
     #[test]
@@ -927,7 +960,10 @@ mod tests {
             text.push_str(&format!("k{i}: 1\n"));
         }
         let err = parse_documents(&text).unwrap_err();
-        assert!(err.message.contains("keys in one mapping"), "{err:?}");
+        assert!(
+            err.message.to_string().contains("keys in one mapping"),
+            "{err:?}"
+        );
     }
 
     /// go-yaml v2 (sigs.k8s.io/yaml) merges `<<` mappings where they are written: later keys
@@ -941,7 +977,7 @@ mod tests {
         let pairs = |v: &Value| -> Vec<(String, Value)> {
             let Value::Map(m) = v else { panic!() };
             m.iter()
-                .map(|e| (e.key.clone(), e.value.value.clone()))
+                .map(|e| (e.key.to_string(), e.value.value.clone()))
                 .collect()
         };
         assert_eq!(
@@ -994,6 +1030,9 @@ mod tests {
         let text = format!("a: 1\nb:\n- {}: 2\n", "k".repeat(100_000));
         let err = parse_documents(&text).unwrap_err();
         assert_eq!(err.pos, Pos { line: 3, col: 3 }, "{err:?}");
-        assert!(err.message.contains("100000 characters"), "{err:?}");
+        assert!(
+            err.message.to_string().contains("100000 characters"),
+            "{err:?}"
+        );
     }
 }
