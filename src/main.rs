@@ -187,9 +187,15 @@ fn print(text: &str) -> Result<()> {
     }
 }
 
-fn report(d: &Diagnostic) {
-    let level = if d.is_error() { "error" } else { "warning" };
-    eprintln!("{level}: {d}");
+/// Prints diagnostics to stderr through one buffer: stderr is unbuffered, and a large cluster's
+/// thousands of warnings were otherwise a few `write` calls each.
+fn report_all(ds: &[Diagnostic]) {
+    let mut err = std::io::BufWriter::with_capacity(1 << 16, std::io::stderr().lock());
+    for d in ds {
+        let level = if d.is_error() { "error" } else { "warning" };
+        let _ = writeln!(err, "{level}: {d}");
+    }
+    let _ = err.flush();
 }
 
 /// Reads the manifests and builds the cluster. Prints every diagnostic; `None` when any was
@@ -211,11 +217,11 @@ fn load(args: &ManifestArgs) -> Result<Option<Cluster>> {
     let loaded = manifest::build(read, config, &Tweaks::default());
     match loaded {
         Ok(cluster) => {
-            cluster.warnings.iter().for_each(report);
+            report_all(&cluster.warnings);
             Ok(Some(cluster))
         }
         Err(errors) => {
-            errors.0.iter().for_each(report);
+            report_all(&errors.0);
             Ok(None)
         }
     }
@@ -228,7 +234,7 @@ fn diff(args: &DiffArgs) -> Result<ExitCode> {
     let read = |paths: &[String]| -> Result<Option<svcroute_core::model::Objects>> {
         let inputs = input::read_inputs(paths)?;
         let read = manifest::read_all(inputs.iter().map(|(n, t)| (n.as_str(), t.as_str())));
-        read.diagnostics.iter().for_each(report);
+        report_all(&read.diagnostics);
         Ok((!read.has_errors()).then_some(read.objects))
     };
     let (Some(from), Some(to)) = (read(&args.from)?, read(&args.to)?) else {
@@ -247,7 +253,7 @@ fn diff(args: &DiffArgs) -> Result<ExitCode> {
         Ok(ops) => ops,
         Err(e) => return refused(&e),
     };
-    live.cluster().warnings.iter().for_each(report);
+    report_all(&live.cluster().warnings);
     let text = match args.output {
         DiffFormat::Json => {
             let mut s = serde_json::to_string_pretty(&ops)?;
@@ -271,7 +277,7 @@ fn diff(args: &DiffArgs) -> Result<ExitCode> {
 
 fn refused(e: &LiveError) -> Result<ExitCode> {
     match e {
-        LiveError::Invalid(errors) => errors.0.iter().for_each(report),
+        LiveError::Invalid(errors) => report_all(&errors.0),
         other => eprintln!("error: {other}"),
     }
     Ok(ExitCode::FAILURE)

@@ -355,8 +355,11 @@ impl LiveCluster {
             read_warnings: read.diagnostics.iter().map(ToString::to_string).collect(),
             options,
         };
-        // An unknown node is refused here, as `plan` refuses it.
-        cluster.plan()?;
+        // An unknown node is refused here, as `plan` refuses it (only then is a plan made:
+        // a whole node's plan is not worth making just to check that it can be).
+        if cluster.live.node().is_none() {
+            cluster.plan()?;
+        }
         Ok(cluster)
     }
 

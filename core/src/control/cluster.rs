@@ -140,11 +140,22 @@ impl Cluster {
     /// valid (ClusterIPs, NodePorts, the Nodes and addresses of Pods the control plane made), as
     /// the API server and the scheduler keep them across changes.
     pub fn build_keeping(
-        mut objects: Objects,
+        objects: Objects,
         config: Config,
         tweaks: &Tweaks,
         previous: Option<&Cluster>,
     ) -> Result<Cluster, Errors> {
+        Cluster::build_counting(objects, config, tweaks, previous).map(|(c, _)| c)
+    }
+
+    /// [`Cluster::build_keeping`], and how many of the cluster's warnings, last in the list,
+    /// are [`derived_warnings`] (which the live cluster makes again at plan time).
+    pub(crate) fn build_counting(
+        mut objects: Objects,
+        config: Config,
+        tweaks: &Tweaks,
+        previous: Option<&Cluster>,
+    ) -> Result<(Cluster, usize), Errors> {
         // Each lookup formats a `namespace/name` key: skip them when there is nothing to find.
         if !tweaks.replicas.is_empty() {
             for w in &mut objects.workloads {
@@ -232,12 +243,16 @@ impl Cluster {
                     .push(sl);
             }
         }
+        // Each Service's selected Pods, kept for the warnings (one selection per Service).
+        let mut selections: Vec<Option<Vec<usize>>> = Vec::with_capacity(resolved.len());
         for svc in &mut resolved {
+            let mut selected = None;
             svc.backends = if svc.service.kind == ServiceType::ExternalName {
                 Vec::new()
             } else if let Some(selector) = &svc.service.selector {
-                let selected = index.select(&svc.service.meta.id.namespace, selector);
-                let mut backends = derive_backends(svc, &selected, &pods, &node_names);
+                let chosen =
+                    selected.insert(index.select(&svc.service.meta.id.namespace, selector));
+                let mut backends = derive_backends(svc, chosen, &pods, &node_names);
                 // kube-proxy's EndpointSliceCache merges every slice labelled with the
                 // Service's name, the controller's and user-made ones alike.
                 let key = (svc.id().namespace.as_str(), svc.id().name.as_str());
@@ -249,6 +264,7 @@ impl Cluster {
                 let mine = by_service.get(&key).map_or(&[][..], Vec::as_slice);
                 slice_backends(svc, mine.iter().copied())
             };
+            selections.push(selected);
         }
         drop(index);
         if b.diags.iter().any(Diagnostic::is_error) {
@@ -261,9 +277,10 @@ impl Cluster {
             services: resolved,
             warnings: b.diags,
         };
-        let derived = derived_warnings(&cluster, &slices);
+        let derived = derived_warnings_of(&cluster, &slices, |i, _| selections[i].take());
+        let count = derived.len();
         cluster.warnings.extend(derived);
-        Ok(cluster)
+        Ok((cluster, count))
     }
 
     /// One Service resolved against this cluster as the API server would admit it: families,
@@ -1016,6 +1033,13 @@ impl Builder {
     /// own addresses (`shouldBind`) on kube-ipvs0, a Pod's address included: svcroute does the
     /// same and says what it means.
     fn vips_on_pod_ips(&mut self, services: &[ResolvedService], pods: &[Pod]) {
+        // The map of every Pod address is only worth making when some Service has a VIP.
+        let has_vip = |r: &ResolvedService| {
+            !r.service.external_ips.is_empty() || r.service.lb_ingress.iter().any(|i| !i.proxy_mode)
+        };
+        if !services.iter().any(has_vip) {
+            return;
+        }
         let by_ip: BTreeMap<IpAddr, &ObjectRef> = pods
             .iter()
             .filter(|p| !p.host_network)
@@ -1424,18 +1448,31 @@ pub(crate) fn derived_warnings<'a>(
     cluster: &Cluster,
     slices: impl IntoIterator<Item = &'a EndpointSlice>,
 ) -> Vec<Diagnostic> {
+    let index = PodIndex::new(&cluster.pods);
+    derived_warnings_of(cluster, slices, |_, svc| {
+        let selector = svc.service.selector.as_ref()?;
+        Some(index.select(&svc.service.meta.id.namespace, selector))
+    })
+}
+
+/// [`derived_warnings`] with each Service's selected Pods (by its index in `cluster.services`)
+/// from `selected` (`None` or unused for Services without a selector and ExternalName ones).
+fn derived_warnings_of<'a>(
+    cluster: &Cluster,
+    slices: impl IntoIterator<Item = &'a EndpointSlice>,
+    mut selected: impl FnMut(usize, &ResolvedService) -> Option<Vec<usize>>,
+) -> Vec<Diagnostic> {
     let mut b = Builder {
         config: cluster.config.clone(),
         diags: Vec::new(),
     };
-    let index = PodIndex::new(&cluster.pods);
-    for svc in &cluster.services {
+    for (i, svc) in cluster.services.iter().enumerate() {
         if svc.service.kind == ServiceType::ExternalName {
             continue;
         }
         if let Some(selector) = &svc.service.selector {
-            let selected = index.select(&svc.service.meta.id.namespace, selector);
-            b.selector_warnings(svc, selector, &selected, &cluster.pods);
+            let chosen = selected(i, svc).unwrap_or_default();
+            b.selector_warnings(svc, selector, &chosen, &cluster.pods);
         }
     }
     b.vips_on_pod_ips(&cluster.services, &cluster.pods);

@@ -207,8 +207,10 @@ impl Store {
     fn of(objects: &Objects) -> Result<Store, alloc::boxed::Box<Object>> {
         let mut store = Store::default();
         for o in Object::all(objects.clone()) {
-            let again = o.clone();
-            if store.insert(o).is_some() {
+            // A repeat: the first goes back in its place, and the second is the one named.
+            if let Some(first) = store.insert(o)
+                && let Some(again) = store.insert(first)
+            {
                 return Err(alloc::boxed::Box::new(again));
             }
         }
@@ -325,11 +327,19 @@ impl Live {
         node: Option<&str>,
     ) -> Result<Live, LiveError> {
         let store = Store::of(&objects).map_err(|o| invalid(&objects, &config, &o))?;
-        let cluster = Cluster::build_with(objects, config, &tweaks).map_err(LiveError::Invalid)?;
+        let (cluster, derived) =
+            Cluster::build_counting(objects, config, &tweaks, None).map_err(LiveError::Invalid)?;
         let mut live = Live {
             store,
             tweaks,
-            cluster: cluster.clone(),
+            // A placeholder until `adopt` takes the cluster (no copy of it is made).
+            cluster: Cluster {
+                config: cluster.config.clone(),
+                nodes: Vec::new(),
+                pods: Vec::new(),
+                services: Vec::new(),
+                warnings: Vec::new(),
+            },
             want_node: node.map(ToString::to_string),
             node: None,
             base_warnings: Vec::new(),
@@ -345,7 +355,7 @@ impl Live {
             order: BTreeMap::new(),
             relist: None,
         };
-        live.adopt(cluster);
+        live.adopt(cluster, derived, false);
         Ok(live)
     }
 
@@ -962,18 +972,19 @@ impl Live {
     /// Rebuilds the cluster from the store, keeping allocations and placements, and re-plans
     /// every Service.
     fn rebuild(&mut self) -> Result<Vec<Op>, Errors> {
-        let cluster = Cluster::build_keeping(
+        let (cluster, derived) = Cluster::build_counting(
             self.store.objects(),
             self.cluster.config.clone(),
             &self.tweaks,
             Some(&self.cluster),
         )?;
-        Ok(self.adopt(cluster))
+        Ok(self.adopt(cluster, derived, true))
     }
 
-    /// Takes `cluster` (built from the store) as the current one and re-plans every Service.
-    fn adopt(&mut self, cluster: Cluster) -> Vec<Op> {
-        let derived = super::derived_warnings(&cluster, self.store.slices.values()).len();
+    /// Takes `cluster` (built from the store, its last `derived` warnings the
+    /// [`super::derived_warnings`]) as the current one and re-plans every Service: the
+    /// operations (none when `want_ops` is false and the state was empty).
+    fn adopt(&mut self, cluster: Cluster, derived: usize, want_ops: bool) -> Vec<Op> {
         self.base_warnings = cluster.warnings[..cluster.warnings.len() - derived].to_vec();
         self.cluster = cluster;
         let name = self
@@ -1008,6 +1019,17 @@ impl Live {
                 }
             }
             after.addresses = self.address_refs.keys().copied().collect();
+        }
+        if !want_ops && self.state == State::default() {
+            // A new live cluster: the state is the plan's, each list in the plan's order (what
+            // committing the operations from an empty kernel gives), with no operations made.
+            self.order = after
+                .virtual_servers
+                .iter()
+                .map(|(k, (_, rs))| (*k, rs.keys().copied().collect()))
+                .collect();
+            self.state = after;
+            return Vec::new();
         }
         let ops = diff::diff(&self.state, &after);
         self.commit(&ops, &after);
