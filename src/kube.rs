@@ -363,7 +363,7 @@ mod tests {
             "!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless"
         );
         let sel = Selector::parse(&s).expect("valid");
-        let mut labels = std::collections::BTreeMap::new();
+        let mut labels = svcroute_core::labels::Labels::new();
         assert!(sel.matches(&labels));
         labels.insert(SERVICE_PROXY_NAME.to_owned(), "other".to_owned());
         assert!(!sel.matches(&labels));
