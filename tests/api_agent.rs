@@ -359,7 +359,7 @@ fn to_json(n: &svcroute_core::manifest::yaml::Node) -> Value {
         Y::Map(entries) => Value::Object(
             entries
                 .iter()
-                .map(|e| (e.key.clone(), to_json(&e.value)))
+                .map(|e| (e.key.to_string(), to_json(&e.value)))
                 .collect(),
         ),
     }
