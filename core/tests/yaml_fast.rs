@@ -39,7 +39,7 @@ proptest! {
             let got = agrees_with_saphyr(&doc.text);
             prop_assert!(got.is_ok(), "{:?}\n{}", got, doc.text);
             if doc.in_subset {
-                prop_assert_eq!(got, Ok(true), "declined:\n{}", doc.text);
+                prop_assert_eq!(got, Ok(true), "declined: {:?}", doc.text);
             }
         }
     }

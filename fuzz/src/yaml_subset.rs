@@ -21,6 +21,8 @@ enum Tree {
     EmptySeq,
     Map(Vec<(String, Tree)>),
     Seq(Vec<Tree>),
+    /// A block scalar: its header (`|`, `>-` …) and lines (`""`: an empty line).
+    Block(&'static str, Vec<String>),
 }
 
 struct Style {
@@ -28,6 +30,8 @@ struct Style {
     indentless: bool,
     comments: bool,
     in_subset: bool,
+    /// A block scalar was written (the fast path declines one the text ends in unterminated).
+    blocks: bool,
 }
 
 const WORDS: &[&str] = &[
@@ -120,9 +124,25 @@ fn key(u: &mut Unstructured, i: usize) -> Result<String> {
 fn tree(u: &mut Unstructured, depth: usize) -> Result<Tree> {
     let leaf = depth == 0 || u.ratio(1, 3)?;
     if leaf {
-        return Ok(match u.int_in_range(0..=9)? {
+        return Ok(match u.int_in_range(0..=11)? {
             0 => Tree::EmptyMap,
             1 => Tree::EmptySeq,
+            2 | 3 => {
+                let header = *u.choose(&["|", "|-", ">", ">-", "|  # c"])?;
+                let mut lines =
+                    vec![(*u.choose(&["x", "a b", "# not a comment", "é"])?).to_string()];
+                for _ in 0..u.int_in_range(0..=4)? {
+                    let line = *u.choose(&["", "y", "key: v", "- z", "x  "])?;
+                    // A line of only spaces is outside the subset; more indentation only in literals.
+                    let extra = if header.starts_with('|') && !line.is_empty() {
+                        *u.choose(&["", "", "  "])?
+                    } else {
+                        ""
+                    };
+                    lines.push(format!("{extra}{line}"));
+                }
+                Tree::Block(header, lines)
+            }
             _ => Tree::Scalar(scalar(u)?),
         });
     }
@@ -161,11 +181,28 @@ fn comment(u: &mut Unstructured, st: &Style) -> Result<&'static str> {
 
 fn extra_lines(out: &mut String, u: &mut Unstructured, st: &Style) -> Result<()> {
     if st.comments && u.ratio(1, 8)? {
-        let pad = u.int_in_range(0..=6)?;
-        out.push_str(&" ".repeat(pad));
-        out.push_str(u.choose(&["# comment\n", "\n", "#\n"])?);
+        // Lines of only spaces are outside the subset (right after a block scalar): blank
+        // lines are empty, comments indented anyhow.
+        let line = *u.choose(&["# comment\n", "\n", "#\n"])?;
+        if line != "\n" {
+            out.push_str(&" ".repeat(u.int_in_range(0..=6)?));
+        }
+        out.push_str(line);
     }
     Ok(())
+}
+
+/// A block scalar's header (after `key: ` or `- `) and lines, indented to `col`.
+fn block_scalar(out: &mut String, header: &str, lines: &[String], col: usize) {
+    out.push_str(header);
+    out.push('\n');
+    for l in lines {
+        if !l.is_empty() {
+            out.push_str(&" ".repeat(col));
+            out.push_str(l);
+        }
+        out.push('\n');
+    }
 }
 
 /// Entries of a mapping at column `col`; the first one's line is already indented when
@@ -185,6 +222,12 @@ fn map(
         }
         out.push_str(k);
         out.push(':');
+        if let Tree::Block(header, lines) = v {
+            st.blocks = true;
+            out.push(' ');
+            block_scalar(out, header, lines, col + st.step);
+            continue;
+        }
         match inline(v, u)? {
             Some(s) => {
                 out.push(' ');
@@ -223,6 +266,10 @@ fn block(
                 let pad = if u.ratio(1, 5)? { 3 } else { 1 };
                 out.push_str(&" ".repeat(pad));
                 match item {
+                    Tree::Block(header, lines) => {
+                        st.blocks = true;
+                        block_scalar(out, header, lines, col + st.step);
+                    }
                     Tree::Map(entries) => map(out, entries, col + 1 + pad, true, u, st)?,
                     Tree::Seq(_) => {
                         // `- - x`: outside the subset.
@@ -257,6 +304,7 @@ pub fn document(u: &mut Unstructured) -> Result<Doc> {
         indentless: u.ratio(2, 3)?,
         comments: u.ratio(1, 2)?,
         in_subset: true,
+        blocks: false,
     };
     let mut out = String::new();
     let docs = u.int_in_range(1..=3)?;
@@ -276,6 +324,7 @@ pub fn document(u: &mut Unstructured) -> Result<Doc> {
     }
     if u.ratio(1, 6)? {
         out.pop();
+        st.in_subset &= !st.blocks;
     }
     Ok(Doc {
         text: out,

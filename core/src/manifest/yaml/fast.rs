@@ -425,6 +425,7 @@ impl<'a> Fast<'a> {
                 self.finish_line(nl);
                 Ok(())
             }
+            Node::Block => Ok(()),
         }
     }
 
@@ -462,6 +463,7 @@ impl<'a> Fast<'a> {
                 self.finish_line(nl);
                 Ok(())
             }
+            Node::Block => Ok(()),
         }
     }
 
@@ -472,6 +474,7 @@ impl<'a> Fast<'a> {
         let b = self.b;
         let (event, span, after) = match b[i] {
             b'{' | b'[' if value => return self.empty_flow(i),
+            b'|' | b'>' if value => return self.block_scalar(i),
             b'"' | b'\'' => self.quoted(i)?,
             b'-' | b'?' | b':' if is_ws_end(b, i + 1) => return Err(Declined),
             b'{' | b'[' | b']' | b'}' | b',' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'%'
@@ -521,6 +524,105 @@ impl<'a> Fast<'a> {
         self.push(e, Span::new(self.mark(c), self.mark(end)));
         let nl = end;
         Ok(Node::Value(nl))
+    }
+
+    /// A literal (`|`, `|-`) or folded (`>`, `>-`) block scalar whose indicator is at `i`: its
+    /// lines all indented alike (a literal's may be indented more), separated by empty lines.
+    /// Declines on keep chomping (`+`), indentation indicators, lines of only spaces, a folded
+    /// line indented more, and a scalar with no content line.
+    fn block_scalar(&mut self, i: usize) -> R<Node<'a>> {
+        let b = self.b;
+        let literal = b[i] == b'|';
+        let mut h = i + 1;
+        let strip = b.get(h) == Some(&b'-');
+        if strip {
+            h += 1;
+        }
+        let rest = self.skip_spaces(h);
+        if rest < b.len() && b[rest] != b'\n' && b[rest] != b'#' {
+            return Err(Declined);
+        }
+        let nl = self.line_rest(h, rest)?;
+        if nl >= b.len() {
+            return Err(Declined);
+        }
+        let parent = self.frames.last().map_or(0, |f| f.col);
+        self.next_line(nl);
+        // The first line sets the indentation.
+        let first = self.line_start;
+        let n = self.skip_spaces(first) - first;
+        if n <= parent || first + n >= b.len() || b[first + n] == b'\n' {
+            return Err(Declined);
+        }
+        let start = self.mark(first + n);
+        let mut value = String::new();
+        // Empty lines seen since the last content line.
+        let mut breaks = 0usize;
+        let mut lines = 0usize;
+        let end = loop {
+            let ls = self.line_start;
+            let ind = self.skip_spaces(ls) - ls;
+            if ls >= b.len() {
+                break self.mark(ls);
+            }
+            let at = ls + ind;
+            if at >= b.len() {
+                // A last line of only spaces.
+                return Err(Declined);
+            }
+            if b[at] == b'\n' {
+                if ind > 0 {
+                    return Err(Declined);
+                }
+                breaks += 1;
+                self.next_line(at);
+                continue;
+            }
+            if ind < n {
+                break self.mark(at);
+            }
+            if ind > n && !literal {
+                return Err(Declined);
+            }
+            let mut e = at;
+            while e < b.len() && b[e] != b'\n' {
+                check_byte(b, e)?;
+                e += 1;
+            }
+            if e >= b.len() {
+                // The text ends inside the scalar, without a line break.
+                return Err(Declined);
+            }
+            if lines > 0 {
+                if literal || breaks > 0 {
+                    for _ in 0..=breaks {
+                        value.push('\n');
+                    }
+                    if !literal {
+                        value.pop();
+                    }
+                } else {
+                    value.push(' ');
+                }
+            }
+            value.push_str(&self.text[ls + n..e]);
+            lines += 1;
+            breaks = 0;
+            self.next_line(e);
+        };
+        if !strip {
+            value.push('\n');
+        }
+        let style = if literal {
+            ScalarStyle::Literal
+        } else {
+            ScalarStyle::Folded
+        };
+        self.push(
+            Event::Scalar(Cow::Owned(value), style, 0, None),
+            Span::new(start, end),
+        );
+        Ok(Node::Block)
     }
 
     /// A plain scalar on one line from `i`: it ends before `: `, ` #` or the line's end.
@@ -638,6 +740,8 @@ enum Node<'a> {
     Key(Event<'a>, Span, usize),
     /// A value, queued; the end of its line.
     Value(usize),
+    /// A block scalar, queued, its lines read: the cursor is on the line after it.
+    Block,
 }
 
 /// Characters in a UTF-8 byte slice.
@@ -832,6 +936,31 @@ mod tests {
         declines("a: x\0\n");
         declines("a: @x\n");
         declines("[]\n");
+    }
+
+    #[test]
+    fn block_scalars() {
+        reads("a: |\n  x\n  y\nb: 1\n");
+        reads("a: |-\n  x\n\n    y\n\n\nb: 1\n");
+        reads("a: >\n  x\n  y\n\n  z\nb: 1\n");
+        reads("a: >-  # c\n  x\n  y\n");
+        reads("- |\n  x\n- >\n   y\n# c\n- z\n");
+        reads("a:\n  b: |\n    x\n  # not content\nc: 1\n");
+        reads("a: |\n  # content\n  x\n");
+        reads("a: |\n  x\n\n");
+        reads("items:\n- data:\n    k: |\n      v\n  kind: ConfigMap\n");
+    }
+
+    #[test]
+    fn block_scalars_outside_the_subset() {
+        declines("a: |+\n  x\n\nb: 1\n");
+        declines("a: |2\n   x\n");
+        declines("a: |\n\n  x\n");
+        declines("a: |\n  x\n   \nb: 1\n");
+        declines("a: >\n  x\n    y\n");
+        declines("a: |\nb: 1\n");
+        declines("a: |\n  x");
+        declines("a: | x\n");
     }
 
     #[test]
