@@ -6,6 +6,8 @@
 //! Pinned promise: the tree, the positions and every error are what saphyr gives — kubectl's
 //! `-o yaml` output reads the same through either path.
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "../../fuzz/src/yaml_subset.rs"]
 #[allow(dead_code, clippy::all, clippy::pedantic)]
 mod yaml_subset;

@@ -268,7 +268,8 @@ struct Frame {
     height: usize,
 }
 
-/// Where the builder's events come from.
+/// Where the builder's events come from (one per read: the size difference does not matter).
+#[allow(clippy::large_enum_variant)]
 enum Source<'a> {
     /// The fast scanner, which may decline.
     Fast(fast::Fast<'a>),
@@ -757,10 +758,12 @@ fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&saphyr_parser::Ta
         None => (true, ""),
         Some(t) => (t.is_yaml_core_schema(), t.suffix.as_str()),
     };
-    if core && suffix != "str" && (style == ScalarStyle::Plain || !suffix.is_empty()) {
-        if let Some(v) = resolve_non_string(&text) {
-            return v;
-        }
+    if core
+        && suffix != "str"
+        && (style == ScalarStyle::Plain || !suffix.is_empty())
+        && let Some(v) = resolve_non_string(&text)
+    {
+        return v;
     }
     Value::Str(text.into_owned())
 }
