@@ -102,6 +102,7 @@ impl<'a> Fast<'a> {
     }
 
     /// The next event, `None` after `StreamEnd`, or `Err` when the text is outside the subset.
+    #[inline(always)]
     pub fn next_event(&mut self) -> Option<R<(Event<'a>, Span)>> {
         loop {
             if let Some(e) = self.queue.pop_front() {
@@ -118,6 +119,7 @@ impl<'a> Fast<'a> {
         }
     }
 
+    #[inline(always)]
     fn push(&mut self, e: Event<'a>, s: Span) {
         self.queue.push_back((e, s));
     }
