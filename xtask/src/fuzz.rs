@@ -13,11 +13,12 @@ use anyhow::{Context, Result, bail};
 
 use crate::{root, run};
 
-/// The targets of `fuzz/Cargo.toml`; the first three take manifest text.
+/// The targets of `fuzz/Cargo.toml`; the first four take manifest text.
 const TARGETS: &[&str] = &[
     "read_manifest",
     "manifest_tree",
     "load_plan_route",
+    "yaml_fast",
     "label_selector",
     "ipvs_parse",
     "nft_parse",

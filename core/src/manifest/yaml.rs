@@ -15,6 +15,8 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 use crate::diag::Msg;
 
+pub mod fast;
+
 /// A position in a manifest: 1-based line and column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Pos {
@@ -122,13 +124,51 @@ pub fn parse_documents_streaming(
 }
 
 /// [`parse_documents`] into `docs`, or to `each` when given (then `docs` stays empty).
+///
+/// The [`fast`] scanner goes first; when it declines (or anything fails), saphyr reads the text
+/// again from the start, so errors and unusual YAML come out as saphyr makes them. Items
+/// already handed to `each` cannot be taken back: then this stops with an error, and the
+/// caller reads the text whole (as for a `<<` merge beside streamed items).
 fn parse_into(
     text: &str,
     docs: &mut Vec<Node>,
     mut each: Option<&mut dyn FnMut(Node, bool)>,
 ) -> Result<(), SyntaxError> {
+    let mut fed = false;
+    let fast = {
+        let streaming = each.is_some();
+        let mut counted = |node: Node, whole: bool| {
+            fed = true;
+            if let Some(each) = each.as_mut() {
+                each(node, whole);
+            }
+        };
+        let each: Option<&mut dyn FnMut(Node, bool)> =
+            if streaming { Some(&mut counted) } else { None };
+        read_events(text, Source::Fast(fast::Fast::new(text)), docs, each)
+    };
+    match fast {
+        Ok(()) => Ok(()),
+        Err(_) if fed => Err(SyntaxError {
+            pos: Pos { line: 1, col: 1 },
+            message: "the fast YAML path stopped after streaming items".into(),
+        }),
+        Err(_) => {
+            docs.clear();
+            read_events(text, Source::Saphyr(Parser::new_from_str(text)), docs, each)
+        }
+    }
+}
+
+/// Builds documents from the events of `source`.
+fn read_events<'a>(
+    text: &'a str,
+    source: Source<'a>,
+    docs: &mut Vec<Node>,
+    mut each: Option<&mut dyn FnMut(Node, bool)>,
+) -> Result<(), SyntaxError> {
     let mut builder = Builder {
-        parser: Parser::new_from_str(text),
+        source,
         text,
         anchors: BTreeMap::new(),
         alias_budget: MAX_ALIAS_NODES,
@@ -228,8 +268,17 @@ struct Frame {
     height: usize,
 }
 
+/// Where the builder's events come from (one per read: the size difference does not matter).
+#[allow(clippy::large_enum_variant)]
+enum Source<'a> {
+    /// The fast scanner, which may decline.
+    Fast(fast::Fast<'a>),
+    /// saphyr-parser.
+    Saphyr(Parser<'a, saphyr_parser::StrInput<'a>>),
+}
+
 struct Builder<'a> {
-    parser: Parser<'a, saphyr_parser::StrInput<'a>>,
+    source: Source<'a>,
     text: &'a str,
     anchors: BTreeMap<usize, Built>,
     alias_budget: usize,
@@ -241,7 +290,20 @@ struct Builder<'a> {
 
 impl<'a> Builder<'a> {
     fn next(&mut self) -> Result<(Event<'a>, Span), SyntaxError> {
-        match self.parser.next_event() {
+        let parser = match &mut self.source {
+            Source::Saphyr(parser) => parser,
+            Source::Fast(fast) => {
+                return match fast.next_event() {
+                    Some(Ok(ev)) => Ok(ev),
+                    // Never shown: `parse_into` reads the text again with saphyr.
+                    _ => Err(SyntaxError {
+                        pos: Pos::default(),
+                        message: "outside the fast YAML path".into(),
+                    }),
+                };
+            }
+        };
+        match parser.next_event() {
             Some(Ok(ev)) => Ok(ev),
             Some(Err(e)) => Err(long_key(
                 self.text,
@@ -290,7 +352,7 @@ impl<'a> Builder<'a> {
                 Event::Scalar(text, style, anchor, tag) => {
                     self.count(1, at)?;
                     let merge_key = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
-                    let value = scalar(text.into_owned(), style, tag.as_deref());
+                    let value = scalar(text, style, tag.as_deref());
                     Some((
                         Built {
                             node: Node { value, pos: at },
@@ -691,52 +753,57 @@ fn finish(frame: Frame) -> Result<(Built, usize), SyntaxError> {
 /// A scalar's value: quoted or `!!str` scalars are strings; a custom tag (`!foo 80`) keeps the
 /// text as a string, as go-yaml's resolver leaves scalars with tags it cannot resolve; plain and
 /// core-schema-tagged ones are resolved by YAML 1.1 rules.
-fn scalar(text: String, style: ScalarStyle, tag: Option<&saphyr_parser::Tag>) -> Value {
+fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&saphyr_parser::Tag>) -> Value {
     let (core, suffix) = match tag {
         None => (true, ""),
         Some(t) => (t.is_yaml_core_schema(), t.suffix.as_str()),
     };
-    if !core || suffix == "str" {
-        return Value::Str(text);
+    if core
+        && suffix != "str"
+        && (style == ScalarStyle::Plain || !suffix.is_empty())
+        && let Some(v) = resolve_non_string(&text)
+    {
+        return v;
     }
-    if style == ScalarStyle::Plain || !suffix.is_empty() {
-        resolve_plain(&text)
-    } else {
-        Value::Str(text)
-    }
+    Value::Str(text.into_owned())
 }
 
 /// Resolves a plain scalar the way `sigs.k8s.io/yaml` (go-yaml v2, YAML 1.1) does.
+#[cfg(test)]
 fn resolve_plain(text: &str) -> Value {
-    match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+    resolve_non_string(text).unwrap_or_else(|| Value::Str(text.to_owned()))
+}
+
+/// [`resolve_plain`] for what is not a string (`None`: the text is a string).
+fn resolve_non_string(text: &str) -> Option<Value> {
+    Some(match text {
+        "" | "~" | "null" | "Null" | "NULL" => Value::Null,
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            return Value::Bool(true);
+            Value::Bool(true)
         }
         "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            return Value::Bool(false);
+            Value::Bool(false)
         }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY);
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => Value::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => Value::Float(f64::NAN),
+        _ => {
+            if let Some(i) = parse_int(text) {
+                return Some(Value::Int(i));
+            }
+            let first = text.as_bytes()[0];
+            if (first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.'))
+                && text.bytes().all(|b| {
+                    b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'_')
+                })
+                && text.bytes().any(|b| b.is_ascii_digit())
+                && let Ok(f) = text.replace('_', "").parse::<f64>()
+            {
+                return Some(Value::Float(f));
+            }
+            return None;
         }
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
-        _ => {}
-    }
-    if let Some(i) = parse_int(text) {
-        return Value::Int(i);
-    }
-    let first = text.as_bytes()[0];
-    if (first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.'))
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'_'))
-        && text.bytes().any(|b| b.is_ascii_digit())
-        && let Ok(f) = text.replace('_', "").parse::<f64>()
-    {
-        return Value::Float(f);
-    }
-    Value::Str(text.to_owned())
+    })
 }
 
 fn parse_int(text: &str) -> Option<i64> {
@@ -745,7 +812,13 @@ fn parse_int(text: &str) -> Option<i64> {
         b'+' => (false, &text[1..]),
         _ => (false, text),
     };
-    if body.is_empty() {
+    // Every integer starts with a digit (or the `_` this reader has always skipped): most
+    // scalars are not numbers, and need no copy to find that out.
+    if !body
+        .as_bytes()
+        .first()
+        .is_some_and(|b| b.is_ascii_digit() || *b == b'_')
+    {
         return None;
     }
     let cleaned: String = body.chars().filter(|&c| c != '_').collect();

@@ -1,0 +1,986 @@
+//! A fast scanner for the YAML that kubectl, Helm and people write, emitting exactly the events
+//! (and spans) saphyr-parser emits for it, or declining.
+//!
+//! saphyr-parser is a complete YAML 1.2 scanner and parser; for a 73 MB `kubectl get -o yaml`
+//! List it spends about a second finding tokens one character at a time. Almost all manifests
+//! use a small subset: block mappings and sequences (including kubectl's `- ` entries at the
+//! parent's indentation), single-line plain and quoted scalars, comments, `---`/`...`, the empty
+//! flow collections `{}` and `[]`, and literal/folded block scalars. This scanner reads that
+//! subset a line at a time and produces the same [`Event`]s with the same [`Span`]s as saphyr
+//! (the differential tests below, and the `yaml_fast` fuzz target, hold it to that).
+//!
+//! Anything else — anchors, aliases, tags, flow collections with content, complex keys,
+//! multi-line plain or quoted scalars, tabs, carriage returns, directives, a byte order mark,
+//! control characters, and every syntax error — makes it *decline*: the caller then reads the
+//! whole text again with saphyr from the start, so errors and unusual YAML come out exactly as
+//! before. A decline is never an error of its own.
+
+use alloc::borrow::Cow;
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use saphyr_parser::{Event, Marker, ScalarStyle, Span};
+
+/// The fast path does not handle this text: read it with saphyr instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Declined;
+
+type R<T> = Result<T, Declined>;
+
+/// One open block collection.
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    /// A mapping (else a sequence).
+    map: bool,
+    /// Its indentation: the column of its keys or of its `-`.
+    col: usize,
+    /// A sequence whose `-` stand at its parent mapping's column (as kubectl prints them).
+    indentless: bool,
+}
+
+/// Where the scanner is in the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Before `StreamStart`.
+    Start,
+    /// Between documents (after the stream start or a `...`).
+    Between,
+    /// After `---`: the document's root node comes next.
+    Root,
+    /// Inside a document's root collection.
+    Doc,
+    /// After `StreamEnd`.
+    Done,
+}
+
+/// The fast scanner: an iterator of saphyr's events over one text.
+pub struct Fast<'a> {
+    text: &'a str,
+    b: &'a [u8],
+    /// The whole text is ASCII: columns are byte offsets.
+    ascii: bool,
+    /// Byte offset of the current line's start.
+    line_start: usize,
+    /// Character index of the current line's start.
+    line_char: usize,
+    /// The current line (1-based).
+    line: usize,
+    state: State,
+    frames: Vec<Frame>,
+    /// A mapping key whose value has not come yet: the marker of its `:`.
+    pending: Option<Marker>,
+    /// The last line (one without a `\n`) has been read.
+    at_end: bool,
+    queue: VecDeque<(Event<'a>, Span)>,
+}
+
+fn is_ws_end(b: &[u8], i: usize) -> bool {
+    i >= b.len() || b[i] == b' ' || b[i] == b'\n'
+}
+
+fn empty(m: Marker) -> Span {
+    Span::new(m, m)
+}
+
+impl<'a> Fast<'a> {
+    /// A scanner over `text`.
+    pub fn new(text: &'a str) -> Self {
+        Fast {
+            text,
+            b: text.as_bytes(),
+            ascii: text.is_ascii(),
+            line_start: 0,
+            line_char: 0,
+            line: 1,
+            state: State::Start,
+            frames: Vec::new(),
+            pending: None,
+            at_end: false,
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// The next event, `None` after `StreamEnd`, or `Err` when the text is outside the subset.
+    #[inline(always)]
+    pub fn next_event(&mut self) -> Option<R<(Event<'a>, Span)>> {
+        loop {
+            if let Some(e) = self.queue.pop_front() {
+                return Some(Ok(e));
+            }
+            if self.state == State::Done {
+                return None;
+            }
+            if let Err(d) = self.step() {
+                self.state = State::Done;
+                self.queue.clear();
+                return Some(Err(d));
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, e: Event<'a>, s: Span) {
+        self.queue.push_back((e, s));
+    }
+
+    /// The marker of byte `i`, which is on the current line.
+    fn mark(&self, i: usize) -> Marker {
+        let col = if self.ascii {
+            i - self.line_start
+        } else {
+            chars(&self.b[self.line_start..i])
+        };
+        Marker::new(self.line_char + col, self.line, col)
+    }
+
+    /// Moves to the line after the one ending with the `\n` at `nl`.
+    fn next_line(&mut self, nl: usize) {
+        let len = if self.ascii {
+            nl + 1 - self.line_start
+        } else {
+            chars(&self.b[self.line_start..=nl])
+        };
+        self.line_char += len;
+        self.line += 1;
+        self.line_start = nl + 1;
+    }
+
+    /// Processes the next content line (or the end of the text), queueing its events.
+    fn step(&mut self) -> R<()> {
+        if self.state == State::Start {
+            if self.text.starts_with('\u{FEFF}') {
+                return Err(Declined);
+            }
+            self.state = State::Between;
+            self.push(Event::StreamStart, empty(Marker::new(0, 1, 0)));
+            return Ok(());
+        }
+        if self.at_end {
+            return self.end_of_text();
+        }
+        // Skip blank and comment lines.
+        let b = self.b;
+        let k = loop {
+            let mut k = self.line_start;
+            while k < b.len() && b[k] == b' ' {
+                k += 1;
+            }
+            if k >= b.len() {
+                return self.end_of_text();
+            }
+            match b[k] {
+                b'\n' => self.next_line(k),
+                b'#' => {
+                    let nl = self.comment_end(k)?;
+                    if nl >= b.len() {
+                        return self.end_of_text();
+                    }
+                    self.next_line(nl);
+                }
+                _ => break k,
+            }
+        };
+        let ind = k - self.line_start;
+        if ind == 0
+            && (b[k..].starts_with(b"---") || b[k..].starts_with(b"..."))
+            && is_ws_end(b, k + 3)
+        {
+            return self.document_marker(k);
+        }
+        let entry = b[k] == b'-' && is_ws_end(b, k + 1);
+        match self.state {
+            State::Between | State::Root => {
+                let m = self.mark(k);
+                if self.state == State::Between {
+                    self.push(Event::DocumentStart(false), empty(m));
+                }
+                self.state = State::Doc;
+                if entry {
+                    self.push(Event::SequenceStart(0, None), empty(m));
+                    self.frames.push(Frame {
+                        map: false,
+                        col: ind,
+                        indentless: false,
+                    });
+                    self.entry(k)
+                } else {
+                    self.key_line(k, ind, true)
+                }
+            }
+            State::Doc => self.content_line(k, ind, entry),
+            State::Start | State::Done => Err(Declined),
+        }
+    }
+
+    /// A line starting at `k` (column `ind`) inside a document.
+    fn content_line(&mut self, k: usize, ind: usize, entry: bool) -> R<()> {
+        let p = self.mark(k);
+        if let Some(colon) = self.pending {
+            let top = *self.frames.last().ok_or(Declined)?;
+            if ind > top.col || (entry && ind == top.col) {
+                self.pending = None;
+                if entry {
+                    // Indented `-`: a block sequence starting at it; at the mapping's column:
+                    // kubectl's indentless sequence, which starts at the entry's content.
+                    let indentless = ind == top.col;
+                    let start = if indentless {
+                        self.mark(self.skip_spaces(k + 1))
+                    } else {
+                        p
+                    };
+                    self.push(Event::SequenceStart(0, None), empty(start));
+                    self.frames.push(Frame {
+                        map: false,
+                        col: ind,
+                        indentless,
+                    });
+                    return self.entry(k);
+                }
+                return self.key_line(k, ind, true);
+            }
+            self.pending = None;
+            self.push(
+                Event::Scalar(Cow::Borrowed(""), ScalarStyle::Plain, 0, None),
+                empty(colon),
+            );
+        }
+        while let Some(top) = self.frames.last().copied() {
+            let closes = top.col > ind || (top.indentless && top.col == ind && !entry);
+            if !closes {
+                break;
+            }
+            self.frames.pop();
+            let end = if top.map {
+                Event::MappingEnd
+            } else {
+                Event::SequenceEnd
+            };
+            self.push(end, empty(p));
+        }
+        let top = *self.frames.last().ok_or(Declined)?;
+        if top.col != ind || top.map == entry {
+            return Err(Declined);
+        }
+        if entry {
+            self.entry(k)
+        } else {
+            self.key_line(k, ind, false)
+        }
+    }
+
+    /// A `---` or `...` line, `k` at its start.
+    fn document_marker(&mut self, k: usize) -> R<()> {
+        let start = self.b[k] == b'-';
+        let m = self.mark(k);
+        let span = Span::new(m, self.mark(k + 3));
+        let rest = self.skip_spaces(k + 3);
+        let nl = self.line_rest(k + 3, rest)?;
+        match self.state {
+            State::Between => {
+                if start {
+                    self.push(Event::DocumentStart(true), span);
+                    self.state = State::Root;
+                }
+            }
+            State::Root => {
+                self.push(
+                    Event::Scalar(Cow::Borrowed(""), ScalarStyle::Plain, 0, None),
+                    span,
+                );
+                self.push(Event::DocumentEnd, span);
+                if start {
+                    self.push(Event::DocumentStart(true), span);
+                } else {
+                    self.state = State::Between;
+                }
+            }
+            State::Doc => {
+                self.close_all(m, m);
+                self.push(Event::DocumentEnd, span);
+                if start {
+                    self.push(Event::DocumentStart(true), span);
+                    self.state = State::Root;
+                } else {
+                    self.state = State::Between;
+                }
+            }
+            State::Start | State::Done => return Err(Declined),
+        }
+        self.finish_line(nl);
+        Ok(())
+    }
+
+    /// Ends a pending value and every open collection: those deeper than column `col_of_raw`
+    /// at `raw`, the others at `forced` (saphyr's two end markers at the end of the text).
+    fn close_all(&mut self, raw: Marker, forced: Marker) {
+        if let Some(colon) = self.pending.take() {
+            self.push(
+                Event::Scalar(Cow::Borrowed(""), ScalarStyle::Plain, 0, None),
+                empty(colon),
+            );
+        }
+        while let Some(f) = self.frames.pop() {
+            let at = if f.col > raw.col() { raw } else { forced };
+            let e = if f.map {
+                Event::MappingEnd
+            } else {
+                Event::SequenceEnd
+            };
+            self.push(e, empty(at));
+        }
+    }
+
+    /// The end of the text: close the document and the stream.
+    fn end_of_text(&mut self) -> R<()> {
+        let n = self.b.len();
+        let raw = self.mark(n);
+        // saphyr moves its end marker to a new line when the last line does not end.
+        let forced = if raw.col() == 0 {
+            raw
+        } else {
+            Marker::new(raw.index(), raw.line() + 1, 0)
+        };
+        match self.state {
+            State::Between => {}
+            State::Root => {
+                self.push(
+                    Event::Scalar(Cow::Borrowed(""), ScalarStyle::Plain, 0, None),
+                    empty(forced),
+                );
+                self.push(Event::DocumentEnd, empty(forced));
+            }
+            State::Doc => {
+                self.close_all(raw, forced);
+                self.push(Event::DocumentEnd, empty(forced));
+            }
+            State::Start | State::Done => return Err(Declined),
+        }
+        self.push(Event::StreamEnd, empty(forced));
+        self.state = State::Done;
+        Ok(())
+    }
+
+    fn skip_spaces(&self, mut i: usize) -> usize {
+        while i < self.b.len() && self.b[i] == b' ' {
+            i += 1;
+        }
+        i
+    }
+
+    /// The `\n` (or the text's end) closing a comment that starts at `k`.
+    fn comment_end(&self, k: usize) -> R<usize> {
+        let b = self.b;
+        let mut i = k;
+        while i < b.len() && b[i] != b'\n' {
+            check_byte(b, i)?;
+            i += 1;
+        }
+        Ok(i)
+    }
+
+    /// Checks that only blanks and a comment follow from `from` (already at `rest`, after the
+    /// spaces) and returns the line's end. A comment needs a blank before it.
+    fn line_rest(&self, from: usize, rest: usize) -> R<usize> {
+        let b = self.b;
+        if rest >= b.len() || b[rest] == b'\n' {
+            return Ok(rest);
+        }
+        if b[rest] == b'#' && rest > from {
+            return self.comment_end(rest);
+        }
+        Err(Declined)
+    }
+
+    /// Moves past the line ending at `nl` (the `\n` or the text's end).
+    fn finish_line(&mut self, nl: usize) {
+        if nl < self.b.len() {
+            self.next_line(nl);
+        } else {
+            // The last line has no `\n`: the cursor stays on it for the end marker.
+            self.at_end = true;
+        }
+    }
+
+    /// A `- ` entry at `k` whose sequence frame is open.
+    fn entry(&mut self, k: usize) -> R<()> {
+        let b = self.b;
+        let q = self.skip_spaces(k + 1);
+        if q >= b.len() || b[q] == b'\n' || b[q] == b'#' || (b[q] == b'-' && is_ws_end(b, q + 1)) {
+            // An empty entry or one whose node starts on the next line: saphyr's extra
+            // one-column indentation rules; not worth copying.
+            return Err(Declined);
+        }
+        let col = q - self.line_start;
+        match self.node(q, true)? {
+            Node::Key(key, span, colon) => {
+                self.push(Event::MappingStart(0, None), empty(span.start));
+                self.frames.push(Frame {
+                    map: true,
+                    col,
+                    indentless: false,
+                });
+                self.push(key, span);
+                self.after_colon(colon)
+            }
+            Node::Value(nl) => {
+                self.finish_line(nl);
+                Ok(())
+            }
+            Node::Block => Ok(()),
+        }
+    }
+
+    /// A line at `k` (column `ind`) that must be `key: …` of the mapping on top, or of a new
+    /// mapping (`opens`) at this column.
+    fn key_line(&mut self, k: usize, ind: usize, opens: bool) -> R<()> {
+        let Node::Key(key, span, colon) = self.node(k, false)? else {
+            return Err(Declined);
+        };
+        if opens {
+            self.push(Event::MappingStart(0, None), empty(span.start));
+            self.frames.push(Frame {
+                map: true,
+                col: ind,
+                indentless: false,
+            });
+        }
+        self.push(key, span);
+        self.after_colon(colon)
+    }
+
+    /// After a key's `:` at `colon`: the value on this line, or a pending one.
+    fn after_colon(&mut self, colon: usize) -> R<()> {
+        let b = self.b;
+        let v = self.skip_spaces(colon + 1);
+        if v >= b.len() || b[v] == b'\n' || b[v] == b'#' {
+            let nl = self.line_rest(colon + 1, v)?;
+            self.pending = Some(self.mark(colon));
+            self.finish_line(nl);
+            return Ok(());
+        }
+        match self.node(v, true)? {
+            Node::Key(..) => Err(Declined),
+            Node::Value(nl) => {
+                self.finish_line(nl);
+                Ok(())
+            }
+            Node::Block => Ok(()),
+        }
+    }
+
+    /// A node starting at `i` on this line: a key (when followed by `: `) or, when `value`
+    /// allows it, a scalar or empty flow collection filling the rest of the line (queued, and
+    /// its line end returned).
+    fn node(&mut self, i: usize, value: bool) -> R<Node<'a>> {
+        let b = self.b;
+        let (event, span, after) = match b[i] {
+            b'{' | b'[' if value => return self.empty_flow(i),
+            b'|' | b'>' if value => return self.block_scalar(i),
+            b'"' | b'\'' => self.quoted(i)?,
+            b'-' | b'?' | b':' if is_ws_end(b, i + 1) => return Err(Declined),
+            b'{' | b'[' | b']' | b'}' | b',' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'%'
+            | b'@' | b'`' => return Err(Declined),
+            _ => self.plain(i)?,
+        };
+        // `after`: the first byte after the token (and, for quoted scalars, the blanks and
+        // comment saphyr's token takes in).
+        let j = self.skip_spaces(after);
+        if j < b.len() && b[j] == b':' && is_ws_end(b, j + 1) {
+            let start = span.start;
+            // YAML's limit on implicit keys (saphyr counts up to the `:`).
+            if self.mark(j).index() - start.index() > 1000 {
+                return Err(Declined);
+            }
+            return Ok(Node::Key(event, span, j));
+        }
+        if !value {
+            return Err(Declined);
+        }
+        let nl = self.line_rest(after, j)?;
+        self.push(event, span);
+        Ok(Node::Value(nl))
+    }
+
+    /// `{}` or `[]` (blanks inside allowed) at `i`, then the rest of the line.
+    fn empty_flow(&mut self, i: usize) -> R<Node<'a>> {
+        let b = self.b;
+        let close = if b[i] == b'{' { b'}' } else { b']' };
+        let c = self.skip_spaces(i + 1);
+        if c >= b.len() || b[c] != close {
+            return Err(Declined);
+        }
+        // saphyr's tokens take in the blanks (and a comment) after each bracket.
+        let j = self.skip_spaces(c + 1);
+        let end = match b.get(j) {
+            None | Some(b'\n') => j,
+            Some(b'#') if j > c + 1 => self.comment_end(j)?,
+            Some(_) => return Err(Declined),
+        };
+        let (s, e) = if close == b'}' {
+            (Event::MappingStart(0, None), Event::MappingEnd)
+        } else {
+            (Event::SequenceStart(0, None), Event::SequenceEnd)
+        };
+        self.push(s, Span::new(self.mark(i), self.mark(c)));
+        self.push(e, Span::new(self.mark(c), self.mark(end)));
+        let nl = end;
+        Ok(Node::Value(nl))
+    }
+
+    /// A literal (`|`, `|-`) or folded (`>`, `>-`) block scalar whose indicator is at `i`: its
+    /// lines all indented alike (a literal's may be indented more), separated by empty lines.
+    /// Declines on keep chomping (`+`), indentation indicators, lines of only spaces, a folded
+    /// line indented more, and a scalar with no content line.
+    fn block_scalar(&mut self, i: usize) -> R<Node<'a>> {
+        let b = self.b;
+        let literal = b[i] == b'|';
+        let mut h = i + 1;
+        let strip = b.get(h) == Some(&b'-');
+        if strip {
+            h += 1;
+        }
+        let rest = self.skip_spaces(h);
+        if rest < b.len() && b[rest] != b'\n' && b[rest] != b'#' {
+            return Err(Declined);
+        }
+        let nl = self.line_rest(h, rest)?;
+        if nl >= b.len() {
+            return Err(Declined);
+        }
+        let parent = self.frames.last().map_or(0, |f| f.col);
+        self.next_line(nl);
+        // The first line sets the indentation.
+        let first = self.line_start;
+        let n = self.skip_spaces(first) - first;
+        if n <= parent || first + n >= b.len() || b[first + n] == b'\n' {
+            return Err(Declined);
+        }
+        let start = self.mark(first + n);
+        let mut value = String::new();
+        // Empty lines seen since the last content line.
+        let mut breaks = 0usize;
+        let mut lines = 0usize;
+        let end = loop {
+            let ls = self.line_start;
+            let ind = self.skip_spaces(ls) - ls;
+            if ls >= b.len() {
+                break self.mark(ls);
+            }
+            let at = ls + ind;
+            if at >= b.len() {
+                // A last line of only spaces.
+                return Err(Declined);
+            }
+            if b[at] == b'\n' {
+                if ind > 0 {
+                    return Err(Declined);
+                }
+                breaks += 1;
+                self.next_line(at);
+                continue;
+            }
+            if ind < n {
+                break self.mark(at);
+            }
+            if ind > n && !literal {
+                return Err(Declined);
+            }
+            let mut e = at;
+            while e < b.len() && b[e] != b'\n' {
+                check_byte(b, e)?;
+                e += 1;
+            }
+            if e >= b.len() {
+                // The text ends inside the scalar, without a line break.
+                return Err(Declined);
+            }
+            if lines > 0 {
+                if literal || breaks > 0 {
+                    for _ in 0..=breaks {
+                        value.push('\n');
+                    }
+                    if !literal {
+                        value.pop();
+                    }
+                } else {
+                    value.push(' ');
+                }
+            }
+            value.push_str(&self.text[ls + n..e]);
+            lines += 1;
+            breaks = 0;
+            self.next_line(e);
+        };
+        if !strip {
+            value.push('\n');
+        }
+        let style = if literal {
+            ScalarStyle::Literal
+        } else {
+            ScalarStyle::Folded
+        };
+        self.push(
+            Event::Scalar(Cow::Owned(value), style, 0, None),
+            Span::new(start, end),
+        );
+        Ok(Node::Block)
+    }
+
+    /// A plain scalar on one line from `i`: it ends before `: `, ` #` or the line's end.
+    fn plain(&self, i: usize) -> R<(Event<'a>, Span, usize)> {
+        let b = self.b;
+        let mut j = i;
+        let end = loop {
+            while j < b.len() && b[j] != b' ' && b[j] != b'\n' {
+                if b[j] == b':' && is_ws_end(b, j + 1) {
+                    break;
+                }
+                check_byte(b, j)?;
+                j += 1;
+            }
+            let end = j;
+            if j < b.len() && b[j] == b':' {
+                break end;
+            }
+            let k = self.skip_spaces(j);
+            if k >= b.len()
+                || b[k] == b'\n'
+                || b[k] == b'#'
+                || (b[k] == b':' && is_ws_end(b, k + 1))
+            {
+                break end;
+            }
+            j = k;
+        };
+        if end == i {
+            return Err(Declined);
+        }
+        let span = Span::new(self.mark(i), self.mark(end));
+        Ok((
+            Event::Scalar(
+                Cow::Borrowed(&self.text[i..end]),
+                ScalarStyle::Plain,
+                0,
+                None,
+            ),
+            span,
+        ))
+        .map(|(e, s)| (e, s, end))
+    }
+
+    /// A single- or double-quoted scalar on one line from its quote at `i`. Returns the byte
+    /// after saphyr's token: past the closing quote, the blanks and a comment.
+    fn quoted(&self, i: usize) -> R<(Event<'a>, Span, usize)> {
+        let b = self.b;
+        let single = b[i] == b'\'';
+        let mut j = i + 1;
+        let mut owned: Option<String> = None;
+        let mut run = j; // start of the text not yet copied into `owned`
+        loop {
+            if j >= b.len() || b[j] == b'\n' {
+                return Err(Declined);
+            }
+            match b[j] {
+                b'\'' if single => {
+                    if j + 1 < b.len() && b[j + 1] == b'\'' {
+                        let s = owned.get_or_insert_with(String::new);
+                        s.push_str(&self.text[run..=j]);
+                        j += 2;
+                        run = j;
+                        continue;
+                    }
+                    break;
+                }
+                b'"' if !single => break,
+                b'\\' if !single => {
+                    let s = owned.get_or_insert_with(String::new);
+                    s.push_str(&self.text[run..j]);
+                    let (c, len) = escape(b, j + 1)?;
+                    s.push(c);
+                    j += 1 + len;
+                    run = j;
+                    continue;
+                }
+                _ => check_byte(b, j)?,
+            }
+            j += 1;
+        }
+        let value = match owned {
+            Some(mut s) => {
+                s.push_str(&self.text[run..j]);
+                Cow::Owned(s)
+            }
+            None => Cow::Borrowed(&self.text[i + 1..j]),
+        };
+        let close = j + 1;
+        let k = self.skip_spaces(close);
+        let end = if k < b.len() && b[k] == b'#' {
+            if k == close {
+                return Err(Declined);
+            }
+            self.comment_end(k)?
+        } else {
+            k
+        };
+        let style = if single {
+            ScalarStyle::SingleQuoted
+        } else {
+            ScalarStyle::DoubleQuoted
+        };
+        Ok((
+            Event::Scalar(value, style, 0, None),
+            Span::new(self.mark(i), self.mark(end)),
+            end,
+        ))
+    }
+}
+
+/// What [`Fast::node`] found.
+enum Node<'a> {
+    /// A key (its scalar event and span) and the byte of its `:`.
+    Key(Event<'a>, Span, usize),
+    /// A value, queued; the end of its line.
+    Value(usize),
+    /// A block scalar, queued, its lines read: the cursor is on the line after it.
+    Block,
+}
+
+/// Characters in a UTF-8 byte slice.
+fn chars(b: &[u8]) -> usize {
+    b.iter().filter(|&&c| (c & 0xC0) != 0x80).count()
+}
+
+/// Declines on what saphyr treats specially inside text: tabs, carriage returns, NUL (its end
+/// of input), other control characters, and the byte order mark.
+fn check_byte(b: &[u8], i: usize) -> R<()> {
+    match b[i] {
+        0..=0x1F | 0x7F => Err(Declined),
+        0xEF if b.get(i + 1) == Some(&0xBB) && b.get(i + 2) == Some(&0xBF) => Err(Declined),
+        _ => Ok(()),
+    }
+}
+
+/// A double-quoted escape whose letter is at `i`: the character and the bytes it took.
+fn escape(b: &[u8], i: usize) -> R<(char, usize)> {
+    let c = match b.get(i).ok_or(Declined)? {
+        b'0' => '\0',
+        b'a' => '\x07',
+        b'b' => '\x08',
+        b't' => '\t',
+        b'n' => '\n',
+        b'v' => '\x0b',
+        b'f' => '\x0c',
+        b'r' => '\r',
+        b'e' => '\x1b',
+        b' ' => ' ',
+        b'"' => '"',
+        b'/' => '/',
+        b'\\' => '\\',
+        b'N' => '\u{85}',
+        b'_' => '\u{A0}',
+        b'L' => '\u{2028}',
+        b'P' => '\u{2029}',
+        b'x' | b'u' | b'U' => {
+            let n = match b[i] {
+                b'x' => 2,
+                b'u' => 4,
+                _ => 8,
+            };
+            let digits = b.get(i + 1..i + 1 + n).ok_or(Declined)?;
+            let mut v = 0u32;
+            for &d in digits {
+                v = (v << 4) + char::from(d).to_digit(16).ok_or(Declined)?;
+            }
+            return Ok((char::from_u32(v).ok_or(Declined)?, 1 + n));
+        }
+        _ => return Err(Declined),
+    };
+    Ok((c, 1))
+}
+
+/// Runs the fast scanner and saphyr over `text` (for the tests and the `yaml_fast` fuzz
+/// target): `Ok(true)` when the fast path reads the whole text and every event and span agree
+/// with saphyr's, `Ok(false)` when it declines (what it queued before is discarded by its
+/// caller), `Err` with the first difference otherwise.
+pub fn agrees_with_saphyr(text: &str) -> Result<bool, String> {
+    let mut fast = Fast::new(text);
+    let mut ours = Vec::new();
+    while let Some(e) = fast.next_event() {
+        match e {
+            Ok(e) => ours.push(e),
+            Err(Declined) => return Ok(false),
+        }
+    }
+    let mut saphyr = saphyr_parser::Parser::new_from_str(text);
+    let mut ours = ours.into_iter();
+    for n in 0.. {
+        match (ours.next(), saphyr.next_event()) {
+            (None, None) => break,
+            (Some(a), Some(Ok(b))) if a == b => {}
+            (a, b) => return Err(alloc::format!("event {n}: fast {a:?}, saphyr {b:?}")),
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The fast path reads `text` and agrees with saphyr event for event.
+    #[track_caller]
+    fn reads(text: &str) {
+        assert_eq!(agrees_with_saphyr(text), Ok(true), "{text:?}");
+    }
+
+    /// The fast path declines `text` (agreeing with saphyr up to there).
+    #[track_caller]
+    fn declines(text: &str) {
+        assert_eq!(agrees_with_saphyr(text), Ok(false), "{text:?}");
+    }
+
+    #[test]
+    fn kubectl_list() {
+        reads(
+            "apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata:\n    labels:\n      app: web\n    name: web\n  spec:\n    ports:\n    - name: http\n      port: 80\n      protocol: TCP\n      targetPort: 8080\n    selector:\n      app: web\n  status:\n    loadBalancer: {}\nkind: List\nmetadata:\n  resourceVersion: \"\"\n",
+        );
+    }
+
+    #[test]
+    fn block_collections() {
+        reads("a: 1\nb:\n  c: 2\n  d:\n    e: 3\nf: 4\n");
+        reads("- a\n- b\n-   c\n");
+        reads("a:\n  - x\n  - y\nb: 2\n");
+        reads("a:\n- x\n- y: 1\n  z: 2\nb:\n- w\n");
+        reads("  a: 1\n  b: 2\n");
+        reads("a:\n    b: 1\n    c:\n      - 1\n      -  2\n");
+        reads("- a: 1\n  b:\n  - c\n- d\n");
+        reads("a:\nb:\nc:\n  d:\n");
+        reads("- a:\n- b:\n  c:\n");
+    }
+
+    #[test]
+    fn scalars() {
+        reads("a: b c  d\nb: 'it''s'\nc: \"x\\ty\\u00e9\\x41\\\\\\\"\"\nd: \"\"\ne: ''\n");
+        reads("url: http://x:80/a#b\nk: a:b\nn: -1\nq: ?x\nc: :x\n");
+        reads("\"quoted key\": 1\n'single': 2\n\"k\" : 3\nk  : 4\n");
+        reads("a: \"x\"   \nb: 'y'  # comment\nc: z   # comment\n");
+        reads("a: x[1]\nb: x{}\n");
+        reads("a: x]\nb: x}\nc: x,y\n");
+    }
+
+    #[test]
+    fn unicode_columns() {
+        reads("名前: 値\nb: \"é\"\nc:\n  d: ü # ü\n");
+        reads("- ключ: значение\n  x: y\n");
+    }
+
+    #[test]
+    fn comments_and_blank_lines() {
+        reads("# head\n\na: 1 # one\n   # indented\n\n# c\nb:\n  # inside\n  c: 2\n# tail\n");
+        reads("a: 1\n  # deeper comment\nb: 2\n");
+        reads("a:\n\n  b: 1\n");
+    }
+
+    #[test]
+    fn empty_flow_collections() {
+        reads("status: {}\nlist: []\nspaced: { }\nx: [ ]  # c\n- \n".trim_end_matches("- \n"));
+        reads("- {}\n- []\n");
+    }
+
+    #[test]
+    fn documents() {
+        reads("");
+        reads("\n\n");
+        reads("# only a comment\n");
+        reads("---\na: 1\n---\nb: 2\n...\n");
+        reads("---\n---\n...\n---\n");
+        reads("...\n...\n---\na: 1\n");
+        reads("a: 1\n...\nb: 2\n");
+        reads("--- # c\na: 1\n--- \n- x\n");
+        reads("a: 1\n---");
+        reads("---\n");
+        reads("---");
+        reads("...\n");
+    }
+
+    #[test]
+    fn end_without_newline() {
+        reads("a: 1");
+        reads("a:\n  b:\n    c: 1");
+        reads("a:\n  b: 1\n ");
+        reads("a:\n  b: 1\n   ");
+        reads("a:\n  b: 1\n  # x");
+        reads("a:\n  b:");
+        reads("- a");
+        reads("a: 'x'  ");
+    }
+
+    #[test]
+    fn declines_outside_the_subset() {
+        declines("a: &x 1\nb: *x\n");
+        declines("a: !!str 1\n");
+        declines("a: [1, 2]\n");
+        declines("a: {b: 1}\n");
+        declines("? a\n: b\n");
+        declines("a: b\n  c\n");
+        declines("a: \"b\n  c\"\n");
+        declines("a:\tb\n");
+        declines("a: b\r\n");
+        declines("%YAML 1.2\n---\na: 1\n");
+        declines("\u{FEFF}a: 1\n");
+        declines("-\n  a: 1\n");
+        declines("- - a\n");
+        declines("plain\n");
+        declines("\"quoted\"\n");
+        declines("a: x\0\n");
+        declines("a: @x\n");
+        declines("[]\n");
+    }
+
+    #[test]
+    fn block_scalars() {
+        reads("a: |\n  x\n  y\nb: 1\n");
+        reads("a: |-\n  x\n\n    y\n\n\nb: 1\n");
+        reads("a: >\n  x\n  y\n\n  z\nb: 1\n");
+        reads("a: >-  # c\n  x\n  y\n");
+        reads("- |\n  x\n- >\n   y\n# c\n- z\n");
+        reads("a:\n  b: |\n    x\n  # not content\nc: 1\n");
+        reads("a: |\n  # content\n  x\n");
+        reads("a: |\n  x\n\n");
+        reads("items:\n- data:\n    k: |\n      v\n  kind: ConfigMap\n");
+    }
+
+    #[test]
+    fn block_scalars_outside_the_subset() {
+        declines("a: |+\n  x\n\nb: 1\n");
+        declines("a: |2\n   x\n");
+        declines("a: |\n\n  x\n");
+        declines("a: |\n  x\n   \nb: 1\n");
+        declines("a: >\n  x\n    y\n");
+        declines("a: |\nb: 1\n");
+        declines("a: |\n  x");
+        declines("a: | x\n");
+    }
+
+    #[test]
+    fn declines_errors() {
+        declines("a: b: c\n");
+        declines("a: 1\n b: 2\n");
+        declines("- a\nb: 1\n");
+        declines("a: 1\n- b\n");
+        declines("a: \"x\"#c\n");
+        declines("a: \"x\" y\n");
+        declines("a: {}x\n");
+        declines("a: \"\\q\"\n");
+        declines("a: \"\\x4\"\n");
+        declines("a: \"\\ud800\"\n");
+        declines("a: 1\n--- x\n");
+        declines("... x\n");
+        declines("a:\n  b: 1\nc\n");
+        declines("a:\n  b: 1\n c: 2\n");
+        declines(&alloc::format!("{}: 1\n", "k".repeat(1100)));
+    }
+}
