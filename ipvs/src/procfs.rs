@@ -61,26 +61,69 @@ impl fmt::Display for ProcError {
 
 impl core::error::Error for ProcError {}
 
+/// The whole table of `/proc/net/ip_vs` in two flat vectors: the address-keyed virtual
+/// servers in the kernel's order, each with the range of its real servers in [`Self::dests`].
+/// One allocation per vector, none per virtual server or line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcTable {
+    /// The virtual servers and where their real servers are in [`Self::dests`].
+    pub services: Vec<(ServiceKey, core::ops::Range<usize>)>,
+    /// Every kept real server, grouped by virtual server.
+    pub dests: Vec<ProcDest>,
+}
+
+impl ProcTable {
+    /// The real servers of the `i`-th virtual server.
+    pub fn dests_of(&self, i: usize) -> &[ProcDest] {
+        self.services
+            .get(i)
+            .and_then(|(_, r)| self.dests.get(r.clone()))
+            .unwrap_or(&[])
+    }
+}
+
 /// Parses the text of `/proc/net/ip_vs` into the address-keyed virtual servers and their real
 /// servers, in the kernel's order. Never panics; text that is not the kernel's format is a
 /// [`ProcError`] naming the line.
 pub fn parse_proc_ip_vs(text: &str) -> Result<Vec<(ServiceKey, Vec<ProcDest>)>, ProcError> {
-    let mut out: Vec<(ServiceKey, Vec<ProcDest>)> = Vec::new();
+    let t = read_proc_ip_vs(text.as_bytes())?;
+    Ok((0..t.services.len())
+        .map(|i| (t.services[i].0, t.dests_of(i).to_vec()))
+        .collect())
+}
+
+/// [`parse_proc_ip_vs`] on the file's bytes, into a [`ProcTable`]: the agent's full dump reads
+/// 100,000 real servers through it, so it splits lines and fields by hand and parses the
+/// kernel's fixed-width hexadecimal directly (no UTF-8 check, no per-line allocation).
+pub fn read_proc_ip_vs(text: &[u8]) -> Result<ProcTable, ProcError> {
+    // About 55 bytes per real server line.
+    let mut table = ProcTable {
+        services: Vec::with_capacity(text.len() / 600 + 1),
+        dests: Vec::with_capacity(text.len() / 55 + 1),
+    };
     // Whether a service line was read, and whether the real servers that follow belong to a
     // service that is kept.
     let (mut seen, mut keep) = (false, false);
-    for (i, line) in text.lines().enumerate() {
+    // As `str::lines`: a final newline ends the last line, it does not start an empty one.
+    let body = (!text.is_empty()).then(|| text.strip_suffix(b"\n").unwrap_or(text));
+    let lines = body.into_iter().flat_map(|b| b.split(|&c| c == b'\n'));
+    for (i, line) in lines.enumerate() {
         let n = i + 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         let err = |what| ProcError { line: n, what };
         if n <= 3 {
-            let want = ["IP Virtual Server", "Prot ", "  -> RemoteAddress"][i];
+            let want: &[u8] = [
+                &b"IP Virtual Server"[..],
+                &b"Prot "[..],
+                &b"  -> RemoteAddress"[..],
+            ][n - 1];
             if !line.starts_with(want) {
                 return Err(err("not the kernel's header"));
             }
             continue;
         }
-        if let Some(rest) = line.strip_prefix("  -> ") {
-            let mut w = rest.split_ascii_whitespace();
+        if let Some(rest) = line.strip_prefix(b"  -> ") {
+            let mut w = Words(rest);
             let (Some(addr), Some(_fwd), Some(weight), Some(active), Some(inactive), None) =
                 (w.next(), w.next(), w.next(), w.next(), w.next(), w.next())
             else {
@@ -89,7 +132,7 @@ pub fn parse_proc_ip_vs(text: &str) -> Result<Vec<(ServiceKey, Vec<ProcDest>)>, 
                 ));
             };
             let (address, port) = address_port(addr).ok_or_else(|| err("bad address:port"))?;
-            let number = |s: &str| s.parse::<u32>().map_err(|_| err("bad number"));
+            let number = |s: &[u8]| decimal(s).ok_or_else(|| err("bad number"));
             let dest = ProcDest {
                 address,
                 port,
@@ -100,20 +143,23 @@ pub fn parse_proc_ip_vs(text: &str) -> Result<Vec<(ServiceKey, Vec<ProcDest>)>, 
             if !seen {
                 return Err(err("a real server before any service"));
             }
-            if let (true, Some((_, dests))) = (keep, out.last_mut()) {
-                dests.push(dest);
+            if keep {
+                table.dests.push(dest);
+                if let Some((_, r)) = table.services.last_mut() {
+                    r.end = table.dests.len();
+                }
             }
             continue;
         }
-        let mut w = line.split_ascii_whitespace();
+        let mut w = Words(line);
         let (Some(proto), Some(addr), Some(_scheduler)) = (w.next(), w.next(), w.next()) else {
             return Err(err("a service needs protocol, address and scheduler"));
         };
         seen = true;
         let protocol = match proto {
-            "TCP" => Protocol::Tcp,
-            "UDP" => Protocol::Udp,
-            "SCTP" => Protocol::Sctp,
+            b"TCP" => Protocol::Tcp,
+            b"UDP" => Protocol::Udp,
+            b"SCTP" => Protocol::Sctp,
             _ => {
                 // FWM, or a protocol the agent never programs.
                 keep = false;
@@ -121,30 +167,67 @@ pub fn parse_proc_ip_vs(text: &str) -> Result<Vec<(ServiceKey, Vec<ProcDest>)>, 
             }
         };
         let (address, port) = address_port(addr).ok_or_else(|| err("bad address:port"))?;
-        out.push((
+        let at = table.dests.len();
+        table.services.push((
             ServiceKey::Addr {
                 protocol,
                 address,
                 port,
             },
-            Vec::new(),
+            at..at,
         ));
         keep = true;
     }
-    Ok(out)
+    Ok(table)
+}
+
+/// The words of a line, split at ASCII spaces and tabs.
+struct Words<'a>(&'a [u8]);
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let space = |b: &u8| *b == b' ' || *b == b'\t';
+        let start = self.0.iter().position(|b| !space(b))?;
+        let rest = &self.0[start..];
+        let end = rest.iter().position(space).unwrap_or(rest.len());
+        self.0 = &rest[end..];
+        Some(&rest[..end])
+    }
+}
+
+/// A decimal `u32` (`%d` of a non-negative counter).
+fn decimal(s: &[u8]) -> Option<u32> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u32, |n, &b| {
+        let d = (b as char).to_digit(10)?;
+        n.checked_mul(10)?.checked_add(d)
+    })
+}
+
+/// Hexadecimal digits (either case) as a number; `None` when empty, too long or not hex.
+fn hex(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 8 {
+        return None;
+    }
+    s.iter()
+        .try_fold(0u32, |n, &b| Some((n << 4) | (b as char).to_digit(16)?))
 }
 
 /// `0A600001:0050` or `[fd00:0000:…:000a]:0035`.
-fn address_port(s: &str) -> Option<(IpAddr, u16)> {
-    let (addr, port) = s.rsplit_once(':')?;
+fn address_port(s: &[u8]) -> Option<(IpAddr, u16)> {
+    let colon = s.iter().rposition(|&b| b == b':')?;
+    let (addr, port) = (&s[..colon], &s[colon + 1..]);
     if port.len() != 4 {
         return None;
     }
-    let port = u16::from_str_radix(port, 16).ok()?;
-    let address = if let Some(v6) = addr.strip_prefix('[').and_then(|a| a.strip_suffix(']')) {
-        IpAddr::V6(v6.parse::<Ipv6Addr>().ok()?)
+    let port = u16::try_from(hex(port)?).ok()?;
+    let address = if let Some(v6) = addr.strip_prefix(b"[").and_then(|a| a.strip_suffix(b"]")) {
+        IpAddr::V6(core::str::from_utf8(v6).ok()?.parse::<Ipv6Addr>().ok()?)
     } else if addr.len() == 8 {
-        IpAddr::V4(Ipv4Addr::from(u32::from_str_radix(addr, 16).ok()?))
+        IpAddr::V4(Ipv4Addr::from(hex(addr)?))
     } else {
         return None;
     };

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
-use svcroute_ipvs::{ProcDest, Protocol, ServiceKey, parse_proc_ip_vs};
+use svcroute_ipvs::{ProcDest, Protocol, ServiceKey, parse_proc_ip_vs, read_proc_ip_vs};
 
 /// Three virtual servers as the kernel prints them (the column padding is the kernel's `%-7s
 /// %-6d %-10d %-10d`, trailing spaces included), with a firewall-mark service between them.
@@ -102,5 +102,95 @@ proptest! {
     fn never_panics(lines in proptest::collection::vec("[ ->0-9A-Fa-f:\\[\\]TCPUDSrmsq]{0,60}", 0..12)) {
         let text = TABLE.lines().take(3).map(String::from).chain(lines).collect::<Vec<_>>().join("\n");
         let _ = parse_proc_ip_vs(&text);
+    }
+}
+
+/// A virtual server as `ip_vs_info_seq_show` prints it: `%s  %08X:%04X %s ` (IPv6
+/// `[%pI6]:%04X`), or `FWM  %08X %s ` for a firewall mark, then its real servers as
+/// `  -> %08X:%04X      %-7s %-6d %-10d %-10d`.
+fn kernel_text(services: &[(u8, std::net::IpAddr, u16, Vec<ProcDest>)]) -> String {
+    let hex = |a: &std::net::IpAddr| match a {
+        std::net::IpAddr::V4(v4) => format!("{:08X}", u32::from(*v4)),
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments().map(|g| format!("{g:04x}")).join(":");
+            format!("[{s}]")
+        }
+    };
+    let mut t = String::from(
+        "IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n",
+    );
+    for (proto, addr, port, dests) in services {
+        match proto {
+            0 => t.push_str(&format!("TCP  {}:{port:04X} rr \n", hex(addr))),
+            1 => t.push_str(&format!(
+                "UDP  {}:{port:04X} sh persistent 10800 FFFFFFFF\n",
+                hex(addr)
+            )),
+            2 => t.push_str(&format!("SCTP  {}:{port:04X} mh \n", hex(addr))),
+            _ => t.push_str(&format!("FWM  {:08X} wlc \n", port)),
+        }
+        for d in dests {
+            t.push_str(&format!(
+                "  -> {}:{:04X}      {:<7} {:<6} {:<10} {:<10}\n",
+                hex(&d.address),
+                d.port,
+                "Masq",
+                d.weight,
+                d.active_conns,
+                d.inactive_conns
+            ));
+        }
+    }
+    t
+}
+
+fn address() -> impl Strategy<Value = std::net::IpAddr> {
+    prop_oneof![
+        any::<u32>().prop_map(|a| std::net::IpAddr::V4(a.into())),
+        any::<u128>().prop_map(|a| std::net::IpAddr::V6(a.into())),
+    ]
+}
+
+fn dest() -> impl Strategy<Value = ProcDest> {
+    (
+        address(),
+        any::<u16>(),
+        any::<u32>(),
+        any::<u32>(),
+        any::<u32>(),
+    )
+        .prop_map(
+            |(address, port, weight, active_conns, inactive_conns)| ProcDest {
+                address,
+                port,
+                weight,
+                active_conns,
+                inactive_conns,
+            },
+        )
+}
+
+proptest! {
+    /// Any table the kernel can print reads back as the address-keyed virtual servers with their
+    /// real servers in the kernel's order; firewall marks are skipped with theirs. The flat
+    /// `read_proc_ip_vs` (the agent's) and `parse_proc_ip_vs` agree.
+    #[test]
+    fn kernel_text_reads_back(services in proptest::collection::vec(
+        (0u8..4, address(), any::<u16>(), proptest::collection::vec(dest(), 0..5)), 0..8)) {
+        let text = kernel_text(&services);
+        let want: Vec<(ServiceKey, Vec<ProcDest>)> = services
+            .iter()
+            .filter(|s| s.0 < 3)
+            .map(|(p, address, port, dests)| {
+                let protocol = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp][usize::from(*p)];
+                (ServiceKey::Addr { protocol, address: *address, port: *port }, dests.clone())
+            })
+            .collect();
+        prop_assert_eq!(parse_proc_ip_vs(&text).unwrap(), want.clone());
+        let flat = read_proc_ip_vs(text.as_bytes()).unwrap();
+        let back: Vec<(ServiceKey, Vec<ProcDest>)> = (0..flat.services.len())
+            .map(|i| (flat.services[i].0, flat.dests_of(i).to_vec()))
+            .collect();
+        prop_assert_eq!(back, want);
     }
 }

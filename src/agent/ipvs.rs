@@ -17,6 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use svcroute_core::config::Scheduler;
@@ -27,9 +28,10 @@ use svcroute_core::reconcile::ObservedRs;
 use svcroute_ipvs::netlink::{FamilyMessage, NLM_F_ACK, NetlinkMessage};
 use svcroute_ipvs::{
     CtrlMessage, Destination, Errno, FamilyInfo, IPVS_GENL_NAME, IpvsMessage, NetlinkHeader,
-    ProcDest, Service, ServiceFlags, ServiceKey,
+    ProcDest, ProcTable, Service, ServiceFlags, ServiceKey,
 };
 
+use super::Phases;
 use super::netlink::{Counters, MAX_SEND, Protocol as NlProtocol, Sequence, Socket};
 
 /// Where the kernel prints the whole table of the reader's network namespace.
@@ -114,14 +116,24 @@ impl Ipvs {
     /// connection counts. Firewall-mark services and unknown protocols are not ours and are
     /// left out.
     pub fn dump(&mut self) -> Result<Table> {
+        self.dump_timed(&mut Phases::default())
+    }
+
+    /// [`Self::dump`], recording its phases: the netlink dump of the virtual servers, the read
+    /// of `/proc/net/ip_vs`, its parse, and the table's construction.
+    pub fn dump_timed(&mut self, phases: &mut Phases) -> Result<Table> {
+        let t = Instant::now();
         let services = self.dump_services()?;
-        let mut from_proc = if services.len() <= PROC_MAX_SERVICES {
-            proc_destinations()
+        phases.lap("services", t);
+        let from_proc = if services.len() <= PROC_MAX_SERVICES {
+            proc_destinations(phases)
         } else {
             None
         };
+        let t = Instant::now();
+        let mut matcher = from_proc.as_ref().map(ProcMatcher::new);
         let mut netlink_dumps = 0usize;
-        let mut out = BTreeMap::new();
+        let mut entries = Vec::with_capacity(services.len());
         for svc in services {
             let ServiceKey::Addr {
                 protocol,
@@ -150,7 +162,7 @@ impl Ipvs {
                     None
                 },
             };
-            let real = match from_proc.as_mut().and_then(|m| m.remove(&svc.key)) {
+            let real = match matcher.as_mut().and_then(|m| m.find(&svc.key)) {
                 Some(dests) => dests.iter().map(proc_rs).collect(),
                 None => {
                     netlink_dumps += 1;
@@ -160,15 +172,19 @@ impl Ipvs {
                         .collect()
                 }
             };
-            out.insert(
+            entries.push((
                 VsKey {
                     address,
                     port,
                     protocol,
                 },
                 (config, real),
-            );
+            ));
         }
+        // The kernel's keys are unique; sorted first, the map is built in one pass.
+        entries.sort_unstable_by_key(|e| e.0);
+        let out: Table = entries.into_iter().collect();
+        phases.lap("table", t);
         tracing::debug!(
             virtual_servers = out.len(),
             netlink_dumps,
@@ -471,18 +487,57 @@ pub fn describe(op: &Op) -> String {
 
 /// Every address-keyed virtual server's real servers from `/proc/net/ip_vs`, or `None` (then
 /// each virtual server is one netlink dump) when the file cannot be read or parsed.
-fn proc_destinations() -> Option<HashMap<ServiceKey, Vec<ProcDest>>> {
-    let text = std::fs::read_to_string(PROC_IP_VS)
+fn proc_destinations(phases: &mut Phases) -> Option<ProcTable> {
+    let t = Instant::now();
+    let text = std::fs::read(PROC_IP_VS)
         .map_err(
             |e| tracing::debug!(error = %e, "{PROC_IP_VS}: one netlink dump per virtual server"),
         )
         .ok()?;
-    match svcroute_ipvs::parse_proc_ip_vs(&text) {
-        Ok(services) => Some(services.into_iter().collect()),
-        Err(e) => {
-            tracing::warn!(error = %e, "one netlink dump per virtual server instead");
-            None
+    let t = phases.lap("proc_read", t);
+    let parsed = svcroute_ipvs::read_proc_ip_vs(&text);
+    phases.lap("proc_parse", t);
+    parsed
+        .map_err(|e| tracing::warn!(error = %e, "one netlink dump per virtual server instead"))
+        .ok()
+}
+
+/// Finds the virtual servers of the netlink dump in the file. Both walk the kernel's service
+/// table in the same order (`ip_vs_genl_dump_services` and `ip_vs_info_seq_next`), so the next
+/// service of the file is almost always the one asked for: a merge of the two lists, with a
+/// map built only when they part (a virtual server added or deleted between the two reads).
+struct ProcMatcher<'a> {
+    table: &'a ProcTable,
+    next: usize,
+    index: Option<HashMap<ServiceKey, usize>>,
+}
+
+impl<'a> ProcMatcher<'a> {
+    fn new(table: &'a ProcTable) -> Self {
+        ProcMatcher {
+            table,
+            next: 0,
+            index: None,
         }
+    }
+
+    /// The real servers the file shows for `key`, or `None` when it does not show `key`.
+    fn find(&mut self, key: &ServiceKey) -> Option<&'a [ProcDest]> {
+        let services = &self.table.services;
+        let i = if services.get(self.next).is_some_and(|(k, _)| k == key) {
+            self.next
+        } else {
+            let index = self.index.get_or_insert_with(|| {
+                services
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (k, _))| (*k, i))
+                    .collect()
+            });
+            *index.get(key)?
+        };
+        self.next = i + 1;
+        Some(self.table.dests_of(i))
     }
 }
 
@@ -586,6 +641,34 @@ mod tests {
         let svc = Service::from_attrs(msg.service_attrs().unwrap()).unwrap();
         assert!(svc.flags.contains(ServiceFlags::PERSISTENT));
         assert_eq!((svc.timeout, svc.scheduler.as_str()), (10800, "rr"));
+    }
+
+    /// The netlink dump and `/proc/net/ip_vs` walk the kernel's table in the same order, but a
+    /// virtual server added or deleted between the two reads shifts one against the other: every
+    /// virtual server the file shows is still found, one it does not show is `None` (a netlink
+    /// dump of its own).
+    #[test]
+    fn proc_matcher_merges_and_finds_out_of_order() {
+        let text = concat!(
+            "IP Virtual Server version 1.2.1 (size=4096)\n",
+            "Prot LocalAddress:Port Scheduler Flags\n",
+            "  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n",
+            "TCP  0A60000A:0050 rr \n",
+            "  -> 0AF40003:1F90      Masq    1      0          0         \n",
+            "TCP  0A60000A:0051 rr \n",
+            "  -> 0AF40004:1F90      Masq    2      0          0         \n",
+            "TCP  0A60000A:0052 rr \n",
+            "  -> 0AF40005:1F90      Masq    3      0          0         \n",
+        );
+        let table = svcroute_ipvs::read_proc_ip_vs(text.as_bytes()).unwrap();
+        let mut m = ProcMatcher::new(&table);
+        let weight = |d: Option<&[ProcDest]>| d.map(|d| d[0].weight);
+        let k = |port| service_key(&key(port));
+        assert_eq!(weight(m.find(&k(80))), Some(1));
+        assert_eq!(weight(m.find(&k(82))), Some(3), "80's successor skipped");
+        assert_eq!(weight(m.find(&k(81))), Some(2), "found behind");
+        assert_eq!(m.find(&k(83)), None, "not in the file");
+        assert_eq!(weight(m.find(&k(82))), Some(3));
     }
 
     /// kube-proxy programs `mh` with `FlagSourceHash` (IP_VS_SVC_F_SCHED2, ipvsadm's

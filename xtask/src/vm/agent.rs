@@ -212,6 +212,13 @@ pub fn bench(args: &[String]) -> Result<()> {
                 .unwrap_or("?");
             println!("{log:<16} sync {ms:>9} ms  {}", fields.join(" "));
         }
+        for l in read(log).lines() {
+            for what in ["sync phases: ", "loaded: "] {
+                if let Some(rest) = l.split(what).nth(1) {
+                    println!("{log:<16} {what}{rest}");
+                }
+            }
+        }
     }
     Ok(())
 }
