@@ -329,6 +329,42 @@ await step("10. tab order, Pod action names, the picture's text, the live region
   await p.waitForFunction(() => ((document.getElementById("app").shadowRoot ?? document).querySelector("[data-testid=announce]")?.textContent ?? "").length > 0);
 });
 
+await step("6. Chinese all the way: no English sentence on the page (hover originals aside)", async () => {
+  // A fresh page: the scenarios edited above keep their (English) comments, as edits do.
+  const p = await ctx.newPage();
+  watch(p, "zh");
+  await open(p);
+  await p.click("[data-testid=lang]");
+  const found = [];
+  for (const s of ["clusterip", "headless", "nodeport", "loadbalancer", "externalname", "affinity", "local", "seed-ports"]) {
+    await scenario(p, s);
+    if (await p.locator("[data-testid=burst]").isEnabled()) await p.click("[data-testid=burst]");
+    await p.waitForTimeout(200);
+    const texts = await p.evaluate(() => {
+      const root = document.getElementById("app").shadowRoot ?? document.body;
+      const out = [];
+      const w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      while (w.nextNode()) {
+        // SVG <title>s hold the English original on hover; scripts and styles are no text.
+        const e = w.currentNode.parentElement;
+        // Command output (pre, code) is the program's own text, as on a terminal.
+        if (!e || e.closest("title, style, script, pre, code")) continue;
+        out.push(w.currentNode.textContent);
+      }
+      return out;
+    });
+    assert(texts.join("").length > 500, `${s}: the page's text (${texts.length} nodes)`);
+    for (const t of texts) {
+      // Three English words in a row; a command (kubectl get svc) is no sentence.
+      for (const m of (t.match(/[A-Za-z]{3,}(?: [a-z]{3,}){2,}/g) ?? []).filter((x) => !x.startsWith("kubectl"))) found.push(`${s}: "${m}" in "${t.slice(0, 70)}"`);
+    }
+  }
+  assert(found.length === 0, `English in Chinese mode:\n${[...new Set(found)].slice(0, 12).join("\n")}`);
+  await shots(p, "zh-seed-ports");
+  await p.click("[data-testid=lang]");
+  await p.close();
+});
+
 await p.close();
 
 // ---------------------------------------------------------------- the teacher's widget
