@@ -104,6 +104,85 @@ pub const ALL: [Scenario; 8] = [
     },
 ];
 
+/// The examples' YAML comments in Chinese (a comment line's text after `# `).
+const COMMENTS_ZH: [(&str, &str); 21] = [
+    (
+        "The seed's Deployment: three nginx Pods labelled app=nginx-pod in namespace dev.",
+        "笔记里的 Deployment：命名空间 dev 中三个带标签 app=nginx-pod 的 nginx Pod。",
+    ),
+    (
+        "No Pods are given, so svcroute makes them (Running, Ready) and spreads them over the Nodes.",
+        "这里没有给出 Pod，svcroute 会创建它们（Running、Ready）并分布到各个节点上。",
+    ),
+    (
+        "sessionAffinity ClientIP: connections from one client address go to one Pod",
+        "sessionAffinity ClientIP：来自同一客户端地址的连接都到同一个 Pod",
+    ),
+    (
+        "(IPVS persistence, -p 10800 by default).",
+        "（IPVS 持久化，默认 -p 10800）。",
+    ),
+    (
+        "ClusterIP: a virtual IP reachable only inside the cluster.",
+        "ClusterIP：只能在集群内部访问的虚拟 IP。",
+    ),
+    (
+        "ExternalName: a DNS alias for a name outside the cluster; no virtual IP, no proxying.",
+        "ExternalName：指向集群外某个域名的 DNS 别名；没有虚拟 IP，也不做代理。",
+    ),
+    (
+        "Headless: clusterIP None, no virtual IP; DNS answers with the Pods' addresses.",
+        "无头服务：clusterIP 为 None，没有虚拟 IP；DNS 直接返回 Pod 的地址。",
+    ),
+    (
+        "LoadBalancer: a NodePort Service plus an external load balancer's address. Without a cloud",
+        "LoadBalancer：一个 NodePort Service，再加上外部负载均衡器的地址。没有云厂商时，",
+    ),
+    (
+        "the status below is what a bare-metal load balancer (e.g. MetalLB) would publish.",
+        "下面的 status 就是裸机负载均衡器（如 MetalLB）会发布的内容。",
+    ),
+    (
+        "externalTrafficPolicy: Local: a NodePort that sends only to Pods on the node the connection",
+        "externalTrafficPolicy: Local：NodePort 只把连接发给连接所进入节点上的 Pod，",
+    ),
+    (
+        "entered, and keeps the client's source address (no masquerade). A node without a local Pod",
+        "并保留客户端的源地址（不做伪装）。没有本地 Pod 的节点",
+    ),
+    (
+        "has the virtual server but no real server: connections to it are refused.",
+        "有虚拟服务但没有真实服务器：到它的连接被拒绝。",
+    ),
+    (
+        "NodePort: the Service on port 30002 of every Node's address (NodeIP:NodePort).",
+        "NodePort：Service 在每个节点地址的 30002 端口上（NodeIP:NodePort）。",
+    ),
+    (
+        "The seed's own three port numbers: the Service listens on port 3017 (ClusterIP:3017), sends to",
+        "笔记里的三个端口号：Service 监听 3017 端口（ClusterIP:3017），转发到",
+    ),
+    (
+        "targetPort 5003 on the Pods (what the container must listen on), and every Node opens",
+        "Pod 的 targetPort 5003（容器必须监听的端口），并且每个节点都打开",
+    ),
+    (
+        "nodePort 31122 (NodeIP:31122).",
+        "nodePort 31122（NodeIP:31122）。",
+    ),
+    (
+        "the Service's IP; allocated when left out",
+        "Service 的 IP；不写时自动分配",
+    ),
+    (
+        "30000-32767; allocated when left out",
+        "30000-32767；不写时自动分配",
+    ),
+    ("Service port", "Service 端口"),
+    ("Pod port", "Pod 端口"),
+    ("Node port", "节点端口"),
+];
+
 impl Scenario {
     /// A scenario by id; the default (ClusterIP) when unknown.
     pub fn get(id: &str) -> &'static Scenario {
@@ -132,6 +211,40 @@ impl Scenario {
         s
     }
 
+    /// The manifests as shown in a language: in Chinese the YAML comments are Chinese (line
+    /// for line, so the diagnostics' lines are the same; the objects are the same text).
+    pub fn manifest_in(&self, lang: crate::i18n::Lang) -> String {
+        let text = self.manifest();
+        if lang == crate::i18n::Lang::En {
+            return text;
+        }
+        let mut out = String::with_capacity(text.len() * 2);
+        for line in text.split_inclusive('\n') {
+            let (body, nl) = match line.strip_suffix('\n') {
+                Some(b) => (b, "\n"),
+                None => (line, ""),
+            };
+            match body.split_once("# ") {
+                Some((code, comment)) => match COMMENTS_ZH.iter().find(|(en, _)| *en == comment) {
+                    Some((_, zh)) => {
+                        out.push_str(code);
+                        out.push_str("# ");
+                        out.push_str(zh);
+                    }
+                    None => out.push_str(body),
+                },
+                None => out.push_str(body),
+            }
+            out.push_str(nl);
+        }
+        out
+    }
+
+    /// Whether `text` is this scenario's manifests as shown in either language (unedited).
+    pub fn is_unedited(&self, text: &str) -> bool {
+        text == self.manifest() || text == self.manifest_in(crate::i18n::Lang::Zh)
+    }
+
     /// What to try, in a language.
     pub fn try_text(&self, lang: crate::i18n::Lang) -> &'static str {
         match lang {
@@ -152,6 +265,23 @@ mod tests {
             assert_eq!(Scenario::get(s.id).id, s.id);
         }
         assert_eq!(Scenario::get("nope").id, "clusterip");
+    }
+
+    /// In Chinese every comment of the examples is Chinese, line for line, and the objects
+    /// are the same.
+    #[test]
+    fn chinese_comments_keep_lines_and_objects() {
+        for s in &ALL {
+            let (en, zh) = (s.manifest(), s.manifest_in(crate::i18n::Lang::Zh));
+            assert_eq!(en.lines().count(), zh.lines().count(), "{}", s.id);
+            for (a, b) in en.lines().zip(zh.lines()) {
+                assert_eq!(a.split('#').next(), b.split('#').next(), "{}", s.id);
+                if a.contains('#') {
+                    assert_ne!(a, b, "{}: an untranslated comment", s.id);
+                }
+            }
+            assert!(s.is_unedited(&zh) && s.is_unedited(&en));
+        }
     }
 
     #[test]

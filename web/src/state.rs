@@ -284,7 +284,9 @@ impl State {
         let mut s = State {
             lang: init.lang,
             scenario,
-            text: init.manifest.unwrap_or_else(|| scenario.manifest()),
+            text: init
+                .manifest
+                .unwrap_or_else(|| scenario.manifest_in(init.lang)),
             tweaks: Tweaks::default(),
             scheduler: init.scheduler.unwrap_or_default(),
             node: None,
@@ -351,7 +353,7 @@ impl State {
                 let scenario = Scenario::get(&id);
                 // The edits of the scenario left are kept for coming back.
                 let mut edits = (*self.edits).clone();
-                if self.text == self.scenario.manifest() {
+                if self.scenario.is_unedited(&self.text) {
                     edits.remove(self.scenario.id);
                 } else {
                     edits.insert(self.scenario.id, self.text.clone());
@@ -369,7 +371,14 @@ impl State {
                     ..Fragment::default()
                 });
             }
-            Action::Lang(l) => self.lang = l,
+            Action::Lang(l) => {
+                // An unedited scenario's YAML comments follow the language (only comments
+                // differ: the plan is the same).
+                if self.scenario.is_unedited(&self.text) {
+                    self.text = self.scenario.manifest_in(l);
+                }
+                self.lang = l;
+            }
             Action::Send { count, all_clients } => self.send(count, all_clients),
             Action::Client(c) => self.client = c.min(self.clients().len()),
             Action::Target(t) => self.target = Some(t),
@@ -440,7 +449,9 @@ impl State {
 
     fn restore(&mut self, f: Fragment) {
         self.scenario = Scenario::get(&f.scenario);
-        self.text = f.text.unwrap_or_else(|| self.scenario.manifest());
+        self.text = f
+            .text
+            .unwrap_or_else(|| self.scenario.manifest_in(self.lang));
         self.tweaks = f.tweaks;
         self.scheduler = f.scheduler;
         self.node = f.node;
@@ -593,7 +604,7 @@ impl State {
     pub fn fragment(&self) -> Fragment {
         Fragment {
             scenario: self.scenario.id.into(),
-            text: (self.text != self.scenario.manifest()).then(|| self.text.clone()),
+            text: (!self.scenario.is_unedited(&self.text)).then(|| self.text.clone()),
             clock_ms: self.clock_ms,
             tweaks: self.tweaks.clone(),
             scheduler: self.scheduler,

@@ -130,17 +130,13 @@ impl Bridge {
         }
     }
 
-    /// Called by the page after each render: queued actions run, answered sends settle, and
-    /// new connections go to the listeners.
+    /// Called by the page after each render: new connections go to the listeners, then
+    /// answered sends settle (so a `send`'s Promise resolves after the listeners heard its
+    /// connections), then queued actions run (they settle after the next render).
     pub fn after_render(&self, state: &State) {
         if !self.alive.get() {
             return;
         }
-        let queued: Vec<Action> = self.queue.borrow_mut().drain(..).collect();
-        for a in queued {
-            self.dispatch(a);
-        }
-        self.settle();
         let fresh: Vec<&Sent> = state
             .log
             .iter()
@@ -163,6 +159,11 @@ impl Bridge {
                     web_sys::console::error_2(&"svcroute: a connection listener threw".into(), &e);
                 }
             }
+        }
+        self.settle();
+        let queued: Vec<Action> = self.queue.borrow_mut().drain(..).collect();
+        for a in queued {
+            self.dispatch(a);
         }
     }
 
@@ -282,13 +283,14 @@ impl Playground {
                     .waiting
                     .borrow_mut()
                     .push((reply.clone(), resolve, reject));
+                // The answer settles after the render that shows it, once the listeners have
+                // heard its connections: `await send(…)` sees `on("connection")` done.
                 bridge.dispatch(Action::ApiSend {
                     from,
                     to,
                     count,
                     reply,
                 });
-                bridge.settle();
             }
         })
     }

@@ -9,7 +9,8 @@
 //!   in headless Chromium (the components), the JS API against the CLI binary in node, and the
 //!   end-to-end tests in headless Chromium against the served page (`e2e.mjs`: the
 //!   playground; `widget.mjs`: the embeddable widget, large manifests, history and
-//!   accessibility; `modes.mjs`: the proxy modes view), with screenshots in `target/e2e/`. `cargo xtask test-web` runs only this.
+//!   accessibility; `modes.mjs`: the proxy modes view; `outside.mjs`: issue 12's items checked from the
+//!   issue's words), with screenshots in `target/e2e/`. `cargo xtask test-web` runs only this.
 //!
 //! On a fresh Debian machine every tool is installed first, and skipped when present: the
 //! wasm target (rustup), `wasm-bindgen-cli` at Cargo.lock's `wasm-bindgen` version (cargo
@@ -245,6 +246,13 @@ pub fn test() -> Result<()> {
     // (web/e2e/modes.mjs).
     run(Command::new("node")
         .arg(root().join("web/e2e/modes.mjs"))
+        .env("BASE_URL", format!("http://{addr}/"))
+        .env("ARTIFACTS", &artifacts)
+        .env("CHROMIUM", &browser.chromium))?;
+    // An outside check of issue 12's items, written from the issue's words
+    // (web/e2e/outside.mjs).
+    run(Command::new("node")
+        .arg(root().join("web/e2e/outside.mjs"))
         .env("BASE_URL", format!("http://{addr}/"))
         .env("ARTIFACTS", &artifacts)
         .env("CHROMIUM", &browser.chromium))?;

@@ -78,9 +78,20 @@ pub fn editor(props: &PanelProps) -> Html {
         Lang::En => "This YAML has lost its indentation: every line starts at column 1, so fields that belong under metadata:, spec: or ports: are read as top-level ones. Indent each nested field by two spaces (list items under ports: by two more), or start from the scenario's manifest and change it.",
         Lang::Zh => "这段 YAML 丢失了缩进：每一行都从第 1 列开始，原本属于 metadata:、spec: 或 ports: 之下的字段被当成了顶层字段。请把每个嵌套字段缩进两个空格（ports: 下的列表项再多两个），或者从场景自带的清单开始修改。",
     });
-    let warnings = state.errors.iter().filter(|d| !d.is_error()).count();
+    // A valid text's warnings (the reader's, as an unknown kind, and the plan's, as a
+    // targetPort naming no container port) come with the plan; a broken text's with its errors.
+    let model = state.model.clone();
+    let shown: &[Diagnostic] = if state.errors.is_empty() {
+        model
+            .as_deref()
+            .and_then(|m| m.plan_of(state.node.as_deref()))
+            .map_or(&[], |p| p.diagnostics.as_slice())
+    } else {
+        state.errors.as_slice()
+    };
+    let warnings = shown.iter().filter(|d| !d.is_error()).count();
     let mut marks: BTreeMap<u32, Vec<&Diagnostic>> = BTreeMap::new();
-    for d in state.errors.iter() {
+    for d in shown {
         if let Some(loc) = &d.loc {
             marks.entry(loc.line).or_default().push(d);
         }
@@ -198,9 +209,9 @@ pub fn editor(props: &PanelProps) -> Html {
                 if let Some(h) = hint {
                     <p class="sr-hint" data-testid="indent-hint">{ h }</p>
                 }
-                if !state.errors.is_empty() {
+                if !shown.is_empty() {
                     <ul class="sr-diags" data-testid="diagnostics">
-                        { for state.errors.iter().map(|d| {
+                        { for shown.iter().map(|d| {
                             let level = match d.severity { Severity::Error => "error", Severity::Warning => "warning" };
                             let text = crate::messages::diagnostic(d, state.lang);
                             let english = (state.lang != Lang::En).then(|| format!("{level}: {d}"));
