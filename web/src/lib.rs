@@ -143,11 +143,14 @@ fn from_js<T: for<'de> Deserialize<'de> + Default>(what: &str, v: JsValue) -> Re
 /// `nodePortRange` (`"30000-32767"`), `scheduler`, `clusterDomain`, `seed`, `nodes`, and the
 /// playground's `tweaks`.
 #[wasm_bindgen(js_name = plan)]
-pub fn js_plan(manifest_text: &str, options: JsValue) -> Result<JsValue, JsValue> {
-    reserve_for(manifest_text);
+pub fn js_plan(
+    #[wasm_bindgen(unchecked_param_type = "string")] manifest_text: JsValue,
+    options: JsValue,
+) -> Result<JsValue, JsValue> {
     check_keys("options", &options, &[ClusterOptions::KEYS])?;
     let opts: ClusterOptions = from_js("options", options)?;
-    let plan = api::plan(manifest_text, &opts).map_err(|e| api_error(&e))?;
+    let manifest_text = text_arg("manifestText", &manifest_text)?;
+    let plan = api::plan(&manifest_text, &opts).map_err(|e| api_error(&e))?;
     to_js(&plan)
 }
 
@@ -156,16 +159,19 @@ pub fn js_plan(manifest_text: &str, options: JsValue) -> Result<JsValue, JsValue
 /// The request takes `to` (required), `from` (one address or a list), `count`, `interval`
 /// (seconds), `protocol`, `namespace`, `start` (seconds), and every option of `plan`.
 #[wasm_bindgen(js_name = route)]
-pub fn js_route(manifest_text: &str, request: JsValue) -> Result<JsValue, JsValue> {
+pub fn js_route(
+    #[wasm_bindgen(unchecked_param_type = "string")] manifest_text: JsValue,
+    request: JsValue,
+) -> Result<JsValue, JsValue> {
     check_keys(
         "request",
         &request,
         &[ClusterOptions::KEYS, RouteOptions::KEYS],
     )?;
-    reserve_for(manifest_text);
     let opts: ClusterOptions = from_js("request", request.clone())?;
     let req: RouteOptions = from_js("request", request)?;
-    let routes = api::route(manifest_text, &opts, &req).map_err(|e| api_error(&e))?;
+    let manifest_text = text_arg("manifestText", &manifest_text)?;
+    let routes = api::route(&manifest_text, &opts, &req).map_err(|e| api_error(&e))?;
     to_js(&routes)
 }
 
@@ -182,11 +188,14 @@ pub struct JsCluster {
 impl JsCluster {
     /// Reads, checks and builds the manifests as `plan(manifestText, options)` does.
     #[wasm_bindgen(constructor)]
-    pub fn new(manifest_text: &str, options: JsValue) -> Result<JsCluster, JsValue> {
-        reserve_for(manifest_text);
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "string")] manifest_text: JsValue,
+        options: JsValue,
+    ) -> Result<JsCluster, JsValue> {
         check_keys("options", &options, &[ClusterOptions::KEYS])?;
         let opts: ClusterOptions = from_js("options", options)?;
-        let inner = api::LiveCluster::new(manifest_text, opts).map_err(|e| api_error(&e))?;
+        let manifest_text = text_arg("manifestText", &manifest_text)?;
+        let inner = api::LiveCluster::new(&manifest_text, opts).map_err(|e| api_error(&e))?;
         Ok(JsCluster { inner })
     }
 
@@ -198,9 +207,12 @@ impl JsCluster {
 
     /// Creates or replaces the objects of `objectsText` (YAML or JSON, several documents or
     /// a `List`): the operations `[{op: "addRealServer", …}, …]`.
-    pub fn apply(&mut self, objects_text: &str) -> Result<JsValue, JsValue> {
-        reserve_for(objects_text);
-        let ops = self.inner.apply(objects_text).map_err(|e| api_error(&e))?;
+    pub fn apply(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string")] objects_text: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let objects_text = text_arg("objectsText", &objects_text)?;
+        let ops = self.inner.apply(&objects_text).map_err(|e| api_error(&e))?;
         to_js(&ops)
     }
 
@@ -242,20 +254,66 @@ struct NodeOnly {
 const HEAP_PER_JSON_BYTE: usize = 3;
 const HEAP_PER_YAML_BYTE: usize = 6;
 
-/// Grows the wasm heap in one step to what reading `text` will need, before the call
-/// allocates it piece by piece: wasm memory grows 64 KiB pages as the allocator asks, and
-/// every growth makes V8 replace the memory's buffer and account for it (a first large call
-/// spent more time in V8's garbage collector than in the work, issue 7). Freed, the block stays
-/// in the allocator's free list (wasm memory never shrinks), so the call's own allocations
-/// find room. Only grows: a heap already that large is left alone.
-fn reserve_for(text: &str) {
-    let json = text.trim_start().starts_with(['{', '[']);
+#[wasm_bindgen]
+extern "C" {
+    /// The JS engine's `TextEncoder`.
+    type TextEncoder;
+    #[wasm_bindgen(constructor)]
+    fn new() -> TextEncoder;
+    /// `encodeInto(source, destination)`: the destination is a view of wasm memory (an
+    /// imported function's `&mut [u8]`), written in place without a copy.
+    #[wasm_bindgen(method, js_name = encodeInto)]
+    fn encode_into(this: &TextEncoder, source: &js_sys::JsString, dest: &mut [u8]) -> EncodeInto;
+    /// What `encodeInto` returns.
+    type EncodeInto;
+    #[wasm_bindgen(method, getter)]
+    fn read(this: &EncodeInto) -> u32;
+    #[wasm_bindgen(method, getter)]
+    fn written(this: &EncodeInto) -> u32;
+}
+
+/// A JS string argument as UTF-8, the heap grown first for what reading it will need.
+///
+/// wasm-bindgen's own `&str` argument copies the text in a JS loop, one UTF-16 unit at a time,
+/// until the first non-ASCII one (7% of a first `plan()` of a 72 MB JSON text, issue 7); here
+/// the engine's `TextEncoder.encodeInto` writes it into the buffer in one call. A non-string
+/// throws, as the API's other checks do.
+fn text_arg(what: &str, value: &JsValue) -> Result<String, JsValue> {
+    let Some(s) = value.dyn_ref::<js_sys::JsString>() else {
+        return Err(message_error(&format!("{what} must be a string")));
+    };
+    let units = s.length() as usize;
+    let head = String::from(s.slice(0, units.min(64) as u32));
+    reserve_for(&head, units);
+    // UTF-8 takes one byte for each ASCII unit, at most three for any other.
+    let mut buf = vec![0u8; units];
+    let encoder = TextEncoder::new();
+    let r = encoder.encode_into(s, &mut buf);
+    let (read, mut written) = (r.read() as usize, r.written() as usize);
+    if read < units {
+        buf.resize(written + (units - read) * 3, 0);
+        let rest = s.slice(read as u32, units as u32);
+        written += encoder.encode_into(&rest, &mut buf[written..]).written() as usize;
+    }
+    buf.truncate(written);
+    String::from_utf8(buf).map_err(|_| message_error(&format!("{what} is not valid text")))
+}
+
+/// Grows the wasm heap in one step to what reading a text of `units` UTF-16 units starting
+/// with `head` will need (its own UTF-8 copy included), before the call allocates it piece by
+/// piece: wasm memory grows 64 KiB pages as the allocator asks, and every growth makes V8
+/// replace the memory's buffer and account for it (a first large call spent more time in V8's
+/// garbage collector than in the work, issue 7). Freed, the block stays in the allocator's
+/// free list (wasm memory never shrinks), so the call's own allocations find room. Only
+/// grows: a heap already that large is left alone.
+fn reserve_for(head: &str, units: usize) {
+    let json = head.trim_start().starts_with(['{', '[']);
     let per_byte = if json {
         HEAP_PER_JSON_BYTE
     } else {
         HEAP_PER_YAML_BYTE
     };
-    let want = text.len().saturating_mul(per_byte);
+    let want = units.saturating_mul(per_byte);
     #[cfg(target_arch = "wasm32")]
     {
         const PAGE: usize = 64 * 1024;
