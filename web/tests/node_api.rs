@@ -142,8 +142,8 @@ fn options(args: &[String]) -> Option<(String, JsValue, bool)> {
 
 fn call(cmd: &str, text: &str, o: JsValue) -> Result<JsValue, JsValue> {
     match cmd {
-        "plan" => svcroute_web::js_plan(text, o),
-        _ => svcroute_web::js_route(text, o),
+        "plan" => svcroute_web::js_plan(JsValue::from_str(text), o),
+        _ => svcroute_web::js_route(JsValue::from_str(text), o),
     }
 }
 
@@ -173,7 +173,8 @@ fn plan_and_route_give_the_clis_json_and_errors() {
             // Issue 7: a live Cluster of the same text and options plans the same, or throws
             // the same first error.
             if run.args[0] == "plan" && (json || run.exit != 0) {
-                let live = svcroute_web::JsCluster::new(&text, o.clone()).and_then(|c| c.plan());
+                let live = svcroute_web::JsCluster::new(JsValue::from_str(&text), o.clone())
+                    .and_then(|c| c.plan());
                 let direct = call("plan", &text, o.clone());
                 match (live, direct) {
                     (Ok(a), Ok(b)) => assert_eq!(
@@ -251,20 +252,23 @@ fn options_are_checked_like_flags() {
     );
     let o: JsValue = Object::new().into();
     set(&o, "scheduler", "fastest".into());
-    let e = svcroute_web::js_plan(&text, o).expect_err("unknown scheduler");
+    let e = svcroute_web::js_plan(JsValue::from_str(&text), o).expect_err("unknown scheduler");
     assert!(get_str(&e, "message").is_some_and(|m| m.contains("one of: rr")));
     let o: JsValue = Object::new().into();
     set(&o, "nodez", 3.into());
-    let e = svcroute_web::js_plan(&text, o).expect_err("unknown option");
+    let e = svcroute_web::js_plan(JsValue::from_str(&text), o).expect_err("unknown option");
     assert!(get_str(&e, "message").is_some_and(|m| m.contains("unknown option \"nodez\"")));
-    let e = svcroute_web::js_route(&text, JsValue::UNDEFINED).expect_err("to is required");
+    let e = svcroute_web::js_route(JsValue::from_str(&text), JsValue::UNDEFINED)
+        .expect_err("to is required");
     assert!(get_str(&e, "message").is_some_and(|m| m.contains("to is required")));
 }
 
 #[wasm_bindgen_test]
 fn the_default_file_name_is_manifest_yaml() {
     let e = svcroute_web::js_plan(
-        "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  selectpr: {}\n",
+        JsValue::from_str(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  selectpr: {}\n",
+        ),
         JsValue::UNDEFINED,
     )
     .expect_err("typo");
@@ -285,6 +289,6 @@ fn node_has_no_dom_and_needs_none() {
             .is_undefined()
     );
     let text = read_file_sync(&format!("{}/examples/deployment.yaml", root()), "utf8");
-    let plan = svcroute_web::js_plan(&text, JsValue::UNDEFINED).expect("plan");
+    let plan = svcroute_web::js_plan(JsValue::from_str(&text), JsValue::UNDEFINED).expect("plan");
     assert_eq!(get_str(&plan, "node").as_deref(), Some("node-1"));
 }
