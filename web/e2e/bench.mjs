@@ -1,7 +1,9 @@
 // The JS API's timings for `cargo xtask bench` (issue 7 item 6), in plain node: plan() of a
 // large cluster on a fresh module (the first call) and again (warm), a live Cluster made from
 // the same text, and one Pod's readiness change applied to it (first and warm), with the
-// operations it returns. Prints one JSON object on stdout.
+// operations it returns. Prints one JSON object on stdout. `planFirstCpuMs` is the process's CPU
+// time (all threads: V8 compiles and collects garbage on its own) during the first plan(): on a
+// machine shared with other work it moves less than the wall time.
 //
 // Environment: SVCROUTE_PKG (the built pkg/), CLUSTER (a `cargo xtask gen-cluster` JSON file).
 import { readFileSync } from "node:fs";
@@ -21,8 +23,11 @@ const ms = (f) => {
   return [performance.now() - t0, v];
 };
 const out = {};
+const cpu0 = process.cpuUsage();
 let [t, plan] = ms(() => mod.plan(text, {}));
+const cpu = process.cpuUsage(cpu0);
 out.planFirstMs = t;
+out.planFirstCpuMs = (cpu.user + cpu.system) / 1000;
 out.virtualServers = plan.virtualServers.length;
 plan = null;
 [t] = ms(() => mod.plan(text, {}));

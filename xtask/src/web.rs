@@ -2,6 +2,8 @@
 //!
 //! - `cargo xtask web`: builds `pkg/` (the `svcroute-web` crate for `wasm32-unknown-unknown`,
 //!   `wasm-bindgen --target web`, `wasm-opt -Oz`), as wasm-pack lays it out.
+//!   `SVCROUTE_WASM_NAMES=1 cargo xtask web` keeps the functions' names in the wasm (for
+//!   `node --cpu-prof` and twiggy; the bundle is then larger than the guard allows).
 //! - `cargo xtask serve [--addr 127.0.0.1:8080]`: builds, then serves the repository's page
 //!   (`index.html`, `pkg/`, `examples/`) until killed.
 //! - [`test`], called by `cargo xtask test`: the bundle size (JS + wasm, gzip, at most
@@ -106,8 +108,12 @@ pub fn build(t: &tools::Tools) -> Result<PathBuf> {
         .arg(&pkg)
         .arg(&wasm))?;
     let bg = pkg.join(format!("{ARTIFACT}_bg.wasm"));
+    // `SVCROUTE_WASM_NAMES=1`: keep the function names (the wasm `name` section, `-g`) for
+    // `node --cpu-prof` and twiggy; the size check then counts them too.
+    let names = std::env::var_os("SVCROUTE_WASM_NAMES").is_some_and(|v| v == "1");
     // `--converge`: -Oz again until the module stops shrinking (about 2 KB gzip for ~30 s).
     run(Command::new(&t.wasm_opt)
+        .args(names.then_some("-g"))
         .args([
             "-Oz",
             "--converge",
