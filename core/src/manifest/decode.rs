@@ -251,9 +251,10 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
                     crate::msg!(" (did you mean {}? apiVersion {})", k, format!("{:?}", v))
                 })
                 .unwrap_or_default();
+            // At the `kind:` value, as the API server's "no matches for kind" points at it.
             cx.diags.push(Diagnostic::warning(
                 Kind::SkippedKind,
-                Some(loc(file, node.pos)),
+                Some(loc(file, kind_pos)),
                 crate::msg!(
                     "skipped {} ({}){}: svcroute reads Service, Pod, Node, EndpointSlice, \
                      Endpoints, Deployment, ReplicaSet, StatefulSet and DaemonSet",
@@ -683,8 +684,9 @@ impl<'a> Cx<'a> {
         prefix: &str,
     ) -> Vec<(&'n [Entry<'n>], Pos, String)> {
         let mut out = Vec::new();
-        let path = join(prefix, key);
         if let Some((items, _)) = self.seq(m, key, prefix) {
+            // Only for a list that is there (most optional lists are not).
+            let path = join(prefix, key);
             for (i, item) in items.iter().enumerate() {
                 let p = indexed(&path, i);
                 match &item.value {
@@ -705,8 +707,8 @@ impl<'a> Cx<'a> {
         prefix: &str,
     ) -> Vec<(&'n str, Pos, String)> {
         let mut out = Vec::new();
-        let path = join(prefix, key);
         if let Some((items, _)) = self.seq(m, key, prefix) {
+            let path = join(prefix, key);
             for (i, item) in items.iter().enumerate() {
                 let p = indexed(&path, i);
                 match &item.value {
@@ -721,10 +723,10 @@ impl<'a> Cx<'a> {
     /// A map of strings (labels, selectors), validated as label keys and values.
     fn labels(&mut self, m: &[Entry], key: &str, prefix: &str) -> Labels {
         let mut out = Labels::new();
-        let path = join(prefix, key);
         let Some((entries, _)) = self.map(m, key, prefix) else {
             return out;
         };
+        let path = join(prefix, key);
         for e in entries {
             let p = || format!("{path}.{}", e.key);
             if let Err(msg) = validation::qualified_name(&e.key) {
