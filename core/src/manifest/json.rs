@@ -388,9 +388,27 @@ impl<'a> Parser<'a> {
     /// the end; a non-ASCII byte in it makes the line's columns counted in characters.
     #[inline(always)]
     fn run(&mut self) -> &'a str {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
         let bytes = self.bytes;
         let start = self.i;
         let mut i = start;
+        // Eight bytes at a time while none is a quote, a backslash, a control character or
+        // outside ASCII (a word with one may be a false alarm: the byte loop below decides).
+        while let Some(word) = bytes
+            .get(i..i + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        {
+            let w = u64::from_le_bytes(word);
+            let quote = w ^ (ONES * u64::from(b'"'));
+            let backslash = w ^ (ONES * u64::from(b'\\'));
+            let zero_in = |x: u64| x.wrapping_sub(ONES) & !x;
+            let below_space = w.wrapping_sub(ONES * 0x20) & !w;
+            if (zero_in(quote) | zero_in(backslash) | below_space | w) & HIGH != 0 {
+                break;
+            }
+            i += 8;
+        }
         let mut high = 0u8;
         while let Some(&b) = bytes.get(i) {
             if b == b'"' || b == b'\\' || b < 0x20 {
@@ -495,6 +513,25 @@ mod tests {
                 .to_string()
                 .contains("\"kind\" already defined")
         );
+    }
+
+    /// Strings are scanned eight bytes at a time: every special byte is found wherever it
+    /// falls in a word, and non-ASCII text still makes columns count characters.
+    #[test]
+    fn strings_at_every_offset() {
+        for n in 0..20 {
+            let pad = "x".repeat(n);
+            for special in ["\\\"", "\\n", "\\u00e9", "é"] {
+                let text = alloc::format!("[\"{pad}{special}{pad}\", 1]");
+                let docs = parse_documents(&text).unwrap();
+                let yaml = super::super::yaml::parse_documents(&text).unwrap();
+                assert_eq!(docs, yaml, "{text}");
+            }
+            let text = alloc::format!("[\"{pad}\u{1}\"]");
+            assert!(parse_documents(&text).is_err(), "{text:?}");
+            let text = alloc::format!("[\"{pad}");
+            assert!(parse_documents(&text).is_err(), "{text:?}");
+        }
     }
 
     #[test]
