@@ -83,3 +83,13 @@ fn fixtures_agree_or_decline() {
     // fast path leaves to saphyr; the block-style ones it reads.
     assert!(read > 0, "read {read} of {total}");
 }
+
+/// PyYAML's `yaml.safe_dump` of a `kubectl get -o json` List with annotations (a description
+/// folded at 80 columns as a multi-line plain scalar, a double-quoted string continued with
+/// `\`, `last-applied-configuration` single-quoted over three lines for its trailing newline):
+/// read by the fast path, not declined (a decline would read a large cluster with saphyr).
+#[test]
+fn pyyaml_safe_dump_is_read() {
+    let text = include_str!("yaml_fast/pyyaml_safe_dump.yaml");
+    assert_eq!(agrees_with_saphyr(text), Ok(true));
+}

@@ -73,7 +73,8 @@ const RESERVE_FROM: usize = 1 << 20;
 const BYTES_PER_POD: usize = 512;
 
 /// A parser that hands over documents and the items of a top-level `items` list one by one.
-type StreamingParser = fn(&str, &mut dyn FnMut(Node, bool)) -> Result<(), super::yaml::SyntaxError>;
+type StreamingParser =
+    for<'a> fn(&'a str, &mut dyn FnMut(Node<'a>, bool)) -> Result<(), super::yaml::SyntaxError>;
 
 /// Reads JSON or YAML decoding each item of a `List` as soon as the parser has it, then
 /// dropping its tree: the whole List's tree is never held (it was most of the reader's memory).
@@ -107,7 +108,7 @@ fn read_streaming(file: &Arc<str>, text: &str, out: &mut Read, parse: StreamingP
                             .iter()
                             .find(|e| e.key == key)
                             .and_then(|e| match &e.value.value {
-                                Value::Str(s) => Some(s.as_str()),
+                                Value::Str(s) => Some(&**s),
                                 _ => None,
                             })
                     };
@@ -250,9 +251,10 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
                     crate::msg!(" (did you mean {}? apiVersion {})", k, format!("{:?}", v))
                 })
                 .unwrap_or_default();
+            // At the `kind:` value, as the API server's "no matches for kind" points at it.
             cx.diags.push(Diagnostic::warning(
                 Kind::SkippedKind,
-                Some(loc(file, node.pos)),
+                Some(loc(file, kind_pos)),
                 crate::msg!(
                     "skipped {} ({}){}: svcroute reads Service, Pod, Node, EndpointSlice, \
                      Endpoints, Deployment, ReplicaSet, StatefulSet and DaemonSet",
@@ -601,17 +603,17 @@ impl<'a> Cx<'a> {
     }
 
     /// A present, non-null field.
-    fn field<'n>(&self, m: &'n [Entry], key: &str) -> Option<&'n Node> {
+    fn field<'n>(&self, m: &'n [Entry<'n>], key: &str) -> Option<&'n Node<'n>> {
         m.iter()
             .find(|e| e.key == key)
             .map(|e| &e.value)
             .filter(|n| n.value != Value::Null)
     }
 
-    fn str<'n>(&mut self, m: &'n [Entry], key: &str, prefix: &str) -> Option<(&'n str, Pos)> {
+    fn str<'n>(&mut self, m: &'n [Entry<'n>], key: &str, prefix: &str) -> Option<(&'n str, Pos)> {
         let node = self.field(m, key)?;
         match &node.value {
-            Value::Str(s) => Some((s.as_str(), node.pos)),
+            Value::Str(s) => Some((&**s, node.pos)),
             _ => {
                 self.type_error(node, join(prefix, key), crate::msg!("a string"));
                 None
@@ -642,7 +644,12 @@ impl<'a> Cx<'a> {
         }
     }
 
-    fn map<'n>(&mut self, m: &'n [Entry], key: &str, prefix: &str) -> Option<(&'n [Entry], Pos)> {
+    fn map<'n>(
+        &mut self,
+        m: &'n [Entry<'n>],
+        key: &str,
+        prefix: &str,
+    ) -> Option<(&'n [Entry<'n>], Pos)> {
         let node = self.field(m, key)?;
         match &node.value {
             Value::Map(e) => Some((e.as_slice(), node.pos)),
@@ -653,7 +660,12 @@ impl<'a> Cx<'a> {
         }
     }
 
-    fn seq<'n>(&mut self, m: &'n [Entry], key: &str, prefix: &str) -> Option<(&'n [Node], Pos)> {
+    fn seq<'n>(
+        &mut self,
+        m: &'n [Entry<'n>],
+        key: &str,
+        prefix: &str,
+    ) -> Option<(&'n [Node<'n>], Pos)> {
         let node = self.field(m, key)?;
         match &node.value {
             Value::Seq(items) => Some((items.as_slice(), node.pos)),
@@ -667,13 +679,14 @@ impl<'a> Cx<'a> {
     /// Items of a list of objects, with their paths (`spec.ports[0]`).
     fn objects<'n>(
         &mut self,
-        m: &'n [Entry],
+        m: &'n [Entry<'n>],
         key: &str,
         prefix: &str,
-    ) -> Vec<(&'n [Entry], Pos, String)> {
+    ) -> Vec<(&'n [Entry<'n>], Pos, String)> {
         let mut out = Vec::new();
-        let path = join(prefix, key);
         if let Some((items, _)) = self.seq(m, key, prefix) {
+            // Only for a list that is there (most optional lists are not).
+            let path = join(prefix, key);
             for (i, item) in items.iter().enumerate() {
                 let p = indexed(&path, i);
                 match &item.value {
@@ -689,17 +702,17 @@ impl<'a> Cx<'a> {
     /// Items of a list of strings.
     fn strings<'n>(
         &mut self,
-        m: &'n [Entry],
+        m: &'n [Entry<'n>],
         key: &str,
         prefix: &str,
     ) -> Vec<(&'n str, Pos, String)> {
         let mut out = Vec::new();
-        let path = join(prefix, key);
         if let Some((items, _)) = self.seq(m, key, prefix) {
+            let path = join(prefix, key);
             for (i, item) in items.iter().enumerate() {
                 let p = indexed(&path, i);
                 match &item.value {
-                    Value::Str(s) => out.push((s.as_str(), item.pos, p)),
+                    Value::Str(s) => out.push((&**s, item.pos, p)),
                     _ => self.type_error(item, p, crate::msg!("a string")),
                 }
             }
@@ -710,29 +723,29 @@ impl<'a> Cx<'a> {
     /// A map of strings (labels, selectors), validated as label keys and values.
     fn labels(&mut self, m: &[Entry], key: &str, prefix: &str) -> Labels {
         let mut out = Labels::new();
-        let path = join(prefix, key);
         let Some((entries, _)) = self.map(m, key, prefix) else {
             return out;
         };
+        let path = join(prefix, key);
         for e in entries {
             let p = || format!("{path}.{}", e.key);
             if let Err(msg) = validation::qualified_name(&e.key) {
                 self.invalid(e.key_pos, &path, format_args!("{:?}", e.key), msg);
                 continue;
             }
-            let value = match &e.value.value {
-                Value::Str(s) => s.clone(),
-                Value::Null => String::new(),
+            let value: &str = match &e.value.value {
+                Value::Str(s) => s,
+                Value::Null => "",
                 _ => {
                     self.type_error(&e.value, p(), crate::msg!("a string"));
                     continue;
                 }
             };
-            if let Err(msg) = validation::label_value(&value) {
+            if let Err(msg) = validation::label_value(value) {
                 self.invalid(e.value.pos, &p(), format_args!("{value:?}"), msg);
                 continue;
             }
-            out.insert(e.key.to_string(), value);
+            out.insert(e.key.to_string(), value.to_owned());
         }
         out
     }
@@ -888,7 +901,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// Annotations as read (`metadata.annotations`), validated as `ValidateAnnotations` does.
 /// Each value comes with where it is written.
-type Annotations = BTreeMap<String, (String, Pos)>;
+type Annotations<'n> = BTreeMap<&'n str, (&'n str, Pos)>;
 
 /// `TotalAnnotationSizeLimitB`: keys and values together, 256 KiB.
 const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
@@ -912,14 +925,14 @@ fn mask_trailing_dash(name: &str) -> String {
     }
 }
 
-fn read_meta(
+fn read_meta<'n>(
     cx: &mut Cx<'_>,
     kind: &str,
     mut id: ObjectRef,
-    m: &[Entry],
+    m: &'n [Entry<'n>],
     meta_pos: Pos,
     obj_pos: Pos,
-) -> (Meta, Annotations) {
+) -> (Meta, Annotations<'n>) {
     let name_check = |kind: &str, name: &str| match kind {
         "Service" => validation::dns1035_label(name),
         _ => validation::dns1123_subdomain(name),
@@ -1012,7 +1025,7 @@ fn read_meta(
 /// apimachinery `ValidateAnnotations`: every key a qualified name once lowercased
 /// (`metadata.annotations: Invalid value: "key": …`), and keys and values together at most
 /// 256 KiB (`metadata.annotations: Too long: may not be more than 262144 bytes`).
-fn read_annotations(cx: &mut Cx<'_>, m: &[Entry]) -> Annotations {
+fn read_annotations<'n>(cx: &mut Cx<'_>, m: &'n [Entry<'n>]) -> Annotations<'n> {
     let mut out = Annotations::new();
     let Some((entries, pos)) = cx.map(m, "annotations", "metadata") else {
         return out;
@@ -1027,9 +1040,9 @@ fn read_annotations(cx: &mut Cx<'_>, m: &[Entry]) -> Annotations {
                 msg,
             );
         }
-        let value = match &e.value.value {
-            Value::Str(s) => s.clone(),
-            Value::Null => String::new(),
+        let value: &str = match &e.value.value {
+            Value::Str(s) => s,
+            Value::Null => "",
             _ => {
                 let p = format!("metadata.annotations.{}", e.key);
                 cx.type_error(&e.value, p, crate::msg!("a string"));
@@ -1039,7 +1052,7 @@ fn read_annotations(cx: &mut Cx<'_>, m: &[Entry]) -> Annotations {
         total = total
             .saturating_add(e.key.len())
             .saturating_add(value.len());
-        out.insert(e.key.to_string(), (value, e.value.pos));
+        out.insert(&e.key, (value, e.value.pos));
     }
     if total > TOTAL_ANNOTATION_SIZE_LIMIT {
         cx.err(
@@ -1063,7 +1076,7 @@ const SESSION_AFFINITY_MAX_TIMEOUT: i64 = 86_400;
 fn read_service(
     cx: &mut Cx<'_>,
     meta: Meta,
-    annotations: &Annotations,
+    annotations: &Annotations<'_>,
     spec: &[Entry],
     status: &[Entry],
     obj_pos: Pos,
@@ -1334,7 +1347,7 @@ fn read_service(
                     cx.invalid(tpos, &join(&path, "targetPort"), format_args!("{s:?}"), msg);
                     continue;
                 } else {
-                    TargetPort::Name(s.clone())
+                    TargetPort::Name(s.to_string())
                 }
             }
             Some((other, tpos)) => {
@@ -2176,7 +2189,7 @@ const MAX_ENDPOINTS_PER_SUBSET: usize = 1000;
 fn read_endpoints(
     cx: &mut Cx<'_>,
     mut meta: Meta,
-    annotations: &Annotations,
+    annotations: &Annotations<'_>,
     entries: &[Entry],
 ) -> Vec<EndpointSlice> {
     let before = cx.errors;
@@ -2528,7 +2541,7 @@ const SOURCE_RANGES_ANNOTATION: &str = "service.beta.kubernetes.io/load-balancer
 fn read_source_ranges(
     cx: &mut Cx<'_>,
     kind: ServiceType,
-    annotations: &Annotations,
+    annotations: &Annotations<'_>,
     spec: &[Entry],
 ) -> Vec<IpNet> {
     let mut ranges: Vec<IpNet> = Vec::new();

@@ -7,10 +7,10 @@
 //! The parser keeps open arrays and objects on an explicit stack (no recursion), at most
 //! [`MAX_DEPTH`](super::MAX_DEPTH) deep, and keeps the reader's other [limits](super#limits).
 //!
-//! What makes it cheap on a 70 MB List: the field names Kubernetes objects commonly carry
-//! become shared static keys ([`common_key`], no allocation per key), and a column is the byte
-//! distance from the line start while the line holds only ASCII (characters are counted only on
-//! a line with other text, from the last position asked for).
+//! What makes it cheap on a 70 MB List: keys and strings without escapes are borrowed from the
+//! text (no allocation, no copy), and a column is the byte distance from the line start while
+//! the line holds only ASCII (characters are counted only on a line with other text, from the
+//! last position asked for).
 
 use alloc::borrow::Cow;
 use alloc::collections::BTreeMap;
@@ -34,58 +34,6 @@ pub(crate) fn is_comment(e: &SyntaxError) -> bool {
 /// Objects with more keys than this check duplicates with an ordered index instead of a scan.
 const SCAN_KEYS: usize = 16;
 
-/// Expands to [`common_key`] and [`COMMON_KEYS`]: the keys grouped by their length in bytes
-/// (a test checks each group), so a lookup compares a handful of strings of the same length.
-macro_rules! common_keys {
-    ($($len:literal: $($k:literal)*;)*) => {
-        /// The common field names, for the test that checks their grouping.
-        #[cfg(test)]
-        const COMMON_KEYS: &[&str] = &[$($($k,)*)*];
-
-        /// `key` as a shared static string when it is a field name (or label key) Kubernetes
-        /// objects commonly carry.
-        fn common_key(key: &str) -> Option<&'static str> {
-            match key.len() {
-                $($len => match key {
-                    $($k => Some($k),)*
-                    _ => None,
-                },)*
-                _ => None,
-            }
-        }
-    };
-}
-
-common_keys! {
-    2: "ip";
-    3: "app" "uid" "key" "env";
-    4: "kind" "name" "spec" "port" "type" "path" "host" "zone" "args" "addr";
-    5: "items" "image" "phase" "podIP" "ports" "ready" "value" "state";
-    6: "taints" "labels" "status" "podIPs" "hostIP" "reason" "weight" "effect" "scheme" "values";
-    7: "message" "command" "hostIPs" "serving" "version" "address" "envFrom" "podCIDR" "volumes"
-       "started" "running" "imageID" "nodeIPs" "ingress";
-    8: "metadata" "nodeName" "selector" "protocol" "hostname" "replicas" "template" "operator"
-       "nodePort" "podCIDRs" "qosClass" "strategy" "nodeInfo";
-    9: "namespace" "clusterIP" "endpoints" "addresses" "targetRef" "resources" "subdomain"
-       "dnsPolicy" "startTime" "startedAt" "lastState";
-    10: "apiVersion" "containers" "conditions" "clusterIPs" "targetPort" "ipFamilies" "generation"
-        "controller" "finalizers";
-    11: "annotations" "appProtocol" "matchLabels" "hostNetwork" "terminating" "tolerations"
-        "addressType" "containerID" "externalIPs";
-    12: "volumeMounts" "nodeSelector" "loadBalancer" "restartCount";
-    13: "containerPort" "restartPolicy" "schedulerName" "lastProbeTime" "readinessGate";
-    14: "ipFamilyPolicy" "serviceAccount" "readinessProbe";
-    15: "resourceVersion" "ownerReferences" "sessionAffinity" "imagePullPolicy" "securityContext";
-    16: "matchExpressions" "kubernetes.io/os" "preemptionPolicy";
-    17: "creationTimestamp" "pod-template-hash" "containerStatuses" "priorityClassName";
-    18: "observedGeneration" "enableServiceLinks" "kubernetes.io/arch" "lastTransitionTime"
-        "blockOwnerDeletion" "serviceAccountName";
-    21: "internalTrafficPolicy" "externalTrafficPolicy";
-    22: "kubernetes.io/hostname" "terminationMessagePath";
-    24: "terminationMessagePolicy";
-    29: "terminationGracePeriodSeconds";
-}
-
 /// A new parser at the start of `text`.
 fn parser(text: &str) -> Parser<'_> {
     Parser {
@@ -103,7 +51,7 @@ fn parser(text: &str) -> Parser<'_> {
 }
 
 /// Parses a stream of JSON values (usually one).
-pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
+pub fn parse_documents(text: &str) -> Result<Vec<Node<'_>>, SyntaxError> {
     let mut p = parser(text);
     let mut docs = Vec::new();
     p.skip_ws();
@@ -117,9 +65,9 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
 /// Parses a stream of JSON values, handing each to `each(node, true)` as it ends; the items of
 /// a top-level object's `items` array go to `each(item, false)` as each ends, and are not kept
 /// in the tree (its `items` is left empty), so a large `List` is never held whole.
-pub fn parse_documents_streaming(
-    text: &str,
-    each: &mut dyn FnMut(Node, bool),
+pub fn parse_documents_streaming<'a>(
+    text: &'a str,
+    each: &mut dyn FnMut(Node<'a>, bool),
 ) -> Result<(), SyntaxError> {
     let mut p = parser(text);
     p.skip_ws();
@@ -135,16 +83,16 @@ pub fn parse_documents_streaming(
 /// `Parser::entries[start..]`): one scratch vector for all open collections, since only the
 /// innermost one grows, and each collection's vector is made once, at its exact size, when it
 /// closes (no growth by doubling, no shrinking).
-enum Open {
+enum Open<'a> {
     Seq {
         start: usize,
     },
     Map {
         start: usize,
         /// Key → index from `start`, once the object has more than [`SCAN_KEYS`] keys.
-        index: Option<BTreeMap<Key, usize>>,
+        index: Option<BTreeMap<Key<'a>, usize>>,
         /// The key whose value is being read.
-        key: (Key, Pos),
+        key: (Key<'a>, Pos),
     },
 }
 
@@ -163,12 +111,12 @@ struct Parser<'a> {
     /// Values read so far, against [`super::MAX_VALUES`].
     values: usize,
     /// Items of the open arrays, innermost last (see [`Open`]).
-    nodes: Vec<Node>,
+    nodes: Vec<Node<'a>>,
     /// Entries of the open objects, innermost last.
-    entries: Vec<Entry>,
+    entries: Vec<Entry<'a>>,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn pos(&mut self) -> Pos {
         let col = if self.ascii_line {
             self.i - self.line_start
@@ -233,14 +181,14 @@ impl Parser<'_> {
     fn key(
         &mut self,
         start: usize,
-        index: &mut Option<BTreeMap<Key, usize>>,
-    ) -> Result<(Key, Pos), SyntaxError> {
+        index: &mut Option<BTreeMap<Key<'a>, usize>>,
+    ) -> Result<(Key<'a>, Pos), SyntaxError> {
         self.skip_ws();
         let key_pos = self.pos();
         if self.bytes.get(self.i) != Some(&b'"') {
             return self.err(crate::msg!("expected a string key"));
         }
-        let key = self.key_string()?;
+        let key = self.string()?;
         let entries = &self.entries[start..];
         let prev = match index {
             Some(ix) => ix.get(&key).copied(),
@@ -268,7 +216,7 @@ impl Parser<'_> {
         if let Some(ix) = index.as_mut() {
             ix.insert(key.clone(), entries.len());
         } else if entries.len() >= SCAN_KEYS {
-            let mut ix: BTreeMap<Key, usize> = entries
+            let mut ix: BTreeMap<Key<'a>, usize> = entries
                 .iter()
                 .enumerate()
                 .map(|(i, e)| (e.key.clone(), i))
@@ -283,32 +231,13 @@ impl Parser<'_> {
         Ok((key, key_pos))
     }
 
-    /// A key: without escapes, a common field name is shared, not allocated.
-    fn key_string(&mut self) -> Result<Key, SyntaxError> {
-        let start = self.i + 1;
-        let mut end = start;
-        while let Some(&b) = self.bytes.get(end) {
-            if b == b'"' || b == b'\\' || b < 0x20 {
-                break;
-            }
-            end += 1;
-        }
-        if self.bytes.get(end) == Some(&b'"')
-            && let Some(k) = common_key(&self.text[start..end])
-        {
-            self.i = end + 1;
-            return Ok(Cow::Borrowed(k));
-        }
-        self.string().map(Cow::Owned)
-    }
-
     /// One JSON value, without recursion: open arrays and objects wait on a stack.
     /// With `items`, the elements of a top-level object's `items` array go there instead.
     fn value(
         &mut self,
-        mut items_sink: Option<&mut dyn FnMut(Node, bool)>,
-    ) -> Result<Node, SyntaxError> {
-        let mut stack: Vec<(Open, Pos)> = Vec::new();
+        mut items_sink: Option<&mut dyn FnMut(Node<'a>, bool)>,
+    ) -> Result<Node<'a>, SyntaxError> {
+        let mut stack: Vec<(Open<'a>, Pos)> = Vec::new();
         'values: loop {
             self.skip_ws();
             self.values += 1;
@@ -423,7 +352,7 @@ impl Parser<'_> {
         }
     }
 
-    fn number(&mut self) -> Result<Value, SyntaxError> {
+    fn number(&mut self) -> Result<Value<'a>, SyntaxError> {
         let start = self.i;
         while let Some(&b) = self.bytes.get(self.i) {
             if b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E') {
@@ -455,27 +384,64 @@ impl Parser<'_> {
         Ok(v)
     }
 
-    fn string(&mut self) -> Result<String, SyntaxError> {
+    /// The run of string bytes from `i` up to a quote, a backslash, a control character or
+    /// the end; a non-ASCII byte in it makes the line's columns counted in characters.
+    #[inline(always)]
+    fn run(&mut self) -> &'a str {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let bytes = self.bytes;
+        let start = self.i;
+        let mut i = start;
+        // Eight bytes at a time while none is a quote, a backslash, a control character or
+        // outside ASCII (a word with one may be a false alarm: the byte loop below decides).
+        while let Some(word) = bytes
+            .get(i..i + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        {
+            let w = u64::from_le_bytes(word);
+            let quote = w ^ (ONES * u64::from(b'"'));
+            let backslash = w ^ (ONES * u64::from(b'\\'));
+            let zero_in = |x: u64| x.wrapping_sub(ONES) & !x;
+            let below_space = w.wrapping_sub(ONES * 0x20) & !w;
+            if (zero_in(quote) | zero_in(backslash) | below_space | w) & HIGH != 0 {
+                break;
+            }
+            i += 8;
+        }
+        let mut high = 0u8;
+        while let Some(&b) = bytes.get(i) {
+            if b == b'"' || b == b'\\' || b < 0x20 {
+                break;
+            }
+            high |= b;
+            i += 1;
+        }
+        self.i = i;
+        if high >= 0x80 {
+            self.ascii_line = false;
+        }
+        // Both ends are at ASCII bytes (or the text's end): always a boundary.
+        self.text.get(start..i).unwrap_or_default()
+    }
+
+    /// A string: borrowed from the text when it has no escapes.
+    fn string(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
         self.i += 1; // opening quote
-        let mut out = String::new();
+        let first = self.run();
+        if self.bytes.get(self.i) == Some(&b'"') {
+            self.i += 1;
+            return Ok(Cow::Borrowed(first));
+        }
+        let mut out = String::from(first);
+        let mut chunk = "";
         loop {
-            let start = self.i;
-            while let Some(&b) = self.bytes.get(self.i) {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
-                self.i += 1;
-            }
-            let chunk = &self.text[start..self.i];
-            if self.ascii_line && !chunk.is_ascii() {
-                self.ascii_line = false;
-            }
             out.push_str(chunk);
             match self.bytes.get(self.i) {
                 None => return self.err(crate::msg!("unterminated string")),
                 Some(b'"') => {
                     self.i += 1;
-                    return Ok(out);
+                    return Ok(Cow::Owned(out));
                 }
                 Some(b'\\') => {
                     self.i += 1;
@@ -518,6 +484,7 @@ impl Parser<'_> {
                 }
                 Some(_) => return self.err(crate::msg!("control character in string")),
             }
+            chunk = self.run();
         }
     }
 }
@@ -537,19 +504,34 @@ mod tests {
         assert_eq!(fast, slow);
     }
 
-    /// Each common key is found in its length's group (a misplaced one would never match).
+    /// Keys are compared by their value, escaped or not.
     #[test]
-    fn common_keys_are_grouped_by_length() {
-        for k in COMMON_KEYS {
-            assert_eq!(common_key(k), Some(*k));
-        }
-        assert_eq!(common_key("nmae"), None);
+    fn escaped_keys_are_compared_by_value() {
         let docs = parse_documents("{\"kind\": 1, \"kin\\u0064\": 2}").unwrap_err();
         assert!(
             docs.message
                 .to_string()
                 .contains("\"kind\" already defined")
         );
+    }
+
+    /// Strings are scanned eight bytes at a time: every special byte is found wherever it
+    /// falls in a word, and non-ASCII text still makes columns count characters.
+    #[test]
+    fn strings_at_every_offset() {
+        for n in 0..20 {
+            let pad = "x".repeat(n);
+            for special in ["\\\"", "\\n", "\\u00e9", "é"] {
+                let text = alloc::format!("[\"{pad}{special}{pad}\", 1]");
+                let docs = parse_documents(&text).unwrap();
+                let yaml = super::super::yaml::parse_documents(&text).unwrap();
+                assert_eq!(docs, yaml, "{text}");
+            }
+            let text = alloc::format!("[\"{pad}\u{1}\"]");
+            assert!(parse_documents(&text).is_err(), "{text:?}");
+            let text = alloc::format!("[\"{pad}");
+            assert!(parse_documents(&text).is_err(), "{text:?}");
+        }
     }
 
     #[test]
@@ -584,7 +566,7 @@ mod tests {
                 let deeper = alloc::format!("{}1{}", "[{\"a\":".repeat(200), "}]".repeat(200));
                 (
                     parse_documents(&ok).map(|d| d.len()),
-                    parse_documents(&deeper),
+                    parse_documents(&deeper).map(|d| d.len()),
                 )
             })
             .unwrap()

@@ -112,7 +112,7 @@ pub fn too_large(file: &Arc<str>) -> Diagnostic {
 /// Parses a text into documents: JSON by the fast JSON parser when it starts like JSON, YAML
 /// otherwise (and when JSON fails, since YAML's flow style also starts with `{`). Returns which
 /// syntax the error speaks of. Counts objects against [`MAX_OBJECTS`].
-pub(crate) fn parse(text: &str) -> Result<Vec<Node>, (&'static str, SyntaxError)> {
+pub(crate) fn parse(text: &str) -> Result<Vec<Node<'_>>, (&'static str, SyntaxError)> {
     let docs = if looks_like_json(text) {
         match json::parse_documents(text) {
             Ok(docs) => docs,
@@ -156,7 +156,7 @@ pub(crate) fn looks_like_json(text: &str) -> bool {
 /// apimachinery's unstructured decoder treats every object with `items` as a list. A kind ending
 /// in `List` without `items` is an ordinary object (read, or skipped with a warning when its
 /// kind is not one svcroute reads), never dropped silently. (`decode` decides the same.)
-fn list_items(entries: &[yaml::Entry]) -> Option<&[Node]> {
+fn list_items<'n>(entries: &'n [yaml::Entry<'n>]) -> Option<&'n [Node<'n>]> {
     let kind = entries.iter().find(|e| e.key == "kind")?;
     let Value::Str(kind) = &kind.value.value else {
         return None;

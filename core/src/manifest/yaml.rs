@@ -28,31 +28,31 @@ pub struct Pos {
 
 /// A value of the tree with the position where it starts.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Node {
+pub struct Node<'a> {
     /// The value.
-    pub value: Value,
+    pub value: Value<'a>,
     /// Where it was written.
     pub pos: Pos,
 }
 
 /// One entry of a mapping.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Entry {
+pub struct Entry<'a> {
     /// The key, as text (`80: x` has the key `"80"`, as JSON conversion gives it).
-    pub key: Key,
+    pub key: Key<'a>,
     /// Where the key was written: unknown-field errors point here.
     pub key_pos: Pos,
     /// The value.
-    pub value: Node,
+    pub value: Node<'a>,
 }
 
-/// A mapping key: a field name Kubernetes objects commonly carry is a shared static string
-/// (the JSON reader allocates nothing for it), any other is owned.
-pub type Key = Cow<'static, str>;
+/// A mapping key: borrowed from the text when it is written there as it reads (no escapes),
+/// owned otherwise.
+pub type Key<'a> = Cow<'a, str>;
 
 /// A YAML value after scalar resolution.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     /// `null`, `~` or nothing.
     Null,
     /// A boolean (YAML 1.1 spellings included, as `sigs.k8s.io/yaml` resolves them).
@@ -61,15 +61,16 @@ pub enum Value {
     Int(i64),
     /// A floating-point number.
     Float(f64),
-    /// A string.
-    Str(String),
+    /// A string: borrowed from the text when it is written there as it reads (no escapes,
+    /// one line), owned otherwise.
+    Str(Cow<'a, str>),
     /// A sequence.
-    Seq(Vec<Node>),
+    Seq(Vec<Node<'a>>),
     /// A mapping, in written order.
-    Map(Vec<Entry>),
+    Map(Vec<Entry<'a>>),
 }
 
-impl Value {
+impl Value<'_> {
     /// A short description for type errors: `a string`, `the number 1`, `a list` …
     pub fn describe(&self) -> String {
         match self {
@@ -103,7 +104,7 @@ const SCAN_KEYS: usize = 16;
 ///
 /// The tree is built without recursion (an explicit stack of open collections), within the
 /// reader's [limits](super#limits): nesting depth, values, keys per mapping.
-pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
+pub fn parse_documents(text: &str) -> Result<Vec<Node<'_>>, SyntaxError> {
     let mut docs = Vec::new();
     parse_into(text, &mut docs, None)?;
     Ok(docs)
@@ -115,9 +116,9 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
 /// [`super::json::parse_documents_streaming`]. When streaming could change the tree (the
 /// `items` sequence has an anchor, or a `<<` merge meets the top-level mapping once items were
 /// streamed) it stops with an error: the caller then reads the text whole.
-pub fn parse_documents_streaming(
-    text: &str,
-    each: &mut dyn FnMut(Node, bool),
+pub fn parse_documents_streaming<'a>(
+    text: &'a str,
+    each: &mut dyn FnMut(Node<'a>, bool),
 ) -> Result<(), SyntaxError> {
     let mut docs = Vec::new();
     parse_into(text, &mut docs, Some(each))
@@ -129,21 +130,21 @@ pub fn parse_documents_streaming(
 /// again from the start, so errors and unusual YAML come out as saphyr makes them. Items
 /// already handed to `each` cannot be taken back: then this stops with an error, and the
 /// caller reads the text whole (as for a `<<` merge beside streamed items).
-fn parse_into(
-    text: &str,
-    docs: &mut Vec<Node>,
-    mut each: Option<&mut dyn FnMut(Node, bool)>,
+fn parse_into<'a>(
+    text: &'a str,
+    docs: &mut Vec<Node<'a>>,
+    mut each: Option<&mut dyn FnMut(Node<'a>, bool)>,
 ) -> Result<(), SyntaxError> {
     let mut fed = false;
     let fast = {
         let streaming = each.is_some();
-        let mut counted = |node: Node, whole: bool| {
+        let mut counted = |node: Node<'a>, whole: bool| {
             fed = true;
             if let Some(each) = each.as_mut() {
                 each(node, whole);
             }
         };
-        let each: Option<&mut dyn FnMut(Node, bool)> =
+        let each: Option<&mut dyn FnMut(Node<'a>, bool)> =
             if streaming { Some(&mut counted) } else { None };
         read_events(text, Source::Fast(fast::Fast::new(text)), docs, each)
     };
@@ -164,8 +165,8 @@ fn parse_into(
 fn read_events<'a>(
     text: &'a str,
     source: Source<'a>,
-    docs: &mut Vec<Node>,
-    mut each: Option<&mut dyn FnMut(Node, bool)>,
+    docs: &mut Vec<Node<'a>>,
+    mut each: Option<&mut dyn FnMut(Node<'a>, bool)>,
 ) -> Result<(), SyntaxError> {
     let mut builder = Builder {
         source,
@@ -227,8 +228,8 @@ fn pos(span: Span) -> Pos {
 }
 
 /// A finished value with what alias expansion needs to know about it.
-struct Built {
-    node: Node,
+struct Built<'a> {
+    node: Node<'a>,
     /// Values in it (itself included).
     size: usize,
     /// Nesting levels (a scalar is 1).
@@ -238,30 +239,30 @@ struct Built {
 }
 
 /// A mapping key waiting for its value.
-struct PendingKey {
-    key: Key,
+struct PendingKey<'a> {
+    key: Key<'a>,
     pos: Pos,
     /// A plain, untagged `<<`: YAML 1.1's merge key.
     merge: bool,
 }
 
 /// A collection being built.
-enum Open {
+enum Open<'a> {
     Seq {
-        items: Vec<Node>,
+        items: Vec<Node<'a>>,
     },
     Map {
-        entries: Vec<Entry>,
-        pending: Option<PendingKey>,
+        entries: Vec<Entry<'a>>,
+        pending: Option<PendingKey<'a>>,
         /// Key → index in `entries`, once the mapping has more than [`SCAN_KEYS`] keys.
-        index: Option<BTreeMap<Key, usize>>,
+        index: Option<BTreeMap<Key<'a>, usize>>,
         /// Keys whose value came from a `<<` merge: a key written later replaces it.
-        merged: BTreeSet<Key>,
+        merged: BTreeSet<Key<'a>>,
     },
 }
 
-struct Frame {
-    open: Open,
+struct Frame<'a> {
+    open: Open<'a>,
     pos: Pos,
     anchor: usize,
     size: usize,
@@ -280,10 +281,10 @@ enum Source<'a> {
 struct Builder<'a> {
     source: Source<'a>,
     text: &'a str,
-    anchors: BTreeMap<usize, Built>,
+    anchors: BTreeMap<usize, Built<'a>>,
     alias_budget: usize,
     values: usize,
-    stack: Vec<Frame>,
+    stack: Vec<Frame<'a>>,
     /// Items of this document's top-level `items` went to the caller, not into the tree.
     streamed: bool,
 }
@@ -341,8 +342,8 @@ impl<'a> Builder<'a> {
         &mut self,
         first: Event<'a>,
         first_span: Span,
-        each: &mut Option<&mut dyn FnMut(Node, bool)>,
-    ) -> Result<Node, SyntaxError> {
+        each: &mut Option<&mut dyn FnMut(Node<'a>, bool)>,
+    ) -> Result<Node<'a>, SyntaxError> {
         self.stack.clear();
         let mut event = first;
         let mut span = first_span;
@@ -489,7 +490,7 @@ impl<'a> Builder<'a> {
 /// Whether the open collections are a top-level mapping's `items` sequence whose items can go
 /// to the caller one by one: a plain key (not a merge), no merged keys before it, no anchor on
 /// the sequence (an alias to it would copy it).
-fn streams_items(stack: &[Frame]) -> bool {
+fn streams_items(stack: &[Frame<'_>]) -> bool {
     matches!(
         &stack[0].open,
         Open::Map { pending: Some(k), merged, .. } if k.key == "items" && !k.merge && merged.is_empty()
@@ -575,7 +576,7 @@ pub(crate) fn position_of(text: &str, char_index: usize) -> Pos {
 }
 
 /// Adds a finished value to the collection being built.
-fn add(parent: &mut Frame, built: Built) -> Result<(), SyntaxError> {
+fn add<'a>(parent: &mut Frame<'a>, built: Built<'a>) -> Result<(), SyntaxError> {
     parent.size = parent.size.saturating_add(built.size);
     parent.height = parent.height.max(built.height + 1);
     match &mut parent.open {
@@ -589,12 +590,12 @@ fn add(parent: &mut Frame, built: Built) -> Result<(), SyntaxError> {
             None => {
                 let node = built.node;
                 let merge = built.merge_key;
-                let key: String = match node.value {
+                let key: Key<'a> = match node.value {
                     Value::Str(s) => s,
-                    Value::Int(i) => i.to_string(),
-                    Value::Bool(b) => b.to_string(),
-                    Value::Float(f) => f.to_string(),
-                    Value::Null => "null".to_string(),
+                    Value::Int(i) => i.to_string().into(),
+                    Value::Bool(b) => b.to_string().into(),
+                    Value::Float(f) => f.to_string().into(),
+                    Value::Null => Cow::Borrowed("null"),
                     Value::Seq(_) | Value::Map(_) => {
                         return Err(SyntaxError {
                             pos: node.pos,
@@ -603,7 +604,7 @@ fn add(parent: &mut Frame, built: Built) -> Result<(), SyntaxError> {
                     }
                 };
                 *pending = Some(PendingKey {
-                    key: key.into(),
+                    key,
                     pos: node.pos,
                     merge,
                 });
@@ -668,10 +669,10 @@ fn add(parent: &mut Frame, built: Built) -> Result<(), SyntaxError> {
 }
 
 /// Appends an entry, keeping the key index and the keys-per-mapping limit.
-fn put(
-    entries: &mut Vec<Entry>,
-    index: &mut Option<BTreeMap<Key, usize>>,
-    e: Entry,
+fn put<'a>(
+    entries: &mut Vec<Entry<'a>>,
+    index: &mut Option<BTreeMap<Key<'a>, usize>>,
+    e: Entry<'a>,
     at: Pos,
 ) -> Result<(), SyntaxError> {
     if entries.len() >= super::MAX_KEYS {
@@ -687,7 +688,7 @@ fn put(
     if let Some(ix) = index.as_mut() {
         ix.insert(e.key.clone(), entries.len());
     } else if entries.len() >= SCAN_KEYS {
-        let mut ix: BTreeMap<Key, usize> = entries
+        let mut ix: BTreeMap<Key<'a>, usize> = entries
             .iter()
             .enumerate()
             .map(|(i, e)| (e.key.clone(), i))
@@ -706,7 +707,11 @@ fn merge_error(at: Pos) -> SyntaxError {
     }
 }
 
-fn find(entries: &[Entry], index: Option<&BTreeMap<Key, usize>>, key: &str) -> Option<usize> {
+fn find(
+    entries: &[Entry<'_>],
+    index: Option<&BTreeMap<Key<'_>, usize>>,
+    key: &str,
+) -> Option<usize> {
     match index {
         Some(ix) => ix.get(key).copied(),
         None => entries.iter().position(|e| e.key == key),
@@ -714,7 +719,7 @@ fn find(entries: &[Entry], index: Option<&BTreeMap<Key, usize>>, key: &str) -> O
 }
 
 /// Closes a collection.
-fn finish(frame: Frame) -> Result<(Built, usize), SyntaxError> {
+fn finish(frame: Frame<'_>) -> Result<(Built<'_>, usize), SyntaxError> {
     let value = match frame.open {
         Open::Seq { mut items } => {
             // Exact capacity: the tree of a large List is most of the reader's memory.
@@ -753,7 +758,11 @@ fn finish(frame: Frame) -> Result<(Built, usize), SyntaxError> {
 /// A scalar's value: quoted or `!!str` scalars are strings; a custom tag (`!foo 80`) keeps the
 /// text as a string, as go-yaml's resolver leaves scalars with tags it cannot resolve; plain and
 /// core-schema-tagged ones are resolved by YAML 1.1 rules.
-fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&saphyr_parser::Tag>) -> Value {
+fn scalar<'a>(
+    text: Cow<'a, str>,
+    style: ScalarStyle,
+    tag: Option<&saphyr_parser::Tag>,
+) -> Value<'a> {
     let (core, suffix) = match tag {
         None => (true, ""),
         Some(t) => (t.is_yaml_core_schema(), t.suffix.as_str()),
@@ -765,17 +774,17 @@ fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&saphyr_parser::Ta
     {
         return v;
     }
-    Value::Str(text.into_owned())
+    Value::Str(text)
 }
 
 /// Resolves a plain scalar the way `sigs.k8s.io/yaml` (go-yaml v2, YAML 1.1) does.
 #[cfg(test)]
-fn resolve_plain(text: &str) -> Value {
-    resolve_non_string(text).unwrap_or_else(|| Value::Str(text.to_owned()))
+fn resolve_plain(text: &str) -> Value<'_> {
+    resolve_non_string(text).unwrap_or(Value::Str(Cow::Borrowed(text)))
 }
 
 /// [`resolve_plain`] for what is not a string (`None`: the text is a string).
-fn resolve_non_string(text: &str) -> Option<Value> {
+fn resolve_non_string(text: &str) -> Option<Value<'static>> {
     Some(match text {
         "" | "~" | "null" | "Null" | "NULL" => Value::Null,
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
@@ -848,7 +857,7 @@ mod tests {
     use alloc::string::ToString;
     use alloc::vec;
 
-    fn one(text: &str) -> Node {
+    fn one(text: &str) -> Node<'_> {
         let mut docs = parse_documents(text).unwrap();
         assert_eq!(docs.len(), 1);
         docs.remove(0)
@@ -1047,7 +1056,7 @@ mod tests {
             "base: &b {port: 80, protocol: TCP}\nother: &o {port: 81, name: x}\nm:\n  <<: [*b, *o]\n  protocol: UDP\nn:\n  port: 1\n  <<: *b\n",
         );
         let Value::Map(e) = n.value else { panic!() };
-        let pairs = |v: &Value| -> Vec<(String, Value)> {
+        let pairs = |v: &Value<'static>| -> Vec<(String, Value<'static>)> {
             let Value::Map(m) = v else { panic!() };
             m.iter()
                 .map(|e| (e.key.to_string(), e.value.value.clone()))

@@ -412,7 +412,7 @@ impl<'a> Fast<'a> {
             return Err(Declined);
         }
         let col = q - self.line_start;
-        match self.node(q, true)? {
+        match self.node(q, true, false)? {
             Node::Key(key, span, colon) => {
                 self.push(Event::MappingStart(0, None), empty(span.start));
                 self.frames.push(Frame {
@@ -434,7 +434,7 @@ impl<'a> Fast<'a> {
     /// A line at `k` (column `ind`) that must be `key: …` of the mapping on top, or of a new
     /// mapping (`opens`) at this column.
     fn key_line(&mut self, k: usize, ind: usize, opens: bool) -> R<()> {
-        let Node::Key(key, span, colon) = self.node(k, false)? else {
+        let Node::Key(key, span, colon) = self.node(k, false, false)? else {
             return Err(Declined);
         };
         if opens {
@@ -459,7 +459,7 @@ impl<'a> Fast<'a> {
             self.finish_line(nl);
             return Ok(());
         }
-        match self.node(v, true)? {
+        match self.node(v, true, true)? {
             Node::Key(..) => Err(Declined),
             Node::Value(nl) => {
                 self.finish_line(nl);
@@ -471,13 +471,15 @@ impl<'a> Fast<'a> {
 
     /// A node starting at `i` on this line: a key (when followed by `: `) or, when `value`
     /// allows it, a scalar or empty flow collection filling the rest of the line (queued, and
-    /// its line end returned).
-    fn node(&mut self, i: usize, value: bool) -> R<Node<'a>> {
+    /// its line end returned). With `multi` (a mapping's value after `key: `), a plain or
+    /// quoted scalar may go on over the lines after it, indented more than the mapping's keys
+    /// (as PyYAML and go-yaml fold long strings at 80 columns).
+    fn node(&mut self, i: usize, value: bool, multi: bool) -> R<Node<'a>> {
         let b = self.b;
         let (event, span, after) = match b[i] {
             b'{' | b'[' if value => return self.empty_flow(i),
             b'|' | b'>' if value => return self.block_scalar(i),
-            b'"' | b'\'' => self.quoted(i)?,
+            b'"' | b'\'' => self.quoted(i, multi)?,
             b'-' | b'?' | b':' if is_ws_end(b, i + 1) => return Err(Declined),
             b'{' | b'[' | b']' | b'}' | b',' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'%'
             | b'@' | b'`' => return Err(Declined),
@@ -498,8 +500,134 @@ impl<'a> Fast<'a> {
             return Err(Declined);
         }
         let nl = self.line_rest(after, j)?;
+        if multi
+            && j == nl
+            && let Event::Scalar(Cow::Borrowed(first), ScalarStyle::Plain, 0, None) = &event
+            && let Some((value, end, last_nl)) = self.plain_lines(first, nl)?
+        {
+            self.push(
+                Event::Scalar(Cow::Owned(value), ScalarStyle::Plain, 0, None),
+                Span::new(span.start, end),
+            );
+            return Ok(Node::Value(last_nl));
+        }
         self.push(event, span);
         Ok(Node::Value(nl))
+    }
+
+    /// The start of the next line that is not empty after the `\n` at `nl`, the number of
+    /// empty lines before it and its first byte that is not a space; `None` at the text's end.
+    /// Declines on a line of only spaces.
+    fn next_content(&self, nl: usize) -> R<Option<(usize, usize, usize)>> {
+        let b = self.b;
+        let mut ls = nl + 1;
+        let mut empty = 0;
+        loop {
+            if ls >= b.len() {
+                return Ok(None);
+            }
+            let q = self.skip_spaces(ls);
+            if q >= b.len() {
+                return Ok(None);
+            }
+            if b[q] != b'\n' {
+                return Ok(Some((ls, empty, q)));
+            }
+            if q > ls {
+                return Err(Declined);
+            }
+            empty += 1;
+            ls = q + 1;
+        }
+    }
+
+    /// The lines that continue a plain scalar `first` ending its line at `nl`: indented more
+    /// than the mapping's keys, each plain text alone on its line (a `: `, ` #`, an indicator
+    /// at its start or a comment line declines). Folded as YAML folds them (a line break is a
+    /// space, each empty line a `\n`). `None` when the next line does not continue it; else the
+    /// value, the end of its last character, and the end of its last line (the cursor is on it).
+    fn plain_lines(&mut self, first: &str, nl: usize) -> R<Option<(String, Marker, usize)>> {
+        let b = self.b;
+        let parent = self.frames.last().ok_or(Declined)?.col;
+        let mut value: Option<String> = None;
+        let mut nl = nl;
+        let mut end = None;
+        while nl < b.len() {
+            let Some((ls, empty, q)) = self.next_content(nl)? else {
+                break;
+            };
+            // A comment line ends the scalar (what follows it is read as usual).
+            if q - ls <= parent || b[q] == b'#' {
+                break;
+            }
+            if matches!(
+                b[q],
+                b'-' | b'?'
+                    | b':'
+                    | b','
+                    | b'['
+                    | b']'
+                    | b'{'
+                    | b'}'
+                    | b'&'
+                    | b'*'
+                    | b'!'
+                    | b'|'
+                    | b'>'
+                    | b'\''
+                    | b'"'
+                    | b'%'
+                    | b'@'
+                    | b'`'
+            ) {
+                return Err(Declined);
+            }
+            // The line: plain text to its end, trailing spaces not included.
+            let mut e = q;
+            let mut last = q;
+            while e < b.len() && b[e] != b'\n' {
+                match b[e] {
+                    b' ' => {
+                        if b.get(e + 1) == Some(&b'#') {
+                            return Err(Declined);
+                        }
+                    }
+                    b':' if is_ws_end(b, e + 1) => return Err(Declined),
+                    _ => {
+                        check_byte(b, e)?;
+                        last = e + 1;
+                    }
+                }
+                e += 1;
+            }
+            if e >= b.len() {
+                // The last line has no `\n`: saphyr's end markers differ there.
+                return Err(Declined);
+            }
+            // Move the cursor to this line.
+            // (Each line between is empty: its `\n` is at its start.)
+            let mut at = nl;
+            loop {
+                self.next_line(at);
+                if self.line_start >= ls {
+                    break;
+                }
+                at = self.line_start;
+            }
+            let v = value.get_or_insert_with(|| String::from(first));
+            if empty == 0 {
+                v.push(' ');
+            } else {
+                v.extend(core::iter::repeat_n('\n', empty));
+            }
+            v.push_str(&self.text[q..last]);
+            end = Some(self.mark(last));
+            nl = e;
+        }
+        Ok(match (value, end) {
+            (Some(v), Some(end)) => Some((v, end, nl)),
+            _ => None,
+        })
     }
 
     /// `{}` or `[]` (blanks inside allowed) at `i`, then the rest of the line.
@@ -671,15 +799,36 @@ impl<'a> Fast<'a> {
 
     /// A single- or double-quoted scalar on one line from its quote at `i`. Returns the byte
     /// after saphyr's token: past the closing quote, the blanks and a comment.
-    fn quoted(&self, i: usize) -> R<(Event<'a>, Span, usize)> {
+    ///
+    /// With `multi`, the scalar may go on over the next lines, each indented more than the
+    /// mapping's keys: a line break folds to a space, each empty line to a `\n`, the blanks
+    /// around a break are dropped, and in double quotes a `\` before the break joins the
+    /// lines (the cursor is then on the closing quote's line).
+    fn quoted(&mut self, i: usize, multi: bool) -> R<(Event<'a>, Span, usize)> {
         let b = self.b;
+        let start = self.mark(i);
         let single = b[i] == b'\'';
         let mut j = i + 1;
         let mut owned: Option<String> = None;
         let mut run = j; // start of the text not yet copied into `owned`
         loop {
-            if j >= b.len() || b[j] == b'\n' {
+            if j >= b.len() {
                 return Err(Declined);
+            }
+            if b[j] == b'\n' {
+                if !multi {
+                    return Err(Declined);
+                }
+                // Blanks before the break are not content.
+                let mut t = j;
+                while t > run && b[t - 1] == b' ' {
+                    t -= 1;
+                }
+                let s = owned.get_or_insert_with(String::new);
+                s.push_str(&self.text[run..t]);
+                j = self.quoted_break(j, s, false)?;
+                run = j;
+                continue;
             }
             match b[j] {
                 b'\'' if single => {
@@ -693,6 +842,14 @@ impl<'a> Fast<'a> {
                     break;
                 }
                 b'"' if !single => break,
+                b'\\' if !single && multi && b.get(j + 1) == Some(&b'\n') => {
+                    // An escaped line break: the lines join without a space.
+                    let s = owned.get_or_insert_with(String::new);
+                    s.push_str(&self.text[run..j]);
+                    j = self.quoted_break(j + 1, s, true)?;
+                    run = j;
+                    continue;
+                }
                 b'\\' if !single => {
                     let s = owned.get_or_insert_with(String::new);
                     s.push_str(&self.text[run..j]);
@@ -730,9 +887,39 @@ impl<'a> Fast<'a> {
         };
         Ok((
             Event::Scalar(value, style, 0, None),
-            Span::new(self.mark(i), self.mark(end)),
+            Span::new(start, self.mark(end)),
             end,
         ))
+    }
+
+    /// A line break at `nl` inside a quoted scalar (escaped: after a `\`): moves the cursor
+    /// to the next line that is not empty, adds the folding to `s` and returns where that
+    /// line's text starts. Declines on a line indented no more than the mapping's keys, a line
+    /// of only spaces, an empty line after an escaped break, and the text's end.
+    fn quoted_break(&mut self, nl: usize, s: &mut String, escaped: bool) -> R<usize> {
+        let parent = self.frames.last().ok_or(Declined)?.col;
+        let Some((ls, empty, q)) = self.next_content(nl)? else {
+            return Err(Declined);
+        };
+        if q - ls <= parent || (escaped && empty > 0) {
+            return Err(Declined);
+        }
+        let mut at = nl;
+        loop {
+            self.next_line(at);
+            if self.line_start >= ls {
+                break;
+            }
+            at = self.line_start;
+        }
+        if !escaped {
+            if empty == 0 {
+                s.push(' ');
+            } else {
+                s.extend(core::iter::repeat_n('\n', empty));
+            }
+        }
+        Ok(q)
     }
 }
 
@@ -925,8 +1112,9 @@ mod tests {
         declines("a: [1, 2]\n");
         declines("a: {b: 1}\n");
         declines("? a\n: b\n");
-        declines("a: b\n  c\n");
-        declines("a: \"b\n  c\"\n");
+        declines("- b\n  c\n");
+        declines("- \"b\n  c\"\n");
+        declines("\"b\n  c\": 1\n");
         declines("a:\tb\n");
         declines("a: b\r\n");
         declines("%YAML 1.2\n---\na: 1\n");
@@ -938,6 +1126,37 @@ mod tests {
         declines("a: x\0\n");
         declines("a: @x\n");
         declines("[]\n");
+    }
+
+    /// Long strings as PyYAML's `safe_dump` and go-yaml fold them at 80 columns.
+    #[test]
+    fn multi_line_scalars() {
+        reads("a: b\n  c\n");
+        reads("a: \"b\n  c\"\n");
+        reads(
+            "m:\n  description: This service exposes the web application to the rest of the cluster\n    and is owned by the platform team; contact them before changing it.\n  x: 1\n",
+        );
+        reads("m:\n  k: '{\"apiVersion\":\"v1\",\"kind\":\"Service\"}\n\n    '\n  x: 1\n");
+        reads("m:\n  k: 'one\n\n\n    two  \n    three'  # c\nn: 2\n");
+        reads("a: \"x\\\n  \\ y\\\n  z\"\nb: \"p\n\n  q \\t\n  r\"\n");
+        reads("- a: one\n    two\n\n    three\n  b: 2\n");
+        reads("a:\n- b: one\n   two\n");
+        reads("k: a\n  b\n\n# c\nl: 1\n");
+        reads("名前: 値 は\n  長い\nb: 'é\n  ü'\n");
+    }
+
+    #[test]
+    fn multi_line_scalars_outside_the_subset() {
+        declines("a: b\n  c: d\n");
+        declines("a: b\n  c # d\n");
+        declines("a: b\n  # c\n  d\n");
+        declines("a: b\n  - c\n");
+        declines("a: b\n   \n  c\n");
+        declines("a: b\n  c");
+        declines("a: 'b\n'\n");
+        declines("a: 'b\n  c\n");
+        declines("a: \"b\\\n\n  c\"\n");
+        declines("a: b\n  'c'\n");
     }
 
     #[test]
