@@ -8,8 +8,18 @@
 //!
 //! ```text
 //! cargo xtask gen-cluster [--services N] [--pods-per-service M] [--nodes K]
+//!                         [--shape pods|workloads|slices|unplaced] [--named-ports]
 //!                         [--format json|yaml] [-o FILE]
 //! ```
+//!
+//! `--shape` changes how the endpoints come about, for checking that other shapes of cluster
+//! scale too: `pods` (the default) writes the Pods with their status; `workloads` writes no
+//! Pods but one workload per Service (Deployments, ReplicaSets, StatefulSets in turn) with
+//! `replicas`, whose Pods svcroute makes, places and addresses; `slices` writes Services
+//! without a selector and their EndpointSlices (at most 100 endpoints a slice, as the
+//! controller cuts them); `unplaced` writes the Pods without `nodeName` and status, so the
+//! scheduler's choice and the addresses are svcroute's. `--named-ports` makes every
+//! `targetPort` a container port's name.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -17,9 +27,11 @@ use std::io::Write as _;
 use anyhow::{Context, Result, bail};
 
 /// A JSON/YAML value, enough for the objects we print.
+#[derive(Clone)]
 enum V {
     S(String),
     I(u64),
+    B(bool),
     A(Vec<V>),
     O(Vec<(&'static str, V)>),
 }
@@ -32,6 +44,11 @@ fn o(fields: Vec<(&'static str, V)>) -> V {
     V::O(fields)
 }
 
+/// The value, leaving an empty array in its place.
+fn take(v: &mut V) -> V {
+    std::mem::replace(v, V::A(Vec::new()))
+}
+
 /// Options of `gen-cluster`.
 struct Opts {
     services: u32,
@@ -39,6 +56,17 @@ struct Opts {
     nodes: u32,
     yaml: bool,
     out: Option<String>,
+    shape: Shape,
+    named_ports: bool,
+}
+
+/// How the endpoints of the generated cluster come about (`--shape`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Pods,
+    Workloads,
+    Slices,
+    Unplaced,
 }
 
 /// `cargo xtask gen-cluster …`.
@@ -49,6 +77,8 @@ pub fn main(args: &[String]) -> Result<()> {
         nodes: 100,
         yaml: false,
         out: None,
+        shape: Shape::Pods,
+        named_ports: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -64,10 +94,20 @@ pub fn main(args: &[String]) -> Result<()> {
                     f => bail!("--format {f:?}: json or yaml"),
                 }
             }
+            "--shape" => {
+                o.shape = match val()?.as_str() {
+                    "pods" => Shape::Pods,
+                    "workloads" => Shape::Workloads,
+                    "slices" => Shape::Slices,
+                    "unplaced" => Shape::Unplaced,
+                    f => bail!("--shape {f:?}: pods, workloads, slices or unplaced"),
+                }
+            }
+            "--named-ports" => o.named_ports = true,
             "-o" | "--output" => o.out = Some(val()?.clone()),
             "-h" | "--help" => {
                 println!(
-                    "usage: cargo xtask gen-cluster [--services N] [--pods-per-service M] [--nodes K] [--format json|yaml] [-o FILE]"
+                    "usage: cargo xtask gen-cluster [--services N] [--pods-per-service M] [--nodes K] [--shape pods|workloads|slices|unplaced] [--named-ports] [--format json|yaml] [-o FILE]"
                 );
                 return Ok(());
             }
@@ -117,6 +157,28 @@ fn meta(name: &str, namespace: Option<&str>, n: u64, labels: Option<V>) -> V {
 fn cluster(opt: &Opts) -> V {
     let mut items = Vec::new();
     let mut n = 0u64;
+    // Each Node's pod range: /24s from 10.244.0.0 as kubeadm's default hands them out; when
+    // svcroute places the Pods (or there are more Nodes than that space holds), ranges from
+    // 10.128.0.0/9 sized for twice the Pods a Node gets.
+    let per_node = u64::from(opt.services) * u64::from(opt.pods) / u64::from(opt.nodes) + 1;
+    let host_bits = (2 * per_node + 3)
+        .next_power_of_two()
+        .trailing_zeros()
+        .clamp(8, 23);
+    let pod_cidr = |k: u32| {
+        if matches!(opt.shape, Shape::Pods | Shape::Slices) && k < 12 * 256 {
+            return format!("10.{}.{}.0/24", 244 + k / 256, k % 256);
+        }
+        let a = (10u64 << 24 | 128 << 16) + (u64::from(k) << host_bits);
+        format!(
+            "{}.{}.{}.{}/{}",
+            (a >> 24) & 255,
+            (a >> 16) & 255,
+            (a >> 8) & 255,
+            a & 255,
+            32 - host_bits
+        )
+    };
     for k in 0..opt.nodes {
         n += 1;
         let name = format!("node-{k:04}");
@@ -136,13 +198,7 @@ fn cluster(opt: &Opts) -> V {
                     ])),
                 ),
             ),
-            (
-                "spec",
-                o(vec![(
-                    "podCIDR",
-                    s(format!("10.{}.{}.0/24", 244 + k / 256, k % 256)),
-                )]),
-            ),
+            ("spec", o(vec![("podCIDR", s(pod_cidr(k)))])),
             (
                 "status",
                 o(vec![
@@ -178,11 +234,16 @@ fn cluster(opt: &Opts) -> V {
             (ip >> 8) & 255,
             ip & 255
         );
+        let http_target = if opt.named_ports {
+            s("http")
+        } else {
+            V::I(8080)
+        };
         let mut ports = vec![o(vec![
             ("name", s("http")),
             ("port", V::I(80)),
             ("protocol", s("TCP")),
-            ("targetPort", V::I(8080)),
+            ("targetPort", http_target),
         ])];
         if i % 4 == 0 {
             ports.push(o(vec![
@@ -192,6 +253,20 @@ fn cluster(opt: &Opts) -> V {
                 ("targetPort", s("metrics")),
             ]));
         }
+        let mut spec = vec![
+            ("clusterIP", s(ip.clone())),
+            ("clusterIPs", V::A(vec![s(ip)])),
+            ("internalTrafficPolicy", s("Cluster")),
+            ("ipFamilies", V::A(vec![s("IPv4")])),
+            ("ipFamilyPolicy", s("SingleStack")),
+            ("ports", V::A(ports)),
+            ("selector", o(vec![("app", s(app.clone()))])),
+            ("sessionAffinity", s("None")),
+            ("type", s("ClusterIP")),
+        ];
+        if opt.shape == Shape::Slices {
+            spec.retain(|(k, _)| *k != "selector");
+        }
         items.push(o(vec![
             ("apiVersion", s("v1")),
             ("kind", s("Service")),
@@ -199,22 +274,64 @@ fn cluster(opt: &Opts) -> V {
                 "metadata",
                 meta(&app, Some(&ns), n, Some(o(vec![("app", s(app.clone()))]))),
             ),
-            (
-                "spec",
-                o(vec![
-                    ("clusterIP", s(ip.clone())),
-                    ("clusterIPs", V::A(vec![s(ip)])),
-                    ("internalTrafficPolicy", s("Cluster")),
-                    ("ipFamilies", V::A(vec![s("IPv4")])),
-                    ("ipFamilyPolicy", s("SingleStack")),
-                    ("ports", V::A(ports)),
-                    ("selector", o(vec![("app", s(app.clone()))])),
-                    ("sessionAffinity", s("None")),
-                    ("type", s("ClusterIP")),
-                ]),
-            ),
+            ("spec", o(spec)),
             ("status", o(vec![("loadBalancer", o(vec![]))])),
         ]));
+        // The Pods' container ports (with --named-ports also the one `metrics` names).
+        let mut container_ports = vec![o(vec![
+            ("containerPort", V::I(8080)),
+            ("name", s("http")),
+            ("protocol", s("TCP")),
+        ])];
+        if opt.named_ports {
+            container_ports.push(o(vec![
+                ("containerPort", V::I(9090)),
+                ("name", s("metrics")),
+                ("protocol", s("TCP")),
+            ]));
+        }
+        let containers = || {
+            V::A(vec![o(vec![
+                ("image", s("registry.k8s.io/e2e-test-images/agnhost:2.53")),
+                ("name", s("server")),
+                ("ports", V::A(container_ports.clone())),
+            ])])
+        };
+        if opt.shape == Shape::Workloads {
+            n += 1;
+            let kind = ["Deployment", "ReplicaSet", "StatefulSet"][i as usize % 3];
+            let mut wspec = vec![
+                ("replicas", V::I(u64::from(opt.pods))),
+                (
+                    "selector",
+                    o(vec![("matchLabels", o(vec![("app", s(app.clone()))]))]),
+                ),
+            ];
+            if kind == "StatefulSet" {
+                wspec.push(("serviceName", s(app.clone())));
+            }
+            wspec.push((
+                "template",
+                o(vec![
+                    (
+                        "metadata",
+                        o(vec![("labels", o(vec![("app", s(app.clone()))]))]),
+                    ),
+                    ("spec", o(vec![("containers", containers())])),
+                ]),
+            ));
+            items.push(o(vec![
+                ("apiVersion", s("apps/v1")),
+                ("kind", s(kind)),
+                (
+                    "metadata",
+                    meta(&app, Some(&ns), n, Some(o(vec![("app", s(app.clone()))]))),
+                ),
+                ("spec", o(wspec)),
+            ]));
+            continue;
+        }
+        let mut endpoints = Vec::new();
         for p in 0..opt.pods {
             n += 1;
             let node = (pod_index % u64::from(opt.nodes)) as u32;
@@ -229,7 +346,31 @@ fn cluster(opt: &Opts) -> V {
             );
             pod_index += 1;
             let name = format!("{app}-{:05x}-{p}", i.wrapping_mul(7919) & 0xfffff);
-            items.push(o(vec![
+            if opt.shape == Shape::Slices {
+                endpoints.push(o(vec![
+                    ("addresses", V::A(vec![s(pod_ip)])),
+                    (
+                        "conditions",
+                        o(vec![
+                            ("ready", V::B(true)),
+                            ("serving", V::B(true)),
+                            ("terminating", V::B(false)),
+                        ]),
+                    ),
+                    ("nodeName", s(format!("node-{node:04}"))),
+                    (
+                        "targetRef",
+                        o(vec![
+                            ("kind", s("Pod")),
+                            ("name", s(name)),
+                            ("namespace", s(ns.clone())),
+                        ]),
+                    ),
+                ]));
+                continue;
+            }
+            let mut pod_spec = vec![("containers", containers())];
+            let mut pod = vec![
                 ("apiVersion", s("v1")),
                 ("kind", s("Pod")),
                 (
@@ -244,43 +385,65 @@ fn cluster(opt: &Opts) -> V {
                         ])),
                     ),
                 ),
+            ];
+            if opt.shape == Shape::Unplaced {
+                pod.push(("spec", o(pod_spec)));
+                items.push(o(pod));
+                continue;
+            }
+            pod_spec.push(("nodeName", s(format!("node-{node:04}"))));
+            pod.push(("spec", o(pod_spec)));
+            pod.push((
+                "status",
+                o(vec![
+                    (
+                        "conditions",
+                        V::A(vec![o(vec![("status", s("True")), ("type", s("Ready"))])]),
+                    ),
+                    (
+                        "hostIP",
+                        s(format!("192.168.{}.{}", node / 250, node % 250 + 1)),
+                    ),
+                    ("phase", s("Running")),
+                    ("podIP", s(pod_ip.clone())),
+                    ("podIPs", V::A(vec![o(vec![("ip", s(pod_ip))])])),
+                ]),
+            ));
+            items.push(o(pod));
+        }
+        // The slices as the controller cuts them: at most 100 endpoints each.
+        for (k, chunk) in endpoints.chunks_mut(100).enumerate() {
+            n += 1;
+            let mut slice_ports = vec![o(vec![
+                ("name", s("http")),
+                ("port", V::I(8080)),
+                ("protocol", s("TCP")),
+            ])];
+            if i % 4 == 0 {
+                slice_ports.push(o(vec![
+                    ("name", s("metrics")),
+                    ("port", V::I(9090)),
+                    ("protocol", s("TCP")),
+                ]));
+            }
+            items.push(o(vec![
+                ("addressType", s("IPv4")),
+                ("apiVersion", s("discovery.k8s.io/v1")),
+                ("endpoints", V::A(chunk.iter_mut().map(take).collect())),
+                ("kind", s("EndpointSlice")),
                 (
-                    "spec",
-                    o(vec![
-                        (
-                            "containers",
-                            V::A(vec![o(vec![
-                                ("image", s("registry.k8s.io/e2e-test-images/agnhost:2.53")),
-                                ("name", s("server")),
-                                (
-                                    "ports",
-                                    V::A(vec![o(vec![
-                                        ("containerPort", V::I(8080)),
-                                        ("name", s("http")),
-                                        ("protocol", s("TCP")),
-                                    ])]),
-                                ),
-                            ])]),
-                        ),
-                        ("nodeName", s(format!("node-{node:04}"))),
-                    ]),
+                    "metadata",
+                    meta(
+                        &format!("{app}-{k:05}"),
+                        Some(&ns),
+                        n,
+                        Some(o(vec![
+                            ("endpointslice.kubernetes.io/managed-by", s("gen-cluster")),
+                            ("kubernetes.io/service-name", s(app.clone())),
+                        ])),
+                    ),
                 ),
-                (
-                    "status",
-                    o(vec![
-                        (
-                            "conditions",
-                            V::A(vec![o(vec![("status", s("True")), ("type", s("Ready"))])]),
-                        ),
-                        (
-                            "hostIP",
-                            s(format!("192.168.{}.{}", node / 250, node % 250 + 1)),
-                        ),
-                        ("phase", s("Running")),
-                        ("podIP", s(pod_ip.clone())),
-                        ("podIPs", V::A(vec![o(vec![("ip", s(pod_ip))])])),
-                    ]),
-                ),
+                ("ports", V::A(slice_ports)),
             ]));
         }
     }
@@ -328,6 +491,9 @@ fn json(out: &mut String, v: &V) {
         }
         V::I(i) => {
             let _ = write!(out, "{i}");
+        }
+        V::B(b) => {
+            let _ = write!(out, "{b}");
         }
         V::A(items) => {
             out.push('[');
@@ -424,6 +590,9 @@ fn scalar(out: &mut String, v: &V) {
         }
         V::I(i) => {
             let _ = write!(out, "{i}");
+        }
+        V::B(b) => {
+            let _ = write!(out, "{b}");
         }
         V::A(_) => out.push_str("[]"),
         V::O(_) => out.push_str("{}"),

@@ -193,7 +193,9 @@ impl Cluster {
             workloads,
         } = objects;
         let nodes = b.nodes(nodes, &pods, previous);
-        let mut pods = b.unique_pods(pods);
+        // The Pods' order by namespace and name, found once: for the repeats here and for
+        // the cluster's order at the end (`None`: the input is sorted already).
+        let (mut pods, mut order) = b.unique_pods(pods);
         if !tweaks.pods.is_empty() {
             pods.retain(|p| {
                 !tweaks
@@ -201,7 +203,9 @@ impl Cluster {
                     .get(&p.meta.id.to_string())
                     .is_some_and(|t| t.deleted)
             });
+            order = id_order(&pods, |p| &p.meta.id);
         }
+        let given = pods.len();
         b.start_pods(&nodes, &mut pods, previous);
         b.expand_workloads(&workloads, &nodes, &mut pods, tweaks, previous);
         for p in pods.iter_mut().filter(|_| !tweaks.pods.is_empty()) {
@@ -212,7 +216,12 @@ impl Cluster {
                 p.meta.deleting |= t.terminating;
             }
         }
-        pods.sort_unstable_by(|a, c| a.meta.id.cmp(&c.meta.id));
+        if pods.len() > given {
+            order = id_order(&pods, |p| &p.meta.id);
+        }
+        if let Some(mut order) = order {
+            permute(&mut pods, &mut order);
+        }
         let services = b.unique_services(services);
         for s in services.iter().filter(|s| proxy_ignores(s)) {
             let label = UNWATCHED_LABELS
@@ -232,17 +241,26 @@ impl Cluster {
         }
         let mut resolved = b.allocate(services, previous);
         let index = PodIndex::new(&pods);
-        let node_names: BTreeSet<&str> = nodes.iter().map(|n| n.meta.id.name.as_str()).collect();
-        // Slices by (namespace, Service name), in input order.
-        let mut by_service: BTreeMap<(&str, &str), Vec<&EndpointSlice>> = BTreeMap::new();
-        for sl in &slices {
-            if let Some(name) = sl.service.as_deref() {
-                by_service
-                    .entry((sl.meta.id.namespace.as_str(), name))
-                    .or_default()
-                    .push(sl);
-            }
-        }
+        let known_node = |n: &str| node_named(&nodes, n).is_some();
+        // Slices by (namespace, Service name), in input order within each: sorted indexes.
+        let mut by_service: Vec<(&str, &str, u32)> = slices
+            .iter()
+            .enumerate()
+            .filter_map(|(i, sl)| {
+                let name = sl.service.as_deref()?;
+                Some((sl.meta.id.namespace.as_str(), name, i as u32))
+            })
+            .collect();
+        by_service.sort_unstable();
+        let (by_service, all_slices) = (&by_service, &slices);
+        let slices_of = move |id: &ObjectRef| {
+            let key = (id.namespace.as_str(), id.name.as_str());
+            let lo = by_service.partition_point(|e| (e.0, e.1) < key);
+            let n = by_service[lo..].partition_point(|e| (e.0, e.1) == key);
+            by_service[lo..lo + n]
+                .iter()
+                .map(move |e| &all_slices[e.2 as usize])
+        };
         // Each Service's selected Pods, kept for the warnings (one selection per Service).
         let mut selections: Vec<Option<Vec<usize>>> = Vec::with_capacity(resolved.len());
         for svc in &mut resolved {
@@ -252,17 +270,13 @@ impl Cluster {
             } else if let Some(selector) = &svc.service.selector {
                 let chosen =
                     selected.insert(index.select(&svc.service.meta.id.namespace, selector));
-                let mut backends = derive_backends(svc, chosen, &pods, &node_names);
+                let mut backends = derive_backends(svc, chosen, &pods, known_node);
                 // kube-proxy's EndpointSliceCache merges every slice labelled with the
                 // Service's name, the controller's and user-made ones alike.
-                let key = (svc.id().namespace.as_str(), svc.id().name.as_str());
-                let mine = by_service.get(&key).map_or(&[][..], Vec::as_slice);
-                backends.extend(slice_backends(svc, mine.iter().copied()));
+                backends.extend(slice_backends(svc, slices_of(svc.id())));
                 backends
             } else {
-                let key = (svc.id().namespace.as_str(), svc.id().name.as_str());
-                let mine = by_service.get(&key).map_or(&[][..], Vec::as_slice);
-                slice_backends(svc, mine.iter().copied())
+                slice_backends(svc, slices_of(svc.id()))
             };
             selections.push(selected);
         }
@@ -450,22 +464,27 @@ impl Builder {
         nodes
     }
 
-    /// The Pods without repeated names (a repeat is an error naming the first), in input order.
-    /// Repeats are found by sorting indexes, not by a map of cloned names.
-    fn unique_pods(&mut self, pods: Vec<Pod>) -> Vec<Pod> {
-        let mut order: Vec<usize> = (0..pods.len()).collect();
-        order.sort_unstable_by(|&a, &b| pods[a].meta.id.cmp(&pods[b].meta.id).then(a.cmp(&b)));
-        let mut first_of: Vec<Option<usize>> = alloc::vec![None; pods.len()];
+    /// The Pods without repeated names (a repeat is an error naming the first), in input order,
+    /// and their order by namespace and name ([`id_order`]).
+    fn unique_pods(&mut self, pods: Vec<Pod>) -> (Vec<Pod>, Option<Vec<u32>>) {
+        let Some(order) = id_order(&pods, |p| &p.meta.id) else {
+            return (pods, None);
+        };
+        let mut first_of: Vec<Option<usize>> = Vec::new();
         let mut run = 0;
         for k in 1..order.len() {
-            if pods[order[k]].meta.id == pods[order[run]].meta.id {
-                first_of[order[k]] = Some(order[run]);
+            let (a, b) = (order[run] as usize, order[k] as usize);
+            if pods[b].meta.id == pods[a].meta.id {
+                if first_of.is_empty() {
+                    first_of = alloc::vec![None; pods.len()];
+                }
+                first_of[b] = Some(a);
             } else {
                 run = k;
             }
         }
-        if first_of.iter().all(Option::is_none) {
-            return pods;
+        if first_of.is_empty() {
+            return (pods, Some(order));
         }
         for (i, first) in first_of.iter().enumerate() {
             if let Some(f) = first {
@@ -477,10 +496,13 @@ impl Builder {
                 self.error(Kind::Conflict, Some(pods[i].meta.loc.clone()), msg);
             }
         }
-        pods.into_iter()
+        let pods: Vec<Pod> = pods
+            .into_iter()
             .zip(first_of)
             .filter_map(|(p, f)| f.is_none().then_some(p))
-            .collect()
+            .collect();
+        let order = id_order(&pods, |p| &p.meta.id);
+        (pods, order)
     }
 
     fn unique_services(&mut self, mut services: Vec<Service>) -> Vec<Service> {
@@ -512,22 +534,27 @@ impl Builder {
         }
         let mut used_ips: BTreeSet<IpAddr> =
             pods.iter().flat_map(|p| p.ips.iter().copied()).collect();
-        let all: Vec<&Node> = nodes.iter().collect();
         let seed = self.config.seed;
+        // The Nodes a Pod may be scheduled on depend on its tolerations only: found again only
+        // when they differ from the last Pod's (Pods of one workload share them).
+        let mut fit: Vec<&Node> = Vec::new();
+        let mut fit_for: Option<Vec<Toleration>> = None;
         for p in pods.iter_mut().filter(|p| !p.status_given) {
             let node = match &p.node_name {
                 // Bound by name: the scheduler is bypassed, the kubelet admits it unless its
                 // Node is not Ready or has a NoExecute taint the Pod does not tolerate.
-                Some(n) => match nodes.iter().find(|x| x.meta.id.name == *n) {
+                Some(n) => match node_named(nodes, n) {
                     Some(node) if kubelet_admits(node, &p.tolerations) => node,
                     _ => continue,
                 },
                 None => {
-                    let fit: Vec<&Node> = all
-                        .iter()
-                        .copied()
-                        .filter(|n| schedulable(n, &p.tolerations, false))
-                        .collect();
+                    if fit_for.as_deref() != Some(p.tolerations.as_slice()) {
+                        fit = nodes
+                            .iter()
+                            .filter(|n| schedulable(n, &p.tolerations, false))
+                            .collect();
+                        fit_for = Some(p.tolerations.clone());
+                    }
                     match kept_node(previous, &p.meta.id, &fit)
                         .or_else(|| pick_node(seed, &p.meta.id, &fit))
                     {
@@ -574,8 +601,16 @@ impl Builder {
         let mut used_ips: BTreeSet<IpAddr> =
             pods.iter().flat_map(|p| p.ips.iter().copied()).collect();
         let seed = self.config.seed;
-        let given = pods.len();
-        for w in order {
+        // Which workloads have a given Pod (their Pods are in the input), found through the
+        // label index: a scan of every Pod per workload was quadratic.
+        let present: Vec<bool> = {
+            let index = PodIndex::new(pods.as_slice());
+            order
+                .iter()
+                .map(|w| index.any_match(&w.meta.id.namespace, &w.selector))
+                .collect()
+        };
+        for (w, present) in order.into_iter().zip(present) {
             if w.kind == WorkloadKind::ReplicaSet
                 && let Some((kind, name)) = &w.meta.controller
             {
@@ -584,9 +619,6 @@ impl Builder {
                     continue;
                 }
             }
-            let present = pods[..given].iter().any(|p| {
-                p.meta.id.namespace == w.meta.id.namespace && w.selector.matches(&p.meta.labels)
-            });
             if present {
                 continue;
             }
@@ -624,6 +656,9 @@ impl Builder {
             }
             let ns = w.meta.id.namespace.as_str();
             let state = |name: &str| {
+                if tweaks.pods.is_empty() {
+                    return (false, false);
+                }
                 let t = tweaks.pods.get(&format!("{ns}/{name}"));
                 (
                     t.is_some_and(|t| t.deleted),
@@ -1359,26 +1394,142 @@ impl PortAllocator {
     }
 }
 
-/// Pods indexed by (namespace, label key, label value): one sorted list of
-/// `(hash, pod)` searched by bisection (no map nodes, no cloned strings).
+/// The order of `items` by namespace and name (ties by position): their indexes, or `None`
+/// when they are in strictly ascending order already (as `kubectl get -A` lists them).
+///
+/// Sorted on integer keys made of the first 16 bytes of namespace and name, so most
+/// comparisons touch no string (a Pod's name is compared whole only where the keys tie).
+pub(crate) fn id_order<T>(items: &[T], id: impl Fn(&T) -> &ObjectRef) -> Option<Vec<u32>> {
+    if items
+        .windows(2)
+        .all(|w| id(&w[0]).cmp(id(&w[1])) == core::cmp::Ordering::Less)
+    {
+        return None;
+    }
+    /// The first 16 bytes, big-endian, zero-padded: ordered as the strings are where they
+    /// differ (names hold no NUL byte).
+    fn prefix(s: &str) -> u128 {
+        let mut b = [0u8; 16];
+        let n = s.len().min(16);
+        b[..n].copy_from_slice(&s.as_bytes()[..n]);
+        u128::from_be_bytes(b)
+    }
+    // A namespace longer than the prefix leaves the name out of the key (all such keys tie
+    // with one another and sort after every shorter namespace of the same prefix).
+    let mut keys: Vec<(u128, u128, u32)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let r = id(x);
+            let name = if r.namespace.len() <= 16 {
+                prefix(&r.name)
+            } else {
+                u128::MAX
+            };
+            (prefix(&r.namespace), name, i as u32)
+        })
+        .collect();
+    keys.sort_unstable_by(|a, b| {
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then_with(|| id(&items[a.2 as usize]).cmp(id(&items[b.2 as usize])))
+            .then(a.2.cmp(&b.2))
+    });
+    Some(keys.into_iter().map(|k| k.2).collect())
+}
+
+/// Reorders `items` in place so that position `k` holds what was at `order[k]` (following
+/// each cycle of the permutation: no second list of the items). `order` is used up.
+pub(crate) fn permute<T>(items: &mut [T], order: &mut [u32]) {
+    for start in 0..order.len() {
+        let mut k = start;
+        loop {
+            let src = order[k] as usize;
+            order[k] = k as u32;
+            if src == start || src == k {
+                break;
+            }
+            items.swap(k, src);
+            k = src;
+        }
+    }
+}
+
+/// Pods indexed by (namespace, label key, label value): one list of `(hash, pod)` sorted,
+/// searched from a table of where each range of hashes starts (no map nodes, no cloned
+/// strings, one cache line or two a lookup).
 struct PodIndex<'a> {
     pods: &'a [Pod],
-    /// `(hash of (namespace, key, value), Pod index)` per label of every Pod, sorted: sorting
-    /// integers instead of string triples (which share long prefixes such as
-    /// `pod-template-hash`) was a tenth of a 10k-Service build.
-    entries: Vec<(u64, u32)>,
+    index: HashIndex,
 }
 
 /// The index key of a label: FNV-1a of namespace, key and value, separated by a byte that
 /// UTF-8 text never holds. Collisions are possible; [`PodIndex::select`] checks the Pods.
 fn label_hash(namespace: &str, key: &str, value: &str) -> u64 {
-    fnv_parts(&[
+    mix(fnv_parts(&[
         namespace.as_bytes(),
         &[0xff],
         key.as_bytes(),
         &[0xff],
         value.as_bytes(),
-    ])
+    ]))
+}
+
+/// A multimap from 64-bit hashes to `u32` values: `(hash, value)` pairs sorted, and for each
+/// of `2^bits` ranges of hashes (by their top bits) where its pairs start. Built by a counting
+/// sort on the top bits; a lookup reads one slot of the table and searches a few pairs.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HashIndex {
+    entries: Vec<(u64, u32)>,
+    /// `starts[b]..starts[b + 1]`: the entries whose hash's top bits are `b`.
+    starts: Vec<u32>,
+    shift: u32,
+}
+
+impl HashIndex {
+    /// The index of `pairs` (hashes should be well mixed: the top bits pick the range).
+    pub(crate) fn new(pairs: Vec<(u64, u32)>) -> HashIndex {
+        let bits = (usize::BITS - pairs.len().leading_zeros()).clamp(1, 20);
+        let shift = 64 - bits;
+        let mut starts = alloc::vec![0u32; (1 << bits) + 1];
+        for (h, _) in &pairs {
+            starts[(h >> shift) as usize + 1] += 1;
+        }
+        for b in 1..starts.len() {
+            starts[b] += starts[b - 1];
+        }
+        let mut next = starts.clone();
+        let mut entries = alloc::vec![(0u64, 0u32); pairs.len()];
+        for e in pairs {
+            let b = (e.0 >> shift) as usize;
+            entries[next[b] as usize] = e;
+            next[b] += 1;
+        }
+        for b in 0..starts.len() - 1 {
+            entries[starts[b] as usize..starts[b + 1] as usize].sort_unstable();
+        }
+        HashIndex {
+            entries,
+            starts,
+            shift,
+        }
+    }
+
+    /// The pairs of `hash`, by value.
+    pub(crate) fn get(&self, hash: u64) -> &[(u64, u32)] {
+        let Some(b) = self.bucket(hash) else {
+            return &[];
+        };
+        let range = &self.entries[self.starts[b] as usize..self.starts[b + 1] as usize];
+        let lo = range.partition_point(|e| e.0 < hash);
+        let n = range[lo..].partition_point(|e| e.0 == hash);
+        &range[lo..lo + n]
+    }
+
+    fn bucket(&self, hash: u64) -> Option<usize> {
+        let b = (hash >> self.shift) as usize;
+        (b + 1 < self.starts.len()).then_some(b)
+    }
 }
 
 impl<'a> PodIndex<'a> {
@@ -1391,17 +1542,32 @@ impl<'a> PodIndex<'a> {
                 entries.push((label_hash(&p.meta.id.namespace, k, v), i));
             }
         }
-        entries.sort_unstable();
-        PodIndex { pods, entries }
+        PodIndex {
+            pods,
+            index: HashIndex::new(entries),
+        }
     }
 
     /// The Pods (ascending) whose label hash is that of `key=value` in `namespace`: every Pod
     /// that carries it, and maybe a few that only collide.
     fn with(&self, namespace: &str, key: &str, value: &str) -> &[(u64, u32)] {
-        let want = label_hash(namespace, key, value);
-        let lo = self.entries.partition_point(|e| e.0 < want);
-        let hi = lo + self.entries[lo..].partition_point(|e| e.0 == want);
-        &self.entries[lo..hi]
+        self.index.get(label_hash(namespace, key, value))
+    }
+
+    /// Whether some Pod of `namespace` matches a workload's `selector`: candidates from the
+    /// index by its rarest `key=value` requirement (every Pod of the namespace when it has
+    /// none), each checked against the whole selector.
+    fn any_match(&self, namespace: &str, selector: &labels::Selector) -> bool {
+        let matches =
+            |p: &Pod| p.meta.id.namespace == namespace && selector.matches(&p.meta.labels);
+        let rarest = selector
+            .equality_pairs()
+            .map(|(k, v)| self.with(namespace, k, v))
+            .min_by_key(|l| l.len());
+        match rarest {
+            Some(list) => list.iter().any(|e| matches(&self.pods[e.1 as usize])),
+            None => self.pods.iter().any(matches),
+        }
     }
 
     /// Pods of `namespace` that carry every label of `selector` (a Service's map selector).
@@ -1539,11 +1705,11 @@ fn derive_backends(
     svc: &ResolvedService,
     selected: &[usize],
     pods: &[Pod],
-    known_nodes: &BTreeSet<&str>,
+    known_node: impl Fn(&str) -> bool,
 ) -> Vec<Backend> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(selected.len());
     for &i in selected {
-        pod_backends(svc, &pods[i], |n| known_nodes.contains(n), &mut out);
+        pod_backends(svc, &pods[i], &known_node, &mut out);
     }
     out.sort_by_key(|a| a.address);
     out
@@ -1647,19 +1813,37 @@ pub(crate) fn pod_backends(
             })
         })
         .collect();
-    for ip in &pod.ips {
-        if !svc.families.contains(&Family::of(ip)) {
-            continue;
-        }
+    let mut ips = pod
+        .ips
+        .iter()
+        .filter(|ip| svc.families.contains(&Family::of(ip)))
+        .peekable();
+    // The lists are moved into the last endpoint (a Pod has one address per family).
+    let (mut ports, mut slice_ports, mut hostname) = (Some(ports), Some(slice_ports), hostname);
+    while let Some(ip) = ips.next() {
+        let last = ips.peek().is_none();
         out.push(Backend {
             address: *ip,
-            ports: ports.clone(),
+            ports: take_list(&mut ports, last),
             conditions,
             node: pod.node_name.clone(),
             pod: Some(pod.meta.id.clone()),
-            hostname: hostname.clone(),
-            slice_ports: slice_ports.clone(),
+            hostname: if last {
+                hostname.take()
+            } else {
+                hostname.clone()
+            },
+            slice_ports: take_list(&mut slice_ports, last),
         });
+    }
+}
+
+/// The list for one endpoint: moved out for the last, else copied.
+fn take_list<T: Clone>(v: &mut Option<Vec<T>>, last: bool) -> Vec<T> {
+    if last {
+        v.take().unwrap_or_default()
+    } else {
+        v.clone().unwrap_or_default()
     }
 }
 
@@ -1828,17 +2012,29 @@ fn kept_node<'n>(
 /// name over the Nodes it may use (adding or removing a Node moves no other Pod's choice
 /// between the remaining ones).
 fn pick_node<'n>(seed: u64, id: &ObjectRef, nodes: &[&'n Node]) -> Option<&'n Node> {
-    nodes.iter().copied().max_by_key(|n| {
-        mix(seed
-            ^ fnv_parts(&[
-                b"node/",
-                id.namespace.as_bytes(),
-                b"/",
-                id.name.as_bytes(),
-                b"/",
-                n.meta.id.name.as_bytes(),
-            ]))
-    })
+    // FNV-1a runs byte by byte: the Pod's part is hashed once, each Node continues from it.
+    let pod = fnv_from(
+        FNV_OFFSET,
+        &[
+            b"node/",
+            id.namespace.as_bytes(),
+            b"/",
+            id.name.as_bytes(),
+            b"/",
+        ],
+    );
+    nodes
+        .iter()
+        .copied()
+        .max_by_key(|n| mix(seed ^ fnv_from(pod, &[n.meta.id.name.as_bytes()])))
+}
+
+/// The Node named `name` of `nodes` (sorted by name).
+fn node_named<'n>(nodes: &'n [Node], name: &str) -> Option<&'n Node> {
+    nodes
+        .binary_search_by(|n| n.meta.id.name.as_str().cmp(name))
+        .ok()
+        .map(|i| &nodes[i])
 }
 
 /// One address per pod range of `node`: the one the Pod had in `previous` when it is still
@@ -1910,12 +2106,21 @@ fn addresses_in(net: &IpNet) -> u128 {
     }
 }
 
+/// FNV-1a's offset basis: the hash of no bytes.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
 /// FNV-1a over several byte strings, as if concatenated (no allocation).
 fn fnv_parts(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in parts.iter().flat_map(|p| p.iter()) {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    fnv_from(FNV_OFFSET, parts)
+}
+
+/// FNV-1a continued from the hash `h` of earlier bytes.
+fn fnv_from(mut h: u64, parts: &[&[u8]]) -> u64 {
+    for p in parts {
+        for b in *p {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
     }
     h
 }

@@ -3,7 +3,6 @@
 //! and externalIP, with the endpoints that kube-proxy's topology rules leave for that node.
 
 use alloc::borrow::Cow;
-use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -196,29 +195,58 @@ pub(crate) fn assemble<'a>(
     mut warnings: Vec<Diagnostic>,
     lists: impl Iterator<Item = (&'a ResolvedService, Cow<'a, [VirtualServer]>)>,
 ) -> Plan {
-    let mut by_key: BTreeMap<VsKey, VirtualServer> = BTreeMap::new();
-    let mut addresses: BTreeSet<IpAddr> = BTreeSet::new();
+    // Every virtual server in generation order with its Service, then sorted by key (a stable
+    // sort: of the ones sharing a key, the first generated comes first and keeps it).
+    let mut all: Vec<(VirtualServer, &ResolvedService)> = Vec::new();
     for (svc, list) in lists {
-        for vs in list.into_owned() {
-            if binds(node, &vs) {
-                addresses.insert(vs.address);
-            }
-            match by_key.get(&vs.key()) {
-                Some(prev) => warnings.push(Diagnostic::warning(
-                    Kind::Conflict,
-                    Some(svc.service.meta.loc.clone()),
-                    crate::msg!("Service \"{}\": {} {}:{} {} is already programmed for Service \"{}\": skipped", svc.id(), kind_name(vs.kind), fmt_addr(&vs.address), vs.port, vs.protocol, prev.service),
-                )),
-                None => {
-                    by_key.insert(vs.key(), vs);
-                }
-            }
+        all.extend(list.into_owned().into_iter().map(|vs| (vs, svc)));
+    }
+    let mut addresses: Vec<IpAddr> = all
+        .iter()
+        .filter(|(vs, _)| binds(node, vs))
+        .map(|(vs, _)| vs.address)
+        .collect();
+    addresses.sort_unstable();
+    addresses.dedup();
+    let mut order: Vec<u32> = (0..all.len() as u32).collect();
+    order.sort_by_key(|&i| all[i as usize].0.key());
+    // The later claims of a key, by when they were generated (the warnings' order).
+    let mut skipped: Vec<u32> = order
+        .windows(2)
+        .filter(|w| all[w[0] as usize].0.key() == all[w[1] as usize].0.key())
+        .map(|w| w[1])
+        .collect();
+    skipped.sort_unstable();
+    for &i in &skipped {
+        let (vs, svc) = &all[i as usize];
+        let key = vs.key();
+        let first = order[order.partition_point(|&j| all[j as usize].0.key() < key)];
+        let prev = &all[first as usize].0;
+        warnings.push(Diagnostic::warning(
+            Kind::Conflict,
+            Some(svc.service.meta.loc.clone()),
+            crate::msg!(
+                "Service \"{}\": {} {}:{} {} is already programmed for Service \"{}\": skipped",
+                svc.id(),
+                kind_name(vs.kind),
+                fmt_addr(&vs.address),
+                vs.port,
+                vs.protocol,
+                prev.service
+            ),
+        ));
+    }
+    crate::cluster::permute(&mut all, &mut order);
+    let mut virtual_servers: Vec<VirtualServer> = Vec::with_capacity(all.len());
+    for (vs, _) in all {
+        if virtual_servers.last().is_none_or(|l| l.key() != vs.key()) {
+            virtual_servers.push(vs);
         }
     }
     Plan {
         node: node.meta.id.name.clone(),
-        virtual_servers: by_key.into_values().collect(),
-        interface_addresses: addresses.into_iter().collect(),
+        virtual_servers,
+        interface_addresses: addresses,
         dns: dns::records(cluster),
         warnings: warnings.iter().map(ToString::to_string).collect(),
         diagnostics: warnings,
