@@ -349,19 +349,13 @@ impl Dataplane {
         desired: &Desired,
         phases: &mut Phases,
     ) -> Result<(Observed, Option<u32>)> {
-        let (links, dry_run, interface) = (&mut self.links, self.dry_run, &self.interface);
-        // The addresses are read while another thread reads the table's real servers.
-        let ((index, all), virtual_servers) = self.ipvs.dump_timed(phases, |phases| {
-            let t = Instant::now();
-            let index = if dry_run {
-                links.index(interface)?
-            } else {
-                Some(links.ensure_dummy(interface)?)
-            };
-            let all = links.all_addresses()?;
-            phases.lap("links", t);
-            Ok((index, all))
-        })?;
+        let t = Instant::now();
+        let index = if self.dry_run {
+            self.links.index(&self.interface)?
+        } else {
+            Some(self.links.ensure_dummy(&self.interface)?)
+        };
+        let all = self.links.all_addresses()?;
         self.local = all
             .iter()
             .filter(|(i, _)| Some(*i) != index)
@@ -376,6 +370,8 @@ impl Dataplane {
                 tracing::debug!(address = %a, "on the interface but not the agent's: left alone");
             }
         }
+        phases.lap("links", t);
+        let virtual_servers = self.ipvs.dump_timed(phases)?;
         Ok((
             Observed {
                 virtual_servers,
