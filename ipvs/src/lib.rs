@@ -51,6 +51,6 @@ pub use netlink::{
     NetlinkPayload, emit_messages, parse_messages,
 };
 pub use nla::DefaultNla;
-pub use procfs::{ProcDest, ProcError, ProcTable, parse_proc_ip_vs, read_proc_ip_vs};
+pub use procfs::{ProcDest, ProcError, ProcParser, ProcTable, parse_proc_ip_vs, read_proc_ip_vs};
 pub use request::{Batch, Replies};
 pub use types::{Destination, Family, Protocol, Service, ServiceFlags, ServiceKey};

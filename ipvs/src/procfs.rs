@@ -96,89 +96,119 @@ pub fn parse_proc_ip_vs(text: &str) -> Result<Vec<(ServiceKey, Vec<ProcDest>)>, 
 /// 100,000 real servers through it, so it splits lines and fields by hand and parses the
 /// kernel's fixed-width hexadecimal directly (no UTF-8 check, no per-line allocation).
 pub fn read_proc_ip_vs(text: &[u8]) -> Result<ProcTable, ProcError> {
-    // About 55 bytes per real server line.
-    let mut table = ProcTable {
-        services: Vec::with_capacity(text.len() / 600 + 1),
-        dests: Vec::with_capacity(text.len() / 55 + 1),
-    };
-    // Whether a service line was read, and whether the real servers that follow belong to a
-    // service that is kept.
-    let (mut seen, mut keep) = (false, false);
-    // As `str::lines`: a final newline ends the last line, it does not start an empty one.
-    let body = (!text.is_empty()).then(|| text.strip_suffix(b"\n").unwrap_or(text));
-    let lines = body.into_iter().flat_map(|b| b.split(|&c| c == b'\n'));
-    for (i, line) in lines.enumerate() {
-        let n = i + 1;
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let err = |what| ProcError { line: n, what };
-        if n <= 3 {
-            let want: &[u8] = [
-                &b"IP Virtual Server"[..],
-                &b"Prot "[..],
-                &b"  -> RemoteAddress"[..],
-            ][n - 1];
-            if !line.starts_with(want) {
-                return Err(err("not the kernel's header"));
-            }
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix(b"  -> ") {
-            let mut w = Words(rest);
-            let (Some(addr), Some(_fwd), Some(weight), Some(active), Some(inactive), None) =
-                (w.next(), w.next(), w.next(), w.next(), w.next(), w.next())
-            else {
-                return Err(err(
-                    "a real server needs address:port, forward, weight and counts",
-                ));
-            };
-            let (address, port) = address_port(addr).ok_or_else(|| err("bad address:port"))?;
-            let number = |s: &[u8]| decimal(s).ok_or_else(|| err("bad number"));
-            let dest = ProcDest {
-                address,
-                port,
-                weight: number(weight)?,
-                active_conns: number(active)?,
-                inactive_conns: number(inactive)?,
-            };
-            if !seen {
-                return Err(err("a real server before any service"));
-            }
-            if keep {
-                table.dests.push(dest);
-                if let Some((_, r)) = table.services.last_mut() {
-                    r.end = table.dests.len();
+    let mut parser = ProcParser::default();
+    parser.feed(text)?;
+    Ok(parser.finish())
+}
+
+/// [`read_proc_ip_vs`] a part at a time, as the file's reads come: each part is whole lines
+/// (it ends with a newline, or at the end of the file), and the parts together are the text.
+/// Feeding the text in any such parts gives the same table and errors as reading it whole.
+#[derive(Debug, Clone, Default)]
+pub struct ProcParser {
+    table: ProcTable,
+    /// Lines read so far.
+    lines: usize,
+    /// Whether a service line was read.
+    seen: bool,
+    /// Whether the real servers that follow belong to a service that is kept.
+    keep: bool,
+}
+
+impl ProcParser {
+    /// The table of the lines fed so far.
+    pub fn table(&self) -> &ProcTable {
+        &self.table
+    }
+
+    /// The table.
+    pub fn finish(self) -> ProcTable {
+        self.table
+    }
+
+    /// Parses the next whole lines of the text.
+    pub fn feed(&mut self, text: &[u8]) -> Result<(), ProcError> {
+        // About 600 bytes per service of ten real servers, 55 per real server line.
+        self.table.services.reserve(text.len() / 600 + 1);
+        self.table.dests.reserve(text.len() / 55 + 1);
+        let table = &mut self.table;
+        // As `str::lines`: a final newline ends the last line, it does not start an empty one.
+        let body = (!text.is_empty()).then(|| text.strip_suffix(b"\n").unwrap_or(text));
+        let lines = body.into_iter().flat_map(|b| b.split(|&c| c == b'\n'));
+        for line in lines {
+            self.lines += 1;
+            let n = self.lines;
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let err = |what| ProcError { line: n, what };
+            if n <= 3 {
+                let want: &[u8] = [
+                    &b"IP Virtual Server"[..],
+                    &b"Prot "[..],
+                    &b"  -> RemoteAddress"[..],
+                ][n - 1];
+                if !line.starts_with(want) {
+                    return Err(err("not the kernel's header"));
                 }
-            }
-            continue;
-        }
-        let mut w = Words(line);
-        let (Some(proto), Some(addr), Some(_scheduler)) = (w.next(), w.next(), w.next()) else {
-            return Err(err("a service needs protocol, address and scheduler"));
-        };
-        seen = true;
-        let protocol = match proto {
-            b"TCP" => Protocol::Tcp,
-            b"UDP" => Protocol::Udp,
-            b"SCTP" => Protocol::Sctp,
-            _ => {
-                // FWM, or a protocol the agent never programs.
-                keep = false;
                 continue;
             }
-        };
-        let (address, port) = address_port(addr).ok_or_else(|| err("bad address:port"))?;
-        let at = table.dests.len();
-        table.services.push((
-            ServiceKey::Addr {
-                protocol,
-                address,
-                port,
-            },
-            at..at,
-        ));
-        keep = true;
+            if let Some(rest) = line.strip_prefix(b"  -> ") {
+                let mut w = Words(rest);
+                let (Some(addr), Some(_fwd), Some(weight), Some(active), Some(inactive), None) =
+                    (w.next(), w.next(), w.next(), w.next(), w.next(), w.next())
+                else {
+                    return Err(err(
+                        "a real server needs address:port, forward, weight and counts",
+                    ));
+                };
+                let (address, port) = address_port(addr).ok_or_else(|| err("bad address:port"))?;
+                let number = |s: &[u8]| decimal(s).ok_or_else(|| err("bad number"));
+                let dest = ProcDest {
+                    address,
+                    port,
+                    weight: number(weight)?,
+                    active_conns: number(active)?,
+                    inactive_conns: number(inactive)?,
+                };
+                if !self.seen {
+                    return Err(err("a real server before any service"));
+                }
+                if self.keep {
+                    table.dests.push(dest);
+                    if let Some((_, r)) = table.services.last_mut() {
+                        r.end = table.dests.len();
+                    }
+                }
+                continue;
+            }
+            let mut w = Words(line);
+            let (Some(proto), Some(addr), Some(_scheduler)) = (w.next(), w.next(), w.next()) else {
+                return Err(err("a service needs protocol, address and scheduler"));
+            };
+            self.seen = true;
+            let protocol = match proto {
+                b"TCP" => Protocol::Tcp,
+                b"UDP" => Protocol::Udp,
+                b"SCTP" => Protocol::Sctp,
+                _ => {
+                    // FWM, or a protocol the agent never programs.
+                    self.keep = false;
+                    continue;
+                }
+            };
+            let (address, port) = address_port(addr).ok_or_else(|| err("bad address:port"))?;
+            let at = table.dests.len();
+            table.services.push((
+                ServiceKey::Addr {
+                    protocol,
+                    address,
+                    port,
+                },
+                at..at,
+            ));
+            self.keep = true;
+        }
+        Ok(())
     }
-    Ok(table)
 }
 
 /// The words of a line, split at ASCII spaces and tabs.

@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
-use svcroute_ipvs::{ProcDest, Protocol, ServiceKey, parse_proc_ip_vs, read_proc_ip_vs};
+use svcroute_ipvs::{
+    ProcDest, ProcParser, Protocol, ServiceKey, parse_proc_ip_vs, read_proc_ip_vs,
+};
 
 /// Three virtual servers as the kernel prints them (the column padding is the kernel's `%-7s
 /// %-6d %-10d %-10d`, trailing spaces included), with a firewall-mark service between them.
@@ -192,5 +194,42 @@ proptest! {
             .map(|i| (flat.services[i].0, flat.dests_of(i).to_vec()))
             .collect();
         prop_assert_eq!(back, want);
+    }
+}
+
+proptest! {
+    /// The agent feeds the file as its reads come (whole lines each time): any split of the text
+    /// at line ends gives the table, or the error with its line, of the text read whole.
+    #[test]
+    fn fed_in_parts_reads_as_whole(
+        services in proptest::collection::vec(
+            (0u8..4, address(), any::<u16>(), proptest::collection::vec(dest(), 0..5)), 0..8),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..6),
+        broken in any::<Option<prop::sample::Index>>(),
+    ) {
+        let mut text = kernel_text(&services);
+        if let Some(at) = broken {
+            // Text that is not the kernel's format somewhere.
+            text.insert_str(at.index(text.len() + 1), "?x");
+        }
+        let ends: Vec<usize> = text.match_indices('\n').map(|(i, _)| i + 1).collect();
+        let mut cuts: Vec<usize> = cuts
+            .iter()
+            .filter(|_| !ends.is_empty())
+            .map(|c| ends[c.index(ends.len())])
+            .collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut parser = ProcParser::default();
+        let mut from = 0;
+        let mut fed = Ok(());
+        for at in cuts.into_iter().chain([text.len()]) {
+            fed = fed.and_then(|()| parser.feed(&text.as_bytes()[from..at]));
+            from = at;
+        }
+        match read_proc_ip_vs(text.as_bytes()) {
+            Ok(whole) => prop_assert_eq!(fed.map(|()| parser.finish()), Ok(whole)),
+            Err(e) => prop_assert_eq!(fed, Err(e)),
+        }
     }
 }

@@ -15,9 +15,9 @@
 //!   applets, `/init`, the IPVS (rr wrr sh mh lc wlc sed nq dh), nlmon, dummy, veth and bridge
 //!   modules with their dependencies (depmod'ed with kmod from the cache), ipvsadm, `ip` and tcpdump with the
 //!   shared libraries `ldd` names. `--add` puts extra host files in the image.
-//! - `cargo xtask vm run --script FILE [--out DIR] [--timeout SECS] [--memory MB]
-//!   [--add SRC:DEST]…`: boots with a second, uncompressed cpio appended to the initramfs (the
-//!   script as `/script`, plus the `--add` files, e.g. a static musl binary of the agent), so a
+//! - `cargo xtask vm run --script FILE [--out DIR] [--timeout SECS] [--memory MB] [--smp N]
+//!   [--add SRC:DEST]…`: boots on `--smp` vCPUs (default `$SVCROUTE_VM_SMP`, else 1) with a
+//!   second, uncompressed cpio appended to the initramfs (the script as `/script`, plus the `--add` files, e.g. a static musl binary of the agent), so a
 //!   run needs no rebuild. `/init` loads the modules, brings `lo` up, runs `/bin/sh /script`
 //!   and powers off. Everything the script writes under `/out` comes back in `DIR` (default
 //!   `.cache/vm/out`, emptied first) with the script's `stdout`, `stderr`, `rc`, and
@@ -34,8 +34,10 @@
 //! - `cargo xtask vm test-sched [--record]`: the kernel's schedulers (rr wrr lc wlc sed nq sh dh mh) on
 //!   connections from many source addresses and ports, one boot, traces compared with the
 //!   simulator by `tests/sched_kernel.rs` (see `vm/sched.rs`). `cargo xtask test` calls it.
-//! - `cargo xtask vm bench [--services N]`: the agent applying N services x 10 real servers
-//!   from empty vs `ipvsadm -R` of the same rules, and one endpoint change (see `vm/agent.rs`).
+//! - `cargo xtask vm bench [--services N] [--smp N] [--agent PATH] [--compare PATH]`: the agent
+//!   applying N services x 10 real servers from empty vs `ipvsadm -R` of the same rules, and one
+//!   endpoint change; `--compare` alternates no-op resyncs of two builds in one boot (see
+//!   `vm/agent.rs`).
 //!
 //! Inside the VM: busybox applets in `/bin` and `/sbin`, iproute2's `ip` as `/sbin/ip` (call it
 //! by path: busybox's shell prefers its own `ip` applet), `ipvsadm` and `tcpdump` in
@@ -121,6 +123,7 @@ struct Options {
     timeout_secs: Option<u64>,
     add: Vec<(PathBuf, String)>,
     memory_mb: Option<u32>,
+    smp: Option<u32>,
     kernel: Option<String>,
     latest_kernel: bool,
 }
@@ -141,6 +144,7 @@ fn parse_options(args: &[String]) -> Result<Options> {
                 opts.timeout_secs = Some(value("--timeout")?.parse().context("--timeout SECS")?)
             }
             "--memory" => opts.memory_mb = Some(value("--memory")?.parse().context("--memory MB")?),
+            "--smp" => opts.smp = Some(value("--smp")?.parse().context("--smp N")?),
             "--kernel" => opts.kernel = Some(value("--kernel")?),
             "--latest-kernel" => opts.latest_kernel = true,
             "--add" => {
@@ -187,6 +191,15 @@ pub fn main(args: &[String]) -> Result<()> {
                     timeout: std::time::Duration::from_secs(opts.timeout_secs.unwrap_or(120)),
                     add: opts.add,
                     memory_mb: opts.memory_mb.unwrap_or(512),
+                    // SVCROUTE_VM_SMP: the VM tests (which call `vm run`) on more vCPUs.
+                    smp: match opts.smp {
+                        Some(n) => n,
+                        None => std::env::var("SVCROUTE_VM_SMP")
+                            .ok()
+                            .map(|v| v.parse().context("SVCROUTE_VM_SMP"))
+                            .transpose()?
+                            .unwrap_or(1),
+                    },
                 },
             )?;
             eprintln!(
@@ -208,9 +221,11 @@ pub fn main(args: &[String]) -> Result<()> {
             println!(
                 "usage: cargo xtask vm <fetch|build|all|run|capture|test-agent|test-sched|bench> [options]"
             );
-            println!("  bench [--services N]   (default 10000 services x 10 real servers)");
             println!(
-                "  run --script FILE [--out DIR] [--timeout SECS] [--memory MB] [--add SRC:DEST]..."
+                "  bench [--services N] [--smp N] [--agent PATH] [--compare PATH]   (default 10000 services x 10 real servers, 1 vCPU)"
+            );
+            println!(
+                "  run --script FILE [--out DIR] [--timeout SECS] [--memory MB] [--smp N] [--add SRC:DEST]..."
             );
             println!("  build [--add SRC:DEST]...");
             println!("  fetch [--kernel linux-image-VERSION-amd64 | --latest-kernel]");

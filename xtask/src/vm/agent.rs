@@ -100,6 +100,13 @@ echo "agent_apply_process $t0 $t1" >> /out/times
 ipvsadm -S -n | wc -l > /out/agent_lines
 t0=$(up); $A agent --once -f /data/big.yaml 2>/out/noop.log; t1=$(up)
 echo "agent_noop_process $t0 $t1" >> /out/times
+# With --compare: no-op resyncs of this agent and another build, interleaved on the same table.
+if [ -x /data/svcroute_b ]; then
+  for i in 1 2 3; do
+    $A agent --once -f /data/big.yaml 2>/out/noop_a$i.log
+    /data/svcroute_b agent --once -f /data/big.yaml 2>/out/noop_b$i.log
+  done
+fi
 # Floors for a full dump of the same table: ipvsadm's own netlink listing (one GET_DEST dump
 # per virtual server, as the agent's) and one read of /proc/net/ip_vs (the whole table as text).
 t0=$(up); ipvsadm -L -n > /dev/null; t1=$(up)
@@ -129,24 +136,35 @@ t0=$(up); $A nft-sync -f /data/big9.yaml --previous /data/big.yaml > /out/nft_ch
 echo "nft_change_process $t0 $t1" >> /out/times
 "#;
 
-/// `cargo xtask vm bench [--services N]`: 10,000 services x 10 real servers by default.
+/// `cargo xtask vm bench [--services N] [--smp N] [--agent PATH] [--compare PATH]`: 10,000
+/// services x 10 real servers by default, on one vCPU unless `--smp`. `--agent` runs a given
+/// static agent instead of building one; `--compare` adds another build whose no-op resyncs
+/// alternate with the agent's on the same table (paired runs in one boot).
 pub fn bench(args: &[String]) -> Result<()> {
     let mut services = 10_000;
+    let mut smp = 1;
+    let mut agent = None;
+    let mut compare = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
         match a.as_str() {
-            "--services" => {
-                services = it
-                    .next()
-                    .context("--services N")?
-                    .parse()
-                    .context("--services N")?
-            }
+            "--services" => services = value("--services N")?.parse().context("--services N")?,
+            "--smp" => smp = value("--smp N")?.parse().context("--smp N")?,
+            "--agent" => agent = Some(PathBuf::from(value("--agent PATH")?)),
+            "--compare" => compare = Some(PathBuf::from(value("--compare PATH")?)),
             other => bail!("unknown option {other:?}"),
         }
     }
     let paths = Paths::new();
-    let agent = prepare(&paths)?;
+    let agent = match agent {
+        Some(a) => {
+            fetch::fetch(&paths, None, false)?;
+            image::build(&paths, &[])?;
+            a
+        }
+        None => prepare(&paths)?,
+    };
     let work = paths.cache.join("bench");
     std::fs::create_dir_all(&work)?;
     let big = work.join("big.yaml");
@@ -156,18 +174,23 @@ pub fn bench(args: &[String]) -> Result<()> {
     let script = work.join("bench.sh");
     std::fs::write(&script, BENCH)?;
     let out = work.join("out");
+    let mut add = vec![
+        (agent, "/data/svcroute".into()),
+        (big, "/data/big.yaml".into()),
+        (big9, "/data/big9.yaml".into()),
+    ];
+    if let Some(b) = compare {
+        add.push((b, "/data/svcroute_b".into()));
+    }
     let report = run::run(
         &paths,
         &run::RunConfig {
             script,
             out: out.clone(),
             timeout: std::time::Duration::from_secs(1800),
-            add: vec![
-                (agent, "/data/svcroute".into()),
-                (big, "/data/big.yaml".into()),
-                (big9, "/data/big9.yaml".into()),
-            ],
+            add,
             memory_mb: 2048,
+            smp,
         },
     )?;
     if report.rc != 0 {
@@ -178,7 +201,7 @@ pub fn bench(args: &[String]) -> Result<()> {
         );
     }
     let read = |n: &str| std::fs::read_to_string(out.join(n)).unwrap_or_default();
-    println!("# {services} services x 10 real servers, Debian kernel in qemu (TCG), 1 vCPU");
+    println!("# {services} services x 10 real servers, Debian kernel in qemu (TCG), {smp} vCPU");
     println!(
         "rules: plan {} lines, after agent {}, after ipvsadm -R {}",
         read("plan_lines").trim(),
@@ -199,7 +222,19 @@ pub fn bench(args: &[String]) -> Result<()> {
     for f in ["nft_apply.txt", "nft_change.txt"] {
         print!("{f:<16} {}", read(f));
     }
-    for log in ["apply.log", "noop.log", "change_once.log", "running.log"] {
+    let logs = [
+        "apply.log",
+        "noop.log",
+        "noop_a1.log",
+        "noop_b1.log",
+        "noop_a2.log",
+        "noop_b2.log",
+        "noop_a3.log",
+        "noop_b3.log",
+        "change_once.log",
+        "running.log",
+    ];
+    for log in logs {
         for l in read(log).lines().filter(|l| l.contains("sync: sent")) {
             let fields: Vec<&str> = l
                 .split_whitespace()
@@ -213,7 +248,7 @@ pub fn bench(args: &[String]) -> Result<()> {
             println!("{log:<16} sync {ms:>9} ms  {}", fields.join(" "));
         }
         for l in read(log).lines() {
-            for what in ["sync phases: ", "loaded: "] {
+            for what in ["sync phases: ", "loaded: ", "dumped the IPVS table: "] {
                 if let Some(rest) = l.split(what).nth(1) {
                     println!("{log:<16} {what}{rest}");
                 }

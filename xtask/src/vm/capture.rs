@@ -37,6 +37,7 @@ pub fn capture(paths: &Paths) -> Result<()> {
                 timeout: Duration::from_secs(300),
                 add: Vec::new(),
                 memory_mb: 512,
+                smp: 1,
             },
         )?;
         if report.rc != 0 {

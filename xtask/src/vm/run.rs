@@ -26,6 +26,9 @@ pub struct RunConfig {
     pub add: Vec<(PathBuf, String)>,
     /// Guest memory.
     pub memory_mb: u32,
+    /// Virtual CPUs (`-smp`); with more than one, qemu runs one host thread per vCPU
+    /// (multi-threaded TCG, its default for x86 guests on x86 hosts).
+    pub smp: u32,
 }
 
 /// What a run produced.
@@ -95,7 +98,7 @@ pub fn run(paths: &Paths, config: &RunConfig) -> Result<RunReport> {
             "-m",
             &config.memory_mb.to_string(),
             "-smp",
-            "1",
+            &config.smp.max(1).to_string(),
         ])
         .args([
             "-nodefaults",

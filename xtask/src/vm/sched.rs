@@ -212,6 +212,7 @@ fn run_sched(record_traces: bool) -> Result<()> {
             timeout: Duration::from_secs(900),
             add,
             memory_mb: 512,
+            smp: 1,
         },
     )?;
     let stderr = std::fs::read_to_string(out.join("stderr")).unwrap_or_default();
