@@ -6,61 +6,15 @@
 // names, the live region, the picture as text). Screenshots at 1280 px and 390 px in $ARTIFACTS.
 //
 // Environment: BASE_URL, ARTIFACTS, CHROMIUM (as e2e.mjs).
-import { chromium } from "playwright-core";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ART, BASE, assert, eq, run } from "./harness.mjs";
 
-const BASE = process.env.BASE_URL ?? "http://127.0.0.1:8080/";
-const ART = process.env.ARTIFACTS ?? "target/e2e";
-const EXE = process.env.CHROMIUM ?? "/usr/bin/chromium";
-mkdirSync(ART, { recursive: true });
-
-const deadline = setTimeout(() => {
-  console.log("widget e2e: timed out after 300 s");
-  process.exit(2);
-}, 300_000);
-
-let passed = 0;
-let failed = 0;
-const shots = [];
+const suite = run("widget e2e", { timeoutSeconds: 300 });
+const { step, shot, shots, problems } = suite;
 const metrics = {};
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-function eq(a, b, msg) {
-  const sa = JSON.stringify(a);
-  const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}: got ${sa}, want ${sb}`);
-}
-async function shot(page, name, what, fullPage = true) {
-  await page.screenshot({ path: join(ART, `${name}.png`), fullPage });
-  shots.push({ file: `${name}.png`, what });
-}
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${String(e.stack ?? e).split("\n").slice(0, 6).join("\n     ")}`);
-  }
-}
-
-const browser = await chromium.launch({
-  executablePath: EXE,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const problems = [];
-function watch(page, label) {
-  page.on("pageerror", (e) => problems.push(`${label}: page error: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`${label}: console error: ${m.text()}`);
-  });
-  page.setDefaultTimeout(20_000);
-}
+const browser = await suite.launch();
+const watch = (page, label) => suite.watch(page, label);
 const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
 
 await step("the lesson page: three widgets in shadow roots, a quiz fed by on(\"connection\")", async () => {
@@ -460,11 +414,6 @@ await step("no page errors, no console errors", async () => {
   eq(problems, [], "problems");
 });
 
-await browser.close();
-clearTimeout(deadline);
 writeFileSync(join(ART, "widget-shots.json"), JSON.stringify({ metrics, shots }, null, 2));
 console.log(`widget e2e metrics: 2,000 Services (${metrics.manifest2000Bytes} bytes): paste ${metrics.paste2000Ms} ms to the planned picture; keystroke: input handled in ${metrics.keystrokeInputMs} ms, planned after ${metrics.keystrokePlannedMs} ms; a send ${metrics.send2000Ms} ms; link ${metrics.link2000Bytes} bytes`);
-console.log(`widget e2e screenshots (${shots.length}) in ${ART}:`);
-for (const s of shots) console.log(`  ${s.file}: ${s.what}`);
-console.log(`widget e2e: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await suite.finish();
