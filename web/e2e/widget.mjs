@@ -117,6 +117,64 @@ await step("mount is strict: unknown option, scenario, language, view, scheduler
   eq(await api.evaluate(() => document.getElementById("w1").shadowRoot?.childElementCount ?? 0), 0, "nothing mounted by a bad call");
 });
 
+await step("mount, send's target, setManifest and on check their arguments' types (no trap in the module)", async () => {
+  const r = await api.evaluate(async () => {
+    const el = document.getElementById("w1");
+    const out = {};
+    const msg = (f) => {
+      try {
+        f();
+        return "no error";
+      } catch (e) {
+        return `${e instanceof Error}|${e.name}|${e.message}`;
+      }
+    };
+    // Not an element: a clear Error, not a TypeError from inside the binding.
+    out.nullElement = msg(() => window.sr.mount(null, {}));
+    out.selector = msg(() => window.sr.mount("#w1", {}));
+    // A target given as an address must be one of the cluster's entry points.
+    out.target = msg(() => window.sr.mount(el, { scenario: "clusterip", target: "10.1.2.3:80" }));
+    const h = window.sr.mount(el, { scenario: "clusterip", view: "compact", lang: "en" });
+    // A number where text belongs used to trap the module ("memory access out of bounds").
+    out.setNumber = msg(() => h.setManifest(42));
+    out.onNumber = msg(() => h.on(5, () => {}));
+    out.onNotFunction = msg(() => h.on("connection", 5));
+    out.stillSends = (await h.send({})).length;
+    h.destroy();
+    return out;
+  });
+  assert(r.nullElement.startsWith("true|SvcrouteError|") && r.nullElement.includes("DOM element"), r.nullElement);
+  assert(r.selector.startsWith("true|SvcrouteError|") && r.selector.includes("DOM element"), r.selector);
+  assert(r.target.startsWith("true|SvcrouteError|") && r.target.includes("10.97.97.97:80"), `the valid targets named: ${r.target}`);
+  assert(r.setNumber.startsWith("true|SvcrouteError|") && r.setNumber.includes("string"), r.setNumber);
+  assert(r.onNumber.startsWith("true|SvcrouteError|") && r.onNumber.includes("connection"), r.onNumber);
+  assert(r.onNotFunction.startsWith("true|SvcrouteError|") && r.onNotFunction.includes("function"), r.onNotFunction);
+  eq(r.stillSends, 1, "the widget still works");
+});
+
+await step("the host page's inherited styles (font, letter-spacing, text-transform, alignment) stop at the shadow root", async () => {
+  const look = (hostile) =>
+    api.evaluate(async (hostile) => {
+      const el = document.createElement("div");
+      if (hostile) {
+        el.style.cssText =
+          "font: italic 27px/3 'Courier New', monospace; color: rgb(200, 0, 0); letter-spacing: 4px; text-transform: uppercase; text-align: right; word-spacing: 9px; white-space: pre";
+      }
+      document.body.append(el);
+      const h = window.sr.mount(el, { scenario: "clusterip", view: "compact", lang: "en" });
+      await new Promise((r) => setTimeout(r, 100));
+      const pick = (sel) => {
+        const s = getComputedStyle(el.shadowRoot.querySelector(sel));
+        return [s.fontFamily, s.fontSize, s.fontStyle, s.color, s.letterSpacing, s.textTransform, s.textAlign, s.wordSpacing, s.lineHeight, s.whiteSpace].join(" | ");
+      };
+      const out = { try: pick("[data-testid=try]"), button: pick("[data-testid=send-one]"), label: pick("[data-testid=picture] text") };
+      h.destroy();
+      el.remove();
+      return out;
+    }, hostile);
+  eq(await look(true), await look(false), "the widget's text looks the same inside a hostile element");
+});
+
 await step("the handle: send, on (page and API), setManifest, replacement, destroy", async () => {
   const r = await api.evaluate(async () => {
     const el = document.getElementById("w1");
