@@ -521,14 +521,7 @@ fn mount_options(v: &JsValue) -> Result<MountOptions, JsValue> {
 /// state in the URL fragment; by default only the full view does). A broken `manifest`
 /// throws its diagnostics. The widget lives in the element's open shadow root; mounting into
 /// an element that holds a widget replaces it (the old handle becomes inert).
-#[wasm_bindgen]
-pub fn mount(element: JsValue, options: JsValue) -> Result<Playground, JsValue> {
-    let element: web_sys::Element = element.dyn_into().map_err(|v| {
-        message_error(&format!(
-            "mount: the first argument must be a DOM element, not {}",
-            v.js_typeof().as_string().unwrap_or_default()
-        ))
-    })?;
+pub fn mount(element: web_sys::Element, options: JsValue) -> Result<Playground, JsValue> {
     let opts = mount_options(&options)?;
     install_panic_hook();
     let window = web_sys::window().ok_or_else(|| message_error("mount needs a browser window"))?;
@@ -652,6 +645,19 @@ pub fn mount(element: JsValue, options: JsValue) -> Result<Playground, JsValue> 
     });
     widget::MOUNTED.with(|m| m.borrow_mut().push(inner.clone()));
     Ok(Playground { inner })
+}
+
+/// `mount` for JS: the element is checked here (a binding typed `Element` would let `null` or
+/// a selector string through unchecked, to fail inside with a `TypeError`).
+#[wasm_bindgen(js_name = mount)]
+pub fn mount_js(element: JsValue, options: JsValue) -> Result<Playground, JsValue> {
+    let element: web_sys::Element = element.dyn_into().map_err(|v| {
+        message_error(&format!(
+            "mount: the first argument must be a DOM element, not {}",
+            v.js_typeof().as_string().unwrap_or_default()
+        ))
+    })?;
+    mount(element, options)
 }
 
 fn install_panic_hook() {
