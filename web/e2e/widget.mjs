@@ -33,6 +33,8 @@ await step("the lesson page: three widgets in shadow roots, a quiz fed by on(\"c
   await p.click("#send-six");
   await p.locator("#clusterip [data-testid=conn]").nth(5).waitFor();
   await p.check("#quiz-rr input[value='2/2/2']");
+  // The burst button counts the teacher's two clients, not the scenario's three.
+  eq(await p.locator("#clusterip [data-testid=burst]").innerText(), "Burst: 6 connections from 2 clients", "the burst label");
   await p.locator("#quiz-rr .verdict.right").waitFor();
   // Sent from the widget's own button: the event fires too.
   // The lesson's own clients (the quiz asks about 10.0.0.7, the first).
