@@ -8,67 +8,18 @@
 // keyboard only (the embedding page and the widget: widget.mjs). Then the timings: first render, re-plan in the browser.
 //
 // Environment: BASE_URL (http://127.0.0.1:PORT/), ARTIFACTS (a folder), CHROMIUM (a binary).
-import { chromium } from "playwright-core";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { englishSentences as englishOn } from "./english.mjs";
-
-const BASE = process.env.BASE_URL ?? "http://127.0.0.1:8080/";
-const ART = process.env.ARTIFACTS ?? "target/e2e";
-const EXE = process.env.CHROMIUM ?? "/usr/bin/chromium";
-mkdirSync(ART, { recursive: true });
+import { ART, BASE, assert, eq, run } from "./harness.mjs";
 
 // The whole run is bounded.
-const deadline = setTimeout(() => {
-  console.log("e2e: timed out after 360 s");
-  process.exit(2);
-}, 360_000);
-
-let passed = 0;
-let failed = 0;
-const shots = [];
+const suite = run("e2e", { timeoutSeconds: 360, stackLines: 5 });
+const { step, shot, shots, problems } = suite;
 const metrics = {};
 const started = Date.now();
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-function eq(a, b, msg) {
-  const sa = JSON.stringify(a);
-  const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}: got ${sa}, want ${sb}`);
-}
-
-async function shot(page, name, what) {
-  const path = join(ART, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  shots.push({ file: `${name}.png`, what });
-}
-
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${String(e.stack ?? e).split("\n").slice(0, 5).join("\n     ")}`);
-  }
-}
-
-const browser = await chromium.launch({
-  executablePath: EXE,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const problems = [];
-function watch(page, label) {
-  page.on("pageerror", (e) => problems.push(`${label}: page error: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`${label}: console error: ${m.text()}`);
-  });
-  page.setDefaultTimeout(15_000);
-}
+const browser = await suite.launch();
+const watch = (page, label) => suite.watch(page, label, { timeout: 15_000 });
 
 const pods = (page) => page.locator("[data-testid=picture] [data-testid=pod]");
 const conns = (page) => page.locator("[data-testid=conn]");
@@ -770,12 +721,7 @@ await step("no page errors, no console errors", async () => {
   eq(problems, [], "problems");
 });
 
-await browser.close();
-clearTimeout(deadline);
 metrics.e2eSeconds = +((Date.now() - started) / 1000).toFixed(1);
 writeFileSync(join(ART, "shots.json"), JSON.stringify({ metrics, shots }, null, 2));
 console.log(`e2e metrics: first render ${metrics.firstRenderMs} ms after navigation start; re-plan ${metrics.replanMeanMs} ms mean over 500 (single calls: median ${metrics.replanMedianMs} ms, p95 ${metrics.replanP95Ms} ms, timer resolution 0.1 ms); route of 6 connections ${metrics.route6Ms} ms; e2e ${metrics.e2eSeconds} s`);
-console.log(`e2e screenshots (${shots.length}) in ${ART}:`);
-for (const s of shots) console.log(`  ${s.file}: ${s.what}`);
-console.log(`e2e: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await suite.finish();

@@ -7,45 +7,14 @@
 // of each state in $ARTIFACTS (30-*.png).
 //
 // Environment: BASE_URL, ARTIFACTS, CHROMIUM (as e2e.mjs).
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { englishSentences } from "./english.mjs";
+import { ART, BASE, assert, eq, run } from "./harness.mjs";
 
-const BASE = process.env.BASE_URL ?? "http://127.0.0.1:8080/";
-const ART = process.env.ARTIFACTS ?? "target/e2e";
-const EXE = process.env.CHROMIUM ?? "/usr/bin/chromium";
-mkdirSync(ART, { recursive: true });
-
-const deadline = setTimeout(() => {
-  console.log("modes e2e: timed out after 240 s");
-  process.exit(2);
-}, 240_000);
-
-let passed = 0;
-let failed = 0;
-const shots = [];
+const suite = run("modes e2e", { timeoutSeconds: 240 });
+const { step, shots, problems } = suite;
 let shotTaken = false;
 
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-function eq(a, b, msg) {
-  const sa = JSON.stringify(a);
-  const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}: got ${sa}, want ${sb}`);
-}
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${String(e.stack ?? e).split("\n").slice(0, 6).join("\n     ")}`);
-  }
-}
 /** The widget `sel` at 1280 px and at 390 px. */
 async function shots2(page, sel, name, what) {
   for (const width of [1280, 390]) {
@@ -62,18 +31,10 @@ async function shots2(page, sel, name, what) {
   await page.setViewportSize({ width: 1280, height: 900 });
 }
 
-const browser = await chromium.launch({
-  executablePath: EXE,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const problems = [];
+const browser = await suite.launch();
 const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
 const p = await ctx.newPage();
-p.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-p.on("console", (m) => {
-  if (m.type() === "error") problems.push(`console error: ${m.text()}`);
-});
-p.setDefaultTimeout(20_000);
+suite.watch(p, "");
 await p.goto(new URL("examples/embed.html", BASE).href);
 await p.locator("#ports [data-testid=modes]").waitFor();
 await p.evaluate(async () => {
@@ -231,8 +192,7 @@ await step("Chinese labels", async () => {
 
 await step("the playground: the modes panel, and the agent's nftables table beside ipvsadm -Ln", async () => {
   const g = await ctx.newPage();
-  g.on("pageerror", (e) => problems.push(`playground: page error: ${e.message}`));
-  g.setDefaultTimeout(20_000);
+  suite.watch(g, "playground", { console: false });
   await g.goto(BASE);
   await g.locator("[data-testid=picture] [data-testid=pod]").nth(2).waitFor();
   const nft = await g.locator("[data-testid=nft-ipvs]").innerText();
@@ -254,8 +214,7 @@ await step("the playground: the modes panel, and the agent's nftables table besi
 
 await step("the playground's modes panel: no replay while closed; opened, the sends made meanwhile are replayed", async () => {
   const g = await ctx.newPage();
-  g.on("pageerror", (e) => problems.push(`playground: page error: ${e.message}`));
-  g.setDefaultTimeout(20_000);
+  suite.watch(g, "playground", { console: false });
   await g.goto(BASE);
   await g.locator("[data-testid=picture] [data-testid=pod]").nth(2).waitFor();
   const mp = g.locator("[data-testid=modes-panel]");
@@ -283,8 +242,7 @@ await step("the playground's modes panel: no replay while closed; opened, the se
 
 await step("a link reproduces the modes view: the ConfigMap's mode, the refusing Pods, the panel open", async () => {
   const g = await ctx.newPage();
-  g.on("pageerror", (e) => problems.push(`playground: page error: ${e.message}`));
-  g.setDefaultTimeout(20_000);
+  suite.watch(g, "playground", { console: false });
   await g.goto(BASE);
   await g.locator("[data-testid=picture] [data-testid=pod]").nth(2).waitFor();
   const mp = g.locator("[data-testid=modes-panel]");
@@ -314,8 +272,7 @@ await step("a link reproduces the modes view: the ConfigMap's mode, the refusing
   eq(before.running, "iptables", "the sends went through iptables");
   eq(before.refusing, [refusing], "one Pod refuses");
   const h = await ctx.newPage();
-  h.on("pageerror", (e) => problems.push(`modes link: page error: ${e.message}`));
-  h.setDefaultTimeout(20_000);
+  suite.watch(h, "modes link", { console: false });
   await h.goto(new URL(hash, BASE).href);
   await h.locator("[data-testid=modes-panel] [data-testid=mode-iptables] [data-testid=hl]").first().waitFor();
   eq(await seen(h), before, "the link shows what the learner saw");
@@ -326,8 +283,7 @@ await step("a link reproduces the modes view: the ConfigMap's mode, the refusing
   // into an open page keeps its panel open by design, and the page then writes `mv=1` back
   // into the hash, so a reload after it raced with that write.)
   const o = await ctx.newPage();
-  o.on("pageerror", (e) => problems.push(`old link: page error: ${e.message}`));
-  o.setDefaultTimeout(20_000);
+  suite.watch(o, "old link", { console: false });
   await o.goto(new URL("#s=clusterip&c=1", BASE).href);
   await o.locator("[data-testid=picture] [data-testid=pod]").nth(2).waitFor();
   eq(await o.locator("[data-testid=modes-panel]").getAttribute("open"), null, "an old link: the panel closed");
@@ -340,9 +296,4 @@ await step("a link reproduces the modes view: the ConfigMap's mode, the refusing
 });
 
 await step("no page errors", async () => eq(problems, [], "page errors"));
-await browser.close();
-clearTimeout(deadline);
-console.log(`modes e2e screenshots (${shots.length}) in ${ART}:`);
-for (const s of shots) console.log(`  ${s.file}: ${s.what}`);
-console.log(`modes e2e: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await suite.finish();

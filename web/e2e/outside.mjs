@@ -11,41 +11,11 @@
 // Screenshots at 1280 px and 390 px in $ARTIFACTS (outside-*.png).
 //
 // Environment: BASE_URL, ARTIFACTS, CHROMIUM (as e2e.mjs).
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { ART, BASE, assert, eq, run } from "./harness.mjs";
 
-const BASE = process.env.BASE_URL ?? "http://127.0.0.1:8080/";
-const ART = process.env.ARTIFACTS ?? "target/e2e";
-const EXE = process.env.CHROMIUM ?? "/usr/bin/chromium";
-mkdirSync(ART, { recursive: true });
-
-const deadline = setTimeout(() => {
-  console.log("outside e2e: timed out after 240 s");
-  process.exit(2);
-}, 240_000);
-
-let passed = 0;
-let failed = 0;
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-function eq(a, b, msg) {
-  const sa = JSON.stringify(a);
-  const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}: got ${sa}, want ${sb}`);
-}
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${String(e.stack ?? e).split("\n").slice(0, 5).join("\n     ")}`);
-  }
-}
+const suite = run("outside e2e", { timeoutSeconds: 240, stackLines: 5 });
+const { step } = suite;
 /** A screenshot at 1280 px and at 390 px (the viewport is restored). */
 async function shots(page, name) {
   const vp = page.viewportSize();
@@ -56,18 +26,8 @@ async function shots(page, name) {
   await page.setViewportSize(vp);
 }
 
-const browser = await chromium.launch({
-  executablePath: EXE,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const problems = [];
-function watch(page, label) {
-  page.on("pageerror", (e) => problems.push(`${label}: page error: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`${label}: console error: ${m.text()}`);
-  });
-  page.setDefaultTimeout(20_000);
-}
+const browser = await suite.launch();
+const watch = (page, label) => suite.watch(page, label);
 const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
 
 async function open(page, fragment = "") {
@@ -490,8 +450,4 @@ await step("11. the handle: send, on/unsubscribe, setManifest, replacement, shad
 });
 
 await w.close();
-await browser.close();
-clearTimeout(deadline);
-for (const x of problems) console.log(`problem: ${x}`);
-console.log(`outside e2e: ${passed} passed, ${failed} failed`);
-process.exit(failed > 0 || problems.length > 0 ? 1 : 0);
+await suite.finish({ problemsFail: true });

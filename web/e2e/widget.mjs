@@ -6,61 +6,15 @@
 // names, the live region, the picture as text). Screenshots at 1280 px and 390 px in $ARTIFACTS.
 //
 // Environment: BASE_URL, ARTIFACTS, CHROMIUM (as e2e.mjs).
-import { chromium } from "playwright-core";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ART, BASE, assert, eq, run } from "./harness.mjs";
 
-const BASE = process.env.BASE_URL ?? "http://127.0.0.1:8080/";
-const ART = process.env.ARTIFACTS ?? "target/e2e";
-const EXE = process.env.CHROMIUM ?? "/usr/bin/chromium";
-mkdirSync(ART, { recursive: true });
-
-const deadline = setTimeout(() => {
-  console.log("widget e2e: timed out after 300 s");
-  process.exit(2);
-}, 300_000);
-
-let passed = 0;
-let failed = 0;
-const shots = [];
+const suite = run("widget e2e", { timeoutSeconds: 300 });
+const { step, shot, shots, problems } = suite;
 const metrics = {};
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-function eq(a, b, msg) {
-  const sa = JSON.stringify(a);
-  const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}: got ${sa}, want ${sb}`);
-}
-async function shot(page, name, what, fullPage = true) {
-  await page.screenshot({ path: join(ART, `${name}.png`), fullPage });
-  shots.push({ file: `${name}.png`, what });
-}
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${String(e.stack ?? e).split("\n").slice(0, 6).join("\n     ")}`);
-  }
-}
-
-const browser = await chromium.launch({
-  executablePath: EXE,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const problems = [];
-function watch(page, label) {
-  page.on("pageerror", (e) => problems.push(`${label}: page error: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`${label}: console error: ${m.text()}`);
-  });
-  page.setDefaultTimeout(20_000);
-}
+const browser = await suite.launch();
+const watch = (page, label) => suite.watch(page, label);
 const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
 
 await step("the lesson page: three widgets in shadow roots, a quiz fed by on(\"connection\")", async () => {
@@ -79,6 +33,8 @@ await step("the lesson page: three widgets in shadow roots, a quiz fed by on(\"c
   await p.click("#send-six");
   await p.locator("#clusterip [data-testid=conn]").nth(5).waitFor();
   await p.check("#quiz-rr input[value='2/2/2']");
+  // The burst button counts the teacher's two clients, not the scenario's three.
+  eq(await p.locator("#clusterip [data-testid=burst]").innerText(), "Burst: 6 connections from 2 clients", "the burst label");
   await p.locator("#quiz-rr .verdict.right").waitFor();
   // Sent from the widget's own button: the event fires too.
   // The lesson's own clients (the quiz asks about 10.0.0.7, the first).
@@ -161,6 +117,64 @@ await step("mount is strict: unknown option, scenario, language, view, scheduler
     for (const part of parts) assert(errors[i].includes(part), `try ${i}: ${errors[i]} lacks ${part}`);
   });
   eq(await api.evaluate(() => document.getElementById("w1").shadowRoot?.childElementCount ?? 0), 0, "nothing mounted by a bad call");
+});
+
+await step("mount, send's target, setManifest and on check their arguments' types (no trap in the module)", async () => {
+  const r = await api.evaluate(async () => {
+    const el = document.getElementById("w1");
+    const out = {};
+    const msg = (f) => {
+      try {
+        f();
+        return "no error";
+      } catch (e) {
+        return `${e instanceof Error}|${e.name}|${e.message}`;
+      }
+    };
+    // Not an element: a clear Error, not a TypeError from inside the binding.
+    out.nullElement = msg(() => window.sr.mount(null, {}));
+    out.selector = msg(() => window.sr.mount("#w1", {}));
+    // A target given as an address must be one of the cluster's entry points.
+    out.target = msg(() => window.sr.mount(el, { scenario: "clusterip", target: "10.1.2.3:80" }));
+    const h = window.sr.mount(el, { scenario: "clusterip", view: "compact", lang: "en" });
+    // A number where text belongs used to trap the module ("memory access out of bounds").
+    out.setNumber = msg(() => h.setManifest(42));
+    out.onNumber = msg(() => h.on(5, () => {}));
+    out.onNotFunction = msg(() => h.on("connection", 5));
+    out.stillSends = (await h.send({})).length;
+    h.destroy();
+    return out;
+  });
+  assert(r.nullElement.startsWith("true|SvcrouteError|") && r.nullElement.includes("DOM element"), r.nullElement);
+  assert(r.selector.startsWith("true|SvcrouteError|") && r.selector.includes("DOM element"), r.selector);
+  assert(r.target.startsWith("true|SvcrouteError|") && r.target.includes("10.97.97.97:80"), `the valid targets named: ${r.target}`);
+  assert(r.setNumber.startsWith("true|SvcrouteError|") && r.setNumber.includes("string"), r.setNumber);
+  assert(r.onNumber.startsWith("true|SvcrouteError|") && r.onNumber.includes("connection"), r.onNumber);
+  assert(r.onNotFunction.startsWith("true|SvcrouteError|") && r.onNotFunction.includes("function"), r.onNotFunction);
+  eq(r.stillSends, 1, "the widget still works");
+});
+
+await step("the host page's inherited styles (font, letter-spacing, text-transform, alignment) stop at the shadow root", async () => {
+  const look = (hostile) =>
+    api.evaluate(async (hostile) => {
+      const el = document.createElement("div");
+      if (hostile) {
+        el.style.cssText =
+          "font: italic 27px/3 'Courier New', monospace; color: rgb(200, 0, 0); letter-spacing: 4px; text-transform: uppercase; text-align: right; word-spacing: 9px; white-space: pre";
+      }
+      document.body.append(el);
+      const h = window.sr.mount(el, { scenario: "clusterip", view: "compact", lang: "en" });
+      await new Promise((r) => setTimeout(r, 100));
+      const pick = (sel) => {
+        const s = getComputedStyle(el.shadowRoot.querySelector(sel));
+        return [s.fontFamily, s.fontSize, s.fontStyle, s.color, s.letterSpacing, s.textTransform, s.textAlign, s.wordSpacing, s.lineHeight, s.whiteSpace].join(" | ");
+      };
+      const out = { try: pick("[data-testid=try]"), button: pick("[data-testid=send-one]"), label: pick("[data-testid=picture] text") };
+      h.destroy();
+      el.remove();
+      return out;
+    }, hostile);
+  eq(await look(true), await look(false), "the widget's text looks the same inside a hostile element");
 });
 
 await step("the handle: send, on (page and API), setManifest, replacement, destroy", async () => {
@@ -460,11 +474,6 @@ await step("no page errors, no console errors", async () => {
   eq(problems, [], "problems");
 });
 
-await browser.close();
-clearTimeout(deadline);
 writeFileSync(join(ART, "widget-shots.json"), JSON.stringify({ metrics, shots }, null, 2));
 console.log(`widget e2e metrics: 2,000 Services (${metrics.manifest2000Bytes} bytes): paste ${metrics.paste2000Ms} ms to the planned picture; keystroke: input handled in ${metrics.keystrokeInputMs} ms, planned after ${metrics.keystrokePlannedMs} ms; a send ${metrics.send2000Ms} ms; link ${metrics.link2000Bytes} bytes`);
-console.log(`widget e2e screenshots (${shots.length}) in ${ART}:`);
-for (const s of shots) console.log(`  ${s.file}: ${s.what}`);
-console.log(`widget e2e: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await suite.finish();

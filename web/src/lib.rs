@@ -521,7 +521,6 @@ fn mount_options(v: &JsValue) -> Result<MountOptions, JsValue> {
 /// state in the URL fragment; by default only the full view does). A broken `manifest`
 /// throws its diagnostics. The widget lives in the element's open shadow root; mounting into
 /// an element that holds a widget replaces it (the old handle becomes inert).
-#[wasm_bindgen]
 pub fn mount(element: web_sys::Element, options: JsValue) -> Result<Playground, JsValue> {
     let opts = mount_options(&options)?;
     install_panic_hook();
@@ -582,6 +581,23 @@ pub fn mount(element: web_sys::Element, options: JsValue) -> Result<Playground, 
             }
         }
     }
+    // A target given as an address must be one of the cluster's entry points (a DNS name
+    // is left to `send`, which resolves it with the client's search path).
+    if let (Some(t), Some(m)) = (&opts.target, start.model.as_deref())
+        && t.parse::<std::net::SocketAddr>().is_ok()
+    {
+        let entries: Vec<&str> = m
+            .services
+            .iter()
+            .flat_map(|s| s.entries.iter().map(|e| e.target.as_str()))
+            .collect();
+        if !entries.contains(&t.as_str()) {
+            return Err(message_error(&format!(
+                "mount options: target {t:?} is no entry point of this cluster; targets: {}",
+                entries.join(", ")
+            )));
+        }
+    }
     let bridge = Rc::new(widget::Bridge::new());
     *bridge.clients.borrow_mut() = Rc::new(start.clients());
     *bridge.target.borrow_mut() = opts.target;
@@ -629,6 +645,19 @@ pub fn mount(element: web_sys::Element, options: JsValue) -> Result<Playground, 
     });
     widget::MOUNTED.with(|m| m.borrow_mut().push(inner.clone()));
     Ok(Playground { inner })
+}
+
+/// `mount` for JS: the element is checked here (a binding typed `Element` would let `null` or
+/// a selector string through unchecked, to fail inside with a `TypeError`).
+#[wasm_bindgen(js_name = mount)]
+pub fn mount_js(element: JsValue, options: JsValue) -> Result<Playground, JsValue> {
+    let element: web_sys::Element = element.dyn_into().map_err(|v| {
+        message_error(&format!(
+            "mount: the first argument must be a DOM element, not {}",
+            v.js_typeof().as_string().unwrap_or_default()
+        ))
+    })?;
+    mount(element, options)
 }
 
 fn install_panic_hook() {

@@ -4,9 +4,12 @@
 /// The id of the injected `<style>` element.
 pub const STYLE_ID: &str = "svcroute-style";
 
-/// The CSS.
+/// The CSS. A shadow root stops the host page's selectors but not inheritance: `.sr-host`,
+/// the root's one element, resets every inherited property (`all: initial`), so a page's
+/// font, `letter-spacing`, `text-transform` or `text-align` never reach the widget.
 pub const CSS: &str = r#"
 :host{display:block}
+.sr-host{all:initial;display:block}
 .sr-visually-hidden{position:absolute!important;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
 .sr-skip{position:absolute;left:-9999px;top:auto}
 .sr-skip:focus{position:static;display:inline-block;margin:4px 0;padding:4px 8px;background:var(--accent);color:#fff;border-radius:6px}

@@ -297,12 +297,19 @@ impl Playground {
 
     /// `on("connection", callback)`: calls `callback(connection)` for every connection the
     /// widget sends, from the page or from `send`. Returns a function that unsubscribes.
-    pub fn on(&self, event: &str, callback: Function) -> Result<Function, JsValue> {
-        if event != "connection" {
+    pub fn on(&self, event: JsValue, callback: JsValue) -> Result<Function, JsValue> {
+        // Checked here, not by the binding: a value of another type would reach the module
+        // unchecked.
+        let name = event.as_string();
+        if name.as_deref() != Some("connection") {
+            let got = name.unwrap_or_else(|| event.js_typeof().as_string().unwrap_or_default());
             return Err(crate::message_error(&format!(
-                "on: unknown event {event:?}; events: connection"
+                "on: unknown event {got:?}; events: connection"
             )));
         }
+        let Some(callback) = callback.dyn_ref::<Function>().cloned() else {
+            return Err(crate::message_error("on: the callback must be a function"));
+        };
         let bridge = self.inner.bridge.clone();
         let id = bridge.next_listener.get();
         bridge.next_listener.set(id + 1);
@@ -318,11 +325,18 @@ impl Playground {
     /// Replaces the manifests. A broken text throws its diagnostics (an `Error` named
     /// `SvcrouteError`, as `plan` throws) and the widget keeps its last good state.
     #[wasm_bindgen(js_name = setManifest)]
-    pub fn set_manifest(&self, text: &str) -> Result<(), JsValue> {
+    pub fn set_manifest(&self, text: JsValue) -> Result<(), JsValue> {
         let bridge = &self.inner.bridge;
         if !bridge.alive.get() {
             return Err(crate::message_error(INERT));
         }
+        // A string binding would let a number or an object through to the module unchecked.
+        let Some(text) = text.as_string() else {
+            return Err(crate::message_error(
+                "setManifest: the manifest must be a string (YAML or JSON text)",
+            ));
+        };
+        let text = text.as_str();
         let config = Config {
             scheduler: bridge.scheduler.get(),
             ..Config::default()

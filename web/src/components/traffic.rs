@@ -48,6 +48,13 @@ pub fn traffic(props: &PanelProps) -> Html {
     };
     let has_target = entry.is_some();
     let clients = state.clients();
+    // The burst goes from every client in turn: the label counts the widget's own clients
+    // (a teacher's `clients` option may give two, or five).
+    let burst = match (state.lang, clients.len()) {
+        (Lang::En, 1) => format!("Burst: {BURST} connections from 1 client"),
+        (Lang::En, n) => format!("Burst: {BURST} connections from {n} clients"),
+        (Lang::Zh, n) => format!("突发：{n} 个客户端共 {BURST} 个连接"),
+    };
     html! {
         <div class="sr-traffic" data-testid="traffic">
             <div class="sr-row">
@@ -101,7 +108,7 @@ pub fn traffic(props: &PanelProps) -> Html {
                 <button type="button" class="sr-primary" data-testid="send-one" disabled={!has_target}
                     onclick={send(1, false)}>{ t.send_one }</button>
                 <button type="button" class="sr-primary" data-testid="burst" disabled={!has_target}
-                    onclick={send(BURST, true)}>{ t.burst }</button>
+                    onclick={send(BURST, true)}>{ burst }</button>
             </div>
             <div class="sr-row sr-clock" role="group" aria-label={t.clock}>
                 <span>{ t.clock }{ ": " }<output data-testid="clock" data-ms={state.clock_ms.to_string()}>{ clock_text(state.clock_ms) }</output></span>
