@@ -146,6 +146,19 @@ impl<'a> Fast<'a> {
         self.line_start = nl + 1;
     }
 
+    /// Moves the cursor from the line ending at `nl` to the line starting at `ls`; each line
+    /// between is empty (its `\n` is at its start).
+    fn lines_to(&mut self, nl: usize, ls: usize) {
+        let mut at = nl;
+        loop {
+            self.next_line(at);
+            if self.line_start >= ls {
+                break;
+            }
+            at = self.line_start;
+        }
+    }
+
     /// Processes the next content line (or the end of the text), queueing its events.
     fn step(&mut self) -> R<()> {
         if self.state == State::Start {
@@ -604,16 +617,7 @@ impl<'a> Fast<'a> {
                 // The last line has no `\n`: saphyr's end markers differ there.
                 return Err(Declined);
             }
-            // Move the cursor to this line.
-            // (Each line between is empty: its `\n` is at its start.)
-            let mut at = nl;
-            loop {
-                self.next_line(at);
-                if self.line_start >= ls {
-                    break;
-                }
-                at = self.line_start;
-            }
+            self.lines_to(nl, ls);
             let v = value.get_or_insert_with(|| String::from(first));
             if empty == 0 {
                 v.push(' ');
@@ -904,14 +908,7 @@ impl<'a> Fast<'a> {
         if q - ls <= parent || (escaped && empty > 0) {
             return Err(Declined);
         }
-        let mut at = nl;
-        loop {
-            self.next_line(at);
-            if self.line_start >= ls {
-                break;
-            }
-            at = self.line_start;
-        }
+        self.lines_to(nl, ls);
         if !escaped {
             if empty == 0 {
                 s.push(' ');
