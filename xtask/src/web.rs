@@ -7,7 +7,7 @@
 //! - `cargo xtask serve [--addr 127.0.0.1:8080]`: builds, then serves the repository's page
 //!   (`index.html`, `pkg/`, `examples/`) until killed.
 //! - [`test`], called by `cargo xtask test`: the bundle size (JS + wasm, gzip, at most
-//!   670 KiB; issue 12 aims at 600; `cargo xtask web` prints it too), wasm-bindgen tests in node (the JS API against the CLI's checked-in JSON) and
+//!   676 KiB; issue 12 aims at 600; `cargo xtask web` prints it too), wasm-bindgen tests in node (the JS API against the CLI's checked-in JSON) and
 //!   in headless Chromium (the components), the JS API against the CLI binary in node, and the
 //!   end-to-end tests in headless Chromium against the served page (`e2e.mjs`: the
 //!   playground; `widget.mjs`: the embeddable widget, large manifests, history and
@@ -45,9 +45,10 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// shared keys, every parser message and the scenarios' comments in Chinese): 667 KiB. Session
 /// 5 measured the levers (see ARCHITECTURE.md "Choices", WASM build): the core at opt-level
 /// `s` costs 89 KiB and at 3 costs 210 KiB, so it stays at `z`; the JS API's text transfer
-/// (`text_arg`) added 1 KiB: 668 KiB. The guard sits just above, so the bundle cannot grow
-/// unnoticed; the 600 KiB aim is not met.
-const BUNDLE_LIMIT: u64 = 670 * 1024;
+/// (`text_arg`) added 1 KiB: 668 KiB; the reader's borrowed tree (`Cow` strings), the YAML fast
+/// path's multi-line values and the build's new indexes brought it to 673 KiB. The guard sits
+/// just above, so the bundle cannot grow unnoticed; the 600 KiB aim is not met.
+const BUNDLE_LIMIT: u64 = 676 * 1024;
 
 /// `cargo xtask web`.
 pub fn web(args: &[String]) -> Result<()> {
