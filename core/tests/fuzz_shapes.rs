@@ -13,27 +13,16 @@ mod shapes;
 
 use arbitrary::Unstructured;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed};
 
-/// Fixed seeds: the same cases on every run (the fuzzers explore; this guards).
-fn config(cases: u32, seed: u64) -> Config {
-    Config {
-        cases,
-        rng_seed: RngSeed::Fixed(seed),
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
-
-fn bytes() -> impl Strategy<Value = Vec<u8>> {
-    proptest::collection::vec(any::<u8>(), 64..4096)
-}
+#[path = "support/seeded.rs"]
+mod seeded;
+use seeded::{bytes, config};
 
 proptest! {
     #![proptest_config(config(256, 8))]
 
     #[test]
-    fn manifest_tree(data in bytes()) {
+    fn manifest_tree(data in bytes(4096)) {
         let mut u = Unstructured::new(&data);
         if let Ok((text, is_json)) = shapes::manifest(&mut u) {
             shapes::check_read(&text, is_json);
@@ -41,7 +30,7 @@ proptest! {
     }
 
     #[test]
-    fn load_plan_route(data in bytes()) {
+    fn load_plan_route(data in bytes(4096)) {
         let mut u = Unstructured::new(&data);
         if let Ok((text, _)) = shapes::manifest(&mut u) {
             shapes::check_load_plan_route(&text);

@@ -14,28 +14,18 @@ mod yaml_subset;
 
 use arbitrary::Unstructured;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed};
 use svcroute_core::manifest::yaml::fast::agrees_with_saphyr;
 
-fn config(cases: u32, seed: u64) -> Config {
-    Config {
-        cases,
-        rng_seed: RngSeed::Fixed(seed),
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
-
-fn bytes() -> impl Strategy<Value = Vec<u8>> {
-    proptest::collection::vec(any::<u8>(), 64..2048)
-}
+#[path = "support/seeded.rs"]
+mod seeded;
+use seeded::{bytes, config};
 
 proptest! {
     #![proptest_config(config(2000, 0x5eed_fa57))]
 
     /// Documents in the subset: the fast path reads them, exactly as saphyr does.
     #[test]
-    fn subset_reads_like_saphyr(data in bytes()) {
+    fn subset_reads_like_saphyr(data in bytes(2048)) {
         let mut u = Unstructured::new(&data);
         if let Ok(doc) = yaml_subset::document(&mut u) {
             let got = agrees_with_saphyr(&doc.text);
@@ -48,7 +38,7 @@ proptest! {
 
     /// A few edits away: the fast path agrees with saphyr or declines, never differs.
     #[test]
-    fn near_the_subset_agrees_or_declines(data in bytes()) {
+    fn near_the_subset_agrees_or_declines(data in bytes(2048)) {
         let mut u = Unstructured::new(&data);
         if let Ok(doc) = yaml_subset::document(&mut u)
             && let Ok(text) = yaml_subset::mutate(&mut u, &doc.text)
