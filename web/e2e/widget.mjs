@@ -463,6 +463,9 @@ await step("accessibility: skip link after the scenario bar, Pod actions named, 
     assert(["service", "target", "client"].includes(landed), `skip link led to ${landed}`);
     const names = await p.locator("[data-testid=pod-row]").evaluateAll((rows) => rows.map((r) => [r.dataset.pod, [...r.querySelectorAll("button")].map((b) => b.getAttribute("aria-label"))]));
     for (const [pod, labels] of names) for (const l of labels) assert(l && l.includes(pod), `a Pod action without its Pod: ${l} (${pod})`);
+    const scales = await p.locator("[data-testid=workload]").evaluateAll((rows) => rows.map((r) => [r.dataset.workload, [...r.querySelectorAll("button")].map((b) => b.getAttribute("aria-label"))]));
+    assert(scales.length > 0, "a workload row");
+    for (const [w, labels] of scales) for (const l of labels) assert(l && l.includes(w), `a scale button without its workload: ${l} (${w})`);
     await p.click("[data-testid=burst]");
     await p.locator("[data-testid=conn]").nth(5).waitFor();
     const live = p.locator("[data-testid=announce]");
