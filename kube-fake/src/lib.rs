@@ -277,12 +277,26 @@ impl Fake {
         }
     }
 
-    /// Serves again on the same address after [`Fake::kill`].
+    /// Serves again on the same address after [`Fake::kill`]. The port may be held for a
+    /// moment by a client's socket (a client reconnecting while nothing listens can be given
+    /// the very port as its own, the self-connect of an ephemeral port): the bind is retried
+    /// for up to five seconds on `AddrInUse`.
     pub fn restart(&mut self) -> std::io::Result<()> {
-        if self.server.is_none() {
-            let listener = TcpListener::bind(self.addr)?;
-            self.server = Some(serve(listener, Arc::clone(&self.inner)));
+        if self.server.is_some() {
+            return Ok(());
         }
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(self.addr) {
+                Ok(l) => break l,
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        self.server = Some(serve(listener, Arc::clone(&self.inner)));
         Ok(())
     }
 

@@ -37,7 +37,7 @@ await step("the lesson page: three widgets in shadow roots, a quiz fed by on(\"c
   eq(await p.locator("#clusterip [data-testid=burst]").innerText(), "Burst: 6 connections from 2 clients", "the burst label");
   await p.locator("#quiz-rr .verdict.right").waitFor();
   // Sent from the widget's own button: the event fires too.
-  // The lesson's own clients (the quiz asks about 10.0.0.7, the first).
+  // The lesson's own clients (the quiz asks about carol, 10.244.0.60, the first).
   await p.locator("#affinity [data-testid=client]").selectOption({ index: 0 });
   for (let i = 0; i < 3; i++) await p.locator("#affinity [data-testid=send-one]").click();
   await p.check("#quiz-affinity input[value='spread']");
@@ -152,6 +152,25 @@ await step("mount, send's target, setManifest and on check their arguments' type
   assert(r.onNumber.startsWith("true|SvcrouteError|") && r.onNumber.includes("connection"), r.onNumber);
   assert(r.onNotFunction.startsWith("true|SvcrouteError|") && r.onNotFunction.includes("function"), r.onNotFunction);
   eq(r.stillSends, 1, "the widget still works");
+});
+
+await step("mount draws before it returns: the picture, the rules and the controls are there at once", async () => {
+  const r = await api.evaluate(() => {
+    const el = document.getElementById("w1");
+    const h = window.sr.mount(el, { scenario: "nodeport", lang: "en", url: false });
+    // No await between mount and these reads: what a host page's next line sees.
+    const root = el.shadowRoot;
+    const out = {
+      pods: root.querySelectorAll("[data-testid=picture] [data-testid=pod]").length,
+      rules: root.querySelector("[data-testid=rules]")?.textContent ?? "",
+      send: !!root.querySelector("[data-testid=send-one]"),
+    };
+    h.destroy();
+    return out;
+  });
+  eq(r.pods, 3, "the scenario's three Pods drawn");
+  assert(r.rules.includes("TCP") && r.rules.includes("rr"), `the ipvsadm -Ln view filled: ${r.rules.slice(0, 120)}`);
+  assert(r.send, "the send button is there");
 });
 
 await step("the host page's inherited styles (font, letter-spacing, text-transform, alignment) stop at the shadow root", async () => {
@@ -444,6 +463,9 @@ await step("accessibility: skip link after the scenario bar, Pod actions named, 
     assert(["service", "target", "client"].includes(landed), `skip link led to ${landed}`);
     const names = await p.locator("[data-testid=pod-row]").evaluateAll((rows) => rows.map((r) => [r.dataset.pod, [...r.querySelectorAll("button")].map((b) => b.getAttribute("aria-label"))]));
     for (const [pod, labels] of names) for (const l of labels) assert(l && l.includes(pod), `a Pod action without its Pod: ${l} (${pod})`);
+    const scales = await p.locator("[data-testid=workload]").evaluateAll((rows) => rows.map((r) => [r.dataset.workload, [...r.querySelectorAll("button")].map((b) => b.getAttribute("aria-label"))]));
+    assert(scales.length > 0, "a workload row");
+    for (const [w, labels] of scales) for (const l of labels) assert(l && l.includes(w), `a scale button without its workload: ${l} (${w})`);
     await p.click("[data-testid=burst]");
     await p.locator("[data-testid=conn]").nth(5).waitFor();
     const live = p.locator("[data-testid=announce]");

@@ -637,6 +637,7 @@ pub fn mount(element: web_sys::Element, options: JsValue) -> Result<Playground, 
         bridge: Some(widget::BridgeRef(bridge.clone())),
     };
     let handle = yew::Renderer::<App>::with_root_and_props(host, props).render();
+    draw_now();
     let inner = Rc::new(widget::Inner {
         handle: std::cell::RefCell::new(Some(handle)),
         bridge,
@@ -645,6 +646,20 @@ pub fn mount(element: web_sys::Element, options: JsValue) -> Result<Playground, 
     });
     widget::MOUNTED.with(|m| m.borrow_mut().push(inner.clone()));
     Ok(Playground { inner })
+}
+
+/// Runs Yew's scheduler to the end now: Yew draws on a microtask after `render()`, and `mount`
+/// is synchronous, so the widget is on the page (its picture, panels and controls) when `mount`
+/// returns. The first poll of `yew::scheduler::flush` drains every queue; the future is then
+/// dropped (the microtask Yew queued finds nothing left to do). Inside a Yew callback (a widget
+/// mounted from another's event) the scheduler is busy and this does nothing: the drawing
+/// follows when that callback returns.
+fn draw_now() {
+    use std::future::Future;
+    let mut flush = std::pin::pin!(yew::scheduler::flush());
+    let _ = flush
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
 }
 
 /// `mount` for JS: the element is checked here (a binding typed `Element` would let `null` or

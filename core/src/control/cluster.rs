@@ -666,14 +666,16 @@ impl Builder {
                 )
             };
             let wkey = format!("{}/{}", w.kind.as_str(), w.meta.id);
-            // (name, the Node a DaemonSet Pod is for, terminating)
-            let mut made: Vec<(String, Option<&Node>, bool)> = Vec::new();
+            // (name, the Node a DaemonSet Pod is for, terminating, the Pod's index: the
+            // ordinal of a StatefulSet Pod, the place of a ReplicaSet Pod's name in its
+            // workload's sequence of names, deleted names counted)
+            let mut made: Vec<(String, Option<&Node>, bool, usize)> = Vec::new();
             match w.kind {
                 WorkloadKind::StatefulSet => {
                     for i in 0..w.replicas {
                         let name = format!("{}-{i}", w.meta.id.name);
                         let terminating = state(&name).1;
-                        made.push((name, None, terminating));
+                        made.push((name, None, terminating, i as usize));
                     }
                 }
                 WorkloadKind::DaemonSet => {
@@ -690,7 +692,7 @@ impl Builder {
                             let name = format!("{}-{}", w.meta.id.name, random_suffix(&mut rng));
                             let (deleted, terminating) = state(&name);
                             if !deleted {
-                                made.push((name, Some(*node), terminating));
+                                made.push((name, Some(*node), terminating, 0));
                                 break;
                             }
                         }
@@ -702,7 +704,7 @@ impl Builder {
                     let mut active = 0u32;
                     // Bounded: a deleted Pod's name is skipped and a terminating one not
                     // counted; there are at most as many of them as tweaks.
-                    for _ in 0..w.replicas as usize + tweaks.pods.len() {
+                    for index in 0..w.replicas as usize + tweaks.pods.len() {
                         if active == w.replicas {
                             break;
                         }
@@ -719,11 +721,21 @@ impl Builder {
                         if !terminating {
                             active += 1;
                         }
-                        made.push((name, None, terminating));
+                        made.push((name, None, terminating, index));
                     }
                 }
             }
-            for (i, (name, node, terminating)) in made.into_iter().enumerate() {
+            // The default scheduler spreads a workload's replicas over the Nodes
+            // (PodTopologySpread's system-default constraint on the hostname and
+            // LeastAllocated scoring): the workload's Nodes are ranked once, and its Pod of
+            // index k goes to the (k mod n)-th. A function of the workload and the Pod's own
+            // index, never of the other Pods: deleting one moves none of the rest.
+            let ranked = if daemon {
+                Vec::new()
+            } else {
+                spread_order(seed, &wkey, &eligible)
+            };
+            for (i, (name, node, terminating, index)) in made.into_iter().enumerate() {
                 let mut labels = w.template_labels.clone();
                 match w.kind {
                     WorkloadKind::Deployment => {
@@ -738,7 +750,7 @@ impl Builder {
                 let id = ObjectRef::new(w.meta.id.namespace.clone(), name.clone());
                 let Some(node) = node
                     .or_else(|| kept_node(previous, &id, &eligible))
-                    .or_else(|| pick_node(seed, &id, &eligible))
+                    .or_else(|| ranked.get(index % ranked.len().max(1)).copied())
                 else {
                     continue;
                 };
@@ -2027,6 +2039,23 @@ fn pick_node<'n>(seed: u64, id: &ObjectRef, nodes: &[&'n Node]) -> Option<&'n No
         .iter()
         .copied()
         .max_by_key(|n| mix(seed ^ fnv_from(pod, &[n.meta.id.name.as_bytes()])))
+}
+
+/// `nodes` in the order a workload's Pods are spread over them: by a hash of the workload and
+/// each Node's name (as [`pick_node`] ranks Nodes for one Pod), so two workloads start on
+/// different Nodes and adding or removing a Node keeps the others' order.
+fn spread_order<'n>(seed: u64, workload: &str, nodes: &[&'n Node]) -> Vec<&'n Node> {
+    let w = fnv_from(FNV_OFFSET, &[b"spread/", workload.as_bytes(), b"/"]);
+    let mut ranked: Vec<(u64, &'n Node)> = nodes
+        .iter()
+        .map(|n| (mix(seed ^ fnv_from(w, &[n.meta.id.name.as_bytes()])), *n))
+        .collect();
+    // Highest first; Node names are unique, so ties of the hash fall to the name.
+    ranked.sort_unstable_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| a.1.meta.id.name.cmp(&b.1.meta.id.name))
+    });
+    ranked.into_iter().map(|(_, n)| n).collect()
 }
 
 /// The Node named `name` of `nodes` (sorted by name).

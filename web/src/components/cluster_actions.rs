@@ -86,11 +86,11 @@ pub fn cluster_actions(props: &PanelProps) -> Html {
                 html! {
                     <div class="sr-row sr-workload" data-testid="workload" data-workload={w.id.clone()}>
                         <span>{ format!("{} {}", w.kind.as_str(), w.id) }</span>
-                        <button type="button" class="sr-small" aria-label={format!("{} − 1", t.replicas)} disabled={replicas == 0}
+                        <button type="button" class="sr-small" aria-label={format!("{} {}: {} − 1", w.kind.as_str(), w.id, t.replicas)} disabled={replicas == 0}
                             data-testid="scale-down"
                             onclick={dispatch(Action::Scale { workload: id.clone(), replicas: replicas.saturating_sub(1) })}>{ "−" }</button>
                         <output data-testid="replicas">{ format!("{replicas} {}", t.replicas) }</output>
-                        <button type="button" class="sr-small" aria-label={format!("{} + 1", t.replicas)} disabled={replicas >= MAX_REPLICAS}
+                        <button type="button" class="sr-small" aria-label={format!("{} {}: {} + 1", w.kind.as_str(), w.id, t.replicas)} disabled={replicas >= MAX_REPLICAS}
                             data-testid="scale-up"
                             onclick={dispatch(Action::Scale { workload: id.clone(), replicas: replicas + 1 })}>{ "+" }</button>
                     </div>
