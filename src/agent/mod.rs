@@ -198,7 +198,9 @@ pub struct SyncReport {
     pub draining: usize,
     /// `sendmsg` calls that carried them.
     pub sends: u64,
-    /// Wall time.
+    /// Wall time of the whole sync: the dump, the IPVS and address changes, the nftables
+    /// half and the conntrack cleanup (what kube-proxy's `sync_proxy_rules_duration_seconds`
+    /// covers).
     pub elapsed: Duration,
     /// Where the time went, phase by phase (full syncs: the address and table dumps, the
     /// compare, the sends, the netfilter half).
@@ -398,6 +400,9 @@ impl Dataplane {
         self.clean_conntrack(desired, true);
         phases.lap("conntrack", t);
         r.phases = phases;
+        // The whole sync, as kube-proxy's sync_proxy_rules_duration_seconds: both halves and
+        // the conntrack cleanup.
+        r.elapsed = started.elapsed();
         Ok(r)
     }
 
@@ -423,6 +428,7 @@ impl Dataplane {
             r.messages += nft.sync(&desired.netfilter, false)? as u64; // set elements only
         }
         self.clean_conntrack(desired, false);
+        r.elapsed = started.elapsed();
         Ok(r)
     }
 
