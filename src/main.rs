@@ -93,6 +93,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::NftSync(args) => {
+            // What a full sync found in the kernel's tables, as the agent logs it.
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::INFO)
+                .with_writer(std::io::stderr)
+                .init();
             let Some(cluster) = load(&args.manifests)? else {
                 return Ok(ExitCode::FAILURE);
             };

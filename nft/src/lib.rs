@@ -9,6 +9,8 @@
 //! - [`expr`]: the expressions the agent's rules use (payload, cmp, lookup, meta, bitwise,
 //!   immediate/verdict, ct, fib, masq, reject, counter) as typed values;
 //! - [`build`]: tables, chains, sets, elements and rules as messages, and NFNL batches;
+//! - [`dump`]: the kernel's view of a table read back (GET requests and dump replies as
+//!   values to compare: chains, set shapes, canonical rule expressions, elements);
 //! - [`ct`]: ctnetlink, the conntrack table's dump and entry deletion (another nfnetlink
 //!   subsystem on the same framing), held to Debian's `conntrack` (`tests/ct_vectors/`).
 //!
@@ -24,6 +26,7 @@ extern crate alloc;
 pub mod attr;
 pub mod build;
 pub mod ct;
+pub mod dump;
 pub mod expr;
 pub mod msg;
 

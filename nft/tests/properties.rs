@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
-use svcroute_ipvs::netlink::{NetlinkMessage, parse_messages};
+use svcroute_ipvs::netlink::{FamilyMessage, NetlinkMessage, parse_messages};
 use svcroute_nft::NftMessage;
 use svcroute_nft::build::{self, SetElem};
 use svcroute_nft::expr::{Expr, Verdict};
@@ -96,6 +96,34 @@ proptest! {
         if let Ok(msgs) = parse_messages::<NftMessage>(&bytes) {
             let again = svcroute_ipvs::netlink::emit_messages(&msgs);
             prop_assert_eq!(parse_messages::<NftMessage>(&again).unwrap(), msgs);
+        }
+    }
+
+    /// The byte-level element reader never panics, and on any element list it reads what the
+    /// attribute tree reads.
+    #[test]
+    fn element_reader_agrees_with_the_tree(
+        keys in proptest::collection::vec(
+            (proptest::collection::vec(any::<u8>(), 1..20),
+             proptest::option::of(proptest::collection::vec(any::<u8>(), 1..20))),
+            0..10),
+        flip in proptest::option::of((any::<prop::sample::Index>(), any::<u8>())),
+    ) {
+        let elems: Vec<SetElem> =
+            keys.into_iter().map(|(key, key_end)| SetElem { key, key_end }).collect();
+        let mut bytes = Vec::new();
+        build::new_elements(10, "svcroute", "cluster-ip", None, &elems).msg.emit(&mut bytes);
+        if let Some((i, b)) = flip {
+            let at = i.index(bytes.len());
+            bytes[at] = b;
+        }
+        let mut lean = Vec::new();
+        let read = svcroute_nft::dump::for_each_element(&bytes, |(k, e)| {
+            lean.push(SetElem { key: k.to_vec(), key_end: e.map(<[u8]>::to_vec) })
+        });
+        if flip.is_none() {
+            prop_assert_eq!(read.unwrap(), Some("cluster-ip"));
+            prop_assert_eq!(lean, elems);
         }
     }
 

@@ -198,10 +198,12 @@ pub struct SyncReport {
     pub draining: usize,
     /// `sendmsg` calls that carried them.
     pub sends: u64,
-    /// Wall time.
+    /// Wall time of the whole sync: the dump, the IPVS and address changes, the nftables
+    /// half and the conntrack cleanup (what kube-proxy's `sync_proxy_rules_duration_seconds`
+    /// covers).
     pub elapsed: Duration,
     /// Where the time went, phase by phase (full syncs: the address and table dumps, the
-    /// compare, the sends, the netfilter half).
+    /// compare, the sends, the netfilter half read back and sent, the conntrack cleanup).
     pub phases: Phases,
 }
 
@@ -392,12 +394,21 @@ impl Dataplane {
         phases.0.append(&mut r.phases.0);
         let t = Instant::now();
         if let Some(nft) = &mut self.nft {
-            r.messages += nft.sync(&desired.netfilter, true)? as u64; // tables replaced
+            // The tables read back and compared (nft_read), then only what differs sent.
+            let (messages, read) = nft.sync(&desired.netfilter, true)?;
+            r.messages += messages as u64;
+            phases.0.push(("nft_read", read));
+            phases
+                .0
+                .push(("nft_send", t.elapsed().saturating_sub(read)));
         }
-        let t = phases.lap("nft", t);
+        let t = Instant::now();
         self.clean_conntrack(desired, true);
         phases.lap("conntrack", t);
         r.phases = phases;
+        // The whole sync, as kube-proxy's sync_proxy_rules_duration_seconds: both halves and
+        // the conntrack cleanup.
+        r.elapsed = started.elapsed();
         Ok(r)
     }
 
@@ -420,9 +431,10 @@ impl Dataplane {
         }
         let mut r = self.converge(observed, Some(index), desired, started)?;
         if let Some(nft) = &mut self.nft {
-            r.messages += nft.sync(&desired.netfilter, false)? as u64; // set elements only
+            r.messages += nft.sync(&desired.netfilter, false)?.0 as u64; // set elements only
         }
         self.clean_conntrack(desired, false);
+        r.elapsed = started.elapsed();
         Ok(r)
     }
 

@@ -90,7 +90,8 @@ use big_manifest::big_manifest;
 
 /// The benchmark script: the agent (both halves) from empty, a no-op resync, one endpoint
 /// change (one-shot and in a running agent), then `ipvsadm -R` of the same rules from empty,
-/// and the netfilter half alone (`nft-sync`) from empty and for the endpoint change.
+/// and the netfilter half alone (`nft-sync`) from empty, as a no-op full resync, and for the
+/// endpoint change.
 const BENCH: &str = r#"A=/data/svcroute
 up() { cut -d' ' -f1 /proc/uptime; }
 $A plan -f /data/big.yaml -o ipvsadm > /tmp/plan.txt
@@ -132,6 +133,9 @@ ipvsadm -S -n | wc -l > /out/ipvsadm_lines
 nft delete table ip svcroute
 t0=$(up); $A nft-sync -f /data/big.yaml > /out/nft_apply.txt; t1=$(up)
 echo "nft_sync_process $t0 $t1" >> /out/times
+# A full resync of the same tables: read back, compared, nothing sent.
+t0=$(up); $A nft-sync -f /data/big.yaml > /out/nft_noop.txt; t1=$(up)
+echo "nft_noop_process $t0 $t1" >> /out/times
 t0=$(up); $A nft-sync -f /data/big9.yaml --previous /data/big.yaml > /out/nft_change.txt; t1=$(up)
 echo "nft_change_process $t0 $t1" >> /out/times
 "#;
@@ -219,7 +223,7 @@ pub fn bench(args: &[String]) -> Result<()> {
             );
         }
     }
-    for f in ["nft_apply.txt", "nft_change.txt"] {
+    for f in ["nft_apply.txt", "nft_noop.txt", "nft_change.txt"] {
         print!("{f:<16} {}", read(f));
     }
     let logs = [
