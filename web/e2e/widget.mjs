@@ -334,6 +334,9 @@ await step("2,000 Services: paste and keystroke timings, a short link", async ()
     return performance.now() - t0;
   }, big);
   metrics.paste2000Ms = Math.round(paste);
+  // The paste's 10,000 changes are drawn to 200 rows until asked.
+  eq(await p.locator("[data-testid=op]").count(), 200, "changes drawn");
+  assert((await p.locator("[data-testid=diff]").innerText()).includes("200 of 10"), "the change list says how many are shown");
   // A keystroke at the end: the input event handled (the page free again), and then planned.
   const key = await p.evaluate(async () => {
     const root = document.querySelector("#app").shadowRoot;
@@ -370,6 +373,11 @@ await step("2,000 Services: paste and keystroke timings, a short link", async ()
   metrics.send2000Ms = Math.round(sends.sort((a, b) => a - b)[1]);
   eq(await p.locator("[data-testid=modes-panel]").getAttribute("data-pending"), "3", "the sends wait for the modes panel");
   eq(await p.locator("[data-testid=editor]").getAttribute("data-windowed"), "true", "only visible lines drawn");
+  // The long lists are drawn to 200 rows until asked (6,000 DNS records).
+  eq(await p.locator("[data-testid=dns] tr").count(), 200, "DNS records drawn");
+  await p.click("[data-testid=dns-all]");
+  await p.locator("[data-testid=dns] tr").nth(2000).waitFor();
+  eq(await p.locator("[data-testid=dns-all]").count(), 0, "the button goes once all are drawn");
   const drawn = await p.locator("[data-testid=editor] .sr-ln").count();
   assert(drawn < 600, `${drawn} gutter lines drawn`);
   await p.waitForFunction(() => location.hash.includes("z="));

@@ -41,6 +41,14 @@ impl Lang {
         }
     }
 
+    /// "{shown} of {total} shown." in this language.
+    pub fn shown_of(self, shown: usize, total: usize) -> String {
+        self.t()
+            .shown_of
+            .replace("{shown}", &shown.to_string())
+            .replace("{total}", &total.to_string())
+    }
+
     /// The other language.
     pub fn other(self) -> Lang {
         match self {
@@ -114,6 +122,10 @@ pub struct Texts {
     pub diff: &'static str,
     pub diff_first: &'static str,
     pub no_change: &'static str,
+    /// A long list cut short: "{shown} of {total} shown."
+    pub shown_of: &'static str,
+    /// The button that draws a long list whole.
+    pub show_all: &'static str,
     pub warnings: &'static str,
     pub in_rules: &'static str,
     pub not_in_rules: &'static str,
@@ -211,6 +223,8 @@ const EN: Texts = Texts {
     diff: "Changes from the previous state",
     diff_first: "From an empty node: what the agent programs first.",
     no_change: "No change.",
+    shown_of: "{shown} of {total} shown.",
+    show_all: "Show all",
     warnings: "Warnings",
     in_rules: "in the rules",
     not_in_rules: "not in the rules",
@@ -308,6 +322,8 @@ const ZH: Texts = Texts {
     diff: "与上一状态相比的变化",
     diff_first: "从空节点开始：代理首先写入的规则。",
     no_change: "无变化。",
+    shown_of: "显示 {shown} 条，共 {total} 条。",
+    show_all: "全部显示",
     warnings: "警告",
     in_rules: "在规则中",
     not_in_rules: "不在规则中",

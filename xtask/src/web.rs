@@ -46,9 +46,11 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// 5 measured the levers (see ARCHITECTURE.md "Choices", WASM build): the core at opt-level
 /// `s` costs 89 KiB and at 3 costs 210 KiB, so it stays at `z`; the JS API's text transfer
 /// (`text_arg`) added 1 KiB: 668 KiB; the reader's borrowed tree (`Cow` strings), the YAML fast
-/// path's multi-line values and the build's new indexes brought it to 673 KiB. The guard sits
+/// path's multi-line values and the build's new indexes brought it to 673 KiB; session 6's
+/// synchronous first draw in `mount`, the replicas' spread and the capped long lists to 676.6.
+/// The guard sits
 /// just above, so the bundle cannot grow unnoticed; the 600 KiB aim is not met.
-const BUNDLE_LIMIT: u64 = 676 * 1024;
+const BUNDLE_LIMIT: u64 = 678 * 1024;
 
 /// `cargo xtask web`.
 pub fn web(args: &[String]) -> Result<()> {

@@ -20,9 +20,17 @@ use super::{PanelProps, clock_text};
 use crate::i18n::Lang;
 use crate::state::Action;
 
+/// How many rows of the change list and of the DNS records are drawn until the learner asks
+/// for all: a 2,000-Service manifest has ~10,000 changes and ~6,000 records, and drawing them
+/// all made a keystroke cost over a second of layout (135,000 layout objects).
+pub const LIST_ROWS: usize = 200;
+
 /// The node's rules.
 #[function_component(Rules)]
 pub fn rules(props: &PanelProps) -> Html {
+    // Hooks first (before any early return): whether the long lists are drawn whole.
+    let all_ops = use_state(|| false);
+    let all_dns = use_state(|| false);
     let state = &props.state;
     let t = state.lang.t();
     let Some(model) = state.model.clone() else {
@@ -82,11 +90,12 @@ pub fn rules(props: &PanelProps) -> Html {
                             if ops.is_empty() {
                                 <p class="sr-muted" data-testid="no-change">{ t.no_change }</p>
                             } else {
-                                <pre class="sr-pre sr-diff">{ for ops.iter().map(|op| {
+                                <pre class="sr-pre sr-diff">{ for ops.iter().take(if *all_ops { usize::MAX } else { LIST_ROWS }).map(|op| {
                                     let (sign, text) = describe(op);
                                     let class = match sign { '+' => "sr-add", '-' => "sr-del", _ => "sr-mod" };
                                     html! { <div class={class} data-testid="op">{ format!("{sign} {text}") }</div> }
                                 }) }</pre>
+                                { more_rows(state.lang, ops.len(), &all_ops, "diff-all") }
                             }
                         </>
                     },
@@ -96,12 +105,13 @@ pub fn rules(props: &PanelProps) -> Html {
             <div class="sr-scroll">
                 <table class="sr-table" data-testid="dns">
                     <tbody>
-                        { for plan.dns.iter().map(|r| html! {
+                        { for plan.dns.iter().take(if *all_dns { usize::MAX } else { LIST_ROWS }).map(|r| html! {
                             <tr><td class="sr-mono">{ r.name.clone() }</td><td>{ format!("{:?}", r.kind) }</td><td class="sr-mono">{ r.value.clone() }</td></tr>
                         }) }
                     </tbody>
                 </table>
             </div>
+            { more_rows(state.lang, plan.dns.len(), &all_dns, "dns-all") }
             <details class="sr-more" data-testid="kubectl" open={!props.compact}>
                 <summary>{ t.kubectl_views }</summary>
                 { for kubectl_views(&model.cluster, state.service_view().map(|s| s.id.as_str())).into_iter().map(|(cmd, text)| html! {
@@ -118,6 +128,23 @@ pub fn rules(props: &PanelProps) -> Html {
                 </ul>
             }
         </div>
+    }
+}
+
+/// Under a list cut to [`LIST_ROWS`]: how many are shown and a button that draws them all.
+fn more_rows(lang: Lang, total: usize, all: &UseStateHandle<bool>, testid: &'static str) -> Html {
+    if **all || total <= LIST_ROWS {
+        return html! {};
+    }
+    let onclick = {
+        let all = all.clone();
+        Callback::from(move |_| all.set(true))
+    };
+    html! {
+        <p class="sr-muted sr-note">
+            { lang.shown_of(LIST_ROWS, total) }{ " " }
+            <button type="button" class="sr-small" data-testid={testid} {onclick}>{ lang.t().show_all }</button>
+        </p>
     }
 }
 
