@@ -101,7 +101,8 @@ button.sr-diag{text-decoration:underline dotted}
 .sr-hits text{fill:#fff!important;font-size:10px}
 .sr-link{stroke:var(--edge);stroke-width:1;fill:none;stroke-dasharray:2 3}
 .sr-arrowhead{fill:var(--edge)}
-.sr-conn path{fill:none;stroke-width:2;opacity:.8}
+.sr-conn path{fill:none;stroke-width:2;opacity:.8;mix-blend-mode:multiply}
+.sr-link{mix-blend-mode:multiply}
 .sr-conn.sr-refused path{stroke:var(--bad)!important;stroke-dasharray:4 3}
 .sr-refused-text{fill:var(--bad)!important}
 @media (prefers-reduced-motion:reduce){.sr-dot{display:none}}
@@ -173,6 +174,7 @@ button.sr-diag{text-decoration:underline dotted}
   .sr-good{background:#12261e;color:#7ee787}.sr-bad{background:#2d1517;color:#ffa198}
   .sr-bl.sr-err{background:#2d1517}.sr-bl.sr-warn,.sr-ln.sr-warn{background:#272115}
   .sr-conn-item.sr-new{background:#0c2d6b}
+  .sr-conn path,.sr-link{mix-blend-mode:screen}
   .sr-chip.ready{background:var(--ready-bg)}.sr-chip.not-ready{background:var(--nr-bg)}.sr-chip.terminating{background:var(--term-bg)}
   .sr-textarea{color:var(--fg)}
   .sr-hint{background:#272115;border-color:#d29922}
