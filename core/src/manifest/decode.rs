@@ -169,8 +169,8 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
         );
         return;
     };
-    let api_version = cx.str(entries, "apiVersion", "");
-    let kind = cx.str(entries, "kind", "");
+    let api_version = cx.str(entries, "apiVersion", &"");
+    let kind = cx.str(entries, "kind", &"");
     let Some((kind, kind_pos)) = kind else {
         let hint = case_hint(entries, "kind");
         cx.err(
@@ -208,7 +208,7 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
     // kubectl flattens objects with `items` (a custom `FooList` too); a `…List` without
     // `items` is an ordinary object, reported below like any other kind.
     if kind.ends_with("List") && entries.iter().any(|e| e.key == "items") {
-        let Some((items, _)) = cx.seq(entries, "items", "") else {
+        let Some((items, _)) = cx.seq(entries, "items", &"") else {
             return;
         };
         for item in items {
@@ -267,10 +267,10 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
         return;
     };
 
-    let meta_entries = cx.map(entries, "metadata", "");
-    let name = meta_entries.and_then(|(m, _)| cx.str(m, "name", "metadata"));
+    let meta_entries = cx.map(entries, "metadata", &"");
+    let name = meta_entries.and_then(|(m, _)| cx.str(m, "name", &"metadata"));
     let namespace = meta_entries
-        .and_then(|(m, _)| cx.str(m, "namespace", "metadata"))
+        .and_then(|(m, _)| cx.str(m, "namespace", &"metadata"))
         .map_or("default", |(ns, _)| ns);
     let cluster_scoped = kind == "Node";
     let name = name.map_or("", |(n, _)| n);
@@ -303,8 +303,11 @@ fn read_object(file: &Arc<str>, node: &Node, out: &mut Read) {
         return;
     };
     let (meta, annotations) = read_meta(&mut cx, kind, id, meta_entries, meta_pos, node.pos);
-    let spec = cx.map(entries, "spec", "").map(|(m, _)| m).unwrap_or(&[]);
-    let status = cx.map(entries, "status", "").map(|(m, _)| m).unwrap_or(&[]);
+    let spec = cx.map(entries, "spec", &"").map(|(m, _)| m).unwrap_or(&[]);
+    let status = cx
+        .map(entries, "status", &"")
+        .map(|(m, _)| m)
+        .unwrap_or(&[]);
     let objects = &mut out.objects;
     match kind {
         "Service" => {
@@ -466,51 +469,61 @@ impl core::fmt::Display for What<'_> {
     }
 }
 
-fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() {
-        return key.to_owned();
+/// A field path (`spec.ports[0]`) as reading passes it down: written out only when a message
+/// is made, so reading a list's items formats and allocates no path.
+trait Path: core::fmt::Display {
+    /// The object's root (written as nothing: its fields' paths are their bare names).
+    fn is_root(&self) -> bool {
+        false
     }
-    // Pushed, not `format!`ed: paths are built for every list item read.
-    let mut s = String::with_capacity(prefix.len() + 1 + key.len());
-    s.push_str(prefix);
-    s.push('.');
-    s.push_str(key);
-    s
+}
+
+impl Path for &str {
+    fn is_root(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl Path for String {
+    fn is_root(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+/// `parent.key[index]`: an item of a list, as [`Cx::objects`] and [`Cx::strings`] give it.
+#[derive(Clone, Copy)]
+struct Item<'p> {
+    parent: &'p dyn Path,
+    key: &'p str,
+    index: usize,
+}
+
+impl core::fmt::Display for Item<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}[{}]", Sub(self.parent, self.key), self.index)
+    }
+}
+
+impl Path for Item<'_> {}
+
+/// `prefix.key` (or `key` at the root), written out for a message.
+fn join(prefix: &dyn Path, key: &str) -> String {
+    Sub(prefix, key).to_string()
 }
 
 /// [`join`] as a value written only when shown: a path for a message that is usually not made.
-struct Sub<'a>(&'a str, &'a str);
+struct Sub<'a>(&'a dyn Path, &'a str);
 
 impl core::fmt::Display for Sub<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        if !self.0.is_empty() {
-            f.write_str(self.0)?;
-            f.write_str(".")?;
+        if !self.0.is_root() {
+            write!(f, "{}.", self.0)?;
         }
         f.write_str(self.1)
     }
 }
 
-/// `path[i]`, without the formatting machinery (built for every list item read).
-fn indexed(path: &str, i: usize) -> String {
-    let mut digits = [0u8; 20];
-    let mut n = i;
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let mut s = String::with_capacity(path.len() + 2 + digits.len() - at);
-    s.push_str(path);
-    s.push('[');
-    s.extend(digits[at..].iter().map(|&d| char::from(d)));
-    s.push(']');
-    s
-}
+impl Path for Sub<'_> {}
 
 impl<'a> Cx<'a> {
     fn err(&mut self, kind: Kind, pos: Pos, message: Msg) {
@@ -610,7 +623,12 @@ impl<'a> Cx<'a> {
             .filter(|n| n.value != Value::Null)
     }
 
-    fn str<'n>(&mut self, m: &'n [Entry<'n>], key: &str, prefix: &str) -> Option<(&'n str, Pos)> {
+    fn str<'n>(
+        &mut self,
+        m: &'n [Entry<'n>],
+        key: &str,
+        prefix: &dyn Path,
+    ) -> Option<(&'n str, Pos)> {
         let node = self.field(m, key)?;
         match &node.value {
             Value::Str(s) => Some((&**s, node.pos)),
@@ -621,7 +639,7 @@ impl<'a> Cx<'a> {
         }
     }
 
-    fn int(&mut self, m: &[Entry], key: &str, prefix: &str) -> Option<(i64, Pos)> {
+    fn int(&mut self, m: &[Entry], key: &str, prefix: &dyn Path) -> Option<(i64, Pos)> {
         let node = self.field(m, key)?;
         match node.value {
             Value::Int(i) => Some((i, node.pos)),
@@ -633,7 +651,7 @@ impl<'a> Cx<'a> {
         }
     }
 
-    fn bool(&mut self, m: &[Entry], key: &str, prefix: &str) -> Option<(bool, Pos)> {
+    fn bool(&mut self, m: &[Entry], key: &str, prefix: &dyn Path) -> Option<(bool, Pos)> {
         let node = self.field(m, key)?;
         match node.value {
             Value::Bool(b) => Some((b, node.pos)),
@@ -648,7 +666,7 @@ impl<'a> Cx<'a> {
         &mut self,
         m: &'n [Entry<'n>],
         key: &str,
-        prefix: &str,
+        prefix: &dyn Path,
     ) -> Option<(&'n [Entry<'n>], Pos)> {
         let node = self.field(m, key)?;
         match &node.value {
@@ -664,7 +682,7 @@ impl<'a> Cx<'a> {
         &mut self,
         m: &'n [Entry<'n>],
         key: &str,
-        prefix: &str,
+        prefix: &dyn Path,
     ) -> Option<(&'n [Node<'n>], Pos)> {
         let node = self.field(m, key)?;
         match &node.value {
@@ -677,18 +695,20 @@ impl<'a> Cx<'a> {
     }
 
     /// Items of a list of objects, with their paths (`spec.ports[0]`).
-    fn objects<'n>(
+    fn objects<'n, 'p>(
         &mut self,
         m: &'n [Entry<'n>],
-        key: &str,
-        prefix: &str,
-    ) -> Vec<(&'n [Entry<'n>], Pos, String)> {
+        key: &'p str,
+        prefix: &'p dyn Path,
+    ) -> Vec<(&'n [Entry<'n>], Pos, Item<'p>)> {
         let mut out = Vec::new();
         if let Some((items, _)) = self.seq(m, key, prefix) {
-            // Only for a list that is there (most optional lists are not).
-            let path = join(prefix, key);
-            for (i, item) in items.iter().enumerate() {
-                let p = indexed(&path, i);
+            for (index, item) in items.iter().enumerate() {
+                let p = Item {
+                    parent: prefix,
+                    key,
+                    index,
+                };
                 match &item.value {
                     Value::Map(e) => out.push((e.as_slice(), item.pos, p)),
                     Value::Null => {}
@@ -700,17 +720,20 @@ impl<'a> Cx<'a> {
     }
 
     /// Items of a list of strings.
-    fn strings<'n>(
+    fn strings<'n, 'p>(
         &mut self,
         m: &'n [Entry<'n>],
-        key: &str,
-        prefix: &str,
-    ) -> Vec<(&'n str, Pos, String)> {
+        key: &'p str,
+        prefix: &'p dyn Path,
+    ) -> Vec<(&'n str, Pos, Item<'p>)> {
         let mut out = Vec::new();
         if let Some((items, _)) = self.seq(m, key, prefix) {
-            let path = join(prefix, key);
-            for (i, item) in items.iter().enumerate() {
-                let p = indexed(&path, i);
+            for (index, item) in items.iter().enumerate() {
+                let p = Item {
+                    parent: prefix,
+                    key,
+                    index,
+                };
                 match &item.value {
                     Value::Str(s) => out.push((&**s, item.pos, p)),
                     _ => self.type_error(item, p, crate::msg!("a string")),
@@ -721,16 +744,21 @@ impl<'a> Cx<'a> {
     }
 
     /// A map of strings (labels, selectors), validated as label keys and values.
-    fn labels(&mut self, m: &[Entry], key: &str, prefix: &str) -> Labels {
+    fn labels(&mut self, m: &[Entry], key: &str, prefix: &dyn Path) -> Labels {
         let mut out = Labels::new();
         let Some((entries, _)) = self.map(m, key, prefix) else {
             return out;
         };
-        let path = join(prefix, key);
+        let path = Sub(prefix, key);
         for e in entries {
             let p = || format!("{path}.{}", e.key);
             if let Err(msg) = validation::qualified_name(&e.key) {
-                self.invalid(e.key_pos, &path, format_args!("{:?}", e.key), msg);
+                self.invalid(
+                    e.key_pos,
+                    &path.to_string(),
+                    format_args!("{:?}", e.key),
+                    msg,
+                );
                 continue;
             }
             let value: &str = match &e.value.value {
@@ -770,7 +798,7 @@ impl<'a> Cx<'a> {
         }
     }
 
-    fn protocol(&mut self, m: &[Entry], prefix: &str) -> Protocol {
+    fn protocol(&mut self, m: &[Entry], prefix: &dyn Path) -> Protocol {
         match self.str(m, "protocol", prefix) {
             // SetDefaults_ServicePort / SetDefaults_ContainerPort: "" is unset.
             None | Some(("", _)) => Protocol::Tcp,
@@ -938,7 +966,7 @@ fn read_meta<'n>(
         _ => validation::dns1123_subdomain(name),
     };
     // ValidateObjectMetaAccessor: generateName is validated as a name prefix.
-    let generate = cx.str(m, "generateName", "metadata");
+    let generate = cx.str(m, "generateName", &"metadata");
     if let Some((g, gpos)) = generate
         && !g.is_empty()
         && let Err(msg) = name_check(kind, &mask_trailing_dash(g))
@@ -1000,11 +1028,11 @@ fn read_meta<'n>(
             msg,
         );
     }
-    let labels = cx.labels(m, "labels", "metadata");
+    let labels = cx.labels(m, "labels", &"metadata");
     let annotations = read_annotations(cx, m);
-    let deleting = cx.str(m, "deletionTimestamp", "metadata").is_some();
+    let deleting = cx.str(m, "deletionTimestamp", &"metadata").is_some();
     let mut controller = None;
-    for (r, _, p) in cx.objects(m, "ownerReferences", "metadata") {
+    for (r, _, p) in cx.objects(m, "ownerReferences", &"metadata") {
         let is_controller = cx.bool(r, "controller", &p).is_some_and(|(b, _)| b);
         let k = cx.str(r, "kind", &p).map(|(s, _)| s.to_owned());
         let n = cx.str(r, "name", &p).map(|(s, _)| s.to_owned());
@@ -1027,7 +1055,7 @@ fn read_meta<'n>(
 /// 256 KiB (`metadata.annotations: Too long: may not be more than 262144 bytes`).
 fn read_annotations<'n>(cx: &mut Cx<'_>, m: &'n [Entry<'n>]) -> Annotations<'n> {
     let mut out = Annotations::new();
-    let Some((entries, pos)) = cx.map(m, "annotations", "metadata") else {
+    let Some((entries, pos)) = cx.map(m, "annotations", &"metadata") else {
         return out;
     };
     let mut total = 0usize;
@@ -1084,7 +1112,7 @@ fn read_service(
     let before = cx.errors;
     // SetDefaults_Service: an empty string is unset for type, sessionAffinity and
     // externalTrafficPolicy (Helm charts render them from empty values).
-    let kind = match cx.str(spec, "type", "spec") {
+    let kind = match cx.str(spec, "type", &"spec") {
         None | Some(("", _)) => ServiceType::ClusterIp,
         Some(("ClusterIP", _)) => ServiceType::ClusterIp,
         Some(("NodePort", _)) => ServiceType::NodePort,
@@ -1102,14 +1130,14 @@ fn read_service(
     };
     let type_name = kind.as_str();
 
-    let selector = Some(cx.labels(spec, "selector", "spec")).filter(|s| !s.is_empty());
+    let selector = Some(cx.labels(spec, "selector", &"spec")).filter(|s| !s.is_empty());
 
     // clusterIP / clusterIPs, as ValidateServiceClusterIPsRelatedFields checks them (the
     // API server copies clusterIP into clusterIPs first, and reports on clusterIPs).
     let single = cx
-        .str(spec, "clusterIP", "spec")
+        .str(spec, "clusterIP", &"spec")
         .filter(|(s, _)| !s.is_empty());
-    let many = cx.strings(spec, "clusterIPs", "spec");
+    let many = cx.strings(spec, "clusterIPs", &"spec");
     let many_pos = cx.field(spec, "clusterIPs").map(|n| n.pos);
     let shown: Vec<&str> = many.iter().map(|(s, _, _)| *s).collect();
     let mut written: Vec<(String, Pos, String)> = Vec::new();
@@ -1134,7 +1162,7 @@ fn read_service(
     if written.is_empty() {
         written.extend(
             many.iter()
-                .map(|(s, p, path)| ((*s).to_owned(), *p, path.clone())),
+                .map(|(s, p, path)| ((*s).to_owned(), *p, path.to_string())),
         );
     }
     let all: Vec<&str> = written.iter().map(|(s, _, _)| s.as_str()).collect();
@@ -1194,12 +1222,12 @@ fn read_service(
 
     // ipFamilies, ipFamilyPolicy
     let mut ip_families = Vec::new();
-    for (f, pos, path) in cx.strings(spec, "ipFamilies", "spec") {
+    for (f, pos, path) in cx.strings(spec, "ipFamilies", &"spec") {
         let fam = match f {
             "IPv4" => Family::V4,
             "IPv6" => Family::V6,
             _ => {
-                cx.unsupported(pos, &path, f, &["IPv4", "IPv6"]);
+                cx.unsupported(pos, &path.to_string(), f, &["IPv4", "IPv6"]);
                 continue;
             }
         };
@@ -1214,7 +1242,7 @@ fn read_service(
         ip_families.push(fam);
     }
     let ip_family_policy_loc = cx.field(spec, "ipFamilyPolicy").map(|n| cx.loc(n.pos));
-    let ip_family_policy = match cx.str(spec, "ipFamilyPolicy", "spec") {
+    let ip_family_policy = match cx.str(spec, "ipFamilyPolicy", &"spec") {
         None => None,
         Some(("SingleStack", _)) => Some(IpFamilyPolicy::SingleStack),
         Some(("PreferDualStack", _)) => Some(IpFamilyPolicy::PreferDualStack),
@@ -1289,7 +1317,7 @@ fn read_service(
     let mut names_seen: BTreeSet<String> = BTreeSet::new();
     let mut ports_seen: BTreeSet<(u16, Protocol)> = BTreeSet::new();
     let mut node_ports_seen: BTreeSet<(u16, Protocol)> = BTreeSet::new();
-    let port_items = cx.objects(spec, "ports", "spec");
+    let port_items = cx.objects(spec, "ports", &"spec");
     let multiple = port_items.len() > 1;
     for (m, pos, path) in port_items {
         let name = cx
@@ -1429,10 +1457,10 @@ fn read_service(
 
     // externalIPs
     let mut external_ips = Vec::new();
-    for (s, pos, path) in cx.strings(spec, "externalIPs", "spec") {
-        if let Some(ip) = cx.ip(s, pos, &path) {
+    for (s, pos, path) in cx.strings(spec, "externalIPs", &"spec") {
+        if let Some(ip) = cx.ip(s, pos, path) {
             if let Err(msg) = non_special_ip(&ip) {
-                cx.invalid(pos, &path, format_args!("{s:?}"), msg);
+                cx.invalid(pos, &path.to_string(), format_args!("{s:?}"), msg);
                 continue;
             }
             external_ips.push(ip);
@@ -1441,7 +1469,7 @@ fn read_service(
 
     // externalName
     let mut external_name = None;
-    match cx.str(spec, "externalName", "spec") {
+    match cx.str(spec, "externalName", &"spec") {
         Some((name, pos)) if kind == ServiceType::ExternalName && !name.is_empty() => {
             let trimmed = name.strip_suffix('.').unwrap_or(name);
             if let Err(msg) = validation::dns1123_subdomain(trimmed) {
@@ -1458,10 +1486,10 @@ fn read_service(
 
     // sessionAffinity
     let affinity_cfg = cx
-        .map(spec, "sessionAffinityConfig", "spec")
-        .and_then(|(m, _)| cx.map(m, "clientIP", "spec.sessionAffinityConfig"))
-        .and_then(|(m, _)| cx.int(m, "timeoutSeconds", "spec.sessionAffinityConfig.clientIP"));
-    let affinity_timeout = match cx.str(spec, "sessionAffinity", "spec") {
+        .map(spec, "sessionAffinityConfig", &"spec")
+        .and_then(|(m, _)| cx.map(m, "clientIP", &"spec.sessionAffinityConfig"))
+        .and_then(|(m, _)| cx.int(m, "timeoutSeconds", &"spec.sessionAffinityConfig.clientIP"));
+    let affinity_timeout = match cx.str(spec, "sessionAffinity", &"spec") {
         // SetDefaults_Service drops sessionAffinityConfig when the affinity is None.
         None | Some(("None" | "", _)) => None,
         Some(("ClientIP", _)) => match affinity_cfg {
@@ -1486,7 +1514,7 @@ fn read_service(
     let service_externally_accessible =
         matches!(kind, ServiceType::NodePort | ServiceType::LoadBalancer)
             || (kind == ServiceType::ClusterIp && !external_ips.is_empty());
-    let external_traffic_policy = match cx.str(spec, "externalTrafficPolicy", "spec") {
+    let external_traffic_policy = match cx.str(spec, "externalTrafficPolicy", &"spec") {
         None | Some(("", _)) => TrafficPolicy::Cluster,
         Some((p, pos)) => {
             let policy = match p {
@@ -1513,7 +1541,7 @@ fn read_service(
             policy
         }
     };
-    let internal_traffic_policy = match cx.str(spec, "internalTrafficPolicy", "spec") {
+    let internal_traffic_policy = match cx.str(spec, "internalTrafficPolicy", &"spec") {
         None | Some(("Cluster", _)) => TrafficPolicy::Cluster,
         Some(("Local", _)) => TrafficPolicy::Local,
         Some((other, pos)) => {
@@ -1527,9 +1555,9 @@ fn read_service(
         }
     };
     let publish_not_ready = cx
-        .bool(spec, "publishNotReadyAddresses", "spec")
+        .bool(spec, "publishNotReadyAddresses", &"spec")
         .is_some_and(|(b, _)| b);
-    let allocate_lb_node_ports = match cx.bool(spec, "allocateLoadBalancerNodePorts", "spec") {
+    let allocate_lb_node_ports = match cx.bool(spec, "allocateLoadBalancerNodePorts", &"spec") {
         Some((v, pos)) => {
             if kind != ServiceType::LoadBalancer {
                 cx.err(
@@ -1542,7 +1570,7 @@ fn read_service(
         }
         None => true,
     };
-    let health_check_node_port = match cx.int(spec, "healthCheckNodePort", "spec") {
+    let health_check_node_port = match cx.int(spec, "healthCheckNodePort", &"spec") {
         Some((0, _)) | None => None,
         Some((v, pos)) => {
             if kind != ServiceType::LoadBalancer || external_traffic_policy != TrafficPolicy::Local
@@ -1562,7 +1590,7 @@ fn read_service(
 
     // Load balancer addresses: status first; the deprecated spec.loadBalancerIP otherwise.
     let mut lb_ingress = Vec::new();
-    if let Some((lb, _)) = cx.map(status, "loadBalancer", "status") {
+    if let Some((lb, _)) = cx.map(status, "loadBalancer", &"status") {
         // ValidateLoadBalancerStatus (the AllowServiceLBStatusOnNonLB gate is off by default).
         if kind != ServiceType::LoadBalancer
             && let Some(n) = cx
@@ -1575,7 +1603,7 @@ fn read_service(
                 crate::msg!("status.loadBalancer.ingress: Forbidden: may only be used when `spec.type` is 'LoadBalancer'"),
             );
         }
-        for (m, _, path) in cx.objects(lb, "ingress", "status.loadBalancer") {
+        for (m, _, path) in cx.objects(lb, "ingress", &"status.loadBalancer") {
             if let Some((h, hpos)) = cx.str(m, "hostname", &path)
                 && !h.is_empty()
             {
@@ -1637,7 +1665,7 @@ fn read_service(
             }
         }
     }
-    if let Some((s, pos)) = cx.str(spec, "loadBalancerIP", "spec")
+    if let Some((s, pos)) = cx.str(spec, "loadBalancerIP", &"spec")
         && let Some(ip) = cx.ip(s, pos, "spec.loadBalancerIP")
     {
         // kube-proxy reads load balancer VIPs only from status.loadBalancer.ingress;
@@ -1658,7 +1686,7 @@ fn read_service(
     }
     let lb_source_ranges = read_source_ranges(cx, kind, annotations, spec);
     // validateLoadBalancerClassField (on create).
-    if let Some((class, cpos)) = cx.str(spec, "loadBalancerClass", "spec") {
+    if let Some((class, cpos)) = cx.str(spec, "loadBalancerClass", &"spec") {
         if kind == ServiceType::LoadBalancer {
             if let Err(msg) = validation::qualified_name(class) {
                 cx.invalid(
@@ -1694,7 +1722,7 @@ fn read_service(
         );
     }
     // validateServiceTrafficDistribution (PreferSameZone and PreferSameNode since 1.34).
-    if let Some((td, tpos)) = cx.str(spec, "trafficDistribution", "spec") {
+    if let Some((td, tpos)) = cx.str(spec, "trafficDistribution", &"spec") {
         const SUPPORTED: [&str; 3] = ["PreferClose", "PreferSameNode", "PreferSameZone"];
         if !SUPPORTED.contains(&td) {
             cx.unsupported(tpos, "spec.trafficDistribution", td, &SUPPORTED);
@@ -1740,7 +1768,7 @@ fn read_service(
 fn read_container_ports(
     cx: &mut Cx<'_>,
     spec: &[Entry],
-    prefix: &str,
+    prefix: &dyn Path,
     at: Pos,
 ) -> Vec<ContainerPort> {
     let mut ports: Vec<ContainerPort> = Vec::new();
@@ -1810,7 +1838,7 @@ fn read_container_ports(
     ports
 }
 
-fn read_dns_label(cx: &mut Cx<'_>, spec: &[Entry], key: &str, prefix: &str) -> Option<String> {
+fn read_dns_label(cx: &mut Cx<'_>, spec: &[Entry], key: &str, prefix: &dyn Path) -> Option<String> {
     let (s, pos) = cx.str(spec, key, prefix)?;
     if let Err(msg) = validation::dns1123_label(s) {
         cx.invalid(pos, &join(prefix, key), format_args!("{s:?}"), msg);
@@ -1831,12 +1859,14 @@ fn read_pod(
         cx.required(obj_pos, "spec", None);
         return None;
     }
-    let ports = read_container_ports(cx, spec, "spec", obj_pos);
-    let node_name = cx.str(spec, "nodeName", "spec").map(|(s, _)| s.to_owned());
-    let host_network = cx.bool(spec, "hostNetwork", "spec").is_some_and(|(b, _)| b);
-    let hostname = read_dns_label(cx, spec, "hostname", "spec");
-    let subdomain = read_dns_label(cx, spec, "subdomain", "spec");
-    let phase = match cx.str(status, "phase", "status") {
+    let ports = read_container_ports(cx, spec, &"spec", obj_pos);
+    let node_name = cx.str(spec, "nodeName", &"spec").map(|(s, _)| s.to_owned());
+    let host_network = cx
+        .bool(spec, "hostNetwork", &"spec")
+        .is_some_and(|(b, _)| b);
+    let hostname = read_dns_label(cx, spec, "hostname", &"spec");
+    let subdomain = read_dns_label(cx, spec, "subdomain", &"spec");
+    let phase = match cx.str(status, "phase", &"status") {
         None | Some(("Pending", _)) => PodPhase::Pending,
         Some(("Running", _)) => PodPhase::Running,
         Some(("Succeeded", _)) => PodPhase::Succeeded,
@@ -1853,14 +1883,14 @@ fn read_pod(
         }
     };
     let mut ips: Vec<IpAddr> = Vec::new();
-    for (m, _, path) in cx.objects(status, "podIPs", "status") {
+    for (m, _, path) in cx.objects(status, "podIPs", &"status") {
         if let Some((s, pos)) = cx.str(m, "ip", &path)
             && let Some(ip) = cx.ip(s, pos, Sub(&path, "ip"))
         {
             ips.push(ip);
         }
     }
-    if let Some((s, pos)) = cx.str(status, "podIP", "status")
+    if let Some((s, pos)) = cx.str(status, "podIP", &"status")
         && let Some(ip) = cx.ip(s, pos, "status.podIP")
     {
         if ips.is_empty() {
@@ -1875,7 +1905,7 @@ fn read_pod(
         }
     }
     let mut ready = false;
-    for (m, _, path) in cx.objects(status, "conditions", "status") {
+    for (m, _, path) in cx.objects(status, "conditions", &"status") {
         let t = cx.str(m, "type", &path).map(|(s, _)| s);
         let s = cx.str(m, "status", &path).map(|(s, _)| s);
         if t == Some("Ready") {
@@ -1885,7 +1915,7 @@ fn read_pod(
     if cx.errors > before {
         return None;
     }
-    let tolerations = read_tolerations(cx, spec, "spec");
+    let tolerations = read_tolerations(cx, spec, &"spec");
     Some(Pod {
         meta,
         node_name,
@@ -1905,7 +1935,7 @@ fn read_pod(
 fn read_node(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry]) -> Option<model::Node> {
     let before = cx.errors;
     let mut addresses = Vec::new();
-    for (m, _, path) in cx.objects(status, "addresses", "status") {
+    for (m, _, path) in cx.objects(status, "addresses", &"status") {
         let t = cx.str(m, "type", &path).map(|(s, _)| s);
         let Some((a, pos)) = cx.str(m, "address", &path) else {
             continue;
@@ -1918,9 +1948,13 @@ fn read_node(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry]) -> O
         }
     }
     let mut pod_cidrs = Vec::new();
-    let mut cidrs = cx.strings(spec, "podCIDRs", "spec");
+    let mut cidrs: Vec<(&str, Pos, String)> = cx
+        .strings(spec, "podCIDRs", &"spec")
+        .into_iter()
+        .map(|(s, pos, path)| (s, pos, path.to_string()))
+        .collect();
     if cidrs.is_empty()
-        && let Some((s, pos)) = cx.str(spec, "podCIDR", "spec")
+        && let Some((s, pos)) = cx.str(spec, "podCIDR", &"spec")
     {
         cidrs.push((s, pos, "spec.podCIDR".to_owned()));
     }
@@ -1928,10 +1962,10 @@ fn read_node(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry]) -> O
         pod_cidrs.extend(cx.cidr(s, s, pos, &path));
     }
     let unschedulable = cx
-        .bool(spec, "unschedulable", "spec")
+        .bool(spec, "unschedulable", &"spec")
         .is_some_and(|(b, _)| b);
     let mut taints = Vec::new();
-    for (m, _, path) in cx.objects(spec, "taints", "spec") {
+    for (m, _, path) in cx.objects(spec, "taints", &"spec") {
         let key = cx.str(m, "key", &path).map(|(s, _)| s.to_owned());
         let value = cx.str(m, "value", &path).map(|(s, _)| s.to_owned());
         let effect = match cx.str(m, "effect", &path) {
@@ -1951,7 +1985,7 @@ fn read_node(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry]) -> O
         }
     }
     let mut ready = None;
-    for (m, _, path) in cx.objects(status, "conditions", "status") {
+    for (m, _, path) in cx.objects(status, "conditions", &"status") {
         if cx.str(m, "type", &path).map(|(s, _)| s) == Some("Ready") {
             ready = Some(cx.str(m, "status", &path).map(|(s, _)| s) == Some("True"));
         }
@@ -1971,7 +2005,7 @@ fn read_node(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry]) -> O
 }
 
 /// `spec.tolerations` (operator `Equal` by default; an unknown operator or effect is an error).
-fn read_tolerations(cx: &mut Cx<'_>, spec: &[Entry], prefix: &str) -> Vec<Toleration> {
+fn read_tolerations(cx: &mut Cx<'_>, spec: &[Entry], prefix: &dyn Path) -> Vec<Toleration> {
     let mut out = Vec::new();
     for (m, _, path) in cx.objects(spec, "tolerations", prefix) {
         let key = cx.str(m, "key", &path).map(|(s, _)| s.to_owned());
@@ -2005,11 +2039,11 @@ fn read_tolerations(cx: &mut Cx<'_>, spec: &[Entry], prefix: &str) -> Vec<Tolera
     out
 }
 
-fn read_conditions(cx: &mut Cx<'_>, m: &[Entry], prefix: &str) -> Conditions {
+fn read_conditions(cx: &mut Cx<'_>, m: &[Entry], prefix: &dyn Path) -> Conditions {
     let Some((c, _)) = cx.map(m, "conditions", prefix) else {
         return Conditions::default();
     };
-    let path = join(prefix, "conditions");
+    let path = Sub(prefix, "conditions");
     Conditions {
         ready: cx.bool(c, "ready", &path).map(|(b, _)| b),
         serving: cx.bool(c, "serving", &path).map(|(b, _)| b),
@@ -2020,11 +2054,11 @@ fn read_conditions(cx: &mut Cx<'_>, m: &[Entry], prefix: &str) -> Conditions {
 fn read_target_ref(
     cx: &mut Cx<'_>,
     m: &[Entry],
-    prefix: &str,
+    prefix: &dyn Path,
     default_ns: &str,
 ) -> Option<ObjectRef> {
     let (r, _) = cx.map(m, "targetRef", prefix)?;
-    let path = join(prefix, "targetRef");
+    let path = Sub(prefix, "targetRef");
     let kind = cx.str(r, "kind", &path).map(|(s, _)| s);
     let name = cx.str(r, "name", &path).map(|(s, _)| s.to_owned())?;
     let ns = cx
@@ -2036,7 +2070,7 @@ fn read_target_ref(
 fn read_endpoint_ports(
     cx: &mut Cx<'_>,
     m: &[Entry],
-    prefix: &str,
+    prefix: &dyn Path,
     port_required: bool,
 ) -> Vec<EndpointPort> {
     let mut ports = Vec::new();
@@ -2076,7 +2110,7 @@ fn read_endpoint_ports(
 
 fn read_slice(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Option<EndpointSlice> {
     let before = cx.errors;
-    let family = match cx.str(entries, "addressType", "") {
+    let family = match cx.str(entries, "addressType", &"") {
         Some(("IPv4", _)) => Some(Family::V4),
         Some(("IPv6", _)) => Some(Family::V6),
         Some(("FQDN", _)) => None,
@@ -2091,7 +2125,7 @@ fn read_slice(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Option<Endpoint
     };
     let mut endpoints = Vec::new();
     let ns = meta.id.namespace.clone();
-    for (m, pos, path) in cx.objects(entries, "endpoints", "") {
+    for (m, pos, path) in cx.objects(entries, "endpoints", &"") {
         let addrs = cx.strings(m, "addresses", &path);
         if addrs.is_empty() {
             cx.required(
@@ -2118,19 +2152,19 @@ fn read_slice(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Option<Endpoint
             if family.is_none() {
                 continue;
             }
-            if let Some(ip) = cx.ip(s, apos, &apath) {
+            if let Some(ip) = cx.ip(s, apos, apath) {
                 if Some(Family::of(&ip)) != family {
                     let want = family.map_or("", Family::as_str);
                     cx.invalid(
                         apos,
-                        &apath,
+                        &apath.to_string(),
                         format_args!("{s:?}"),
                         crate::msg!("must be a valid {} address", want),
                     );
                     continue;
                 }
                 if let Err(msg) = non_special_ip(&ip) {
-                    cx.invalid(apos, &apath, format_args!("{s:?}"), msg);
+                    cx.invalid(apos, &apath.to_string(), format_args!("{s:?}"), msg);
                     continue;
                 }
                 addresses.push(ip);
@@ -2148,7 +2182,7 @@ fn read_slice(cx: &mut Cx<'_>, meta: Meta, entries: &[Entry]) -> Option<Endpoint
             pod,
         });
     }
-    let ports = read_endpoint_ports(cx, entries, "", false);
+    let ports = read_endpoint_ports(cx, entries, &"", false);
     let service = meta.labels.get("kubernetes.io/service-name").cloned();
     if cx.errors > before {
         return None;
@@ -2199,7 +2233,7 @@ fn read_endpoints(
     type PortSet = Vec<(String, Protocol, u16)>;
     let mut repacked: BTreeMap<PortSet, BTreeMap<String, Endpoint>> = BTreeMap::new();
     let mut port_lists: BTreeMap<PortSet, Vec<EndpointPort>> = BTreeMap::new();
-    for (subset, _, path) in cx.objects(entries, "subsets", "") {
+    for (subset, _, path) in cx.objects(entries, "subsets", &"") {
         let ports = read_endpoint_ports(cx, subset, &path, true);
         let mut key: Vec<(String, Protocol, u16)> = ports
             .iter()
@@ -2327,7 +2361,7 @@ fn read_workload(
     obj_pos: Pos,
 ) -> Option<Workload> {
     let before = cx.errors;
-    let replicas = match cx.int(spec, "replicas", "spec") {
+    let replicas = match cx.int(spec, "replicas", &"spec") {
         None => 1,
         Some((r, pos)) => match u32::try_from(r) {
             Ok(r) => r,
@@ -2342,15 +2376,15 @@ fn read_workload(
             }
         },
     };
-    let selector = match cx.map(spec, "selector", "spec") {
+    let selector = match cx.map(spec, "selector", &"spec") {
         None => {
             cx.required(obj_pos, "spec.selector", None);
             Selector::everything()
         }
         Some((sel, sel_pos)) => {
-            let match_labels = cx.labels(sel, "matchLabels", "spec.selector");
+            let match_labels = cx.labels(sel, "matchLabels", &"spec.selector");
             let mut exprs = Vec::new();
-            for (e, _, path) in cx.objects(sel, "matchExpressions", "spec.selector") {
+            for (e, _, path) in cx.objects(sel, "matchExpressions", &"spec.selector") {
                 let key = cx
                     .str(e, "key", &path)
                     .map(|(s, _)| s.to_owned())
@@ -2387,13 +2421,13 @@ fn read_workload(
             }
         }
     };
-    let Some((template, tpos)) = cx.map(spec, "template", "spec") else {
+    let Some((template, tpos)) = cx.map(spec, "template", &"spec") else {
         cx.required(obj_pos, "spec.template", None);
         return None;
     };
     let template_labels = cx
-        .map(template, "metadata", "spec.template")
-        .map(|(m, _)| cx.labels(m, "labels", "spec.template.metadata"))
+        .map(template, "metadata", &"spec.template")
+        .map(|(m, _)| cx.labels(m, "labels", &"spec.template.metadata"))
         .unwrap_or_default();
     if !selector.is_empty() && !selector.matches(&template_labels) {
         cx.invalid(
@@ -2404,23 +2438,23 @@ fn read_workload(
         );
     }
     let (pod_spec, pod_spec_pos) = cx
-        .map(template, "spec", "spec.template")
+        .map(template, "spec", &"spec.template")
         .unwrap_or((&[], tpos));
-    let ports = read_container_ports(cx, pod_spec, "spec.template.spec", pod_spec_pos);
-    let hostname = read_dns_label(cx, pod_spec, "hostname", "spec.template.spec");
-    let subdomain = read_dns_label(cx, pod_spec, "subdomain", "spec.template.spec");
-    let node_selector = cx.labels(pod_spec, "nodeSelector", "spec.template.spec");
+    let ports = read_container_ports(cx, pod_spec, &"spec.template.spec", pod_spec_pos);
+    let hostname = read_dns_label(cx, pod_spec, "hostname", &"spec.template.spec");
+    let subdomain = read_dns_label(cx, pod_spec, "subdomain", &"spec.template.spec");
+    let node_selector = cx.labels(pod_spec, "nodeSelector", &"spec.template.spec");
     let host_network = cx
-        .bool(pod_spec, "hostNetwork", "spec.template.spec")
+        .bool(pod_spec, "hostNetwork", &"spec.template.spec")
         .is_some_and(|(b, _)| b);
     let service_name = if kind == WorkloadKind::StatefulSet {
-        cx.str(spec, "serviceName", "spec")
+        cx.str(spec, "serviceName", &"spec")
             .map(|(s, _)| s.to_owned())
     } else {
         None
     };
     let template_hash = hash_node(template);
-    let tolerations = read_tolerations(cx, pod_spec, "spec.template.spec");
+    let tolerations = read_tolerations(cx, pod_spec, &"spec.template.spec");
     if cx.errors > before {
         return None;
     }
@@ -2545,7 +2579,7 @@ fn read_source_ranges(
     spec: &[Entry],
 ) -> Vec<IpNet> {
     let mut ranges: Vec<IpNet> = Vec::new();
-    let field_items = cx.strings(spec, "loadBalancerSourceRanges", "spec");
+    let field_items = cx.strings(spec, "loadBalancerSourceRanges", &"spec");
     let field_pos = cx.field(spec, "loadBalancerSourceRanges").map(|n| n.pos);
     let before = cx.errors;
     let warn_pos;

@@ -205,6 +205,14 @@ pub fn dns1035_label(value: &str) -> Result<(), Msg> {
 /// subdomain prefix and `/`, then a name of at most 63 bytes of alphanumerics, `-`, `_`, `.`
 /// starting and ending with an alphanumeric.
 pub fn qualified_name(value: &str) -> Result<(), Msg> {
+    // A valid key without a prefix (`app`: most label keys), settled before splitting it into
+    // a vector (the checks below give no error for it either).
+    if !value.contains('/')
+        && value.len() <= QUALIFIED_NAME_MAX_LENGTH
+        && matches_label_key_name(value)
+    {
+        return Ok(());
+    }
     let mut errs = Vec::new();
     let parts: Vec<&str> = value.split('/').collect();
     let name = match parts.as_slice() {
