@@ -49,8 +49,12 @@ struct Writer {
 
 impl Writer {
     fn str(&mut self, s: &str) {
-        self.out.reserve(s.len() + 2);
         self.out.push('"');
+        if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+            self.out.push_str(s);
+            self.out.push('"');
+            return;
+        }
         let mut start = 0;
         for (i, b) in s.bytes().enumerate() {
             let esc = match b {
@@ -85,9 +89,9 @@ impl Writer {
                 break;
             }
         }
-        for &d in &buf[i..] {
-            self.out.push(d as char);
-        }
+        // ASCII digits: never the empty fallback.
+        self.out
+            .push_str(core::str::from_utf8(&buf[i..]).unwrap_or_default());
     }
 
     fn int(&mut self, v: i64) {
