@@ -183,7 +183,7 @@ mod tests {
             let mut ours = v.clone();
             compact(&mut ours, |a, b| a.0.cmp(&b.0));
             let mut std = v;
-            std.sort_by(|a, b| a.0.cmp(&b.0));
+            std.sort_by_key(|x| x.0);
             prop_assert_eq!(ours, std);
         }
     }
