@@ -140,7 +140,7 @@ fn compact<T, F: FnMut(&T, &T) -> Ordering>(v: &mut [T], mut cmp: F) {
             cmp(&items[a as usize], &items[b as usize])
         });
     }
-    permute(v, &mut order);
+    crate::cluster::permute(v, &mut order);
 }
 
 /// The one instance of std's stable sort in the wasm build.
@@ -148,24 +148,6 @@ fn compact<T, F: FnMut(&T, &T) -> Ordering>(v: &mut [T], mut cmp: F) {
 #[inline(never)]
 fn sort_indices(order: &mut [u32], cmp: &mut dyn FnMut(u32, u32) -> Ordering) {
     order.sort_by(|a, b| cmp(*a, *b));
-}
-
-/// Puts `v[order[i]]` at `i` for every `i`, following each cycle of the permutation once
-/// (`order` is left as the identity).
-#[cfg(any(target_arch = "wasm32", test))]
-fn permute<T>(v: &mut [T], order: &mut [u32]) {
-    for start in 0..order.len() {
-        let mut at = start;
-        loop {
-            let from = order[at] as usize;
-            order[at] = at as u32;
-            if from == start || from == at {
-                break;
-            }
-            v.swap(at, from);
-            at = from;
-        }
-    }
 }
 
 #[cfg(test)]

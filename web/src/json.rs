@@ -164,6 +164,16 @@ impl Writer {
     }
 }
 
+/// `serialize_i8` … `serialize_u64`: each widened to `i64`/`u64` and written as digits.
+macro_rules! int_methods {
+    ($($method:ident: $ty:ty => $write:ident),* $(,)?) => {$(
+        fn $method(self, v: $ty) -> Result<(), Error> {
+            self.$write(v.into());
+            Ok(())
+        }
+    )*};
+}
+
 impl<'a> ser::Serializer for &'a mut Writer {
     type Ok = ();
     type Error = Error;
@@ -179,37 +189,15 @@ impl<'a> ser::Serializer for &'a mut Writer {
         self.out.push_str(if v { "true" } else { "false" });
         Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.int(v.into());
-        Ok(())
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.int(v.into());
-        Ok(())
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.int(v.into());
-        Ok(())
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.int(v);
-        Ok(())
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.uint(v.into());
-        Ok(())
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.uint(v.into());
-        Ok(())
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.uint(v.into());
-        Ok(())
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.uint(v);
-        Ok(())
+    int_methods! {
+        serialize_i8: i8 => int,
+        serialize_i16: i16 => int,
+        serialize_i32: i32 => int,
+        serialize_i64: i64 => int,
+        serialize_u8: u8 => uint,
+        serialize_u16: u16 => uint,
+        serialize_u32: u32 => uint,
+        serialize_u64: u64 => uint,
     }
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         // Widened, as serde-wasm-bindgen gave it to JS (and serde_json's `to_value`).
@@ -317,54 +305,56 @@ impl<'a> ser::Serializer for &'a mut Writer {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.comma();
-        value.serialize(&mut *self.w)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self, ']');
-        Ok(())
-    }
+/// The sequence-like compounds: `[…]`, an element at a time.
+macro_rules! seq_like {
+    ($($tr:ident :: $method:ident),*) => {$(
+        impl ser::$tr for Compound<'_> {
+            type Ok = ();
+            type Error = Error;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                self.comma();
+                value.serialize(&mut *self.w)
+            }
+            fn end(self) -> Result<(), Error> {
+                Compound::end(self, ']');
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self, ']');
-        Ok(())
-    }
+seq_like!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
+
+/// The struct-like compounds: `{…}`, a named field at a time.
+macro_rules! struct_like {
+    ($($tr:ident),*) => {$(
+        impl ser::$tr for Compound<'_> {
+            type Ok = ();
+            type Error = Error;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), Error> {
+                self.comma();
+                self.w.str(key);
+                self.w.out.push(':');
+                value.serialize(&mut *self.w)
+            }
+            fn end(self) -> Result<(), Error> {
+                Compound::end(self, '}');
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTupleStruct for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self, ']');
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self, ']');
-        Ok(())
-    }
-}
+struct_like!(SerializeStruct, SerializeStructVariant);
 
 impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
@@ -374,41 +364,6 @@ impl ser::SerializeMap for Compound<'_> {
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         value.serialize(&mut *self.w)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self, '}');
-        Ok(())
-    }
-}
-
-impl ser::SerializeStruct for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.comma();
-        self.w.str(key);
-        self.w.out.push(':');
-        value.serialize(&mut *self.w)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self, '}');
-        Ok(())
-    }
-}
-
-impl ser::SerializeStructVariant for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        ser::SerializeStruct::serialize_field(self, key, value)
     }
     fn end(self) -> Result<(), Error> {
         Compound::end(self, '}');
@@ -513,22 +468,22 @@ mod tests {
     #[test]
     fn the_js_apis_answers_on_every_scenario() {
         use crate::api::{self, ClusterOptions, RouteOptions};
+        use svcroute_core::plan;
         for s in &crate::scenarios::ALL {
             let text = s.manifest();
             let opts = ClusterOptions::default();
             let plan = api::plan(&text, &opts).expect("plans");
             same(&plan);
             let live = api::LiveCluster::new(&text, opts.clone()).expect("valid");
-            if let Some(vs) = plan.virtual_servers.first() {
+            let first = plan.virtual_servers.first();
+            let to = first.map(|v| format!("{}:{}", plan::fmt_addr(&v.address), v.port));
+            if let Some(to) = to {
+                let (count, trace_rules) = (Some(4), Some(true));
                 let req = RouteOptions {
-                    to: Some(format!(
-                        "{}:{}",
-                        svcroute_core::plan::fmt_addr(&vs.address),
-                        vs.port
-                    )),
-                    count: Some(4),
-                    trace_rules: Some(true),
-                    ..RouteOptions::default()
+                    to: Some(to),
+                    count,
+                    trace_rules,
+                    ..Default::default()
                 };
                 same(&api::route(&text, &opts, &req).expect("routes"));
                 same(&live.route(&req, None).expect("routes"));
