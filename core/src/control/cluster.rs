@@ -2055,7 +2055,7 @@ fn spread_order<'n>(seed: u64, workload: &str, nodes: &[&'n Node]) -> Vec<&'n No
         .map(|n| (mix(seed ^ fnv_from(w, &[n.meta.id.name.as_bytes()])), *n))
         .collect();
     // Highest first; Node names are unique, so ties of the hash fall to the name.
-    ranked.sort_unstable_by(|a, b| {
+    crate::sort::sort_unstable_by(&mut ranked, |a, b| {
         b.0.cmp(&a.0)
             .then_with(|| a.1.meta.id.name.cmp(&b.1.meta.id.name))
     });
