@@ -30,6 +30,7 @@ pub mod model;
 pub mod node;
 pub mod render;
 pub mod sim;
+pub mod sort;
 
 // The modules' earlier flat paths, kept for users of the crate.
 pub use control::{cluster, dns};

@@ -146,23 +146,17 @@ impl Fragment {
     }
 }
 
-/// `v` as JSON text. In the browser through the JS engine's `JSON` (serde_json's code would
-/// be a part of the bundle for these two values only); elsewhere (the unit tests) serde_json.
-#[cfg(target_arch = "wasm32")]
+/// `v` as JSON text (the JS API's own writer; serde_json's code would be a part of the
+/// bundle for these two values only).
 fn to_json<T: serde::Serialize>(v: &T) -> Option<String> {
-    let js = crate::to_js(v).ok()?;
-    js_sys::JSON::stringify(&js).ok()?.as_string()
+    crate::json::to_string(v).ok()
 }
 
-/// The inverse of [`to_json`]; `None` for text that is not JSON of a `T`.
+/// The inverse of [`to_json`]; `None` for text that is not JSON of a `T`. In the browser
+/// through the JS engine's `JSON`; elsewhere (the unit tests) serde_json.
 #[cfg(target_arch = "wasm32")]
 fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
     serde_wasm_bindgen::from_value(js_sys::JSON::parse(s).ok()?).ok()
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn to_json<T: serde::Serialize>(v: &T) -> Option<String> {
-    serde_json::to_string(v).ok()
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -20,6 +20,7 @@ pub mod api;
 mod components;
 pub mod fragment;
 pub mod i18n;
+pub mod json;
 pub mod live_model;
 pub mod messages;
 pub mod model;
@@ -43,9 +44,10 @@ use crate::state::{Init, State};
 pub use crate::widget::Playground;
 use crate::widget::View;
 
+/// `v` as the JS value `JSON.parse` makes of its JSON text (see [`json`]).
 pub(crate) fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| message_error(&e.to_string()))
+    let text = json::to_string(v).map_err(|e| message_error(&e.to_string()))?;
+    js_sys::JSON::parse(&text)
 }
 
 fn set(obj: &JsValue, key: &str, value: &JsValue) {

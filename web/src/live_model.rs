@@ -21,6 +21,7 @@ use svcroute_core::config::Config;
 use svcroute_core::diag::{Diagnostic, Kind};
 use svcroute_core::model::{ObjectRef, Objects, WorkloadKind};
 use svcroute_core::plan::{self, Plan, VsKey};
+use svcroute_core::sort::CollectSorted as _;
 use svcroute_core::{dns, manifest};
 
 use crate::model::{self, Model, Workload};
@@ -208,14 +209,14 @@ impl PageCluster {
             .zip(&cluster.services)
             .filter(|(a, b)| a != b)
             .map(|(_, b)| b.id().to_string())
-            .collect();
+            .collect_set();
         let records = dns::records(&cluster);
         let by_id: BTreeMap<String, &ResolvedService> = cluster
             .services
             .iter()
             .map(|s| (s.id().to_string(), s))
             .filter(|(id, _)| changed.contains(id))
-            .collect();
+            .collect_map();
         let mut plans = Vec::with_capacity(prev.plans.len());
         for (old, node) in prev.plans.iter().zip(&cluster.nodes) {
             let name = node.meta.id.name.as_str();

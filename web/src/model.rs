@@ -296,10 +296,10 @@ pub(crate) fn service_view(
         EntryKind::Vs(VsKind::NodePort) => 3,
         EntryKind::Dns => 4,
     };
-    entries.sort_by_key(rank);
+    svcroute_core::sort::sort_by_key(&mut entries, rank);
     let mut records = Vec::new();
     dns::service_records(s, &cluster.config.cluster_domain, &mut records);
-    records.sort();
+    svcroute_core::sort::sort(&mut records);
     records.dedup();
     // The Service's own name is its shortest address or alias record.
     let own = records

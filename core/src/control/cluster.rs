@@ -24,6 +24,7 @@ use crate::config::Config;
 use crate::diag::{Diagnostic, Errors, Kind, Loc, Msg};
 use crate::labels::Labels;
 use crate::model::*;
+use crate::sort::CollectSorted as _;
 
 /// One backend of a Service: an address with, for each Service port, the port it listens on
 /// (`None`: this Pod lacks the named `targetPort`, so it is left out of that port only).
@@ -251,7 +252,7 @@ impl Cluster {
                 Some((sl.meta.id.namespace.as_str(), name, i as u32))
             })
             .collect();
-        by_service.sort_unstable();
+        crate::sort::sort_unstable(&mut by_service);
         let (by_service, all_slices) = (&by_service, &slices);
         let slices_of = move |id: &ObjectRef| {
             let key = (id.namespace.as_str(), id.name.as_str());
@@ -380,7 +381,7 @@ impl Builder {
             let mut names: Vec<String> = pods
                 .iter()
                 .filter_map(|p| p.node_name.as_deref())
-                .collect::<BTreeSet<&str>>()
+                .collect_set()
                 .into_iter()
                 .map(String::from)
                 .collect();
@@ -421,7 +422,7 @@ impl Builder {
                 nodes.push(n);
             }
         }
-        nodes.sort_by(|a, b| a.meta.id.name.cmp(&b.meta.id.name));
+        crate::sort::sort_by(&mut nodes, |a, b| a.meta.id.name.cmp(&b.meta.id.name));
         // Per-node pod ranges, as the node IPAM controller hands them out: /24 (IPv4) or /64
         // (IPv6) subnets of the cluster CIDR, skipping the ones Nodes already have.
         for cidr in self.config.pod_cidrs.clone() {
@@ -506,7 +507,7 @@ impl Builder {
     }
 
     fn unique_services(&mut self, mut services: Vec<Service>) -> Vec<Service> {
-        services.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
+        crate::sort::sort_by(&mut services, |a, b| a.meta.id.cmp(&b.meta.id));
         let mut out: Vec<Service> = Vec::with_capacity(services.len());
         for s in services {
             if let Some(prev) = out.last().filter(|p| p.meta.id == s.meta.id) {
@@ -592,7 +593,9 @@ impl Builder {
             return;
         }
         let mut order: Vec<&Workload> = workloads.iter().collect();
-        order.sort_unstable_by(|a, b| (a.kind, &a.meta.id).cmp(&(b.kind, &b.meta.id)));
+        crate::sort::sort_unstable_by(&mut order, |a, b| {
+            (a.kind, &a.meta.id).cmp(&(b.kind, &b.meta.id))
+        });
         let deployments: BTreeSet<&ObjectRef> = workloads
             .iter()
             .filter(|w| w.kind == WorkloadKind::Deployment)
@@ -947,8 +950,9 @@ impl Builder {
 
         for r in &mut out {
             let fams = &r.families;
-            r.cluster_ips
-                .sort_by_key(|ip| fams.iter().position(|f| *f == Family::of(ip)));
+            crate::sort::sort_by_key(&mut r.cluster_ips, |ip| {
+                fams.iter().position(|f| *f == Family::of(ip))
+            });
         }
 
         // NodePorts: static first, then the ones Services had, then dynamic (same port number
@@ -1592,7 +1596,7 @@ impl<'a> PodIndex<'a> {
             }
             lists.push(l);
         }
-        lists.sort_unstable_by_key(|l| l.len());
+        crate::sort::sort_unstable_by_key(&mut lists, |l| l.len());
         let Some((first, rest)) = lists.split_first() else {
             return Vec::new();
         };
@@ -1723,7 +1727,7 @@ fn derive_backends(
     for &i in selected {
         pod_backends(svc, &pods[i], &known_node, &mut out);
     }
-    out.sort_by_key(|a| a.address);
+    crate::sort::sort_by_key(&mut out, |a| a.address);
     out
 }
 
@@ -2051,7 +2055,7 @@ fn spread_order<'n>(seed: u64, workload: &str, nodes: &[&'n Node]) -> Vec<&'n No
         .map(|n| (mix(seed ^ fnv_from(w, &[n.meta.id.name.as_bytes()])), *n))
         .collect();
     // Highest first; Node names are unique, so ties of the hash fall to the name.
-    ranked.sort_unstable_by(|a, b| {
+    crate::sort::sort_unstable_by(&mut ranked, |a, b| {
         b.0.cmp(&a.0)
             .then_with(|| a.1.meta.id.name.cmp(&b.1.meta.id.name))
     });

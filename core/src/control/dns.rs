@@ -90,7 +90,7 @@ pub fn records(cluster: &Cluster) -> Vec<DnsRecord> {
     for svc in &cluster.services {
         service_records(svc, zone, &mut out);
     }
-    out.sort();
+    crate::sort::sort(&mut out);
     out.dedup();
     out
 }
@@ -179,7 +179,7 @@ pub fn service_records(svc: &ResolvedService, zone: &str, out: &mut Vec<DnsRecor
                 .filter(|p| !p.name.is_empty())
                 .map(|p| (p.name.as_str(), p.protocol))
                 .collect();
-            named.sort();
+            crate::sort::sort(&mut named);
             named.dedup();
             for (name, protocol) in named {
                 let v: Vec<(String, i32)> = answers(&|p| p.name == name && p.protocol == protocol)

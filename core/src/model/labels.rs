@@ -395,7 +395,7 @@ impl Requirement {
                 position: None,
             });
         }
-        values.sort_unstable();
+        crate::sort::sort_unstable(&mut values);
         values.dedup();
         Ok(Requirement {
             key,
@@ -490,7 +490,7 @@ impl Selector {
     /// A selector of these requirements, sorted by key (`NewSelector().Add(…)`).
     pub fn from_requirements(requirements: impl IntoIterator<Item = Requirement>) -> Self {
         let mut requirements: Vec<Requirement> = requirements.into_iter().collect();
-        requirements.sort_by(|a, b| a.key.cmp(&b.key));
+        crate::sort::sort_by(&mut requirements, |a, b| a.key.cmp(&b.key));
         Selector { requirements }
     }
 
@@ -854,7 +854,7 @@ impl<'a> Parser<'a> {
         };
         // Go collects the values in a sets.String and passes its sorted List(), so the indices
         // in value errors are positions in the sorted set.
-        values.sort_unstable();
+        crate::sort::sort_unstable(&mut values);
         values.dedup();
         Requirement::new(key, operator, values).map_err(at)
     }

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::config::Scheduler;
 use crate::plan::{Plan, VirtualServer, VsKey};
+use crate::sort::CollectSorted as _;
 
 /// The settings of a virtual server that the kernel stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -48,7 +49,7 @@ impl State {
         for vs in &plan.virtual_servers {
             s.virtual_servers.insert(vs.key(), entry(vs));
         }
-        s.addresses = plan.interface_addresses.iter().copied().collect();
+        s.addresses = plan.interface_addresses.iter().copied().collect_set();
         s
     }
 }
@@ -71,7 +72,7 @@ pub fn entry(vs: &VirtualServer) -> (VsConfig, BTreeMap<RsKey, u32>) {
                 r.weight,
             )
         })
-        .collect();
+        .collect_map();
     (cfg, rs)
 }
 

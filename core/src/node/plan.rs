@@ -206,17 +206,17 @@ pub(crate) fn assemble<'a>(
         .filter(|(vs, _)| binds(node, vs))
         .map(|(vs, _)| vs.address)
         .collect();
-    addresses.sort_unstable();
+    crate::sort::sort_unstable(&mut addresses);
     addresses.dedup();
     let mut order: Vec<u32> = (0..all.len() as u32).collect();
-    order.sort_by_key(|&i| all[i as usize].0.key());
+    crate::sort::sort_by_key(&mut order, |&i| all[i as usize].0.key());
     // The later claims of a key, by when they were generated (the warnings' order).
     let mut skipped: Vec<u32> = order
         .windows(2)
         .filter(|w| all[w[0] as usize].0.key() == all[w[1] as usize].0.key())
         .map(|w| w[1])
         .collect();
-    skipped.sort_unstable();
+    crate::sort::sort_unstable(&mut skipped);
     for &i in &skipped {
         let (vs, svc) = &all[i as usize];
         let key = vs.key();
@@ -378,7 +378,7 @@ pub fn service_virtual_servers(
                         })
                     })
                     .collect();
-                real_servers.sort_by_key(|a| (a.address, a.port));
+                crate::sort::sort_by_key(&mut real_servers, |a| (a.address, a.port));
                 real_servers.dedup_by(|a, b| a.address == b.address && a.port == b.port);
                 VirtualServer {
                     service: id.clone(),

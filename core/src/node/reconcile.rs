@@ -19,6 +19,7 @@ use core::net::IpAddr;
 use crate::diff::{Op, RsKey, State, VsConfig, VsKeyJson};
 use crate::model::Protocol;
 use crate::plan::VsKey;
+use crate::sort::CollectSorted as _;
 
 /// A real server as the kernel reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -97,10 +98,10 @@ impl Observed {
                                 },
                             )
                         })
-                        .collect();
+                        .collect_map();
                     (*k, (*cfg, rs))
                 })
-                .collect(),
+                .collect_map(),
             addresses: state.addresses.clone(),
         }
     }

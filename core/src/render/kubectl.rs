@@ -485,7 +485,7 @@ pub fn all(cluster: &Cluster) -> String {
         .map(|s| s.id().namespace.as_str())
         .chain(cluster.pods.iter().map(|p| p.meta.id.namespace.as_str()))
         .collect();
-    namespaces.sort_unstable();
+    crate::sort::sort_unstable(&mut namespaces);
     namespaces.dedup();
     let mut out = String::new();
     for ns in namespaces {

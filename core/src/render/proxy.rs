@@ -193,7 +193,7 @@ impl ServicePort {
                 c.reachable.push(e.clone());
             }
         }
-        c.reachable.sort_by_key(Endpoint::host_port);
+        crate::sort::sort_by_key(&mut c.reachable, Endpoint::host_port);
         c
     }
 }
@@ -213,7 +213,7 @@ pub fn service_ports(cluster: &Cluster, node: &str, family: Family) -> Vec<Servi
     for svc in &cluster.services {
         out.extend(ports_of(svc, node, family));
     }
-    out.sort_by(|a, b| {
+    crate::sort::sort_by(&mut out, |a, b| {
         (a.name_string(), a.proto(), a.port).cmp(&(b.name_string(), b.proto(), b.port))
     });
     out
@@ -261,7 +261,7 @@ fn ports_of(svc: &ResolvedService, node: &str, family: Family) -> Vec<ServicePor
                     })
                 })
                 .collect();
-            endpoints.sort_by_key(Endpoint::host_port);
+            crate::sort::sort_by_key(&mut endpoints, Endpoint::host_port);
             endpoints.dedup_by(|a, b| a.ip == b.ip && a.port == b.port);
             ServicePort {
                 namespace: s.meta.id.namespace.clone(),

@@ -559,7 +559,7 @@ impl ConnTable {
                 template: false,
             });
         }
-        out.sort_by_key(|e| (e.source, !e.template));
+        crate::sort::sort_by_key(&mut out, |e| (e.source, !e.template));
         out
     }
 }

@@ -43,6 +43,7 @@ use core::net::IpAddr;
 
 use crate::config::Scheduler;
 use crate::plan::{Plan, RealServer, VirtualServer, VsKey, fmt_addr};
+use crate::sort::CollectSorted as _;
 
 pub use conn::{ConnEntry, DestCounters};
 use conn::{ConnTable, Reuse};
@@ -726,7 +727,7 @@ impl Simulator {
         }
         let mut v = vs.clone();
         v.real_servers.extend(draining);
-        v.real_servers.sort_by_key(|r| (r.address, r.port));
+        crate::sort::sort_by_key(&mut v.real_servers, |r| (r.address, r.port));
         Cow::Owned(v)
     }
 
@@ -774,7 +775,7 @@ impl Simulator {
                 .iter()
                 .map(|v| v.address)
                 .chain(new.virtual_servers.iter().map(|v| v.address))
-                .collect(),
+                .collect_set(),
             node_port_range: (0, u16::MAX),
             excluded: Vec::new(),
         };

@@ -31,6 +31,7 @@ use crate::diag::{Diagnostic, Errors};
 use crate::diff::{self, Op, RsKey, State};
 use crate::model::*;
 use crate::plan::{self, Plan, UnknownNode, VirtualServer, VsKey};
+use crate::sort::CollectSorted as _;
 
 use super::{Cluster, PodTweak, Tweaks, pod_backends, slice_backends};
 
@@ -430,7 +431,7 @@ impl Live {
         let mut p = self.plan()?;
         for vs in &mut p.virtual_servers {
             let order = self.kernel_order(&vs.key());
-            vs.real_servers.sort_by_key(|r| {
+            crate::sort::sort_by_key(&mut vs.real_servers, |r| {
                 let k = RsKey {
                     address: r.address,
                     port: r.port,
@@ -828,7 +829,7 @@ impl Live {
                     }
                 }
             }
-            sets.sort_by_key(|s| s.len());
+            crate::sort::sort_by_key(&mut sets, |s| s.len());
             let mut out = Vec::new();
             if let Some((first, rest)) = sets.split_first() {
                 for pid in first.iter().filter(|p| rest.iter().all(|s| s.contains(*p))) {
@@ -837,7 +838,7 @@ impl Live {
                     }
                 }
             }
-            out.sort_by_key(|a| a.address);
+            crate::sort::sort_by_key(&mut out, |a| a.address);
             out.extend(slice_backends(svc, self.slices_of(svc.id())));
             out
         } else {
@@ -1018,7 +1019,7 @@ impl Live {
                     after.virtual_servers.insert(*k, diff::entry(vs));
                 }
             }
-            after.addresses = self.address_refs.keys().copied().collect();
+            after.addresses = self.address_refs.keys().copied().collect_set();
         }
         if !want_ops && self.state == State::default() {
             // A new live cluster: the state is the plan's, each list in the plan's order (what
@@ -1027,7 +1028,7 @@ impl Live {
                 .virtual_servers
                 .iter()
                 .map(|(k, (_, rs))| (*k, rs.keys().copied().collect()))
-                .collect();
+                .collect_map();
             self.state = after;
             return Vec::new();
         }

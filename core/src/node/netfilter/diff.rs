@@ -118,5 +118,5 @@ pub fn apply(plan: &mut NetfilterPlan, ops: &[NfOp]) {
             }
         }
     }
-    plan.tables.sort_by_key(|t| t.family);
+    crate::sort::sort_by_key(&mut plan.tables, |t| t.family);
 }

@@ -41,6 +41,7 @@ use ipnet::IpNet;
 use crate::cluster::{Cluster, ResolvedService};
 use crate::model::{Family, Protocol, ServiceType, TrafficPolicy};
 use crate::plan::{Plan, VsKind};
+use crate::sort::CollectSorted as _;
 
 /// The name of the agent's table in each family.
 pub const TABLE: &str = "svcroute";
@@ -328,7 +329,10 @@ impl Table {
         Table {
             family,
             options: options.clone(),
-            sets: SetId::ALL.iter().map(|s| (*s, BTreeSet::new())).collect(),
+            sets: SetId::ALL
+                .iter()
+                .map(|s| (*s, BTreeSet::new()))
+                .collect_map(),
         }
     }
 
@@ -376,7 +380,7 @@ pub fn plan(cluster: &Cluster, plan: &Plan, options: &Options) -> NetfilterPlan 
         .services
         .iter()
         .map(|s| (s.id().to_string_ref(), s))
-        .collect();
+        .collect_map();
     let mut tables = Vec::new();
     for family in cluster.config.families() {
         let mut t = Table::empty(family, options);
