@@ -643,28 +643,27 @@ impl Held {
 
     /// What differs from `want`, in words; `None` when nothing does.
     fn differs(&self, want: &Held) -> Option<String> {
-        fn names<V>(m: &BTreeMap<String, V>) -> String {
-            m.keys().cloned().collect::<Vec<String>>().join(" ")
+        /// Other names held ("`plural` [names]"), or the first name whose value differs
+        /// ("the `what` `kind` name").
+        fn by_name<V: PartialEq>(
+            held: &BTreeMap<String, V>,
+            want: &BTreeMap<String, V>,
+            plural: &str,
+            what: &str,
+        ) -> Option<String> {
+            if held.keys().ne(want.keys()) {
+                let names: Vec<&str> = held.keys().map(String::as_str).collect();
+                return Some(format!("{plural} [{}]", names.join(" ")));
+            }
+            held.iter()
+                .find(|(n, v)| want.get(*n) != Some(*v))
+                .map(|(n, _)| format!("{what} {n}"))
         }
-        if self.sets.keys().ne(want.sets.keys()) {
-            return Some(format!("sets [{}]", names(&self.sets)));
+        if let Some(why) = by_name(&self.sets, &want.sets, "sets", "the definition of set") {
+            return Some(why);
         }
-        if let Some((n, _)) = self
-            .sets
-            .iter()
-            .find(|(n, s)| want.sets.get(*n) != Some(*s))
-        {
-            return Some(format!("the definition of set {n}"));
-        }
-        if self.chains.keys().ne(want.chains.keys()) {
-            return Some(format!("chains [{}]", names(&self.chains)));
-        }
-        if let Some((n, _)) = self
-            .chains
-            .iter()
-            .find(|(n, h)| want.chains.get(*n) != Some(*h))
-        {
-            return Some(format!("the hook of chain {n}"));
+        if let Some(why) = by_name(&self.chains, &want.chains, "chains", "the hook of chain") {
+            return Some(why);
         }
         let chains = self.rules.keys().chain(want.rules.keys());
         if let Some(n) = chains
