@@ -244,6 +244,8 @@ fn check(changes: &[Change], keeping: bool) -> Result<(), TestCaseError> {
                 (Ok(cluster), Ok(incremental)) => {
                     let want = plan(&cluster, Some("node-1")).expect("node-1 exists");
                     prop_assert_eq!(&incremental, &want, "after {:?}", c);
+                    // The cluster's warnings (selectors that match no Pod, ...) as a build's.
+                    prop_assert_eq!(&live.warnings(), &cluster.warnings, "after {:?}", c);
                     prop_assert_eq!(&State::from_plan(&want), live.state());
                     // The kernel's list holds the same real servers as the plan.
                     for vs in &want.virtual_servers {

@@ -297,6 +297,31 @@ await step("styles are isolated: the host page's CSS does not reach in, ours doe
   eq(r.styleInHead, false, "no stylesheet in the host's head");
 });
 
+await step("\"What to try\": the teacher's prompt, a general one over the teacher's own manifest, else the scenario's", async () => {
+  const r = await api.evaluate(async () => {
+    document.body.insertAdjacentHTML("beforeend", '<div id="w5"></div>');
+    const el = document.getElementById("w5");
+    const own = window.sr.scenarios().find((s) => s.id === "clusterip").manifest;
+    const tryText = () => el.shadowRoot.querySelector("[data-testid=try]").innerText;
+    const out = {};
+    window.sr.mount(el, { scenario: "nodeport", lang: "en", url: false });
+    out.scenario = tryText();
+    window.sr.mount(el, { scenario: "nodeport", manifest: own, lang: "en", url: false });
+    out.own = tryText();
+    window.sr.mount(el, { scenario: "nodeport", manifest: own, lang: "zh", url: false });
+    out.ownZh = tryText();
+    const h = window.sr.mount(el, { scenario: "nodeport", manifest: own, prompt: "Send two.", lang: "en", url: false });
+    out.prompt = tryText();
+    h.destroy();
+    return out;
+  });
+  assert(r.scenario.includes("NodePort") || r.scenario.includes("nodePort"), `the scenario's own: ${r.scenario}`);
+  assert(r.own.includes("Send connections from each client to the Services of these manifests"), `over the teacher's manifest: ${r.own}`);
+  assert(!r.own.includes("NodePort"), `not the scenario's: ${r.own}`);
+  assert(r.ownZh.includes("从各个客户端向这些清单中的 Service 发送连接"), `in Chinese: ${r.ownZh}`);
+  assert(r.prompt.endsWith("Send two."), `the prompt: ${r.prompt}`);
+});
+
 await step("view: modes and compat options (compact: true, url)", async () => {
   const r = await api.evaluate(async () => {
     document.body.insertAdjacentHTML("beforeend", '<div id="w3"></div><div id="w4"></div>');
@@ -337,13 +362,17 @@ await step("2,000 Services: paste and keystroke timings, a short link", async ()
   // The paste's 10,000 changes are drawn to 200 rows until asked.
   eq(await p.locator("[data-testid=op]").count(), 200, "changes drawn");
   assert((await p.locator("[data-testid=diff]").innerText()).includes("200 of 10"), "the change list says how many are shown");
-  // A keystroke at the end: the input event handled (the page free again), and then planned.
+  // A keystroke at the end, typed as a user types (the browser's own insertText edit, not a
+  // new value for the whole textarea): the input event handled (the page free again), and then
+  // planned (one document read again: the page's live cluster applies its Service alone).
   const key = await p.evaluate(async () => {
     const root = document.querySelector("#app").shadowRoot;
     const ta = root.querySelector("[data-testid=manifest]");
+    const at = ta.value.indexOf("name: svc-1999\n") + "name: svc-1999".length;
+    ta.focus();
+    ta.setSelectionRange(at, at);
     const t0 = performance.now();
-    ta.value = ta.value.replace("name: svc-1999\n", "name: svc-1999x\n");
-    ta.dispatchEvent(new InputEvent("input", { bubbles: true }));
+    document.execCommand("insertText", false, "x");
     const input = performance.now() - t0;
     while (![...root.querySelectorAll("[data-testid=service] option")].some((o) => o.value === "dev/svc-1999x")) {
       await new Promise((r) => setTimeout(r, 5));

@@ -11,11 +11,18 @@
 //!   affinity rebuild the cluster from the objects the live cluster holds (no re-reading),
 //!   keeping every allocation and placement.
 //!
+//! - An edit of the text ([`PageCluster::edit`]) that changes one YAML document, keeps its
+//!   line count and names the same objects re-reads that document alone and applies its
+//!   objects to the live cluster (as a watch's `Apply` event does): the other 1,999 Services
+//!   of a 2,000-Service text are not read again. Anything else (a document added or removed,
+//!   lines added, an object renamed, any diagnostic) reads the whole text.
+//!
 //! Every [`Model`] made here equals [`Model::load`] of the same text and tweaks (tested).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 
-use svcroute_core::cluster::live::{Live, LiveError};
+use svcroute_core::cluster::live::{Live, LiveError, Object, ObjectKind};
 use svcroute_core::cluster::{PodTweak, ResolvedService, Tweaks};
 use svcroute_core::config::Config;
 use svcroute_core::diag::{Diagnostic, Kind};
@@ -34,6 +41,20 @@ pub struct PageCluster {
     /// them).
     read_warnings: Vec<Diagnostic>,
     workloads: Vec<Workload>,
+    /// The text the live cluster holds, for [`PageCluster::edit`].
+    text: String,
+    /// The text's YAML documents and the objects each one holds; empty when an edit cannot
+    /// be applied alone (the text had diagnostics, or a failed edit left the live cluster
+    /// part-way).
+    docs: Vec<Doc>,
+}
+
+/// One YAML document of the text: where it is, and the objects read from it (in
+/// [`Object::all`]'s order).
+#[derive(Clone, Debug)]
+struct Doc {
+    range: Range<usize>,
+    ids: Vec<(ObjectKind, ObjectRef)>,
 }
 
 impl PageCluster {
@@ -68,6 +89,11 @@ impl PageCluster {
                 replicas: w.replicas,
             })
             .collect();
+        let docs = if read.diagnostics.is_empty() {
+            documents_of(text, &read.objects)
+        } else {
+            Vec::new()
+        };
         let live = Live::with_tweaks(read.objects, config, tweaks.clone(), None).map_err(|e| {
             let mut all = read.diagnostics.clone();
             match e {
@@ -84,9 +110,74 @@ impl PageCluster {
             live,
             read_warnings: read.diagnostics,
             workloads,
+            text: text.to_owned(),
+            docs,
         };
         let model = page.model()?;
         Ok((page, model))
+    }
+
+    /// The text changed to `text`: when one document changed in place (same line count, same
+    /// objects by kind, namespace and name) and reads without a diagnostic, its objects are
+    /// applied to the live cluster and the new model is given. `None`: the whole text must be
+    /// read again ([`PageCluster::load`]); after a `None` this page may no longer hold its
+    /// text, so the caller replaces it.
+    pub fn edit(&mut self, file: &str, text: &str) -> Option<Model> {
+        let ranges = document_ranges(text);
+        if self.docs.len() < 2 || ranges.len() != self.docs.len() {
+            return None;
+        }
+        let mut changed = (0..ranges.len())
+            .filter(|&i| self.text[self.docs[i].range.clone()] != text[ranges[i].clone()]);
+        let i = changed.next()?;
+        if changed.next().is_some() {
+            return None;
+        }
+        let (old, new) = (
+            &self.text[self.docs[i].range.clone()],
+            &text[ranges[i].clone()],
+        );
+        if old.matches('\n').count() != new.matches('\n').count() {
+            return None;
+        }
+        // The document alone, at its own lines: what the reader says of it is what it says in
+        // the whole text (objects carry their line for diagnostics).
+        let mut alone = "\n".repeat(text[..ranges[i].start].matches('\n').count());
+        alone.push_str(new);
+        let read = manifest::read(file, &alone);
+        if !read.diagnostics.is_empty() {
+            return None;
+        }
+        let objects = Object::all(read.objects);
+        let ids = &self.docs[i].ids;
+        let same = objects.len() == ids.len()
+            && objects
+                .iter()
+                .zip(ids)
+                .all(|(o, (kind, id))| o.kind() == *kind && o.id() == id);
+        if !same {
+            return None;
+        }
+        // From here on the live cluster changes: a refusal leaves it part-way, so the page
+        // gives up its documents (a later edit reads the whole text) and says `None`.
+        let docs = std::mem::take(&mut self.docs);
+        for o in objects {
+            if let Object::Workload(w) = &o {
+                let id = w.meta.id.to_string();
+                if let Some(entry) = self.workloads.iter_mut().find(|e| e.id == id) {
+                    entry.replicas = w.replicas;
+                }
+            }
+            self.live.apply(o).ok()?;
+        }
+        let model = self.model().ok()?;
+        self.docs = docs
+            .into_iter()
+            .zip(ranges)
+            .map(|(d, range)| Doc { range, ids: d.ids })
+            .collect();
+        self.text = text.to_owned();
+        Some(model)
     }
 
     /// The tweaks the live cluster holds.
@@ -141,7 +232,7 @@ impl PageCluster {
     fn cluster(&self) -> svcroute_core::Cluster {
         let mut cluster = self.live.cluster().clone();
         let mut warnings = self.read_warnings.clone();
-        warnings.append(&mut cluster.warnings);
+        warnings.append(&mut self.live.warnings());
         cluster.warnings = warnings;
         cluster
     }
@@ -306,6 +397,66 @@ fn errors(e: LiveError) -> Vec<Diagnostic> {
     }
 }
 
+/// The byte ranges of `text`'s YAML documents: each starts at a `---` line (the first at the
+/// text's start) and ends where the next starts.
+fn document_ranges(text: &str) -> Vec<Range<usize>> {
+    let mut starts = vec![0];
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let rest = line.strip_prefix("---");
+        if at > 0 && rest.is_some_and(|r| r.is_empty() || r.starts_with(char::is_whitespace)) {
+            starts.push(at);
+        }
+        at += line.len();
+    }
+    let mut ends: Vec<usize> = starts[1..].to_vec();
+    ends.push(text.len());
+    starts.into_iter().zip(ends).map(|(a, b)| a..b).collect()
+}
+
+/// `text`'s documents with the objects read from each (by the line each object starts at).
+fn documents_of(text: &str, objects: &Objects) -> Vec<Doc> {
+    let ranges = document_ranges(text);
+    // The line each document starts at (from 1).
+    let mut first_lines = Vec::with_capacity(ranges.len());
+    let mut line = 1;
+    let mut from = 0;
+    for r in &ranges {
+        line += text[from..r.start].matches('\n').count();
+        from = r.start;
+        first_lines.push(line);
+    }
+    let mut docs: Vec<Doc> = ranges
+        .into_iter()
+        .map(|range| Doc {
+            range,
+            ids: Vec::new(),
+        })
+        .collect();
+    let mut add = |kind: ObjectKind, id: &ObjectRef, at: u32| {
+        let i = first_lines
+            .partition_point(|&l| l <= at as usize)
+            .saturating_sub(1);
+        docs[i].ids.push((kind, id.clone()));
+    };
+    for o in &objects.services {
+        add(ObjectKind::Service, &o.meta.id, o.meta.loc.line);
+    }
+    for o in &objects.pods {
+        add(ObjectKind::Pod, &o.meta.id, o.meta.loc.line);
+    }
+    for o in &objects.nodes {
+        add(ObjectKind::Node, &o.meta.id, o.meta.loc.line);
+    }
+    for o in &objects.slices {
+        add(ObjectKind::EndpointSlice, &o.meta.id, o.meta.loc.line);
+    }
+    for o in &objects.workloads {
+        add(ObjectKind::Workload(o.kind), &o.meta.id, o.meta.loc.line);
+    }
+    docs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,6 +502,89 @@ mod tests {
                 p.warnings
             );
         }
+    }
+
+    /// An edit of one document in place (the core's `Live::apply` of that document's objects,
+    /// as a watch's `Apply` event) gives the model a fresh read of the whole text gives, and
+    /// an edit the page cannot take alone (a broken document, another object's name, a new
+    /// line) is refused so that the whole text is read. Random one-character edits of every
+    /// scenario, then each digit of each scenario's text changed in turn.
+    #[test]
+    fn an_edit_of_one_document_gives_the_model_a_fresh_read_gives() {
+        let tweaks = Tweaks::default();
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut taken, mut refused) = (0, 0);
+        for sc in &ALL {
+            let text = sc.manifest();
+            let digits: Vec<usize> = text
+                .char_indices()
+                .filter(|(_, c)| c.is_ascii_digit())
+                .map(|(i, _)| i)
+                .collect();
+            let mut edits: Vec<String> = digits
+                .iter()
+                .map(|&i| {
+                    let d = text.as_bytes()[i] - b'0';
+                    let mut t = text.clone();
+                    t.replace_range(i..=i, &((d + 1) % 10).to_string());
+                    t
+                })
+                .collect();
+            let chars: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+            for _ in 0..60 {
+                let at = chars[(next() % chars.len() as u64) as usize];
+                let len = text[at..].chars().next().map_or(0, char::len_utf8);
+                let with = ["1", "a", "-", " ", ":", "\n", "x9", ""][(next() % 8) as usize];
+                let mut t = text.clone();
+                t.replace_range(at..at + len, with);
+                edits.push(t);
+            }
+            for edited in edits {
+                let (mut page, _) =
+                    PageCluster::load("manifest.yaml", &text, Config::default(), &tweaks)
+                        .expect("valid");
+                let whole = Model::load("manifest.yaml", &edited, Config::default(), &tweaks);
+                match page.edit("manifest.yaml", &edited) {
+                    Some(m) => {
+                        taken += 1;
+                        let whole = whole.unwrap_or_else(|e| {
+                            panic!("{}: edit taken, whole read refused: {e:?}\n{edited}", sc.id)
+                        });
+                        assert_eq!(shown(&m), shown(&whole), "{}: {edited}", sc.id);
+                        // The page now holds the edited text: editing back is one change too.
+                        if let Some(back) = page.edit("manifest.yaml", &text) {
+                            assert_eq!(
+                                shown(&back),
+                                shown(&full(&text, &tweaks)),
+                                "{}: back",
+                                sc.id
+                            );
+                        }
+                    }
+                    None => refused += 1,
+                }
+            }
+        }
+        // Both paths are exercised.
+        assert!(taken > 100, "{taken} edits taken alone");
+        assert!(refused > 100, "{refused} edits read whole");
+    }
+
+    /// The documents of a text: split at `---` lines only.
+    #[test]
+    fn documents_start_at_their_marker_lines() {
+        let t = "a: 1\n---\nb: 2\n--- # c\nc: 3\n----\n---";
+        let docs: Vec<&str> = document_ranges(t).into_iter().map(|r| &t[r]).collect();
+        assert_eq!(
+            docs,
+            ["a: 1\n", "---\nb: 2\n", "--- # c\nc: 3\n----\n", "---"]
+        );
     }
 
     /// Each Pod of each scenario made not ready, ready again, terminating, then deleted: the
@@ -456,8 +690,18 @@ mod timing {
         let full_toggle = best(&mut || {
             Model::load("m.yaml", &text, Config::default(), &t2).expect("valid");
         });
+        // A keystroke in the last Service (its port 2999 <-> 2998): one document read again.
+        let (mut page, _) =
+            PageCluster::load("m.yaml", &text, Config::default(), &tweaks).expect("valid");
+        let other = text.replace("port: 2999\n", "port: 2998\n");
+        let mut flip = false;
+        let edit = best(&mut || {
+            let t = if flip { &text } else { &other };
+            page.edit("m.yaml", t).expect("one document");
+            flip = !flip;
+        });
         eprintln!(
-            "2,000 Services: Model::load {load:?}, PageCluster::load {live:?}; readiness toggle: live {toggle:?}, full re-load {full_toggle:?}"
+            "2,000 Services: Model::load {load:?}, PageCluster::load {live:?}; readiness toggle: live {toggle:?}, full re-load {full_toggle:?}; an edit of one Service {edit:?}"
         );
     }
 }

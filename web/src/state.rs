@@ -347,7 +347,7 @@ impl State {
             Action::Edit(text) if text == self.text => {}
             Action::Edit(text) => {
                 self.text = text;
-                self.rebuild();
+                self.edited();
             }
             Action::Scenario(id) => {
                 let scenario = Scenario::get(&id);
@@ -500,6 +500,18 @@ impl State {
             }
             Err(diags) => self.errors = Rc::new(diags),
         }
+    }
+
+    /// The text was edited: one document changed in place goes to the live cluster alone
+    /// ([`PageCluster::edit`]); anything else reads the whole text.
+    fn edited(&mut self) {
+        if let Some((page, _)) = self.live()
+            && let Some(m) = page.borrow_mut().edit(DEFAULT_FILE, &self.text)
+        {
+            self.set_model(m);
+            return;
+        }
+        self.rebuild();
     }
 
     fn set_model(&mut self, m: Model) {

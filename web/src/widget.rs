@@ -59,15 +59,21 @@ pub struct Look {
     pub prompt: Option<String>,
     /// The scenario the widget was mounted with.
     pub scenario: &'static str,
+    /// Whether it was mounted with the teacher's own `manifest` (the scenario's "What to try"
+    /// speaks of the scenario's objects, so a general one is shown instead).
+    pub own_manifest: bool,
     /// Whether the language switch is shown.
     pub show_language: bool,
 }
 
 impl Look {
-    /// The text for "what to try" in `state`: the teacher's, or the scenario's.
+    /// The text for "what to try" in `state`: the teacher's, a general one over the teacher's
+    /// own manifest, or the scenario's.
     pub fn try_text(&self, state: &State) -> String {
+        let mounted = state.scenario.id == self.scenario;
         match &self.prompt {
-            Some(p) if state.scenario.id == self.scenario => p.clone(),
+            Some(p) if mounted => p.clone(),
+            _ if mounted && self.own_manifest => state.lang.t().try_own_manifest.to_owned(),
             _ => state.scenario.try_text(state.lang).to_owned(),
         }
     }

@@ -70,6 +70,7 @@ pub fn app(props: &AppProps) -> Html {
         prompt: props.prompt.clone(),
         scenario: crate::scenarios::Scenario::get(props.init.scenario.as_deref().unwrap_or("")).id,
         show_language: props.show_language,
+        own_manifest: props.bridge.is_some() && props.init.manifest.is_some(),
     };
     // The widget's handle: its sends and listeners meet the reducer here.
     if let Some(b) = &props.bridge {

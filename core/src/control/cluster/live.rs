@@ -410,14 +410,22 @@ impl Live {
         self.order.get(key).map_or(&[], Vec::as_slice)
     }
 
-    /// The node's plan: equal to [`crate::plan::plan`] of a full build of the same objects.
-    pub fn plan(&self) -> Result<Plan, UnknownNode> {
-        let node = self.node.as_ref().ok_or_else(|| self.unknown_node())?;
+    /// The cluster's warnings as the objects are now: equal to [`Cluster::warnings`] of a full
+    /// build of the same objects. ([`Live::cluster`]'s own list is the last full build's: the
+    /// warnings that follow from the Pods, Services and slices are made here, when asked.)
+    pub fn warnings(&self) -> Vec<Diagnostic> {
         let mut warnings = self.base_warnings.clone();
         warnings.extend(super::derived_warnings(
             &self.cluster,
             self.store.slices.values(),
         ));
+        warnings
+    }
+
+    /// The node's plan: equal to [`crate::plan::plan`] of a full build of the same objects.
+    pub fn plan(&self) -> Result<Plan, UnknownNode> {
+        let node = self.node.as_ref().ok_or_else(|| self.unknown_node())?;
+        let warnings = self.warnings();
         let lists = self.cluster.services.iter().map(|svc| {
             let list = self.vs.get(svc.id()).map_or(&[][..], Vec::as_slice);
             (svc, Cow::Borrowed(list))
