@@ -833,7 +833,7 @@ impl core::fmt::Display for FieldPath<'_> {
 /// Strict field validation: every key must be a field the API knows, every value of the
 /// right shape. The path uses the API server's form: `spec.ports[0].nmae`.
 fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &FieldPath<'_>) {
-    if node.value == Value::Null {
+    if matches!(node.value, Value::Null) {
         return;
     }
     match shape {
