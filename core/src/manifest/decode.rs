@@ -620,7 +620,7 @@ impl<'a> Cx<'a> {
         m.iter()
             .find(|e| e.key == key)
             .map(|e| &e.value)
-            .filter(|n| n.value != Value::Null)
+            .filter(|n| !matches!(n.value, Value::Null))
     }
 
     fn str<'n>(
@@ -833,7 +833,7 @@ impl core::fmt::Display for FieldPath<'_> {
 /// Strict field validation: every key must be a field the API knows, every value of the
 /// right shape. The path uses the API server's form: `spec.ports[0].nmae`.
 fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &FieldPath<'_>) {
-    if node.value == Value::Null {
+    if matches!(node.value, Value::Null) {
         return;
     }
     match shape {
@@ -852,6 +852,13 @@ fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &FieldPath<'_>
             for e in entries {
                 let child = FieldPath::Key(path, &e.key);
                 match def.field(&e.key) {
+                    // Most fields are scalars: checked here, without a call.
+                    Some(Shape::Scalar) => {
+                        if matches!(e.value.value, Value::Seq(_) | Value::Map(_)) {
+                            cx.type_error(&e.value, child, crate::msg!("a single value"));
+                        }
+                    }
+                    Some(Shape::Any) => {}
                     Some(shape) => check_fields(cx, &e.value, shape, &child),
                     None => {
                         let hint = suggest(&e.key, def.fields.iter().map(|(f, _)| *f))
@@ -2684,6 +2691,29 @@ mod tests {
                 "spec.ports[65535]: Duplicate value: {\"port\": 80, \"protocol\": \"TCP\"}"
             )
         );
+    }
+
+    /// A collection where the schema wants a scalar is a type error at the value, with the
+    /// field's path (`check_fields` checks scalar fields inline, without recursing).
+    #[test]
+    fn collections_in_scalar_fields() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  \
+                    sessionAffinity: [ClientIP]\n  externalName: {a: b}\n  ports:\n  \
+                    - port: 80\n    appProtocol: [x]\n";
+        let read = read("s.yaml", text);
+        let messages: alloc::vec::Vec<String> =
+            read.diagnostics.iter().map(|d| d.to_string()).collect();
+        let want = [
+            "s.yaml:5:20: Service \"default/web\": spec.sessionAffinity: expected a single value, got a list",
+            "s.yaml:6:17: Service \"default/web\": spec.externalName: expected a single value, got an object",
+            "s.yaml:9:18: Service \"default/web\": spec.ports[0].appProtocol: expected a single value, got a list",
+        ];
+        for w in want {
+            assert!(
+                messages.iter().any(|m| m.ends_with(w)),
+                "{w}\n{messages:#?}"
+            );
+        }
     }
 
     /// A workload whose template has no `spec` (or an empty one) is reported where the template

@@ -47,6 +47,7 @@ fn parser(text: &str) -> Parser<'_> {
         values: 0,
         nodes: Vec::new(),
         entries: Vec::new(),
+        tags: Vec::new(),
     }
 }
 
@@ -91,8 +92,9 @@ enum Open<'a> {
         start: usize,
         /// Key → index from `start`, once the object has more than [`SCAN_KEYS`] keys.
         index: Option<BTreeMap<Key<'a>, usize>>,
-        /// The key whose value is being read.
+        /// The key whose value is being read, and its [`tag`].
         key: (Key<'a>, Pos),
+        tag: u64,
     },
 }
 
@@ -114,26 +116,50 @@ struct Parser<'a> {
     nodes: Vec<Node<'a>>,
     /// Entries of the open objects, innermost last.
     entries: Vec<Entry<'a>>,
+    /// The [`tag`] of each of `entries`' keys: a duplicate key is looked for among equal tags
+    /// (one 8-byte comparison a key), not among the keys themselves.
+    tags: Vec<u64>,
+}
+
+/// A key's length and first bytes in one word: keys with different tags differ.
+#[inline(always)]
+fn tag(key: &str) -> u64 {
+    let b = key.as_bytes();
+    let len = b.len() as u64;
+    match b.get(..8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        Some(w) => u64::from_le_bytes(w) ^ len.rotate_right(8),
+        None => b
+            .iter()
+            .fold(len.rotate_right(8), |t, &c| (t << 8) | u64::from(c)),
+    }
 }
 
 impl<'a> Parser<'a> {
+    #[inline(always)]
     fn pos(&mut self) -> Pos {
         let col = if self.ascii_line {
             self.i - self.line_start
         } else {
-            let (from, base) = if self.col_at.0 >= self.line_start && self.col_at.0 <= self.i {
-                self.col_at
-            } else {
-                (self.line_start, 0)
-            };
-            let col = base + self.text.get(from..self.i).map_or(0, |s| s.chars().count());
-            self.col_at = (self.i, col);
-            col
+            self.char_col()
         };
         Pos {
             line: self.line,
             col: u32::try_from(col + 1).unwrap_or(u32::MAX),
         }
+    }
+
+    /// The column of `i` in characters, on a line with text outside ASCII.
+    #[cold]
+    #[inline(never)]
+    fn char_col(&mut self) -> usize {
+        let (from, base) = if self.col_at.0 >= self.line_start && self.col_at.0 <= self.i {
+            self.col_at
+        } else {
+            (self.line_start, 0)
+        };
+        let col = base + self.text.get(from..self.i).map_or(0, |s| s.chars().count());
+        self.col_at = (self.i, col);
+        col
     }
 
     /// The error `message` here (or the comment error, at a comment).
@@ -152,7 +178,26 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// Skips whitespace. Inlined for its common cases (no whitespace, or the one space
+    /// `json.dumps` and kubectl write after `:` and `,`); longer runs and newlines are
+    /// [`Parser::skip_more_ws`].
+    #[inline(always)]
     fn skip_ws(&mut self) {
+        match self.bytes.get(self.i) {
+            Some(&b) if b > b' ' => return,
+            Some(b' ') => {
+                self.i += 1;
+                if self.bytes.get(self.i).is_some_and(|&b| b > b' ') {
+                    return;
+                }
+            }
+            _ => {}
+        }
+        self.skip_more_ws();
+    }
+
+    #[inline(never)]
+    fn skip_more_ws(&mut self) {
         while let Some(&b) = self.bytes.get(self.i) {
             match b {
                 b'\n' => {
@@ -182,17 +227,21 @@ impl<'a> Parser<'a> {
         &mut self,
         start: usize,
         index: &mut Option<BTreeMap<Key<'a>, usize>>,
-    ) -> Result<(Key<'a>, Pos), SyntaxError> {
+    ) -> Result<((Key<'a>, Pos), u64), SyntaxError> {
         self.skip_ws();
         let key_pos = self.pos();
         if self.bytes.get(self.i) != Some(&b'"') {
             return self.err(crate::msg!("expected a string key"));
         }
         let key = self.string()?;
+        let key_tag = tag(&key);
         let entries = &self.entries[start..];
         let prev = match index {
             Some(ix) => ix.get(&key).copied(),
-            None => entries.iter().position(|e| e.key == key),
+            None => self.tags[start..]
+                .iter()
+                .zip(entries)
+                .position(|(&t, e)| t == key_tag && e.key == key),
         };
         if let Some(prev) = prev {
             return Err(SyntaxError {
@@ -228,7 +277,7 @@ impl<'a> Parser<'a> {
         if !self.eat(b':') {
             return self.err(crate::msg!("expected ':'"));
         }
-        Ok((key, key_pos))
+        Ok(((key, key_pos), key_tag))
     }
 
     /// One JSON value, without recursion: open arrays and objects wait on a stack.
@@ -264,8 +313,16 @@ impl<'a> Parser<'a> {
                     } else {
                         let mut index = None;
                         let start = self.entries.len();
-                        let key = self.key(start, &mut index)?;
-                        stack.push((Open::Map { start, index, key }, pos));
+                        let (key, tag) = self.key(start, &mut index)?;
+                        stack.push((
+                            Open::Map {
+                                start,
+                                index,
+                                key,
+                                tag,
+                            },
+                            pos,
+                        ));
                         continue 'values;
                     }
                 }
@@ -323,15 +380,21 @@ impl<'a> Parser<'a> {
                             return self.err(crate::msg!("expected ',' or ']'"));
                         }
                     }
-                    Open::Map { start, index, key } => {
+                    Open::Map {
+                        start,
+                        index,
+                        key,
+                        tag,
+                    } => {
                         let (k, key_pos) = core::mem::take(key);
                         self.entries.push(Entry {
                             key: k,
                             key_pos,
                             value: node,
                         });
+                        self.tags.push(*tag);
                         if self.eat(b',') {
-                            *key = self.key(*start, index)?;
+                            (*key, *tag) = self.key(*start, index)?;
                             continue 'values;
                         }
                         if !self.eat(b'}') {
@@ -347,7 +410,10 @@ impl<'a> Parser<'a> {
                 // by one) into a vector of their exact size.
                 let value = match open {
                     Open::Seq { start } => Value::Seq(self.nodes.split_off(start)),
-                    Open::Map { start, .. } => Value::Map(self.entries.split_off(start)),
+                    Open::Map { start, .. } => {
+                        self.tags.truncate(start);
+                        Value::Map(self.entries.split_off(start))
+                    }
                 };
                 node = Node { value, pos };
             }
@@ -562,6 +628,31 @@ mod tests {
             assert!(parse_documents(&text).is_err(), "{text:?}");
             let text = alloc::format!("[\"{pad}");
             assert!(parse_documents(&text).is_err(), "{text:?}");
+        }
+    }
+
+    /// Duplicates are found through the keys' tags: long keys that share their first eight
+    /// bytes and length are told apart, short and long duplicates are found, escaped or not.
+    #[test]
+    fn duplicate_keys_by_tag() {
+        let ok = "{\"containerPort1\": 1, \"containerPort2\": 2, \"a\": 3, \"b\": 4, \"\": 5}";
+        assert!(parse_documents(ok).is_ok());
+        for (text, line_of_first) in [
+            ("{\"kubernetes.io/a\": 1,\n\"kubernetes.io/a\": 2}", 1),
+            ("{\"x\": 1, \"ab\": 1,\n\"ab\": 2}", 1),
+            ("{\"\": 1,\n\"\": 2}", 1),
+            (
+                "{\"q\": 0,\n\"kubernetes.io/a\": 1, \"kubernetes.io\\u002fa\": 2}",
+                2,
+            ),
+        ] {
+            let e = parse_documents(text).unwrap_err();
+            let msg = e.message.to_string();
+            assert!(msg.contains("already defined"), "{text}: {msg}");
+            assert!(
+                msg.ends_with(&alloc::format!("at line {line_of_first}")),
+                "{text}: {msg}"
+            );
         }
     }
 
