@@ -137,12 +137,12 @@ impl PageCluster {
             &self.text[self.docs[i].range.clone()],
             &text[ranges[i].clone()],
         );
-        if old.matches('\n').count() != new.matches('\n').count() {
+        if lines(old) != lines(new) {
             return None;
         }
         // The document alone, at its own lines: what the reader says of it is what it says in
         // the whole text (objects carry their line for diagnostics).
-        let mut alone = "\n".repeat(text[..ranges[i].start].matches('\n').count());
+        let mut alone = "\n".repeat(lines(&text[..ranges[i].start]));
         alone.push_str(new);
         let read = manifest::read(file, &alone);
         if !read.diagnostics.is_empty() {
@@ -402,9 +402,9 @@ fn errors(e: LiveError) -> Vec<Diagnostic> {
 fn document_ranges(text: &str) -> Vec<Range<usize>> {
     let mut starts = vec![0];
     let mut at = 0;
-    for line in text.split_inclusive('\n') {
-        let rest = line.strip_prefix("---");
-        if at > 0 && rest.is_some_and(|r| r.is_empty() || r.starts_with(char::is_whitespace)) {
+    for line in text.as_bytes().split_inclusive(|&b| b == b'\n') {
+        let rest = line.strip_prefix(b"---");
+        if at > 0 && rest.is_some_and(|r| r.first().is_none_or(u8::is_ascii_whitespace)) {
             starts.push(at);
         }
         at += line.len();
@@ -412,6 +412,11 @@ fn document_ranges(text: &str) -> Vec<Range<usize>> {
     let mut ends: Vec<usize> = starts[1..].to_vec();
     ends.push(text.len());
     starts.into_iter().zip(ends).map(|(a, b)| a..b).collect()
+}
+
+/// How many line ends `text` holds.
+fn lines(text: &str) -> usize {
+    text.bytes().filter(|&b| b == b'\n').count()
 }
 
 /// `text`'s documents with the objects read from each (by the line each object starts at).
@@ -422,7 +427,7 @@ fn documents_of(text: &str, objects: &Objects) -> Vec<Doc> {
     let mut line = 1;
     let mut from = 0;
     for r in &ranges {
-        line += text[from..r.start].matches('\n').count();
+        line += lines(&text[from..r.start]);
         from = r.start;
         first_lines.push(line);
     }
