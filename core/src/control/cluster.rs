@@ -1413,8 +1413,8 @@ impl PortAllocator {
 /// The order of `items` by namespace and name (ties by position): their indexes, or `None`
 /// when they are in strictly ascending order already (as `kubectl get -A` lists them).
 ///
-/// Sorted on integer keys made of the first 16 bytes of namespace and name, so most
-/// comparisons touch no string (a Pod's name is compared whole only where the keys tie).
+/// Sorted on integer keys made of the first 16 bytes of the namespace and 24 of the name, so
+/// most comparisons touch no string (a Pod's name is compared whole only where the keys tie).
 pub(crate) fn id_order<T>(items: &[T], id: impl Fn(&T) -> &ObjectRef) -> Option<Vec<u32>> {
     if items
         .windows(2)
@@ -1424,34 +1424,37 @@ pub(crate) fn id_order<T>(items: &[T], id: impl Fn(&T) -> &ObjectRef) -> Option<
     }
     /// The first 16 bytes, big-endian, zero-padded: ordered as the strings are where they
     /// differ (names hold no NUL byte).
-    fn prefix(s: &str) -> u128 {
+    fn prefix(s: &[u8]) -> u128 {
         let mut b = [0u8; 16];
         let n = s.len().min(16);
-        b[..n].copy_from_slice(&s.as_bytes()[..n]);
+        b[..n].copy_from_slice(&s[..n]);
         u128::from_be_bytes(b)
     }
     // A namespace longer than the prefix leaves the name out of the key (all such keys tie
-    // with one another and sort after every shorter namespace of the same prefix).
-    let mut keys: Vec<(u128, u128, u32)> = items
+    // with one another and sort after every shorter namespace of the same prefix). The name's
+    // key is its first 24 bytes: a workload's Pods share their first 16 (`app-00012-17334-3`).
+    let mut keys: Vec<(u128, u128, u64, u32)> = items
         .iter()
         .enumerate()
         .map(|(i, x)| {
             let r = id(x);
-            let name = if r.namespace.len() <= 16 {
-                prefix(&r.name)
+            let (name, rest) = if r.namespace.len() <= 16 {
+                let name = r.name.as_bytes();
+                let rest = name.get(16..).map_or(0, |t| (prefix(t) >> 64) as u64);
+                (prefix(name), rest)
             } else {
-                u128::MAX
+                (u128::MAX, u64::MAX)
             };
-            (prefix(&r.namespace), name, i as u32)
+            (prefix(r.namespace.as_bytes()), name, rest, i as u32)
         })
         .collect();
     keys.sort_unstable_by(|a, b| {
-        (a.0, a.1)
-            .cmp(&(b.0, b.1))
-            .then_with(|| id(&items[a.2 as usize]).cmp(id(&items[b.2 as usize])))
-            .then(a.2.cmp(&b.2))
+        (a.0, a.1, a.2)
+            .cmp(&(b.0, b.1, b.2))
+            .then_with(|| id(&items[a.3 as usize]).cmp(id(&items[b.3 as usize])))
+            .then(a.3.cmp(&b.3))
     });
-    Some(keys.into_iter().map(|k| k.2).collect())
+    Some(keys.into_iter().map(|k| k.3).collect())
 }
 
 /// Reorders `items` in place so that position `k` holds what was at `order[k]` (following
