@@ -114,7 +114,7 @@ impl Files {
         };
         self.taken = next;
         let live = self.live.as_ref().expect("taken above");
-        for w in &live.cluster().warnings {
+        for w in &live.warnings() {
             tracing::debug!("{w}");
         }
         let plan = live.plan()?;
