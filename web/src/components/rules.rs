@@ -147,6 +147,9 @@ fn more_rows(lang: Lang, total: usize, all: &UseStateHandle<bool>, testid: &'sta
     }
 }
 
+/// A real server of a virtual server: its key, address and port.
+type CounterKey = (VsKey, IpAddr, u16);
+
 /// `ipvsadm -Ln` of the node with the simulator's ActiveConn / InActConn at the clock.
 fn counters_table(state: &crate::state::State, plan: &svcroute_core::plan::Plan) -> String {
     let mut sim = state.sim.clone();
@@ -155,7 +158,7 @@ fn counters_table(state: &crate::state::State, plan: &svcroute_core::plan::Plan)
     let plan = &sim.kernel_plan(plan, now);
     // A sorted list, not a map (one map type less in the wasm build); of equal keys the last
     // counts, as a map's insert would keep it.
-    let mut counts: Vec<((VsKey, IpAddr, u16), (u32, u32))> = Vec::new();
+    let mut counts: Vec<(CounterKey, (u32, u32))> = Vec::new();
     for vs in &plan.virtual_servers {
         for d in sim.counters(&plan.node, &vs.key(), now) {
             counts.push((
