@@ -19,6 +19,7 @@ use svcroute_core::diag::Diagnostic;
 use svcroute_core::diff::{self, Op};
 use svcroute_core::route::{self, Connection, Request};
 use svcroute_core::sim::Simulator;
+use svcroute_core::sort::CollectSorted;
 use yew::Reducible;
 
 use crate::api::DEFAULT_FILE;
@@ -466,7 +467,7 @@ impl State {
             .cm_mode
             .unwrap_or_else(|| crate::proxy_view::SEED_CM_MODE.into());
         proxy.ipvs_modules = !f.no_ipvs_modules;
-        proxy.refusing = f.refusing.into_iter().collect();
+        proxy.refusing = f.refusing.into_iter().collect_set();
         proxy.shown |= f.modes_shown;
         self.proxy = Rc::new(proxy);
         self.log = Rc::new(Vec::new());

@@ -107,39 +107,39 @@ impl Rule {
 /// One table: its chains in `iptables-save` order and their rules.
 struct Table {
     name: &'static str,
-    builtin: &'static [&'static str],
     chains: BTreeMap<String, Vec<Rule>>,
-    builtin_rules: BTreeMap<&'static str, Vec<Rule>>,
+    /// The built-in chains in their order, with their rules (a list, not a map: a few chains,
+    /// and one map type less in the wasm build).
+    builtin: Vec<(&'static str, Vec<Rule>)>,
 }
 
 impl Table {
     fn new(name: &'static str, builtin: &'static [&'static str]) -> Self {
         Table {
             name,
-            builtin,
             chains: BTreeMap::new(),
-            builtin_rules: BTreeMap::new(),
+            builtin: builtin.iter().map(|b| (*b, Vec::new())).collect(),
         }
     }
     fn chain(&mut self, name: &str) {
         self.chains.entry(name.into()).or_default();
     }
     fn add(&mut self, chain: &str, rule: Rule) {
-        match self.builtin.iter().find(|b| **b == chain) {
-            Some(b) => self.builtin_rules.entry(b).or_default().push(rule),
+        match self.builtin.iter_mut().find(|(b, _)| *b == chain) {
+            Some((_, rules)) => rules.push(rule),
             None => self.chains.entry(chain.into()).or_default().push(rule),
         }
     }
     fn print(&self, out: &mut String) {
         let _ = writeln!(out, "*{}", self.name);
-        for b in self.builtin {
+        for (b, _) in &self.builtin {
             let _ = writeln!(out, ":{b} ACCEPT [0:0]");
         }
         for c in self.chains.keys() {
             let _ = writeln!(out, ":{c} - [0:0]");
         }
-        for b in self.builtin {
-            for r in self.builtin_rules.get(b).into_iter().flatten() {
+        for (b, rules) in &self.builtin {
+            for r in rules {
                 r.print(b, out);
             }
         }
@@ -174,13 +174,13 @@ fn save_string(s: &str) -> String {
 /// kube-proxy writes `1/n` as `%0.10f`; `libxt_statistic` stores `lround(p * 2^31)` and
 /// `iptables-save` prints that fraction with `%.11f`.
 pub fn saved_probability(n: usize) -> String {
-    format!("{:.11}", f64::from(stored_probability(n)) / 2_147_483_648.0)
+    super::fixed(f64::from(stored_probability(n)) / 2_147_483_648.0, 11)
 }
 
 /// The kernel's `xt_statistic` fraction for kube-proxy's `1/n`: `lround(p * 2^31)` of the
 /// `%0.10f` text; a rule matches when `get_random_u32() & 0x7FFFFFFF` is below it.
 pub fn stored_probability(n: usize) -> u32 {
-    let written = format!("{:.10}", 1.0 / n as f64);
+    let written = super::fixed(1.0 / n as f64, 10);
     let p: f64 = written.parse().unwrap_or(0.0);
     // lround of a positive value up to 2^31: floor(x + 0.5), exact in f64 at this size.
     (p * 2_147_483_648.0 + 0.5) as u32

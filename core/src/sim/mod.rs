@@ -414,8 +414,9 @@ impl Service {
 pub struct Simulator {
     seed: u64,
     services: BTreeMap<(String, VsKey), Service>,
-    /// Per client address: how many ports the sequence gave it.
-    ports: BTreeMap<IpAddr, u32>,
+    /// Per client address: how many ports the sequence gave it (a `u32` counter, kept as a
+    /// `u64` to share the connection tables' `BTreeMap<IpAddr, u64>` code in the wasm build).
+    ports: BTreeMap<IpAddr, u64>,
     /// The other kube-proxy modes' state (`route --proxy-mode`).
     modes: modes::ModeStates,
 }
@@ -503,8 +504,11 @@ impl Simulator {
     /// The next source port of `client`'s seeded sequence (for connections that reach no
     /// virtual server, e.g. straight to a headless Service's Pods).
     pub fn port_for(&mut self, client: IpAddr) -> u16 {
-        let n = self.ports.entry(client).or_default();
-        next_port(self.seed, client, n, &|_| false)
+        let slot = self.ports.entry(client).or_default();
+        let mut n = *slot as u32;
+        let port = next_port(self.seed, client, &mut n, &|_| false);
+        *slot = u64::from(n);
+        port
     }
 
     /// Opens one connection to `vs` on `node`, as the kernel would (`ip_vs_in_hook`): an
@@ -524,8 +528,11 @@ impl Simulator {
         let port = match o.port {
             Some(p) => p,
             None => {
-                let n = self.ports.entry(o.client).or_default();
-                next_port(self.seed, o.client, n, &|p| svc.table.has(o.client, p))
+                let slot = self.ports.entry(o.client).or_default();
+                let mut n = *slot as u32;
+                let port = next_port(self.seed, o.client, &mut n, &|p| svc.table.has(o.client, p));
+                *slot = u64::from(n);
+                port
             }
         };
         let show = |id: DestId| format!("{}:{}", fmt_addr(&id.0), id.1);

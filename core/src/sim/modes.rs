@@ -158,8 +158,9 @@ pub struct Choice {
 #[derive(Clone, Debug)]
 struct ModeState {
     rng: ChaCha8Rng,
-    /// iptables `recent` lists and nftables affinity sets: (name, client) → last update (ms).
-    affinity: BTreeMap<(String, IpAddr), u64>,
+    /// iptables `recent` lists and nftables affinity sets: (name, client) → last update (ms),
+    /// beside an empty string (the same map type as `sticky`'s, one copy of its code in wasm).
+    affinity: BTreeMap<(String, IpAddr), (String, u64)>,
     /// userspace round robin: service port → next index.
     rr: BTreeMap<String, usize>,
     /// userspace affinity: (service port, client) → (endpoint, last used ms).
@@ -170,7 +171,9 @@ struct ModeState {
 /// mode (kept in [`crate::sim::Simulator`] beside IPVS's).
 #[derive(Clone, Debug, Default)]
 pub struct ModeStates {
-    by_mode: BTreeMap<ProxyMode, ModeState>,
+    /// At most one per mode, in the order first used (a list, not a map: three modes, and
+    /// one map type less in the wasm build).
+    by_mode: Vec<(ProxyMode, ModeState)>,
 }
 
 impl ModeStates {
@@ -180,12 +183,22 @@ impl ModeStates {
     }
 
     fn of(&mut self, mode: ProxyMode, seed: u64) -> &mut ModeState {
-        self.by_mode.entry(mode).or_insert_with(|| ModeState {
-            rng: ChaCha8Rng::seed_from_u64(ProxyMode::seed(seed)),
-            affinity: BTreeMap::new(),
-            rr: BTreeMap::new(),
-            sticky: BTreeMap::new(),
-        })
+        let i = match self.by_mode.iter().position(|(m, _)| *m == mode) {
+            Some(i) => i,
+            None => {
+                self.by_mode.push((
+                    mode,
+                    ModeState {
+                        rng: ChaCha8Rng::seed_from_u64(ProxyMode::seed(seed)),
+                        affinity: BTreeMap::new(),
+                        rr: BTreeMap::new(),
+                        sticky: BTreeMap::new(),
+                    },
+                ));
+                self.by_mode.len() - 1
+            }
+        };
+        &mut self.by_mode[i].1
     }
 
     /// Decides, as `ctx`'s mode does, where a connection from `client` at `ms` goes;
@@ -666,7 +679,7 @@ impl ModeState {
                 chain_rule(&mut rules, check);
                 // `--rcheck --seconds N` matches up to N s after the last packet; an nftables
                 // set element expires N s after its last update.
-                let Some(last) = self.affinity.get(&(list.clone(), client)) else {
+                let Some((_, last)) = self.affinity.get(&(list.clone(), client)) else {
                     continue;
                 };
                 let age = ms.saturating_sub(*last);
@@ -689,7 +702,7 @@ impl ModeState {
                     )
                 };
                 let reason = msg!("{}{}: {} → {}: {}", path, chain, check, to, nat(ep));
-                self.affinity.insert((list, client), ms);
+                self.affinity.insert((list, client), (String::new(), ms));
                 endpoint_rules(&mut rules, ep);
                 return Choice {
                     endpoint: Some((ep.ip, ep.port)),
@@ -732,7 +745,7 @@ impl ModeState {
         let ep = &eps[i];
         let (to, list) = target(ep);
         if sp.affinity.is_some() {
-            self.affinity.insert((list, client), ms);
+            self.affinity.insert((list, client), (String::new(), ms));
         }
         endpoint_rules(&mut rules, ep);
         Choice {

@@ -421,7 +421,7 @@ fn growth(props: &PanelProps) -> Html {
                 }) }
                 <text x={((left + w - right) / 2.0).to_string()} y={(h - 4.0).to_string()} font-size="11" text-anchor="middle" fill="#1b1f24">{ mt.services_axis }</text>
                 { for series.iter().map(|(label, colour, f)| {
-                    let pts: Vec<String> = points.iter().map(|(n, c)| format!("{:.1},{:.1}", x(*n), y(f(c)))).collect();
+                    let pts: Vec<String> = points.iter().map(|(n, c)| format!("{},{}", render::fixed(x(*n), 1), render::fixed(y(f(c)), 1))).collect();
                     html! {
                         <polyline data-testid="growth-line" data-series={*label} points={pts.join(" ")} fill="none" stroke={*colour} stroke-width="2" />
                     }

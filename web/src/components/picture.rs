@@ -18,6 +18,7 @@ use std::rc::Rc;
 
 use svcroute_core::model::ServiceType;
 use svcroute_core::plan::{VsKind, fmt_addr};
+use svcroute_core::render::fixed;
 use yew::prelude::*;
 
 use super::PanelProps;
@@ -55,8 +56,18 @@ impl Rect {
     }
 }
 
+/// The key of an entry's box: its Node and target (one string, so the boxes share the other
+/// maps' `BTreeMap<String, Rect>` code in the wasm build; names have no newline).
+fn entry_key(node: &str, target: &str) -> String {
+    let mut k = String::with_capacity(node.len() + 1 + target.len());
+    k.push_str(node);
+    k.push('\n');
+    k.push_str(target);
+    k
+}
+
 fn f(x: f64) -> String {
-    format!("{x:.1}")
+    fixed(x, 1)
 }
 
 /// How many monospace cells a character takes: CJK and full-width ones two (near enough:
@@ -273,7 +284,7 @@ pub fn picture(props: &PanelProps) -> Html {
     let nw = (W - 20.0 - (cols as f64 - 1.0) * gap) / cols as f64;
     let mut pod_boxes: BTreeMap<String, Rect> = BTreeMap::new();
     let mut proxy_boxes: BTreeMap<String, Rect> = BTreeMap::new();
-    let mut entry_boxes: BTreeMap<(String, String), Rect> = BTreeMap::new();
+    let mut entry_boxes: BTreeMap<String, Rect> = BTreeMap::new();
     let mut row_h: f64 = 0.0;
     let svc_id = svc.as_ref().map(|s| s.id.clone()).unwrap_or_default();
     let mut ksim = state.sim.clone();
@@ -414,7 +425,7 @@ pub fn picture(props: &PanelProps) -> Html {
                 w: kp.w - 4.0,
                 h: line_h * rows,
             };
-            entry_boxes.insert((name.clone(), target.clone()), r);
+            entry_boxes.insert(entry_key(&name, &target), r);
             lines.push(html! {
                 <g class={classes!("sr-vs", chosen.then_some("sr-chosen"))} data-testid="entry" data-target={target.clone()} data-node={name.clone()}>
                     <title>{ format!("{text} · {:?}", v.kind) }</title>
@@ -530,7 +541,7 @@ pub fn picture(props: &PanelProps) -> Html {
             };
             cp.push(html! { <line x1={f(x1)} y1={f(y1)} x2={f(x2 - 1.0)} y2={f(y2)} class="sr-cp-link" marker-end="url(#sr-arrow)" /> });
         }
-        let style = format!("animation-delay:{:.2}s", i as f64 * 0.25);
+        let style = format!("animation-delay:{}s", fixed(i as f64 * 0.25, 2));
         cp.push(html! {
             <g class={classes!("sr-cp-step", changed.then_some("sr-cp-anim"))} style={style}>
                 <title>{ if i == 3 { t.every_kube_proxy } else { *label } }</title>
@@ -613,7 +624,7 @@ pub fn picture(props: &PanelProps) -> Html {
         if let Some(node) = &c.node
             && let Some(kp) = proxy_boxes.get(node)
         {
-            let key = (node.clone(), c.virtual_server.clone().unwrap_or_default());
+            let key = entry_key(node, c.virtual_server.as_deref().unwrap_or_default());
             let line = entry_boxes.get(&key).copied().unwrap_or(*kp);
             points.push((kp.x + kp.w - 14.0 - dx, kp.y));
             points.push((kp.x + kp.w - 14.0 - dx, line.cy()));
@@ -640,7 +651,7 @@ pub fn picture(props: &PanelProps) -> Html {
             refused_at = Some((from.x + from.w + 38.0, from.cy() + 3.0));
         }
         let d = path_of(&points);
-        let begin = format!("{:.2}s", i as f64 * 0.3);
+        let begin = format!("{}s", fixed(i as f64 * 0.3, 2));
         overlay.push(html! {
             <g class={classes!("sr-conn", c.refused.then_some("sr-refused"))} data-testid="conn-path"
                 data-from={c.from.clone()} data-node={c.node.clone().unwrap_or_default()}
@@ -966,7 +977,7 @@ fn links(
     s: &ServiceView,
     e: &Entry,
     node: Option<&str>,
-    entry_boxes: &BTreeMap<(String, String), Rect>,
+    entry_boxes: &BTreeMap<String, Rect>,
     dns_box: Option<Rect>,
     pod_boxes: &BTreeMap<String, Rect>,
     out: &mut Vec<Html>,
@@ -987,7 +998,7 @@ fn links(
                     }
                 }
             }
-            entry_boxes.get(&(on, e.target.clone())).map(|r| Rect {
+            entry_boxes.get(&entry_key(&on, &e.target)).map(|r| Rect {
                 x: r.x + 8.0,
                 y: r.y,
                 w: 0.0,

@@ -3,7 +3,6 @@
 //! addresses on `kube-ipvs0`, the DNS records, the plan's warnings, and the diff from the
 //! previous state (the core's `diff::diff`), written as the commands an operator would type.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use svcroute_core::cluster::Cluster;
@@ -148,26 +147,34 @@ fn more_rows(lang: Lang, total: usize, all: &UseStateHandle<bool>, testid: &'sta
     }
 }
 
+/// A real server of a virtual server: its key, address and port.
+type CounterKey = (VsKey, IpAddr, u16);
+
 /// `ipvsadm -Ln` of the node with the simulator's ActiveConn / InActConn at the clock.
 fn counters_table(state: &crate::state::State, plan: &svcroute_core::plan::Plan) -> String {
     let mut sim = state.sim.clone();
     let now = state.clock_ms;
     // The table as kube-proxy keeps it: real servers it is draining stay, at weight 0.
     let plan = &sim.kernel_plan(plan, now);
-    let mut counts: BTreeMap<(VsKey, IpAddr, u16), (u32, u32)> = BTreeMap::new();
+    // A sorted list, not a map (one map type less in the wasm build); of equal keys the last
+    // counts, as a map's insert would keep it.
+    let mut counts: Vec<(CounterKey, (u32, u32))> = Vec::new();
     for vs in &plan.virtual_servers {
         for d in sim.counters(&plan.node, &vs.key(), now) {
-            counts.insert(
+            counts.push((
                 (vs.key(), d.address, d.port),
                 (d.counts.active, d.counts.inactive),
-            );
+            ));
         }
     }
+    svcroute_core::sort::sort_by(&mut counts, |a, b| a.0.cmp(&b.0));
     render::ipvsadm::ipvsadm_table_with(plan, &|vs, rs| {
-        counts
-            .get(&(vs.key(), rs.address, rs.port))
-            .copied()
-            .unwrap_or((0, 0))
+        let key = (vs.key(), rs.address, rs.port);
+        let end = counts.partition_point(|(k, _)| *k <= key);
+        match end.checked_sub(1).and_then(|i| counts.get(i)) {
+            Some((k, c)) if *k == key => *c,
+            _ => (0, 0),
+        }
     })
 }
 
