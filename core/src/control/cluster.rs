@@ -600,9 +600,11 @@ impl Builder {
             .iter()
             .filter(|w| w.kind == WorkloadKind::Deployment)
             .map(|w| &w.meta.id)
-            .collect();
-        let mut used_ips: BTreeSet<IpAddr> =
-            pods.iter().flat_map(|p| p.ips.iter().copied()).collect();
+            .collect_set();
+        let mut used_ips: BTreeSet<IpAddr> = pods
+            .iter()
+            .flat_map(|p| p.ips.iter().copied())
+            .collect_set();
         let seed = self.config.seed;
         // Which workloads have a given Pod (their Pods are in the input), found through the
         // label index: a scan of every Pod per workload was quadratic.
@@ -1095,7 +1097,7 @@ impl Builder {
             .iter()
             .filter(|p| !p.host_network)
             .flat_map(|p| p.ips.iter().map(move |ip| (*ip, &p.meta.id)))
-            .collect();
+            .collect_map();
         for r in services {
             let s = &r.service;
             let vips = s.external_ips.iter().map(|ip| ("externalIP", *ip)).chain(
@@ -1448,7 +1450,7 @@ pub(crate) fn id_order<T>(items: &[T], id: impl Fn(&T) -> &ObjectRef) -> Option<
             (prefix(r.namespace.as_bytes()), name, rest, i as u32)
         })
         .collect();
-    keys.sort_unstable_by(|a, b| {
+    crate::sort::sort_unstable_by(&mut keys, |a, b| {
         (a.0, a.1, a.2)
             .cmp(&(b.0, b.1, b.2))
             .then_with(|| id(&items[a.3 as usize]).cmp(id(&items[b.3 as usize])))
@@ -1525,7 +1527,7 @@ impl HashIndex {
             next[b] += 1;
         }
         for b in 0..starts.len() - 1 {
-            entries[starts[b] as usize..starts[b + 1] as usize].sort_unstable();
+            crate::sort::sort_unstable(&mut entries[starts[b] as usize..starts[b + 1] as usize]);
         }
         HashIndex {
             entries,

@@ -28,7 +28,9 @@ pub(crate) fn read_into(file: &Arc<str>, text: &str, out: &mut Read) {
     let first = out.diagnostics.len();
     read_text(file, text, out);
     // Within a file, report in the order of the text.
-    out.diagnostics[first..].sort_by_key(|d| d.loc.as_ref().map(|l| (l.line, l.col)));
+    crate::sort::sort_by_key(&mut out.diagnostics[first..], |d| {
+        d.loc.as_ref().map(|l| (l.line, l.col))
+    });
 }
 
 fn read_text(file: &Arc<str>, text: &str, out: &mut Read) {
@@ -2246,7 +2248,7 @@ fn read_endpoints(
             .iter()
             .map(|p| (p.name.clone(), p.protocol, p.port))
             .collect();
-        key.sort();
+        crate::sort::sort(&mut key);
         key.dedup();
         port_lists.entry(key.clone()).or_insert(ports);
         let group = repacked.entry(key).or_default();
@@ -2511,7 +2513,7 @@ fn hash_node(entries: &[Entry]) -> u32 {
             }
             Value::Map(entries) => {
                 let mut sorted: Vec<&Entry> = entries.iter().collect();
-                sorted.sort_by(|a, b| a.key.cmp(&b.key));
+                crate::sort::sort_by(&mut sorted, |a, b| a.key.cmp(&b.key));
                 feed(h, b"{");
                 for e in sorted {
                     feed(h, e.key.as_bytes());

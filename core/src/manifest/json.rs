@@ -12,6 +12,7 @@
 //! the line holds only ASCII (characters are counted only on a line with other text, from the
 //! last position asked for).
 
+use crate::sort::CollectSorted as _;
 use alloc::borrow::Cow;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -269,7 +270,7 @@ impl<'a> Parser<'a> {
                 .iter()
                 .enumerate()
                 .map(|(i, e)| (e.key.clone(), i))
-                .collect();
+                .collect_map();
             ix.insert(key.clone(), entries.len());
             *index = Some(ix);
         }

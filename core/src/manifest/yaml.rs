@@ -5,6 +5,7 @@
 //! kubectl would refuse (a label `enabled: yes`) is refused here too, at its line and column.
 //! JSON is read by the same parser: every JSON text `kubectl get -o json` prints is valid YAML 1.2.
 
+use crate::sort::CollectSorted as _;
 use alloc::borrow::{Cow, ToOwned};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
@@ -692,7 +693,7 @@ fn put<'a>(
             .iter()
             .enumerate()
             .map(|(i, e)| (e.key.clone(), i))
-            .collect();
+            .collect_map();
         ix.insert(e.key.clone(), entries.len());
         *index = Some(ix);
     }
