@@ -310,8 +310,12 @@ await step("\"What to try\": the teacher's prompt, a general one over the teache
     out.own = tryText();
     window.sr.mount(el, { scenario: "nodeport", manifest: own, lang: "zh", url: false });
     out.ownZh = tryText();
-    const h = window.sr.mount(el, { scenario: "nodeport", manifest: own, prompt: "Send two.", lang: "en", url: false });
+    window.sr.mount(el, { scenario: "nodeport", manifest: own, prompt: "Send two.", lang: "en", url: false });
     out.prompt = tryText();
+    window.sr.mount(el, { scenario: "nodeport", manifest: own, view: "compact", lang: "en", url: false });
+    out.compactTitle = el.shadowRoot.querySelector("[data-testid=title]").innerText;
+    const h = window.sr.mount(el, { scenario: "nodeport", view: "compact", lang: "en", url: false });
+    out.scenarioTitle = el.shadowRoot.querySelector("[data-testid=title]").innerText;
     h.destroy();
     return out;
   });
@@ -320,6 +324,8 @@ await step("\"What to try\": the teacher's prompt, a general one over the teache
   assert(!r.own.includes("NodePort"), `not the scenario's: ${r.own}`);
   assert(r.ownZh.includes("从各个客户端向这些清单中的 Service 发送连接"), `in Chinese: ${r.ownZh}`);
   assert(r.prompt.endsWith("Send two."), `the prompt: ${r.prompt}`);
+  // The compact view's title names the scenario only over the scenario's own manifest.
+  eq([r.compactTitle, r.scenarioTitle], ["svcroute", "svcroute · NodePort"], "compact titles");
 });
 
 await step("view: modes and compat options (compact: true, url)", async () => {

@@ -32,7 +32,14 @@ pub fn header(props: &PanelProps) -> Html {
     if props.compact {
         return html! {
             <header class="sr-header">
-                <h2 class="sr-title" data-testid="title">{ look.title.clone().unwrap_or_else(|| format!("svcroute · {}", state.scenario.title)) }</h2>
+                <h2 class="sr-title" data-testid="title">{ look.title.clone().unwrap_or_else(|| {
+                    // Over the teacher's own manifest the scenario's name would not fit it.
+                    if look.own_manifest && state.scenario.id == look.scenario {
+                        "svcroute".to_owned()
+                    } else {
+                        format!("svcroute · {}", state.scenario.title)
+                    }
+                }) }</h2>
                 { button }
             </header>
         };
