@@ -368,44 +368,34 @@ await step("2,000 Services: paste and keystroke timings, a short link", async ()
   // The paste's 10,000 changes are drawn to 200 rows until asked.
   eq(await p.locator("[data-testid=op]").count(), 200, "changes drawn");
   assert((await p.locator("[data-testid=diff]").innerText()).includes("200 of 10"), "the change list says how many are shown");
-  // A keystroke at the end, typed as a user types (the browser's own insertText edit, not a
-  // new value for the whole textarea): the input event handled (the page free again), and then
-  // planned. A new name is another object: the whole text is read again.
-  const key = await p.evaluate(async () => {
-    const root = document.querySelector("#app").shadowRoot;
-    const ta = root.querySelector("[data-testid=manifest]");
-    const at = ta.value.indexOf("name: svc-1999\n") + "name: svc-1999".length;
-    ta.focus();
-    ta.setSelectionRange(at, at);
-    const t0 = performance.now();
-    document.execCommand("insertText", false, "x");
-    const input = performance.now() - t0;
-    while (![...root.querySelectorAll("[data-testid=service] option")].some((o) => o.value === "dev/svc-1999x")) {
-      await new Promise((r) => setTimeout(r, 5));
-      if (performance.now() - t0 > 60000) throw new Error("never planned");
-    }
-    return { input, planned: performance.now() - t0 };
-  });
+  // A keystroke typed as a user types (the browser's own insertText edit, not a new value for
+  // the whole textarea) right after `after`: the input event handled (the page free again),
+  // and then planned, once an element matching `selector` has `prop` containing `want`.
+  const typed = (after, text, selector, prop, want) =>
+    p.evaluate(async ([after, text, selector, prop, want]) => {
+      const root = document.querySelector("#app").shadowRoot;
+      const ta = root.querySelector("[data-testid=manifest]");
+      const at = ta.value.indexOf(after) + after.length;
+      ta.focus();
+      ta.setSelectionRange(at, at);
+      const t0 = performance.now();
+      document.execCommand("insertText", false, text);
+      const input = performance.now() - t0;
+      while (![...root.querySelectorAll(selector)].some((o) => o[prop].includes(want))) {
+        await new Promise((r) => setTimeout(r, 5));
+        if (performance.now() - t0 > 60000) throw new Error("never planned");
+      }
+      return { input, planned: performance.now() - t0 };
+    }, [after, text, selector, prop, want]);
+  // A new name is another object: the whole text is read again.
+  const key = await typed("name: svc-1999", "x", "[data-testid=service] option", "value", "dev/svc-1999x");
   metrics.keystrokeInputMs = +key.input.toFixed(1);
   metrics.keystrokePlannedMs = Math.round(key.planned);
   // A keystroke in the same Service's port (2999 -> 29991): one document changed in place,
   // read alone and applied to the page's live cluster. The change list shows just that
   // Service's virtual servers moving.
-  const portKey = await p.evaluate(async () => {
-    const root = document.querySelector("#app").shadowRoot;
-    const ta = root.querySelector("[data-testid=manifest]");
-    const at = ta.value.indexOf("- port: 2999\n") + "- port: 2999".length;
-    ta.focus();
-    ta.setSelectionRange(at, at);
-    const t0 = performance.now();
-    document.execCommand("insertText", false, "1");
-    while (![...root.querySelectorAll("[data-testid=op]")].some((o) => o.textContent.includes(":29991"))) {
-      await new Promise((r) => setTimeout(r, 5));
-      if (performance.now() - t0 > 60000) throw new Error("never planned");
-    }
-    return performance.now() - t0;
-  });
-  metrics.portKeystrokePlannedMs = Math.round(portKey);
+  const portKey = await typed("- port: 2999", "1", "[data-testid=op]", "textContent", ":29991");
+  metrics.portKeystrokePlannedMs = Math.round(portKey.planned);
   const ops = await p.locator("[data-testid=op]").allInnerTexts();
   assert(ops.length > 0 && ops.length < 20 && ops.every((o) => o.includes(":2999")), `only svc-1999's changes: ${ops.slice(0, 5)}`);
   // A send (the modes panel closed, so not replayed in the four modes): click to the log's
