@@ -11,11 +11,13 @@
 //!   affinity rebuild the cluster from the objects the live cluster holds (no re-reading),
 //!   keeping every allocation and placement.
 //!
-//! - An edit of the text ([`PageCluster::edit`]) that changes one YAML document, keeps its
-//!   line count and names the same objects re-reads that document alone and applies its
-//!   objects to the live cluster (as a watch's `Apply` event does): the other 1,999 Services
-//!   of a 2,000-Service text are not read again. Anything else (a document added or removed,
-//!   lines added, an object renamed, any diagnostic) reads the whole text.
+//! - An edit of the text ([`PageCluster::edit`]) that changes one YAML document of ClusterIP
+//!   Services in place (same lines, same names, labels, written ClusterIPs and IP families)
+//!   re-reads that document alone and applies its Services to the live cluster (as a watch's
+//!   `Apply` event does): the other 1,999 Services of a 2,000-Service text are not read again.
+//!   Anything else (a document added or removed, lines added, an object renamed, a Node, Pod,
+//!   workload or slice document, any diagnostic) reads the whole text: the live cluster keeps
+//!   what it allocated and placed, a whole read does both again.
 //!
 //! Every [`Model`] made here equals [`Model::load`] of the same text and tweaks (tested).
 
@@ -26,7 +28,7 @@ use svcroute_core::cluster::live::{Live, LiveError, Object, ObjectKind};
 use svcroute_core::cluster::{PodTweak, ResolvedService, Tweaks};
 use svcroute_core::config::Config;
 use svcroute_core::diag::{Diagnostic, Kind};
-use svcroute_core::model::{ObjectRef, Objects, WorkloadKind};
+use svcroute_core::model::{ObjectRef, Objects, ServiceType, WorkloadKind};
 use svcroute_core::plan::{self, Plan, VsKey};
 use svcroute_core::sort::CollectSorted as _;
 use svcroute_core::{dns, manifest};
@@ -155,19 +157,13 @@ impl PageCluster {
                 .iter()
                 .zip(ids)
                 .all(|(o, (kind, id))| o.kind() == *kind && o.id() == id);
-        if !same {
+        if !same || !objects.iter().all(|o| self.keeps_the_rest(o)) {
             return None;
         }
         // From here on the live cluster changes: a refusal leaves it part-way, so the page
         // gives up its documents (a later edit reads the whole text) and says `None`.
         let docs = std::mem::take(&mut self.docs);
         for o in objects {
-            if let Object::Workload(w) = &o {
-                let id = w.meta.id.to_string();
-                if let Some(entry) = self.workloads.iter_mut().find(|e| e.id == id) {
-                    entry.replicas = w.replicas;
-                }
-            }
             self.live.apply(o).ok()?;
         }
         let model = self.model().ok()?;
@@ -178,6 +174,35 @@ impl PageCluster {
             .collect();
         self.text = text.to_owned();
         Some(model)
+    }
+
+    /// Whether applying `o` to the live cluster gives what a whole read of the edited text
+    /// gives. The live cluster keeps what it allocated and placed, as a real one does (a Service
+    /// keeps its ClusterIP, a Pod its Node); a whole read allocates and places again. So only a
+    /// ClusterIP Service that stays one, with the same labels (they decide whether kube-proxy
+    /// watches it, a warning of the build's), the same written `clusterIP`s and the same IP
+    /// family fields: its address and every other Service's are then what a whole read
+    /// allocates, and its ports, selector and policies are re-derived by the live cluster. A
+    /// Node, Pod, EndpointSlice or workload document reads the whole text.
+    fn keeps_the_rest(&self, o: &Object) -> bool {
+        let Object::Service(new) = o else {
+            return false;
+        };
+        self.live
+            .cluster()
+            .services
+            .iter()
+            .find(|r| r.service.meta.id == new.meta.id)
+            .is_some_and(|r| {
+                let old = &r.service;
+                old.kind == ServiceType::ClusterIp
+                    && new.kind == ServiceType::ClusterIp
+                    && old.meta.labels == new.meta.labels
+                    && old.cluster_ips == new.cluster_ips
+                    && old.headless == new.headless
+                    && old.ip_families == new.ip_families
+                    && old.ip_family_policy == new.ip_family_policy
+            })
     }
 
     /// The tweaks the live cluster holds.
@@ -512,8 +537,9 @@ mod tests {
     /// An edit of one document in place (the core's `Live::apply` of that document's objects,
     /// as a watch's `Apply` event) gives the model a fresh read of the whole text gives, and
     /// an edit the page cannot take alone (a broken document, another object's name, a new
-    /// line) is refused so that the whole text is read. Random one-character edits of every
-    /// scenario, then each digit of each scenario's text changed in turn.
+    /// line, a NodePort Service) is refused so that the whole text is read. Each digit of each
+    /// scenario's text changed in turn, then random one-character edits (half of them in the
+    /// Service's document).
     #[test]
     fn an_edit_of_one_document_gives_the_model_a_fresh_read_gives() {
         let tweaks = Tweaks::default();
@@ -542,8 +568,13 @@ mod tests {
                 })
                 .collect();
             let chars: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
-            for _ in 0..60 {
-                let at = chars[(next() % chars.len() as u64) as usize];
+            // Half the random edits in the Service's document (the last), where an edit may go
+            // to the live cluster alone.
+            let last = text.rfind("\n---\n").map_or(0, |i| i + 5);
+            let in_service: Vec<usize> = chars.iter().copied().filter(|&i| i >= last).collect();
+            for k in 0..120 {
+                let pool = if k % 2 == 0 { &chars } else { &in_service };
+                let at = pool[(next() % pool.len() as u64) as usize];
                 let len = text[at..].chars().next().map_or(0, char::len_utf8);
                 let with = ["1", "a", "-", " ", ":", "\n", "x9", ""][(next() % 8) as usize];
                 let mut t = text.clone();
@@ -577,8 +608,52 @@ mod tests {
             }
         }
         // Both paths are exercised.
-        assert!(taken > 100, "{taken} edits taken alone");
+        assert!(taken > 60, "{taken} edits taken alone");
         assert!(refused > 100, "{refused} edits read whole");
+    }
+
+    /// What the live cluster keeps and a whole read makes again decides which edits go to it
+    /// alone: a ClusterIP Service's port or selector does; a Node (placement), a workload
+    /// (a DaemonSet's replicas are not a Deployment's), a NodePort Service (nodePort
+    /// allocation), a Service's labels (kube-proxy's `service-proxy-name`) and a written
+    /// `clusterIP` (the others' allocation) read the whole text.
+    #[test]
+    fn only_edits_a_whole_read_would_agree_with_go_to_the_live_cluster() {
+        let node = "apiVersion: v1\nkind: Node\nmetadata:\n  name: node-3\nspec:\n  unschedulable: true\n  podCIDR: 10.244.9.0/24\nstatus:\n  addresses:\n  - type: InternalIP\n    address: 172.18.0.9\n";
+        let ds = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: pc-deployment\n  namespace: dev\nspec:\n  selector:\n    matchLabels:\n      app: agent\n  template:\n    metadata:\n      labels:\n        app: agent\n    spec:\n      containers:\n      - name: a\n        image: a\n        ports:\n        - containerPort: 81\n";
+        let np = "apiVersion: v1\nkind: Service\nmetadata:\n  name: np\n  namespace: dev\nspec:\n  type: NodePort\n  selector:\n    app: nginx-pod\n  ports:\n  - port: 81\n    targetPort: 80\n";
+        let cip = "apiVersion: v1\nkind: Service\nmetadata:\n  name: cip\n  namespace: dev\n  labels:\n    tier: web\nspec:\n  selector:\n    app: nginx-pod\n  ports:\n  - port: 82\n    targetPort: 80\n";
+        let text = [ALL[0].manifest().as_str(), node, ds, np, cip].join("---\n");
+        let tweaks = Tweaks::default();
+        let cases = [
+            ("unschedulable: true", "unschedulable: fals", false),
+            ("containerPort: 81", "containerPort: 82", false),
+            (
+                "  - port: 81\n    targetPort: 80\n",
+                "  - port: 83\n    targetPort: 80\n",
+                false,
+            ),
+            ("tier: web", "tier: wex", false),
+            ("  - port: 82\n", "  - port: 84\n", true),
+            ("  ports:\n  - port: 82", "  ports:\n  - port: 82", true),
+        ];
+        for (from, to, alone) in cases {
+            assert!(text.contains(from), "{from}");
+            let edited = text.replacen(from, to, 1);
+            let (mut page, _) =
+                PageCluster::load("manifest.yaml", &text, Config::default(), &tweaks)
+                    .expect("valid");
+            let got = page.edit("manifest.yaml", &edited);
+            let whole = Model::load("manifest.yaml", &edited, Config::default(), &tweaks);
+            match got {
+                Some(m) => {
+                    assert!(alone, "{from} -> {to}: taken alone");
+                    assert_eq!(shown(&m), shown(&whole.expect("valid")), "{from} -> {to}");
+                }
+                // An unchanged text is no edit at all.
+                None => assert!(!alone || edited == text, "{from} -> {to}: read whole"),
+            }
+        }
     }
 
     /// The documents of a text: split at `---` lines only.
