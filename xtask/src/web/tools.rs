@@ -5,8 +5,9 @@
 //!   version (`cargo install wasm-bindgen-cli --version =V`; `--locked` fails against this
 //!   registry, so it is not used);
 //! - node and npm (apt-get, when missing), then `web/package.json`'s pinned `binaryen` (its
-//!   `wasm-opt`; Debian's binaryen is too old for Rust's wasm) and `playwright-core` (it
-//!   downloads no browser: it drives Debian's Chromium) into `web/node_modules`;
+//!   `wasm-opt`; Debian's binaryen is too old for Rust's wasm), `terser` (minifies
+//!   wasm-bindgen's JS glue) and `playwright-core` (it downloads no browser: it drives
+//!   Debian's Chromium) into `web/node_modules`;
 //! - Chromium and chromedriver from Debian (apt-get), and a Chinese font for the screenshots.
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,8 @@ pub struct Tools {
     pub wasm_bindgen_test_runner: PathBuf,
     /// `wasm-opt` (npm's binaryen).
     pub wasm_opt: PathBuf,
+    /// terser's command-line script (run with `node`).
+    pub terser: PathBuf,
 }
 
 /// Paths of the browser.
@@ -41,13 +44,17 @@ pub fn ensure_build_tools() -> Result<Tools> {
     ensure_node()?;
     ensure_npm_packages()?;
     let wasm_opt = root().join("web/node_modules/.bin/wasm-opt");
-    if !wasm_opt.exists() {
-        bail!("{} is missing after npm install", wasm_opt.display());
+    let terser = root().join("web/node_modules/terser/bin/terser");
+    for p in [&wasm_opt, &terser] {
+        if !p.exists() {
+            bail!("{} is missing after npm install", p.display());
+        }
     }
     Ok(Tools {
         wasm_bindgen,
         wasm_bindgen_test_runner,
         wasm_opt,
+        terser,
     })
 }
 
@@ -172,7 +179,7 @@ fn ensure_npm_packages() -> Result<()> {
     let manifest =
         std::fs::read_to_string(web.join("package.json")).context("reading web/package.json")?;
     let mut missing = Vec::new();
-    for pkg in ["binaryen", "playwright-core"] {
+    for pkg in ["binaryen", "playwright-core", "terser"] {
         let want = json_string(&manifest, "devDependencies", pkg)
             .with_context(|| format!("web/package.json pins no {pkg}"))?;
         let installed =
