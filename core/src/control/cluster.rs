@@ -1093,11 +1093,18 @@ impl Builder {
         if !services.iter().any(has_vip) {
             return;
         }
-        let by_ip: BTreeMap<IpAddr, &ObjectRef> = pods
+        // (address, Pod) sorted by address, a repeated address's last Pod found (a list: no
+        // map type of its own in the wasm build).
+        let mut by_ip: Vec<(IpAddr, &ObjectRef)> = pods
             .iter()
             .filter(|p| !p.host_network)
             .flat_map(|p| p.ips.iter().map(move |ip| (*ip, &p.meta.id)))
-            .collect_map();
+            .collect();
+        crate::sort::sort_by_key(&mut by_ip, |e| e.0);
+        let pod_of = |ip: &IpAddr| {
+            let end = by_ip.partition_point(|e| e.0 <= *ip);
+            by_ip[..end].last().filter(|e| e.0 == *ip).map(|e| e.1)
+        };
         for r in services {
             let s = &r.service;
             let vips = s.external_ips.iter().map(|ip| ("externalIP", *ip)).chain(
@@ -1107,7 +1114,7 @@ impl Builder {
                     .map(|i| ("load balancer VIP", i.ip)),
             );
             for (what, ip) in vips {
-                if let Some(pod) = by_ip.get(&ip) {
+                if let Some(pod) = pod_of(&ip) {
                     self.diags.push(Diagnostic::warning(
                         Kind::Note,
                         Some(s.meta.loc.clone()),
@@ -1343,7 +1350,9 @@ impl IpAllocator {
 struct PortAllocator {
     lo: u16,
     hi: u16,
-    taken: BTreeMap<u16, (ObjectRef, Option<Loc>)>,
+    /// Keyed by `u128` (a port's value) to share the ClusterIP allocator's map code in the
+    /// wasm build.
+    taken: BTreeMap<u128, (ObjectRef, Option<Loc>)>,
 }
 
 impl PortAllocator {
@@ -1368,7 +1377,7 @@ impl PortAllocator {
                 self.hi
             ));
         }
-        if let Some((other, other_loc)) = self.taken.get(&port) {
+        if let Some((other, other_loc)) = self.taken.get(&u128::from(port)) {
             if other == owner {
                 return Ok(());
             }
@@ -1382,7 +1391,8 @@ impl PortAllocator {
                 at
             ));
         }
-        self.taken.insert(port, (owner.clone(), loc.cloned()));
+        self.taken
+            .insert(u128::from(port), (owner.clone(), loc.cloned()));
         Ok(())
     }
 
@@ -1401,7 +1411,9 @@ impl PortAllocator {
             let mut idx = lo + start % span;
             for _ in 0..span {
                 let port = self.lo + idx as u16;
-                if let alloc::collections::btree_map::Entry::Vacant(e) = self.taken.entry(port) {
+                if let alloc::collections::btree_map::Entry::Vacant(e) =
+                    self.taken.entry(u128::from(port))
+                {
                     e.insert((owner.clone(), None));
                     return Some(port);
                 }

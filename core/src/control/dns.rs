@@ -20,9 +20,9 @@
 //! - An ExternalName Service: a `CNAME` to the external name; none when the name is an IP
 //!   address (CoreDNS answers nothing for it).
 
-use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
@@ -232,9 +232,18 @@ fn srv_answers(out: &mut Vec<DnsRecord>, name: &str, answers: &[(String, i32)]) 
         return;
     }
     let weight = 100 / answers.len();
-    let mut seen: BTreeSet<(&str, i32)> = BTreeSet::new();
-    for (target, port) in answers {
-        if *port < 0 || !seen.insert((target.as_str(), *port)) {
+    // The repeats, found by a stable sort of the answers' places (no set type of its own in
+    // the wasm build): each (target, port) but its first.
+    let mut order: Vec<usize> = (0..answers.len()).collect();
+    crate::sort::sort_by(&mut order, |&a, &b| answers[a].cmp(&answers[b]));
+    let mut repeat = vec![false; answers.len()];
+    for w in order.windows(2) {
+        if answers[w[0]] == answers[w[1]] {
+            repeat[w[1]] = true;
+        }
+    }
+    for ((target, port), repeat) in answers.iter().zip(repeat) {
+        if *port < 0 || repeat {
             continue;
         }
         out.push(DnsRecord {
