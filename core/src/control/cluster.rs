@@ -596,11 +596,13 @@ impl Builder {
         crate::sort::sort_unstable_by(&mut order, |a, b| {
             (a.kind, &a.meta.id).cmp(&(b.kind, &b.meta.id))
         });
-        let deployments: BTreeSet<&ObjectRef> = workloads
+        // Sorted, searched by halves (a list: no set type of its own in the wasm build).
+        let mut deployments: Vec<&ObjectRef> = workloads
             .iter()
             .filter(|w| w.kind == WorkloadKind::Deployment)
             .map(|w| &w.meta.id)
-            .collect_set();
+            .collect();
+        crate::sort::sort_unstable(&mut deployments);
         let mut used_ips: BTreeSet<IpAddr> = pods
             .iter()
             .flat_map(|p| p.ips.iter().copied())
@@ -620,7 +622,7 @@ impl Builder {
                 && let Some((kind, name)) = &w.meta.controller
             {
                 let owner = ObjectRef::new(w.meta.id.namespace.clone(), name.clone());
-                if kind == "Deployment" && deployments.contains(&owner) {
+                if kind == "Deployment" && deployments.binary_search(&&owner).is_ok() {
                     continue;
                 }
             }
@@ -1892,7 +1894,9 @@ pub(crate) fn slice_backends<'a>(
 ) -> Vec<Backend> {
     let s = &svc.service;
     type Key = (IpAddr, Vec<Option<u16>>, Vec<(String, Protocol, u16)>);
-    let mut by_addr: BTreeMap<Key, Backend> = BTreeMap::new();
+    // Every endpoint with its key; sorted (stably) by key and each key's first kept below (a
+    // list: no map type of its own in the wasm build).
+    let mut by_addr: Vec<(Key, Backend)> = Vec::new();
     for slice in slices {
         if slice.meta.id.namespace != s.meta.id.namespace
             || slice.service.as_deref() != Some(s.meta.id.name.as_str())
@@ -1946,10 +1950,12 @@ pub(crate) fn slice_backends<'a>(
             } else {
                 Vec::new()
             };
-            by_addr.entry((*addr, ports.clone(), dns_key)).or_insert(b);
+            by_addr.push(((*addr, ports.clone(), dns_key), b));
         }
     }
-    by_addr.into_values().collect()
+    crate::sort::sort_by(&mut by_addr, |a, b| a.0.cmp(&b.0));
+    by_addr.dedup_by(|later, first| later.0 == first.0);
+    by_addr.into_iter().map(|(_, b)| b).collect()
 }
 
 /// What the kubelet reports as a `hostNetwork` Pod's IPs: the Node's addresses, the first

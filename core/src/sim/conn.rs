@@ -165,7 +165,9 @@ pub(crate) struct ConnTable {
     conns: BTreeMap<(IpAddr, u16), Conn>,
     templates: BTreeMap<u64, Template>,
     by_client: BTreeMap<IpAddr, u64>,
-    counts: BTreeMap<DestId, Counts>,
+    /// Sorted by destination (a list: a service's few destinations; no map type of its own in
+    /// the wasm build).
+    counts: Vec<(DestId, Counts)>,
     events: BTreeMap<(u64, u64), Target>,
     seq: u64,
 }
@@ -177,7 +179,7 @@ impl ConnTable {
             conns: BTreeMap::new(),
             templates: BTreeMap::new(),
             by_client: BTreeMap::new(),
-            counts: BTreeMap::new(),
+            counts: Vec::new(),
             events: BTreeMap::new(),
             seq: 0,
         }
@@ -191,21 +193,34 @@ impl ConnTable {
     /// A destination's counters (kept while it is out of the list, as the kernel keeps a
     /// removed destination in its trash while connections point at it).
     pub fn counts(&self, id: DestId) -> Counts {
-        self.counts.get(&id).copied().unwrap_or_default()
+        match self.counts.binary_search_by(|e| e.0.cmp(&id)) {
+            Ok(i) => self.counts[i].1,
+            Err(_) => Counts::default(),
+        }
     }
 
     /// The counters summed over every destination (removed ones included).
     #[cfg(test)]
     pub fn all_counts(&self) -> Counts {
-        self.counts.values().fold(Counts::default(), |a, c| Counts {
-            active: a.active + c.active,
-            inactive: a.inactive + c.inactive,
-            persistent: a.persistent + c.persistent,
-        })
+        self.counts
+            .iter()
+            .map(|e| &e.1)
+            .fold(Counts::default(), |a, c| Counts {
+                active: a.active + c.active,
+                inactive: a.inactive + c.inactive,
+                persistent: a.persistent + c.persistent,
+            })
     }
 
     fn counts_mut(&mut self, id: DestId) -> &mut Counts {
-        self.counts.entry(id).or_default()
+        let i = match self.counts.binary_search_by(|e| e.0.cmp(&id)) {
+            Ok(i) => i,
+            Err(i) => {
+                self.counts.insert(i, (id, Counts::default()));
+                i
+            }
+        };
+        &mut self.counts[i].1
     }
 
     fn arm(&mut self, at: u64, target: Target) -> (u64, u64) {

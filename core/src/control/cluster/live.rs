@@ -863,7 +863,8 @@ impl Live {
         let Some(node) = &self.node else {
             return Vec::new();
         };
-        let mut keys: BTreeSet<VsKey> = BTreeSet::new();
+        // Sorted and made unique below (a list: no set type of its own in the wasm build).
+        let mut keys: Vec<VsKey> = Vec::new();
         let mut addresses: BTreeSet<IpAddr> = BTreeSet::new();
         for id in services {
             let list = match self.cluster.service(id) {
@@ -877,7 +878,7 @@ impl Live {
             };
             let old = self.vs.remove(id).unwrap_or_default();
             for vs in &old {
-                keys.insert(vs.key());
+                keys.push(vs.key());
                 let bind = plan::binds(node, vs);
                 unclaim(&mut self.claims, &mut self.address_refs, id, vs, bind);
                 if bind {
@@ -885,7 +886,7 @@ impl Live {
                 }
             }
             for vs in &list {
-                keys.insert(vs.key());
+                keys.push(vs.key());
                 let bind = plan::binds(node, vs);
                 claim(&mut self.claims, &mut self.address_refs, id, vs, bind);
                 if bind {
@@ -896,6 +897,8 @@ impl Live {
                 self.vs.insert(id.clone(), list);
             }
         }
+        crate::sort::sort_unstable(&mut keys);
+        keys.dedup();
         let mut before = State::default();
         let mut after = State::default();
         for k in &keys {
