@@ -533,8 +533,10 @@ impl Builder {
         if pods.iter().all(|p| p.status_given) {
             return;
         }
-        let mut used_ips: BTreeSet<IpAddr> =
-            pods.iter().flat_map(|p| p.ips.iter().copied()).collect();
+        let mut used_ips: BTreeSet<IpAddr> = pods
+            .iter()
+            .flat_map(|p| p.ips.iter().copied())
+            .collect_set();
         let seed = self.config.seed;
         // The Nodes a Pod may be scheduled on depend on its tolerations only: found again only
         // when they differ from the last Pod's (Pods of one workload share them).
