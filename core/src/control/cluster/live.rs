@@ -779,7 +779,9 @@ impl Live {
         }
         put(&mut self.cluster.services, pos, resolved);
         self.derive(id);
-        let touched = BTreeSet::from([id.clone()]);
+        // Inserted, not `BTreeSet::from`: its bulk building is more code in the wasm build.
+        let mut touched = BTreeSet::new();
+        touched.insert(id.clone());
         Ok(self.replan(&touched))
     }
 
