@@ -30,7 +30,7 @@ use svcroute_core::config::Config;
 use svcroute_core::diag::{Diagnostic, Kind};
 use svcroute_core::model::{ObjectRef, Objects, ServiceType, WorkloadKind};
 use svcroute_core::plan::{self, Plan, VsKey};
-use svcroute_core::sort::CollectSorted as _;
+use svcroute_core::sort::{self, CollectSorted as _};
 use svcroute_core::{dns, manifest};
 
 use crate::model::{self, Model, Workload};
@@ -346,26 +346,39 @@ impl PageCluster {
             p.dns = records.clone();
             let mut whole = old.node != name;
             // Where each changed Service's virtual servers are in the plan.
-            let mut slots: BTreeMap<&str, BTreeMap<VsKey, usize>> = BTreeMap::new();
-            for (i, v) in old.virtual_servers.iter().enumerate() {
-                if changed.contains(&v.service) {
-                    slots
-                        .entry(v.service.as_str())
-                        .or_default()
-                        .insert(v.key(), i);
+            // (Service, key, place), sorted by Service and key (a list: no map types in the
+            // wasm build); a repeated key keeps its last place.
+            let mut slots: Vec<(&str, VsKey, usize)> = old
+                .virtual_servers
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| changed.contains(&v.service))
+                .map(|(i, v)| (v.service.as_str(), v.key(), i))
+                .collect();
+            sort::sort_by(&mut slots, |a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+            slots.dedup_by(|later, kept| {
+                let same = later.0 == kept.0 && later.1 == kept.1;
+                if same {
+                    kept.2 = later.2;
                 }
-            }
+                same
+            });
             for id in changed.iter().filter(|_| !whole) {
                 let Some(svc) = by_id.get(id) else {
                     whole = true;
                     break;
                 };
                 let list = plan::service_virtual_servers(&cluster, svc, name, &node.addresses);
-                let mine = slots.get(id.as_str());
-                let same_keys = mine.map_or(0, BTreeMap::len) == list.len()
-                    && list
-                        .iter()
-                        .all(|v| mine.is_some_and(|m| m.contains_key(&v.key())));
+                let lo = slots.partition_point(|s| s.0 < id.as_str());
+                let hi = slots.partition_point(|s| s.0 <= id.as_str());
+                let mine = &slots[lo..hi];
+                let place = |k: &VsKey| {
+                    mine.binary_search_by(|s| s.1.cmp(k))
+                        .ok()
+                        .map(|j| mine[j].2)
+                };
+                let same_keys =
+                    mine.len() == list.len() && list.iter().all(|v| place(&v.key()).is_some());
                 if !same_keys {
                     // The Service's virtual servers changed, or another Service holds one of
                     // its keys: plan the node.
@@ -373,7 +386,7 @@ impl PageCluster {
                     break;
                 }
                 for vs in list {
-                    if let Some(&i) = mine.and_then(|m| m.get(&vs.key())) {
+                    if let Some(i) = place(&vs.key()) {
                         p.virtual_servers[i] = vs;
                     }
                 }
@@ -393,9 +406,7 @@ impl PageCluster {
             .zip(&cluster.services)
             .map(|(view, s)| {
                 if changed.contains(&view.id) {
-                    let vss = by_service
-                        .get(view.id.as_str())
-                        .map_or(&[][..], Vec::as_slice);
+                    let vss = by_service.get(&view.id);
                     model::service_view(&cluster, s, vss)
                 } else {
                     view.clone()

@@ -6,7 +6,6 @@
 
 use std::net::IpAddr;
 
-use std::collections::BTreeMap;
 use svcroute_core::cluster::{Cluster, Tweaks};
 use svcroute_core::config::Config;
 use svcroute_core::diag::Diagnostic;
@@ -248,21 +247,45 @@ pub(crate) fn services(cluster: &Cluster, plans: &[Plan]) -> Vec<ServiceView> {
         .iter()
         .map(|s| {
             let id = s.id().to_string();
-            let vss = by_service.get(id.as_str()).map_or(&[][..], Vec::as_slice);
+            let vss = by_service.get(&id);
             service_view(cluster, s, vss)
         })
         .collect()
 }
 
-/// Each Service's virtual servers over the plans, in plan order, then in each plan's order.
-pub(crate) fn vs_by_service(plans: &[Plan]) -> BTreeMap<&str, Vec<(&Plan, &VirtualServer)>> {
-    let mut by: BTreeMap<&str, Vec<(&Plan, &VirtualServer)>> = BTreeMap::new();
+/// Each Service's virtual servers over the plans, in plan order, then in each plan's order:
+/// lists sorted (stably) by Service name, so the wasm build has no map type for it.
+pub(crate) struct VsByService<'a> {
+    /// The Service of each of `vss`, ascending.
+    keys: Vec<&'a str>,
+    vss: Vec<(&'a Plan, &'a VirtualServer)>,
+}
+
+impl<'a> VsByService<'a> {
+    /// One Service's virtual servers (none: an empty slice).
+    pub(crate) fn get(&self, service: &str) -> &[(&'a Plan, &'a VirtualServer)] {
+        let lo = self.keys.partition_point(|k| *k < service);
+        let hi = self.keys.partition_point(|k| *k <= service);
+        &self.vss[lo..hi]
+    }
+}
+
+/// Each Service's virtual servers over the plans (see [`VsByService`]).
+pub(crate) fn vs_by_service(plans: &[Plan]) -> VsByService<'_> {
+    let mut all: Vec<(&str, &Plan, &VirtualServer)> = Vec::new();
     for p in plans {
         for vs in &p.virtual_servers {
-            by.entry(vs.service.as_str()).or_default().push((p, vs));
+            all.push((vs.service.as_str(), p, vs));
         }
     }
-    by
+    svcroute_core::sort::sort_by(&mut all, |a, b| a.0.cmp(b.0));
+    let mut keys = Vec::with_capacity(all.len());
+    let mut vss = Vec::with_capacity(all.len());
+    for (k, p, vs) in all {
+        keys.push(k);
+        vss.push((p, vs));
+    }
+    VsByService { keys, vss }
 }
 
 /// One Service's view: its entry points from its virtual servers on every node (`vss`), then

@@ -184,8 +184,9 @@ pub struct State {
     pub bursts: u64,
     /// Why the last send did nothing.
     pub notice: Option<SendError>,
-    /// Edited manifests of the other scenarios, kept while switching.
-    pub edits: Rc<std::collections::BTreeMap<&'static str, String>>,
+    /// Edited manifests of the other scenarios, kept while switching: (scenario id, text),
+    /// at most one a scenario (a list: a handful of scenarios, no map type in the wasm).
+    pub edits: Rc<Vec<(&'static str, String)>>,
     /// The sends since the simulation started, for the link.
     pub sends: Rc<Vec<SendRecord>>,
     /// The next connection's [`Sent::id`].
@@ -354,12 +355,15 @@ impl State {
                 let scenario = Scenario::get(&id);
                 // The edits of the scenario left are kept for coming back.
                 let mut edits = (*self.edits).clone();
-                if self.scenario.is_unedited(&self.text) {
-                    edits.remove(self.scenario.id);
-                } else {
-                    edits.insert(self.scenario.id, self.text.clone());
+                let left = self.scenario.id;
+                edits.retain(|(id, _)| *id != left);
+                if !self.scenario.is_unedited(&self.text) {
+                    edits.push((left, self.text.clone()));
                 }
-                let text = edits.get(scenario.id).cloned();
+                let text = edits
+                    .iter()
+                    .find(|(id, _)| *id == scenario.id)
+                    .map(|(_, t)| t.clone());
                 self.edits = Rc::new(edits);
                 // The modes view's settings stay as they are.
                 let now = self.fragment();

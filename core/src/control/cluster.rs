@@ -533,8 +533,10 @@ impl Builder {
         if pods.iter().all(|p| p.status_given) {
             return;
         }
-        let mut used_ips: BTreeSet<IpAddr> =
-            pods.iter().flat_map(|p| p.ips.iter().copied()).collect();
+        let mut used_ips: BTreeSet<IpAddr> = pods
+            .iter()
+            .flat_map(|p| p.ips.iter().copied())
+            .collect_set();
         let seed = self.config.seed;
         // The Nodes a Pod may be scheduled on depend on its tolerations only: found again only
         // when they differ from the last Pod's (Pods of one workload share them).
@@ -596,11 +598,13 @@ impl Builder {
         crate::sort::sort_unstable_by(&mut order, |a, b| {
             (a.kind, &a.meta.id).cmp(&(b.kind, &b.meta.id))
         });
-        let deployments: BTreeSet<&ObjectRef> = workloads
+        // Sorted, searched by halves (a list: no set type of its own in the wasm build).
+        let mut deployments: Vec<&ObjectRef> = workloads
             .iter()
             .filter(|w| w.kind == WorkloadKind::Deployment)
             .map(|w| &w.meta.id)
-            .collect_set();
+            .collect();
+        crate::sort::sort_unstable(&mut deployments);
         let mut used_ips: BTreeSet<IpAddr> = pods
             .iter()
             .flat_map(|p| p.ips.iter().copied())
@@ -620,7 +624,7 @@ impl Builder {
                 && let Some((kind, name)) = &w.meta.controller
             {
                 let owner = ObjectRef::new(w.meta.id.namespace.clone(), name.clone());
-                if kind == "Deployment" && deployments.contains(&owner) {
+                if kind == "Deployment" && deployments.binary_search(&&owner).is_ok() {
                     continue;
                 }
             }
@@ -1093,11 +1097,18 @@ impl Builder {
         if !services.iter().any(has_vip) {
             return;
         }
-        let by_ip: BTreeMap<IpAddr, &ObjectRef> = pods
+        // (address, Pod) sorted by address, a repeated address's last Pod found (a list: no
+        // map type of its own in the wasm build).
+        let mut by_ip: Vec<(IpAddr, &ObjectRef)> = pods
             .iter()
             .filter(|p| !p.host_network)
             .flat_map(|p| p.ips.iter().map(move |ip| (*ip, &p.meta.id)))
-            .collect_map();
+            .collect();
+        crate::sort::sort_by_key(&mut by_ip, |e| e.0);
+        let pod_of = |ip: &IpAddr| {
+            let end = by_ip.partition_point(|e| e.0 <= *ip);
+            by_ip[..end].last().filter(|e| e.0 == *ip).map(|e| e.1)
+        };
         for r in services {
             let s = &r.service;
             let vips = s.external_ips.iter().map(|ip| ("externalIP", *ip)).chain(
@@ -1107,7 +1118,7 @@ impl Builder {
                     .map(|i| ("load balancer VIP", i.ip)),
             );
             for (what, ip) in vips {
-                if let Some(pod) = by_ip.get(&ip) {
+                if let Some(pod) = pod_of(&ip) {
                     self.diags.push(Diagnostic::warning(
                         Kind::Note,
                         Some(s.meta.loc.clone()),
@@ -1343,7 +1354,9 @@ impl IpAllocator {
 struct PortAllocator {
     lo: u16,
     hi: u16,
-    taken: BTreeMap<u16, (ObjectRef, Option<Loc>)>,
+    /// Keyed by `u128` (a port's value) to share the ClusterIP allocator's map code in the
+    /// wasm build.
+    taken: BTreeMap<u128, (ObjectRef, Option<Loc>)>,
 }
 
 impl PortAllocator {
@@ -1368,7 +1381,7 @@ impl PortAllocator {
                 self.hi
             ));
         }
-        if let Some((other, other_loc)) = self.taken.get(&port) {
+        if let Some((other, other_loc)) = self.taken.get(&u128::from(port)) {
             if other == owner {
                 return Ok(());
             }
@@ -1382,7 +1395,8 @@ impl PortAllocator {
                 at
             ));
         }
-        self.taken.insert(port, (owner.clone(), loc.cloned()));
+        self.taken
+            .insert(u128::from(port), (owner.clone(), loc.cloned()));
         Ok(())
     }
 
@@ -1401,7 +1415,9 @@ impl PortAllocator {
             let mut idx = lo + start % span;
             for _ in 0..span {
                 let port = self.lo + idx as u16;
-                if let alloc::collections::btree_map::Entry::Vacant(e) = self.taken.entry(port) {
+                if let alloc::collections::btree_map::Entry::Vacant(e) =
+                    self.taken.entry(u128::from(port))
+                {
                     e.insert((owner.clone(), None));
                     return Some(port);
                 }
@@ -1880,7 +1896,9 @@ pub(crate) fn slice_backends<'a>(
 ) -> Vec<Backend> {
     let s = &svc.service;
     type Key = (IpAddr, Vec<Option<u16>>, Vec<(String, Protocol, u16)>);
-    let mut by_addr: BTreeMap<Key, Backend> = BTreeMap::new();
+    // Every endpoint with its key; sorted (stably) by key and each key's first kept below (a
+    // list: no map type of its own in the wasm build).
+    let mut by_addr: Vec<(Key, Backend)> = Vec::new();
     for slice in slices {
         if slice.meta.id.namespace != s.meta.id.namespace
             || slice.service.as_deref() != Some(s.meta.id.name.as_str())
@@ -1934,10 +1952,12 @@ pub(crate) fn slice_backends<'a>(
             } else {
                 Vec::new()
             };
-            by_addr.entry((*addr, ports.clone(), dns_key)).or_insert(b);
+            by_addr.push(((*addr, ports.clone(), dns_key), b));
         }
     }
-    by_addr.into_values().collect()
+    crate::sort::sort_by(&mut by_addr, |a, b| a.0.cmp(&b.0));
+    by_addr.dedup_by(|later, first| later.0 == first.0);
+    by_addr.into_iter().map(|(_, b)| b).collect()
 }
 
 /// What the kubelet reports as a `hostNetwork` Pod's IPs: the Node's addresses, the first

@@ -20,9 +20,9 @@
 //! - An ExternalName Service: a `CNAME` to the external name; none when the name is an IP
 //!   address (CoreDNS answers nothing for it).
 
-use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
@@ -232,9 +232,26 @@ fn srv_answers(out: &mut Vec<DnsRecord>, name: &str, answers: &[(String, i32)]) 
         return;
     }
     let weight = 100 / answers.len();
-    let mut seen: BTreeSet<(&str, i32)> = BTreeSet::new();
-    for (target, port) in answers {
-        if *port < 0 || !seen.insert((target.as_str(), *port)) {
+    // The repeats: each (target, port) but its first (no set type of its own in the wasm
+    // build). A few answers are compared with the ones before them (no allocation); more are
+    // found by a stable sort of their places.
+    let mut sorted_repeats = Vec::new();
+    if answers.len() > 8 {
+        let mut order: Vec<usize> = (0..answers.len()).collect();
+        crate::sort::sort_by(&mut order, |&a, &b| answers[a].cmp(&answers[b]));
+        sorted_repeats = vec![false; answers.len()];
+        for w in order.windows(2) {
+            if answers[w[0]] == answers[w[1]] {
+                sorted_repeats[w[1]] = true;
+            }
+        }
+    }
+    for (i, (target, port)) in answers.iter().enumerate() {
+        let repeat = match sorted_repeats.get(i) {
+            Some(&r) => r,
+            None => answers[..i].contains(&answers[i]),
+        };
+        if *port < 0 || repeat {
             continue;
         }
         out.push(DnsRecord {
@@ -320,4 +337,39 @@ pub fn resolve(records: &[DnsRecord], name: &str, namespace: &str, zone: &str) -
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::collections::BTreeSet;
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    use proptest::prelude::*;
+
+    use super::srv_answers;
+
+    proptest! {
+        /// The repeats are found as a set of (target, port) finds them, for a few answers
+        /// (compared one by one) and for many (sorted).
+        #[test]
+        fn srv_answers_drop_repeats_as_a_set_does(
+            answers in proptest::collection::vec((0u8..4, -1i32..3), 1..40)
+        ) {
+            let answers: Vec<(String, i32)> = answers
+                .into_iter()
+                .map(|(t, p)| (alloc::format!("t{t}"), p))
+                .collect();
+            let mut ours = Vec::new();
+            srv_answers(&mut ours, "n", &answers);
+            let mut seen = BTreeSet::new();
+            let weight = 100 / answers.len();
+            let want: Vec<String> = answers
+                .iter()
+                .filter(|(t, p)| *p >= 0 && seen.insert((t.as_str(), *p)))
+                .map(|(t, p)| alloc::format!("0 {weight} {p} {t}"))
+                .collect();
+            prop_assert_eq!(ours.into_iter().map(|r| r.value).collect::<Vec<_>>(), want);
+        }
+    }
 }

@@ -107,7 +107,11 @@ impl Rule {
 /// One table: its chains in `iptables-save` order and their rules.
 struct Table {
     name: &'static str,
-    chains: BTreeMap<String, Vec<Rule>>,
+    /// The other chains' places in `rules`, by name (`BTreeMap<String, usize>`: a map type the
+    /// wasm build has anyway).
+    chains: BTreeMap<String, usize>,
+    /// The other chains' rules, in the order the chains were made.
+    rules: Vec<Vec<Rule>>,
     /// The built-in chains in their order, with their rules (a list, not a map: a few chains,
     /// and one map type less in the wasm build).
     builtin: Vec<(&'static str, Vec<Rule>)>,
@@ -118,16 +122,27 @@ impl Table {
         Table {
             name,
             chains: BTreeMap::new(),
+            rules: Vec::new(),
             builtin: builtin.iter().map(|b| (*b, Vec::new())).collect(),
         }
     }
-    fn chain(&mut self, name: &str) {
-        self.chains.entry(name.into()).or_default();
+    /// The place of a chain's rules (made empty if new).
+    fn chain(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.chains.get(name) {
+            return i;
+        }
+        let i = self.rules.len();
+        self.rules.push(Vec::new());
+        self.chains.insert(name.into(), i);
+        i
     }
     fn add(&mut self, chain: &str, rule: Rule) {
         match self.builtin.iter_mut().find(|(b, _)| *b == chain) {
             Some((_, rules)) => rules.push(rule),
-            None => self.chains.entry(chain.into()).or_default().push(rule),
+            None => {
+                let i = self.chain(chain);
+                self.rules[i].push(rule);
+            }
         }
     }
     fn print(&self, out: &mut String) {
@@ -143,8 +158,8 @@ impl Table {
                 r.print(b, out);
             }
         }
-        for (c, rules) in &self.chains {
-            for r in rules {
+        for (c, &i) in &self.chains {
+            for r in &self.rules[i] {
                 r.print(c, out);
             }
         }

@@ -163,9 +163,13 @@ pub struct DestCounters {
 pub(crate) struct ConnTable {
     vs: VsKey,
     conns: BTreeMap<(IpAddr, u16), Conn>,
-    templates: BTreeMap<u64, Template>,
+    /// By id, ascending (ids only grow, so a new one is pushed at the end; a list: a template
+    /// per client, no map type of its own in the wasm build).
+    templates: Vec<(u64, Template)>,
     by_client: BTreeMap<IpAddr, u64>,
-    counts: BTreeMap<DestId, Counts>,
+    /// Sorted by destination (a list: a service's few destinations; no map type of its own in
+    /// the wasm build).
+    counts: Vec<(DestId, Counts)>,
     events: BTreeMap<(u64, u64), Target>,
     seq: u64,
 }
@@ -175,9 +179,9 @@ impl ConnTable {
         ConnTable {
             vs,
             conns: BTreeMap::new(),
-            templates: BTreeMap::new(),
+            templates: Vec::new(),
             by_client: BTreeMap::new(),
-            counts: BTreeMap::new(),
+            counts: Vec::new(),
             events: BTreeMap::new(),
             seq: 0,
         }
@@ -191,21 +195,44 @@ impl ConnTable {
     /// A destination's counters (kept while it is out of the list, as the kernel keeps a
     /// removed destination in its trash while connections point at it).
     pub fn counts(&self, id: DestId) -> Counts {
-        self.counts.get(&id).copied().unwrap_or_default()
+        match self.counts.binary_search_by(|e| e.0.cmp(&id)) {
+            Ok(i) => self.counts[i].1,
+            Err(_) => Counts::default(),
+        }
     }
 
     /// The counters summed over every destination (removed ones included).
     #[cfg(test)]
     pub fn all_counts(&self) -> Counts {
-        self.counts.values().fold(Counts::default(), |a, c| Counts {
-            active: a.active + c.active,
-            inactive: a.inactive + c.inactive,
-            persistent: a.persistent + c.persistent,
-        })
+        self.counts
+            .iter()
+            .map(|e| &e.1)
+            .fold(Counts::default(), |a, c| Counts {
+                active: a.active + c.active,
+                inactive: a.inactive + c.inactive,
+                persistent: a.persistent + c.persistent,
+            })
+    }
+
+    fn template_of(&self, id: u64) -> Option<&Template> {
+        let i = self.templates.binary_search_by_key(&id, |e| e.0).ok()?;
+        Some(&self.templates[i].1)
+    }
+
+    fn template_mut(&mut self, id: u64) -> Option<&mut Template> {
+        let i = self.templates.binary_search_by_key(&id, |e| e.0).ok()?;
+        Some(&mut self.templates[i].1)
     }
 
     fn counts_mut(&mut self, id: DestId) -> &mut Counts {
-        self.counts.entry(id).or_default()
+        let i = match self.counts.binary_search_by(|e| e.0.cmp(&id)) {
+            Ok(i) => i,
+            Err(i) => {
+                self.counts.insert(i, (id, Counts::default()));
+                i
+            }
+        };
+        &mut self.counts[i].1
     }
 
     fn arm(&mut self, at: u64, target: Target) -> (u64, u64) {
@@ -278,7 +305,7 @@ impl ConnTable {
     }
 
     fn template_timer(&mut self, id: u64, key: (u64, u64)) {
-        let Some(t) = self.templates.get(&id) else {
+        let Some(t) = self.template_of(id) else {
             return;
         };
         if t.timer != key {
@@ -287,7 +314,7 @@ impl ConnTable {
         if t.n_control > 0 {
             let at = key.0.saturating_add(TEMPLATE_DELAY_MS);
             let timer = self.arm(at, Target::Template(id));
-            if let Some(t) = self.templates.get_mut(&id) {
+            if let Some(t) = self.template_mut(id) {
                 t.timeout_ms = TEMPLATE_DELAY_MS;
                 t.expires_ms = at;
                 t.timer = timer;
@@ -296,7 +323,9 @@ impl ConnTable {
         }
         let dest = t.dest;
         let client = t.client;
-        self.templates.remove(&id);
+        if let Ok(i) = self.templates.binary_search_by_key(&id, |e| e.0) {
+            self.templates.remove(i);
+        }
         if self.by_client.get(&client) == Some(&id) {
             self.by_client.remove(&client);
         }
@@ -319,7 +348,7 @@ impl ConnTable {
         } else {
             n.inactive = n.inactive.saturating_sub(1);
         }
-        if let Some(t) = c.template.and_then(|id| self.templates.get_mut(&id)) {
+        if let Some(t) = c.template.and_then(|id| self.template_mut(id)) {
             t.n_control = t.n_control.saturating_sub(1);
         }
     }
@@ -398,7 +427,7 @@ impl ConnTable {
         let Some(&id) = self.by_client.get(&client) else {
             return Ok(None);
         };
-        let Some(t) = self.templates.get_mut(&id) else {
+        let Some(t) = self.template_mut(id) else {
             return Ok(None);
         };
         let show = format!("{}:{}", fmt_addr(&t.dest.0), t.dest.1);
@@ -420,13 +449,13 @@ impl ConnTable {
         let Some(&id) = self.by_client.get(&client) else {
             return now_ms;
         };
-        let Some(t) = self.templates.get(&id) else {
+        let Some(t) = self.template_of(id) else {
             return now_ms;
         };
         let (old, at) = (t.timer, now_ms.saturating_add(t.timeout_ms));
         self.events.remove(&old);
         let timer = self.arm(at, Target::Template(id));
-        if let Some(t) = self.templates.get_mut(&id) {
+        if let Some(t) = self.template_mut(id) {
             t.timer = timer;
             t.expires_ms = at;
         }
@@ -446,7 +475,7 @@ impl ConnTable {
         let id = self.seq;
         let at = now_ms.saturating_add(timeout_ms);
         let timer = self.arm(at, Target::Template(id));
-        self.templates.insert(
+        self.templates.push((
             id,
             Template {
                 client,
@@ -458,7 +487,7 @@ impl ConnTable {
                 valid: true,
                 timer,
             },
-        );
+        ));
         self.by_client.insert(client, id);
         self.counts_mut(dest).persistent += 1;
     }
@@ -479,7 +508,7 @@ impl ConnTable {
         } else {
             None
         };
-        if let Some(t) = template.and_then(|id| self.templates.get_mut(&id)) {
+        if let Some(t) = template.and_then(|id| self.template_mut(id)) {
             t.n_control += 1;
         }
         let state = if protocol == Protocol::Udp {
@@ -513,7 +542,7 @@ impl ConnTable {
         // An instant after now: whole seconds left, rounded down.
         let secs = |left_ms: u64| left_ms.saturating_sub(1) / 1000;
         let mut out: Vec<ConnEntry> = Vec::new();
-        for t in self.templates.values() {
+        for (_, t) in &self.templates {
             let (vport, dport) = if t.valid {
                 (vs.1, t.dest.1)
             } else {

@@ -185,7 +185,9 @@ struct Service {
     table: ConnTable,
     /// The plan's last word on each destination (its Pod and node), for
     /// [`Simulator::kernel_view`].
-    known: BTreeMap<DestId, RealServer>,
+    /// Sorted by (address, port) (a list: a service's few destinations; no map type of its
+    /// own in the wasm build).
+    known: Vec<RealServer>,
 }
 
 impl Service {
@@ -197,10 +199,10 @@ impl Service {
             dests: Vec::new(),
             sched: Sched::init(vs.scheduler, &[]),
             table: ConnTable::new(vs.key()),
-            known: BTreeMap::new(),
+            known: Vec::new(),
         };
         for rs in vs.real_servers.iter().rev() {
-            s.known.insert((rs.address, rs.port), rs.clone());
+            s.know(rs);
             s.add_at_head(Dest {
                 id: (rs.address, rs.port),
                 weight: rs.weight,
@@ -208,6 +210,19 @@ impl Service {
             });
         }
         s
+    }
+
+    /// Keeps the plan's last word on a destination.
+    fn know(&mut self, rs: &RealServer) {
+        match self.find_known((rs.address, rs.port)) {
+            Ok(i) => self.known[i] = rs.clone(),
+            Err(i) => self.known.insert(i, rs.clone()),
+        }
+    }
+
+    fn find_known(&self, id: DestId) -> Result<usize, usize> {
+        self.known
+            .binary_search_by(|k| (k.address, k.port).cmp(&id))
     }
 
     /// `__ip_vs_update_dest(add=1)`: `list_add_rcu` at the head (`ip_vs_ctl.c:946`), then
@@ -224,7 +239,7 @@ impl Service {
     /// rebuilt for it).
     fn sync(&mut self, vs: &VirtualServer) {
         for rs in &vs.real_servers {
-            self.known.insert((rs.address, rs.port), rs.clone());
+            self.know(rs);
         }
         let want: Vec<DestId> = vs
             .real_servers
@@ -719,7 +734,7 @@ impl Simulator {
             if c.active + c.inactive == 0 {
                 continue;
             }
-            let known = svc.known.get(&d.id);
+            let known = svc.find_known(d.id).ok().map(|i| &svc.known[i]);
             draining.push(RealServer {
                 address: d.id.0,
                 port: d.id.1,

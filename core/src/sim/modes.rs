@@ -159,12 +159,34 @@ pub struct Choice {
 struct ModeState {
     rng: ChaCha8Rng,
     /// iptables `recent` lists and nftables affinity sets: (name, client) → last update (ms),
-    /// beside an empty string (the same map type as `sticky`'s, one copy of its code in wasm).
-    affinity: BTreeMap<(String, IpAddr), (String, u64)>,
+    /// beside an empty string (`sticky`'s type).
+    affinity: Recent,
     /// userspace round robin: service port → next index.
     rr: BTreeMap<String, usize>,
     /// userspace affinity: (service port, client) → (endpoint, last used ms).
-    sticky: BTreeMap<(String, IpAddr), (String, u64)>,
+    sticky: Recent,
+}
+
+/// (name, client) → (text, ms), sorted by key: a list, for the few clients and endpoints of a
+/// simulation (no map type of its own in the wasm build).
+#[derive(Clone, Debug, Default)]
+struct Recent(Vec<((String, IpAddr), (String, u64))>);
+
+impl Recent {
+    fn find(&self, key: &(String, IpAddr)) -> Result<usize, usize> {
+        self.0.binary_search_by(|e| e.0.cmp(key))
+    }
+
+    fn get(&self, key: &(String, IpAddr)) -> Option<&(String, u64)> {
+        self.find(key).ok().map(|i| &self.0[i].1)
+    }
+
+    fn insert(&mut self, key: (String, IpAddr), value: (String, u64)) {
+        match self.find(&key) {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => self.0.insert(i, (key, value)),
+        }
+    }
 }
 
 /// The state the iptables, nftables and userspace modes keep between connections, one per
@@ -190,9 +212,9 @@ impl ModeStates {
                     mode,
                     ModeState {
                         rng: ChaCha8Rng::seed_from_u64(ProxyMode::seed(seed)),
-                        affinity: BTreeMap::new(),
+                        affinity: Recent::default(),
                         rr: BTreeMap::new(),
-                        sticky: BTreeMap::new(),
+                        sticky: Recent::default(),
                     },
                 ));
                 self.by_mode.len() - 1

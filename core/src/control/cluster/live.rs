@@ -292,8 +292,9 @@ pub struct Live {
     services_by_label: BTreeMap<LabelKey, BTreeSet<ObjectRef>>,
     /// Pods, by each of their labels.
     pods_by_label: BTreeMap<LabelKey, BTreeSet<ObjectRef>>,
-    /// EndpointSlices by (namespace, Service name).
-    slices_by_service: BTreeMap<(String, String), BTreeSet<ObjectRef>>,
+    /// EndpointSlices by (namespace, Service name, ""): the label indexes' type, so the wasm
+    /// build has one copy of its map code.
+    slices_by_service: BTreeMap<LabelKey, BTreeSet<ObjectRef>>,
     /// Given Pods per `nodeName` (Nodes are made from these when none is given).
     node_refs: BTreeMap<String, usize>,
     /// Addresses of the Pods the control plane made.
@@ -302,8 +303,9 @@ pub struct Live {
     vs: BTreeMap<ObjectRef, Vec<VirtualServer>>,
     /// Which Services claim a virtual server (the first by name gets it).
     claims: BTreeMap<VsKey, BTreeSet<ObjectRef>>,
-    /// How many claimed virtual servers use each interface address.
-    address_refs: BTreeMap<IpAddr, usize>,
+    /// How many claimed virtual servers use each interface address (`u64`: the simulator's
+    /// map type).
+    address_refs: BTreeMap<IpAddr, u64>,
     state: State,
     /// Real servers of each virtual server in the kernel's list order.
     order: BTreeMap<VsKey, Vec<RsKey>>,
@@ -777,7 +779,9 @@ impl Live {
         }
         put(&mut self.cluster.services, pos, resolved);
         self.derive(id);
-        let touched = BTreeSet::from([id.clone()]);
+        // Inserted, not `BTreeSet::from`: its bulk building is more code in the wasm build.
+        let mut touched = BTreeSet::new();
+        touched.insert(id.clone());
         Ok(self.replan(&touched))
     }
 
@@ -788,7 +792,7 @@ impl Live {
                 continue;
             };
             let Some(name) = &s.service else { continue };
-            let key = (s.meta.id.namespace.clone(), name.clone());
+            let key = (s.meta.id.namespace.clone(), name.clone(), String::new());
             let set = self.slices_by_service.entry(key).or_default();
             if new.as_ref() == Some(o) {
                 set.insert(s.meta.id.clone());
@@ -809,7 +813,7 @@ impl Live {
 
     /// The EndpointSlices labelled with a Service's name, by name.
     fn slices_of<'a>(&'a self, id: &ObjectRef) -> impl Iterator<Item = &'a EndpointSlice> {
-        let key = (id.namespace.clone(), id.name.clone());
+        let key = (id.namespace.clone(), id.name.clone(), String::new());
         self.slices_by_service
             .get(&key)
             .into_iter()
@@ -861,7 +865,8 @@ impl Live {
         let Some(node) = &self.node else {
             return Vec::new();
         };
-        let mut keys: BTreeSet<VsKey> = BTreeSet::new();
+        // Sorted and made unique below (a list: no set type of its own in the wasm build).
+        let mut keys: Vec<VsKey> = Vec::new();
         let mut addresses: BTreeSet<IpAddr> = BTreeSet::new();
         for id in services {
             let list = match self.cluster.service(id) {
@@ -875,7 +880,7 @@ impl Live {
             };
             let old = self.vs.remove(id).unwrap_or_default();
             for vs in &old {
-                keys.insert(vs.key());
+                keys.push(vs.key());
                 let bind = plan::binds(node, vs);
                 unclaim(&mut self.claims, &mut self.address_refs, id, vs, bind);
                 if bind {
@@ -883,7 +888,7 @@ impl Live {
                 }
             }
             for vs in &list {
-                keys.insert(vs.key());
+                keys.push(vs.key());
                 let bind = plan::binds(node, vs);
                 claim(&mut self.claims, &mut self.address_refs, id, vs, bind);
                 if bind {
@@ -894,6 +899,8 @@ impl Live {
                 self.vs.insert(id.clone(), list);
             }
         }
+        crate::sort::sort_unstable(&mut keys);
+        keys.dedup();
         let mut before = State::default();
         let mut after = State::default();
         for k in &keys {
@@ -1072,7 +1079,7 @@ impl Live {
         for s in self.store.slices.values() {
             if let Some(name) = &s.service {
                 self.slices_by_service
-                    .entry((s.meta.id.namespace.clone(), name.clone()))
+                    .entry((s.meta.id.namespace.clone(), name.clone(), String::new()))
                     .or_default()
                     .insert(s.meta.id.clone());
             }
@@ -1141,7 +1148,7 @@ fn unindex_pod(index: &mut BTreeMap<LabelKey, BTreeSet<ObjectRef>>, p: &Pod) {
 
 fn claim(
     claims: &mut BTreeMap<VsKey, BTreeSet<ObjectRef>>,
-    refs: &mut BTreeMap<IpAddr, usize>,
+    refs: &mut BTreeMap<IpAddr, u64>,
     id: &ObjectRef,
     vs: &VirtualServer,
     bind: bool,
@@ -1154,7 +1161,7 @@ fn claim(
 
 fn unclaim(
     claims: &mut BTreeMap<VsKey, BTreeSet<ObjectRef>>,
-    refs: &mut BTreeMap<IpAddr, usize>,
+    refs: &mut BTreeMap<IpAddr, u64>,
     id: &ObjectRef,
     vs: &VirtualServer,
     bind: bool,
