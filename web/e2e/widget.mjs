@@ -316,7 +316,16 @@ await step("\"What to try\": the teacher's prompt, a general one over the teache
     out.compactTitle = el.shadowRoot.querySelector("[data-testid=title]").innerText;
     const h = window.sr.mount(el, { scenario: "nodeport", view: "compact", lang: "en", url: false });
     out.scenarioTitle = el.shadowRoot.querySelector("[data-testid=title]").innerText;
-    h.destroy();
+    // setManifest gives the widget the teacher's own manifest: the general text and title.
+    h.setManifest(own);
+    await new Promise((r) => setTimeout(r, 100));
+    out.setTitle = el.shadowRoot.querySelector("[data-testid=title]").innerText;
+    const h2 = window.sr.mount(el, { scenario: "nodeport", lang: "en", url: false });
+    out.setBefore = tryText();
+    h2.setManifest(own);
+    await new Promise((r) => setTimeout(r, 100));
+    out.setAfter = tryText();
+    h2.destroy();
     return out;
   });
   assert(r.scenario.includes("NodePort") || r.scenario.includes("nodePort"), `the scenario's own: ${r.scenario}`);
@@ -325,7 +334,8 @@ await step("\"What to try\": the teacher's prompt, a general one over the teache
   assert(r.ownZh.includes("从各个客户端向这些清单中的 Service 发送连接"), `in Chinese: ${r.ownZh}`);
   assert(r.prompt.endsWith("Send two."), `the prompt: ${r.prompt}`);
   // The compact view's title names the scenario only over the scenario's own manifest.
-  eq([r.compactTitle, r.scenarioTitle], ["svcroute", "svcroute · NodePort"], "compact titles");
+  eq([r.compactTitle, r.scenarioTitle, r.setTitle], ["svcroute", "svcroute · NodePort", "svcroute"], "compact titles");
+  assert(r.setBefore === r.scenario && r.setAfter === r.own, `setManifest: the general text (${r.setBefore} / ${r.setAfter})`);
 });
 
 await step("view: modes and compat options (compact: true, url)", async () => {

@@ -101,6 +101,9 @@ pub struct Bridge {
     pub target: RefCell<Option<String>>,
     /// The scheduler (for `setManifest`'s check).
     pub scheduler: Cell<Scheduler>,
+    /// Whether `setManifest` gave the widget the teacher's own manifests (the mounted
+    /// scenario's "What to try" and title no longer describe them).
+    pub own_manifest: Cell<bool>,
 }
 
 /// The bridge in props (compared by identity).
@@ -350,6 +353,7 @@ impl Playground {
         if let Err(e) = manifest::load([(DEFAULT_FILE, text)], config, &Tweaks::default()) {
             return Err(crate::api_error(&ApiError::Diagnostics(e.0)));
         }
+        bridge.own_manifest.set(true);
         bridge.dispatch(Action::Edit(text.to_owned()));
         Ok(())
     }

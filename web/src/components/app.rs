@@ -70,7 +70,11 @@ pub fn app(props: &AppProps) -> Html {
         prompt: props.prompt.clone(),
         scenario: crate::scenarios::Scenario::get(props.init.scenario.as_deref().unwrap_or("")).id,
         show_language: props.show_language,
-        own_manifest: props.bridge.is_some() && props.init.manifest.is_some(),
+        // The teacher's own manifests: given to `mount`, or later through `setManifest`.
+        own_manifest: props
+            .bridge
+            .as_ref()
+            .is_some_and(|b| props.init.manifest.is_some() || b.0.own_manifest.get()),
     };
     // The widget's handle: its sends and listeners meet the reducer here.
     if let Some(b) = &props.bridge {
