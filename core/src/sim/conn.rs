@@ -20,7 +20,7 @@
 //!   (`expire_quiescent_template=1`) is invalidated (`ip_vs_check_template`: ports set to
 //!   65535) and stays listed until its timer fires.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -163,9 +163,10 @@ pub struct DestCounters {
 pub(crate) struct ConnTable {
     vs: VsKey,
     conns: BTreeMap<(IpAddr, u16), Conn>,
-    /// By id, ascending (ids only grow, so a new one is pushed at the end; a list: a template
-    /// per client, no map type of its own in the wasm build).
-    templates: Vec<(u64, Template)>,
+    /// By id, ascending (ids only grow, so a new one is pushed at the back). A deque, not a
+    /// map type of its own in the wasm build: a template per client, and templates expire
+    /// about in the order they were made, so a removal shifts the few in front of it.
+    templates: VecDeque<(u64, Template)>,
     by_client: BTreeMap<IpAddr, u64>,
     /// Sorted by destination (a list: a service's few destinations; no map type of its own in
     /// the wasm build).
@@ -179,7 +180,7 @@ impl ConnTable {
         ConnTable {
             vs,
             conns: BTreeMap::new(),
-            templates: Vec::new(),
+            templates: VecDeque::new(),
             by_client: BTreeMap::new(),
             counts: Vec::new(),
             events: BTreeMap::new(),
@@ -475,7 +476,7 @@ impl ConnTable {
         let id = self.seq;
         let at = now_ms.saturating_add(timeout_ms);
         let timer = self.arm(at, Target::Template(id));
-        self.templates.push((
+        self.templates.push_back((
             id,
             Template {
                 client,

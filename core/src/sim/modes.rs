@@ -167,25 +167,18 @@ struct ModeState {
     sticky: Recent,
 }
 
-/// (name, client) → (text, ms), sorted by key: a list, for the few clients and endpoints of a
-/// simulation (no map type of its own in the wasm build).
+/// (name, client) → (text, ms). A map: a route request may come from any number of clients,
+/// and a sorted list's insert would make that quadratic (session 8's review).
 #[derive(Clone, Debug, Default)]
-struct Recent(Vec<((String, IpAddr), (String, u64))>);
+struct Recent(BTreeMap<(String, IpAddr), (String, u64)>);
 
 impl Recent {
-    fn find(&self, key: &(String, IpAddr)) -> Result<usize, usize> {
-        self.0.binary_search_by(|e| e.0.cmp(key))
-    }
-
     fn get(&self, key: &(String, IpAddr)) -> Option<&(String, u64)> {
-        self.find(key).ok().map(|i| &self.0[i].1)
+        self.0.get(key)
     }
 
     fn insert(&mut self, key: (String, IpAddr), value: (String, u64)) {
-        match self.find(&key) {
-            Ok(i) => self.0[i].1 = value,
-            Err(i) => self.0.insert(i, (key, value)),
-        }
+        self.0.insert(key, value);
     }
 }
 

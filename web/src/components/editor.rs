@@ -8,8 +8,6 @@
 //! pauses for [`DEBOUNCE_MS`], not on every keystroke. A text whose indentation was lost (as
 //! when YAML is copied from a page that flattened it) gets a hint in the status line.
 
-use std::collections::BTreeMap;
-
 use svcroute_core::diag::{Diagnostic, Severity};
 use web_sys::{Element, HtmlTextAreaElement};
 use yew::prelude::*;
@@ -90,12 +88,18 @@ pub fn editor(props: &PanelProps) -> Html {
         state.errors.as_slice()
     };
     let warnings = shown.iter().filter(|d| !d.is_error()).count();
-    let mut marks: BTreeMap<u32, Vec<&Diagnostic>> = BTreeMap::new();
-    for d in shown {
-        if let Some(loc) = &d.loc {
-            marks.entry(loc.line).or_default().push(d);
-        }
-    }
+    // (line, diagnostic) by line, each line's in their order: a list searched by halves (no
+    // map type of its own in the wasm build).
+    let mut marks: Vec<(u32, &Diagnostic)> = shown
+        .iter()
+        .filter_map(|d| d.loc.as_ref().map(|loc| (loc.line, d)))
+        .collect();
+    svcroute_core::sort::sort_by_key(&mut marks, |m| m.0);
+    let marks_at = |n: u32| -> Option<Vec<&Diagnostic>> {
+        let from = marks.partition_point(|m| m.0 < n);
+        let to = marks.partition_point(|m| m.0 <= n);
+        (from < to).then(|| marks[from..to].iter().map(|m| m.1).collect())
+    };
     let broken = state.errors.iter().any(Diagnostic::is_error);
     // The textarea is as large as its text and never scrolls itself: the frame around it does,
     // so the gutter, the error marks and the text stay aligned.
@@ -133,7 +137,7 @@ pub fn editor(props: &PanelProps) -> Html {
         })
     };
     let line_class = |n: u32| {
-        marks.get(&n).map(|ds| {
+        marks_at(n).map(|ds| {
             if ds.iter().any(|d| d.is_error()) {
                 "sr-err"
             } else {
@@ -173,7 +177,7 @@ pub fn editor(props: &PanelProps) -> Html {
                 <div class="sr-gutter" aria-hidden="true" ref={gutter}>
                     if first > 0 { <div style={format!("height:{}px", first as u32 * LINE_PX)}></div> }
                     { for (first as u32 + 1..=last as u32).map(|n| {
-                        let title = marks.get(&n).map(|ds| ds.iter().map(|d| crate::messages::hover(&crate::messages::diagnostic_message(d, state.lang), &d.message)).collect::<Vec<_>>().join("\n"));
+                        let title = marks_at(n).map(|ds| ds.iter().map(|d| crate::messages::hover(&crate::messages::diagnostic_message(d, state.lang), &d.message)).collect::<Vec<_>>().join("\n"));
                         html! {
                             <div class={classes!("sr-ln", line_class(n))} data-line={n.to_string()} title={title}>{ n }</div>
                         }

@@ -785,10 +785,10 @@ fn kernel_real_servers(
     model: &Model,
     svc_id: &str,
     node: Option<&str>,
-) -> BTreeMap<String, (u32, u32)> {
-    let mut out = BTreeMap::new();
+) -> KernelPods {
+    let mut out: Vec<(String, (u32, u32))> = Vec::new();
     let Some(plan) = model.plan_of(node) else {
-        return out;
+        return KernelPods(out);
     };
     for vs in plan.virtual_servers.iter().filter(|v| v.service == svc_id) {
         let view = sim.kernel_view(&plan.node, vs, now).into_owned();
@@ -800,12 +800,30 @@ fn kernel_real_servers(
                 .filter(|c| c.address == rs.address && c.port == rs.port)
                 .map(|c| c.counts.active + c.counts.inactive)
                 .sum();
-            let e = out.entry(pod.clone()).or_insert((rs.weight, 0));
-            e.0 = e.0.max(rs.weight);
-            e.1 += open;
+            out.push((pod.clone(), (rs.weight, open)));
         }
     }
-    out
+    // One entry a Pod: its highest weight and all its open connections.
+    svcroute_core::sort::sort_by(&mut out, |a, b| a.0.cmp(&b.0));
+    out.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 = (kept.1.0.max(later.1.0), kept.1.1 + later.1.1);
+        }
+        same
+    });
+    KernelPods(out)
+}
+
+/// Each Pod's (weight, open connections) in the chosen node's kernel, by Pod: a list
+/// searched by halves (no map type of its own in the wasm build).
+struct KernelPods(Vec<(String, (u32, u32))>);
+
+impl KernelPods {
+    fn get(&self, pod: &str) -> Option<&(u32, u32)> {
+        let i = self.0.binary_search_by(|e| e.0.as_str().cmp(pod)).ok()?;
+        Some(&self.0[i].1)
+    }
 }
 
 /// A Pod: name, address, state (a shape and a word), whether the chosen node's table holds
