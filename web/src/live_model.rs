@@ -253,18 +253,20 @@ impl PageCluster {
         self.model()
     }
 
-    /// The cluster with the reader's warnings first, as `manifest::load` gives it.
-    fn cluster(&self) -> svcroute_core::Cluster {
+    /// The cluster with the reader's warnings first, then `derived` (the live cluster's own,
+    /// [`Live::warnings`]), as `manifest::load` gives it.
+    fn cluster(&self, derived: &[Diagnostic]) -> svcroute_core::Cluster {
         let mut cluster = self.live.cluster().clone();
         let mut warnings = self.read_warnings.clone();
-        warnings.append(&mut self.live.warnings());
+        warnings.extend_from_slice(derived);
         cluster.warnings = warnings;
         cluster
     }
 
-    /// The live node's plan, with the reader's warnings first.
-    fn live_plan(&self) -> Option<Plan> {
-        let mut p = self.live.plan().ok()?;
+    /// The live node's plan, with the reader's warnings first, then `derived` (the live
+    /// cluster's own: derived once for every node's plan).
+    fn live_plan(&self, derived: &[Diagnostic]) -> Option<Plan> {
+        let mut p = self.live.plan_with(derived.to_vec()).ok()?;
         let mut warnings: Vec<String> = self.read_warnings.iter().map(|d| d.to_string()).collect();
         warnings.append(&mut p.warnings);
         p.warnings = warnings;
@@ -281,12 +283,13 @@ impl PageCluster {
 
     /// The whole model: the live node's plan from the live state, the other nodes planned.
     pub fn model(&self) -> Result<Model, Vec<Diagnostic>> {
-        let cluster = self.cluster();
+        let derived = self.live.warnings();
+        let cluster = self.cluster(&derived);
         let mut plans = Vec::with_capacity(cluster.nodes.len());
         for n in &cluster.nodes {
             let name = n.meta.id.name.as_str();
             let live = (Some(name) == self.live_node())
-                .then(|| self.live_plan())
+                .then(|| self.live_plan(&derived))
                 .flatten();
             let p = match live {
                 Some(p) => Ok(p),
@@ -306,7 +309,8 @@ impl PageCluster {
     /// After a readiness change: `prev` with the Services whose endpoints changed re-planned
     /// on each node, and the DNS records (headless answers follow readiness) made again.
     fn patched(&self, prev: &Model) -> Model {
-        let cluster = self.cluster();
+        let derived = self.live.warnings();
+        let cluster = self.cluster(&derived);
         let same_shape = prev.cluster.services.len() == cluster.services.len()
             && prev.plans.len() == cluster.nodes.len()
             && prev
@@ -337,7 +341,7 @@ impl PageCluster {
         for (old, node) in prev.plans.iter().zip(&cluster.nodes) {
             let name = node.meta.id.name.as_str();
             if Some(name) == self.live_node()
-                && let Some(p) = self.live_plan()
+                && let Some(p) = self.live_plan(&derived)
             {
                 plans.push(p);
                 continue;

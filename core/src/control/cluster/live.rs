@@ -426,8 +426,13 @@ impl Live {
 
     /// The node's plan: equal to [`crate::plan::plan`] of a full build of the same objects.
     pub fn plan(&self) -> Result<Plan, UnknownNode> {
+        self.plan_with(self.warnings())
+    }
+
+    /// [`Live::plan`] with the cluster's `warnings` as [`Live::warnings`] gave them: a caller
+    /// that needs them for other nodes' plans too does not derive them twice.
+    pub fn plan_with(&self, warnings: Vec<Diagnostic>) -> Result<Plan, UnknownNode> {
         let node = self.node.as_ref().ok_or_else(|| self.unknown_node())?;
-        let warnings = self.warnings();
         let lists = self.cluster.services.iter().map(|svc| {
             let list = self.vs.get(svc.id()).map_or(&[][..], Vec::as_slice);
             (svc, Cow::Borrowed(list))
