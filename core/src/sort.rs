@@ -16,6 +16,14 @@ use core::cmp::Ordering;
 #[cfg(any(target_arch = "wasm32", test))]
 const SMALL: usize = 12;
 
+/// The run of `v` (sorted by `key`) whose key is `k`: empty when there is none. The lookup
+/// of the sorted lists that stand in for maps of lists in the wasm build.
+pub fn equal_range<T, K: Ord>(v: &[T], key: impl Fn(&T) -> K, k: K) -> &[T] {
+    let from = v.partition_point(|e| key(e) < k);
+    let to = from + v[from..].partition_point(|e| key(e) <= k);
+    &v[from..to]
+}
+
 /// `v.sort_by(cmp)`: stable.
 #[inline]
 pub fn sort_by<T, F: FnMut(&T, &T) -> Ordering>(v: &mut [T], cmp: F) {
@@ -156,7 +164,17 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::compact;
+    use super::{compact, equal_range};
+
+    #[test]
+    fn equal_range_is_the_run_of_a_key() {
+        let v = [(1, 'a'), (2, 'b'), (2, 'c'), (4, 'd')];
+        assert_eq!(equal_range(&v, |e| e.0, 2), &v[1..3]);
+        assert_eq!(equal_range(&v, |e| e.0, 1), &v[..1]);
+        assert!(equal_range(&v, |e| e.0, 3).is_empty());
+        assert!(equal_range(&v, |e| e.0, 5).is_empty());
+        assert!(equal_range(&[] as &[(i32, char)], |e| e.0, 0).is_empty());
+    }
 
     proptest! {
         /// The wasm build's sort is std's stable sort, equal elements kept in their order.

@@ -373,9 +373,7 @@ impl PageCluster {
                     break;
                 };
                 let list = plan::service_virtual_servers(&cluster, svc, name, &node.addresses);
-                let lo = slots.partition_point(|s| s.0 < id.as_str());
-                let hi = slots.partition_point(|s| s.0 <= id.as_str());
-                let mine = &slots[lo..hi];
+                let mine = sort::equal_range(&slots, |s| s.0, id.as_str());
                 let place = |k: &VsKey| {
                     mine.binary_search_by(|s| s.1.cmp(k))
                         .ok()

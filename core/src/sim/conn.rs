@@ -215,13 +215,17 @@ impl ConnTable {
             })
     }
 
+    /// Where template `id` is in `templates`.
+    fn template_index(&self, id: u64) -> Option<usize> {
+        self.templates.binary_search_by_key(&id, |e| e.0).ok()
+    }
+
     fn template_of(&self, id: u64) -> Option<&Template> {
-        let i = self.templates.binary_search_by_key(&id, |e| e.0).ok()?;
-        Some(&self.templates[i].1)
+        Some(&self.templates[self.template_index(id)?].1)
     }
 
     fn template_mut(&mut self, id: u64) -> Option<&mut Template> {
-        let i = self.templates.binary_search_by_key(&id, |e| e.0).ok()?;
+        let i = self.template_index(id)?;
         Some(&mut self.templates[i].1)
     }
 
@@ -324,7 +328,7 @@ impl ConnTable {
         }
         let dest = t.dest;
         let client = t.client;
-        if let Ok(i) = self.templates.binary_search_by_key(&id, |e| e.0) {
+        if let Some(i) = self.template_index(id) {
             self.templates.remove(i);
         }
         if self.by_client.get(&client) == Some(&id) {

@@ -96,9 +96,8 @@ pub fn editor(props: &PanelProps) -> Html {
         .collect();
     svcroute_core::sort::sort_by_key(&mut marks, |m| m.0);
     let marks_at = |n: u32| -> Option<Vec<&Diagnostic>> {
-        let from = marks.partition_point(|m| m.0 < n);
-        let to = marks.partition_point(|m| m.0 <= n);
-        (from < to).then(|| marks[from..to].iter().map(|m| m.1).collect())
+        let at = svcroute_core::sort::equal_range(&marks, |m| m.0, n);
+        (!at.is_empty()).then(|| at.iter().map(|m| m.1).collect())
     };
     let broken = state.errors.iter().any(Diagnostic::is_error);
     // The textarea is as large as its text and never scrolls itself: the frame around it does,
