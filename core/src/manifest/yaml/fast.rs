@@ -175,10 +175,7 @@ impl<'a> Fast<'a> {
         // Skip blank and comment lines.
         let b = self.b;
         let k = loop {
-            let mut k = self.line_start;
-            while k < b.len() && b[k] == b' ' {
-                k += 1;
-            }
+            let k = skip_spaces(b, self.line_start);
             if k >= b.len() {
                 return self.end_of_text();
             }
@@ -374,11 +371,8 @@ impl<'a> Fast<'a> {
         Ok(())
     }
 
-    fn skip_spaces(&self, mut i: usize) -> usize {
-        while i < self.b.len() && self.b[i] == b' ' {
-            i += 1;
-        }
-        i
+    fn skip_spaces(&self, i: usize) -> usize {
+        skip_spaces(self.b, i)
     }
 
     /// The `\n` (or the text's end) closing a comment that starts at `k`.
@@ -764,12 +758,17 @@ impl<'a> Fast<'a> {
         let b = self.b;
         let mut j = i;
         let end = loop {
-            while j < b.len() && b[j] != b' ' && b[j] != b'\n' {
-                if b[j] == b':' && is_ws_end(b, j + 1) {
-                    break;
+            // The bytes between the ones `plain_stop` finds are plain text.
+            loop {
+                j = plain_stop(b, j);
+                match b.get(j) {
+                    None | Some(b' ' | b'\n') => break,
+                    Some(b':') if is_ws_end(b, j + 1) => break,
+                    Some(_) => {
+                        check_byte(b, j)?;
+                        j += 1;
+                    }
                 }
-                check_byte(b, j)?;
-                j += 1;
             }
             let end = j;
             if j < b.len() && b[j] == b':' {
@@ -816,6 +815,7 @@ impl<'a> Fast<'a> {
         let mut owned: Option<String> = None;
         let mut run = j; // start of the text not yet copied into `owned`
         loop {
+            j = quoted_stop(b, j);
             if j >= b.len() {
                 return Err(Declined);
             }
@@ -930,6 +930,89 @@ enum Node<'a> {
     Block,
 }
 
+const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+
+/// The eight bytes at `i`, if the text has them.
+#[inline(always)]
+fn word(b: &[u8], i: usize) -> Option<u64> {
+    b.get(i..i + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .map(u64::from_le_bytes)
+}
+
+/// The first byte at or after `i` that is not a space (or the text's end), eight bytes at a
+/// time: indentation and the blanks around `:` are runs of spaces.
+#[inline(always)]
+fn skip_spaces(b: &[u8], mut i: usize) -> usize {
+    while let Some(w) = word(b, i) {
+        let other = w ^ (ONES * u64::from(b' '));
+        if other != 0 {
+            return i + (other.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    i
+}
+
+/// The first byte at or after `i` that a plain scalar must look at (or the text's end): a
+/// space, a `:`, a control character (`\n` among them), DEL, or 0xEF (a byte order mark's
+/// first byte), eight bytes at a time. The lowest byte each test flags is exact ("Bit
+/// Twiddling Hacks": a borrow only misflags bytes above a true one), so the lowest of all is.
+#[inline(always)]
+fn plain_stop(b: &[u8], mut i: usize) -> usize {
+    let zero_in = |x: u64| x.wrapping_sub(ONES) & !x;
+    while let Some(w) = word(b, i) {
+        let below = w.wrapping_sub(ONES * 0x21) & !w;
+        let colon = zero_in(w ^ (ONES * u64::from(b':')));
+        let del = zero_in(w ^ (ONES * 0x7F));
+        let ef = zero_in(w ^ (ONES * 0xEF));
+        let hit = (below | colon | del | ef) & HIGH;
+        if hit != 0 {
+            return i + (hit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if matches!(c, 0..=0x20 | b':' | 0x7F | 0xEF) {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// The first byte at or after `i` that a quoted scalar must look at (or the text's end): a
+/// quote of either kind, a `\\`, a control character (`\n` among them), DEL or 0xEF, eight
+/// bytes at a time (exact as in [`plain_stop`]).
+#[inline(always)]
+fn quoted_stop(b: &[u8], mut i: usize) -> usize {
+    let zero_in = |x: u64| x.wrapping_sub(ONES) & !x;
+    while let Some(w) = word(b, i) {
+        let below = w.wrapping_sub(ONES * 0x20) & !w;
+        let double = zero_in(w ^ (ONES * u64::from(b'"')));
+        let single = zero_in(w ^ (ONES * u64::from(b'\'')));
+        let backslash = zero_in(w ^ (ONES * u64::from(b'\\')));
+        let del = zero_in(w ^ (ONES * 0x7F));
+        let ef = zero_in(w ^ (ONES * 0xEF));
+        let hit = (below | double | single | backslash | del | ef) & HIGH;
+        if hit != 0 {
+            return i + (hit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if matches!(c, 0..=0x1F | b'"' | b'\'' | b'\\' | 0x7F | 0xEF) {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
 /// Characters in a UTF-8 byte slice.
 fn chars(b: &[u8]) -> usize {
     b.iter().filter(|&&c| (c & 0xC0) != 0x80).count()
@@ -1023,6 +1106,39 @@ mod tests {
     #[track_caller]
     fn declines(text: &str) {
         assert_eq!(agrees_with_saphyr(text), Ok(false), "{text:?}");
+    }
+
+    /// The word-at-a-time scans find what a byte loop finds: every byte value, at every
+    /// offset in a word, after runs of every length, and at the text's end.
+    #[test]
+    fn word_scans_agree_with_byte_loops() {
+        let stop = |c: u8| matches!(c, 0..=0x20 | b':' | 0x7F | 0xEF);
+        for n in 0..20 {
+            for c in 0..=255u8 {
+                let mut text = alloc::vec![b'a'; n];
+                text.push(c);
+                text.extend_from_slice(b"bcdefghijk");
+                let want = if stop(c) { n } else { n + 1 + 10 };
+                assert_eq!(plain_stop(&text, 0), want, "{n} {c:#x}");
+                let mut spaces = alloc::vec![b' '; n];
+                spaces.push(c);
+                let want = if c == b' ' { n + 1 } else { n };
+                assert_eq!(skip_spaces(&spaces, 0), want, "{n} {c:#x}");
+                // A stop after a high byte that is not one (a borrow must not hide it).
+                let mut high = alloc::vec![0xC3u8, 0xA9, 0x80, 0xFF];
+                high.truncate(n.min(4));
+                let at = high.len();
+                high.push(c);
+                high.extend_from_slice(b"xyz");
+                let want = if stop(c) { at } else { high.len() };
+                assert_eq!(plain_stop(&high, 0), want, "{n} {c:#x}");
+                let quoted = |c: u8| matches!(c, 0..=0x1F | b'"' | b'\'' | b'\\' | 0x7F | 0xEF);
+                let want = if quoted(c) { at } else { high.len() };
+                assert_eq!(quoted_stop(&high, 0), want, "{n} {c:#x}");
+                let want = if quoted(c) { n } else { n + 1 + 10 };
+                assert_eq!(quoted_stop(&text, 0), want, "{n} {c:#x}");
+            }
+        }
     }
 
     #[test]
