@@ -176,6 +176,8 @@ fn read_events<'a>(
         alias_budget: MAX_ALIAS_NODES,
         values: 0,
         stack: Vec::new(),
+        items: Vec::new(),
+        entries: Vec::new(),
         streamed: false,
     };
     let mut count = 0usize;
@@ -247,13 +249,16 @@ struct PendingKey<'a> {
     merge: bool,
 }
 
-/// A collection being built.
+/// A collection being built. Its items so far are `Builder::items[start..]` (or
+/// `Builder::entries[start..]`): one scratch vector for all open collections, since only the
+/// innermost one grows, and each collection's vector is made once, at its exact size, when it
+/// closes (no growth by doubling, no shrinking).
 enum Open<'a> {
     Seq {
-        items: Vec<Node<'a>>,
+        start: usize,
     },
     Map {
-        entries: Vec<Entry<'a>>,
+        start: usize,
         pending: Option<PendingKey<'a>>,
         /// Key → index in `entries`, once the mapping has more than [`SCAN_KEYS`] keys.
         index: Option<BTreeMap<Key<'a>, usize>>,
@@ -286,6 +291,10 @@ struct Builder<'a> {
     alias_budget: usize,
     values: usize,
     stack: Vec<Frame<'a>>,
+    /// Items of the open sequences, innermost last (see [`Open`]).
+    items: Vec<Node<'a>>,
+    /// Entries of the open mappings, innermost last.
+    entries: Vec<Entry<'a>>,
     /// Items of this document's top-level `items` went to the caller, not into the tree.
     streamed: bool,
 }
@@ -346,6 +355,8 @@ impl<'a> Builder<'a> {
         each: &mut Option<&mut dyn FnMut(Node<'a>, bool)>,
     ) -> Result<Node<'a>, SyntaxError> {
         self.stack.clear();
+        self.items.clear();
+        self.entries.clear();
         let mut event = first;
         let mut span = first_span;
         loop {
@@ -378,10 +389,12 @@ impl<'a> Builder<'a> {
                         });
                     }
                     let open = if matches!(event, Event::SequenceStart(..)) {
-                        Open::Seq { items: Vec::new() }
+                        Open::Seq {
+                            start: self.items.len(),
+                        }
                     } else {
                         Open::Map {
-                            entries: Vec::new(),
+                            start: self.entries.len(),
                             pending: None,
                             index: None,
                             merged: BTreeSet::new(),
@@ -403,7 +416,7 @@ impl<'a> Builder<'a> {
                             message: "unbalanced collection end".into(),
                         });
                     };
-                    Some(finish(frame)?)
+                    Some(finish(frame, &mut self.items, &mut self.entries)?)
                 }
                 Event::Alias(id) => {
                     let Some(target) = self.anchors.get(&id) else {
@@ -479,7 +492,7 @@ impl<'a> Builder<'a> {
                     }
                     match self.stack.last_mut() {
                         None => return Ok(built.node),
-                        Some(parent) => add(parent, built)?,
+                        Some(parent) => add(parent, built, &mut self.items, &mut self.entries)?,
                     }
                 }
             }
@@ -577,13 +590,18 @@ pub(crate) fn position_of(text: &str, char_index: usize) -> Pos {
 }
 
 /// Adds a finished value to the collection being built.
-fn add<'a>(parent: &mut Frame<'a>, built: Built<'a>) -> Result<(), SyntaxError> {
+fn add<'a>(
+    parent: &mut Frame<'a>,
+    built: Built<'a>,
+    items: &mut Vec<Node<'a>>,
+    all_entries: &mut Vec<Entry<'a>>,
+) -> Result<(), SyntaxError> {
     parent.size = parent.size.saturating_add(built.size);
     parent.height = parent.height.max(built.height + 1);
     match &mut parent.open {
-        Open::Seq { items } => items.push(built.node),
+        Open::Seq { .. } => items.push(built.node),
         Open::Map {
-            entries,
+            start,
             pending,
             index,
             merged,
@@ -631,13 +649,15 @@ fn add<'a>(parent: &mut Frame<'a>, built: Built<'a>) -> Result<(), SyntaxError> 
                 };
                 for e in maps.into_iter().flatten() {
                     merged.insert(e.key.clone());
+                    let entries = &mut all_entries[*start..];
                     match find(entries, index.as_ref(), &e.key) {
                         Some(i) => entries[i].value = e.value,
-                        None => put(entries, index, e, k.pos)?,
+                        None => put(all_entries, *start, index, e, k.pos)?,
                     }
                 }
             }
             Some(k) => {
+                let entries = &mut all_entries[*start..];
                 if let Some(prev) = find(entries, index.as_ref(), &k.key) {
                     if merged.remove(&k.key) {
                         entries[prev].key_pos = k.pos;
@@ -654,7 +674,8 @@ fn add<'a>(parent: &mut Frame<'a>, built: Built<'a>) -> Result<(), SyntaxError> 
                     });
                 }
                 put(
-                    entries,
+                    all_entries,
+                    *start,
                     index,
                     Entry {
                         key: k.key,
@@ -669,13 +690,16 @@ fn add<'a>(parent: &mut Frame<'a>, built: Built<'a>) -> Result<(), SyntaxError> 
     Ok(())
 }
 
-/// Appends an entry, keeping the key index and the keys-per-mapping limit.
+/// Appends an entry to the mapping whose entries are `all[start..]`, keeping the key index and
+/// the keys-per-mapping limit.
 fn put<'a>(
-    entries: &mut Vec<Entry<'a>>,
+    all: &mut Vec<Entry<'a>>,
+    start: usize,
     index: &mut Option<BTreeMap<Key<'a>, usize>>,
     e: Entry<'a>,
     at: Pos,
 ) -> Result<(), SyntaxError> {
+    let entries = &all[start..];
     if entries.len() >= super::MAX_KEYS {
         return Err(SyntaxError {
             pos: at,
@@ -697,7 +721,7 @@ fn put<'a>(
         ix.insert(e.key.clone(), entries.len());
         *index = Some(ix);
     }
-    entries.push(e);
+    all.push(e);
     Ok(())
 }
 
@@ -720,26 +744,23 @@ fn find(
 }
 
 /// Closes a collection.
-fn finish(frame: Frame<'_>) -> Result<(Built<'_>, usize), SyntaxError> {
+fn finish<'a>(
+    frame: Frame<'a>,
+    items: &mut Vec<Node<'a>>,
+    entries: &mut Vec<Entry<'a>>,
+) -> Result<(Built<'a>, usize), SyntaxError> {
+    // Exact capacity: the tree of a large List is most of the reader's memory. `split_off`
+    // copies the items in one `memcpy` into a vector of their exact size.
     let value = match frame.open {
-        Open::Seq { mut items } => {
-            // Exact capacity: the tree of a large List is most of the reader's memory.
-            items.shrink_to_fit();
-            Value::Seq(items)
-        }
-        Open::Map {
-            mut entries,
-            pending,
-            ..
-        } => {
+        Open::Seq { start } => Value::Seq(items.split_off(start)),
+        Open::Map { start, pending, .. } => {
             if let Some(k) = pending {
                 return Err(SyntaxError {
                     pos: k.pos,
                     message: "mapping key without a value".into(),
                 });
             }
-            entries.shrink_to_fit();
-            Value::Map(entries)
+            Value::Map(entries.split_off(start))
         }
     };
     Ok((
