@@ -22,6 +22,40 @@ use alloc::vec::Vec;
 
 use saphyr_parser::{Event, Marker, ScalarStyle, Span};
 
+/// The events of saphyr's [`Event`] that the fast path emits, without the anchor ids and tags
+/// it never has: about a third of the size, so queueing and returning them copies less. They
+/// become saphyr's events as they leave the scanner ([`Fast::next_event`]).
+#[derive(Debug)]
+enum Ev<'a> {
+    StreamStart,
+    StreamEnd,
+    DocumentStart(bool),
+    DocumentEnd,
+    Scalar(Cow<'a, str>, ScalarStyle),
+    SequenceStart,
+    SequenceEnd,
+    MappingStart,
+    MappingEnd,
+}
+
+impl<'a> Ev<'a> {
+    /// saphyr's event.
+    #[inline(always)]
+    fn event(self) -> Event<'a> {
+        match self {
+            Ev::StreamStart => Event::StreamStart,
+            Ev::StreamEnd => Event::StreamEnd,
+            Ev::DocumentStart(explicit) => Event::DocumentStart(explicit),
+            Ev::DocumentEnd => Event::DocumentEnd,
+            Ev::Scalar(text, style) => Event::Scalar(text, style, 0, None),
+            Ev::SequenceStart => Event::SequenceStart(0, None),
+            Ev::SequenceEnd => Event::SequenceEnd,
+            Ev::MappingStart => Event::MappingStart(0, None),
+            Ev::MappingEnd => Event::MappingEnd,
+        }
+    }
+}
+
 /// The fast path does not handle this text: read it with saphyr instead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Declined;
@@ -72,7 +106,7 @@ pub struct Fast<'a> {
     pending: Option<Marker>,
     /// The last line (one without a `\n`) has been read.
     at_end: bool,
-    queue: VecDeque<(Event<'a>, Span)>,
+    queue: VecDeque<(Ev<'a>, Span)>,
 }
 
 fn is_ws_end(b: &[u8], i: usize) -> bool {
@@ -105,8 +139,8 @@ impl<'a> Fast<'a> {
     #[inline(always)]
     pub fn next_event(&mut self) -> Option<R<(Event<'a>, Span)>> {
         loop {
-            if let Some(e) = self.queue.pop_front() {
-                return Some(Ok(e));
+            if let Some((e, s)) = self.queue.pop_front() {
+                return Some(Ok((e.event(), s)));
             }
             if self.state == State::Done {
                 return None;
@@ -120,7 +154,7 @@ impl<'a> Fast<'a> {
     }
 
     #[inline(always)]
-    fn push(&mut self, e: Event<'a>, s: Span) {
+    fn push(&mut self, e: Ev<'a>, s: Span) {
         self.queue.push_back((e, s));
     }
 
@@ -166,7 +200,7 @@ impl<'a> Fast<'a> {
                 return Err(Declined);
             }
             self.state = State::Between;
-            self.push(Event::StreamStart, empty(Marker::new(0, 1, 0)));
+            self.push(Ev::StreamStart, empty(Marker::new(0, 1, 0)));
             return Ok(());
         }
         if self.at_end {
@@ -203,11 +237,11 @@ impl<'a> Fast<'a> {
             State::Between | State::Root => {
                 let m = self.mark(k);
                 if self.state == State::Between {
-                    self.push(Event::DocumentStart(false), empty(m));
+                    self.push(Ev::DocumentStart(false), empty(m));
                 }
                 self.state = State::Doc;
                 if entry {
-                    self.push(Event::SequenceStart(0, None), empty(m));
+                    self.push(Ev::SequenceStart, empty(m));
                     self.frames.push(Frame {
                         map: false,
                         col: ind,
@@ -239,7 +273,7 @@ impl<'a> Fast<'a> {
                     } else {
                         p
                     };
-                    self.push(Event::SequenceStart(0, None), empty(start));
+                    self.push(Ev::SequenceStart, empty(start));
                     self.frames.push(Frame {
                         map: false,
                         col: ind,
@@ -251,7 +285,7 @@ impl<'a> Fast<'a> {
             }
             self.pending = None;
             self.push(
-                Event::Scalar(Cow::Borrowed(""), ScalarStyle::Plain, 0, None),
+                Ev::Scalar(Cow::Borrowed(""), ScalarStyle::Plain),
                 empty(colon),
             );
         }
@@ -262,9 +296,9 @@ impl<'a> Fast<'a> {
             }
             self.frames.pop();
             let end = if top.map {
-                Event::MappingEnd
+                Ev::MappingEnd
             } else {
-                Event::SequenceEnd
+                Ev::SequenceEnd
             };
             self.push(end, empty(p));
         }
@@ -289,27 +323,27 @@ impl<'a> Fast<'a> {
         match self.state {
             State::Between => {
                 if start {
-                    self.push(Event::DocumentStart(true), span);
+                    self.push(Ev::DocumentStart(true), span);
                     self.state = State::Root;
                 }
             }
             State::Root => {
                 self.push(
-                    Event::Scalar(Cow::Borrowed(""), ScalarStyle::Plain, 0, None),
+                    Ev::Scalar(Cow::Borrowed(""), ScalarStyle::Plain),
                     span,
                 );
-                self.push(Event::DocumentEnd, span);
+                self.push(Ev::DocumentEnd, span);
                 if start {
-                    self.push(Event::DocumentStart(true), span);
+                    self.push(Ev::DocumentStart(true), span);
                 } else {
                     self.state = State::Between;
                 }
             }
             State::Doc => {
                 self.close_all(m, m);
-                self.push(Event::DocumentEnd, span);
+                self.push(Ev::DocumentEnd, span);
                 if start {
-                    self.push(Event::DocumentStart(true), span);
+                    self.push(Ev::DocumentStart(true), span);
                     self.state = State::Root;
                 } else {
                     self.state = State::Between;
@@ -326,16 +360,16 @@ impl<'a> Fast<'a> {
     fn close_all(&mut self, raw: Marker, forced: Marker) {
         if let Some(colon) = self.pending.take() {
             self.push(
-                Event::Scalar(Cow::Borrowed(""), ScalarStyle::Plain, 0, None),
+                Ev::Scalar(Cow::Borrowed(""), ScalarStyle::Plain),
                 empty(colon),
             );
         }
         while let Some(f) = self.frames.pop() {
             let at = if f.col > raw.col() { raw } else { forced };
             let e = if f.map {
-                Event::MappingEnd
+                Ev::MappingEnd
             } else {
-                Event::SequenceEnd
+                Ev::SequenceEnd
             };
             self.push(e, empty(at));
         }
@@ -355,18 +389,18 @@ impl<'a> Fast<'a> {
             State::Between => {}
             State::Root => {
                 self.push(
-                    Event::Scalar(Cow::Borrowed(""), ScalarStyle::Plain, 0, None),
+                    Ev::Scalar(Cow::Borrowed(""), ScalarStyle::Plain),
                     empty(forced),
                 );
-                self.push(Event::DocumentEnd, empty(forced));
+                self.push(Ev::DocumentEnd, empty(forced));
             }
             State::Doc => {
                 self.close_all(raw, forced);
-                self.push(Event::DocumentEnd, empty(forced));
+                self.push(Ev::DocumentEnd, empty(forced));
             }
             State::Start | State::Done => return Err(Declined),
         }
-        self.push(Event::StreamEnd, empty(forced));
+        self.push(Ev::StreamEnd, empty(forced));
         self.state = State::Done;
         Ok(())
     }
@@ -421,7 +455,7 @@ impl<'a> Fast<'a> {
         let col = q - self.line_start;
         match self.node(q, true, false)? {
             Node::Key(key, span, colon) => {
-                self.push(Event::MappingStart(0, None), empty(span.start));
+                self.push(Ev::MappingStart, empty(span.start));
                 self.frames.push(Frame {
                     map: true,
                     col,
@@ -445,7 +479,7 @@ impl<'a> Fast<'a> {
             return Err(Declined);
         };
         if opens {
-            self.push(Event::MappingStart(0, None), empty(span.start));
+            self.push(Ev::MappingStart, empty(span.start));
             self.frames.push(Frame {
                 map: true,
                 col: ind,
@@ -509,11 +543,11 @@ impl<'a> Fast<'a> {
         let nl = self.line_rest(after, j)?;
         if multi
             && j == nl
-            && let Event::Scalar(Cow::Borrowed(first), ScalarStyle::Plain, 0, None) = &event
+            && let Ev::Scalar(Cow::Borrowed(first), ScalarStyle::Plain) = &event
             && let Some((value, end, last_nl)) = self.plain_lines(first, nl)?
         {
             self.push(
-                Event::Scalar(Cow::Owned(value), ScalarStyle::Plain, 0, None),
+                Ev::Scalar(Cow::Owned(value), ScalarStyle::Plain),
                 Span::new(span.start, end),
             );
             return Ok(Node::Value(last_nl));
@@ -644,9 +678,9 @@ impl<'a> Fast<'a> {
             Some(_) => return Err(Declined),
         };
         let (s, e) = if close == b'}' {
-            (Event::MappingStart(0, None), Event::MappingEnd)
+            (Ev::MappingStart, Ev::MappingEnd)
         } else {
-            (Event::SequenceStart(0, None), Event::SequenceEnd)
+            (Ev::SequenceStart, Ev::SequenceEnd)
         };
         self.push(s, Span::new(self.mark(i), self.mark(c)));
         self.push(e, Span::new(self.mark(c), self.mark(end)));
@@ -747,14 +781,14 @@ impl<'a> Fast<'a> {
             ScalarStyle::Folded
         };
         self.push(
-            Event::Scalar(Cow::Owned(value), style, 0, None),
+            Ev::Scalar(Cow::Owned(value), style),
             Span::new(start, end),
         );
         Ok(Node::Block)
     }
 
     /// A plain scalar on one line from `i`: it ends before `: `, ` #` or the line's end.
-    fn plain(&self, i: usize) -> R<(Event<'a>, Span, usize)> {
+    fn plain(&self, i: usize) -> R<(Ev<'a>, Span, usize)> {
         let b = self.b;
         let mut j = i;
         let end = loop {
@@ -789,12 +823,7 @@ impl<'a> Fast<'a> {
         }
         let span = Span::new(self.mark(i), self.mark(end));
         Ok((
-            Event::Scalar(
-                Cow::Borrowed(&self.text[i..end]),
-                ScalarStyle::Plain,
-                0,
-                None,
-            ),
+            Ev::Scalar(Cow::Borrowed(&self.text[i..end]), ScalarStyle::Plain),
             span,
         ))
         .map(|(e, s)| (e, s, end))
@@ -807,7 +836,7 @@ impl<'a> Fast<'a> {
     /// mapping's keys: a line break folds to a space, each empty line to a `\n`, the blanks
     /// around a break are dropped, and in double quotes a `\` before the break joins the
     /// lines (the cursor is then on the closing quote's line).
-    fn quoted(&mut self, i: usize, multi: bool) -> R<(Event<'a>, Span, usize)> {
+    fn quoted(&mut self, i: usize, multi: bool) -> R<(Ev<'a>, Span, usize)> {
         let b = self.b;
         let start = self.mark(i);
         let single = b[i] == b'\'';
@@ -890,7 +919,7 @@ impl<'a> Fast<'a> {
             ScalarStyle::DoubleQuoted
         };
         Ok((
-            Event::Scalar(value, style, 0, None),
+            Ev::Scalar(value, style),
             Span::new(start, self.mark(end)),
             end,
         ))
@@ -923,7 +952,7 @@ impl<'a> Fast<'a> {
 /// What [`Fast::node`] found.
 enum Node<'a> {
     /// A key (its scalar event and span) and the byte of its `:`.
-    Key(Event<'a>, Span, usize),
+    Key(Ev<'a>, Span, usize),
     /// A value, queued; the end of its line.
     Value(usize),
     /// A block scalar, queued, its lines read: the cursor is on the line after it.
