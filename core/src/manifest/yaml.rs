@@ -300,33 +300,20 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
+    /// The next event. Inlined for the fast scanner's (most of a large read); saphyr's come
+    /// from [`saphyr_event`].
+    #[inline(always)]
     fn next(&mut self) -> Result<(Event<'a>, Span), SyntaxError> {
-        let parser = match &mut self.source {
-            Source::Saphyr(parser) => parser,
-            Source::Fast(fast) => {
-                return match fast.next_event() {
-                    Some(Ok(ev)) => Ok(ev),
-                    // Never shown: `parse_into` reads the text again with saphyr.
-                    _ => Err(SyntaxError {
-                        pos: Pos::default(),
-                        message: "outside the fast YAML path".into(),
-                    }),
-                };
-            }
-        };
-        match parser.next_event() {
-            Some(Ok(ev)) => Ok(ev),
-            Some(Err(e)) => Err(long_key(
-                self.text,
-                SyntaxError {
-                    pos: marker_pos(self.text, e.marker()),
-                    message: e.info().to_owned().into(),
-                },
-            )),
-            None => Err(SyntaxError {
-                pos: Pos::default(),
-                message: "unexpected end of input".into(),
-            }),
+        match &mut self.source {
+            Source::Fast(fast) => match fast.next_event() {
+                Some(Ok(ev)) => Ok(ev),
+                // Never shown: `parse_into` reads the text again with saphyr.
+                _ => Err(SyntaxError {
+                    pos: Pos::default(),
+                    message: "outside the fast YAML path".into(),
+                }),
+            },
+            Source::Saphyr(parser) => saphyr_event(parser, self.text),
         }
     }
 
@@ -498,6 +485,28 @@ impl<'a> Builder<'a> {
             }
             (event, span) = self.next()?;
         }
+    }
+}
+
+/// The next event from saphyr, its error at the text's line and column.
+#[inline(never)]
+fn saphyr_event<'a>(
+    parser: &mut Parser<'a, saphyr_parser::StrInput<'a>>,
+    text: &'a str,
+) -> Result<(Event<'a>, Span), SyntaxError> {
+    match parser.next_event() {
+        Some(Ok(ev)) => Ok(ev),
+        Some(Err(e)) => Err(long_key(
+            text,
+            SyntaxError {
+                pos: marker_pos(text, e.marker()),
+                message: e.info().to_owned().into(),
+            },
+        )),
+        None => Err(SyntaxError {
+            pos: Pos::default(),
+            message: "unexpected end of input".into(),
+        }),
     }
 }
 

@@ -328,10 +328,7 @@ impl<'a> Fast<'a> {
                 }
             }
             State::Root => {
-                self.push(
-                    Ev::Scalar(Cow::Borrowed(""), ScalarStyle::Plain),
-                    span,
-                );
+                self.push(Ev::Scalar(Cow::Borrowed(""), ScalarStyle::Plain), span);
                 self.push(Ev::DocumentEnd, span);
                 if start {
                     self.push(Ev::DocumentStart(true), span);
@@ -780,10 +777,7 @@ impl<'a> Fast<'a> {
         } else {
             ScalarStyle::Folded
         };
-        self.push(
-            Ev::Scalar(Cow::Owned(value), style),
-            Span::new(start, end),
-        );
+        self.push(Ev::Scalar(Cow::Owned(value), style), Span::new(start, end));
         Ok(Node::Block)
     }
 
