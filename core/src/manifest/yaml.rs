@@ -816,6 +816,14 @@ fn resolve_plain(text: &str) -> Value<'_> {
 
 /// [`resolve_plain`] for what is not a string (`None`: the text is a string).
 fn resolve_non_string(text: &str) -> Option<Value<'static>> {
+    // Most keys and values start with a letter that no null, boolean, number or infinity
+    // starts with: a string, without trying the words below one by one.
+    if let Some(b) = text.bytes().next()
+        && b.is_ascii_alphabetic()
+        && !matches!(b.to_ascii_lowercase(), b'n' | b'y' | b't' | b'o' | b'f')
+    {
+        return None;
+    }
     Some(match text {
         "" | "~" | "null" | "Null" | "NULL" => Value::Null,
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
@@ -922,6 +930,23 @@ mod tests {
         );
         assert_eq!(resolve_plain("nginx-pod"), Value::Str("nginx-pod".into()));
         assert_eq!(resolve_plain("-"), Value::Str("-".into()));
+    }
+
+    /// The shortcut for text starting with a letter keeps every YAML 1.1 word (go-yaml v2's
+    /// resolve table) resolved, and only those.
+    #[test]
+    fn words_resolve_past_the_letter_shortcut() {
+        for w in [
+            "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on",
+            "On", "ON", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF",
+        ] {
+            assert!(resolve_non_string(w).is_some(), "{w}");
+        }
+        for w in [
+            "nginx", "Never", "TCP", "ready", "app", "Zeta", "nul", "yess",
+        ] {
+            assert_eq!(resolve_plain(w), Value::Str(w.into()), "{w}");
+        }
     }
 
     #[test]
