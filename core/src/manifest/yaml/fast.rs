@@ -967,15 +967,38 @@ fn word(b: &[u8], i: usize) -> Option<u64> {
 /// The first byte at or after `i` that is not a space (or the text's end), eight bytes at a
 /// time: indentation and the blanks around `:` are runs of spaces.
 #[inline(always)]
-fn skip_spaces(b: &[u8], mut i: usize) -> usize {
+fn skip_spaces(b: &[u8], i: usize) -> usize {
+    // The lowest byte of `w ^ SPACES` that is not zero is the first other byte.
+    scan(b, i, |w| w ^ (ONES * u64::from(b' ')), |c| c != b' ')
+}
+
+/// Flags (high bit of each byte) the bytes of `w` equal to `c`: the lowest flag is exact
+/// ("Bit Twiddling Hacks": a borrow only misflags bytes above a true one).
+#[inline(always)]
+fn bytes_eq(w: u64, c: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(c));
+    x.wrapping_sub(ONES) & !x & HIGH
+}
+
+/// Flags the bytes of `w` below `n` (at most 128), the lowest exactly.
+#[inline(always)]
+fn bytes_below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH
+}
+
+/// The first byte at or after `i` where the lowest set bit of `hits` of its word falls (it must
+/// fall in the word's first byte to stop at) or, in the text's last few bytes, that `stop`
+/// names; the text's end if none.
+#[inline(always)]
+fn scan(b: &[u8], mut i: usize, hits: impl Fn(u64) -> u64, stop: impl Fn(u8) -> bool) -> usize {
     while let Some(w) = word(b, i) {
-        let other = w ^ (ONES * u64::from(b' '));
-        if other != 0 {
-            return i + (other.trailing_zeros() / 8) as usize;
+        let hit = hits(w);
+        if hit != 0 {
+            return i + (hit.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    while b.get(i) == Some(&b' ') {
+    while b.get(i).is_some_and(|&c| !stop(c)) {
         i += 1;
     }
     i
@@ -983,57 +1006,35 @@ fn skip_spaces(b: &[u8], mut i: usize) -> usize {
 
 /// The first byte at or after `i` that a plain scalar must look at (or the text's end): a
 /// space, a `:`, a control character (`\n` among them), DEL, or 0xEF (a byte order mark's
-/// first byte), eight bytes at a time. The lowest byte each test flags is exact ("Bit
-/// Twiddling Hacks": a borrow only misflags bytes above a true one), so the lowest of all is.
+/// first byte), eight bytes at a time.
 #[inline(always)]
-fn plain_stop(b: &[u8], mut i: usize) -> usize {
-    let zero_in = |x: u64| x.wrapping_sub(ONES) & !x;
-    while let Some(w) = word(b, i) {
-        let below = w.wrapping_sub(ONES * 0x21) & !w;
-        let colon = zero_in(w ^ (ONES * u64::from(b':')));
-        let del = zero_in(w ^ (ONES * 0x7F));
-        let ef = zero_in(w ^ (ONES * 0xEF));
-        let hit = (below | colon | del | ef) & HIGH;
-        if hit != 0 {
-            return i + (hit.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while let Some(&c) = b.get(i) {
-        if matches!(c, 0..=0x20 | b':' | 0x7F | 0xEF) {
-            break;
-        }
-        i += 1;
-    }
-    i
+fn plain_stop(b: &[u8], i: usize) -> usize {
+    scan(
+        b,
+        i,
+        |w| bytes_below(w, 0x21) | bytes_eq(w, b':') | bytes_eq(w, 0x7F) | bytes_eq(w, 0xEF),
+        |c| matches!(c, 0..=0x20 | b':' | 0x7F | 0xEF),
+    )
 }
 
 /// The first byte at or after `i` that a quoted scalar must look at (or the text's end): a
 /// quote of either kind, a `\\`, a control character (`\n` among them), DEL or 0xEF, eight
-/// bytes at a time (exact as in [`plain_stop`]).
+/// bytes at a time.
 #[inline(always)]
-fn quoted_stop(b: &[u8], mut i: usize) -> usize {
-    let zero_in = |x: u64| x.wrapping_sub(ONES) & !x;
-    while let Some(w) = word(b, i) {
-        let below = w.wrapping_sub(ONES * 0x20) & !w;
-        let double = zero_in(w ^ (ONES * u64::from(b'"')));
-        let single = zero_in(w ^ (ONES * u64::from(b'\'')));
-        let backslash = zero_in(w ^ (ONES * u64::from(b'\\')));
-        let del = zero_in(w ^ (ONES * 0x7F));
-        let ef = zero_in(w ^ (ONES * 0xEF));
-        let hit = (below | double | single | backslash | del | ef) & HIGH;
-        if hit != 0 {
-            return i + (hit.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while let Some(&c) = b.get(i) {
-        if matches!(c, 0..=0x1F | b'"' | b'\'' | b'\\' | 0x7F | 0xEF) {
-            break;
-        }
-        i += 1;
-    }
-    i
+fn quoted_stop(b: &[u8], i: usize) -> usize {
+    scan(
+        b,
+        i,
+        |w| {
+            bytes_below(w, 0x20)
+                | bytes_eq(w, b'"')
+                | bytes_eq(w, b'\'')
+                | bytes_eq(w, b'\\')
+                | bytes_eq(w, 0x7F)
+                | bytes_eq(w, 0xEF)
+        },
+        |c| matches!(c, 0..=0x1F | b'"' | b'\'' | b'\\' | 0x7F | 0xEF),
+    )
 }
 
 /// Characters in a UTF-8 byte slice.
