@@ -176,6 +176,8 @@ fn read_events<'a>(
         alias_budget: MAX_ALIAS_NODES,
         values: 0,
         stack: Vec::new(),
+        items: Vec::new(),
+        entries: Vec::new(),
         streamed: false,
     };
     let mut count = 0usize;
@@ -247,13 +249,16 @@ struct PendingKey<'a> {
     merge: bool,
 }
 
-/// A collection being built.
+/// A collection being built. Its items so far are `Builder::items[start..]` (or
+/// `Builder::entries[start..]`): one scratch vector for all open collections, since only the
+/// innermost one grows, and each collection's vector is made once, at its exact size, when it
+/// closes (no growth by doubling, no shrinking).
 enum Open<'a> {
     Seq {
-        items: Vec<Node<'a>>,
+        start: usize,
     },
     Map {
-        entries: Vec<Entry<'a>>,
+        start: usize,
         pending: Option<PendingKey<'a>>,
         /// Key → index in `entries`, once the mapping has more than [`SCAN_KEYS`] keys.
         index: Option<BTreeMap<Key<'a>, usize>>,
@@ -286,38 +291,29 @@ struct Builder<'a> {
     alias_budget: usize,
     values: usize,
     stack: Vec<Frame<'a>>,
+    /// Items of the open sequences, innermost last (see [`Open`]).
+    items: Vec<Node<'a>>,
+    /// Entries of the open mappings, innermost last.
+    entries: Vec<Entry<'a>>,
     /// Items of this document's top-level `items` went to the caller, not into the tree.
     streamed: bool,
 }
 
 impl<'a> Builder<'a> {
+    /// The next event. Inlined for the fast scanner's (most of a large read); saphyr's come
+    /// from [`saphyr_event`].
+    #[inline(always)]
     fn next(&mut self) -> Result<(Event<'a>, Span), SyntaxError> {
-        let parser = match &mut self.source {
-            Source::Saphyr(parser) => parser,
-            Source::Fast(fast) => {
-                return match fast.next_event() {
-                    Some(Ok(ev)) => Ok(ev),
-                    // Never shown: `parse_into` reads the text again with saphyr.
-                    _ => Err(SyntaxError {
-                        pos: Pos::default(),
-                        message: "outside the fast YAML path".into(),
-                    }),
-                };
-            }
-        };
-        match parser.next_event() {
-            Some(Ok(ev)) => Ok(ev),
-            Some(Err(e)) => Err(long_key(
-                self.text,
-                SyntaxError {
-                    pos: marker_pos(self.text, e.marker()),
-                    message: e.info().to_owned().into(),
-                },
-            )),
-            None => Err(SyntaxError {
-                pos: Pos::default(),
-                message: "unexpected end of input".into(),
-            }),
+        match &mut self.source {
+            Source::Fast(fast) => match fast.next_event() {
+                Some(Ok(ev)) => Ok(ev),
+                // Never shown: `parse_into` reads the text again with saphyr.
+                _ => Err(SyntaxError {
+                    pos: Pos::default(),
+                    message: "outside the fast YAML path".into(),
+                }),
+            },
+            Source::Saphyr(parser) => saphyr_event(parser, self.text),
         }
     }
 
@@ -346,6 +342,8 @@ impl<'a> Builder<'a> {
         each: &mut Option<&mut dyn FnMut(Node<'a>, bool)>,
     ) -> Result<Node<'a>, SyntaxError> {
         self.stack.clear();
+        self.items.clear();
+        self.entries.clear();
         let mut event = first;
         let mut span = first_span;
         loop {
@@ -378,10 +376,12 @@ impl<'a> Builder<'a> {
                         });
                     }
                     let open = if matches!(event, Event::SequenceStart(..)) {
-                        Open::Seq { items: Vec::new() }
+                        Open::Seq {
+                            start: self.items.len(),
+                        }
                     } else {
                         Open::Map {
-                            entries: Vec::new(),
+                            start: self.entries.len(),
                             pending: None,
                             index: None,
                             merged: BTreeSet::new(),
@@ -403,7 +403,7 @@ impl<'a> Builder<'a> {
                             message: "unbalanced collection end".into(),
                         });
                     };
-                    Some(finish(frame)?)
+                    Some(finish(frame, &mut self.items, &mut self.entries)?)
                 }
                 Event::Alias(id) => {
                     let Some(target) = self.anchors.get(&id) else {
@@ -479,12 +479,34 @@ impl<'a> Builder<'a> {
                     }
                     match self.stack.last_mut() {
                         None => return Ok(built.node),
-                        Some(parent) => add(parent, built)?,
+                        Some(parent) => add(parent, built, &mut self.items, &mut self.entries)?,
                     }
                 }
             }
             (event, span) = self.next()?;
         }
+    }
+}
+
+/// The next event from saphyr, its error at the text's line and column.
+#[inline(never)]
+fn saphyr_event<'a>(
+    parser: &mut Parser<'a, saphyr_parser::StrInput<'a>>,
+    text: &'a str,
+) -> Result<(Event<'a>, Span), SyntaxError> {
+    match parser.next_event() {
+        Some(Ok(ev)) => Ok(ev),
+        Some(Err(e)) => Err(long_key(
+            text,
+            SyntaxError {
+                pos: marker_pos(text, e.marker()),
+                message: e.info().to_owned().into(),
+            },
+        )),
+        None => Err(SyntaxError {
+            pos: Pos::default(),
+            message: "unexpected end of input".into(),
+        }),
     }
 }
 
@@ -577,13 +599,18 @@ pub(crate) fn position_of(text: &str, char_index: usize) -> Pos {
 }
 
 /// Adds a finished value to the collection being built.
-fn add<'a>(parent: &mut Frame<'a>, built: Built<'a>) -> Result<(), SyntaxError> {
+fn add<'a>(
+    parent: &mut Frame<'a>,
+    built: Built<'a>,
+    items: &mut Vec<Node<'a>>,
+    all_entries: &mut Vec<Entry<'a>>,
+) -> Result<(), SyntaxError> {
     parent.size = parent.size.saturating_add(built.size);
     parent.height = parent.height.max(built.height + 1);
     match &mut parent.open {
-        Open::Seq { items } => items.push(built.node),
+        Open::Seq { .. } => items.push(built.node),
         Open::Map {
-            entries,
+            start,
             pending,
             index,
             merged,
@@ -631,13 +658,15 @@ fn add<'a>(parent: &mut Frame<'a>, built: Built<'a>) -> Result<(), SyntaxError> 
                 };
                 for e in maps.into_iter().flatten() {
                     merged.insert(e.key.clone());
+                    let entries = &mut all_entries[*start..];
                     match find(entries, index.as_ref(), &e.key) {
                         Some(i) => entries[i].value = e.value,
-                        None => put(entries, index, e, k.pos)?,
+                        None => put(all_entries, *start, index, e, k.pos)?,
                     }
                 }
             }
             Some(k) => {
+                let entries = &mut all_entries[*start..];
                 if let Some(prev) = find(entries, index.as_ref(), &k.key) {
                     if merged.remove(&k.key) {
                         entries[prev].key_pos = k.pos;
@@ -654,7 +683,8 @@ fn add<'a>(parent: &mut Frame<'a>, built: Built<'a>) -> Result<(), SyntaxError> 
                     });
                 }
                 put(
-                    entries,
+                    all_entries,
+                    *start,
                     index,
                     Entry {
                         key: k.key,
@@ -669,13 +699,16 @@ fn add<'a>(parent: &mut Frame<'a>, built: Built<'a>) -> Result<(), SyntaxError> 
     Ok(())
 }
 
-/// Appends an entry, keeping the key index and the keys-per-mapping limit.
+/// Appends an entry to the mapping whose entries are `all[start..]`, keeping the key index and
+/// the keys-per-mapping limit.
 fn put<'a>(
-    entries: &mut Vec<Entry<'a>>,
+    all: &mut Vec<Entry<'a>>,
+    start: usize,
     index: &mut Option<BTreeMap<Key<'a>, usize>>,
     e: Entry<'a>,
     at: Pos,
 ) -> Result<(), SyntaxError> {
+    let entries = &all[start..];
     if entries.len() >= super::MAX_KEYS {
         return Err(SyntaxError {
             pos: at,
@@ -697,7 +730,7 @@ fn put<'a>(
         ix.insert(e.key.clone(), entries.len());
         *index = Some(ix);
     }
-    entries.push(e);
+    all.push(e);
     Ok(())
 }
 
@@ -720,26 +753,23 @@ fn find(
 }
 
 /// Closes a collection.
-fn finish(frame: Frame<'_>) -> Result<(Built<'_>, usize), SyntaxError> {
+fn finish<'a>(
+    frame: Frame<'a>,
+    items: &mut Vec<Node<'a>>,
+    entries: &mut Vec<Entry<'a>>,
+) -> Result<(Built<'a>, usize), SyntaxError> {
+    // Exact capacity: the tree of a large List is most of the reader's memory. `split_off`
+    // copies the items in one `memcpy` into a vector of their exact size.
     let value = match frame.open {
-        Open::Seq { mut items } => {
-            // Exact capacity: the tree of a large List is most of the reader's memory.
-            items.shrink_to_fit();
-            Value::Seq(items)
-        }
-        Open::Map {
-            mut entries,
-            pending,
-            ..
-        } => {
+        Open::Seq { start } => Value::Seq(items.split_off(start)),
+        Open::Map { start, pending, .. } => {
             if let Some(k) = pending {
                 return Err(SyntaxError {
                     pos: k.pos,
                     message: "mapping key without a value".into(),
                 });
             }
-            entries.shrink_to_fit();
-            Value::Map(entries)
+            Value::Map(entries.split_off(start))
         }
     };
     Ok((
@@ -786,6 +816,14 @@ fn resolve_plain(text: &str) -> Value<'_> {
 
 /// [`resolve_plain`] for what is not a string (`None`: the text is a string).
 fn resolve_non_string(text: &str) -> Option<Value<'static>> {
+    // Most keys and values start with a letter that no null, boolean, number or infinity
+    // starts with: a string, without trying the words below one by one.
+    if let Some(b) = text.bytes().next()
+        && b.is_ascii_alphabetic()
+        && !matches!(b.to_ascii_lowercase(), b'n' | b'y' | b't' | b'o' | b'f')
+    {
+        return None;
+    }
     Some(match text {
         "" | "~" | "null" | "Null" | "NULL" => Value::Null,
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
@@ -892,6 +930,23 @@ mod tests {
         );
         assert_eq!(resolve_plain("nginx-pod"), Value::Str("nginx-pod".into()));
         assert_eq!(resolve_plain("-"), Value::Str("-".into()));
+    }
+
+    /// The shortcut for text starting with a letter keeps every YAML 1.1 word (go-yaml v2's
+    /// resolve table) resolved, and only those.
+    #[test]
+    fn words_resolve_past_the_letter_shortcut() {
+        for w in [
+            "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on",
+            "On", "ON", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF",
+        ] {
+            assert!(resolve_non_string(w).is_some(), "{w}");
+        }
+        for w in [
+            "nginx", "Never", "TCP", "ready", "app", "Zeta", "nul", "yess",
+        ] {
+            assert_eq!(resolve_plain(w), Value::Str(w.into()), "{w}");
+        }
     }
 
     #[test]

@@ -22,6 +22,40 @@ use alloc::vec::Vec;
 
 use saphyr_parser::{Event, Marker, ScalarStyle, Span};
 
+/// The events of saphyr's [`Event`] that the fast path emits, without the anchor ids and tags
+/// it never has: about a third of the size, so queueing and returning them copies less. They
+/// become saphyr's events as they leave the scanner ([`Fast::next_event`]).
+#[derive(Debug)]
+enum Ev<'a> {
+    StreamStart,
+    StreamEnd,
+    DocumentStart(bool),
+    DocumentEnd,
+    Scalar(Cow<'a, str>, ScalarStyle),
+    SequenceStart,
+    SequenceEnd,
+    MappingStart,
+    MappingEnd,
+}
+
+impl<'a> Ev<'a> {
+    /// saphyr's event.
+    #[inline(always)]
+    fn event(self) -> Event<'a> {
+        match self {
+            Ev::StreamStart => Event::StreamStart,
+            Ev::StreamEnd => Event::StreamEnd,
+            Ev::DocumentStart(explicit) => Event::DocumentStart(explicit),
+            Ev::DocumentEnd => Event::DocumentEnd,
+            Ev::Scalar(text, style) => Event::Scalar(text, style, 0, None),
+            Ev::SequenceStart => Event::SequenceStart(0, None),
+            Ev::SequenceEnd => Event::SequenceEnd,
+            Ev::MappingStart => Event::MappingStart(0, None),
+            Ev::MappingEnd => Event::MappingEnd,
+        }
+    }
+}
+
 /// The fast path does not handle this text: read it with saphyr instead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Declined;
@@ -72,7 +106,7 @@ pub struct Fast<'a> {
     pending: Option<Marker>,
     /// The last line (one without a `\n`) has been read.
     at_end: bool,
-    queue: VecDeque<(Event<'a>, Span)>,
+    queue: VecDeque<(Ev<'a>, Span)>,
 }
 
 fn is_ws_end(b: &[u8], i: usize) -> bool {
@@ -105,8 +139,8 @@ impl<'a> Fast<'a> {
     #[inline(always)]
     pub fn next_event(&mut self) -> Option<R<(Event<'a>, Span)>> {
         loop {
-            if let Some(e) = self.queue.pop_front() {
-                return Some(Ok(e));
+            if let Some((e, s)) = self.queue.pop_front() {
+                return Some(Ok((e.event(), s)));
             }
             if self.state == State::Done {
                 return None;
@@ -120,7 +154,7 @@ impl<'a> Fast<'a> {
     }
 
     #[inline(always)]
-    fn push(&mut self, e: Event<'a>, s: Span) {
+    fn push(&mut self, e: Ev<'a>, s: Span) {
         self.queue.push_back((e, s));
     }
 
@@ -166,7 +200,7 @@ impl<'a> Fast<'a> {
                 return Err(Declined);
             }
             self.state = State::Between;
-            self.push(Event::StreamStart, empty(Marker::new(0, 1, 0)));
+            self.push(Ev::StreamStart, empty(Marker::new(0, 1, 0)));
             return Ok(());
         }
         if self.at_end {
@@ -175,10 +209,7 @@ impl<'a> Fast<'a> {
         // Skip blank and comment lines.
         let b = self.b;
         let k = loop {
-            let mut k = self.line_start;
-            while k < b.len() && b[k] == b' ' {
-                k += 1;
-            }
+            let k = skip_spaces(b, self.line_start);
             if k >= b.len() {
                 return self.end_of_text();
             }
@@ -206,11 +237,11 @@ impl<'a> Fast<'a> {
             State::Between | State::Root => {
                 let m = self.mark(k);
                 if self.state == State::Between {
-                    self.push(Event::DocumentStart(false), empty(m));
+                    self.push(Ev::DocumentStart(false), empty(m));
                 }
                 self.state = State::Doc;
                 if entry {
-                    self.push(Event::SequenceStart(0, None), empty(m));
+                    self.push(Ev::SequenceStart, empty(m));
                     self.frames.push(Frame {
                         map: false,
                         col: ind,
@@ -242,7 +273,7 @@ impl<'a> Fast<'a> {
                     } else {
                         p
                     };
-                    self.push(Event::SequenceStart(0, None), empty(start));
+                    self.push(Ev::SequenceStart, empty(start));
                     self.frames.push(Frame {
                         map: false,
                         col: ind,
@@ -254,7 +285,7 @@ impl<'a> Fast<'a> {
             }
             self.pending = None;
             self.push(
-                Event::Scalar(Cow::Borrowed(""), ScalarStyle::Plain, 0, None),
+                Ev::Scalar(Cow::Borrowed(""), ScalarStyle::Plain),
                 empty(colon),
             );
         }
@@ -265,9 +296,9 @@ impl<'a> Fast<'a> {
             }
             self.frames.pop();
             let end = if top.map {
-                Event::MappingEnd
+                Ev::MappingEnd
             } else {
-                Event::SequenceEnd
+                Ev::SequenceEnd
             };
             self.push(end, empty(p));
         }
@@ -292,27 +323,24 @@ impl<'a> Fast<'a> {
         match self.state {
             State::Between => {
                 if start {
-                    self.push(Event::DocumentStart(true), span);
+                    self.push(Ev::DocumentStart(true), span);
                     self.state = State::Root;
                 }
             }
             State::Root => {
-                self.push(
-                    Event::Scalar(Cow::Borrowed(""), ScalarStyle::Plain, 0, None),
-                    span,
-                );
-                self.push(Event::DocumentEnd, span);
+                self.push(Ev::Scalar(Cow::Borrowed(""), ScalarStyle::Plain), span);
+                self.push(Ev::DocumentEnd, span);
                 if start {
-                    self.push(Event::DocumentStart(true), span);
+                    self.push(Ev::DocumentStart(true), span);
                 } else {
                     self.state = State::Between;
                 }
             }
             State::Doc => {
                 self.close_all(m, m);
-                self.push(Event::DocumentEnd, span);
+                self.push(Ev::DocumentEnd, span);
                 if start {
-                    self.push(Event::DocumentStart(true), span);
+                    self.push(Ev::DocumentStart(true), span);
                     self.state = State::Root;
                 } else {
                     self.state = State::Between;
@@ -329,16 +357,16 @@ impl<'a> Fast<'a> {
     fn close_all(&mut self, raw: Marker, forced: Marker) {
         if let Some(colon) = self.pending.take() {
             self.push(
-                Event::Scalar(Cow::Borrowed(""), ScalarStyle::Plain, 0, None),
+                Ev::Scalar(Cow::Borrowed(""), ScalarStyle::Plain),
                 empty(colon),
             );
         }
         while let Some(f) = self.frames.pop() {
             let at = if f.col > raw.col() { raw } else { forced };
             let e = if f.map {
-                Event::MappingEnd
+                Ev::MappingEnd
             } else {
-                Event::SequenceEnd
+                Ev::SequenceEnd
             };
             self.push(e, empty(at));
         }
@@ -358,27 +386,24 @@ impl<'a> Fast<'a> {
             State::Between => {}
             State::Root => {
                 self.push(
-                    Event::Scalar(Cow::Borrowed(""), ScalarStyle::Plain, 0, None),
+                    Ev::Scalar(Cow::Borrowed(""), ScalarStyle::Plain),
                     empty(forced),
                 );
-                self.push(Event::DocumentEnd, empty(forced));
+                self.push(Ev::DocumentEnd, empty(forced));
             }
             State::Doc => {
                 self.close_all(raw, forced);
-                self.push(Event::DocumentEnd, empty(forced));
+                self.push(Ev::DocumentEnd, empty(forced));
             }
             State::Start | State::Done => return Err(Declined),
         }
-        self.push(Event::StreamEnd, empty(forced));
+        self.push(Ev::StreamEnd, empty(forced));
         self.state = State::Done;
         Ok(())
     }
 
-    fn skip_spaces(&self, mut i: usize) -> usize {
-        while i < self.b.len() && self.b[i] == b' ' {
-            i += 1;
-        }
-        i
+    fn skip_spaces(&self, i: usize) -> usize {
+        skip_spaces(self.b, i)
     }
 
     /// The `\n` (or the text's end) closing a comment that starts at `k`.
@@ -427,7 +452,7 @@ impl<'a> Fast<'a> {
         let col = q - self.line_start;
         match self.node(q, true, false)? {
             Node::Key(key, span, colon) => {
-                self.push(Event::MappingStart(0, None), empty(span.start));
+                self.push(Ev::MappingStart, empty(span.start));
                 self.frames.push(Frame {
                     map: true,
                     col,
@@ -451,7 +476,7 @@ impl<'a> Fast<'a> {
             return Err(Declined);
         };
         if opens {
-            self.push(Event::MappingStart(0, None), empty(span.start));
+            self.push(Ev::MappingStart, empty(span.start));
             self.frames.push(Frame {
                 map: true,
                 col: ind,
@@ -515,11 +540,11 @@ impl<'a> Fast<'a> {
         let nl = self.line_rest(after, j)?;
         if multi
             && j == nl
-            && let Event::Scalar(Cow::Borrowed(first), ScalarStyle::Plain, 0, None) = &event
+            && let Ev::Scalar(Cow::Borrowed(first), ScalarStyle::Plain) = &event
             && let Some((value, end, last_nl)) = self.plain_lines(first, nl)?
         {
             self.push(
-                Event::Scalar(Cow::Owned(value), ScalarStyle::Plain, 0, None),
+                Ev::Scalar(Cow::Owned(value), ScalarStyle::Plain),
                 Span::new(span.start, end),
             );
             return Ok(Node::Value(last_nl));
@@ -650,9 +675,9 @@ impl<'a> Fast<'a> {
             Some(_) => return Err(Declined),
         };
         let (s, e) = if close == b'}' {
-            (Event::MappingStart(0, None), Event::MappingEnd)
+            (Ev::MappingStart, Ev::MappingEnd)
         } else {
-            (Event::SequenceStart(0, None), Event::SequenceEnd)
+            (Ev::SequenceStart, Ev::SequenceEnd)
         };
         self.push(s, Span::new(self.mark(i), self.mark(c)));
         self.push(e, Span::new(self.mark(c), self.mark(end)));
@@ -752,24 +777,26 @@ impl<'a> Fast<'a> {
         } else {
             ScalarStyle::Folded
         };
-        self.push(
-            Event::Scalar(Cow::Owned(value), style, 0, None),
-            Span::new(start, end),
-        );
+        self.push(Ev::Scalar(Cow::Owned(value), style), Span::new(start, end));
         Ok(Node::Block)
     }
 
     /// A plain scalar on one line from `i`: it ends before `: `, ` #` or the line's end.
-    fn plain(&self, i: usize) -> R<(Event<'a>, Span, usize)> {
+    fn plain(&self, i: usize) -> R<(Ev<'a>, Span, usize)> {
         let b = self.b;
         let mut j = i;
         let end = loop {
-            while j < b.len() && b[j] != b' ' && b[j] != b'\n' {
-                if b[j] == b':' && is_ws_end(b, j + 1) {
-                    break;
+            // The bytes between the ones `plain_stop` finds are plain text.
+            loop {
+                j = plain_stop(b, j);
+                match b.get(j) {
+                    None | Some(b' ' | b'\n') => break,
+                    Some(b':') if is_ws_end(b, j + 1) => break,
+                    Some(_) => {
+                        check_byte(b, j)?;
+                        j += 1;
+                    }
                 }
-                check_byte(b, j)?;
-                j += 1;
             }
             let end = j;
             if j < b.len() && b[j] == b':' {
@@ -790,12 +817,7 @@ impl<'a> Fast<'a> {
         }
         let span = Span::new(self.mark(i), self.mark(end));
         Ok((
-            Event::Scalar(
-                Cow::Borrowed(&self.text[i..end]),
-                ScalarStyle::Plain,
-                0,
-                None,
-            ),
+            Ev::Scalar(Cow::Borrowed(&self.text[i..end]), ScalarStyle::Plain),
             span,
         ))
         .map(|(e, s)| (e, s, end))
@@ -808,7 +830,7 @@ impl<'a> Fast<'a> {
     /// mapping's keys: a line break folds to a space, each empty line to a `\n`, the blanks
     /// around a break are dropped, and in double quotes a `\` before the break joins the
     /// lines (the cursor is then on the closing quote's line).
-    fn quoted(&mut self, i: usize, multi: bool) -> R<(Event<'a>, Span, usize)> {
+    fn quoted(&mut self, i: usize, multi: bool) -> R<(Ev<'a>, Span, usize)> {
         let b = self.b;
         let start = self.mark(i);
         let single = b[i] == b'\'';
@@ -816,6 +838,7 @@ impl<'a> Fast<'a> {
         let mut owned: Option<String> = None;
         let mut run = j; // start of the text not yet copied into `owned`
         loop {
+            j = quoted_stop(b, j);
             if j >= b.len() {
                 return Err(Declined);
             }
@@ -890,7 +913,7 @@ impl<'a> Fast<'a> {
             ScalarStyle::DoubleQuoted
         };
         Ok((
-            Event::Scalar(value, style, 0, None),
+            Ev::Scalar(value, style),
             Span::new(start, self.mark(end)),
             end,
         ))
@@ -923,11 +946,95 @@ impl<'a> Fast<'a> {
 /// What [`Fast::node`] found.
 enum Node<'a> {
     /// A key (its scalar event and span) and the byte of its `:`.
-    Key(Event<'a>, Span, usize),
+    Key(Ev<'a>, Span, usize),
     /// A value, queued; the end of its line.
     Value(usize),
     /// A block scalar, queued, its lines read: the cursor is on the line after it.
     Block,
+}
+
+const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+
+/// The eight bytes at `i`, if the text has them.
+#[inline(always)]
+fn word(b: &[u8], i: usize) -> Option<u64> {
+    b.get(i..i + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .map(u64::from_le_bytes)
+}
+
+/// The first byte at or after `i` that is not a space (or the text's end), eight bytes at a
+/// time: indentation and the blanks around `:` are runs of spaces.
+#[inline(always)]
+fn skip_spaces(b: &[u8], i: usize) -> usize {
+    // The lowest byte of `w ^ SPACES` that is not zero is the first other byte.
+    scan(b, i, |w| w ^ (ONES * u64::from(b' ')), |c| c != b' ')
+}
+
+/// Flags (high bit of each byte) the bytes of `w` equal to `c`: the lowest flag is exact
+/// ("Bit Twiddling Hacks": a borrow only misflags bytes above a true one).
+#[inline(always)]
+fn bytes_eq(w: u64, c: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(c));
+    x.wrapping_sub(ONES) & !x & HIGH
+}
+
+/// Flags the bytes of `w` below `n` (at most 128), the lowest exactly.
+#[inline(always)]
+fn bytes_below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH
+}
+
+/// The first byte at or after `i` where the lowest set bit of `hits` of its word falls (it must
+/// fall in the word's first byte to stop at) or, in the text's last few bytes, that `stop`
+/// names; the text's end if none.
+#[inline(always)]
+fn scan(b: &[u8], mut i: usize, hits: impl Fn(u64) -> u64, stop: impl Fn(u8) -> bool) -> usize {
+    while let Some(w) = word(b, i) {
+        let hit = hits(w);
+        if hit != 0 {
+            return i + (hit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while b.get(i).is_some_and(|&c| !stop(c)) {
+        i += 1;
+    }
+    i
+}
+
+/// The first byte at or after `i` that a plain scalar must look at (or the text's end): a
+/// space, a `:`, a control character (`\n` among them), DEL, or 0xEF (a byte order mark's
+/// first byte), eight bytes at a time.
+#[inline(always)]
+fn plain_stop(b: &[u8], i: usize) -> usize {
+    scan(
+        b,
+        i,
+        |w| bytes_below(w, 0x21) | bytes_eq(w, b':') | bytes_eq(w, 0x7F) | bytes_eq(w, 0xEF),
+        |c| matches!(c, 0..=0x20 | b':' | 0x7F | 0xEF),
+    )
+}
+
+/// The first byte at or after `i` that a quoted scalar must look at (or the text's end): a
+/// quote of either kind, a `\\`, a control character (`\n` among them), DEL or 0xEF, eight
+/// bytes at a time.
+#[inline(always)]
+fn quoted_stop(b: &[u8], i: usize) -> usize {
+    scan(
+        b,
+        i,
+        |w| {
+            bytes_below(w, 0x20)
+                | bytes_eq(w, b'"')
+                | bytes_eq(w, b'\'')
+                | bytes_eq(w, b'\\')
+                | bytes_eq(w, 0x7F)
+                | bytes_eq(w, 0xEF)
+        },
+        |c| matches!(c, 0..=0x1F | b'"' | b'\'' | b'\\' | 0x7F | 0xEF),
+    )
 }
 
 /// Characters in a UTF-8 byte slice.
@@ -1023,6 +1130,39 @@ mod tests {
     #[track_caller]
     fn declines(text: &str) {
         assert_eq!(agrees_with_saphyr(text), Ok(false), "{text:?}");
+    }
+
+    /// The word-at-a-time scans find what a byte loop finds: every byte value, at every
+    /// offset in a word, after runs of every length, and at the text's end.
+    #[test]
+    fn word_scans_agree_with_byte_loops() {
+        let stop = |c: u8| matches!(c, 0..=0x20 | b':' | 0x7F | 0xEF);
+        for n in 0..20 {
+            for c in 0..=255u8 {
+                let mut text = alloc::vec![b'a'; n];
+                text.push(c);
+                text.extend_from_slice(b"bcdefghijk");
+                let want = if stop(c) { n } else { n + 1 + 10 };
+                assert_eq!(plain_stop(&text, 0), want, "{n} {c:#x}");
+                let mut spaces = alloc::vec![b' '; n];
+                spaces.push(c);
+                let want = if c == b' ' { n + 1 } else { n };
+                assert_eq!(skip_spaces(&spaces, 0), want, "{n} {c:#x}");
+                // A stop after a high byte that is not one (a borrow must not hide it).
+                let mut high = alloc::vec![0xC3u8, 0xA9, 0x80, 0xFF];
+                high.truncate(n.min(4));
+                let at = high.len();
+                high.push(c);
+                high.extend_from_slice(b"xyz");
+                let want = if stop(c) { at } else { high.len() };
+                assert_eq!(plain_stop(&high, 0), want, "{n} {c:#x}");
+                let quoted = |c: u8| matches!(c, 0..=0x1F | b'"' | b'\'' | b'\\' | 0x7F | 0xEF);
+                let want = if quoted(c) { at } else { high.len() };
+                assert_eq!(quoted_stop(&high, 0), want, "{n} {c:#x}");
+                let want = if quoted(c) { n } else { n + 1 + 10 };
+                assert_eq!(quoted_stop(&text, 0), want, "{n} {c:#x}");
+            }
+        }
     }
 
     #[test]
