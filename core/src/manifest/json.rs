@@ -258,18 +258,26 @@ impl<'a> Parser<'a> {
             return self.err(crate::msg!("expected a string key"));
         }
         let from = self.i + 1;
-        let key = self.string()?;
-        // A key as written: its tag from the text's word at its start.
-        let key_tag = match (&key, self.bytes.get(from..from + 8)) {
-            (Cow::Borrowed(k), Some(w)) => tag_of(
-                u64::from_le_bytes(<[u8; 8]>::try_from(w).unwrap_or_default()),
-                k.len(),
+        let (key, key_tag) = match self.plain() {
+            // A key as written: its tag from the text's word at its start.
+            Some(k) => (
+                Cow::Borrowed(k),
+                match self.bytes.get(from..from + 8) {
+                    Some(w) => tag_of(
+                        u64::from_le_bytes(<[u8; 8]>::try_from(w).unwrap_or_default()),
+                        k.len(),
+                    ),
+                    None => tag(k),
+                },
             ),
-            _ => tag(&key),
+            None => {
+                let key = self.string()?;
+                let key_tag = tag(&key);
+                (key, key_tag)
+            }
         };
-        let n = self.entries.len().saturating_sub(start);
-        let indexed = matches!(self.indexes.last(), Some((s, _)) if *s == start);
-        if indexed || n >= SCAN_KEYS {
+        // An object gets its index at `SCAN_KEYS` keys, and keeps it.
+        if self.entries.len().saturating_sub(start) >= SCAN_KEYS {
             self.indexed_key(start, &key, key_pos)?;
         } else if let Some(j) = self
             .tags
@@ -377,7 +385,10 @@ impl<'a> Parser<'a> {
             }
             self.count_value()?;
             let pos = self.pos();
-            let value = Value::Str(self.string()?);
+            let value = Value::Str(match self.plain() {
+                Some(s) => Cow::Borrowed(s),
+                None => self.string()?,
+            });
             self.entries.push(Entry {
                 key,
                 key_pos,
@@ -391,6 +402,14 @@ impl<'a> Parser<'a> {
                 return Ok(false);
             }
             return self.err(crate::msg!("expected ',' or '}}'"));
+        }
+    }
+
+    /// Puts `node` in place of the `null` the last entry waits with (nothing to drop).
+    #[inline(always)]
+    fn fill(&mut self, node: Node<'a>) {
+        if let Some(entry) = self.entries.last_mut() {
+            core::mem::forget(core::mem::replace(&mut entry.value, node));
         }
     }
 
@@ -503,10 +522,7 @@ impl<'a> Parser<'a> {
                 };
                 self.skip_ws();
                 let value = if open.map {
-                    // In place of the `null` its entry waits with (nothing to drop).
-                    if let Some(entry) = self.entries.last_mut() {
-                        core::mem::forget(core::mem::replace(&mut entry.value, node));
-                    }
+                    self.fill(node);
                     if self.eat(b',') {
                         if self.members(open.start)? {
                             continue 'values;
@@ -575,59 +591,69 @@ impl<'a> Parser<'a> {
     fn run(&mut self) -> &'a str {
         const ONES: u64 = 0x0101_0101_0101_0101;
         const HIGH: u64 = 0x8080_8080_8080_8080;
-        let bytes = self.bytes;
         let start = self.i;
-        let mut i = start;
-        let mut high = 0u64;
+        let mut words = self.bytes.get(start..).unwrap_or_default().chunks_exact(8);
+        let mut len = 0;
+        let mut seen = 0u64;
         // Eight bytes at a time, also past the string's end while the text goes on: the lowest
         // byte flagged as a quote, a backslash or a control character is exact (the zero-byte
         // test only misflags bytes above a true one, where a borrow carries), so it is where
-        // the run ends; bytes outside ASCII before it are noted. A Kubernetes string is short:
-        // one or two words, with no byte loop.
-        while let Some(word) = bytes
-            .get(i..i + 8)
-            .and_then(|w| <[u8; 8]>::try_from(w).ok())
-        {
-            let w = u64::from_le_bytes(word);
-            let quote = w ^ (ONES * u64::from(b'"'));
-            let backslash = w ^ (ONES * u64::from(b'\\'));
-            let zero_in = |x: u64| x.wrapping_sub(ONES) & !x;
-            let below_space = w.wrapping_sub(ONES * 0x20) & !w;
-            let end = (zero_in(quote) | zero_in(backslash) | below_space) & HIGH;
+        // the run ends; the bytes before it are or-ed into `seen` (its high bits: text outside
+        // ASCII). A Kubernetes string is short: one or two words, with no byte loop.
+        let end = loop {
+            let Some(word) = words.next() else {
+                // The text's last few bytes.
+                let tail = words.remainder();
+                let n = tail
+                    .iter()
+                    .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                    .unwrap_or(tail.len());
+                seen |= tail.iter().take(n).fold(0, |s, &b| s | u64::from(b));
+                break len + n;
+            };
+            let w = u64::from_le_bytes(<[u8; 8]>::try_from(word).unwrap_or_default());
+            let quote = (w ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES);
+            let backslash = (w ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES);
+            let below_space = w.wrapping_sub(ONES * 0x20);
+            let end = (quote | backslash | below_space) & !w & HIGH;
             if end != 0 {
                 let k = end.trailing_zeros() / 8;
                 // The bytes below the `k`th: `k` is at most 7, the shift at most 56.
-                high |= w & HIGH & ((1u64 << (k * 8)) - 1);
-                i += k as usize;
-                self.i = i;
-                if high != 0 {
-                    self.ascii_line = false;
-                }
-                return self.text.get(start..i).unwrap_or_default();
+                seen |= w & ((1u64 << (k * 8)) - 1);
+                break len + k as usize;
             }
-            high |= w & HIGH;
-            i += 8;
-        }
-        // The text's last few bytes.
-        let mut last = 0u8;
-        while let Some(&b) = bytes.get(i) {
-            if b == b'"' || b == b'\\' || b < 0x20 {
-                break;
-            }
-            last |= b;
-            i += 1;
-        }
-        self.i = i;
-        if high != 0 || last >= 0x80 {
+            seen |= w;
+            len += 8;
+        };
+        self.i = start + end;
+        if seen & HIGH != 0 {
             self.ascii_line = false;
         }
         // Both ends are at ASCII bytes (or the text's end): always a boundary.
-        self.text.get(start..i).unwrap_or_default()
+        self.text.get(start..start + end).unwrap_or_default()
     }
 
-    /// A string: borrowed from the text when it has no escapes. Inlined into its callers
-    /// (half a million keys and strings in a 7 MB List): the rest is [`Parser::escaped`].
-    #[inline(always)]
+    /// A string without escapes (`self.i` at its opening quote, then past its closing one),
+    /// borrowed from the text; `None`, and `self.i` where it was, for any other:
+    /// [`Parser::string`] reads those. Inlined where keys and strings are read (half a million
+    /// in a 7 MB List), except in the browser build, where size counts more.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
+    fn plain(&mut self) -> Option<&'a str> {
+        let at = self.i;
+        self.i += 1; // opening quote
+        let s = self.run();
+        if self.bytes.get(self.i) == Some(&b'"') {
+            self.i += 1;
+            return Some(s);
+        }
+        self.i = at;
+        None
+    }
+
+    /// A string: borrowed from the text when it has no escapes; the rest is
+    /// [`Parser::escaped`].
+    #[inline(never)]
     fn string(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
         self.i += 1; // opening quote
         let first = self.run();
@@ -771,6 +797,71 @@ mod tests {
                 "{text}: {msg}"
             );
         }
+    }
+
+    /// Keys of every length around a word's eight bytes, written plain or with an escape, at
+    /// the text's end or not: the same tree as YAML's, and a duplicate is found whichever way
+    /// either copy is written (their tags agree), in small objects (scanned) and large ones
+    /// (indexed), at the first copy's line.
+    #[test]
+    fn keys_at_word_boundaries() {
+        for len in 0..20 {
+            let key = "k".repeat(len);
+            // The last key's escape: its value is `key`, spelled differently.
+            let esc = match len {
+                0 => String::new(),
+                _ => alloc::format!("{}\\u006b", "k".repeat(len - 1)),
+            };
+            let other = alloc::format!("{key}x");
+            for filler in [0, 17] {
+                let fill: String = (0..filler).map(|j| alloc::format!("\"f{j}\": 0, ")).collect();
+                let ok = alloc::format!(
+                    "{{{fill}\"{key}\": \"v\", \"{other}\": [1, \"{key}\"], \"z\": {{\"{key}\": 1}}}}"
+                );
+                let docs = parse_documents(&ok).unwrap();
+                assert_eq!(docs, super::super::yaml::parse_documents(&ok).unwrap(), "{ok}");
+                for (first, second) in [(&key, &key), (&key, &esc), (&esc, &key), (&esc, &esc)] {
+                    for tail in ["", " ", "\n  "] {
+                        let text = alloc::format!(
+                            "{{{fill}\"{first}\": 1, \"{other}\": 2,\n\"{second}\":{tail}3}}"
+                        );
+                        let e = parse_documents(&text).unwrap_err();
+                        assert_eq!(e.pos, Pos { line: 2, col: 1 }, "{text}");
+                        assert!(
+                            e.message.to_string().ends_with(&alloc::format!(
+                                "{:?} already defined at line 1",
+                                key
+                            )),
+                            "{text}: {}",
+                            e.message
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Only the elements of a top-level object's `items` go to the sink, each as it ends; the
+    /// object is handed over with `items` left empty, and other arrays stay in the tree.
+    #[test]
+    fn items_are_streamed() {
+        let text = "{\"a\": [{\"x\": 1}], \"items\": [{\"b\": [2]}, \"s\", {}], \"c\": {\"items\": [3]}}";
+        let mut got = Vec::new();
+        parse_documents_streaming(text, &mut |node, whole| got.push((node, whole))).unwrap();
+        let docs = parse_documents(text).unwrap();
+        let Value::Map(entries) = &docs[0].value else {
+            panic!("{docs:?}")
+        };
+        let Value::Seq(items) = &entries[1].value.value else {
+            panic!("{entries:?}")
+        };
+        let mut whole = docs[0].clone();
+        if let Value::Map(entries) = &mut whole.value {
+            entries[1].value.value = Value::Seq(Vec::new());
+        }
+        let mut want: Vec<_> = items.iter().map(|n| (n.clone(), false)).collect();
+        want.push((whole, true));
+        assert_eq!(got, want);
     }
 
     #[test]
