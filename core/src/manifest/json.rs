@@ -272,7 +272,7 @@ impl<'a> Parser<'a> {
                 },
             ),
             None => {
-                let key = self.string()?;
+                let key = self.escaped()?;
                 let key_tag = tag(&key);
                 (key, key_tag)
             }
@@ -365,15 +365,17 @@ impl<'a> Parser<'a> {
 
     /// An object's members from the key after its `{` or a `,` on (its entries are
     /// `self.entries[start..]`), as long as their values are strings (most of Kubernetes'
-    /// objects' values): those are read here, whole entries at once. Returns `true` at a value
-    /// of another kind, its entry pushed with a `null` in wait for it and `self.i` at it;
-    /// `false` after the object's closing `}`.
+    /// objects' values): natively, those are read here, whole entries at once. Returns `true`
+    /// at a value of another kind, its entry pushed with a `null` in wait for it and `self.i`
+    /// at it; `false` after the object's closing `}`.
     fn members(&mut self, start: usize) -> Result<bool, SyntaxError> {
         loop {
             let (key, key_pos, key_tag) = self.key(start)?;
             self.skip_ws();
             self.tags.push(key_tag);
-            if self.bytes.get(self.i) != Some(&b'"') {
+            // The browser build leaves string values to `Parser::value` too (the same tree, in
+            // less code).
+            if cfg!(target_arch = "wasm32") || self.bytes.get(self.i) != Some(&b'"') {
                 self.entries.push(Entry {
                     key,
                     key_pos,
@@ -386,10 +388,7 @@ impl<'a> Parser<'a> {
             }
             self.count_value()?;
             let pos = self.pos();
-            let value = Value::Str(match self.plain() {
-                Some(s) => Cow::Borrowed(s),
-                None => self.string()?,
-            });
+            let value = Value::Str(self.string()?);
             self.entries.push(Entry {
                 key,
                 key_pos,
@@ -428,6 +427,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The object whose entries are `self.entries[start..]`, closed.
+    #[inline(never)]
     fn close_map(&mut self, start: usize) -> Value<'a> {
         if matches!(self.indexes.last(), Some((s, _)) if *s == start) {
             self.indexes.pop();
@@ -604,13 +604,14 @@ impl<'a> Parser<'a> {
         let end = loop {
             let Some(word) = words.next() else {
                 // The text's last few bytes.
-                let tail = words.remainder();
-                let n = tail
-                    .iter()
-                    .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-                    .unwrap_or(tail.len());
-                seen |= tail.iter().take(n).fold(0, |s, &b| s | u64::from(b));
-                break len + n;
+                for &b in words.remainder() {
+                    if b == b'"' || b == b'\\' || b < 0x20 {
+                        break;
+                    }
+                    seen |= u64::from(b);
+                    len += 1;
+                }
+                break len;
             };
             let w = u64::from_le_bytes(<[u8; 8]>::try_from(word).unwrap_or_default());
             let quote = (w ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES);
@@ -636,7 +637,7 @@ impl<'a> Parser<'a> {
 
     /// A string without escapes (`self.i` at its opening quote, then past its closing one),
     /// borrowed from the text; `None`, and `self.i` where it was, for any other:
-    /// [`Parser::string`] reads those. Inlined where keys and strings are read (half a million
+    /// [`Parser::escaped`] reads those. Inlined where keys and strings are read (half a million
     /// in a 7 MB List), except in the browser build, where size counts more.
     #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     #[cfg_attr(target_arch = "wasm32", inline(never))]
@@ -652,27 +653,24 @@ impl<'a> Parser<'a> {
         None
     }
 
-    /// A string: borrowed from the text when it has no escapes; the rest is
-    /// [`Parser::escaped`].
-    #[inline(never)]
+    /// A string (`self.i` at its opening quote): borrowed from the text when it has no
+    /// escapes ([`Parser::plain`]), owned otherwise ([`Parser::escaped`]).
+    #[inline(always)]
     fn string(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
-        self.i += 1; // opening quote
-        let first = self.run();
-        if self.bytes.get(self.i) == Some(&b'"') {
-            self.i += 1;
-            return Ok(Cow::Borrowed(first));
+        match self.plain() {
+            Some(s) => Ok(Cow::Borrowed(s)),
+            None => self.escaped(),
         }
-        self.escaped(first)
     }
 
-    /// The rest of a string after its first run `first`: escapes, or an error.
+    /// A string [`Parser::plain`] left (`self.i` at its opening quote): escapes, or an error.
     #[cold]
     #[inline(never)]
-    fn escaped(&mut self, first: &'a str) -> Result<Cow<'a, str>, SyntaxError> {
-        let mut out = String::from(first);
-        let mut chunk = "";
+    fn escaped(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
+        self.i += 1; // opening quote
+        let mut out = String::new();
         loop {
-            out.push_str(chunk);
+            out.push_str(self.run());
             match self.bytes.get(self.i) {
                 None => return self.err(crate::msg!("unterminated string")),
                 Some(b'"') => {
@@ -720,7 +718,6 @@ impl<'a> Parser<'a> {
                 }
                 Some(_) => return self.err(crate::msg!("control character in string")),
             }
-            chunk = self.run();
         }
     }
 }
