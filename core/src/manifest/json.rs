@@ -289,9 +289,14 @@ impl<'a> Parser<'a> {
         {
             self.scanned_key(start + j, &key, key_tag, key_pos)?;
         }
-        self.skip_ws();
-        if !self.eat(b':') {
-            return self.err(crate::msg!("expected ':'"));
+        // `": "` as `kubectl` and `json.dumps` write it, in one step.
+        if self.bytes.get(self.i..self.i + 2) == Some(b": ") {
+            self.i += 2;
+        } else {
+            self.skip_ws();
+            if !self.eat(b':') {
+                return self.err(crate::msg!("expected ':'"));
+            }
         }
         Ok((key, key_pos, key_tag))
     }
@@ -394,6 +399,10 @@ impl<'a> Parser<'a> {
                 key_pos,
                 value: Node { value, pos },
             });
+            if self.bytes.get(self.i..self.i + 2) == Some(b", ") {
+                self.i += 2;
+                continue;
+            }
             self.skip_ws();
             if self.eat(b',') {
                 continue;
@@ -735,6 +744,29 @@ mod tests {
         let fast = parse_documents(text).unwrap();
         let slow = super::super::yaml::parse_documents(text).unwrap();
         assert_eq!(fast, slow);
+    }
+
+    /// Every spacing around `:` and `,` (the one `kubectl` writes is read in one step): the
+    /// same tree and positions as YAML's.
+    #[test]
+    fn spacing_around_separators() {
+        for (colon, comma) in [
+            (": ", ", "),
+            (":", ","),
+            (" : ", " , "),
+            (":\t", ",\n  "),
+            (":  ", ",  "),
+        ] {
+            let text = alloc::format!(
+                "{{\"a\"{colon}\"b\"{comma}\"c\"{colon}[\"d\"{comma}1]{comma}\"e\"{colon}{{\"f\"{colon}\"g\"}}}}"
+            );
+            let docs = parse_documents(&text).unwrap();
+            assert_eq!(
+                docs,
+                super::super::yaml::parse_documents(&text).unwrap(),
+                "{text}"
+            );
+        }
     }
 
     /// Keys are compared by their value, escaped or not.
