@@ -746,6 +746,16 @@ mod tests {
         assert_eq!(fast, slow);
     }
 
+    /// `text` is read, into the tree the YAML parser makes of it.
+    fn same_as_yaml(text: &str) {
+        let docs = parse_documents(text).unwrap();
+        assert_eq!(
+            docs,
+            super::super::yaml::parse_documents(text).unwrap(),
+            "{text}"
+        );
+    }
+
     /// Every spacing around `:` and `,` (the one `kubectl` writes is read in one step): the
     /// same tree and positions as YAML's.
     #[test]
@@ -760,12 +770,7 @@ mod tests {
             let text = alloc::format!(
                 "{{\"a\"{colon}\"b\"{comma}\"c\"{colon}[\"d\"{comma}1]{comma}\"e\"{colon}{{\"f\"{colon}\"g\"}}}}"
             );
-            let docs = parse_documents(&text).unwrap();
-            assert_eq!(
-                docs,
-                super::super::yaml::parse_documents(&text).unwrap(),
-                "{text}"
-            );
+            same_as_yaml(&text);
         }
     }
 
@@ -850,12 +855,7 @@ mod tests {
                 let ok = alloc::format!(
                     "{{{fill}\"{key}\": \"v\", \"{other}\": [1, \"{key}\"], \"z\": {{\"{key}\": 1}}}}"
                 );
-                let docs = parse_documents(&ok).unwrap();
-                assert_eq!(
-                    docs,
-                    super::super::yaml::parse_documents(&ok).unwrap(),
-                    "{ok}"
-                );
+                same_as_yaml(&ok);
                 for (first, second) in [(&key, &key), (&key, &esc), (&esc, &key), (&esc, &esc)] {
                     for tail in ["", " ", "\n  "] {
                         let text = alloc::format!(
