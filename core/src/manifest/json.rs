@@ -260,15 +260,15 @@ impl<'a> Parser<'a> {
         }
         let from = self.i + 1;
         let (key, key_tag) = match self.plain() {
-            // A key as written: its tag from the text's word at its start.
+            // A key as written: its tag from the text's word at its start (natively).
             Some(k) => (
                 Cow::Borrowed(k),
                 match self.bytes.get(from..from + 8) {
-                    Some(w) => tag_of(
+                    Some(w) if cfg!(not(target_arch = "wasm32")) => tag_of(
                         u64::from_le_bytes(<[u8; 8]>::try_from(w).unwrap_or_default()),
                         k.len(),
                     ),
-                    None => tag(k),
+                    _ => tag(k),
                 },
             ),
             None => {
@@ -289,8 +289,8 @@ impl<'a> Parser<'a> {
         {
             self.scanned_key(start + j, &key, key_tag, key_pos)?;
         }
-        // `": "` as `kubectl` and `json.dumps` write it, in one step.
-        if self.bytes.get(self.i..self.i + 2) == Some(b": ") {
+        // `": "` as `kubectl` and `json.dumps` write it, in one step (natively).
+        if cfg!(not(target_arch = "wasm32")) && self.bytes.get(self.i..self.i + 2) == Some(b": ") {
             self.i += 2;
         } else {
             self.skip_ws();
