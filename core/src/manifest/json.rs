@@ -10,7 +10,8 @@
 //! What makes it cheap on a 70 MB List: keys and strings without escapes are borrowed from the
 //! text (no allocation, no copy), and a column is the byte distance from the line start while
 //! the line holds only ASCII (characters are counted only on a line with other text, from the
-//! last position asked for).
+//! last position asked for); an object's members whose values are strings (most of a
+//! Kubernetes object) are read whole in one loop, key to `,`, without going through the stack.
 
 use crate::sort::CollectSorted as _;
 use alloc::borrow::Cow;
@@ -49,6 +50,7 @@ fn parser(text: &str) -> Parser<'_> {
         nodes: Vec::new(),
         entries: Vec::new(),
         tags: Vec::new(),
+        indexes: Vec::new(),
     }
 }
 
@@ -84,19 +86,17 @@ pub fn parse_documents_streaming<'a>(
 /// An array or object being read. Its items so far are `Parser::nodes[start..]` (or
 /// `Parser::entries[start..]`): one scratch vector for all open collections, since only the
 /// innermost one grows, and each collection's vector is made once, at its exact size, when it
-/// closes (no growth by doubling, no shrinking).
-enum Open<'a> {
-    Seq {
-        start: usize,
-    },
-    Map {
-        start: usize,
-        /// Key → index from `start`, once the object has more than [`SCAN_KEYS`] keys.
-        index: Option<BTreeMap<Key<'a>, usize>>,
-        /// The key whose value is being read, and its [`tag`].
-        key: (Key<'a>, Pos),
-        tag: u64,
-    },
+/// closes (no growth by doubling, no shrinking). An object's last entry is the one whose
+/// value is being read: its key is pushed as soon as it is read, with a `null` in wait for the
+/// value. Plain data (no drop), 24 bytes: opening and closing move little.
+#[derive(Clone, Copy)]
+struct Open {
+    /// Where its items start in `Parser::nodes` (array) or `Parser::entries` (object).
+    start: usize,
+    /// Where it was written.
+    pos: Pos,
+    /// An object (else an array).
+    map: bool,
 }
 
 struct Parser<'a> {
@@ -120,18 +120,45 @@ struct Parser<'a> {
     /// The [`tag`] of each of `entries`' keys: a duplicate key is looked for among equal tags
     /// (one 8-byte comparison a key), not among the keys themselves.
     tags: Vec<u64>,
+    /// Key → index from `start` for the open objects (by their `start`, innermost last) that
+    /// have more than [`SCAN_KEYS`] keys.
+    indexes: Vec<(usize, BTreeMap<Key<'a>, usize>)>,
 }
 
 /// A key's length and first bytes in one word: keys with different tags differ.
-#[inline(always)]
 fn tag(key: &str) -> u64 {
     let b = key.as_bytes();
-    let len = b.len() as u64;
-    match b.get(..8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
-        Some(w) => u64::from_le_bytes(w) ^ len.rotate_right(8),
-        None => b
-            .iter()
-            .fold(len.rotate_right(8), |t, &c| (t << 8) | u64::from(c)),
+    let first = b
+        .iter()
+        .take(8)
+        .rev()
+        .fold(0, |t, &c| (t << 8) | u64::from(c));
+    tag_of(first, b.len())
+}
+
+/// The [`tag`] of a key of `len` bytes whose first bytes (and, for a short key, the text after
+/// it) are the little-endian `word`.
+#[inline(always)]
+fn tag_of(word: u64, len: usize) -> u64 {
+    let first = if len < 8 {
+        word & ((1u64 << (len * 8)) - 1)
+    } else {
+        word
+    };
+    first ^ (len as u64).rotate_right(8)
+}
+
+/// The error for a key already in its object: `line` is where the first one was written.
+#[cold]
+#[inline(never)]
+fn duplicate(key: &str, pos: Pos, line: u32) -> SyntaxError {
+    SyntaxError {
+        pos,
+        message: crate::msg!(
+            "mapping key {} already defined at line {}",
+            alloc::format!("{key:?}"),
+            line
+        ),
     }
 }
 
@@ -222,39 +249,113 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// One key of an object with its `:`, checked against the keys before it (its entries are
-    /// `self.entries[start..]`).
-    fn key(
-        &mut self,
-        start: usize,
-        index: &mut Option<BTreeMap<Key<'a>, usize>>,
-    ) -> Result<((Key<'a>, Pos), u64), SyntaxError> {
+    /// One key of an object with its `:`, checked against the keys before it (the object's
+    /// entries are `self.entries[start..]`), with its position and [`tag`].
+    #[inline(always)]
+    fn key(&mut self, start: usize) -> Result<(Key<'a>, Pos, u64), SyntaxError> {
         self.skip_ws();
         let key_pos = self.pos();
         if self.bytes.get(self.i) != Some(&b'"') {
             return self.err(crate::msg!("expected a string key"));
         }
-        let key = self.string()?;
-        let key_tag = tag(&key);
-        let entries = &self.entries[start..];
-        let prev = match index {
-            Some(ix) => ix.get(&key).copied(),
-            None => self.tags[start..]
-                .iter()
-                .zip(entries)
-                .position(|(&t, e)| t == key_tag && e.key == key),
+        let from = self.i + 1;
+        let (key, key_tag) = match self.plain() {
+            // A key as written: its tag from the text's word at its start (natively).
+            Some(k) => (
+                Cow::Borrowed(k),
+                match self.bytes.get(from..from + 8) {
+                    Some(w) if cfg!(not(target_arch = "wasm32")) => tag_of(
+                        u64::from_le_bytes(<[u8; 8]>::try_from(w).unwrap_or_default()),
+                        k.len(),
+                    ),
+                    _ => tag(k),
+                },
+            ),
+            None => {
+                let key = self.escaped()?;
+                let key_tag = tag(&key);
+                (key, key_tag)
+            }
         };
-        if let Some(prev) = prev {
-            return Err(SyntaxError {
-                pos: key_pos,
-                message: crate::msg!(
-                    "mapping key {} already defined at line {}",
-                    alloc::format!("{key:?}"),
-                    entries[prev].key_pos.line
-                ),
-            });
+        // An object gets its index at `SCAN_KEYS` keys, and keeps it.
+        if self.entries.len().saturating_sub(start) >= SCAN_KEYS {
+            self.indexed_key(start, &key, key_pos)?;
+        } else if let Some(j) = self
+            .tags
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .position(|&t| t == key_tag)
+        {
+            self.scanned_key(start + j, &key, key_tag, key_pos)?;
         }
-        if entries.len() >= super::MAX_KEYS {
+        // `": "` as `kubectl` and `json.dumps` write it, in one step (natively).
+        if cfg!(not(target_arch = "wasm32")) && self.bytes.get(self.i..self.i + 2) == Some(b": ") {
+            self.i += 2;
+        } else {
+            self.skip_ws();
+            if !self.eat(b':') {
+                return self.err(crate::msg!("expected ':'"));
+            }
+        }
+        Ok((key, key_pos, key_tag))
+    }
+
+    /// Looks for `key` among `self.entries[from..]` whose tags are `key_tag` (the first of them
+    /// is `from`): a duplicate is an error.
+    #[cold]
+    #[inline(never)]
+    fn scanned_key(
+        &self,
+        from: usize,
+        key: &str,
+        key_tag: u64,
+        key_pos: Pos,
+    ) -> Result<(), SyntaxError> {
+        let tags = self.tags.get(from..).unwrap_or_default();
+        let entries = self.entries.get(from..).unwrap_or_default();
+        match tags
+            .iter()
+            .zip(entries)
+            .find(|&(&t, e)| t == key_tag && e.key == key)
+        {
+            Some((_, e)) => Err(duplicate(key, key_pos, e.key_pos.line)),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks `key` against the object whose entries are `self.entries[start..]` through its
+    /// index (made here when the object reaches [`SCAN_KEYS`] keys), and puts it in.
+    #[cold]
+    #[inline(never)]
+    fn indexed_key(
+        &mut self,
+        start: usize,
+        key: &Key<'a>,
+        key_pos: Pos,
+    ) -> Result<(), SyntaxError> {
+        let entries = self.entries.get(start..).unwrap_or_default();
+        let n = entries.len();
+        let ix = match self.indexes.last_mut() {
+            Some((s, ix)) if *s == start => ix,
+            _ => {
+                let ix = entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (e.key.clone(), i))
+                    .collect_map();
+                self.indexes.push((start, ix));
+                match self.indexes.last_mut() {
+                    Some((_, ix)) => ix,
+                    None => return Ok(()),
+                }
+            }
+        };
+        if let Some(&prev) = ix.get(key) {
+            let line = entries.get(prev).map_or(0, |e| e.key_pos.line);
+            return Err(duplicate(key, key_pos, line));
+        }
+        if n >= super::MAX_KEYS {
             return Err(SyntaxError {
                 pos: key_pos,
                 message: crate::msg!(
@@ -263,22 +364,88 @@ impl<'a> Parser<'a> {
                 ),
             });
         }
-        if let Some(ix) = index.as_mut() {
-            ix.insert(key.clone(), entries.len());
-        } else if entries.len() >= SCAN_KEYS {
-            let mut ix: BTreeMap<Key<'a>, usize> = entries
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (e.key.clone(), i))
-                .collect_map();
-            ix.insert(key.clone(), entries.len());
-            *index = Some(ix);
+        ix.insert(key.clone(), n);
+        Ok(())
+    }
+
+    /// An object's members from the key after its `{` or a `,` on (its entries are
+    /// `self.entries[start..]`), as long as their values are strings (most of Kubernetes'
+    /// objects' values): natively, those are read here, whole entries at once. Returns `true`
+    /// at a value of another kind, its entry pushed with a `null` in wait for it and `self.i`
+    /// at it; `false` after the object's closing `}`.
+    fn members(&mut self, start: usize) -> Result<bool, SyntaxError> {
+        loop {
+            let (key, key_pos, key_tag) = self.key(start)?;
+            self.skip_ws();
+            self.tags.push(key_tag);
+            // The browser build leaves string values to `Parser::value` too (the same tree, in
+            // less code).
+            if cfg!(target_arch = "wasm32") || self.bytes.get(self.i) != Some(&b'"') {
+                self.entries.push(Entry {
+                    key,
+                    key_pos,
+                    value: Node {
+                        value: Value::Null,
+                        pos: key_pos,
+                    },
+                });
+                return Ok(true);
+            }
+            self.count_value()?;
+            let pos = self.pos();
+            let value = Value::Str(self.string()?);
+            self.entries.push(Entry {
+                key,
+                key_pos,
+                value: Node { value, pos },
+            });
+            if self.bytes.get(self.i..self.i + 2) == Some(b", ") {
+                self.i += 2;
+                continue;
+            }
+            self.skip_ws();
+            if self.eat(b',') {
+                continue;
+            }
+            if self.eat(b'}') {
+                return Ok(false);
+            }
+            return self.err(crate::msg!("expected ',' or '}}'"));
         }
-        self.skip_ws();
-        if !self.eat(b':') {
-            return self.err(crate::msg!("expected ':'"));
+    }
+
+    /// Puts `node` in place of the `null` the last entry waits with (nothing to drop).
+    #[inline(always)]
+    fn fill(&mut self, node: Node<'a>) {
+        if let Some(entry) = self.entries.last_mut() {
+            core::mem::forget(core::mem::replace(&mut entry.value, node));
         }
-        Ok(((key, key_pos), key_tag))
+    }
+
+    /// Counts one more value against [`super::MAX_VALUES`].
+    #[inline(always)]
+    fn count_value(&mut self) -> Result<(), SyntaxError> {
+        self.values += 1;
+        if self.values > super::MAX_VALUES {
+            return self.err(crate::msg!(
+                "more than {} values in one input (the reader's limit)",
+                super::MAX_VALUES
+            ));
+        }
+        Ok(())
+    }
+
+    /// The object whose entries are `self.entries[start..]`, closed.
+    #[inline(never)]
+    fn close_map(&mut self, start: usize) -> Value<'a> {
+        if matches!(self.indexes.last(), Some((s, _)) if *s == start) {
+            self.indexes.pop();
+        }
+        self.tags.truncate(start);
+        // Exact capacity: the tree of a large List is most of the reader's memory.
+        // `split_off` copies the items in one `memcpy` (a `drain` collected them one
+        // by one) into a vector of their exact size.
+        Value::Map(self.entries.split_off(start))
     }
 
     /// One JSON value, without recursion: open arrays and objects wait on a stack.
@@ -287,16 +454,13 @@ impl<'a> Parser<'a> {
         &mut self,
         mut items_sink: Option<&mut dyn FnMut(Node<'a>, bool)>,
     ) -> Result<Node<'a>, SyntaxError> {
-        let mut stack: Vec<(Open<'a>, Pos)> = Vec::new();
+        let mut stack: Vec<Open> = Vec::new();
+        // The array at `stack[1]` is the value of a top-level object's `items`, and its
+        // elements go to `items_sink` (set when that array opens).
+        let mut streaming = false;
         'values: loop {
             self.skip_ws();
-            self.values += 1;
-            if self.values > super::MAX_VALUES {
-                return self.err(crate::msg!(
-                    "more than {} values in one input (the reader's limit)",
-                    super::MAX_VALUES
-                ));
-            }
+            self.count_value()?;
             let pos = self.pos();
             let value = match self.bytes.get(self.i) {
                 None => return self.err(crate::msg!("unexpected end of JSON")),
@@ -312,19 +476,16 @@ impl<'a> Parser<'a> {
                     if self.eat(b'}') {
                         Value::Map(Vec::new())
                     } else {
-                        let mut index = None;
                         let start = self.entries.len();
-                        let (key, tag) = self.key(start, &mut index)?;
-                        stack.push((
-                            Open::Map {
+                        if self.members(start)? {
+                            stack.push(Open {
                                 start,
-                                index,
-                                key,
-                                tag,
-                            },
-                            pos,
-                        ));
-                        continue 'values;
+                                pos,
+                                map: true,
+                            });
+                            continue 'values;
+                        }
+                        self.close_map(start)
                     }
                 }
                 Some(b'[') => {
@@ -333,12 +494,16 @@ impl<'a> Parser<'a> {
                     if self.eat(b']') {
                         Value::Seq(Vec::new())
                     } else {
-                        stack.push((
-                            Open::Seq {
-                                start: self.nodes.len(),
-                            },
+                        if let [top] = stack[..] {
+                            streaming = items_sink.is_some()
+                                && top.map
+                                && self.entries.last().is_some_and(|e| e.key == "items");
+                        }
+                        stack.push(Open {
+                            start: self.nodes.len(),
                             pos,
-                        ));
+                            map: false,
+                        });
                         continue 'values;
                     }
                 }
@@ -362,61 +527,38 @@ impl<'a> Parser<'a> {
             // collection that ends after it.
             let mut node = Node { value, pos };
             loop {
-                let streamed = stack.len() == 2
-                    && matches!(&stack[0].0, Open::Map { key, .. } if key.0 == "items");
-                let Some((open, _)) = stack.last_mut() else {
+                let Some(&open) = stack.last() else {
                     return Ok(node);
                 };
                 self.skip_ws();
-                match open {
-                    Open::Seq { .. } => {
-                        match items_sink.as_mut() {
-                            Some(sink) if streamed => sink(node, false),
-                            _ => self.nodes.push(node),
-                        }
-                        if self.eat(b',') {
+                let value = if open.map {
+                    self.fill(node);
+                    if self.eat(b',') {
+                        if self.members(open.start)? {
                             continue 'values;
                         }
-                        if !self.eat(b']') {
-                            return self.err(crate::msg!("expected ',' or ']'"));
-                        }
+                    } else if !self.eat(b'}') {
+                        return self.err(crate::msg!("expected ',' or '}}'"));
                     }
-                    Open::Map {
-                        start,
-                        index,
-                        key,
-                        tag,
-                    } => {
-                        let (k, key_pos) = core::mem::take(key);
-                        self.entries.push(Entry {
-                            key: k,
-                            key_pos,
-                            value: node,
-                        });
-                        self.tags.push(*tag);
-                        if self.eat(b',') {
-                            (*key, *tag) = self.key(*start, index)?;
-                            continue 'values;
-                        }
-                        if !self.eat(b'}') {
-                            return self.err(crate::msg!("expected ',' or '}}'"));
-                        }
+                    self.close_map(open.start)
+                } else {
+                    match items_sink.as_mut() {
+                        Some(sink) if streaming && stack.len() == 2 => sink(node, false),
+                        _ => self.nodes.push(node),
                     }
-                }
-                let Some((open, pos)) = stack.pop() else {
-                    return self.err(crate::msg!("unbalanced JSON"));
+                    if self.eat(b',') {
+                        continue 'values;
+                    }
+                    if !self.eat(b']') {
+                        return self.err(crate::msg!("expected ',' or ']'"));
+                    }
+                    Value::Seq(self.nodes.split_off(open.start))
                 };
-                // Exact capacity: the tree of a large List is most of the reader's memory.
-                // `split_off` copies the items in one `memcpy` (a `drain` collected them one
-                // by one) into a vector of their exact size.
-                let value = match open {
-                    Open::Seq { start } => Value::Seq(self.nodes.split_off(start)),
-                    Open::Map { start, .. } => {
-                        self.tags.truncate(start);
-                        Value::Map(self.entries.split_off(start))
-                    }
+                stack.pop();
+                node = Node {
+                    value,
+                    pos: open.pos,
                 };
-                node = Node { value, pos };
             }
         }
     }
@@ -459,77 +601,85 @@ impl<'a> Parser<'a> {
     fn run(&mut self) -> &'a str {
         const ONES: u64 = 0x0101_0101_0101_0101;
         const HIGH: u64 = 0x8080_8080_8080_8080;
-        let bytes = self.bytes;
         let start = self.i;
-        let mut i = start;
-        let mut high = 0u64;
+        let mut words = self.bytes.get(start..).unwrap_or_default().chunks_exact(8);
+        let mut len = 0;
+        let mut seen = 0u64;
         // Eight bytes at a time, also past the string's end while the text goes on: the lowest
         // byte flagged as a quote, a backslash or a control character is exact (the zero-byte
         // test only misflags bytes above a true one, where a borrow carries), so it is where
-        // the run ends; bytes outside ASCII before it are noted. A Kubernetes string is short:
-        // one or two words, with no byte loop.
-        while let Some(word) = bytes
-            .get(i..i + 8)
-            .and_then(|w| <[u8; 8]>::try_from(w).ok())
-        {
-            let w = u64::from_le_bytes(word);
-            let quote = w ^ (ONES * u64::from(b'"'));
-            let backslash = w ^ (ONES * u64::from(b'\\'));
-            let zero_in = |x: u64| x.wrapping_sub(ONES) & !x;
-            let below_space = w.wrapping_sub(ONES * 0x20) & !w;
-            let end = (zero_in(quote) | zero_in(backslash) | below_space) & HIGH;
+        // the run ends; the bytes before it are or-ed into `seen` (its high bits: text outside
+        // ASCII). A Kubernetes string is short: one or two words, with no byte loop.
+        let end = loop {
+            let Some(word) = words.next() else {
+                // The text's last few bytes.
+                for &b in words.remainder() {
+                    if b == b'"' || b == b'\\' || b < 0x20 {
+                        break;
+                    }
+                    seen |= u64::from(b);
+                    len += 1;
+                }
+                break len;
+            };
+            let w = u64::from_le_bytes(<[u8; 8]>::try_from(word).unwrap_or_default());
+            let quote = (w ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES);
+            let backslash = (w ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES);
+            let below_space = w.wrapping_sub(ONES * 0x20);
+            let end = (quote | backslash | below_space) & !w & HIGH;
             if end != 0 {
                 let k = end.trailing_zeros() / 8;
                 // The bytes below the `k`th: `k` is at most 7, the shift at most 56.
-                high |= w & HIGH & ((1u64 << (k * 8)) - 1);
-                i += k as usize;
-                self.i = i;
-                if high != 0 {
-                    self.ascii_line = false;
-                }
-                return self.text.get(start..i).unwrap_or_default();
+                seen |= w & ((1u64 << (k * 8)) - 1);
+                break len + k as usize;
             }
-            high |= w & HIGH;
-            i += 8;
-        }
-        // The text's last few bytes.
-        let mut last = 0u8;
-        while let Some(&b) = bytes.get(i) {
-            if b == b'"' || b == b'\\' || b < 0x20 {
-                break;
-            }
-            last |= b;
-            i += 1;
-        }
-        self.i = i;
-        if high != 0 || last >= 0x80 {
+            seen |= w;
+            len += 8;
+        };
+        self.i = start + end;
+        if seen & HIGH != 0 {
             self.ascii_line = false;
         }
         // Both ends are at ASCII bytes (or the text's end): always a boundary.
-        self.text.get(start..i).unwrap_or_default()
+        self.text.get(start..start + end).unwrap_or_default()
     }
 
-    /// A string: borrowed from the text when it has no escapes. Inlined into its callers
-    /// (half a million keys and strings in a 7 MB List): the rest is [`Parser::escaped`].
-    #[inline(always)]
-    fn string(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
+    /// A string without escapes (`self.i` at its opening quote, then past its closing one),
+    /// borrowed from the text; `None`, and `self.i` where it was, for any other:
+    /// [`Parser::escaped`] reads those. Inlined where keys and strings are read (half a million
+    /// in a 7 MB List), except in the browser build, where size counts more.
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
+    fn plain(&mut self) -> Option<&'a str> {
+        let at = self.i;
         self.i += 1; // opening quote
-        let first = self.run();
+        let s = self.run();
         if self.bytes.get(self.i) == Some(&b'"') {
             self.i += 1;
-            return Ok(Cow::Borrowed(first));
+            return Some(s);
         }
-        self.escaped(first)
+        self.i = at;
+        None
     }
 
-    /// The rest of a string after its first run `first`: escapes, or an error.
+    /// A string (`self.i` at its opening quote): borrowed from the text when it has no
+    /// escapes ([`Parser::plain`]), owned otherwise ([`Parser::escaped`]).
+    #[inline(always)]
+    fn string(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
+        match self.plain() {
+            Some(s) => Ok(Cow::Borrowed(s)),
+            None => self.escaped(),
+        }
+    }
+
+    /// A string [`Parser::plain`] left (`self.i` at its opening quote): escapes, or an error.
     #[cold]
     #[inline(never)]
-    fn escaped(&mut self, first: &'a str) -> Result<Cow<'a, str>, SyntaxError> {
-        let mut out = String::from(first);
-        let mut chunk = "";
+    fn escaped(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
+        self.i += 1; // opening quote
+        let mut out = String::new();
         loop {
-            out.push_str(chunk);
+            out.push_str(self.run());
             match self.bytes.get(self.i) {
                 None => return self.err(crate::msg!("unterminated string")),
                 Some(b'"') => {
@@ -577,7 +727,6 @@ impl<'a> Parser<'a> {
                 }
                 Some(_) => return self.err(crate::msg!("control character in string")),
             }
-            chunk = self.run();
         }
     }
 }
@@ -595,6 +744,34 @@ mod tests {
         let fast = parse_documents(text).unwrap();
         let slow = super::super::yaml::parse_documents(text).unwrap();
         assert_eq!(fast, slow);
+    }
+
+    /// `text` is read, into the tree the YAML parser makes of it.
+    fn same_as_yaml(text: &str) {
+        let docs = parse_documents(text).unwrap();
+        assert_eq!(
+            docs,
+            super::super::yaml::parse_documents(text).unwrap(),
+            "{text}"
+        );
+    }
+
+    /// Every spacing around `:` and `,` (the one `kubectl` writes is read in one step): the
+    /// same tree and positions as YAML's.
+    #[test]
+    fn spacing_around_separators() {
+        for (colon, comma) in [
+            (": ", ", "),
+            (":", ","),
+            (" : ", " , "),
+            (":\t", ",\n  "),
+            (":  ", ",  "),
+        ] {
+            let text = alloc::format!(
+                "{{\"a\"{colon}\"b\"{comma}\"c\"{colon}[\"d\"{comma}1]{comma}\"e\"{colon}{{\"f\"{colon}\"g\"}}}}"
+            );
+            same_as_yaml(&text);
+        }
     }
 
     /// Keys are compared by their value, escaped or not.
@@ -655,6 +832,72 @@ mod tests {
                 "{text}: {msg}"
             );
         }
+    }
+
+    /// Keys of every length around a word's eight bytes, written plain or with an escape, at
+    /// the text's end or not: the same tree as YAML's, and a duplicate is found whichever way
+    /// either copy is written (their tags agree), in small objects (scanned) and large ones
+    /// (indexed), at the first copy's line.
+    #[test]
+    fn keys_at_word_boundaries() {
+        for len in 0..20 {
+            let key = "k".repeat(len);
+            // The last key's escape: its value is `key`, spelled differently.
+            let esc = match len {
+                0 => String::new(),
+                _ => alloc::format!("{}\\u006b", "k".repeat(len - 1)),
+            };
+            let other = alloc::format!("{key}x");
+            for filler in [0, 17] {
+                let fill: String = (0..filler)
+                    .map(|j| alloc::format!("\"f{j}\": 0, "))
+                    .collect();
+                let ok = alloc::format!(
+                    "{{{fill}\"{key}\": \"v\", \"{other}\": [1, \"{key}\"], \"z\": {{\"{key}\": 1}}}}"
+                );
+                same_as_yaml(&ok);
+                for (first, second) in [(&key, &key), (&key, &esc), (&esc, &key), (&esc, &esc)] {
+                    for tail in ["", " ", "\n  "] {
+                        let text = alloc::format!(
+                            "{{{fill}\"{first}\": 1, \"{other}\": 2,\n\"{second}\":{tail}3}}"
+                        );
+                        let e = parse_documents(&text).unwrap_err();
+                        assert_eq!(e.pos, Pos { line: 2, col: 1 }, "{text}");
+                        assert!(
+                            e.message
+                                .to_string()
+                                .ends_with(&alloc::format!("{:?} already defined at line 1", key)),
+                            "{text}: {}",
+                            e.message
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Only the elements of a top-level object's `items` go to the sink, each as it ends; the
+    /// object is handed over with `items` left empty, and other arrays stay in the tree.
+    #[test]
+    fn items_are_streamed() {
+        let text =
+            "{\"a\": [{\"x\": 1}], \"items\": [{\"b\": [2]}, \"s\", {}], \"c\": {\"items\": [3]}}";
+        let mut got = Vec::new();
+        parse_documents_streaming(text, &mut |node, whole| got.push((node, whole))).unwrap();
+        let docs = parse_documents(text).unwrap();
+        let Value::Map(entries) = &docs[0].value else {
+            panic!("{docs:?}")
+        };
+        let Value::Seq(items) = &entries[1].value.value else {
+            panic!("{entries:?}")
+        };
+        let mut whole = docs[0].clone();
+        if let Value::Map(entries) = &mut whole.value {
+            entries[1].value.value = Value::Seq(Vec::new());
+        }
+        let mut want: Vec<_> = items.iter().map(|n| (n.clone(), false)).collect();
+        want.push((whole, true));
+        assert_eq!(got, want);
     }
 
     #[test]
