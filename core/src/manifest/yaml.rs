@@ -300,9 +300,9 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    /// The next event. Inlined for the fast scanner's (most of a large read); saphyr's come
-    /// from [`saphyr_event`].
-    #[inline(always)]
+    /// The next event. Inlined for the fast scanner's (most of a large read; not in the
+    /// browser build, for its size); saphyr's come from [`saphyr_event`].
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
     fn next(&mut self) -> Result<(Event<'a>, Span), SyntaxError> {
         match &mut self.source {
             Source::Fast(fast) => match fast.next_event() {

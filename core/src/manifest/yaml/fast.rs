@@ -966,7 +966,7 @@ fn word(b: &[u8], i: usize) -> Option<u64> {
 
 /// The first byte at or after `i` that is not a space (or the text's end), eight bytes at a
 /// time: indentation and the blanks around `:` are runs of spaces.
-#[inline(always)]
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
 fn skip_spaces(b: &[u8], i: usize) -> usize {
     // The lowest byte of `w ^ SPACES` that is not zero is the first other byte.
     scan(b, i, |w| w ^ (ONES * u64::from(b' ')), |c| c != b' ')
@@ -1007,7 +1007,7 @@ fn scan(b: &[u8], mut i: usize, hits: impl Fn(u64) -> u64, stop: impl Fn(u8) -> 
 /// The first byte at or after `i` that a plain scalar must look at (or the text's end): a
 /// space, a `:`, a control character (`\n` among them), DEL, or 0xEF (a byte order mark's
 /// first byte), eight bytes at a time.
-#[inline(always)]
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
 fn plain_stop(b: &[u8], i: usize) -> usize {
     scan(
         b,
@@ -1020,7 +1020,7 @@ fn plain_stop(b: &[u8], i: usize) -> usize {
 /// The first byte at or after `i` that a quoted scalar must look at (or the text's end): a
 /// quote of either kind, a `\\`, a control character (`\n` among them), DEL or 0xEF, eight
 /// bytes at a time.
-#[inline(always)]
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
 fn quoted_stop(b: &[u8], i: usize) -> usize {
     scan(
         b,
