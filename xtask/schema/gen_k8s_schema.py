@@ -275,7 +275,7 @@ impl TypeDef {
     /// The shape of field `name`, if the API knows it: a perfect hash (the name's first and
     /// last four bytes and its length, mixed with the type's seed by one multiplication; the
     /// generator chose the seed so that no two fields share a slot) and one comparison.
-    #[inline]
+    #[cfg_attr(not(target_arch = "wasm32"), inline)]
     pub fn field(&self, name: &str) -> Option<Shape> {
         if self.slots.is_empty() {
             return None;
@@ -305,7 +305,7 @@ fn words(b: &[u8]) -> (u32, u32) {
 
 /// `a == b` for field names (most are 4 to 24 bytes): a few overlapping loads a side instead of
 /// a call to `memcmp`.
-#[inline]
+#[cfg_attr(not(target_arch = "wasm32"), inline)]
 fn same(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;

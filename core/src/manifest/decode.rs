@@ -530,7 +530,9 @@ impl Path for Sub<'_> {}
 /// The nodes of `keys` in `m`, each as [`Cx::field`] finds it (the first entry with the key,
 /// unless null), in one pass over `m`: for a mapping read for several fields (a
 /// [`Cx::field`] each is a pass each).
-#[inline(always)]
+// Inlined where called natively, so the keys are constants (compared by length first); the
+// browser build keeps one copy (its size, see ARCHITECTURE.md, Choices).
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
 fn fields<'n, const N: usize>(m: &'n [Entry<'n>], keys: [&str; N]) -> [Option<&'n Node<'n>>; N] {
     let mut found: [Option<&'n Node<'n>>; N] = [None; N];
     let mut seen = [false; N];
@@ -796,7 +798,7 @@ impl<'a> Cx<'a> {
     }
 
     /// [`Cx::objects`] of a node [`fields`] found.
-    #[inline]
+    #[cfg_attr(not(target_arch = "wasm32"), inline)]
     fn objects_of<'n, 'p>(
         &mut self,
         node: Option<&'n Node<'n>>,
