@@ -287,7 +287,12 @@ impl TypeDef {
         let bits = self.slots.len().trailing_zeros();
         let slot = *self.slots.get((h >> (64 - bits)) as usize)?;
         let (f, shape) = self.fields.get(usize::from(slot))?;
-        same(f.as_bytes(), b).then_some(*shape)
+        // Natively compared by words; the browser build keeps its one `memcmp` (its size).
+        #[cfg(not(target_arch = "wasm32"))]
+        let found = same(f.as_bytes(), b);
+        #[cfg(target_arch = "wasm32")]
+        let found = *f == name;
+        found.then_some(*shape)
     }
 }
 
@@ -305,7 +310,8 @@ fn words(b: &[u8]) -> (u32, u32) {
 
 /// `a == b` for field names (most are 4 to 24 bytes): a few overlapping loads a side instead of
 /// a call to `memcmp`.
-#[cfg_attr(not(target_arch = "wasm32"), inline)]
+#[cfg(not(target_arch = "wasm32"))]
+#[inline]
 fn same(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;

@@ -531,24 +531,37 @@ impl Path for Sub<'_> {}
 /// unless null), in one pass over `m`: for a mapping read for several fields (a
 /// [`Cx::field`] each is a pass each).
 // Inlined where called natively, so the keys are constants (compared by length first); the
-// browser build keeps one copy (its size, see ARCHITECTURE.md, Choices).
+// browser build looks the keys up one by one (smaller code; see ARCHITECTURE.md, Choices).
 #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
 fn fields<'n, const N: usize>(m: &'n [Entry<'n>], keys: [&str; N]) -> [Option<&'n Node<'n>>; N] {
-    let mut found: [Option<&'n Node<'n>>; N] = [None; N];
-    let mut seen = [false; N];
-    for e in m {
-        let key: &str = &e.key;
-        for ((k, node), seen) in keys.iter().zip(&mut found).zip(&mut seen) {
-            if key == *k {
-                if !*seen {
-                    *seen = true;
-                    *node = Some(&e.value).filter(|n| !matches!(n.value, Value::Null));
+    #[cfg(target_arch = "wasm32")]
+    return keys.map(|k| field(m, k));
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let mut found: [Option<&'n Node<'n>>; N] = [None; N];
+        let mut seen = [false; N];
+        for e in m {
+            let key: &str = &e.key;
+            for ((k, node), seen) in keys.iter().zip(&mut found).zip(&mut seen) {
+                if key == *k {
+                    if !*seen {
+                        *seen = true;
+                        *node = Some(&e.value).filter(|n| !matches!(n.value, Value::Null));
+                    }
+                    break;
                 }
-                break;
             }
         }
+        found
     }
-    found
+}
+
+/// A present, non-null field: the first entry with the key, unless null.
+fn field<'n>(m: &'n [Entry<'n>], key: &str) -> Option<&'n Node<'n>> {
+    m.iter()
+        .find(|e| e.key == key)
+        .map(|e| &e.value)
+        .filter(|n| !matches!(n.value, Value::Null))
 }
 
 impl<'a> Cx<'a> {
@@ -641,32 +654,9 @@ impl<'a> Cx<'a> {
         );
     }
 
-    /// A present, non-null field.
+    /// A present, non-null field (see [`field`]).
     fn field<'n>(&self, m: &'n [Entry<'n>], key: &str) -> Option<&'n Node<'n>> {
-        m.iter()
-            .find(|e| e.key == key)
-            .map(|e| &e.value)
-            .filter(|n| !matches!(n.value, Value::Null))
-    }
-
-    /// `node`'s value as `get` takes it, or the API server's type error (`want`) about
-    /// `prefix.key` (a null or absent node is nothing).
-    fn typed<'n, T>(
-        &mut self,
-        node: Option<&'n Node<'n>>,
-        key: &str,
-        prefix: &dyn Path,
-        want: impl FnOnce() -> Msg,
-        get: impl FnOnce(&'n Value<'n>) -> Option<T>,
-    ) -> Option<(T, Pos)> {
-        let node = node?;
-        match get(&node.value) {
-            Some(v) => Some((v, node.pos)),
-            None => {
-                self.type_error(node, join(prefix, key), want());
-                None
-            }
-        }
+        field(m, key)
     }
 
     fn str<'n>(
@@ -685,25 +675,26 @@ impl<'a> Cx<'a> {
         key: &str,
         prefix: &dyn Path,
     ) -> Option<(&'n str, Pos)> {
-        self.typed(
-            node,
-            key,
-            prefix,
-            || crate::msg!("a string"),
-            |v| match v {
-                Value::Str(s) => Some(&**s),
-                _ => None,
-            },
-        )
+        let node = node?;
+        match &node.value {
+            Value::Str(s) => Some((&**s, node.pos)),
+            _ => {
+                self.type_error(node, join(prefix, key), crate::msg!("a string"));
+                None
+            }
+        }
     }
 
     fn int(&mut self, m: &[Entry], key: &str, prefix: &dyn Path) -> Option<(i64, Pos)> {
-        let want = || crate::msg!("an integer");
-        self.typed(self.field(m, key), key, prefix, want, |v| match *v {
-            Value::Int(i) => Some(i),
-            Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(f as i64),
-            _ => None,
-        })
+        let node = self.field(m, key)?;
+        match node.value {
+            Value::Int(i) => Some((i, node.pos)),
+            Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some((f as i64, node.pos)),
+            _ => {
+                self.type_error(node, join(prefix, key), crate::msg!("an integer"));
+                None
+            }
+        }
     }
 
     fn bool(&mut self, m: &[Entry], key: &str, prefix: &dyn Path) -> Option<(bool, Pos)> {
@@ -717,16 +708,14 @@ impl<'a> Cx<'a> {
         key: &str,
         prefix: &dyn Path,
     ) -> Option<(bool, Pos)> {
-        self.typed(
-            node,
-            key,
-            prefix,
-            || crate::msg!("a boolean"),
-            |v| match *v {
-                Value::Bool(b) => Some(b),
-                _ => None,
-            },
-        )
+        let node = node?;
+        match node.value {
+            Value::Bool(b) => Some((b, node.pos)),
+            _ => {
+                self.type_error(node, join(prefix, key), crate::msg!("a boolean"));
+                None
+            }
+        }
     }
 
     fn map<'n>(
@@ -745,16 +734,14 @@ impl<'a> Cx<'a> {
         key: &str,
         prefix: &dyn Path,
     ) -> Option<(&'n [Entry<'n>], Pos)> {
-        self.typed(
-            node,
-            key,
-            prefix,
-            || crate::msg!("an object"),
-            |v| match v {
-                Value::Map(e) => Some(e.as_slice()),
-                _ => None,
-            },
-        )
+        let node = node?;
+        match &node.value {
+            Value::Map(e) => Some((e.as_slice(), node.pos)),
+            _ => {
+                self.type_error(node, join(prefix, key), crate::msg!("an object"));
+                None
+            }
+        }
     }
 
     fn seq<'n>(
@@ -773,16 +760,14 @@ impl<'a> Cx<'a> {
         key: &str,
         prefix: &dyn Path,
     ) -> Option<(&'n [Node<'n>], Pos)> {
-        self.typed(
-            node,
-            key,
-            prefix,
-            || crate::msg!("a list"),
-            |v| match v {
-                Value::Seq(items) => Some(items.as_slice()),
-                _ => None,
-            },
-        )
+        let node = node?;
+        match &node.value {
+            Value::Seq(items) => Some((items.as_slice(), node.pos)),
+            _ => {
+                self.type_error(node, join(prefix, key), crate::msg!("a list"));
+                None
+            }
+        }
     }
 
     /// Items of a list of objects, with their paths (`spec.ports[0]`). An item that is not an
@@ -978,7 +963,9 @@ fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &FieldPath<'_>
             };
             for (i, item) in items.iter().enumerate() {
                 match (shape, &item.value) {
-                    // An object of a list (a container, a port): checked without the dispatch.
+                    // An object of a list (a container, a port): checked without the dispatch
+                    // (natively: the browser build keeps one call of `check_object`).
+                    #[cfg(not(target_arch = "wasm32"))]
                     (Shape::ListOf(ty), Value::Map(entries)) => {
                         check_object(cx, entries, ty, &FieldPath::Index(path, i));
                     }
@@ -1235,14 +1222,15 @@ fn read_annotations<'n>(cx: &mut Cx<'_>, node: Option<&'n Node<'n>>) -> Annotati
     };
     let mut total = 0usize;
     for e in entries {
-        // Lowercased (a copy) only when it has capitals.
+        // Lowercased (a copy) only when it has capitals (natively: a speed path).
         let lower;
-        let key: &str = if e.key.bytes().any(|c| c.is_ascii_uppercase()) {
-            lower = e.key.to_ascii_lowercase();
-            &lower
-        } else {
-            &e.key
-        };
+        let key: &str =
+            if cfg!(target_arch = "wasm32") || e.key.bytes().any(|c| c.is_ascii_uppercase()) {
+                lower = e.key.to_ascii_lowercase();
+                &lower
+            } else {
+                &e.key
+            };
         if let Err(msg) = validation::qualified_name(key) {
             cx.invalid(
                 e.key_pos,
@@ -1954,21 +1942,8 @@ fn read_container_ports(
     prefix: &dyn Path,
     at: Pos,
 ) -> Vec<ContainerPort> {
-    let [containers, init] = fields(spec, ["containers", "initContainers"]);
-    container_ports_of(cx, spec, [containers, init], prefix, at)
-}
-
-/// [`read_container_ports`] of the `containers` and `initContainers` nodes [`fields`] found in
-/// `spec`.
-fn container_ports_of(
-    cx: &mut Cx<'_>,
-    spec: &[Entry],
-    [containers, init]: [Option<&Node>; 2],
-    prefix: &dyn Path,
-    at: Pos,
-) -> Vec<ContainerPort> {
     let mut ports: Vec<ContainerPort> = Vec::new();
-    let containers = cx.objects_of(containers, "containers", prefix);
+    let containers = cx.objects(spec, "containers", prefix);
     if containers.clone().next().is_none() {
         cx.required(
             entries_pos(spec).unwrap_or(at),
@@ -1977,7 +1952,7 @@ fn container_ports_of(
         );
     }
     let mut sidecars = Vec::new();
-    for (c, pos, path) in cx.objects_of(init, "initContainers", prefix) {
+    for (c, pos, path) in cx.objects(spec, "initContainers", prefix) {
         if cx
             .str(c, "restartPolicy", &path)
             .is_some_and(|(p, _)| p == "Always")
@@ -1991,6 +1966,7 @@ fn container_ports_of(
         let first = ports.len();
         let mut warned: Vec<&str> = Vec::new();
         let items = cx.objects(c, "ports", &cpath);
+        #[cfg(not(target_arch = "wasm32"))]
         ports.reserve(items.clone().count());
         for (m, _, path) in items {
             let name = cx.str(m, "name", &path);
@@ -2070,27 +2046,9 @@ fn read_pod(
         cx.required(obj_pos, "spec", None);
         return None;
     }
-    let [
-        containers,
-        init,
-        node_name,
-        host_network,
-        hostname,
-        subdomain,
-        tolerations,
-    ] = fields(
-        spec,
-        [
-            "containers",
-            "initContainers",
-            "nodeName",
-            "hostNetwork",
-            "hostname",
-            "subdomain",
-            "tolerations",
-        ],
-    );
-    let ports = container_ports_of(cx, spec, [containers, init], &"spec", obj_pos);
+    let ports = read_container_ports(cx, spec, &"spec", obj_pos);
+    let [node_name, host_network, hostname, subdomain] =
+        fields(spec, ["nodeName", "hostNetwork", "hostname", "subdomain"]);
     let node_name = cx
         .str_of(node_name, "nodeName", &"spec")
         .map(|(s, _)| s.to_owned());
@@ -2118,7 +2076,10 @@ fn read_pod(
         }
     };
     let pod_ips = cx.objects_of(pod_ips, "podIPs", &"status");
+    #[cfg(not(target_arch = "wasm32"))]
     let mut ips: Vec<IpAddr> = Vec::with_capacity(pod_ips.clone().count());
+    #[cfg(target_arch = "wasm32")]
+    let mut ips: Vec<IpAddr> = Vec::new();
     // The text of the first address, which `podIP` repeats.
     let mut first_text = None;
     for (m, _, path) in pod_ips {
@@ -2133,8 +2094,9 @@ fn read_pod(
     }
     if let Some((s, pos)) = cx.str_of(pod_ip, "podIP", &"status")
         && let Some(ip) = match first_text {
-            // The same text is the same address (read without a message): not parsed again.
-            Some(first) if first == s => ips.first().copied(),
+            // The same text is the same address (read without a message): not parsed again
+            // (natively: a speed path).
+            Some(first) if first == s && cfg!(not(target_arch = "wasm32")) => ips.first().copied(),
             _ => cx.ip(s, pos, "status.podIP"),
         }
     {
@@ -2160,7 +2122,7 @@ fn read_pod(
     if cx.errors > before {
         return None;
     }
-    let tolerations = tolerations_of(cx, tolerations, &"spec");
+    let tolerations = read_tolerations(cx, spec, &"spec");
     Some(Pod {
         meta,
         node_name,
@@ -2251,13 +2213,8 @@ fn read_node(cx: &mut Cx<'_>, meta: Meta, spec: &[Entry], status: &[Entry]) -> O
 
 /// `spec.tolerations` (operator `Equal` by default; an unknown operator or effect is an error).
 fn read_tolerations(cx: &mut Cx<'_>, spec: &[Entry], prefix: &dyn Path) -> Vec<Toleration> {
-    tolerations_of(cx, cx.field(spec, "tolerations"), prefix)
-}
-
-/// [`read_tolerations`] of the node [`fields`] found.
-fn tolerations_of(cx: &mut Cx<'_>, node: Option<&Node>, prefix: &dyn Path) -> Vec<Toleration> {
     let mut out = Vec::new();
-    for (m, _, path) in cx.objects_of(node, "tolerations", prefix) {
+    for (m, _, path) in cx.objects(spec, "tolerations", prefix) {
         let key = cx.str(m, "key", &path).map(|(s, _)| s.to_owned());
         let value = cx.str(m, "value", &path).map(|(s, _)| s.to_owned());
         let exists = match cx.str(m, "operator", &path) {

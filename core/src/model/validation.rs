@@ -189,6 +189,8 @@ fn matches_label_key_name(s: &str) -> bool {
 /// `IsDNS1123Label`: a lowercase RFC 1123 label of at most 63 characters (namespace names,
 /// Service port names).
 pub fn dns1123_label(value: &str) -> Result<(), Msg> {
+    // The common case, settled without the error list (natively: a speed path).
+    #[cfg(not(target_arch = "wasm32"))]
     if value.len() <= DNS1123_LABEL_MAX_LENGTH && matches_dns1123_label(value) {
         return Ok(());
     }
@@ -229,6 +231,8 @@ fn dns1123_subdomain_errors(value: &str, max_len: fn(usize) -> Msg) -> Vec<Msg> 
 /// `IsDNS1123Subdomain`: a lowercase RFC 1123 subdomain of at most 253 characters (most object
 /// names).
 pub fn dns1123_subdomain(value: &str) -> Result<(), Msg> {
+    // The common case, settled without the error list (natively: a speed path).
+    #[cfg(not(target_arch = "wasm32"))]
     if value.len() <= DNS1123_SUBDOMAIN_MAX_LENGTH && matches_dns1123_subdomain(value) {
         return Ok(());
     }
@@ -265,6 +269,7 @@ pub fn qualified_name(value: &str) -> Result<(), Msg> {
     if valid_name(value) {
         return Ok(());
     }
+    #[cfg(not(target_arch = "wasm32"))]
     if let Some((prefix, name)) = value.split_once('/')
         && prefix.len() <= DNS1123_SUBDOMAIN_MAX_LENGTH
         && matches_dns1123_subdomain(prefix)
@@ -321,6 +326,8 @@ pub fn qualified_name(value: &str) -> Result<(), Msg> {
 /// `IsValidLabelValue` (= `content.IsLabelValue`): empty, or at most 63 bytes of alphanumerics,
 /// `-`, `_`, `.` starting and ending with an alphanumeric.
 pub fn label_value(value: &str) -> Result<(), Msg> {
+    // The common case, settled without the error list (natively: a speed path).
+    #[cfg(not(target_arch = "wasm32"))]
     if value.len() <= LABEL_VALUE_MAX_LENGTH && (value.is_empty() || matches_label_key_name(value))
     {
         return Ok(());
@@ -343,22 +350,26 @@ pub fn label_value(value: &str) -> Result<(), Msg> {
 /// letter, no leading or trailing `-` and no `--`.
 pub fn port_name(port: &str) -> Result<(), Msg> {
     let b = port.as_bytes();
-    // A valid name (`http`), settled in one pass: no leading, trailing or double `-` (the
-    // byte before the first is taken as a `-`), a letter somewhere.
-    let mut prev = b'-';
-    let mut letter = false;
-    let mut plain = b.len() <= PORT_NAME_MAX_LENGTH;
-    for &c in b {
-        match c {
-            b'-' => plain &= prev != b'-',
-            b'a'..=b'z' => letter = true,
-            b'0'..=b'9' => {}
-            _ => plain = false,
+    // Natively: a speed path.
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        // A valid name (`http`), settled in one pass: no leading, trailing or double `-` (the
+        // byte before the first is taken as a `-`), a letter somewhere.
+        let mut prev = b'-';
+        let mut letter = false;
+        let mut plain = b.len() <= PORT_NAME_MAX_LENGTH;
+        for &c in b {
+            match c {
+                b'-' => plain &= prev != b'-',
+                b'a'..=b'z' => letter = true,
+                b'0'..=b'9' => {}
+                _ => plain = false,
+            }
+            prev = c;
         }
-        prev = c;
-    }
-    if plain && letter && prev != b'-' {
-        return Ok(());
+        if plain && letter && prev != b'-' {
+            return Ok(());
+        }
     }
     let mut errs = Vec::new();
     if b.len() > PORT_NAME_MAX_LENGTH {
