@@ -135,28 +135,47 @@ def api_version():
     return m.group(1) if m else "unknown"
 
 
-def fnv(seed, name):
-    """FNV-1a, 32 bits, from a per-type seed: the hash `TypeDef::field` computes."""
-    h = 0x811C9DC5 ^ seed
-    for b in name.encode():
-        h ^= b
-        h = (h * 0x01000193) & 0xFFFFFFFF
-    return h
+def words(name):
+    """The first and the last four bytes of `name` as little-endian words; a name shorter than
+    four bytes is both words, its bytes in one (what `TypeDef::field` loads)."""
+    b = name.encode()
+    if len(b) >= 4:
+        return int.from_bytes(b[:4], "little"), int.from_bytes(b[-4:], "little")
+    w = 0
+    for c in b:
+        w = (w << 8) | c
+    return w, w
+
+
+def field_key(name):
+    """The 64-bit value `TypeDef::field` hashes: both words and the length. Every name of a
+    type must have its own (checked below): the first and last four bytes and the length tell
+    the fields of every type apart."""
+    head, tail = words(name)
+    return ((head << 32) | tail) ^ len(name.encode())
+
+
+def slot(seed, key, size):
+    """The slot of `key` in a table of `size` (a power of two) entries: one multiplication,
+    the top bits of the product (a Fibonacci hash)."""
+    h = ((key ^ (seed << 8)) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    return h >> (64 - (size.bit_length() - 1))
 
 
 def perfect_hash(fields):
     """(seed, slots): the first seed under which every field name of a type lands in its own
-    slot of a power-of-two table at least twice the number of fields (0xFFFF: empty). The slot
-    is taken from the hash's high half: FNV's low bits depend only on the inputs' low bits."""
+    slot of a power-of-two table at least twice the number of fields (0xFFFF: empty)."""
     if not fields:
         return 0, []
+    keys = [field_key(name) for name, _ in fields]
+    assert len(set(keys)) == len(keys), f"two fields with the same key: {fields}"
     size = 2
     while size < 2 * len(fields):
         size *= 2
     for seed in range(1 << 20):
         slots = [0xFFFF] * size
-        for i, (name, _) in enumerate(fields):
-            h = (fnv(seed, name) >> 16) & (size - 1)
+        for i, key in enumerate(keys):
+            h = slot(seed, key, size)
             if slots[h] != 0xFFFF:
                 break
             slots[h] = i
@@ -253,20 +272,59 @@ impl Ty {
 }
 
 impl TypeDef {
-    /// The shape of field `name`, if the API knows it: a perfect hash (FNV-1a from the type's
-    /// seed, chosen by the generator so that no two fields share a slot) and one comparison.
+    /// The shape of field `name`, if the API knows it: a perfect hash (the name's first and
+    /// last four bytes and its length, mixed with the type's seed by one multiplication; the
+    /// generator chose the seed so that no two fields share a slot) and one comparison.
+    #[cfg_attr(not(target_arch = "wasm32"), inline)]
     pub fn field(&self, name: &str) -> Option<Shape> {
         if self.slots.is_empty() {
             return None;
         }
-        let mut h = 0x811c_9dc5 ^ self.seed;
-        for b in name.bytes() {
-            h ^= u32::from(b);
-            h = h.wrapping_mul(0x0100_0193);
-        }
-        let slot = *self.slots.get((h >> 16) as usize & (self.slots.len() - 1))?;
+        let b = name.as_bytes();
+        let (head, tail) = words(b);
+        let key = ((u64::from(head) << 32) | u64::from(tail)) ^ b.len() as u64;
+        let h = (key ^ (u64::from(self.seed) << 8)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let bits = self.slots.len().trailing_zeros();
+        let slot = *self.slots.get((h >> (64 - bits)) as usize)?;
         let (f, shape) = self.fields.get(usize::from(slot))?;
-        (*f == name).then_some(*shape)
+        // Natively compared by words; the browser build keeps its one `memcmp` (its size).
+        #[cfg(not(target_arch = "wasm32"))]
+        let found = same(f.as_bytes(), b);
+        #[cfg(target_arch = "wasm32")]
+        let found = *f == name;
+        found.then_some(*shape)
+    }
+}
+
+/// The first and the last four bytes of `b` as little-endian words; shorter than four bytes,
+/// both are its bytes in one word.
+fn words(b: &[u8]) -> (u32, u32) {
+    match (b.first_chunk::<4>(), b.last_chunk::<4>()) {
+        (Some(head), Some(tail)) => (u32::from_le_bytes(*head), u32::from_le_bytes(*tail)),
+        _ => {
+            let w = b.iter().fold(0, |w, &c| (w << 8) | u32::from(c));
+            (w, w)
+        }
+    }
+}
+
+/// `a == b` for field names (most are 4 to 24 bytes): a few overlapping loads a side instead of
+/// a call to `memcmp`.
+#[cfg(not(target_arch = "wasm32"))]
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let chunk = |s: &[u8], at: usize| s.get(at..).and_then(|s| s.first_chunk::<8>().copied());
+    match (a.first_chunk::<8>(), a.last_chunk::<8>()) {
+        (Some(a0), Some(a1)) if a.len() <= 24 => {
+            b.first_chunk::<8>() == Some(a0)
+                && b.last_chunk::<8>() == Some(a1)
+                && (a.len() <= 16 || chunk(a, 8) == chunk(b, 8))
+        }
+        (None, _) if a.len() >= 4 => words(a) == words(b),
+        _ => a == b,
     }
 }
 

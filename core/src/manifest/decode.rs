@@ -527,6 +527,43 @@ impl core::fmt::Display for Sub<'_> {
 
 impl Path for Sub<'_> {}
 
+/// The nodes of `keys` in `m`, each as [`Cx::field`] finds it (the first entry with the key,
+/// unless null), in one pass over `m`: for a mapping read for several fields (a
+/// [`Cx::field`] each is a pass each).
+// Inlined where called natively, so the keys are constants (compared by length first); the
+// browser build looks the keys up one by one (smaller code; see ARCHITECTURE.md, Choices).
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+fn fields<'n, const N: usize>(m: &'n [Entry<'n>], keys: [&str; N]) -> [Option<&'n Node<'n>>; N] {
+    #[cfg(target_arch = "wasm32")]
+    return keys.map(|k| field(m, k));
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let mut found: [Option<&'n Node<'n>>; N] = [None; N];
+        let mut seen = [false; N];
+        for e in m {
+            let key: &str = &e.key;
+            for ((k, node), seen) in keys.iter().zip(&mut found).zip(&mut seen) {
+                if key == *k {
+                    if !*seen {
+                        *seen = true;
+                        *node = Some(&e.value).filter(|n| !matches!(n.value, Value::Null));
+                    }
+                    break;
+                }
+            }
+        }
+        found
+    }
+}
+
+/// A present, non-null field: the first entry with the key, unless null.
+fn field<'n>(m: &'n [Entry<'n>], key: &str) -> Option<&'n Node<'n>> {
+    m.iter()
+        .find(|e| e.key == key)
+        .map(|e| &e.value)
+        .filter(|n| !matches!(n.value, Value::Null))
+}
+
 impl<'a> Cx<'a> {
     fn err(&mut self, kind: Kind, pos: Pos, message: Msg) {
         self.errors += 1;
@@ -617,12 +654,9 @@ impl<'a> Cx<'a> {
         );
     }
 
-    /// A present, non-null field.
+    /// A present, non-null field (see [`field`]).
     fn field<'n>(&self, m: &'n [Entry<'n>], key: &str) -> Option<&'n Node<'n>> {
-        m.iter()
-            .find(|e| e.key == key)
-            .map(|e| &e.value)
-            .filter(|n| !matches!(n.value, Value::Null))
+        field(m, key)
     }
 
     fn str<'n>(
@@ -631,7 +665,17 @@ impl<'a> Cx<'a> {
         key: &str,
         prefix: &dyn Path,
     ) -> Option<(&'n str, Pos)> {
-        let node = self.field(m, key)?;
+        self.str_of(self.field(m, key), key, prefix)
+    }
+
+    /// [`Cx::str`] of a node [`fields`] found.
+    fn str_of<'n>(
+        &mut self,
+        node: Option<&'n Node<'n>>,
+        key: &str,
+        prefix: &dyn Path,
+    ) -> Option<(&'n str, Pos)> {
+        let node = node?;
         match &node.value {
             Value::Str(s) => Some((&**s, node.pos)),
             _ => {
@@ -654,7 +698,17 @@ impl<'a> Cx<'a> {
     }
 
     fn bool(&mut self, m: &[Entry], key: &str, prefix: &dyn Path) -> Option<(bool, Pos)> {
-        let node = self.field(m, key)?;
+        self.bool_of(self.field(m, key), key, prefix)
+    }
+
+    /// [`Cx::bool`] of a node [`fields`] found.
+    fn bool_of(
+        &mut self,
+        node: Option<&Node>,
+        key: &str,
+        prefix: &dyn Path,
+    ) -> Option<(bool, Pos)> {
+        let node = node?;
         match node.value {
             Value::Bool(b) => Some((b, node.pos)),
             _ => {
@@ -670,7 +724,17 @@ impl<'a> Cx<'a> {
         key: &str,
         prefix: &dyn Path,
     ) -> Option<(&'n [Entry<'n>], Pos)> {
-        let node = self.field(m, key)?;
+        self.map_of(self.field(m, key), key, prefix)
+    }
+
+    /// [`Cx::map`] of a node [`fields`] found.
+    fn map_of<'n>(
+        &mut self,
+        node: Option<&'n Node<'n>>,
+        key: &str,
+        prefix: &dyn Path,
+    ) -> Option<(&'n [Entry<'n>], Pos)> {
+        let node = node?;
         match &node.value {
             Value::Map(e) => Some((e.as_slice(), node.pos)),
             _ => {
@@ -686,7 +750,17 @@ impl<'a> Cx<'a> {
         key: &str,
         prefix: &dyn Path,
     ) -> Option<(&'n [Node<'n>], Pos)> {
-        let node = self.field(m, key)?;
+        self.seq_of(self.field(m, key), key, prefix)
+    }
+
+    /// [`Cx::seq`] of a node [`fields`] found.
+    fn seq_of<'n>(
+        &mut self,
+        node: Option<&'n Node<'n>>,
+        key: &str,
+        prefix: &dyn Path,
+    ) -> Option<(&'n [Node<'n>], Pos)> {
+        let node = node?;
         match &node.value {
             Value::Seq(items) => Some((items.as_slice(), node.pos)),
             _ => {
@@ -696,29 +770,54 @@ impl<'a> Cx<'a> {
         }
     }
 
-    /// Items of a list of objects, with their paths (`spec.ports[0]`).
+    /// Items of a list of objects, with their paths (`spec.ports[0]`). An item that is not an
+    /// object is reported here, before any item is read (nulls are skipped), so reading the
+    /// items needs no vector of them.
     fn objects<'n, 'p>(
         &mut self,
         m: &'n [Entry<'n>],
         key: &'p str,
         prefix: &'p dyn Path,
-    ) -> Vec<(&'n [Entry<'n>], Pos, Item<'p>)> {
-        let mut out = Vec::new();
-        if let Some((items, _)) = self.seq(m, key, prefix) {
-            for (index, item) in items.iter().enumerate() {
+    ) -> impl Iterator<Item = (&'n [Entry<'n>], Pos, Item<'p>)> + Clone + use<'n, 'p> {
+        self.objects_of(self.field(m, key), key, prefix)
+    }
+
+    /// [`Cx::objects`] of a node [`fields`] found.
+    #[cfg_attr(not(target_arch = "wasm32"), inline)]
+    fn objects_of<'n, 'p>(
+        &mut self,
+        node: Option<&'n Node<'n>>,
+        key: &'p str,
+        prefix: &'p dyn Path,
+    ) -> impl Iterator<Item = (&'n [Entry<'n>], Pos, Item<'p>)> + Clone + use<'n, 'p> {
+        let items = self
+            .seq_of(node, key, prefix)
+            .map_or(&[][..], |(items, _)| items);
+        for (index, item) in items.iter().enumerate() {
+            if !matches!(item.value, Value::Map(_) | Value::Null) {
                 let p = Item {
                     parent: prefix,
                     key,
                     index,
                 };
-                match &item.value {
-                    Value::Map(e) => out.push((e.as_slice(), item.pos, p)),
-                    Value::Null => {}
-                    _ => self.type_error(item, p, crate::msg!("an object")),
-                }
+                self.type_error(item, p, crate::msg!("an object"));
             }
         }
-        out
+        items
+            .iter()
+            .enumerate()
+            .filter_map(move |(index, item)| match &item.value {
+                Value::Map(e) => Some((
+                    e.as_slice(),
+                    item.pos,
+                    Item {
+                        parent: prefix,
+                        key,
+                        index,
+                    },
+                )),
+                _ => None,
+            })
     }
 
     /// Items of a list of strings.
@@ -747,10 +846,15 @@ impl<'a> Cx<'a> {
 
     /// A map of strings (labels, selectors), validated as label keys and values.
     fn labels(&mut self, m: &[Entry], key: &str, prefix: &dyn Path) -> Labels {
-        let mut out = Labels::new();
-        let Some((entries, _)) = self.map(m, key, prefix) else {
-            return out;
+        self.labels_of(self.field(m, key), key, prefix)
+    }
+
+    /// [`Cx::labels`] of a node [`fields`] found.
+    fn labels_of(&mut self, node: Option<&Node>, key: &str, prefix: &dyn Path) -> Labels {
+        let Some((entries, _)) = self.map_of(node, key, prefix) else {
+            return Labels::new();
         };
+        let mut out = Labels::with_capacity(entries.len());
         let path = Sub(prefix, key);
         for e in entries {
             let p = || format!("{path}.{}", e.key);
@@ -842,67 +946,104 @@ fn check_fields(cx: &mut Cx<'_>, node: &Node, shape: Shape, path: &FieldPath<'_>
         Shape::Any => {}
         Shape::Scalar => {
             if matches!(node.value, Value::Seq(_) | Value::Map(_)) {
-                cx.type_error(node, path, crate::msg!("a single value"));
+                shape_error(cx, node, path, crate::msg!("a single value"));
             }
         }
         Shape::Object(ty) => {
             let Value::Map(entries) = &node.value else {
-                cx.type_error(node, path, crate::msg!("an object"));
+                shape_error(cx, node, path, crate::msg!("an object"));
                 return;
             };
-            let def = ty.def();
-            for e in entries {
-                let child = FieldPath::Key(path, &e.key);
-                match def.field(&e.key) {
-                    // Most fields are scalars: checked here, without a call.
-                    Some(Shape::Scalar) => {
-                        if matches!(e.value.value, Value::Seq(_) | Value::Map(_)) {
-                            cx.type_error(&e.value, child, crate::msg!("a single value"));
-                        }
-                    }
-                    Some(Shape::Any) => {}
-                    Some(shape) => check_fields(cx, &e.value, shape, &child),
-                    None => {
-                        let hint = suggest(&e.key, def.fields.iter().map(|(f, _)| *f))
-                            .map(|s| crate::msg!(" (did you mean {}?)", format!("{:?}", s)))
-                            .unwrap_or_default();
-                        let child = child.to_string();
-                        cx.err(
-                            Kind::UnknownField,
-                            e.key_pos,
-                            crate::msg!("unknown field {}{}", format!("{:?}", child), hint),
-                        );
-                    }
-                }
-            }
+            check_object(cx, entries, ty, path);
         }
         Shape::ListOf(_) | Shape::ListOfScalar => {
             let Value::Seq(items) = &node.value else {
-                cx.type_error(node, path, crate::msg!("a list"));
+                shape_error(cx, node, path, crate::msg!("a list"));
                 return;
             };
-            let item_shape = match shape {
-                Shape::ListOf(ty) => Shape::Object(ty),
-                _ => Shape::Scalar,
-            };
             for (i, item) in items.iter().enumerate() {
-                check_fields(cx, item, item_shape, &FieldPath::Index(path, i));
+                match (shape, &item.value) {
+                    // An object of a list (a container, a port): checked without the dispatch
+                    // (natively: the browser build keeps one call of `check_object`).
+                    #[cfg(not(target_arch = "wasm32"))]
+                    (Shape::ListOf(ty), Value::Map(entries)) => {
+                        check_object(cx, entries, ty, &FieldPath::Index(path, i));
+                    }
+                    (Shape::ListOf(ty), _) => {
+                        check_fields(cx, item, Shape::Object(ty), &FieldPath::Index(path, i));
+                    }
+                    // Scalars checked here, without a call.
+                    _ if matches!(item.value, Value::Seq(_) | Value::Map(_)) => {
+                        let child = FieldPath::Index(path, i);
+                        shape_error(cx, item, &child, crate::msg!("a single value"));
+                    }
+                    _ => {}
+                }
             }
         }
         Shape::MapOf(_) | Shape::MapOfScalar => {
             let Value::Map(entries) = &node.value else {
-                cx.type_error(node, path, crate::msg!("an object"));
+                shape_error(cx, node, path, crate::msg!("an object"));
                 return;
             };
-            let item_shape = match shape {
-                Shape::MapOf(ty) => Shape::Object(ty),
-                _ => Shape::Scalar,
-            };
             for e in entries {
-                check_fields(cx, &e.value, item_shape, &FieldPath::Key(path, &e.key));
+                match shape {
+                    Shape::MapOf(ty) => {
+                        let child = FieldPath::Key(path, &e.key);
+                        check_fields(cx, &e.value, Shape::Object(ty), &child);
+                    }
+                    // Labels, annotations, selectors: scalars checked here, without a call.
+                    _ if matches!(e.value.value, Value::Seq(_) | Value::Map(_)) => {
+                        let child = FieldPath::Key(path, &e.key);
+                        shape_error(cx, &e.value, &child, crate::msg!("a single value"));
+                    }
+                    _ => {}
+                }
             }
         }
     }
+}
+
+/// [`check_fields`] of an object of type `ty`.
+fn check_object(cx: &mut Cx<'_>, entries: &[Entry], ty: schema::Ty, path: &FieldPath<'_>) {
+    let def = ty.def();
+    for e in entries {
+        match def.field(&e.key) {
+            // Most fields are scalars: checked here, without a call.
+            Some(Shape::Scalar) => {
+                if matches!(e.value.value, Value::Seq(_) | Value::Map(_)) {
+                    let child = FieldPath::Key(path, &e.key);
+                    shape_error(cx, &e.value, &child, crate::msg!("a single value"));
+                }
+            }
+            Some(Shape::Any) => {}
+            Some(shape) => check_fields(cx, &e.value, shape, &FieldPath::Key(path, &e.key)),
+            None => unknown_field(cx, def, e, path),
+        }
+    }
+}
+
+/// [`check_fields`]' type error, out of its loop (rare: the loop keeps its registers).
+#[cold]
+#[inline(never)]
+fn shape_error(cx: &mut Cx<'_>, node: &Node, path: &FieldPath<'_>, want: Msg) {
+    cx.type_error(node, path, want);
+}
+
+/// [`check_fields`]' error for a key `def` does not know, with the known field it may be a
+/// misspelling of.
+#[cold]
+#[inline(never)]
+fn unknown_field(cx: &mut Cx<'_>, def: &schema::TypeDef, e: &Entry, path: &FieldPath<'_>) {
+    let hint = suggest(&e.key, def.fields.iter().map(|(f, _)| *f))
+        .map(|s| crate::msg!(" (did you mean {}?)", format!("{:?}", s)))
+        .unwrap_or_default();
+    let child = FieldPath::Key(path, &e.key).to_string();
+    cx.err(
+        Kind::UnknownField,
+        e.key_pos,
+        crate::msg!("unknown field {}{}", format!("{:?}", child), hint),
+    );
 }
 
 /// The known field closest to a misspelt one: same letters ignoring case, or one or two edits.
@@ -974,15 +1115,24 @@ fn read_meta<'n>(
         "Service" => validation::dns1035_label(name),
         _ => validation::dns1123_subdomain(name),
     };
+    let [generate, labels, annotations, deletion, owners] = fields(
+        m,
+        [
+            "generateName",
+            "labels",
+            "annotations",
+            "deletionTimestamp",
+            "ownerReferences",
+        ],
+    );
     // ValidateObjectMetaAccessor: generateName is validated as a name prefix.
-    let generate = cx.str(m, "generateName", &"metadata");
+    let generate = cx.str_of(generate, "generateName", &"metadata");
     if let Some((g, gpos)) = generate
         && !g.is_empty()
         && let Err(msg) = name_check(kind, &mask_trailing_dash(g))
     {
         cx.invalid(gpos, "metadata.generateName", format_args!("{g:?}"), msg);
     }
-    let name_pos = cx.field(m, "name").map_or(meta_pos, |n| n.pos);
     if id.name.is_empty() {
         match generate.filter(|(g, _)| !g.is_empty()) {
             // The API server generates the name before validating the object.
@@ -1019,6 +1169,7 @@ fn read_meta<'n>(
             ),
         }
     } else if let Err(msg) = name_check(kind, &id.name) {
+        let name_pos = cx.field(m, "name").map_or(meta_pos, |n| n.pos);
         cx.invalid(
             name_pos,
             "metadata.name",
@@ -1037,11 +1188,13 @@ fn read_meta<'n>(
             msg,
         );
     }
-    let labels = cx.labels(m, "labels", &"metadata");
-    let annotations = read_annotations(cx, m);
-    let deleting = cx.str(m, "deletionTimestamp", &"metadata").is_some();
+    let labels = cx.labels_of(labels, "labels", &"metadata");
+    let annotations = read_annotations(cx, annotations);
+    let deleting = cx
+        .str_of(deletion, "deletionTimestamp", &"metadata")
+        .is_some();
     let mut controller = None;
-    for (r, _, p) in cx.objects(m, "ownerReferences", &"metadata") {
+    for (r, _, p) in cx.objects_of(owners, "ownerReferences", &"metadata") {
         let is_controller = cx.bool(r, "controller", &p).is_some_and(|(b, _)| b);
         let k = cx.str(r, "kind", &p).map(|(s, _)| s.to_owned());
         let n = cx.str(r, "name", &p).map(|(s, _)| s.to_owned());
@@ -1062,14 +1215,23 @@ fn read_meta<'n>(
 /// apimachinery `ValidateAnnotations`: every key a qualified name once lowercased
 /// (`metadata.annotations: Invalid value: "key": …`), and keys and values together at most
 /// 256 KiB (`metadata.annotations: Too long: may not be more than 262144 bytes`).
-fn read_annotations<'n>(cx: &mut Cx<'_>, m: &'n [Entry<'n>]) -> Annotations<'n> {
+fn read_annotations<'n>(cx: &mut Cx<'_>, node: Option<&'n Node<'n>>) -> Annotations<'n> {
     let mut out = Annotations::new();
-    let Some((entries, pos)) = cx.map(m, "annotations", &"metadata") else {
+    let Some((entries, pos)) = cx.map_of(node, "annotations", &"metadata") else {
         return out;
     };
     let mut total = 0usize;
     for e in entries {
-        if let Err(msg) = validation::qualified_name(&e.key.to_ascii_lowercase()) {
+        // Lowercased (a copy) only when it has capitals (natively: a speed path).
+        let lower;
+        let key: &str =
+            if cfg!(target_arch = "wasm32") || e.key.bytes().any(|c| c.is_ascii_uppercase()) {
+                lower = e.key.to_ascii_lowercase();
+                &lower
+            } else {
+                &e.key
+            };
+        if let Err(msg) = validation::qualified_name(key) {
             cx.invalid(
                 e.key_pos,
                 "metadata.annotations",
@@ -1327,7 +1489,7 @@ fn read_service(
     let mut ports_seen: BTreeSet<(u16, Protocol)> = BTreeSet::new();
     let mut node_ports_seen: BTreeSet<(u16, Protocol)> = BTreeSet::new();
     let port_items = cx.objects(spec, "ports", &"spec");
-    let multiple = port_items.len() > 1;
+    let multiple = port_items.clone().nth(1).is_some();
     for (m, pos, path) in port_items {
         let name = cx
             .str(m, "name", &path)
@@ -1782,25 +1944,31 @@ fn read_container_ports(
 ) -> Vec<ContainerPort> {
     let mut ports: Vec<ContainerPort> = Vec::new();
     let containers = cx.objects(spec, "containers", prefix);
-    if containers.is_empty() {
+    if containers.clone().next().is_none() {
         cx.required(
             entries_pos(spec).unwrap_or(at),
             &join(prefix, "containers"),
             None,
         );
     }
-    let mut all = containers;
+    let mut sidecars = Vec::new();
     for (c, pos, path) in cx.objects(spec, "initContainers", prefix) {
         if cx
             .str(c, "restartPolicy", &path)
             .is_some_and(|(p, _)| p == "Always")
         {
-            all.push((c, pos, path));
+            sidecars.push((c, pos, path));
         }
     }
-    for (c, _, cpath) in all {
-        let mut container_names: Vec<&str> = Vec::new();
-        for (m, _, path) in cx.objects(c, "ports", &cpath) {
+    for (c, _, cpath) in containers.chain(sidecars) {
+        // The port names of this container so far: those of its ports pushed from `first` on,
+        // and those another container has (warned about and not pushed).
+        let first = ports.len();
+        let mut warned: Vec<&str> = Vec::new();
+        let items = cx.objects(c, "ports", &cpath);
+        #[cfg(not(target_arch = "wasm32"))]
+        ports.reserve(items.clone().count());
+        for (m, _, path) in items {
             let name = cx.str(m, "name", &path);
             let protocol = cx.protocol(m, &path);
             let Some((value, pos)) = cx.int(m, "containerPort", &path) else {
@@ -1815,7 +1983,7 @@ fn read_container_ports(
                         cx.invalid(npos, &join(&path, "name"), format_args!("{n:?}"), msg);
                         continue;
                     }
-                    if container_names.contains(&n) {
+                    if ports[first..].iter().any(|p| p.name == n) || warned.contains(&n) {
                         cx.err(
                             Kind::Invalid,
                             npos,
@@ -1823,8 +1991,8 @@ fn read_container_ports(
                         );
                         continue;
                     }
-                    container_names.push(n);
-                    if ports.iter().any(|p| p.name == n) {
+                    if ports[..first].iter().any(|p| p.name == n) {
+                        warned.push(n);
                         // validateContainerPorts checks one container; across containers the
                         // API server only warns, and FindPort uses the first.
                         cx.warn(
@@ -1848,7 +2016,17 @@ fn read_container_ports(
 }
 
 fn read_dns_label(cx: &mut Cx<'_>, spec: &[Entry], key: &str, prefix: &dyn Path) -> Option<String> {
-    let (s, pos) = cx.str(spec, key, prefix)?;
+    dns_label_of(cx, cx.field(spec, key), key, prefix)
+}
+
+/// [`read_dns_label`] of a node [`fields`] found.
+fn dns_label_of(
+    cx: &mut Cx<'_>,
+    node: Option<&Node>,
+    key: &str,
+    prefix: &dyn Path,
+) -> Option<String> {
+    let (s, pos) = cx.str_of(node, key, prefix)?;
     if let Err(msg) = validation::dns1123_label(s) {
         cx.invalid(pos, &join(prefix, key), format_args!("{s:?}"), msg);
         return None;
@@ -1869,13 +2047,19 @@ fn read_pod(
         return None;
     }
     let ports = read_container_ports(cx, spec, &"spec", obj_pos);
-    let node_name = cx.str(spec, "nodeName", &"spec").map(|(s, _)| s.to_owned());
+    let [node_name, host_network, hostname, subdomain] =
+        fields(spec, ["nodeName", "hostNetwork", "hostname", "subdomain"]);
+    let node_name = cx
+        .str_of(node_name, "nodeName", &"spec")
+        .map(|(s, _)| s.to_owned());
     let host_network = cx
-        .bool(spec, "hostNetwork", &"spec")
+        .bool_of(host_network, "hostNetwork", &"spec")
         .is_some_and(|(b, _)| b);
-    let hostname = read_dns_label(cx, spec, "hostname", &"spec");
-    let subdomain = read_dns_label(cx, spec, "subdomain", &"spec");
-    let phase = match cx.str(status, "phase", &"status") {
+    let hostname = dns_label_of(cx, hostname, "hostname", &"spec");
+    let subdomain = dns_label_of(cx, subdomain, "subdomain", &"spec");
+    let [phase, pod_ips, pod_ip, conditions] =
+        fields(status, ["phase", "podIPs", "podIP", "conditions"]);
+    let phase = match cx.str_of(phase, "phase", &"status") {
         None | Some(("Pending", _)) => PodPhase::Pending,
         Some(("Running", _)) => PodPhase::Running,
         Some(("Succeeded", _)) => PodPhase::Succeeded,
@@ -1891,16 +2075,30 @@ fn read_pod(
             PodPhase::Unknown
         }
     };
+    let pod_ips = cx.objects_of(pod_ips, "podIPs", &"status");
+    #[cfg(not(target_arch = "wasm32"))]
+    let mut ips: Vec<IpAddr> = Vec::with_capacity(pod_ips.clone().count());
+    #[cfg(target_arch = "wasm32")]
     let mut ips: Vec<IpAddr> = Vec::new();
-    for (m, _, path) in cx.objects(status, "podIPs", &"status") {
+    // The text of the first address, which `podIP` repeats.
+    let mut first_text = None;
+    for (m, _, path) in pod_ips {
         if let Some((s, pos)) = cx.str(m, "ip", &path)
             && let Some(ip) = cx.ip(s, pos, Sub(&path, "ip"))
         {
+            if ips.is_empty() {
+                first_text = Some(s);
+            }
             ips.push(ip);
         }
     }
-    if let Some((s, pos)) = cx.str(status, "podIP", &"status")
-        && let Some(ip) = cx.ip(s, pos, "status.podIP")
+    if let Some((s, pos)) = cx.str_of(pod_ip, "podIP", &"status")
+        && let Some(ip) = match first_text {
+            // The same text is the same address (read without a message): not parsed again
+            // (natively: a speed path).
+            Some(first) if first == s && cfg!(not(target_arch = "wasm32")) => ips.first().copied(),
+            _ => cx.ip(s, pos, "status.podIP"),
+        }
     {
         if ips.is_empty() {
             ips.push(ip);
@@ -1914,7 +2112,7 @@ fn read_pod(
         }
     }
     let mut ready = false;
-    for (m, _, path) in cx.objects(status, "conditions", &"status") {
+    for (m, _, path) in cx.objects_of(conditions, "conditions", &"status") {
         let t = cx.str(m, "type", &path).map(|(s, _)| s);
         let s = cx.str(m, "status", &path).map(|(s, _)| s);
         if t == Some("Ready") {
@@ -2667,7 +2865,36 @@ fn entries_pos(m: &[Entry]) -> Option<Pos> {
 #[cfg(test)]
 mod tests {
     use super::super::read;
+    use super::super::schema::TYPES;
     use alloc::string::{String, ToString};
+
+    /// The schema's perfect hash finds a field only where the type has it: every field name of
+    /// every type looked up in every type, and near misses (same length, first and last four
+    /// bytes; one byte changed; a byte more or less).
+    #[test]
+    fn schema_lookup_matches_a_search() {
+        let mut names: alloc::vec::Vec<String> = TYPES
+            .iter()
+            .flat_map(|t| t.fields.iter().map(|(f, _)| f.to_string()))
+            .collect();
+        for (f, _) in TYPES.iter().flat_map(|t| t.fields.iter()) {
+            for i in 0..f.len() {
+                let mut b = f.as_bytes().to_vec();
+                b[i] ^= 0x20;
+                names.extend(String::from_utf8(b).ok());
+            }
+            names.push(alloc::format!("{f}s"));
+            names.push(f[1..].to_string());
+            names.push(f[..f.len() - 1].to_string());
+        }
+        names.extend(["", "a", "ab", "abc"].map(String::from));
+        for t in TYPES {
+            for name in &names {
+                let want = t.fields.iter().find(|(f, _)| f == name).map(|(_, s)| *s);
+                assert_eq!(t.field(name), want, "{}.{name}", t.name);
+            }
+        }
+    }
 
     /// A Service with every port number: the uniqueness checks are sets (this took 16–22 s
     /// with linear scans); a repeated port and a repeated name are still each reported once.

@@ -43,49 +43,49 @@ pub struct TypeDef {
 #[rustfmt::skip]
 pub static TYPES: &[TypeDef] = &[
     // 0
-    TypeDef { name: "CoreV1EndpointPort", seed: 2, slots: &[1, 0, 3, 65535, 65535, 65535, 65535, 2], fields: &[
+    TypeDef { name: "CoreV1EndpointPort", seed: 0, slots: &[65535, 65535, 3, 65535, 1, 65535, 2, 0], fields: &[
         ("appProtocol", Shape::Scalar),
         ("name", Shape::Scalar),
         ("port", Shape::Scalar),
         ("protocol", Shape::Scalar),
     ] },
     // 1
-    TypeDef { name: "CoreV1ResourceClaim", seed: 0, slots: &[65535, 0, 1, 65535], fields: &[
+    TypeDef { name: "CoreV1ResourceClaim", seed: 2, slots: &[0, 65535, 65535, 1], fields: &[
         ("name", Shape::Scalar),
         ("request", Shape::Scalar),
     ] },
     // 2
-    TypeDef { name: "DiscoveryV1EndpointPort", seed: 2, slots: &[1, 0, 3, 65535, 65535, 65535, 65535, 2], fields: &[
+    TypeDef { name: "DiscoveryV1EndpointPort", seed: 0, slots: &[65535, 65535, 3, 65535, 1, 65535, 2, 0], fields: &[
         ("appProtocol", Shape::Scalar),
         ("name", Shape::Scalar),
         ("port", Shape::Scalar),
         ("protocol", Shape::Scalar),
     ] },
     // 3
-    TypeDef { name: "V1AWSElasticBlockStoreVolumeSource", seed: 1, slots: &[3, 65535, 65535, 65535, 65535, 2, 0, 1], fields: &[
+    TypeDef { name: "V1AWSElasticBlockStoreVolumeSource", seed: 7, slots: &[65535, 0, 1, 65535, 3, 65535, 65535, 2], fields: &[
         ("fsType", Shape::Scalar),
         ("partition", Shape::Scalar),
         ("readOnly", Shape::Scalar),
         ("volumeID", Shape::Scalar),
     ] },
     // 4
-    TypeDef { name: "V1Affinity", seed: 1, slots: &[65535, 65535, 65535, 65535, 1, 65535, 0, 2], fields: &[
+    TypeDef { name: "V1Affinity", seed: 0, slots: &[65535, 65535, 2, 65535, 65535, 65535, 1, 0], fields: &[
         ("nodeAffinity", Shape::Object(Ty(95))), // V1NodeAffinity
         ("podAffinity", Shape::Object(Ty(126))), // V1PodAffinity
         ("podAntiAffinity", Shape::Object(Ty(128))), // V1PodAntiAffinity
     ] },
     // 5
-    TypeDef { name: "V1AppArmorProfile", seed: 0, slots: &[65535, 0, 65535, 1], fields: &[
+    TypeDef { name: "V1AppArmorProfile", seed: 0, slots: &[0, 1, 65535, 65535], fields: &[
         ("localhostProfile", Shape::Scalar),
         ("type", Shape::Scalar),
     ] },
     // 6
-    TypeDef { name: "V1AttachedVolume", seed: 0, slots: &[65535, 1, 0, 65535], fields: &[
+    TypeDef { name: "V1AttachedVolume", seed: 0, slots: &[0, 65535, 1, 65535], fields: &[
         ("devicePath", Shape::Scalar),
         ("name", Shape::Scalar),
     ] },
     // 7
-    TypeDef { name: "V1AzureDiskVolumeSource", seed: 1, slots: &[65535, 65535, 4, 65535, 0, 5, 3, 65535, 65535, 2, 65535, 1, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1AzureDiskVolumeSource", seed: 1, slots: &[65535, 65535, 4, 65535, 5, 65535, 65535, 65535, 65535, 65535, 2, 65535, 0, 1, 65535, 3], fields: &[
         ("cachingMode", Shape::Scalar),
         ("diskName", Shape::Scalar),
         ("diskURI", Shape::Scalar),
@@ -94,13 +94,13 @@ pub static TYPES: &[TypeDef] = &[
         ("readOnly", Shape::Scalar),
     ] },
     // 8
-    TypeDef { name: "V1AzureFileVolumeSource", seed: 0, slots: &[65535, 0, 65535, 65535, 1, 2, 65535, 65535], fields: &[
+    TypeDef { name: "V1AzureFileVolumeSource", seed: 0, slots: &[0, 65535, 65535, 65535, 65535, 2, 65535, 1], fields: &[
         ("readOnly", Shape::Scalar),
         ("secretName", Shape::Scalar),
         ("shareName", Shape::Scalar),
     ] },
     // 9
-    TypeDef { name: "V1CSIVolumeSource", seed: 4, slots: &[65535, 65535, 4, 65535, 1, 65535, 0, 65535, 2, 65535, 65535, 65535, 65535, 65535, 65535, 3], fields: &[
+    TypeDef { name: "V1CSIVolumeSource", seed: 0, slots: &[3, 65535, 1, 65535, 0, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 2, 4, 65535, 65535], fields: &[
         ("driver", Shape::Scalar),
         ("fsType", Shape::Scalar),
         ("nodePublishSecretRef", Shape::Object(Ty(89))), // V1LocalObjectReference
@@ -108,12 +108,12 @@ pub static TYPES: &[TypeDef] = &[
         ("volumeAttributes", Shape::MapOfScalar),
     ] },
     // 10
-    TypeDef { name: "V1Capabilities", seed: 1, slots: &[65535, 65535, 1, 0], fields: &[
+    TypeDef { name: "V1Capabilities", seed: 0, slots: &[65535, 0, 65535, 1], fields: &[
         ("add", Shape::ListOfScalar),
         ("drop", Shape::ListOfScalar),
     ] },
     // 11
-    TypeDef { name: "V1CephFSVolumeSource", seed: 8, slots: &[65535, 1, 65535, 65535, 5, 3, 65535, 65535, 65535, 0, 4, 65535, 65535, 65535, 2, 65535], fields: &[
+    TypeDef { name: "V1CephFSVolumeSource", seed: 0, slots: &[2, 65535, 3, 65535, 65535, 5, 65535, 65535, 65535, 65535, 0, 65535, 65535, 4, 1, 65535], fields: &[
         ("monitors", Shape::ListOfScalar),
         ("path", Shape::Scalar),
         ("readOnly", Shape::Scalar),
@@ -122,7 +122,7 @@ pub static TYPES: &[TypeDef] = &[
         ("user", Shape::Scalar),
     ] },
     // 12
-    TypeDef { name: "V1CinderVolumeSource", seed: 1, slots: &[3, 65535, 2, 65535, 65535, 1, 0, 65535], fields: &[
+    TypeDef { name: "V1CinderVolumeSource", seed: 3, slots: &[65535, 65535, 0, 3, 65535, 2, 1, 65535], fields: &[
         ("fsType", Shape::Scalar),
         ("readOnly", Shape::Scalar),
         ("secretRef", Shape::Object(Ty(89))), // V1LocalObjectReference
@@ -133,7 +133,7 @@ pub static TYPES: &[TypeDef] = &[
         ("timeoutSeconds", Shape::Scalar),
     ] },
     // 14
-    TypeDef { name: "V1ClusterTrustBundleProjection", seed: 8, slots: &[65535, 3, 65535, 65535, 5, 2, 65535, 65535, 65535, 65535, 65535, 65535, 1, 4, 0, 65535], fields: &[
+    TypeDef { name: "V1ClusterTrustBundleProjection", seed: 0, slots: &[65535, 65535, 65535, 0, 65535, 5, 65535, 2, 65535, 1, 65535, 4, 65535, 65535, 3, 65535], fields: &[
         ("labelSelector", Shape::Object(Ty(82))), // V1LabelSelector
         ("name", Shape::Scalar),
         ("optional", Shape::Scalar),
@@ -142,7 +142,7 @@ pub static TYPES: &[TypeDef] = &[
         ("user", Shape::Scalar),
     ] },
     // 15
-    TypeDef { name: "V1Condition", seed: 0, slots: &[65535, 65535, 1, 3, 65535, 65535, 65535, 5, 65535, 65535, 0, 4, 65535, 2, 65535, 65535], fields: &[
+    TypeDef { name: "V1Condition", seed: 5, slots: &[65535, 65535, 65535, 3, 1, 65535, 65535, 65535, 65535, 4, 2, 65535, 65535, 0, 65535, 5], fields: &[
         ("lastTransitionTime", Shape::Scalar),
         ("message", Shape::Scalar),
         ("observedGeneration", Shape::Scalar),
@@ -151,18 +151,18 @@ pub static TYPES: &[TypeDef] = &[
         ("type", Shape::Scalar),
     ] },
     // 16
-    TypeDef { name: "V1ConfigMapEnvSource", seed: 2, slots: &[0, 65535, 1, 65535], fields: &[
+    TypeDef { name: "V1ConfigMapEnvSource", seed: 0, slots: &[65535, 1, 0, 65535], fields: &[
         ("name", Shape::Scalar),
         ("optional", Shape::Scalar),
     ] },
     // 17
-    TypeDef { name: "V1ConfigMapKeySelector", seed: 3, slots: &[65535, 65535, 65535, 1, 0, 2, 65535, 65535], fields: &[
+    TypeDef { name: "V1ConfigMapKeySelector", seed: 4, slots: &[65535, 65535, 65535, 1, 2, 0, 65535, 65535], fields: &[
         ("key", Shape::Scalar),
         ("name", Shape::Scalar),
         ("optional", Shape::Scalar),
     ] },
     // 18
-    TypeDef { name: "V1ConfigMapNodeConfigSource", seed: 0, slots: &[65535, 3, 65535, 65535, 65535, 65535, 65535, 4, 65535, 1, 65535, 65535, 0, 65535, 2, 65535], fields: &[
+    TypeDef { name: "V1ConfigMapNodeConfigSource", seed: 0, slots: &[4, 2, 65535, 65535, 65535, 65535, 65535, 65535, 0, 1, 65535, 65535, 3, 65535, 65535, 65535], fields: &[
         ("kubeletConfigKey", Shape::Scalar),
         ("name", Shape::Scalar),
         ("namespace", Shape::Scalar),
@@ -170,13 +170,13 @@ pub static TYPES: &[TypeDef] = &[
         ("uid", Shape::Scalar),
     ] },
     // 19
-    TypeDef { name: "V1ConfigMapProjection", seed: 2, slots: &[1, 65535, 2, 65535, 0, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1ConfigMapProjection", seed: 0, slots: &[65535, 65535, 65535, 2, 1, 0, 65535, 65535], fields: &[
         ("items", Shape::ListOf(Ty(81))), // V1KeyToPath
         ("name", Shape::Scalar),
         ("optional", Shape::Scalar),
     ] },
     // 20
-    TypeDef { name: "V1ConfigMapVolumeSource", seed: 3, slots: &[65535, 0, 65535, 65535, 65535, 65535, 65535, 2, 65535, 1, 65535, 3, 65535, 4, 65535, 65535], fields: &[
+    TypeDef { name: "V1ConfigMapVolumeSource", seed: 0, slots: &[65535, 65535, 1, 65535, 65535, 65535, 65535, 4, 0, 3, 65535, 2, 65535, 65535, 65535, 65535], fields: &[
         ("defaultMode", Shape::Scalar),
         ("defaultUser", Shape::Scalar),
         ("items", Shape::ListOf(Ty(81))), // V1KeyToPath
@@ -184,7 +184,7 @@ pub static TYPES: &[TypeDef] = &[
         ("optional", Shape::Scalar),
     ] },
     // 21
-    TypeDef { name: "V1Container", seed: 82, slots: &[65535, 65535, 18, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 4, 21, 65535, 65535, 65535, 65535, 11, 3, 65535, 0, 2, 65535, 65535, 24, 17, 65535, 22, 14, 65535, 65535, 8, 65535, 9, 6, 65535, 65535, 65535, 65535, 65535, 65535, 7, 65535, 65535, 65535, 65535, 15, 19, 65535, 16, 65535, 65535, 12, 65535, 20, 65535, 65535, 1, 23, 65535, 10, 65535, 13, 5], fields: &[
+    TypeDef { name: "V1Container", seed: 79, slots: &[19, 65535, 65535, 65535, 65535, 65535, 65535, 2, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 13, 6, 65535, 65535, 3, 23, 65535, 65535, 15, 65535, 65535, 65535, 65535, 65535, 21, 65535, 65535, 8, 1, 5, 65535, 65535, 22, 65535, 65535, 10, 65535, 18, 0, 65535, 65535, 11, 65535, 24, 4, 17, 12, 65535, 65535, 65535, 16, 65535, 14, 7, 20, 65535, 9, 65535], fields: &[
         ("args", Shape::ListOfScalar),
         ("command", Shape::ListOfScalar),
         ("env", Shape::ListOf(Ty(57))), // V1EnvVar
@@ -212,18 +212,18 @@ pub static TYPES: &[TypeDef] = &[
         ("workingDir", Shape::Scalar),
     ] },
     // 22
-    TypeDef { name: "V1ContainerExtendedResourceRequest", seed: 0, slots: &[65535, 0, 65535, 65535, 65535, 1, 65535, 2], fields: &[
+    TypeDef { name: "V1ContainerExtendedResourceRequest", seed: 0, slots: &[1, 65535, 65535, 65535, 65535, 2, 0, 65535], fields: &[
         ("containerName", Shape::Scalar),
         ("requestName", Shape::Scalar),
         ("resourceName", Shape::Scalar),
     ] },
     // 23
-    TypeDef { name: "V1ContainerImage", seed: 0, slots: &[65535, 0, 1, 65535], fields: &[
+    TypeDef { name: "V1ContainerImage", seed: 1, slots: &[1, 65535, 0, 65535], fields: &[
         ("names", Shape::ListOfScalar),
         ("sizeBytes", Shape::Scalar),
     ] },
     // 24
-    TypeDef { name: "V1ContainerPort", seed: 1, slots: &[65535, 1, 65535, 65535, 65535, 65535, 65535, 3, 0, 65535, 4, 65535, 65535, 65535, 65535, 2], fields: &[
+    TypeDef { name: "V1ContainerPort", seed: 0, slots: &[65535, 65535, 0, 65535, 65535, 4, 1, 65535, 65535, 3, 65535, 65535, 65535, 65535, 65535, 2], fields: &[
         ("containerPort", Shape::Scalar),
         ("hostIP", Shape::Scalar),
         ("hostPort", Shape::Scalar),
@@ -231,22 +231,22 @@ pub static TYPES: &[TypeDef] = &[
         ("protocol", Shape::Scalar),
     ] },
     // 25
-    TypeDef { name: "V1ContainerResizePolicy", seed: 0, slots: &[1, 65535, 65535, 0], fields: &[
+    TypeDef { name: "V1ContainerResizePolicy", seed: 0, slots: &[65535, 65535, 0, 1], fields: &[
         ("resourceName", Shape::Scalar),
         ("restartPolicy", Shape::Scalar),
     ] },
     // 26
-    TypeDef { name: "V1ContainerRestartRule", seed: 0, slots: &[0, 1, 65535, 65535], fields: &[
+    TypeDef { name: "V1ContainerRestartRule", seed: 1, slots: &[65535, 0, 65535, 1], fields: &[
         ("action", Shape::Scalar),
         ("exitCodes", Shape::Object(Ty(27))), // V1ContainerRestartRuleOnExitCodes
     ] },
     // 27
-    TypeDef { name: "V1ContainerRestartRuleOnExitCodes", seed: 0, slots: &[0, 65535, 65535, 1], fields: &[
+    TypeDef { name: "V1ContainerRestartRuleOnExitCodes", seed: 0, slots: &[1, 0, 65535, 65535], fields: &[
         ("operator", Shape::Scalar),
         ("values", Shape::ListOfScalar),
     ] },
     // 28
-    TypeDef { name: "V1ContainerState", seed: 0, slots: &[1, 65535, 2, 65535, 65535, 65535, 0, 65535], fields: &[
+    TypeDef { name: "V1ContainerState", seed: 0, slots: &[1, 65535, 65535, 65535, 2, 0, 65535, 65535], fields: &[
         ("running", Shape::Object(Ty(29))), // V1ContainerStateRunning
         ("terminated", Shape::Object(Ty(30))), // V1ContainerStateTerminated
         ("waiting", Shape::Object(Ty(31))), // V1ContainerStateWaiting
@@ -256,7 +256,7 @@ pub static TYPES: &[TypeDef] = &[
         ("startedAt", Shape::Scalar),
     ] },
     // 30
-    TypeDef { name: "V1ContainerStateTerminated", seed: 9, slots: &[65535, 4, 2, 6, 65535, 65535, 65535, 1, 0, 65535, 65535, 65535, 65535, 3, 65535, 5], fields: &[
+    TypeDef { name: "V1ContainerStateTerminated", seed: 1, slots: &[5, 65535, 65535, 0, 65535, 4, 3, 1, 65535, 65535, 2, 65535, 65535, 65535, 6, 65535], fields: &[
         ("containerID", Shape::Scalar),
         ("exitCode", Shape::Scalar),
         ("finishedAt", Shape::Scalar),
@@ -266,12 +266,12 @@ pub static TYPES: &[TypeDef] = &[
         ("startedAt", Shape::Scalar),
     ] },
     // 31
-    TypeDef { name: "V1ContainerStateWaiting", seed: 0, slots: &[65535, 65535, 0, 1], fields: &[
+    TypeDef { name: "V1ContainerStateWaiting", seed: 5, slots: &[1, 0, 65535, 65535], fields: &[
         ("message", Shape::Scalar),
         ("reason", Shape::Scalar),
     ] },
     // 32
-    TypeDef { name: "V1ContainerStatus", seed: 26, slots: &[65535, 65535, 7, 10, 65535, 65535, 65535, 4, 12, 9, 65535, 65535, 14, 65535, 65535, 6, 65535, 8, 65535, 11, 65535, 1, 65535, 0, 3, 65535, 2, 65535, 65535, 13, 5, 65535], fields: &[
+    TypeDef { name: "V1ContainerStatus", seed: 113, slots: &[6, 4, 65535, 11, 65535, 10, 8, 5, 65535, 3, 7, 65535, 12, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 0, 9, 65535, 65535, 13, 65535, 14, 1, 65535, 2], fields: &[
         ("allocatedResources", Shape::MapOfScalar),
         ("allocatedResourcesStatus", Shape::ListOf(Ty(160))), // V1ResourceStatus
         ("containerID", Shape::Scalar),
@@ -289,15 +289,15 @@ pub static TYPES: &[TypeDef] = &[
         ("volumeMounts", Shape::ListOf(Ty(199))), // V1VolumeMountStatus
     ] },
     // 33
-    TypeDef { name: "V1ContainerUser", seed: 0, slots: &[65535, 0], fields: &[
+    TypeDef { name: "V1ContainerUser", seed: 0, slots: &[0, 65535], fields: &[
         ("linux", Shape::Object(Ty(86))), // V1LinuxContainerUser
     ] },
     // 34
-    TypeDef { name: "V1DaemonEndpoint", seed: 0, slots: &[65535, 0], fields: &[
+    TypeDef { name: "V1DaemonEndpoint", seed: 0, slots: &[0, 65535], fields: &[
         ("Port", Shape::Scalar),
     ] },
     // 35
-    TypeDef { name: "V1DaemonSet", seed: 0, slots: &[65535, 65535, 2, 1, 0, 65535, 3, 65535, 65535, 65535, 65535, 4, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1DaemonSet", seed: 1, slots: &[65535, 65535, 1, 65535, 65535, 65535, 4, 65535, 65535, 0, 3, 65535, 2, 65535, 65535, 65535], fields: &[
         ("apiVersion", Shape::Scalar),
         ("kind", Shape::Scalar),
         ("metadata", Shape::Object(Ty(115))), // V1ObjectMeta
@@ -305,7 +305,7 @@ pub static TYPES: &[TypeDef] = &[
         ("status", Shape::Object(Ty(38))), // V1DaemonSetStatus
     ] },
     // 36
-    TypeDef { name: "V1DaemonSetCondition", seed: 0, slots: &[65535, 65535, 1, 2, 65535, 65535, 65535, 4, 65535, 65535, 0, 3, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1DaemonSetCondition", seed: 5, slots: &[65535, 65535, 65535, 2, 1, 65535, 65535, 65535, 65535, 3, 65535, 65535, 65535, 0, 65535, 4], fields: &[
         ("lastTransitionTime", Shape::Scalar),
         ("message", Shape::Scalar),
         ("reason", Shape::Scalar),
@@ -313,7 +313,7 @@ pub static TYPES: &[TypeDef] = &[
         ("type", Shape::Scalar),
     ] },
     // 37
-    TypeDef { name: "V1DaemonSetSpec", seed: 1, slots: &[65535, 65535, 65535, 65535, 0, 65535, 65535, 1, 4, 65535, 3, 65535, 65535, 65535, 65535, 2], fields: &[
+    TypeDef { name: "V1DaemonSetSpec", seed: 2, slots: &[65535, 65535, 1, 65535, 2, 65535, 0, 65535, 4, 65535, 3, 65535, 65535, 65535, 65535, 65535], fields: &[
         ("minReadySeconds", Shape::Scalar),
         ("revisionHistoryLimit", Shape::Scalar),
         ("selector", Shape::Object(Ty(82))), // V1LabelSelector
@@ -321,7 +321,7 @@ pub static TYPES: &[TypeDef] = &[
         ("updateStrategy", Shape::Object(Ty(39))), // V1DaemonSetUpdateStrategy
     ] },
     // 38
-    TypeDef { name: "V1DaemonSetStatus", seed: 9, slots: &[65535, 65535, 6, 65535, 65535, 5, 65535, 65535, 7, 4, 65535, 65535, 0, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 9, 65535, 1, 65535, 8, 65535, 65535, 2, 3, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1DaemonSetStatus", seed: 0, slots: &[8, 65535, 65535, 65535, 5, 65535, 65535, 65535, 9, 65535, 65535, 4, 0, 65535, 65535, 65535, 65535, 3, 65535, 7, 65535, 65535, 65535, 65535, 65535, 65535, 6, 65535, 65535, 1, 2, 65535], fields: &[
         ("collisionCount", Shape::Scalar),
         ("conditions", Shape::ListOf(Ty(36))), // V1DaemonSetCondition
         ("currentNumberScheduled", Shape::Scalar),
@@ -334,12 +334,12 @@ pub static TYPES: &[TypeDef] = &[
         ("updatedNumberScheduled", Shape::Scalar),
     ] },
     // 39
-    TypeDef { name: "V1DaemonSetUpdateStrategy", seed: 0, slots: &[65535, 0, 65535, 1], fields: &[
+    TypeDef { name: "V1DaemonSetUpdateStrategy", seed: 4, slots: &[1, 0, 65535, 65535], fields: &[
         ("rollingUpdate", Shape::Object(Ty(161))), // V1RollingUpdateDaemonSet
         ("type", Shape::Scalar),
     ] },
     // 40
-    TypeDef { name: "V1Deployment", seed: 0, slots: &[65535, 65535, 2, 1, 0, 65535, 3, 65535, 65535, 65535, 65535, 4, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1Deployment", seed: 1, slots: &[65535, 65535, 1, 65535, 65535, 65535, 4, 65535, 65535, 0, 3, 65535, 2, 65535, 65535, 65535], fields: &[
         ("apiVersion", Shape::Scalar),
         ("kind", Shape::Scalar),
         ("metadata", Shape::Object(Ty(115))), // V1ObjectMeta
@@ -347,7 +347,7 @@ pub static TYPES: &[TypeDef] = &[
         ("status", Shape::Object(Ty(43))), // V1DeploymentStatus
     ] },
     // 41
-    TypeDef { name: "V1DeploymentCondition", seed: 0, slots: &[65535, 65535, 2, 3, 65535, 65535, 65535, 5, 1, 65535, 0, 4, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1DeploymentCondition", seed: 6, slots: &[3, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 0, 65535, 5, 65535, 4, 1, 2, 65535], fields: &[
         ("lastTransitionTime", Shape::Scalar),
         ("lastUpdateTime", Shape::Scalar),
         ("message", Shape::Scalar),
@@ -356,7 +356,7 @@ pub static TYPES: &[TypeDef] = &[
         ("type", Shape::Scalar),
     ] },
     // 42
-    TypeDef { name: "V1DeploymentSpec", seed: 10, slots: &[65535, 6, 0, 1, 65535, 65535, 5, 2, 65535, 4, 65535, 3, 65535, 65535, 7, 65535], fields: &[
+    TypeDef { name: "V1DeploymentSpec", seed: 16, slots: &[65535, 1, 65535, 4, 0, 65535, 5, 2, 3, 65535, 65535, 7, 6, 65535, 65535, 65535], fields: &[
         ("minReadySeconds", Shape::Scalar),
         ("paused", Shape::Scalar),
         ("progressDeadlineSeconds", Shape::Scalar),
@@ -367,7 +367,7 @@ pub static TYPES: &[TypeDef] = &[
         ("template", Shape::Object(Ty(144))), // V1PodTemplateSpec
     ] },
     // 43
-    TypeDef { name: "V1DeploymentStatus", seed: 0, slots: &[2, 65535, 6, 65535, 65535, 0, 65535, 65535, 65535, 65535, 7, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 4, 65535, 1, 65535, 5, 65535, 65535, 65535, 65535, 3, 65535, 8], fields: &[
+    TypeDef { name: "V1DeploymentStatus", seed: 0, slots: &[3, 65535, 5, 65535, 8, 7, 65535, 65535, 0, 65535, 65535, 65535, 1, 65535, 65535, 65535, 65535, 65535, 6, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 2, 65535, 4], fields: &[
         ("availableReplicas", Shape::Scalar),
         ("collisionCount", Shape::Scalar),
         ("conditions", Shape::ListOf(Ty(41))), // V1DeploymentCondition
@@ -379,7 +379,7 @@ pub static TYPES: &[TypeDef] = &[
         ("updatedReplicas", Shape::Scalar),
     ] },
     // 44
-    TypeDef { name: "V1DeploymentStrategy", seed: 0, slots: &[65535, 0, 65535, 1], fields: &[
+    TypeDef { name: "V1DeploymentStrategy", seed: 4, slots: &[1, 0, 65535, 65535], fields: &[
         ("rollingUpdate", Shape::Object(Ty(162))), // V1RollingUpdateDeployment
         ("type", Shape::Scalar),
     ] },
@@ -388,7 +388,7 @@ pub static TYPES: &[TypeDef] = &[
         ("items", Shape::ListOf(Ty(46))), // V1DownwardAPIVolumeFile
     ] },
     // 46
-    TypeDef { name: "V1DownwardAPIVolumeFile", seed: 0, slots: &[65535, 0, 3, 65535, 65535, 65535, 65535, 2, 4, 65535, 65535, 65535, 65535, 65535, 1, 65535], fields: &[
+    TypeDef { name: "V1DownwardAPIVolumeFile", seed: 4, slots: &[65535, 1, 3, 4, 65535, 65535, 0, 65535, 65535, 65535, 65535, 65535, 2, 65535, 65535, 65535], fields: &[
         ("fieldRef", Shape::Object(Ty(114))), // V1ObjectFieldSelector
         ("mode", Shape::Scalar),
         ("path", Shape::Scalar),
@@ -396,19 +396,19 @@ pub static TYPES: &[TypeDef] = &[
         ("user", Shape::Scalar),
     ] },
     // 47
-    TypeDef { name: "V1DownwardAPIVolumeSource", seed: 0, slots: &[65535, 2, 65535, 0, 65535, 65535, 65535, 1], fields: &[
+    TypeDef { name: "V1DownwardAPIVolumeSource", seed: 0, slots: &[65535, 1, 65535, 65535, 0, 2, 65535, 65535], fields: &[
         ("defaultMode", Shape::Scalar),
         ("defaultUser", Shape::Scalar),
         ("items", Shape::ListOf(Ty(46))), // V1DownwardAPIVolumeFile
     ] },
     // 48
-    TypeDef { name: "V1EmptyDirVolumeSource", seed: 1, slots: &[65535, 65535, 65535, 0, 1, 65535, 2, 65535], fields: &[
+    TypeDef { name: "V1EmptyDirVolumeSource", seed: 0, slots: &[2, 65535, 65535, 65535, 0, 65535, 65535, 1], fields: &[
         ("medium", Shape::Scalar),
         ("mode", Shape::Scalar),
         ("sizeLimit", Shape::Scalar),
     ] },
     // 49
-    TypeDef { name: "V1Endpoint", seed: 1, slots: &[65535, 6, 65535, 65535, 2, 0, 65535, 65535, 65535, 3, 65535, 1, 5, 4, 7, 65535], fields: &[
+    TypeDef { name: "V1Endpoint", seed: 4, slots: &[1, 7, 65535, 4, 3, 65535, 6, 2, 65535, 65535, 65535, 0, 65535, 65535, 5, 65535], fields: &[
         ("addresses", Shape::ListOfScalar),
         ("conditions", Shape::Object(Ty(51))), // V1EndpointConditions
         ("deprecatedTopology", Shape::MapOfScalar),
@@ -419,25 +419,25 @@ pub static TYPES: &[TypeDef] = &[
         ("zone", Shape::Scalar),
     ] },
     // 50
-    TypeDef { name: "V1EndpointAddress", seed: 1, slots: &[65535, 3, 1, 65535, 2, 0, 65535, 65535], fields: &[
+    TypeDef { name: "V1EndpointAddress", seed: 0, slots: &[2, 65535, 0, 1, 3, 65535, 65535, 65535], fields: &[
         ("hostname", Shape::Scalar),
         ("ip", Shape::Scalar),
         ("nodeName", Shape::Scalar),
         ("targetRef", Shape::Object(Ty(116))), // V1ObjectReference
     ] },
     // 51
-    TypeDef { name: "V1EndpointConditions", seed: 1, slots: &[65535, 65535, 65535, 2, 0, 65535, 65535, 1], fields: &[
+    TypeDef { name: "V1EndpointConditions", seed: 0, slots: &[1, 65535, 65535, 2, 65535, 65535, 0, 65535], fields: &[
         ("ready", Shape::Scalar),
         ("serving", Shape::Scalar),
         ("terminating", Shape::Scalar),
     ] },
     // 52
-    TypeDef { name: "V1EndpointHints", seed: 1, slots: &[65535, 65535, 1, 0], fields: &[
+    TypeDef { name: "V1EndpointHints", seed: 2, slots: &[1, 65535, 65535, 0], fields: &[
         ("forNodes", Shape::ListOf(Ty(67))), // V1ForNode
         ("forZones", Shape::ListOf(Ty(68))), // V1ForZone
     ] },
     // 53
-    TypeDef { name: "V1EndpointSlice", seed: 0, slots: &[65535, 65535, 4, 3, 1, 65535, 65535, 65535, 65535, 5, 65535, 65535, 65535, 65535, 2, 0], fields: &[
+    TypeDef { name: "V1EndpointSlice", seed: 2, slots: &[5, 2, 65535, 1, 65535, 65535, 4, 65535, 65535, 65535, 65535, 65535, 65535, 3, 65535, 0], fields: &[
         ("addressType", Shape::Scalar),
         ("apiVersion", Shape::Scalar),
         ("endpoints", Shape::ListOf(Ty(49))), // V1Endpoint
@@ -446,32 +446,32 @@ pub static TYPES: &[TypeDef] = &[
         ("ports", Shape::ListOf(Ty(2))), // DiscoveryV1EndpointPort
     ] },
     // 54
-    TypeDef { name: "V1EndpointSubset", seed: 0, slots: &[1, 2, 65535, 0, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1EndpointSubset", seed: 2, slots: &[2, 65535, 1, 0, 65535, 65535, 65535, 65535], fields: &[
         ("addresses", Shape::ListOf(Ty(50))), // V1EndpointAddress
         ("notReadyAddresses", Shape::ListOf(Ty(50))), // V1EndpointAddress
         ("ports", Shape::ListOf(Ty(0))), // CoreV1EndpointPort
     ] },
     // 55
-    TypeDef { name: "V1Endpoints", seed: 0, slots: &[65535, 65535, 2, 1, 0, 3, 65535, 65535], fields: &[
+    TypeDef { name: "V1Endpoints", seed: 0, slots: &[65535, 3, 65535, 1, 65535, 65535, 0, 2], fields: &[
         ("apiVersion", Shape::Scalar),
         ("kind", Shape::Scalar),
         ("metadata", Shape::Object(Ty(115))), // V1ObjectMeta
         ("subsets", Shape::ListOf(Ty(54))), // V1EndpointSubset
     ] },
     // 56
-    TypeDef { name: "V1EnvFromSource", seed: 0, slots: &[2, 0, 65535, 65535, 65535, 65535, 1, 65535], fields: &[
+    TypeDef { name: "V1EnvFromSource", seed: 0, slots: &[65535, 65535, 1, 65535, 0, 65535, 2, 65535], fields: &[
         ("configMapRef", Shape::Object(Ty(16))), // V1ConfigMapEnvSource
         ("prefix", Shape::Scalar),
         ("secretRef", Shape::Object(Ty(167))), // V1SecretEnvSource
     ] },
     // 57
-    TypeDef { name: "V1EnvVar", seed: 0, slots: &[65535, 0, 65535, 2, 65535, 65535, 1, 65535], fields: &[
+    TypeDef { name: "V1EnvVar", seed: 0, slots: &[65535, 2, 65535, 65535, 0, 65535, 1, 65535], fields: &[
         ("name", Shape::Scalar),
         ("value", Shape::Scalar),
         ("valueFrom", Shape::Object(Ty(58))), // V1EnvVarSource
     ] },
     // 58
-    TypeDef { name: "V1EnvVarSource", seed: 1, slots: &[65535, 65535, 65535, 65535, 65535, 1, 65535, 0, 3, 65535, 65535, 4, 65535, 65535, 2, 65535], fields: &[
+    TypeDef { name: "V1EnvVarSource", seed: 0, slots: &[65535, 65535, 65535, 65535, 3, 65535, 65535, 65535, 1, 65535, 2, 65535, 65535, 0, 4, 65535], fields: &[
         ("configMapKeyRef", Shape::Object(Ty(17))), // V1ConfigMapKeySelector
         ("fieldRef", Shape::Object(Ty(114))), // V1ObjectFieldSelector
         ("fileKeyRef", Shape::Object(Ty(64))), // V1FileKeySelector
@@ -479,7 +479,7 @@ pub static TYPES: &[TypeDef] = &[
         ("secretKeyRef", Shape::Object(Ty(168))), // V1SecretKeySelector
     ] },
     // 59
-    TypeDef { name: "V1EphemeralContainer", seed: 82, slots: &[65535, 65535, 18, 65535, 19, 65535, 65535, 65535, 65535, 65535, 65535, 4, 22, 65535, 65535, 65535, 65535, 11, 3, 65535, 0, 2, 65535, 65535, 25, 17, 65535, 23, 14, 65535, 65535, 8, 65535, 9, 6, 65535, 65535, 65535, 65535, 65535, 65535, 7, 65535, 65535, 65535, 65535, 15, 20, 65535, 16, 65535, 65535, 12, 65535, 21, 65535, 65535, 1, 24, 65535, 10, 65535, 13, 5], fields: &[
+    TypeDef { name: "V1EphemeralContainer", seed: 79, slots: &[20, 65535, 65535, 65535, 19, 65535, 65535, 2, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 13, 6, 65535, 65535, 3, 24, 65535, 65535, 15, 65535, 65535, 65535, 65535, 65535, 22, 65535, 65535, 8, 1, 5, 65535, 65535, 23, 65535, 65535, 10, 65535, 18, 0, 65535, 65535, 11, 65535, 25, 4, 17, 12, 65535, 65535, 65535, 16, 65535, 14, 7, 21, 65535, 9, 65535], fields: &[
         ("args", Shape::ListOfScalar),
         ("command", Shape::ListOfScalar),
         ("env", Shape::ListOf(Ty(57))), // V1EnvVar
@@ -508,11 +508,11 @@ pub static TYPES: &[TypeDef] = &[
         ("workingDir", Shape::Scalar),
     ] },
     // 60
-    TypeDef { name: "V1EphemeralVolumeSource", seed: 0, slots: &[0, 65535], fields: &[
+    TypeDef { name: "V1EphemeralVolumeSource", seed: 0, slots: &[65535, 0], fields: &[
         ("volumeClaimTemplate", Shape::Object(Ty(122))), // V1PersistentVolumeClaimTemplate
     ] },
     // 61
-    TypeDef { name: "V1EvictionResponder", seed: 0, slots: &[1, 0, 65535, 65535], fields: &[
+    TypeDef { name: "V1EvictionResponder", seed: 0, slots: &[65535, 65535, 0, 1], fields: &[
         ("name", Shape::Scalar),
         ("priority", Shape::Scalar),
     ] },
@@ -521,7 +521,7 @@ pub static TYPES: &[TypeDef] = &[
         ("command", Shape::ListOfScalar),
     ] },
     // 63
-    TypeDef { name: "V1FCVolumeSource", seed: 4, slots: &[65535, 65535, 65535, 65535, 0, 65535, 4, 65535, 65535, 3, 65535, 65535, 65535, 1, 65535, 2], fields: &[
+    TypeDef { name: "V1FCVolumeSource", seed: 4, slots: &[0, 65535, 2, 65535, 1, 65535, 65535, 3, 65535, 65535, 65535, 65535, 65535, 4, 65535, 65535], fields: &[
         ("fsType", Shape::Scalar),
         ("lun", Shape::Scalar),
         ("readOnly", Shape::Scalar),
@@ -529,14 +529,14 @@ pub static TYPES: &[TypeDef] = &[
         ("wwids", Shape::ListOfScalar),
     ] },
     // 64
-    TypeDef { name: "V1FileKeySelector", seed: 1, slots: &[65535, 3, 2, 0, 65535, 65535, 65535, 1], fields: &[
+    TypeDef { name: "V1FileKeySelector", seed: 3, slots: &[2, 3, 1, 65535, 65535, 65535, 0, 65535], fields: &[
         ("key", Shape::Scalar),
         ("optional", Shape::Scalar),
         ("path", Shape::Scalar),
         ("volumeName", Shape::Scalar),
     ] },
     // 65
-    TypeDef { name: "V1FlexVolumeSource", seed: 4, slots: &[65535, 65535, 65535, 2, 1, 65535, 0, 65535, 65535, 65535, 65535, 65535, 65535, 4, 65535, 3], fields: &[
+    TypeDef { name: "V1FlexVolumeSource", seed: 5, slots: &[65535, 65535, 65535, 2, 65535, 65535, 3, 65535, 65535, 0, 65535, 65535, 1, 65535, 65535, 4], fields: &[
         ("driver", Shape::Scalar),
         ("fsType", Shape::Scalar),
         ("options", Shape::MapOfScalar),
@@ -544,7 +544,7 @@ pub static TYPES: &[TypeDef] = &[
         ("secretRef", Shape::Object(Ty(89))), // V1LocalObjectReference
     ] },
     // 66
-    TypeDef { name: "V1FlockerVolumeSource", seed: 0, slots: &[65535, 65535, 0, 1], fields: &[
+    TypeDef { name: "V1FlockerVolumeSource", seed: 0, slots: &[65535, 65535, 1, 0], fields: &[
         ("datasetName", Shape::Scalar),
         ("datasetUUID", Shape::Scalar),
     ] },
@@ -557,32 +557,32 @@ pub static TYPES: &[TypeDef] = &[
         ("name", Shape::Scalar),
     ] },
     // 69
-    TypeDef { name: "V1GCEPersistentDiskVolumeSource", seed: 2, slots: &[65535, 3, 0, 65535, 1, 2, 65535, 65535], fields: &[
+    TypeDef { name: "V1GCEPersistentDiskVolumeSource", seed: 30, slots: &[65535, 1, 0, 3, 2, 65535, 65535, 65535], fields: &[
         ("fsType", Shape::Scalar),
         ("partition", Shape::Scalar),
         ("pdName", Shape::Scalar),
         ("readOnly", Shape::Scalar),
     ] },
     // 70
-    TypeDef { name: "V1GRPCAction", seed: 0, slots: &[65535, 65535, 65535, 65535, 1, 65535, 0, 2], fields: &[
+    TypeDef { name: "V1GRPCAction", seed: 0, slots: &[65535, 65535, 2, 65535, 65535, 65535, 1, 0], fields: &[
         ("mode", Shape::Scalar),
         ("port", Shape::Scalar),
         ("service", Shape::Scalar),
     ] },
     // 71
-    TypeDef { name: "V1GitRepoVolumeSource", seed: 0, slots: &[65535, 0, 65535, 65535, 65535, 65535, 2, 1], fields: &[
+    TypeDef { name: "V1GitRepoVolumeSource", seed: 0, slots: &[0, 2, 1, 65535, 65535, 65535, 65535, 65535], fields: &[
         ("directory", Shape::Scalar),
         ("repository", Shape::Scalar),
         ("revision", Shape::Scalar),
     ] },
     // 72
-    TypeDef { name: "V1GlusterfsVolumeSource", seed: 0, slots: &[65535, 2, 65535, 65535, 65535, 65535, 0, 1], fields: &[
+    TypeDef { name: "V1GlusterfsVolumeSource", seed: 0, slots: &[2, 65535, 65535, 65535, 0, 65535, 65535, 1], fields: &[
         ("endpoints", Shape::Scalar),
         ("path", Shape::Scalar),
         ("readOnly", Shape::Scalar),
     ] },
     // 73
-    TypeDef { name: "V1HTTPGetAction", seed: 0, slots: &[65535, 65535, 65535, 65535, 3, 1, 65535, 2, 4, 65535, 65535, 65535, 65535, 5, 0, 65535], fields: &[
+    TypeDef { name: "V1HTTPGetAction", seed: 5, slots: &[65535, 65535, 65535, 65535, 65535, 65535, 65535, 5, 2, 65535, 3, 0, 65535, 1, 65535, 4], fields: &[
         ("host", Shape::Scalar),
         ("httpHeaders", Shape::ListOf(Ty(74))), // V1HTTPHeader
         ("path", Shape::Scalar),
@@ -591,12 +591,12 @@ pub static TYPES: &[TypeDef] = &[
         ("scheme", Shape::Scalar),
     ] },
     // 74
-    TypeDef { name: "V1HTTPHeader", seed: 0, slots: &[65535, 0, 1, 65535], fields: &[
+    TypeDef { name: "V1HTTPHeader", seed: 0, slots: &[65535, 65535, 0, 1], fields: &[
         ("name", Shape::Scalar),
         ("value", Shape::Scalar),
     ] },
     // 75
-    TypeDef { name: "V1HostAlias", seed: 1, slots: &[65535, 0, 1, 65535], fields: &[
+    TypeDef { name: "V1HostAlias", seed: 0, slots: &[65535, 1, 0, 65535], fields: &[
         ("hostnames", Shape::ListOfScalar),
         ("ip", Shape::Scalar),
     ] },
@@ -605,12 +605,12 @@ pub static TYPES: &[TypeDef] = &[
         ("ip", Shape::Scalar),
     ] },
     // 77
-    TypeDef { name: "V1HostPathVolumeSource", seed: 1, slots: &[1, 65535, 0, 65535], fields: &[
+    TypeDef { name: "V1HostPathVolumeSource", seed: 0, slots: &[65535, 1, 65535, 0], fields: &[
         ("path", Shape::Scalar),
         ("type", Shape::Scalar),
     ] },
     // 78
-    TypeDef { name: "V1ISCSIVolumeSource", seed: 2, slots: &[65535, 65535, 2, 0, 65535, 65535, 3, 10, 65535, 8, 5, 65535, 65535, 65535, 65535, 9, 65535, 65535, 6, 4, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 1, 65535, 7, 65535], fields: &[
+    TypeDef { name: "V1ISCSIVolumeSource", seed: 0, slots: &[65535, 8, 3, 0, 2, 6, 65535, 4, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 7, 1, 65535, 5, 65535, 65535, 65535, 65535, 65535, 65535, 9, 65535, 65535, 65535, 10], fields: &[
         ("chapAuthDiscovery", Shape::Scalar),
         ("chapAuthSession", Shape::Scalar),
         ("fsType", Shape::Scalar),
@@ -624,60 +624,60 @@ pub static TYPES: &[TypeDef] = &[
         ("targetPortal", Shape::Scalar),
     ] },
     // 79
-    TypeDef { name: "V1ImageVolumeSource", seed: 0, slots: &[65535, 1, 65535, 0], fields: &[
+    TypeDef { name: "V1ImageVolumeSource", seed: 0, slots: &[65535, 0, 1, 65535], fields: &[
         ("pullPolicy", Shape::Scalar),
         ("reference", Shape::Scalar),
     ] },
     // 80
-    TypeDef { name: "V1ImageVolumeStatus", seed: 0, slots: &[65535, 0], fields: &[
+    TypeDef { name: "V1ImageVolumeStatus", seed: 0, slots: &[0, 65535], fields: &[
         ("imageRef", Shape::Scalar),
     ] },
     // 81
-    TypeDef { name: "V1KeyToPath", seed: 0, slots: &[3, 65535, 65535, 65535, 65535, 0, 1, 2], fields: &[
+    TypeDef { name: "V1KeyToPath", seed: 2, slots: &[0, 65535, 2, 1, 65535, 65535, 65535, 3], fields: &[
         ("key", Shape::Scalar),
         ("mode", Shape::Scalar),
         ("path", Shape::Scalar),
         ("user", Shape::Scalar),
     ] },
     // 82
-    TypeDef { name: "V1LabelSelector", seed: 0, slots: &[1, 65535, 65535, 0], fields: &[
+    TypeDef { name: "V1LabelSelector", seed: 2, slots: &[65535, 65535, 1, 0], fields: &[
         ("matchExpressions", Shape::ListOf(Ty(83))), // V1LabelSelectorRequirement
         ("matchLabels", Shape::MapOfScalar),
     ] },
     // 83
-    TypeDef { name: "V1LabelSelectorRequirement", seed: 0, slots: &[65535, 65535, 65535, 65535, 1, 0, 65535, 2], fields: &[
+    TypeDef { name: "V1LabelSelectorRequirement", seed: 0, slots: &[2, 65535, 65535, 1, 0, 65535, 65535, 65535], fields: &[
         ("key", Shape::Scalar),
         ("operator", Shape::Scalar),
         ("values", Shape::ListOfScalar),
     ] },
     // 84
-    TypeDef { name: "V1Lifecycle", seed: 0, slots: &[65535, 65535, 65535, 1, 65535, 2, 0, 65535], fields: &[
+    TypeDef { name: "V1Lifecycle", seed: 1, slots: &[65535, 65535, 65535, 65535, 0, 2, 1, 65535], fields: &[
         ("postStart", Shape::Object(Ty(85))), // V1LifecycleHandler
         ("preStop", Shape::Object(Ty(85))), // V1LifecycleHandler
         ("stopSignal", Shape::Scalar),
     ] },
     // 85
-    TypeDef { name: "V1LifecycleHandler", seed: 1, slots: &[2, 1, 65535, 3, 0, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1LifecycleHandler", seed: 2, slots: &[65535, 2, 0, 1, 65535, 65535, 65535, 3], fields: &[
         ("exec", Shape::Object(Ty(62))), // V1ExecAction
         ("httpGet", Shape::Object(Ty(73))), // V1HTTPGetAction
         ("sleep", Shape::Object(Ty(178))), // V1SleepAction
         ("tcpSocket", Shape::Object(Ty(188))), // V1TCPSocketAction
     ] },
     // 86
-    TypeDef { name: "V1LinuxContainerUser", seed: 0, slots: &[65535, 65535, 0, 65535, 65535, 65535, 1, 2], fields: &[
+    TypeDef { name: "V1LinuxContainerUser", seed: 0, slots: &[2, 65535, 65535, 65535, 0, 65535, 65535, 1], fields: &[
         ("gid", Shape::Scalar),
         ("supplementalGroups", Shape::ListOfScalar),
         ("uid", Shape::Scalar),
     ] },
     // 87
-    TypeDef { name: "V1LoadBalancerIngress", seed: 2, slots: &[0, 65535, 2, 65535, 65535, 1, 3, 65535], fields: &[
+    TypeDef { name: "V1LoadBalancerIngress", seed: 5, slots: &[1, 65535, 2, 65535, 3, 65535, 65535, 0], fields: &[
         ("hostname", Shape::Scalar),
         ("ip", Shape::Scalar),
         ("ipMode", Shape::Scalar),
         ("ports", Shape::ListOf(Ty(146))), // V1PortStatus
     ] },
     // 88
-    TypeDef { name: "V1LoadBalancerStatus", seed: 0, slots: &[0, 65535], fields: &[
+    TypeDef { name: "V1LoadBalancerStatus", seed: 0, slots: &[65535, 0], fields: &[
         ("ingress", Shape::ListOf(Ty(87))), // V1LoadBalancerIngress
     ] },
     // 89
@@ -685,7 +685,7 @@ pub static TYPES: &[TypeDef] = &[
         ("name", Shape::Scalar),
     ] },
     // 90
-    TypeDef { name: "V1ManagedFieldsEntry", seed: 1, slots: &[1, 65535, 65535, 4, 5, 65535, 65535, 65535, 0, 65535, 6, 65535, 65535, 3, 65535, 2], fields: &[
+    TypeDef { name: "V1ManagedFieldsEntry", seed: 0, slots: &[65535, 65535, 2, 65535, 65535, 6, 65535, 65535, 65535, 4, 3, 65535, 0, 1, 5, 65535], fields: &[
         ("apiVersion", Shape::Scalar),
         ("fieldsType", Shape::Scalar),
         ("fieldsV1", Shape::Any),
@@ -695,18 +695,18 @@ pub static TYPES: &[TypeDef] = &[
         ("time", Shape::Scalar),
     ] },
     // 91
-    TypeDef { name: "V1ModifyVolumeStatus", seed: 1, slots: &[65535, 1, 0, 65535], fields: &[
+    TypeDef { name: "V1ModifyVolumeStatus", seed: 0, slots: &[0, 65535, 1, 65535], fields: &[
         ("status", Shape::Scalar),
         ("targetVolumeAttributesClassName", Shape::Scalar),
     ] },
     // 92
-    TypeDef { name: "V1NFSVolumeSource", seed: 0, slots: &[65535, 1, 65535, 65535, 2, 65535, 65535, 0], fields: &[
+    TypeDef { name: "V1NFSVolumeSource", seed: 0, slots: &[1, 65535, 65535, 2, 65535, 65535, 65535, 0], fields: &[
         ("path", Shape::Scalar),
         ("readOnly", Shape::Scalar),
         ("server", Shape::Scalar),
     ] },
     // 93
-    TypeDef { name: "V1Node", seed: 0, slots: &[65535, 65535, 2, 1, 0, 65535, 3, 65535, 65535, 65535, 65535, 4, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1Node", seed: 1, slots: &[65535, 65535, 1, 65535, 65535, 65535, 4, 65535, 65535, 0, 3, 65535, 2, 65535, 65535, 65535], fields: &[
         ("apiVersion", Shape::Scalar),
         ("kind", Shape::Scalar),
         ("metadata", Shape::Object(Ty(115))), // V1ObjectMeta
@@ -714,35 +714,35 @@ pub static TYPES: &[TypeDef] = &[
         ("status", Shape::Object(Ty(111))), // V1NodeStatus
     ] },
     // 94
-    TypeDef { name: "V1NodeAddress", seed: 0, slots: &[65535, 65535, 0, 1], fields: &[
+    TypeDef { name: "V1NodeAddress", seed: 4, slots: &[1, 0, 65535, 65535], fields: &[
         ("address", Shape::Scalar),
         ("type", Shape::Scalar),
     ] },
     // 95
-    TypeDef { name: "V1NodeAffinity", seed: 1, slots: &[65535, 0, 65535, 1], fields: &[
+    TypeDef { name: "V1NodeAffinity", seed: 0, slots: &[65535, 1, 0, 65535], fields: &[
         ("preferredDuringSchedulingIgnoredDuringExecution", Shape::ListOf(Ty(148))), // V1PreferredSchedulingTerm
         ("requiredDuringSchedulingIgnoredDuringExecution", Shape::Object(Ty(107))), // V1NodeSelector
     ] },
     // 96
-    TypeDef { name: "V1NodeAllocatableMappedResources", seed: 0, slots: &[65535, 0, 1, 65535], fields: &[
+    TypeDef { name: "V1NodeAllocatableMappedResources", seed: 0, slots: &[65535, 1, 0, 65535], fields: &[
         ("name", Shape::Scalar),
         ("quantity", Shape::Scalar),
     ] },
     // 97
-    TypeDef { name: "V1NodeAllocatableOverheadResources", seed: 0, slots: &[65535, 0, 65535, 1, 2, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1NodeAllocatableOverheadResources", seed: 0, slots: &[65535, 2, 65535, 65535, 0, 1, 65535, 65535], fields: &[
         ("name", Shape::Scalar),
         ("perContainer", Shape::Scalar),
         ("perPod", Shape::Scalar),
     ] },
     // 98
-    TypeDef { name: "V1NodeAllocatableResourceClaimStatus", seed: 0, slots: &[0, 65535, 65535, 3, 1, 65535, 2, 65535], fields: &[
+    TypeDef { name: "V1NodeAllocatableResourceClaimStatus", seed: 4, slots: &[65535, 65535, 65535, 65535, 3, 0, 2, 1], fields: &[
         ("containers", Shape::ListOfScalar),
         ("mapping", Shape::ListOf(Ty(96))), // V1NodeAllocatableMappedResources
         ("overhead", Shape::ListOf(Ty(97))), // V1NodeAllocatableOverheadResources
         ("resourceClaimName", Shape::Scalar),
     ] },
     // 99
-    TypeDef { name: "V1NodeCondition", seed: 0, slots: &[65535, 65535, 2, 3, 65535, 65535, 65535, 5, 65535, 0, 1, 4, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1NodeCondition", seed: 7, slots: &[4, 65535, 65535, 65535, 1, 65535, 5, 65535, 65535, 65535, 0, 2, 3, 65535, 65535, 65535], fields: &[
         ("lastHeartbeatTime", Shape::Scalar),
         ("lastTransitionTime", Shape::Scalar),
         ("message", Shape::Scalar),
@@ -755,18 +755,18 @@ pub static TYPES: &[TypeDef] = &[
         ("configMap", Shape::Object(Ty(18))), // V1ConfigMapNodeConfigSource
     ] },
     // 101
-    TypeDef { name: "V1NodeConfigStatus", seed: 0, slots: &[1, 2, 65535, 3, 65535, 0, 65535, 65535], fields: &[
+    TypeDef { name: "V1NodeConfigStatus", seed: 7, slots: &[2, 65535, 65535, 0, 65535, 3, 65535, 1], fields: &[
         ("active", Shape::Object(Ty(100))), // V1NodeConfigSource
         ("assigned", Shape::Object(Ty(100))), // V1NodeConfigSource
         ("error", Shape::Scalar),
         ("lastKnownGood", Shape::Object(Ty(100))), // V1NodeConfigSource
     ] },
     // 102
-    TypeDef { name: "V1NodeDaemonEndpoints", seed: 0, slots: &[65535, 0], fields: &[
+    TypeDef { name: "V1NodeDaemonEndpoints", seed: 0, slots: &[0, 65535], fields: &[
         ("kubeletEndpoint", Shape::Object(Ty(34))), // V1DaemonEndpoint
     ] },
     // 103
-    TypeDef { name: "V1NodeFeatures", seed: 0, slots: &[0, 65535], fields: &[
+    TypeDef { name: "V1NodeFeatures", seed: 0, slots: &[65535, 0], fields: &[
         ("supplementalGroupsPolicy", Shape::Scalar),
     ] },
     // 104
@@ -774,32 +774,32 @@ pub static TYPES: &[TypeDef] = &[
         ("disableResizePreemption", Shape::ListOfScalar),
     ] },
     // 105
-    TypeDef { name: "V1NodeRuntimeHandler", seed: 0, slots: &[65535, 1, 65535, 0], fields: &[
+    TypeDef { name: "V1NodeRuntimeHandler", seed: 0, slots: &[65535, 65535, 1, 0], fields: &[
         ("features", Shape::Object(Ty(106))), // V1NodeRuntimeHandlerFeatures
         ("name", Shape::Scalar),
     ] },
     // 106
-    TypeDef { name: "V1NodeRuntimeHandlerFeatures", seed: 0, slots: &[65535, 65535, 0, 1], fields: &[
+    TypeDef { name: "V1NodeRuntimeHandlerFeatures", seed: 0, slots: &[65535, 1, 0, 65535], fields: &[
         ("recursiveReadOnlyMounts", Shape::Scalar),
         ("userNamespaces", Shape::Scalar),
     ] },
     // 107
-    TypeDef { name: "V1NodeSelector", seed: 0, slots: &[65535, 0], fields: &[
+    TypeDef { name: "V1NodeSelector", seed: 0, slots: &[0, 65535], fields: &[
         ("nodeSelectorTerms", Shape::ListOf(Ty(109))), // V1NodeSelectorTerm
     ] },
     // 108
-    TypeDef { name: "V1NodeSelectorRequirement", seed: 0, slots: &[65535, 65535, 65535, 65535, 1, 0, 65535, 2], fields: &[
+    TypeDef { name: "V1NodeSelectorRequirement", seed: 0, slots: &[2, 65535, 65535, 1, 0, 65535, 65535, 65535], fields: &[
         ("key", Shape::Scalar),
         ("operator", Shape::Scalar),
         ("values", Shape::ListOfScalar),
     ] },
     // 109
-    TypeDef { name: "V1NodeSelectorTerm", seed: 0, slots: &[65535, 65535, 1, 0], fields: &[
+    TypeDef { name: "V1NodeSelectorTerm", seed: 2, slots: &[65535, 1, 65535, 0], fields: &[
         ("matchExpressions", Shape::ListOf(Ty(108))), // V1NodeSelectorRequirement
         ("matchFields", Shape::ListOf(Ty(108))), // V1NodeSelectorRequirement
     ] },
     // 110
-    TypeDef { name: "V1NodeSpec", seed: 0, slots: &[65535, 65535, 65535, 4, 65535, 65535, 65535, 6, 3, 2, 5, 7, 0, 65535, 65535, 1], fields: &[
+    TypeDef { name: "V1NodeSpec", seed: 30, slots: &[4, 65535, 6, 7, 65535, 5, 65535, 1, 65535, 2, 0, 65535, 65535, 65535, 65535, 3], fields: &[
         ("configSource", Shape::Object(Ty(100))), // V1NodeConfigSource
         ("externalID", Shape::Scalar),
         ("podCIDR", Shape::Scalar),
@@ -810,7 +810,7 @@ pub static TYPES: &[TypeDef] = &[
         ("unschedulable", Shape::Scalar),
     ] },
     // 111
-    TypeDef { name: "V1NodeStatus", seed: 21, slots: &[2, 65535, 5, 65535, 65535, 9, 65535, 65535, 1, 6, 65535, 0, 65535, 65535, 65535, 65535, 65535, 65535, 12, 65535, 65535, 13, 4, 65535, 7, 65535, 65535, 10, 65535, 3, 11, 8], fields: &[
+    TypeDef { name: "V1NodeStatus", seed: 2, slots: &[65535, 65535, 10, 12, 65535, 65535, 13, 65535, 9, 8, 65535, 65535, 0, 65535, 65535, 3, 7, 65535, 65535, 11, 65535, 65535, 4, 65535, 5, 65535, 2, 65535, 65535, 65535, 1, 6], fields: &[
         ("addresses", Shape::ListOf(Ty(94))), // V1NodeAddress
         ("allocatable", Shape::MapOfScalar),
         ("capacity", Shape::MapOfScalar),
@@ -831,7 +831,7 @@ pub static TYPES: &[TypeDef] = &[
         ("capacity", Shape::Scalar),
     ] },
     // 113
-    TypeDef { name: "V1NodeSystemInfo", seed: 4, slots: &[65535, 6, 65535, 8, 65535, 10, 4, 65535, 65535, 65535, 65535, 65535, 5, 65535, 65535, 2, 65535, 0, 3, 7, 65535, 9, 65535, 65535, 11, 65535, 65535, 65535, 1, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1NodeSystemInfo", seed: 4, slots: &[65535, 65535, 65535, 65535, 65535, 65535, 65535, 9, 2, 65535, 4, 65535, 5, 65535, 65535, 1, 65535, 8, 65535, 6, 65535, 65535, 65535, 65535, 10, 65535, 65535, 3, 11, 65535, 0, 7], fields: &[
         ("architecture", Shape::Scalar),
         ("bootID", Shape::Scalar),
         ("containerRuntimeVersion", Shape::Scalar),
@@ -846,12 +846,12 @@ pub static TYPES: &[TypeDef] = &[
         ("systemUUID", Shape::Scalar),
     ] },
     // 114
-    TypeDef { name: "V1ObjectFieldSelector", seed: 0, slots: &[0, 1, 65535, 65535], fields: &[
+    TypeDef { name: "V1ObjectFieldSelector", seed: 0, slots: &[65535, 65535, 1, 0], fields: &[
         ("apiVersion", Shape::Scalar),
         ("fieldPath", Shape::Scalar),
     ] },
     // 115
-    TypeDef { name: "V1ObjectMeta", seed: 3, slots: &[65535, 65535, 0, 12, 65535, 5, 11, 3, 65535, 65535, 65535, 10, 65535, 65535, 2, 65535, 65535, 65535, 14, 7, 4, 1, 6, 65535, 65535, 65535, 8, 9, 65535, 13, 65535, 65535], fields: &[
+    TypeDef { name: "V1ObjectMeta", seed: 207, slots: &[12, 7, 65535, 13, 4, 8, 65535, 14, 9, 65535, 65535, 65535, 65535, 1, 65535, 65535, 0, 6, 65535, 65535, 65535, 65535, 5, 65535, 10, 65535, 2, 3, 65535, 65535, 65535, 11], fields: &[
         ("annotations", Shape::MapOfScalar),
         ("creationTimestamp", Shape::Scalar),
         ("deletionGracePeriodSeconds", Shape::Scalar),
@@ -869,7 +869,7 @@ pub static TYPES: &[TypeDef] = &[
         ("uid", Shape::Scalar),
     ] },
     // 116
-    TypeDef { name: "V1ObjectReference", seed: 1, slots: &[65535, 65535, 2, 4, 65535, 65535, 5, 3, 0, 65535, 6, 65535, 65535, 65535, 1, 65535], fields: &[
+    TypeDef { name: "V1ObjectReference", seed: 5, slots: &[2, 65535, 65535, 3, 1, 65535, 0, 5, 65535, 65535, 6, 4, 65535, 65535, 65535, 65535], fields: &[
         ("apiVersion", Shape::Scalar),
         ("fieldPath", Shape::Scalar),
         ("kind", Shape::Scalar),
@@ -879,7 +879,7 @@ pub static TYPES: &[TypeDef] = &[
         ("uid", Shape::Scalar),
     ] },
     // 117
-    TypeDef { name: "V1OwnerReference", seed: 0, slots: &[65535, 1, 65535, 3, 0, 2, 65535, 5, 65535, 4, 65535, 65535, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1OwnerReference", seed: 4, slots: &[65535, 65535, 65535, 1, 3, 65535, 65535, 4, 2, 65535, 0, 65535, 65535, 65535, 5, 65535], fields: &[
         ("apiVersion", Shape::Scalar),
         ("blockOwnerDeletion", Shape::Scalar),
         ("controller", Shape::Scalar),
@@ -888,7 +888,7 @@ pub static TYPES: &[TypeDef] = &[
         ("uid", Shape::Scalar),
     ] },
     // 118
-    TypeDef { name: "V1PersistentVolumeClaim", seed: 0, slots: &[65535, 65535, 2, 1, 0, 65535, 3, 65535, 65535, 65535, 65535, 4, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1PersistentVolumeClaim", seed: 1, slots: &[65535, 65535, 1, 65535, 65535, 65535, 4, 65535, 65535, 0, 3, 65535, 2, 65535, 65535, 65535], fields: &[
         ("apiVersion", Shape::Scalar),
         ("kind", Shape::Scalar),
         ("metadata", Shape::Object(Ty(115))), // V1ObjectMeta
@@ -896,7 +896,7 @@ pub static TYPES: &[TypeDef] = &[
         ("status", Shape::Object(Ty(121))), // V1PersistentVolumeClaimStatus
     ] },
     // 119
-    TypeDef { name: "V1PersistentVolumeClaimCondition", seed: 0, slots: &[65535, 0, 2, 3, 65535, 65535, 65535, 5, 65535, 65535, 1, 4, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1PersistentVolumeClaimCondition", seed: 6, slots: &[3, 65535, 65535, 65535, 0, 65535, 65535, 65535, 1, 65535, 5, 65535, 4, 65535, 2, 65535], fields: &[
         ("lastProbeTime", Shape::Scalar),
         ("lastTransitionTime", Shape::Scalar),
         ("message", Shape::Scalar),
@@ -905,7 +905,7 @@ pub static TYPES: &[TypeDef] = &[
         ("type", Shape::Scalar),
     ] },
     // 120
-    TypeDef { name: "V1PersistentVolumeClaimSpec", seed: 0, slots: &[65535, 65535, 65535, 65535, 65535, 65535, 65535, 6, 65535, 0, 65535, 65535, 65535, 65535, 65535, 7, 65535, 65535, 65535, 2, 65535, 3, 5, 8, 65535, 65535, 4, 1, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1PersistentVolumeClaimSpec", seed: 7, slots: &[65535, 8, 7, 65535, 65535, 65535, 65535, 1, 65535, 5, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 4, 65535, 65535, 65535, 2, 6, 65535, 65535, 65535, 0, 3, 65535], fields: &[
         ("accessModes", Shape::ListOfScalar),
         ("dataSource", Shape::Object(Ty(192))), // V1TypedLocalObjectReference
         ("dataSourceRef", Shape::Object(Ty(193))), // V1TypedObjectReference
@@ -917,7 +917,7 @@ pub static TYPES: &[TypeDef] = &[
         ("volumeName", Shape::Scalar),
     ] },
     // 121
-    TypeDef { name: "V1PersistentVolumeClaimStatus", seed: 5, slots: &[65535, 65535, 65535, 65535, 65535, 8, 65535, 0, 65535, 65535, 4, 65535, 65535, 65535, 6, 65535, 65535, 65535, 2, 65535, 1, 65535, 65535, 5, 65535, 65535, 3, 65535, 65535, 7, 65535, 65535], fields: &[
+    TypeDef { name: "V1PersistentVolumeClaimStatus", seed: 1, slots: &[2, 65535, 65535, 65535, 65535, 65535, 3, 65535, 65535, 65535, 65535, 0, 65535, 8, 65535, 65535, 65535, 65535, 65535, 65535, 6, 5, 4, 65535, 65535, 65535, 65535, 65535, 65535, 1, 7, 65535], fields: &[
         ("accessModes", Shape::ListOfScalar),
         ("allocatedResourceStatuses", Shape::MapOfScalar),
         ("allocatedResources", Shape::MapOfScalar),
@@ -929,22 +929,22 @@ pub static TYPES: &[TypeDef] = &[
         ("phase", Shape::Scalar),
     ] },
     // 122
-    TypeDef { name: "V1PersistentVolumeClaimTemplate", seed: 1, slots: &[0, 65535, 65535, 1], fields: &[
+    TypeDef { name: "V1PersistentVolumeClaimTemplate", seed: 0, slots: &[65535, 1, 65535, 0], fields: &[
         ("metadata", Shape::Object(Ty(115))), // V1ObjectMeta
         ("spec", Shape::Object(Ty(120))), // V1PersistentVolumeClaimSpec
     ] },
     // 123
-    TypeDef { name: "V1PersistentVolumeClaimVolumeSource", seed: 0, slots: &[0, 1, 65535, 65535], fields: &[
+    TypeDef { name: "V1PersistentVolumeClaimVolumeSource", seed: 1, slots: &[65535, 1, 65535, 0], fields: &[
         ("claimName", Shape::Scalar),
         ("readOnly", Shape::Scalar),
     ] },
     // 124
-    TypeDef { name: "V1PhotonPersistentDiskVolumeSource", seed: 0, slots: &[65535, 0, 1, 65535], fields: &[
+    TypeDef { name: "V1PhotonPersistentDiskVolumeSource", seed: 1, slots: &[65535, 1, 65535, 0], fields: &[
         ("fsType", Shape::Scalar),
         ("pdID", Shape::Scalar),
     ] },
     // 125
-    TypeDef { name: "V1Pod", seed: 0, slots: &[65535, 65535, 2, 1, 0, 65535, 3, 65535, 65535, 65535, 65535, 4, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1Pod", seed: 1, slots: &[65535, 65535, 1, 65535, 65535, 65535, 4, 65535, 65535, 0, 3, 65535, 2, 65535, 65535, 65535], fields: &[
         ("apiVersion", Shape::Scalar),
         ("kind", Shape::Scalar),
         ("metadata", Shape::Object(Ty(115))), // V1ObjectMeta
@@ -952,12 +952,12 @@ pub static TYPES: &[TypeDef] = &[
         ("status", Shape::Object(Ty(143))), // V1PodStatus
     ] },
     // 126
-    TypeDef { name: "V1PodAffinity", seed: 1, slots: &[65535, 0, 65535, 1], fields: &[
+    TypeDef { name: "V1PodAffinity", seed: 0, slots: &[65535, 1, 0, 65535], fields: &[
         ("preferredDuringSchedulingIgnoredDuringExecution", Shape::ListOf(Ty(204))), // V1WeightedPodAffinityTerm
         ("requiredDuringSchedulingIgnoredDuringExecution", Shape::ListOf(Ty(127))), // V1PodAffinityTerm
     ] },
     // 127
-    TypeDef { name: "V1PodAffinityTerm", seed: 3, slots: &[65535, 65535, 5, 1, 2, 65535, 3, 65535, 65535, 65535, 65535, 65535, 65535, 0, 65535, 4], fields: &[
+    TypeDef { name: "V1PodAffinityTerm", seed: 1, slots: &[65535, 65535, 65535, 3, 65535, 65535, 0, 65535, 5, 2, 65535, 65535, 4, 65535, 65535, 1], fields: &[
         ("labelSelector", Shape::Object(Ty(82))), // V1LabelSelector
         ("matchLabelKeys", Shape::ListOfScalar),
         ("mismatchLabelKeys", Shape::ListOfScalar),
@@ -966,12 +966,12 @@ pub static TYPES: &[TypeDef] = &[
         ("topologyKey", Shape::Scalar),
     ] },
     // 128
-    TypeDef { name: "V1PodAntiAffinity", seed: 1, slots: &[65535, 0, 65535, 1], fields: &[
+    TypeDef { name: "V1PodAntiAffinity", seed: 0, slots: &[65535, 1, 0, 65535], fields: &[
         ("preferredDuringSchedulingIgnoredDuringExecution", Shape::ListOf(Ty(204))), // V1WeightedPodAffinityTerm
         ("requiredDuringSchedulingIgnoredDuringExecution", Shape::ListOf(Ty(127))), // V1PodAffinityTerm
     ] },
     // 129
-    TypeDef { name: "V1PodCertificateProjection", seed: 6, slots: &[3, 4, 0, 65535, 65535, 65535, 2, 65535, 65535, 7, 5, 65535, 65535, 65535, 6, 1], fields: &[
+    TypeDef { name: "V1PodCertificateProjection", seed: 24, slots: &[65535, 65535, 0, 65535, 2, 1, 7, 65535, 65535, 6, 65535, 4, 65535, 65535, 3, 5], fields: &[
         ("certificateChainPath", Shape::Scalar),
         ("credentialBundlePath", Shape::Scalar),
         ("keyPath", Shape::Scalar),
@@ -982,7 +982,7 @@ pub static TYPES: &[TypeDef] = &[
         ("userAnnotations", Shape::MapOfScalar),
     ] },
     // 130
-    TypeDef { name: "V1PodCondition", seed: 0, slots: &[65535, 0, 2, 4, 65535, 65535, 65535, 6, 65535, 65535, 1, 5, 65535, 3, 65535, 65535], fields: &[
+    TypeDef { name: "V1PodCondition", seed: 18, slots: &[65535, 1, 5, 65535, 6, 65535, 65535, 65535, 2, 65535, 4, 65535, 65535, 0, 3, 65535], fields: &[
         ("lastProbeTime", Shape::Scalar),
         ("lastTransitionTime", Shape::Scalar),
         ("message", Shape::Scalar),
@@ -992,18 +992,18 @@ pub static TYPES: &[TypeDef] = &[
         ("type", Shape::Scalar),
     ] },
     // 131
-    TypeDef { name: "V1PodDNSConfig", seed: 0, slots: &[1, 65535, 65535, 65535, 0, 2, 65535, 65535], fields: &[
+    TypeDef { name: "V1PodDNSConfig", seed: 0, slots: &[65535, 65535, 1, 65535, 65535, 0, 65535, 2], fields: &[
         ("nameservers", Shape::ListOfScalar),
         ("options", Shape::ListOf(Ty(132))), // V1PodDNSConfigOption
         ("searches", Shape::ListOfScalar),
     ] },
     // 132
-    TypeDef { name: "V1PodDNSConfigOption", seed: 0, slots: &[65535, 0, 1, 65535], fields: &[
+    TypeDef { name: "V1PodDNSConfigOption", seed: 0, slots: &[65535, 65535, 0, 1], fields: &[
         ("name", Shape::Scalar),
         ("value", Shape::Scalar),
     ] },
     // 133
-    TypeDef { name: "V1PodExtendedResourceClaimStatus", seed: 0, slots: &[65535, 65535, 0, 1], fields: &[
+    TypeDef { name: "V1PodExtendedResourceClaimStatus", seed: 1, slots: &[65535, 1, 65535, 0], fields: &[
         ("requestMappings", Shape::ListOf(Ty(22))), // V1ContainerExtendedResourceRequest
         ("resourceClaimName", Shape::Scalar),
     ] },
@@ -1016,17 +1016,17 @@ pub static TYPES: &[TypeDef] = &[
         ("name", Shape::Scalar),
     ] },
     // 136
-    TypeDef { name: "V1PodReadinessGate", seed: 0, slots: &[0, 65535], fields: &[
+    TypeDef { name: "V1PodReadinessGate", seed: 0, slots: &[65535, 0], fields: &[
         ("conditionType", Shape::Scalar),
     ] },
     // 137
-    TypeDef { name: "V1PodResourceClaim", seed: 0, slots: &[2, 0, 65535, 1, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1PodResourceClaim", seed: 1, slots: &[65535, 65535, 0, 1, 2, 65535, 65535, 65535], fields: &[
         ("name", Shape::Scalar),
         ("resourceClaimName", Shape::Scalar),
         ("resourceClaimTemplateName", Shape::Scalar),
     ] },
     // 138
-    TypeDef { name: "V1PodResourceClaimStatus", seed: 0, slots: &[65535, 0, 65535, 1], fields: &[
+    TypeDef { name: "V1PodResourceClaimStatus", seed: 4, slots: &[65535, 0, 1, 65535], fields: &[
         ("name", Shape::Scalar),
         ("resourceClaimName", Shape::Scalar),
     ] },
@@ -1039,7 +1039,7 @@ pub static TYPES: &[TypeDef] = &[
         ("podGroupName", Shape::Scalar),
     ] },
     // 141
-    TypeDef { name: "V1PodSecurityContext", seed: 35, slots: &[65535, 65535, 65535, 65535, 65535, 0, 65535, 65535, 65535, 65535, 11, 7, 65535, 10, 65535, 65535, 65535, 8, 3, 65535, 12, 65535, 65535, 65535, 6, 4, 9, 65535, 1, 5, 2, 65535], fields: &[
+    TypeDef { name: "V1PodSecurityContext", seed: 261, slots: &[65535, 65535, 10, 2, 65535, 6, 65535, 65535, 9, 65535, 65535, 8, 65535, 65535, 65535, 65535, 65535, 1, 65535, 65535, 65535, 65535, 11, 0, 7, 4, 3, 65535, 65535, 65535, 5, 12], fields: &[
         ("appArmorProfile", Shape::Object(Ty(5))), // V1AppArmorProfile
         ("fsGroup", Shape::Scalar),
         ("fsGroupChangePolicy", Shape::Scalar),
@@ -1055,7 +1055,7 @@ pub static TYPES: &[TypeDef] = &[
         ("windowsOptions", Shape::Object(Ty(205))), // V1WindowsSecurityContextOptions
     ] },
     // 142
-    TypeDef { name: "V1PodSpec", seed: 12926, slots: &[65535, 65535, 31, 65535, 18, 21, 65535, 65535, 19, 30, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 9, 15, 3, 38, 33, 7, 65535, 65535, 6, 65535, 65535, 14, 65535, 65535, 65535, 36, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 32, 65535, 65535, 65535, 65535, 65535, 22, 65535, 65535, 65535, 65535, 65535, 13, 65535, 20, 65535, 65535, 65535, 65535, 5, 17, 65535, 65535, 65535, 65535, 25, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 41, 65535, 65535, 65535, 8, 65535, 65535, 65535, 65535, 65535, 34, 39, 65535, 12, 65535, 35, 65535, 65535, 42, 65535, 65535, 37, 16, 27, 65535, 0, 24, 65535, 65535, 65535, 40, 11, 65535, 65535, 65535, 4, 65535, 28, 65535, 65535, 65535, 65535, 23, 65535, 65535, 1, 2, 10, 65535, 65535, 65535, 26, 29, 65535], fields: &[
+    TypeDef { name: "V1PodSpec", seed: 6960, slots: &[65535, 2, 65535, 37, 65535, 65535, 21, 65535, 41, 65535, 65535, 34, 4, 65535, 65535, 65535, 65535, 65535, 14, 65535, 27, 8, 36, 65535, 38, 65535, 35, 65535, 65535, 65535, 26, 65535, 6, 65535, 65535, 65535, 65535, 65535, 28, 65535, 65535, 65535, 65535, 13, 65535, 65535, 0, 65535, 65535, 65535, 65535, 12, 65535, 24, 7, 65535, 65535, 65535, 65535, 65535, 5, 16, 65535, 29, 65535, 65535, 65535, 65535, 9, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 17, 31, 65535, 65535, 65535, 65535, 65535, 65535, 15, 65535, 65535, 33, 40, 65535, 20, 1, 22, 42, 10, 65535, 65535, 65535, 39, 65535, 65535, 65535, 3, 65535, 19, 18, 25, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 30, 11, 65535, 65535, 65535, 65535, 32, 65535, 23], fields: &[
         ("activeDeadlineSeconds", Shape::Scalar),
         ("affinity", Shape::Object(Ty(4))), // V1Affinity
         ("automountServiceAccountToken", Shape::Scalar),
@@ -1101,7 +1101,7 @@ pub static TYPES: &[TypeDef] = &[
         ("volumes", Shape::ListOf(Ty(194))), // V1Volume
     ] },
     // 143
-    TypeDef { name: "V1PodStatus", seed: 87, slots: &[21, 65535, 65535, 65535, 2, 65535, 65535, 65535, 65535, 65535, 8, 65535, 65535, 12, 9, 65535, 18, 14, 65535, 65535, 65535, 16, 65535, 3, 7, 65535, 10, 65535, 65535, 65535, 65535, 65535, 65535, 1, 65535, 0, 65535, 20, 65535, 13, 65535, 65535, 65535, 65535, 65535, 6, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 4, 65535, 65535, 65535, 19, 17, 65535, 11, 15, 65535, 5], fields: &[
+    TypeDef { name: "V1PodStatus", seed: 40, slots: &[17, 7, 0, 65535, 65535, 65535, 13, 65535, 65535, 65535, 65535, 3, 5, 65535, 2, 1, 65535, 65535, 65535, 65535, 18, 11, 15, 65535, 16, 14, 65535, 8, 12, 65535, 65535, 65535, 65535, 21, 19, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 6, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 20, 9, 65535, 65535, 65535, 4, 65535, 10, 65535], fields: &[
         ("allocatedResources", Shape::MapOfScalar),
         ("conditions", Shape::ListOf(Ty(130))), // V1PodCondition
         ("containerStatuses", Shape::ListOf(Ty(32))), // V1ContainerStatus
@@ -1126,35 +1126,35 @@ pub static TYPES: &[TypeDef] = &[
         ("volumeHealth", Shape::ListOf(Ty(145))), // V1PodVolumeHealth
     ] },
     // 144
-    TypeDef { name: "V1PodTemplateSpec", seed: 1, slots: &[0, 65535, 65535, 1], fields: &[
+    TypeDef { name: "V1PodTemplateSpec", seed: 0, slots: &[65535, 1, 65535, 0], fields: &[
         ("metadata", Shape::Object(Ty(115))), // V1ObjectMeta
         ("spec", Shape::Object(Ty(142))), // V1PodSpec
     ] },
     // 145
-    TypeDef { name: "V1PodVolumeHealth", seed: 0, slots: &[65535, 2, 1, 65535, 0, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1PodVolumeHealth", seed: 0, slots: &[65535, 1, 65535, 0, 2, 65535, 65535, 65535], fields: &[
         ("healthConditions", Shape::ListOf(Ty(196))), // V1VolumeHealthCondition
         ("lastTransitionTime", Shape::Scalar),
         ("name", Shape::Scalar),
     ] },
     // 146
-    TypeDef { name: "V1PortStatus", seed: 0, slots: &[2, 0, 65535, 65535, 1, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1PortStatus", seed: 0, slots: &[65535, 65535, 2, 0, 65535, 65535, 1, 65535], fields: &[
         ("error", Shape::Scalar),
         ("port", Shape::Scalar),
         ("protocol", Shape::Scalar),
     ] },
     // 147
-    TypeDef { name: "V1PortworxVolumeSource", seed: 1, slots: &[2, 65535, 65535, 65535, 65535, 1, 0, 65535], fields: &[
+    TypeDef { name: "V1PortworxVolumeSource", seed: 3, slots: &[65535, 65535, 0, 2, 65535, 65535, 1, 65535], fields: &[
         ("fsType", Shape::Scalar),
         ("readOnly", Shape::Scalar),
         ("volumeID", Shape::Scalar),
     ] },
     // 148
-    TypeDef { name: "V1PreferredSchedulingTerm", seed: 0, slots: &[1, 65535, 0, 65535], fields: &[
+    TypeDef { name: "V1PreferredSchedulingTerm", seed: 0, slots: &[65535, 1, 65535, 0], fields: &[
         ("preference", Shape::Object(Ty(109))), // V1NodeSelectorTerm
         ("weight", Shape::Scalar),
     ] },
     // 149
-    TypeDef { name: "V1Probe", seed: 0, slots: &[65535, 65535, 65535, 65535, 8, 65535, 65535, 65535, 65535, 65535, 65535, 0, 65535, 3, 65535, 65535, 65535, 2, 65535, 6, 65535, 65535, 1, 5, 65535, 65535, 7, 65535, 9, 65535, 65535, 4], fields: &[
+    TypeDef { name: "V1Probe", seed: 4, slots: &[3, 65535, 65535, 4, 9, 65535, 65535, 7, 65535, 65535, 65535, 5, 65535, 65535, 65535, 6, 65535, 2, 8, 65535, 65535, 65535, 65535, 65535, 65535, 0, 65535, 1, 65535, 65535, 65535, 65535], fields: &[
         ("exec", Shape::Object(Ty(62))), // V1ExecAction
         ("failureThreshold", Shape::Scalar),
         ("grpc", Shape::Object(Ty(70))), // V1GRPCAction
@@ -1167,13 +1167,13 @@ pub static TYPES: &[TypeDef] = &[
         ("timeoutSeconds", Shape::Scalar),
     ] },
     // 150
-    TypeDef { name: "V1ProjectedVolumeSource", seed: 0, slots: &[65535, 65535, 65535, 0, 65535, 65535, 2, 1], fields: &[
+    TypeDef { name: "V1ProjectedVolumeSource", seed: 0, slots: &[65535, 1, 65535, 65535, 0, 2, 65535, 65535], fields: &[
         ("defaultMode", Shape::Scalar),
         ("defaultUser", Shape::Scalar),
         ("sources", Shape::ListOf(Ty(200))), // V1VolumeProjection
     ] },
     // 151
-    TypeDef { name: "V1QuobyteVolumeSource", seed: 2, slots: &[65535, 65535, 65535, 4, 0, 65535, 65535, 65535, 65535, 1, 65535, 5, 65535, 3, 65535, 2], fields: &[
+    TypeDef { name: "V1QuobyteVolumeSource", seed: 0, slots: &[1, 65535, 0, 65535, 65535, 4, 65535, 65535, 65535, 65535, 2, 65535, 5, 65535, 65535, 3], fields: &[
         ("group", Shape::Scalar),
         ("readOnly", Shape::Scalar),
         ("registry", Shape::Scalar),
@@ -1182,7 +1182,7 @@ pub static TYPES: &[TypeDef] = &[
         ("volume", Shape::Scalar),
     ] },
     // 152
-    TypeDef { name: "V1RBDVolumeSource", seed: 2, slots: &[3, 65535, 0, 7, 65535, 65535, 65535, 65535, 1, 5, 2, 65535, 65535, 4, 65535, 6], fields: &[
+    TypeDef { name: "V1RBDVolumeSource", seed: 9, slots: &[65535, 65535, 65535, 0, 65535, 1, 65535, 4, 5, 65535, 2, 3, 6, 7, 65535, 65535], fields: &[
         ("fsType", Shape::Scalar),
         ("image", Shape::Scalar),
         ("keyring", Shape::Scalar),
@@ -1193,7 +1193,7 @@ pub static TYPES: &[TypeDef] = &[
         ("user", Shape::Scalar),
     ] },
     // 153
-    TypeDef { name: "V1ReplicaSet", seed: 0, slots: &[65535, 65535, 2, 1, 0, 65535, 3, 65535, 65535, 65535, 65535, 4, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1ReplicaSet", seed: 1, slots: &[65535, 65535, 1, 65535, 65535, 65535, 4, 65535, 65535, 0, 3, 65535, 2, 65535, 65535, 65535], fields: &[
         ("apiVersion", Shape::Scalar),
         ("kind", Shape::Scalar),
         ("metadata", Shape::Object(Ty(115))), // V1ObjectMeta
@@ -1201,7 +1201,7 @@ pub static TYPES: &[TypeDef] = &[
         ("status", Shape::Object(Ty(156))), // V1ReplicaSetStatus
     ] },
     // 154
-    TypeDef { name: "V1ReplicaSetCondition", seed: 0, slots: &[65535, 65535, 1, 2, 65535, 65535, 65535, 4, 65535, 65535, 0, 3, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1ReplicaSetCondition", seed: 5, slots: &[65535, 65535, 65535, 2, 1, 65535, 65535, 65535, 65535, 3, 65535, 65535, 65535, 0, 65535, 4], fields: &[
         ("lastTransitionTime", Shape::Scalar),
         ("message", Shape::Scalar),
         ("reason", Shape::Scalar),
@@ -1209,14 +1209,14 @@ pub static TYPES: &[TypeDef] = &[
         ("type", Shape::Scalar),
     ] },
     // 155
-    TypeDef { name: "V1ReplicaSetSpec", seed: 1, slots: &[65535, 65535, 3, 65535, 0, 1, 65535, 2], fields: &[
+    TypeDef { name: "V1ReplicaSetSpec", seed: 8, slots: &[0, 65535, 65535, 65535, 2, 65535, 1, 3], fields: &[
         ("minReadySeconds", Shape::Scalar),
         ("replicas", Shape::Scalar),
         ("selector", Shape::Object(Ty(82))), // V1LabelSelector
         ("template", Shape::Object(Ty(144))), // V1PodTemplateSpec
     ] },
     // 156
-    TypeDef { name: "V1ReplicaSetStatus", seed: 3, slots: &[5, 65535, 4, 3, 0, 65535, 65535, 65535, 2, 65535, 6, 65535, 1, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1ReplicaSetStatus", seed: 3, slots: &[65535, 65535, 65535, 3, 1, 4, 5, 2, 65535, 0, 65535, 65535, 65535, 65535, 6, 65535], fields: &[
         ("availableReplicas", Shape::Scalar),
         ("conditions", Shape::ListOf(Ty(154))), // V1ReplicaSetCondition
         ("fullyLabeledReplicas", Shape::Scalar),
@@ -1226,52 +1226,52 @@ pub static TYPES: &[TypeDef] = &[
         ("terminatingReplicas", Shape::Scalar),
     ] },
     // 157
-    TypeDef { name: "V1ResourceFieldSelector", seed: 2, slots: &[65535, 2, 65535, 65535, 65535, 65535, 1, 0], fields: &[
+    TypeDef { name: "V1ResourceFieldSelector", seed: 0, slots: &[65535, 2, 1, 65535, 65535, 65535, 0, 65535], fields: &[
         ("containerName", Shape::Scalar),
         ("divisor", Shape::Scalar),
         ("resource", Shape::Scalar),
     ] },
     // 158
-    TypeDef { name: "V1ResourceHealth", seed: 3, slots: &[65535, 65535, 2, 1, 0, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1ResourceHealth", seed: 3, slots: &[65535, 0, 65535, 65535, 65535, 65535, 1, 2], fields: &[
         ("health", Shape::Scalar),
         ("message", Shape::Scalar),
         ("resourceID", Shape::Scalar),
     ] },
     // 159
-    TypeDef { name: "V1ResourceRequirements", seed: 0, slots: &[65535, 65535, 65535, 65535, 1, 2, 0, 65535], fields: &[
+    TypeDef { name: "V1ResourceRequirements", seed: 0, slots: &[1, 2, 65535, 65535, 65535, 65535, 0, 65535], fields: &[
         ("claims", Shape::ListOf(Ty(1))), // CoreV1ResourceClaim
         ("limits", Shape::MapOfScalar),
         ("requests", Shape::MapOfScalar),
     ] },
     // 160
-    TypeDef { name: "V1ResourceStatus", seed: 2, slots: &[0, 65535, 65535, 1], fields: &[
+    TypeDef { name: "V1ResourceStatus", seed: 1, slots: &[65535, 0, 1, 65535], fields: &[
         ("name", Shape::Scalar),
         ("resources", Shape::ListOf(Ty(158))), // V1ResourceHealth
     ] },
     // 161
-    TypeDef { name: "V1RollingUpdateDaemonSet", seed: 0, slots: &[0, 1, 65535, 65535], fields: &[
+    TypeDef { name: "V1RollingUpdateDaemonSet", seed: 0, slots: &[65535, 65535, 0, 1], fields: &[
         ("maxSurge", Shape::Scalar),
         ("maxUnavailable", Shape::Scalar),
     ] },
     // 162
-    TypeDef { name: "V1RollingUpdateDeployment", seed: 0, slots: &[0, 1, 65535, 65535], fields: &[
+    TypeDef { name: "V1RollingUpdateDeployment", seed: 0, slots: &[65535, 65535, 0, 1], fields: &[
         ("maxSurge", Shape::Scalar),
         ("maxUnavailable", Shape::Scalar),
     ] },
     // 163
-    TypeDef { name: "V1RollingUpdateStatefulSetStrategy", seed: 1, slots: &[65535, 65535, 0, 1], fields: &[
+    TypeDef { name: "V1RollingUpdateStatefulSetStrategy", seed: 0, slots: &[1, 65535, 65535, 0], fields: &[
         ("maxUnavailable", Shape::Scalar),
         ("partition", Shape::Scalar),
     ] },
     // 164
-    TypeDef { name: "V1SELinuxOptions", seed: 1, slots: &[2, 65535, 0, 1, 65535, 3, 65535, 65535], fields: &[
+    TypeDef { name: "V1SELinuxOptions", seed: 2, slots: &[65535, 65535, 0, 65535, 65535, 1, 2, 3], fields: &[
         ("level", Shape::Scalar),
         ("role", Shape::Scalar),
         ("type", Shape::Scalar),
         ("user", Shape::Scalar),
     ] },
     // 165
-    TypeDef { name: "V1ScaleIOVolumeSource", seed: 0, slots: &[65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 0, 1, 65535, 7, 65535, 65535, 5, 2, 65535, 6, 65535, 65535, 65535, 65535, 9, 4, 3, 65535, 65535, 65535, 65535, 8, 65535], fields: &[
+    TypeDef { name: "V1ScaleIOVolumeSource", seed: 1, slots: &[5, 65535, 4, 65535, 65535, 65535, 7, 65535, 3, 8, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 9, 65535, 65535, 2, 1, 6, 0, 65535], fields: &[
         ("fsType", Shape::Scalar),
         ("gateway", Shape::Scalar),
         ("protectionDomain", Shape::Scalar),
@@ -1284,29 +1284,29 @@ pub static TYPES: &[TypeDef] = &[
         ("volumeName", Shape::Scalar),
     ] },
     // 166
-    TypeDef { name: "V1SeccompProfile", seed: 0, slots: &[65535, 0, 65535, 1], fields: &[
+    TypeDef { name: "V1SeccompProfile", seed: 0, slots: &[0, 1, 65535, 65535], fields: &[
         ("localhostProfile", Shape::Scalar),
         ("type", Shape::Scalar),
     ] },
     // 167
-    TypeDef { name: "V1SecretEnvSource", seed: 2, slots: &[0, 65535, 1, 65535], fields: &[
+    TypeDef { name: "V1SecretEnvSource", seed: 0, slots: &[65535, 1, 0, 65535], fields: &[
         ("name", Shape::Scalar),
         ("optional", Shape::Scalar),
     ] },
     // 168
-    TypeDef { name: "V1SecretKeySelector", seed: 3, slots: &[65535, 65535, 65535, 1, 0, 2, 65535, 65535], fields: &[
+    TypeDef { name: "V1SecretKeySelector", seed: 4, slots: &[65535, 65535, 65535, 1, 2, 0, 65535, 65535], fields: &[
         ("key", Shape::Scalar),
         ("name", Shape::Scalar),
         ("optional", Shape::Scalar),
     ] },
     // 169
-    TypeDef { name: "V1SecretProjection", seed: 2, slots: &[1, 65535, 2, 65535, 0, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1SecretProjection", seed: 0, slots: &[65535, 65535, 65535, 2, 1, 0, 65535, 65535], fields: &[
         ("items", Shape::ListOf(Ty(81))), // V1KeyToPath
         ("name", Shape::Scalar),
         ("optional", Shape::Scalar),
     ] },
     // 170
-    TypeDef { name: "V1SecretVolumeSource", seed: 0, slots: &[65535, 65535, 65535, 0, 65535, 3, 65535, 1, 65535, 2, 65535, 65535, 4, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1SecretVolumeSource", seed: 0, slots: &[65535, 65535, 1, 65535, 65535, 65535, 65535, 3, 0, 65535, 65535, 2, 65535, 65535, 65535, 4], fields: &[
         ("defaultMode", Shape::Scalar),
         ("defaultUser", Shape::Scalar),
         ("items", Shape::ListOf(Ty(81))), // V1KeyToPath
@@ -1314,7 +1314,7 @@ pub static TYPES: &[TypeDef] = &[
         ("secretName", Shape::Scalar),
     ] },
     // 171
-    TypeDef { name: "V1SecurityContext", seed: 14, slots: &[65535, 4, 65535, 65535, 65535, 65535, 2, 65535, 10, 65535, 0, 65535, 65535, 11, 65535, 9, 7, 65535, 65535, 8, 65535, 65535, 65535, 6, 65535, 65535, 65535, 1, 3, 65535, 5, 65535], fields: &[
+    TypeDef { name: "V1SecurityContext", seed: 288, slots: &[65535, 65535, 4, 65535, 11, 1, 65535, 65535, 65535, 65535, 65535, 8, 65535, 3, 5, 65535, 65535, 2, 65535, 65535, 65535, 0, 65535, 65535, 10, 65535, 65535, 65535, 9, 65535, 7, 6], fields: &[
         ("allowPrivilegeEscalation", Shape::Scalar),
         ("appArmorProfile", Shape::Object(Ty(5))), // V1AppArmorProfile
         ("capabilities", Shape::Object(Ty(10))), // V1Capabilities
@@ -1329,7 +1329,7 @@ pub static TYPES: &[TypeDef] = &[
         ("windowsOptions", Shape::Object(Ty(205))), // V1WindowsSecurityContextOptions
     ] },
     // 172
-    TypeDef { name: "V1Service", seed: 0, slots: &[65535, 65535, 2, 1, 0, 65535, 3, 65535, 65535, 65535, 65535, 4, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1Service", seed: 1, slots: &[65535, 65535, 1, 65535, 65535, 65535, 4, 65535, 65535, 0, 3, 65535, 2, 65535, 65535, 65535], fields: &[
         ("apiVersion", Shape::Scalar),
         ("kind", Shape::Scalar),
         ("metadata", Shape::Object(Ty(115))), // V1ObjectMeta
@@ -1337,14 +1337,14 @@ pub static TYPES: &[TypeDef] = &[
         ("status", Shape::Object(Ty(176))), // V1ServiceStatus
     ] },
     // 173
-    TypeDef { name: "V1ServiceAccountTokenProjection", seed: 5, slots: &[1, 0, 2, 3, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1ServiceAccountTokenProjection", seed: 0, slots: &[65535, 65535, 3, 65535, 1, 65535, 0, 2], fields: &[
         ("audience", Shape::Scalar),
         ("expirationSeconds", Shape::Scalar),
         ("path", Shape::Scalar),
         ("user", Shape::Scalar),
     ] },
     // 174
-    TypeDef { name: "V1ServicePort", seed: 12, slots: &[65535, 1, 65535, 0, 5, 65535, 65535, 3, 65535, 65535, 2, 65535, 4, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1ServicePort", seed: 0, slots: &[65535, 65535, 65535, 65535, 65535, 4, 65535, 2, 5, 1, 65535, 65535, 3, 65535, 65535, 0], fields: &[
         ("appProtocol", Shape::Scalar),
         ("name", Shape::Scalar),
         ("nodePort", Shape::Scalar),
@@ -1353,7 +1353,7 @@ pub static TYPES: &[TypeDef] = &[
         ("targetPort", Shape::Scalar),
     ] },
     // 175
-    TypeDef { name: "V1ServiceSpec", seed: 51, slots: &[65535, 65535, 9, 65535, 65535, 8, 6, 65535, 65535, 65535, 65535, 5, 65535, 65535, 65535, 14, 65535, 65535, 65535, 11, 65535, 65535, 18, 65535, 65535, 17, 1, 65535, 65535, 65535, 65535, 15, 65535, 65535, 4, 65535, 16, 65535, 65535, 65535, 10, 0, 65535, 65535, 65535, 65535, 7, 65535, 65535, 3, 65535, 65535, 19, 65535, 65535, 13, 65535, 65535, 65535, 65535, 65535, 12, 2, 65535], fields: &[
+    TypeDef { name: "V1ServiceSpec", seed: 6, slots: &[65535, 65535, 65535, 9, 65535, 65535, 65535, 17, 8, 65535, 11, 0, 65535, 65535, 5, 65535, 65535, 65535, 65535, 7, 65535, 65535, 1, 65535, 65535, 6, 15, 18, 2, 65535, 65535, 65535, 65535, 12, 65535, 65535, 16, 65535, 65535, 65535, 19, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 4, 3, 10, 65535, 65535, 65535, 65535, 65535, 13, 65535, 14, 65535, 65535, 65535, 65535], fields: &[
         ("allocateLoadBalancerNodePorts", Shape::Scalar),
         ("clusterIP", Shape::Scalar),
         ("clusterIPs", Shape::ListOfScalar),
@@ -1376,7 +1376,7 @@ pub static TYPES: &[TypeDef] = &[
         ("type", Shape::Scalar),
     ] },
     // 176
-    TypeDef { name: "V1ServiceStatus", seed: 0, slots: &[0, 65535, 65535, 1], fields: &[
+    TypeDef { name: "V1ServiceStatus", seed: 3, slots: &[1, 0, 65535, 65535], fields: &[
         ("conditions", Shape::ListOf(Ty(15))), // V1Condition
         ("loadBalancer", Shape::Object(Ty(88))), // V1LoadBalancerStatus
     ] },
@@ -1385,11 +1385,11 @@ pub static TYPES: &[TypeDef] = &[
         ("clientIP", Shape::Object(Ty(13))), // V1ClientIPConfig
     ] },
     // 178
-    TypeDef { name: "V1SleepAction", seed: 0, slots: &[0, 65535], fields: &[
+    TypeDef { name: "V1SleepAction", seed: 0, slots: &[65535, 0], fields: &[
         ("seconds", Shape::Scalar),
     ] },
     // 179
-    TypeDef { name: "V1StatefulSet", seed: 0, slots: &[65535, 65535, 2, 1, 0, 65535, 3, 65535, 65535, 65535, 65535, 4, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1StatefulSet", seed: 1, slots: &[65535, 65535, 1, 65535, 65535, 65535, 4, 65535, 65535, 0, 3, 65535, 2, 65535, 65535, 65535], fields: &[
         ("apiVersion", Shape::Scalar),
         ("kind", Shape::Scalar),
         ("metadata", Shape::Object(Ty(115))), // V1ObjectMeta
@@ -1397,7 +1397,7 @@ pub static TYPES: &[TypeDef] = &[
         ("status", Shape::Object(Ty(184))), // V1StatefulSetStatus
     ] },
     // 180
-    TypeDef { name: "V1StatefulSetCondition", seed: 0, slots: &[65535, 65535, 1, 2, 65535, 65535, 65535, 4, 65535, 65535, 0, 3, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1StatefulSetCondition", seed: 5, slots: &[65535, 65535, 65535, 2, 1, 65535, 65535, 65535, 65535, 3, 65535, 65535, 65535, 0, 65535, 4], fields: &[
         ("lastTransitionTime", Shape::Scalar),
         ("message", Shape::Scalar),
         ("reason", Shape::Scalar),
@@ -1405,16 +1405,16 @@ pub static TYPES: &[TypeDef] = &[
         ("type", Shape::Scalar),
     ] },
     // 181
-    TypeDef { name: "V1StatefulSetOrdinals", seed: 0, slots: &[65535, 0], fields: &[
+    TypeDef { name: "V1StatefulSetOrdinals", seed: 0, slots: &[0, 65535], fields: &[
         ("start", Shape::Scalar),
     ] },
     // 182
-    TypeDef { name: "V1StatefulSetPersistentVolumeClaimRetentionPolicy", seed: 0, slots: &[0, 65535, 65535, 1], fields: &[
+    TypeDef { name: "V1StatefulSetPersistentVolumeClaimRetentionPolicy", seed: 0, slots: &[0, 1, 65535, 65535], fields: &[
         ("whenDeleted", Shape::Scalar),
         ("whenScaled", Shape::Scalar),
     ] },
     // 183
-    TypeDef { name: "V1StatefulSetSpec", seed: 2, slots: &[65535, 65535, 0, 65535, 6, 65535, 65535, 65535, 65535, 8, 1, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 4, 7, 65535, 65535, 10, 9, 65535, 3, 65535, 65535, 65535, 5, 2, 65535], fields: &[
+    TypeDef { name: "V1StatefulSetSpec", seed: 1316, slots: &[65535, 65535, 65535, 3, 2, 65535, 65535, 65535, 65535, 65535, 65535, 5, 65535, 4, 65535, 65535, 65535, 10, 65535, 0, 65535, 6, 1, 7, 8, 65535, 65535, 65535, 65535, 65535, 9, 65535], fields: &[
         ("minReadySeconds", Shape::Scalar),
         ("ordinals", Shape::Object(Ty(181))), // V1StatefulSetOrdinals
         ("persistentVolumeClaimRetentionPolicy", Shape::Object(Ty(182))), // V1StatefulSetPersistentVolumeClaimRetentionPolicy
@@ -1428,7 +1428,7 @@ pub static TYPES: &[TypeDef] = &[
         ("volumeClaimTemplates", Shape::ListOf(Ty(118))), // V1PersistentVolumeClaim
     ] },
     // 184
-    TypeDef { name: "V1StatefulSetStatus", seed: 8, slots: &[65535, 6, 65535, 65535, 5, 65535, 9, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 4, 7, 8, 1, 65535, 65535, 65535, 65535, 3, 0, 2, 65535, 65535], fields: &[
+    TypeDef { name: "V1StatefulSetStatus", seed: 0, slots: &[5, 65535, 7, 65535, 9, 65535, 65535, 65535, 0, 65535, 65535, 65535, 1, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 8, 65535, 4, 65535, 65535, 3, 65535, 65535, 2, 65535, 6], fields: &[
         ("availableReplicas", Shape::Scalar),
         ("collisionCount", Shape::Scalar),
         ("conditions", Shape::ListOf(Ty(180))), // V1StatefulSetCondition
@@ -1441,12 +1441,12 @@ pub static TYPES: &[TypeDef] = &[
         ("updatedReplicas", Shape::Scalar),
     ] },
     // 185
-    TypeDef { name: "V1StatefulSetUpdateStrategy", seed: 0, slots: &[65535, 0, 65535, 1], fields: &[
+    TypeDef { name: "V1StatefulSetUpdateStrategy", seed: 4, slots: &[1, 0, 65535, 65535], fields: &[
         ("rollingUpdate", Shape::Object(Ty(163))), // V1RollingUpdateStatefulSetStrategy
         ("type", Shape::Scalar),
     ] },
     // 186
-    TypeDef { name: "V1StorageOSVolumeSource", seed: 1, slots: &[65535, 65535, 65535, 65535, 65535, 1, 0, 65535, 65535, 3, 2, 65535, 4, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1StorageOSVolumeSource", seed: 0, slots: &[1, 65535, 0, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 4, 65535, 65535, 2, 65535, 3], fields: &[
         ("fsType", Shape::Scalar),
         ("readOnly", Shape::Scalar),
         ("secretRef", Shape::Object(Ty(89))), // V1LocalObjectReference
@@ -1454,24 +1454,24 @@ pub static TYPES: &[TypeDef] = &[
         ("volumeNamespace", Shape::Scalar),
     ] },
     // 187
-    TypeDef { name: "V1Sysctl", seed: 0, slots: &[65535, 0, 1, 65535], fields: &[
+    TypeDef { name: "V1Sysctl", seed: 0, slots: &[65535, 65535, 0, 1], fields: &[
         ("name", Shape::Scalar),
         ("value", Shape::Scalar),
     ] },
     // 188
-    TypeDef { name: "V1TCPSocketAction", seed: 0, slots: &[1, 65535, 0, 65535], fields: &[
+    TypeDef { name: "V1TCPSocketAction", seed: 7, slots: &[1, 0, 65535, 65535], fields: &[
         ("host", Shape::Scalar),
         ("port", Shape::Scalar),
     ] },
     // 189
-    TypeDef { name: "V1Taint", seed: 4, slots: &[65535, 65535, 1, 65535, 65535, 2, 3, 0], fields: &[
+    TypeDef { name: "V1Taint", seed: 8, slots: &[65535, 3, 1, 65535, 2, 0, 65535, 65535], fields: &[
         ("effect", Shape::Scalar),
         ("key", Shape::Scalar),
         ("timeAdded", Shape::Scalar),
         ("value", Shape::Scalar),
     ] },
     // 190
-    TypeDef { name: "V1Toleration", seed: 1, slots: &[0, 65535, 4, 1, 65535, 65535, 2, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 3], fields: &[
+    TypeDef { name: "V1Toleration", seed: 0, slots: &[65535, 65535, 65535, 3, 65535, 65535, 65535, 2, 65535, 1, 65535, 65535, 65535, 4, 65535, 0], fields: &[
         ("effect", Shape::Scalar),
         ("key", Shape::Scalar),
         ("operator", Shape::Scalar),
@@ -1479,7 +1479,7 @@ pub static TYPES: &[TypeDef] = &[
         ("value", Shape::Scalar),
     ] },
     // 191
-    TypeDef { name: "V1TopologySpreadConstraint", seed: 11, slots: &[65535, 65535, 65535, 65535, 3, 65535, 65535, 1, 65535, 65535, 0, 4, 5, 2, 6, 7], fields: &[
+    TypeDef { name: "V1TopologySpreadConstraint", seed: 21, slots: &[5, 0, 65535, 4, 3, 65535, 65535, 65535, 1, 65535, 65535, 65535, 65535, 2, 6, 7], fields: &[
         ("labelSelector", Shape::Object(Ty(82))), // V1LabelSelector
         ("matchLabelKeys", Shape::ListOfScalar),
         ("maxSkew", Shape::Scalar),
@@ -1490,20 +1490,20 @@ pub static TYPES: &[TypeDef] = &[
         ("whenUnsatisfiable", Shape::Scalar),
     ] },
     // 192
-    TypeDef { name: "V1TypedLocalObjectReference", seed: 0, slots: &[0, 2, 65535, 1, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1TypedLocalObjectReference", seed: 0, slots: &[65535, 65535, 65535, 1, 2, 65535, 0, 65535], fields: &[
         ("apiGroup", Shape::Scalar),
         ("kind", Shape::Scalar),
         ("name", Shape::Scalar),
     ] },
     // 193
-    TypeDef { name: "V1TypedObjectReference", seed: 0, slots: &[0, 2, 65535, 1, 65535, 65535, 3, 65535], fields: &[
+    TypeDef { name: "V1TypedObjectReference", seed: 0, slots: &[3, 65535, 65535, 1, 2, 65535, 0, 65535], fields: &[
         ("apiGroup", Shape::Scalar),
         ("kind", Shape::Scalar),
         ("name", Shape::Scalar),
         ("namespace", Shape::Scalar),
     ] },
     // 194
-    TypeDef { name: "V1Volume", seed: 506, slots: &[1, 65535, 65535, 24, 65535, 22, 65535, 65535, 65535, 65535, 65535, 15, 12, 27, 65535, 65535, 65535, 65535, 17, 28, 65535, 29, 65535, 65535, 65535, 65535, 65535, 23, 65535, 13, 21, 65535, 65535, 65535, 65535, 26, 19, 65535, 20, 0, 7, 65535, 8, 30, 25, 9, 6, 4, 2, 10, 65535, 65535, 65535, 5, 14, 18, 65535, 16, 65535, 65535, 65535, 11, 65535, 3], fields: &[
+    TypeDef { name: "V1Volume", seed: 4772, slots: &[65535, 65535, 65535, 3, 25, 65535, 14, 65535, 2, 13, 17, 23, 16, 8, 7, 65535, 65535, 65535, 65535, 65535, 27, 28, 18, 4, 15, 20, 0, 65535, 10, 1, 65535, 6, 65535, 5, 65535, 9, 65535, 65535, 65535, 65535, 65535, 65535, 29, 65535, 26, 21, 65535, 65535, 30, 65535, 22, 19, 65535, 11, 65535, 65535, 65535, 65535, 12, 65535, 65535, 65535, 24, 65535], fields: &[
         ("awsElasticBlockStore", Shape::Object(Ty(3))), // V1AWSElasticBlockStoreVolumeSource
         ("azureDisk", Shape::Object(Ty(7))), // V1AzureDiskVolumeSource
         ("azureFile", Shape::Object(Ty(8))), // V1AzureFileVolumeSource
@@ -1537,23 +1537,23 @@ pub static TYPES: &[TypeDef] = &[
         ("vsphereVolume", Shape::Object(Ty(203))), // V1VsphereVirtualDiskVolumeSource
     ] },
     // 195
-    TypeDef { name: "V1VolumeDevice", seed: 0, slots: &[65535, 1, 0, 65535], fields: &[
+    TypeDef { name: "V1VolumeDevice", seed: 0, slots: &[0, 65535, 1, 65535], fields: &[
         ("devicePath", Shape::Scalar),
         ("name", Shape::Scalar),
     ] },
     // 196
-    TypeDef { name: "V1VolumeHealthCondition", seed: 3, slots: &[65535, 65535, 65535, 0, 2, 65535, 1, 65535], fields: &[
+    TypeDef { name: "V1VolumeHealthCondition", seed: 0, slots: &[65535, 2, 65535, 65535, 1, 0, 65535, 65535], fields: &[
         ("message", Shape::Scalar),
         ("reason", Shape::Scalar),
         ("status", Shape::Scalar),
     ] },
     // 197
-    TypeDef { name: "V1VolumeHealthStatus", seed: 0, slots: &[0, 65535, 1, 65535], fields: &[
+    TypeDef { name: "V1VolumeHealthStatus", seed: 0, slots: &[1, 0, 65535, 65535], fields: &[
         ("healthConditions", Shape::ListOf(Ty(196))), // V1VolumeHealthCondition
         ("lastTransitionTime", Shape::Scalar),
     ] },
     // 198
-    TypeDef { name: "V1VolumeMount", seed: 9, slots: &[65535, 0, 65535, 65535, 65535, 65535, 2, 7, 1, 3, 65535, 65535, 65535, 5, 6, 4], fields: &[
+    TypeDef { name: "V1VolumeMount", seed: 10, slots: &[7, 0, 65535, 65535, 65535, 65535, 65535, 5, 65535, 65535, 65535, 3, 6, 4, 1, 2], fields: &[
         ("bindMountOptions", Shape::ListOfScalar),
         ("mountPath", Shape::Scalar),
         ("mountPropagation", Shape::Scalar),
@@ -1564,7 +1564,7 @@ pub static TYPES: &[TypeDef] = &[
         ("subPathExpr", Shape::Scalar),
     ] },
     // 199
-    TypeDef { name: "V1VolumeMountStatus", seed: 7, slots: &[65535, 65535, 65535, 1, 0, 3, 2, 65535, 65535, 65535, 65535, 65535, 4, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1VolumeMountStatus", seed: 1, slots: &[65535, 65535, 65535, 65535, 2, 1, 65535, 65535, 0, 4, 65535, 65535, 65535, 3, 65535, 65535], fields: &[
         ("mountPath", Shape::Scalar),
         ("name", Shape::Scalar),
         ("readOnly", Shape::Scalar),
@@ -1572,7 +1572,7 @@ pub static TYPES: &[TypeDef] = &[
         ("volumeStatus", Shape::Object(Ty(202))), // V1VolumeStatus
     ] },
     // 200
-    TypeDef { name: "V1VolumeProjection", seed: 3, slots: &[4, 1, 65535, 3, 65535, 5, 2, 65535, 65535, 0, 65535, 65535, 65535, 65535, 65535, 65535], fields: &[
+    TypeDef { name: "V1VolumeProjection", seed: 4, slots: &[65535, 65535, 65535, 2, 1, 65535, 65535, 65535, 3, 65535, 65535, 65535, 0, 65535, 5, 4], fields: &[
         ("clusterTrustBundle", Shape::Object(Ty(14))), // V1ClusterTrustBundleProjection
         ("configMap", Shape::Object(Ty(19))), // V1ConfigMapProjection
         ("downwardAPI", Shape::Object(Ty(45))), // V1DownwardAPIProjection
@@ -1581,7 +1581,7 @@ pub static TYPES: &[TypeDef] = &[
         ("serviceAccountToken", Shape::Object(Ty(173))), // V1ServiceAccountTokenProjection
     ] },
     // 201
-    TypeDef { name: "V1VolumeResourceRequirements", seed: 0, slots: &[0, 1, 65535, 65535], fields: &[
+    TypeDef { name: "V1VolumeResourceRequirements", seed: 2, slots: &[65535, 0, 65535, 1], fields: &[
         ("limits", Shape::MapOfScalar),
         ("requests", Shape::MapOfScalar),
     ] },
@@ -1590,19 +1590,19 @@ pub static TYPES: &[TypeDef] = &[
         ("image", Shape::Object(Ty(80))), // V1ImageVolumeStatus
     ] },
     // 203
-    TypeDef { name: "V1VsphereVirtualDiskVolumeSource", seed: 1, slots: &[1, 3, 2, 65535, 65535, 65535, 0, 65535], fields: &[
+    TypeDef { name: "V1VsphereVirtualDiskVolumeSource", seed: 8, slots: &[65535, 65535, 1, 0, 2, 65535, 3, 65535], fields: &[
         ("fsType", Shape::Scalar),
         ("storagePolicyID", Shape::Scalar),
         ("storagePolicyName", Shape::Scalar),
         ("volumePath", Shape::Scalar),
     ] },
     // 204
-    TypeDef { name: "V1WeightedPodAffinityTerm", seed: 2, slots: &[65535, 0, 1, 65535], fields: &[
+    TypeDef { name: "V1WeightedPodAffinityTerm", seed: 0, slots: &[0, 1, 65535, 65535], fields: &[
         ("podAffinityTerm", Shape::Object(Ty(127))), // V1PodAffinityTerm
         ("weight", Shape::Scalar),
     ] },
     // 205
-    TypeDef { name: "V1WindowsSecurityContextOptions", seed: 0, slots: &[65535, 65535, 3, 2, 65535, 1, 65535, 0], fields: &[
+    TypeDef { name: "V1WindowsSecurityContextOptions", seed: 1, slots: &[0, 2, 65535, 65535, 3, 65535, 1, 65535], fields: &[
         ("gmsaCredentialSpec", Shape::Scalar),
         ("gmsaCredentialSpecName", Shape::Scalar),
         ("hostProcess", Shape::Scalar),
@@ -1618,22 +1618,59 @@ impl Ty {
 }
 
 impl TypeDef {
-    /// The shape of field `name`, if the API knows it: a perfect hash (FNV-1a from the type's
-    /// seed, chosen by the generator so that no two fields share a slot) and one comparison.
+    /// The shape of field `name`, if the API knows it: a perfect hash (the name's first and
+    /// last four bytes and its length, mixed with the type's seed by one multiplication; the
+    /// generator chose the seed so that no two fields share a slot) and one comparison.
+    #[cfg_attr(not(target_arch = "wasm32"), inline)]
     pub fn field(&self, name: &str) -> Option<Shape> {
         if self.slots.is_empty() {
             return None;
         }
-        let mut h = 0x811c_9dc5 ^ self.seed;
-        for b in name.bytes() {
-            h ^= u32::from(b);
-            h = h.wrapping_mul(0x0100_0193);
-        }
-        let slot = *self
-            .slots
-            .get((h >> 16) as usize & (self.slots.len() - 1))?;
+        let b = name.as_bytes();
+        let (head, tail) = words(b);
+        let key = ((u64::from(head) << 32) | u64::from(tail)) ^ b.len() as u64;
+        let h = (key ^ (u64::from(self.seed) << 8)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let bits = self.slots.len().trailing_zeros();
+        let slot = *self.slots.get((h >> (64 - bits)) as usize)?;
         let (f, shape) = self.fields.get(usize::from(slot))?;
-        (*f == name).then_some(*shape)
+        // Natively compared by words; the browser build keeps its one `memcmp` (its size).
+        #[cfg(not(target_arch = "wasm32"))]
+        let found = same(f.as_bytes(), b);
+        #[cfg(target_arch = "wasm32")]
+        let found = *f == name;
+        found.then_some(*shape)
+    }
+}
+
+/// The first and the last four bytes of `b` as little-endian words; shorter than four bytes,
+/// both are its bytes in one word.
+fn words(b: &[u8]) -> (u32, u32) {
+    match (b.first_chunk::<4>(), b.last_chunk::<4>()) {
+        (Some(head), Some(tail)) => (u32::from_le_bytes(*head), u32::from_le_bytes(*tail)),
+        _ => {
+            let w = b.iter().fold(0, |w, &c| (w << 8) | u32::from(c));
+            (w, w)
+        }
+    }
+}
+
+/// `a == b` for field names (most are 4 to 24 bytes): a few overlapping loads a side instead of
+/// a call to `memcmp`.
+#[cfg(not(target_arch = "wasm32"))]
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let chunk = |s: &[u8], at: usize| s.get(at..).and_then(|s| s.first_chunk::<8>().copied());
+    match (a.first_chunk::<8>(), a.last_chunk::<8>()) {
+        (Some(a0), Some(a1)) if a.len() <= 24 => {
+            b.first_chunk::<8>() == Some(a0)
+                && b.last_chunk::<8>() == Some(a1)
+                && (a.len() <= 16 || chunk(a, 8) == chunk(b, 8))
+        }
+        (None, _) if a.len() >= 4 => words(a) == words(b),
+        _ => a == b,
     }
 }
 

@@ -104,8 +104,41 @@ fn finish(errs: Vec<Msg>) -> Result<(), Msg> {
     }
 }
 
+/// `[a-z0-9]`, a bit of [`CLASSES`].
+const LOWER_ALNUM: u8 = 1;
+/// `[-a-z0-9]`.
+const DNS: u8 = 2;
+/// `[A-Za-z0-9]`.
+const ALNUM: u8 = 4;
+/// `[-A-Za-z0-9_.]`.
+const KEY: u8 = 8;
+
+/// The character classes of the validators' patterns by byte: one lookup a byte.
+static CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let lower_alnum = b.is_ascii_lowercase() || b.is_ascii_digit();
+        let alnum = b.is_ascii_alphanumeric();
+        t[c] = if lower_alnum { LOWER_ALNUM | DNS } else { 0 }
+            | if b == b'-' { DNS | KEY } else { 0 }
+            | if alnum { ALNUM | KEY } else { 0 }
+            | if b == b'_' || b == b'.' { KEY } else { 0 };
+        c += 1;
+    }
+    t
+};
+
 fn is_lower_alnum(b: u8) -> bool {
-    b.is_ascii_lowercase() || b.is_ascii_digit()
+    CLASSES[usize::from(b)] & LOWER_ALNUM != 0
+}
+
+/// Whether every byte of `b` is in `class`.
+fn all_in(b: &[u8], class: u8) -> bool {
+    b.iter()
+        .fold(class, |acc, &c| acc & CLASSES[usize::from(c)])
+        == class
 }
 
 /// `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
@@ -113,17 +146,33 @@ fn matches_dns1123_label(s: &str) -> bool {
     let b = s.as_bytes();
     match (b.first(), b.last()) {
         (Some(&first), Some(&last)) => {
-            is_lower_alnum(first)
-                && is_lower_alnum(last)
-                && b.iter().all(|&c| is_lower_alnum(c) || c == b'-')
+            is_lower_alnum(first) && is_lower_alnum(last) && all_in(b, DNS)
         }
         _ => false,
     }
 }
 
-/// `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+/// `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`: in one pass, every
+/// byte a lowercase alphanumeric, `-` or `.`, the text starting and ending with an
+/// alphanumeric and every `.` between two alphanumerics (each dot-separated part a label).
 fn matches_dns1123_subdomain(s: &str) -> bool {
-    s.split('.').all(matches_dns1123_label)
+    // Most subdomains are one label (object names): that is one cheaper pass.
+    if matches_dns1123_label(s) {
+        return true;
+    }
+    let mut prev = b'.';
+    for &c in s.as_bytes() {
+        let ok = match c {
+            b'.' => is_lower_alnum(prev),
+            b'-' => prev != b'.',
+            _ => is_lower_alnum(c),
+        };
+        if !ok {
+            return false;
+        }
+        prev = c;
+    }
+    is_lower_alnum(prev)
 }
 
 /// `^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`
@@ -131,10 +180,7 @@ fn matches_label_key_name(s: &str) -> bool {
     let b = s.as_bytes();
     match (b.first(), b.last()) {
         (Some(first), Some(last)) => {
-            first.is_ascii_alphanumeric()
-                && last.is_ascii_alphanumeric()
-                && b.iter()
-                    .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+            first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() && all_in(b, KEY)
         }
         _ => false,
     }
@@ -143,6 +189,11 @@ fn matches_label_key_name(s: &str) -> bool {
 /// `IsDNS1123Label`: a lowercase RFC 1123 label of at most 63 characters (namespace names,
 /// Service port names).
 pub fn dns1123_label(value: &str) -> Result<(), Msg> {
+    // The common case, settled without the error list (natively: a speed path).
+    #[cfg(not(target_arch = "wasm32"))]
+    if value.len() <= DNS1123_LABEL_MAX_LENGTH && matches_dns1123_label(value) {
+        return Ok(());
+    }
     let mut errs = Vec::new();
     if value.len() > DNS1123_LABEL_MAX_LENGTH {
         errs.push(max_len_error(DNS1123_LABEL_MAX_LENGTH));
@@ -180,6 +231,11 @@ fn dns1123_subdomain_errors(value: &str, max_len: fn(usize) -> Msg) -> Vec<Msg> 
 /// `IsDNS1123Subdomain`: a lowercase RFC 1123 subdomain of at most 253 characters (most object
 /// names).
 pub fn dns1123_subdomain(value: &str) -> Result<(), Msg> {
+    // The common case, settled without the error list (natively: a speed path).
+    #[cfg(not(target_arch = "wasm32"))]
+    if value.len() <= DNS1123_SUBDOMAIN_MAX_LENGTH && matches_dns1123_subdomain(value) {
+        return Ok(());
+    }
     finish(dns1123_subdomain_errors(value, max_len_error))
 }
 
@@ -205,11 +261,19 @@ pub fn dns1035_label(value: &str) -> Result<(), Msg> {
 /// subdomain prefix and `/`, then a name of at most 63 bytes of alphanumerics, `-`, `_`, `.`
 /// starting and ending with an alphanumeric.
 pub fn qualified_name(value: &str) -> Result<(), Msg> {
-    // A valid key without a prefix (`app`: most label keys), settled before splitting it into
-    // a vector (the checks below give no error for it either).
-    if !value.contains('/')
-        && value.len() <= QUALIFIED_NAME_MAX_LENGTH
-        && matches_label_key_name(value)
+    // A valid key (`app`: most label keys; `kubernetes.io/hostname`), settled before splitting
+    // it into a vector (the checks below give no error for it either). A name that matches
+    // has no `/`.
+    let valid_name =
+        |name: &str| name.len() <= QUALIFIED_NAME_MAX_LENGTH && matches_label_key_name(name);
+    if valid_name(value) {
+        return Ok(());
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Some((prefix, name)) = value.split_once('/')
+        && prefix.len() <= DNS1123_SUBDOMAIN_MAX_LENGTH
+        && matches_dns1123_subdomain(prefix)
+        && valid_name(name)
     {
         return Ok(());
     }
@@ -262,6 +326,12 @@ pub fn qualified_name(value: &str) -> Result<(), Msg> {
 /// `IsValidLabelValue` (= `content.IsLabelValue`): empty, or at most 63 bytes of alphanumerics,
 /// `-`, `_`, `.` starting and ending with an alphanumeric.
 pub fn label_value(value: &str) -> Result<(), Msg> {
+    // The common case, settled without the error list (natively: a speed path).
+    #[cfg(not(target_arch = "wasm32"))]
+    if value.len() <= LABEL_VALUE_MAX_LENGTH && (value.is_empty() || matches_label_key_name(value))
+    {
+        return Ok(());
+    }
     let mut errs = Vec::new();
     if value.len() > LABEL_VALUE_MAX_LENGTH {
         errs.push(content_max_len_error(LABEL_VALUE_MAX_LENGTH));
@@ -279,12 +349,33 @@ pub fn label_value(value: &str) -> Result<(), Msg> {
 /// `IsValidPortName`: an IANA_SVC_NAME, at most 15 characters of `[-a-z0-9]` with at least one
 /// letter, no leading or trailing `-` and no `--`.
 pub fn port_name(port: &str) -> Result<(), Msg> {
-    let mut errs = Vec::new();
     let b = port.as_bytes();
+    // Natively: a speed path.
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        // A valid name (`http`), settled in one pass: no leading, trailing or double `-` (the
+        // byte before the first is taken as a `-`), a letter somewhere.
+        let mut prev = b'-';
+        let mut letter = false;
+        let mut plain = b.len() <= PORT_NAME_MAX_LENGTH;
+        for &c in b {
+            match c {
+                b'-' => plain &= prev != b'-',
+                b'a'..=b'z' => letter = true,
+                b'0'..=b'9' => {}
+                _ => plain = false,
+            }
+            prev = c;
+        }
+        if plain && letter && prev != b'-' {
+            return Ok(());
+        }
+    }
+    let mut errs = Vec::new();
     if b.len() > PORT_NAME_MAX_LENGTH {
         errs.push(max_len_error(PORT_NAME_MAX_LENGTH));
     }
-    if b.is_empty() || !b.iter().all(|&c| is_lower_alnum(c) || c == b'-') {
+    if b.is_empty() || !all_in(b, DNS) {
         errs.push(crate::msg!(
             "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"
         ));
@@ -423,6 +514,77 @@ mod tests {
     use super::*;
     use alloc::format;
     use alloc::string::ToString;
+
+    /// Every string of up to `n` bytes over `alphabet`.
+    fn strings(alphabet: &[u8], n: usize) -> Vec<String> {
+        let mut out = alloc::vec![String::new()];
+        let mut last = out.clone();
+        for _ in 0..n {
+            let mut next = Vec::new();
+            for s in &last {
+                for &c in alphabet {
+                    let mut t = s.clone();
+                    t.push(char::from(c));
+                    next.push(t);
+                }
+            }
+            out.extend(next.iter().cloned());
+            last = next;
+        }
+        out
+    }
+
+    /// The validators' one-pass fast paths accept exactly what their patterns (and the slow
+    /// paths below them) accept: the dot-separated subdomain pattern, checked against the
+    /// definition, on every short string of the characters that matter.
+    #[test]
+    fn fast_paths_agree_with_the_patterns() {
+        let by_labels = |s: &str| s.split('.').all(matches_dns1123_label);
+        for s in strings(b"a0-._A/", 6) {
+            assert_eq!(matches_dns1123_subdomain(&s), by_labels(&s), "{s:?}");
+            let label = |s: &str| {
+                s.bytes()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                    && s.bytes()
+                        .last()
+                        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                    && s.bytes()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+            };
+            assert_eq!(matches_dns1123_label(&s), label(&s), "{s:?}");
+            let key = |s: &str| {
+                s.bytes().next().is_some_and(|c| c.is_ascii_alphanumeric())
+                    && s.bytes().last().is_some_and(|c| c.is_ascii_alphanumeric())
+                    && s.bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c))
+            };
+            assert_eq!(matches_label_key_name(&s), key(&s), "{s:?}");
+            // A valid name is one no check of the slow path reports.
+            let ok = |r: Result<(), Msg>| r.is_ok();
+            let parts: Vec<&str> = s.split('/').collect();
+            let qualified = match parts.as_slice() {
+                [name] => key(name),
+                [prefix, name] => by_labels(prefix) && key(name),
+                _ => false,
+            };
+            assert_eq!(ok(qualified_name(&s)), qualified, "{s:?}");
+            assert_eq!(ok(label_value(&s)), s.is_empty() || key(&s), "{s:?}");
+            assert_eq!(ok(dns1123_subdomain(&s)), by_labels(&s), "{s:?}");
+            assert_eq!(ok(dns1123_label(&s)), label(&s), "{s:?}");
+        }
+        for s in strings(b"a0-A", 7) {
+            let b = s.as_bytes();
+            let valid = !b.is_empty()
+                && b.iter()
+                    .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+                && b.iter().any(u8::is_ascii_lowercase)
+                && !s.contains("--")
+                && !s.starts_with('-')
+                && !s.ends_with('-');
+            assert_eq!(port_name(&s).is_ok(), valid, "{s:?}");
+        }
+    }
 
     /// Test values separated by `|` (some contain spaces), plus `extra`.
     fn cases<'a>(list: &'a str, extra: &'a [&'a str]) -> impl Iterator<Item = &'a str> {
