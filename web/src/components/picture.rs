@@ -56,8 +56,33 @@ impl Rect {
     }
 }
 
+/// Boxes by name: each an index into a list, through the `BTreeMap<String, usize>` the core
+/// already has in the wasm build (a map type of its own for `Rect` was about 1 KiB of it).
+#[derive(Default)]
+struct Boxes {
+    at: BTreeMap<String, usize>,
+    rects: Vec<Rect>,
+}
+
+impl Boxes {
+    /// Sets `name`'s box (a later one replaces it, as a map's insert does).
+    fn insert(&mut self, name: String, r: Rect) {
+        match self.at.get(&name).and_then(|&i| self.rects.get_mut(i)) {
+            Some(old) => *old = r,
+            None => {
+                self.at.insert(name, self.rects.len());
+                self.rects.push(r);
+            }
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&Rect> {
+        self.at.get(name).and_then(|&i| self.rects.get(i))
+    }
+}
+
 /// The key of an entry's box: its Node and target (one string, so the boxes share the other
-/// maps' `BTreeMap<String, Rect>` code in the wasm build; names have no newline).
+/// maps' [`Boxes`] code in the wasm build; names have no newline).
 fn entry_key(node: &str, target: &str) -> String {
     let mut k = String::with_capacity(node.len() + 1 + target.len());
     k.push_str(node);
@@ -169,7 +194,7 @@ pub fn picture(props: &PanelProps) -> Html {
 
     let mut items: Vec<Html> = Vec::new();
     let mut overlay: Vec<Html> = Vec::new();
-    let mut client_boxes: BTreeMap<String, Rect> = BTreeMap::new();
+    let mut client_boxes = Boxes::default();
 
     // Outside the cluster: its machines, the load balancer device, an ExternalName's host.
     let outside: Vec<(usize, &Client)> = clients
@@ -282,9 +307,9 @@ pub fn picture(props: &PanelProps) -> Html {
     let cols = if narrow { 1 } else { nodes.len().clamp(1, 3) };
     let gap = 8.0;
     let nw = (W - 20.0 - (cols as f64 - 1.0) * gap) / cols as f64;
-    let mut pod_boxes: BTreeMap<String, Rect> = BTreeMap::new();
-    let mut proxy_boxes: BTreeMap<String, Rect> = BTreeMap::new();
-    let mut entry_boxes: BTreeMap<String, Rect> = BTreeMap::new();
+    let mut pod_boxes = Boxes::default();
+    let mut proxy_boxes = Boxes::default();
+    let mut entry_boxes = Boxes::default();
     let mut row_h: f64 = 0.0;
     let svc_id = svc.as_ref().map(|s| s.id.clone()).unwrap_or_default();
     let mut ksim = state.sim.clone();
@@ -995,9 +1020,9 @@ fn links(
     s: &ServiceView,
     e: &Entry,
     node: Option<&str>,
-    entry_boxes: &BTreeMap<String, Rect>,
+    entry_boxes: &Boxes,
     dns_box: Option<Rect>,
-    pod_boxes: &BTreeMap<String, Rect>,
+    pod_boxes: &Boxes,
     out: &mut Vec<Html>,
 ) {
     let mut ends: Vec<Rect> = Vec::new();
