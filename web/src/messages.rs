@@ -1148,7 +1148,6 @@ ZH, ZH_EN, [
     ("expected a JSON value", "应为一个 JSON 值"),
     ("expected ',' or ']'", "应为 ',' 或 ']'"),
     ("expected ',' or '}}'", "应为 ',' 或 '}}'"),
-    ("unbalanced JSON", "JSON 括号不配对"),
     ("invalid number", "无效的数字"),
     ("truncated \\u escape", "\\u 转义被截断"),
     ("invalid \\u escape", "无效的 \\u 转义"),

@@ -854,7 +854,7 @@ impl<'a> Cx<'a> {
         let Some((entries, _)) = self.map_of(node, key, prefix) else {
             return Labels::new();
         };
-        let mut out = Labels::with_capacity(entries.len());
+        let mut out = Labels::new();
         let path = Sub(prefix, key);
         for e in entries {
             let p = || format!("{path}.{}", e.key);
@@ -1966,8 +1966,6 @@ fn read_container_ports(
         let first = ports.len();
         let mut warned: Vec<&str> = Vec::new();
         let items = cx.objects(c, "ports", &cpath);
-        #[cfg(not(target_arch = "wasm32"))]
-        ports.reserve(items.clone().count());
         for (m, _, path) in items {
             let name = cx.str(m, "name", &path);
             let protocol = cx.protocol(m, &path);
@@ -2076,9 +2074,6 @@ fn read_pod(
         }
     };
     let pod_ips = cx.objects_of(pod_ips, "podIPs", &"status");
-    #[cfg(not(target_arch = "wasm32"))]
-    let mut ips: Vec<IpAddr> = Vec::with_capacity(pod_ips.clone().count());
-    #[cfg(target_arch = "wasm32")]
     let mut ips: Vec<IpAddr> = Vec::new();
     // The text of the first address, which `podIP` repeats.
     let mut first_text = None;

@@ -48,11 +48,6 @@ impl Labels {
         Labels(Vec::new())
     }
 
-    /// No labels, with room for `n` (the reader's: one allocation for a mapping's labels).
-    pub fn with_capacity(n: usize) -> Labels {
-        Labels(Vec::with_capacity(n))
-    }
-
     fn find<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
     where
         String: Borrow<Q>,
