@@ -10,21 +10,25 @@
 //! between cannot block either. Pipes are still read through `-f -`.
 
 use std::fs::File;
-use std::io::Read;
-use std::path::Path;
+use std::io::{Read, Seek};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use svcroute_core::manifest::MAX_INPUT_BYTES;
+use svcroute_core::manifest::{self, MAX_INPUT_BYTES};
 
-/// `(name shown in messages, text)` for every manifest named by `paths`.
-pub fn read_inputs(paths: &[String]) -> Result<Vec<(String, String)>> {
+/// One input named by `-f`: standard input, or a regular file (a directory's are listed).
+enum Source {
+    Stdin,
+    File(PathBuf),
+}
+
+/// `(name shown in messages, source)` for every input named by `paths`, in order: a
+/// directory's .yaml, .yml and .json files sorted by name.
+fn sources(paths: &[String]) -> Result<Vec<(String, Source)>> {
     let mut out = Vec::new();
-    let mut total = 0usize;
     for p in paths {
         if p == "-" {
-            let text = read_bounded(std::io::stdin().lock(), "-", &mut total, 0)
-                .context("reading manifests from standard input")?;
-            out.push(("-".to_owned(), text));
+            out.push(("-".to_owned(), Source::Stdin));
             continue;
         }
         let path = Path::new(p);
@@ -45,14 +49,97 @@ pub fn read_inputs(paths: &[String]) -> Result<Vec<(String, String)>> {
             if files.is_empty() {
                 bail!("{p}: no .yaml, .yml or .json files in this directory");
             }
-            for f in files {
-                out.push((f.display().to_string(), read_file(&f, &mut total)?));
-            }
+            out.extend(
+                files
+                    .into_iter()
+                    .map(|f| (f.display().to_string(), Source::File(f))),
+            );
         } else {
-            out.push((p.clone(), read_file(path, &mut total)?));
+            out.push((p.clone(), Source::File(path.to_owned())));
         }
     }
     Ok(out)
+}
+
+/// `(name shown in messages, text)` for every manifest named by `paths`.
+pub fn read_inputs(paths: &[String]) -> Result<Vec<(String, String)>> {
+    let mut total = 0usize;
+    sources(paths)?
+        .into_iter()
+        .map(|(shown, source)| {
+            let text = match source {
+                Source::Stdin => read_bounded(std::io::stdin().lock(), "-", &mut total, 0)
+                    .context("reading manifests from standard input")?,
+                Source::File(path) => {
+                    let (file, size) = open_file(&path, &shown)?;
+                    read_bounded(file, &shown, &mut total, size)
+                        .with_context(|| format!("{shown}: cannot read"))?
+                }
+            };
+            Ok((shown, text))
+        })
+        .collect()
+}
+
+/// Reads the manifests named by `paths` as [`read_inputs`] then [`manifest::read_all`] would,
+/// without holding a file's text whole where it need not be: a file holding a JSON object
+/// (`kubectl get -o json`) is read a piece at a time ([`manifest::Read::add_pieces`]); one
+/// that is to be read whole after all is read again from its start.
+pub fn read_manifests(paths: &[String]) -> Result<manifest::Read> {
+    let mut read = manifest::Read::default();
+    let mut total = 0usize;
+    for (shown, source) in sources(paths)? {
+        match source {
+            Source::Stdin => {
+                let text = read_bounded(std::io::stdin().lock(), "-", &mut total, 0)
+                    .context("reading manifests from standard input")?;
+                read.add("-", &text);
+            }
+            Source::File(path) => {
+                let (mut file, size) = open_file(&path, &shown)?;
+                let before = total;
+                let in_pieces = read
+                    .add_pieces(&shown, size, |buf, want| {
+                        piece(&mut file, buf, want, &mut total, &shown)
+                    })
+                    .with_context(|| format!("{shown}: cannot read"))?;
+                if !in_pieces {
+                    total = before;
+                    file.rewind()
+                        .with_context(|| format!("{shown}: cannot read"))?;
+                    let text = read_bounded(file, &shown, &mut total, size)
+                        .with_context(|| format!("{shown}: cannot read"))?;
+                    read.add(&shown, &text);
+                }
+            }
+        }
+    }
+    Ok(read)
+}
+
+/// Appends at most `want` more bytes of `file` to `buf` (fewer only at its end), within what is
+/// left of [`MAX_INPUT_BYTES`].
+fn piece(
+    file: &mut File,
+    buf: &mut Vec<u8>,
+    want: usize,
+    total: &mut usize,
+    shown: &str,
+) -> Result<usize> {
+    let left = MAX_INPUT_BYTES.saturating_sub(*total);
+    buf.reserve(want);
+    let n = file
+        .by_ref()
+        .take(want.min(left.saturating_add(1)) as u64)
+        .read_to_end(buf)?;
+    *total += n;
+    if *total > MAX_INPUT_BYTES {
+        bail!(
+            "{shown}: input too large: the manifests together exceed {} MiB (the reader's limit)",
+            MAX_INPUT_BYTES >> 20
+        );
+    }
+    Ok(n)
 }
 
 fn not_regular(path: &Path) -> anyhow::Error {
@@ -63,8 +150,8 @@ fn not_regular(path: &Path) -> anyhow::Error {
     )
 }
 
-fn read_file(path: &Path, total: &mut usize) -> Result<String> {
-    let shown = path.display().to_string();
+/// Opens a regular file to read, with its size; anything else is refused before it is opened.
+fn open_file(path: &Path, shown: &str) -> Result<(File, usize)> {
     if !std::fs::metadata(path)
         .with_context(|| format!("{shown}: cannot read"))?
         .is_file()
@@ -85,8 +172,7 @@ fn read_file(path: &Path, total: &mut usize) -> Result<String> {
     if !meta.is_file() {
         return Err(not_regular(path));
     }
-    let size = usize::try_from(meta.len()).unwrap_or(usize::MAX);
-    read_bounded(file, &shown, total, size).with_context(|| format!("{shown}: cannot read"))
+    Ok((file, usize::try_from(meta.len()).unwrap_or(usize::MAX)))
 }
 
 /// Reads at most what is left of [`MAX_INPUT_BYTES`], as UTF-8. `size` is the expected length
@@ -139,6 +225,87 @@ mod tests {
         let mut total = 0;
         let err = read_bounded(std::io::repeat(b' '), "-", &mut total, 0).unwrap_err();
         assert!(err.to_string().contains("input too large"), "{err}");
+    }
+
+    /// A file read in pieces gives what it gives read whole: a kubectl `List` (read in
+    /// pieces), a broken one and YAML (both read again whole), with the same diagnostics.
+    #[test]
+    fn files_read_in_pieces_as_whole() {
+        let dir =
+            std::env::temp_dir().join(format!("svcroute-input-pieces-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pod = |i: usize| {
+            format!(
+                "{{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\",\n  \"metadata\": {{\"name\": \"p-{i}\", \"labels\": {{\"app\": \"a\"}}, \"annotations\": {{\"n\": \"é日\"}}}},\n  \"spec\": {{\"nodeName\": \"n\", \"containers\": [{{\"name\": \"c\"}}]}},\n  \"status\": {{\"podIP\": \"10.0.{}.{}\", \"phase\": \"Running\", \"conditions\": [{{\"type\": \"Ready\", \"status\": \"True\"}}]}}\n}}",
+                i / 250,
+                i % 250
+            )
+        };
+        // Large enough for several pieces; an invalid port and an unknown field for warnings
+        // and errors at their lines.
+        let items: Vec<String> = (0..3000).map(pod).collect();
+        let list = format!(
+            "{{\"apiVersion\": \"v1\", \"items\": [\n{},\n{{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {{\"name\": \"s\"}}, \"spec\": {{\"selector\": {{\"app\": \"a\"}}, \"ports\": [{{\"port\": 70000}}], \"bogus\": 1}}}}\n], \"kind\": \"List\", \"metadata\": {{}}}}\n",
+            items.join(",\n")
+        );
+        assert!(list.len() > 3 * (256 << 10), "more than three pieces");
+        let broken = list.replacen("\"phase\"", "\"phase\" \"x\"", 1);
+        let files = [
+            ("list.json", list.as_str()),
+            ("broken.json", broken.as_str()),
+            (
+                "pod.yaml",
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: yaml-pod}\nspec: {nodeName: node-1, containers: [{name: c}]}\n",
+            ),
+        ];
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        // The List is read in pieces, the broken one is not.
+        for (name, in_pieces) in [("list.json", true), ("broken.json", false)] {
+            let (mut file, size) = open_file(&dir.join(name), name).unwrap();
+            let mut total = 0;
+            let done = manifest::Read::default()
+                .add_pieces(name, size, |buf, want| {
+                    piece(&mut file, buf, want, &mut total, name)
+                })
+                .unwrap();
+            assert_eq!(done, in_pieces, "{name}");
+        }
+        let paths = vec![dir.display().to_string()];
+        let got = read_manifests(&paths).unwrap();
+        let inputs = read_inputs(&paths).unwrap();
+        let want = manifest::read_all(inputs.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+        assert_eq!(got.objects, want.objects);
+        assert_eq!(got.diagnostics, want.diagnostics);
+        assert_eq!(got.objects.pods.len(), 3001, "{:?}", got.diagnostics);
+        let shown: Vec<String> = got.diagnostics.iter().map(ToString::to_string).collect();
+        assert!(
+            shown
+                .iter()
+                .any(|d| d.contains("broken.json:") && d.contains("invalid JSON")),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|d| d.contains("list.json:") && d.contains("bogus")),
+            "{shown:?}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A piece that would take the inputs over the limit is an error.
+    #[test]
+    fn pieces_stop_at_the_limit() {
+        let path =
+            std::env::temp_dir().join(format!("svcroute-input-limit-{}", std::process::id()));
+        std::fs::write(&path, "{\"items\": []}").unwrap();
+        let (mut file, _) = open_file(&path, "f").unwrap();
+        let mut total = MAX_INPUT_BYTES - 4;
+        let err = piece(&mut file, &mut Vec::new(), 1024, &mut total, "f").unwrap_err();
+        assert!(err.to_string().contains("input too large"), "{err}");
+        std::fs::remove_file(&path).unwrap();
     }
 
     /// `-f /dev/zero` (a device) and a FIFO without a writer are refused before opening.

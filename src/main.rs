@@ -222,19 +222,22 @@ fn report_all(ds: &[Diagnostic]) {
 /// Reads the manifests and builds the cluster. Prints every diagnostic; `None` when any was
 /// an error.
 fn load(args: &ManifestArgs) -> Result<Option<Cluster>> {
-    let (inputs, config) = if args.uses_api() {
+    let (read, config) = if args.uses_api() {
         #[cfg(feature = "api")]
         {
-            kube::read_cluster(args)?
+            let (inputs, config) = kube::read_cluster(args)?;
+            let read = manifest::read_all(inputs.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+            // The text is not needed to build: give its memory back first (it is a third of
+            // the peak).
+            drop(inputs);
+            (read, config)
         }
         #[cfg(not(feature = "api"))]
         anyhow::bail!("--kubeconfig/--master: this svcroute was built without the `api` feature")
     } else {
-        (input::read_inputs(&args.files)?, args.config()?)
+        // Read without holding a large JSON file's text whole.
+        (input::read_manifests(&args.files)?, args.config()?)
     };
-    let read = manifest::read_all(inputs.iter().map(|(n, t)| (n.as_str(), t.as_str())));
-    // The text is not needed to build: give its memory back first (it is a third of the peak).
-    drop(inputs);
     let loaded = manifest::build(read, config, &Tweaks::default());
     match loaded {
         Ok(cluster) => {
@@ -253,8 +256,7 @@ fn load(args: &ManifestArgs) -> Result<Option<Cluster>> {
 fn diff(args: &DiffArgs) -> Result<ExitCode> {
     let config = args.manifests.config()?;
     let read = |paths: &[String]| -> Result<Option<svcroute_core::model::Objects>> {
-        let inputs = input::read_inputs(paths)?;
-        let read = manifest::read_all(inputs.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+        let read = input::read_manifests(paths)?;
         report_all(&read.diagnostics);
         Ok((!read.has_errors()).then_some(read.objects))
     };

@@ -591,6 +591,34 @@ pub fn check_read(text: &str, is_json: bool) {
     if is_json && let (Ok(a), Ok(b)) = (json::parse_documents(text), yaml::parse_documents(text)) {
         assert_eq!(a, b, "the JSON and YAML parsers disagree on {text:?}");
     }
+    check_pieces(text, &read);
+}
+
+/// Read in pieces of a few sizes (as the CLI reads a file), the text gives what it gives read
+/// whole, or nothing and `false` (it is then read whole).
+pub fn check_pieces(text: &str, whole: &manifest::Read) {
+    for size in [1, 3, 64, 1 << 20] {
+        let mut rest = text.as_bytes();
+        let mut read = manifest::Read::default();
+        let done = read
+            .add_pieces("fuzz", text.len(), |buf, want| {
+                let n = want.min(size).min(rest.len());
+                buf.extend_from_slice(&rest[..n]);
+                rest = &rest[n..];
+                Ok::<_, ()>(n)
+            })
+            .unwrap_or_default();
+        if done {
+            assert_eq!(read.objects, whole.objects, "pieces of {size}: {text:?}");
+            assert_eq!(
+                read.diagnostics, whole.diagnostics,
+                "pieces of {size}: {text:?}"
+            );
+        } else {
+            assert_eq!(read.objects, manifest::Read::default().objects);
+            assert!(read.diagnostics.is_empty());
+        }
+    }
 }
 
 /// The whole path: load, plan every node, route to every virtual server; no panic.

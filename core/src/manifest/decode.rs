@@ -86,19 +86,59 @@ type StreamingParser =
 /// List `read_object` flattens (no string `kind` ending in `List`, or no string `apiVersion`),
 /// or YAML whose anchors or merges streaming would change.
 fn read_streaming(file: &Arc<str>, text: &str, out: &mut Read, parse: StreamingParser) -> bool {
+    read_handed(file, text.len(), out, |each| {
+        parse(text, &mut |node, whole| each(node, whole)).is_ok()
+    })
+}
+
+/// Reads a text given in pieces (see [`super::json::pieces`]) into `out`, as [`read_into`]
+/// reads it whole. Adds nothing and returns `Ok(false)` when the text is to be read whole
+/// instead; `size` is its length, or a guess.
+pub(crate) fn read_pieces<E>(
+    file: &Arc<str>,
+    size: usize,
+    out: &mut Read,
+    fill: &mut super::json::pieces::Fill<'_, E>,
+) -> Result<bool, E> {
+    let first = out.diagnostics.len();
+    let mut failed = None;
+    let read = read_handed(file, size, out, |each| {
+        super::json::pieces::parse_pieces(fill, each).unwrap_or_else(|e| {
+            failed = Some(e);
+            false
+        })
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    crate::sort::sort_by_key(&mut out.diagnostics[first..], |d| {
+        d.loc.as_ref().map(|l| (l.line, l.col))
+    });
+    Ok(read)
+}
+
+/// [`read_streaming`] for any parser: `hand` hands over documents (`each(doc, true)`) and a
+/// List's items (`each(item, false)`), and returns whether it read the text to its end. `size`
+/// is the text's length.
+fn read_handed(
+    file: &Arc<str>,
+    size: usize,
+    out: &mut Read,
+    hand: impl FnOnce(&mut dyn for<'w> FnMut(Node<'w>, bool)) -> bool,
+) -> bool {
     let mut local = Read::default();
     let mut pending = Read::default();
     // A List's length is known only at its end, and growing a Vec of Pods by doubling copies
     // every Pod read so far into fresh memory at each step (a sixth of reading 10,000 × 10
     // went to it). Room for as many Pods as the text could hold is reserved instead: address
     // space, not memory, until a Pod is written into it.
-    if text.len() >= RESERVE_FROM {
-        pending.objects.pods.reserve(text.len() / BYTES_PER_POD);
+    if size >= RESERVE_FROM {
+        pending.objects.pods.reserve(size / BYTES_PER_POD);
     }
     let mut streamed = false;
     let mut objects = 0usize;
     let mut ok = true;
-    let parsed = parse(text, &mut |node, whole| {
+    let parsed = hand(&mut |node, whole| {
         if !ok {
             return;
         }
@@ -137,7 +177,7 @@ fn read_streaming(file: &Arc<str>, text: &str, out: &mut Read, parse: StreamingP
             read_object(file, &node, &mut pending);
         }
     });
-    if parsed.is_err() || !ok {
+    if !parsed || !ok {
         return false;
     }
     out.objects.extend(local.objects);

@@ -22,6 +22,8 @@ use alloc::vec::Vec;
 use super::yaml::{Entry, Key, Node, Pos, SyntaxError, Value};
 use crate::diag::Msg;
 
+pub(crate) mod pieces;
+
 /// The message for a `//` or `/* */` comment.
 fn comment() -> Msg {
     crate::msg!("comments are not allowed in JSON")
@@ -47,6 +49,7 @@ fn parser(text: &str) -> Parser<'_> {
         ascii_line: true,
         col_at: (0, 0),
         values: 0,
+        depth: 0,
         nodes: Vec::new(),
         entries: Vec::new(),
         tags: Vec::new(),
@@ -113,6 +116,9 @@ struct Parser<'a> {
     col_at: (usize, usize),
     /// Values read so far, against [`super::MAX_VALUES`].
     values: usize,
+    /// Collections open around the text this parser reads (a `List`'s items are read at
+    /// depth 2 by [`pieces`]): they count against [`super::MAX_DEPTH`] too.
+    depth: usize,
     /// Items of the open arrays, innermost last (see [`Open`]).
     nodes: Vec<Node<'a>>,
     /// Entries of the open objects, innermost last.
@@ -464,7 +470,7 @@ impl<'a> Parser<'a> {
             let pos = self.pos();
             let value = match self.bytes.get(self.i) {
                 None => return self.err(crate::msg!("unexpected end of JSON")),
-                Some(b'{' | b'[') if stack.len() >= super::MAX_DEPTH => {
+                Some(b'{' | b'[') if stack.len() + self.depth >= super::MAX_DEPTH => {
                     return self.err(crate::msg!(
                         "nesting deeper than {} levels (the reader's limit)",
                         super::MAX_DEPTH

@@ -65,6 +65,30 @@ impl Read {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
+
+    /// Reads one more text (named `file`) into these objects and diagnostics, as [`read_all`]
+    /// reads each of its inputs. The caller keeps the [`MAX_INPUT_BYTES`] limit.
+    pub fn add(&mut self, file: &str, text: &str) {
+        decode::read_into(&Arc::from(file), text, self);
+    }
+
+    /// Reads one more text given in pieces: `fill(buf, n)` appends at most `n` more bytes of it
+    /// to `buf` and returns how many, 0 at its end; `size` is its length (or a guess). A JSON
+    /// object, such as the `List` that `kubectl get -o json` prints, is read a window at a
+    /// time and never held whole.
+    ///
+    /// Returns `Ok(false)`, having added nothing, when the text is to be read whole with
+    /// [`Read::add`] instead: YAML, and anything JSON that the whole-text reader reports or
+    /// reads in another way (a syntax error, a limit, text that is not UTF-8, several
+    /// documents, a duplicate top-level key). An error of `fill` ends the reading.
+    pub fn add_pieces<E>(
+        &mut self,
+        file: &str,
+        size: usize,
+        mut fill: impl FnMut(&mut Vec<u8>, usize) -> Result<usize, E>,
+    ) -> Result<bool, E> {
+        decode::read_pieces(&Arc::from(file), size, self, &mut fill)
+    }
 }
 
 /// Reads every object of `text`; `file` names it in diagnostics.
