@@ -24,6 +24,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::fmt::Write as _;
 use core::net::IpAddr;
 
 use serde::Serialize;
@@ -96,6 +97,8 @@ pub fn records(cluster: &Cluster) -> Vec<DnsRecord> {
 }
 
 fn addr_record(name: String, ip: &IpAddr) -> DnsRecord {
+    let mut value = String::with_capacity(15);
+    push_ip(&mut value, ip);
     DnsRecord {
         name,
         kind: if ip.is_ipv4() {
@@ -103,7 +106,40 @@ fn addr_record(name: String, ip: &IpAddr) -> DnsRecord {
         } else {
             RecordType::AAAA
         },
-        value: format!("{ip}"),
+        value,
+    }
+}
+
+/// The parts one after another, in one allocation (a cluster's records are tens of thousands of
+/// names: `format!` was most of their cost).
+fn concat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
+/// Appends `v` in decimal.
+fn push_num(s: &mut String, v: u64) {
+    s.push_str(crate::render::json::uint_digits(v, &mut [0; 20]));
+}
+
+/// Appends `ip` as `Display` writes it (an IPv4 address's octets in decimal, without
+/// `core::fmt`).
+fn push_ip(s: &mut String, ip: &IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, o) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                push_num(s, u64::from(o));
+            }
+        }
+        IpAddr::V6(v6) => {
+            let _ = write!(s, "{v6}");
+        }
     }
 }
 
@@ -111,7 +147,11 @@ fn addr_record(name: String, ip: &IpAddr) -> DnsRecord {
 /// `-` of an IPv6 name gets a `0`, so the label is valid).
 pub fn dashed(ip: &IpAddr) -> String {
     match ip {
-        IpAddr::V4(v4) => format!("{v4}").replace('.', "-"),
+        IpAddr::V4(_) => {
+            let mut s = String::with_capacity(15);
+            push_ip(&mut s, ip);
+            s.replace('.', "-")
+        }
         IpAddr::V6(v6) => {
             let mut s = format!("{v6}").replace(':', "-");
             if s.ends_with('-') {
@@ -128,7 +168,7 @@ pub fn dashed(ip: &IpAddr) -> String {
 /// The records of one Service.
 pub fn service_records(svc: &ResolvedService, zone: &str, out: &mut Vec<DnsRecord>) {
     let s = &svc.service;
-    let base = format!("{}.{}.svc.{zone}", s.meta.id.name, s.meta.id.namespace);
+    let base = concat(&[&s.meta.id.name, ".", &s.meta.id.namespace, ".svc.", zone]);
     match s.kind {
         ServiceType::ExternalName => {
             if let Some(target) = s
@@ -152,7 +192,7 @@ pub fn service_records(svc: &ResolvedService, zone: &str, out: &mut Vec<DnsRecor
             for b in &ready {
                 out.push(addr_record(base.clone(), &b.address));
                 let host = b.hostname.clone().unwrap_or_else(|| dashed(&b.address));
-                let name = format!("{host}.{base}");
+                let name = concat(&[&host, ".", &base]);
                 out.push(addr_record(name.clone(), &b.address));
                 out.push(ptr_record(&b.address, name));
             }
@@ -164,10 +204,10 @@ pub fn service_records(svc: &ResolvedService, zone: &str, out: &mut Vec<DnsRecor
                 for b in &ready {
                     let host = b.hostname.clone().unwrap_or_else(|| dashed(&b.address));
                     if b.slice_ports.is_empty() {
-                        v.push((format!("{host}.{base}"), -1));
+                        v.push((concat(&[&host, ".", &base]), -1));
                     }
                     for p in b.slice_ports.iter().filter(|p| filter(p)) {
-                        v.push((format!("{host}.{base}"), i32::from(p.port)));
+                        v.push((concat(&[&host, ".", &base]), i32::from(p.port)));
                     }
                 }
                 v
@@ -196,7 +236,7 @@ pub fn service_records(svc: &ResolvedService, zone: &str, out: &mut Vec<DnsRecor
             }
             for b in svc.backends.iter().filter(|b| b.conditions.is_ready()) {
                 if let Some(h) = &b.hostname {
-                    let name = format!("{h}.{base}");
+                    let name = concat(&[h, ".", &base]);
                     out.push(addr_record(name.clone(), &b.address));
                     out.push(ptr_record(&b.address, name));
                 }
@@ -221,7 +261,12 @@ pub fn service_records(svc: &ResolvedService, zone: &str, out: &mut Vec<DnsRecor
 
 /// `_name._proto.base`.
 fn srv_name(name: &str, protocol: Protocol, base: &str) -> String {
-    format!("_{name}._{}.{base}", protocol.as_str().to_ascii_lowercase())
+    let proto = match protocol {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+        Protocol::Sctp => "sctp",
+    };
+    concat(&["_", name, "._", proto, ".", base])
 }
 
 /// CoreDNS's `plugin.SRV`: every answer at priority 0 weighs `floor(100 / n)` over all `n`
@@ -257,7 +302,17 @@ fn srv_answers(out: &mut Vec<DnsRecord>, name: &str, answers: &[(String, i32)]) 
         out.push(DnsRecord {
             name: name.into(),
             kind: RecordType::SRV,
-            value: format!("0 {weight} {port} {target}"),
+            value: {
+                let mut v = String::with_capacity(target.len() + 12);
+                v.push_str("0 ");
+                push_num(&mut v, weight as u64);
+                v.push(' ');
+                // Ports here are the answers' (0 to 65535): negative ones were skipped.
+                push_num(&mut v, u64::try_from(*port).unwrap_or_default());
+                v.push(' ');
+                v.push_str(target);
+                v
+            },
         });
     }
 }
@@ -266,8 +321,13 @@ fn srv_answers(out: &mut Vec<DnsRecord>, name: &str, answers: &[(String, i32)]) 
 pub fn reverse_name(ip: &IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, c, d] = v4.octets();
-            format!("{d}.{c}.{b}.{a}.in-addr.arpa")
+            let mut s = String::with_capacity(29);
+            for o in v4.octets().into_iter().rev() {
+                push_num(&mut s, u64::from(o));
+                s.push('.');
+            }
+            s.push_str("in-addr.arpa");
+            s
         }
         IpAddr::V6(v6) => {
             let mut s = String::new();
@@ -348,6 +408,24 @@ mod tests {
     use proptest::prelude::*;
 
     use super::srv_answers;
+
+    proptest! {
+        /// Addresses and reverse names are written as `Display` and `format!` wrote them.
+        #[test]
+        fn names_as_format_wrote_them(a in any::<u32>(), b in any::<u128>()) {
+            let v4 = core::net::IpAddr::V4(a.into());
+            let mut s = String::new();
+            super::push_ip(&mut s, &v4);
+            prop_assert_eq!(&s, &alloc::format!("{v4}"));
+            let [w, x, y, z] = a.to_be_bytes();
+            prop_assert_eq!(super::reverse_name(&v4), alloc::format!("{z}.{y}.{x}.{w}.in-addr.arpa"));
+            prop_assert_eq!(super::dashed(&v4), alloc::format!("{v4}").replace('.', "-"));
+            let v6 = core::net::IpAddr::V6(b.into());
+            let mut s = String::new();
+            super::push_ip(&mut s, &v6);
+            prop_assert_eq!(s, alloc::format!("{v6}"));
+        }
+    }
 
     proptest! {
         /// The repeats are found as a set of (target, port) finds them, for a few answers

@@ -50,6 +50,7 @@ fn parser(text: &str) -> Parser<'_> {
         col_at: (0, 0),
         values: 0,
         depth: 0,
+        stack: Vec::new(),
         nodes: Vec::new(),
         entries: Vec::new(),
         tags: Vec::new(),
@@ -119,6 +120,8 @@ struct Parser<'a> {
     /// Collections open around the text this parser reads (a `List`'s items are read at
     /// depth 2 by [`pieces`]): they count against [`super::MAX_DEPTH`] too.
     depth: usize,
+    /// [`Parser::value`]'s stack of open collections, kept between values for its memory.
+    stack: Vec<Open>,
     /// Items of the open arrays, innermost last (see [`Open`]).
     nodes: Vec<Node<'a>>,
     /// Entries of the open objects, innermost last.
@@ -460,7 +463,9 @@ impl<'a> Parser<'a> {
         &mut self,
         mut items_sink: Option<&mut dyn FnMut(Node<'a>, bool)>,
     ) -> Result<Node<'a>, SyntaxError> {
-        let mut stack: Vec<Open> = Vec::new();
+        // The stack of the last value read, empty: one allocation for every value a parser
+        // reads (a List's items read from pieces are a value each).
+        let mut stack = core::mem::take(&mut self.stack);
         // The array at `stack[1]` is the value of a top-level object's `items`, and its
         // elements go to `items_sink` (set when that array opens).
         let mut streaming = false;
@@ -534,6 +539,7 @@ impl<'a> Parser<'a> {
             let mut node = Node { value, pos };
             loop {
                 let Some(&open) = stack.last() else {
+                    self.stack = stack;
                     return Ok(node);
                 };
                 self.skip_ws();

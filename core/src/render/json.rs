@@ -287,7 +287,7 @@ fn needs_escape(s: &[u8]) -> bool {
 }
 
 /// `v`'s decimal digits, at the end of `buf`.
-fn uint_digits(mut v: u64, buf: &mut [u8; 20]) -> &str {
+pub(crate) fn uint_digits(mut v: u64, buf: &mut [u8; 20]) -> &str {
     let mut i = buf.len();
     loop {
         i -= 1;
