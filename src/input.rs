@@ -250,8 +250,11 @@ mod tests {
         );
         assert!(list.len() > 3 * (256 << 10), "more than three pieces");
         let broken = list.replacen("\"phase\"", "\"phase\" \"x\"", 1);
+        // The same objects on one line (as `json.dump` writes them), named apart.
+        let line = list.replace('\n', " ").replace("\"p-", "\"q-");
         let files = [
             ("list.json", list.as_str()),
+            ("line.json", line.as_str()),
             ("broken.json", broken.as_str()),
             (
                 "pod.yaml",
@@ -262,7 +265,11 @@ mod tests {
             std::fs::write(dir.join(name), text).unwrap();
         }
         // The List is read in pieces, the broken one is not.
-        for (name, in_pieces) in [("list.json", true), ("broken.json", false)] {
+        for (name, in_pieces) in [
+            ("list.json", true),
+            ("line.json", true),
+            ("broken.json", false),
+        ] {
             let (mut file, size) = open_file(&dir.join(name), name).unwrap();
             let mut total = 0;
             let done = manifest::Read::default()
@@ -278,7 +285,7 @@ mod tests {
         let want = manifest::read_all(inputs.iter().map(|(n, t)| (n.as_str(), t.as_str())));
         assert_eq!(got.objects, want.objects);
         assert_eq!(got.diagnostics, want.diagnostics);
-        assert_eq!(got.objects.pods.len(), 3001, "{:?}", got.diagnostics);
+        assert_eq!(got.objects.pods.len(), 6001, "{:?}", got.diagnostics);
         let shown: Vec<String> = got.diagnostics.iter().map(ToString::to_string).collect();
         assert!(
             shown

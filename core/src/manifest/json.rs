@@ -46,6 +46,7 @@ fn parser(text: &str) -> Parser<'_> {
         i: 0,
         line: 1,
         line_start: 0,
+        col_base: 0,
         ascii_line: true,
         col_at: (0, 0),
         values: 0,
@@ -109,6 +110,9 @@ struct Parser<'a> {
     i: usize,
     line: u32,
     line_start: usize,
+    /// The columns before the text's first byte when its first line started earlier (a
+    /// window of [`pieces`] that starts inside a long line); 0 from the next line on.
+    col_base: usize,
     /// The line holds only ASCII up to `i`: a column is then a byte distance.
     ascii_line: bool,
     /// `(byte index, column)` of the last position asked for on this line: columns count
@@ -175,7 +179,7 @@ impl<'a> Parser<'a> {
     #[inline(always)]
     fn pos(&mut self) -> Pos {
         let col = if self.ascii_line {
-            self.i - self.line_start
+            self.i - self.line_start + self.col_base
         } else {
             self.char_col()
         };
@@ -192,7 +196,7 @@ impl<'a> Parser<'a> {
         let (from, base) = if self.col_at.0 >= self.line_start && self.col_at.0 <= self.i {
             self.col_at
         } else {
-            (self.line_start, 0)
+            (self.line_start, self.col_base)
         };
         let col = base + self.text.get(from..self.i).map_or(0, |s| s.chars().count());
         self.col_at = (self.i, col);
@@ -241,6 +245,7 @@ impl<'a> Parser<'a> {
                     self.i += 1;
                     self.line += 1;
                     self.line_start = self.i;
+                    self.col_base = 0;
                     self.ascii_line = true;
                 }
                 b' ' | b'\t' | b'\r' => self.i += 1,

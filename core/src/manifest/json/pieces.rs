@@ -12,6 +12,7 @@
 //! object, more than one document, a duplicate top-level key, and any syntax error or limit.
 
 use alloc::borrow::Cow;
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::super::yaml::{Entry, Node, Pos, Value};
@@ -28,14 +29,15 @@ pub(crate) type Fill<'f, E> = dyn FnMut(&mut Vec<u8>, usize) -> Result<usize, E>
 /// short, `"a`, `tr`, `\u00`); one further back is the text's own error.
 const MARGIN: usize = 16;
 
-/// Where the parser stood, kept from one window to the next: indexes are into the window, whose
-/// first byte starts a line (the parser's columns count from the line start).
+/// Where the parser stood, kept from one window to the next; indexes are into the window.
 #[derive(Clone, Copy)]
 struct At {
     i: usize,
     line: u32,
     line_start: usize,
     ascii_line: bool,
+    col_at: (usize, usize),
+    col_base: usize,
     values: usize,
 }
 
@@ -46,6 +48,8 @@ impl At {
             line: p.line,
             line_start: p.line_start,
             ascii_line: p.ascii_line,
+            col_at: p.col_at,
+            col_base: p.col_base,
             values: p.values,
         }
     }
@@ -55,8 +59,33 @@ impl At {
         p.line = self.line;
         p.line_start = self.line_start;
         p.ascii_line = self.ascii_line;
-        p.col_at = (self.line_start, 0);
+        p.col_at = self.col_at;
+        p.col_base = self.col_base;
         p.values = self.values;
+    }
+
+    /// The window's first `n` bytes are gone (`n` is at most `line_start`, or `i` on a long
+    /// line: see [`parse_pieces`]).
+    fn drop_front(&mut self, text: &str, n: usize) {
+        if n <= self.line_start {
+            self.line_start -= n;
+            self.col_at.0 = self.col_at.0.saturating_sub(n);
+        } else {
+            // The line started before the window: its columns go on from the one at `i`.
+            let col = if self.ascii_line {
+                self.i - self.line_start + self.col_base
+            } else {
+                let (from, base) = match self.col_at {
+                    (j, c) if j >= self.line_start && j <= self.i => (j, c),
+                    _ => (self.line_start, self.col_base),
+                };
+                base + text.get(from..self.i).map_or(0, |t| t.chars().count())
+            };
+            self.line_start = 0;
+            self.col_base = col;
+            self.col_at = (0, col);
+        }
+        self.i -= n;
     }
 }
 
@@ -104,13 +133,28 @@ pub(crate) fn parse_pieces<E>(
     fill: &mut Fill<'_, E>,
     each: &mut dyn for<'w> FnMut(Node<'w>, bool),
 ) -> Result<bool, E> {
-    let mut buf: Vec<u8> = Vec::new();
+    read(PIECE, fill, each)
+}
+
+/// [`parse_pieces`], asking `fill` for `piece` bytes at a time.
+fn read<E>(
+    piece: usize,
+    fill: &mut Fill<'_, E>,
+    each: &mut dyn for<'w> FnMut(Node<'w>, bool),
+) -> Result<bool, E> {
+    // The window: checked UTF-8 text from the current line's start (or, on a line longer
+    // than a piece, from where the parser stands) on. `raw` takes what `fill` gives; a
+    // character it cuts short waits there for the rest.
+    let mut text = String::new();
+    let mut raw: Vec<u8> = Vec::new();
     let mut eof = false;
     let mut at = At {
         i: 0,
         line: 1,
         line_start: 0,
         ascii_line: true,
+        col_at: (0, 0),
+        col_base: 0,
         values: 0,
     };
     let mut stage = Stage::Open;
@@ -122,17 +166,24 @@ pub(crate) fn parse_pieces<E>(
     // as it holds, so that a value larger than a piece costs linear time, not quadratic.
     let mut stuck = false;
     loop {
-        // Keep the window from the current line's start on, and read more.
-        buf.drain(..at.line_start);
-        at.i -= at.line_start;
-        at.line_start = 0;
-        let want = if stuck { buf.len().max(PIECE) } else { PIECE };
-        eof = eof || fill(&mut buf, want)? == 0;
-        let end = if eof { buf.len() } else { complete(&buf) };
-        let Ok(text) = core::str::from_utf8(buf.get(..end).unwrap_or_default()) else {
+        // Keep the window from the current line's start on (a one-line `json.dump` would
+        // otherwise be held whole), and read more.
+        let keep = if at.i - at.line_start > piece {
+            at.i
+        } else {
+            at.line_start
+        };
+        at.drop_front(&text, keep);
+        text.drain(..keep);
+        let want = if stuck { text.len().max(piece) } else { piece };
+        eof = eof || fill(&mut raw, want)? == 0;
+        let end = if eof { raw.len() } else { complete(&raw) };
+        let Ok(more) = core::str::from_utf8(raw.get(..end).unwrap_or_default()) else {
             return Ok(false);
         };
-        let mut p = parser(text);
+        text.push_str(more);
+        raw.drain(..end);
+        let mut p = parser(&text);
         at.set(&mut p);
         let from = at.i;
         match steps(&mut p, &mut stage, &mut doc, each, eof) {
@@ -317,7 +368,10 @@ mod tests {
     fn in_pieces(text: &str, size: usize) -> (bool, Handed) {
         let mut rest = text.as_bytes();
         let mut got = Vec::new();
-        let done = parse_pieces(
+        // Pieces of `size` (a line longer than that is cut at the parser), and `fill` giving
+        // at most `size` bytes a call.
+        let done = read(
+            size,
             &mut |buf: &mut Vec<u8>, want| {
                 let n = want.min(size).min(rest.len());
                 buf.extend_from_slice(&rest[..n]);
@@ -355,7 +409,15 @@ mod tests {
             "  \r\n{\"a\": {\"items\": [1]}, \"items\": [[], {}, \"s\"]}  \n\n",
             "{\"items\": [{\"é\": \"ü\"}], \"m\": \"日本語のテキスト\"}",
         ];
-        for text in texts {
+        // A long line (as `json.dump` writes one), characters outside ASCII before and after
+        // where windows start mid-line, then lines again.
+        let long: String = (0..40)
+            .map(|i| alloc::format!("{{\"n\": \"é{i}日\", \"v\": [{i}, \"ü\"]}}, "))
+            .collect();
+        let long = alloc::format!(
+            "{{\"items\": [{long}{{\"m\": \"x\"}},\n  {{\"é\": \"z\"}}], \"kind\": \"List\", \"k\": \"日\"}}"
+        );
+        for text in texts.iter().copied().chain([long.as_str()]) {
             let want = streamed(text).unwrap();
             for size in 1..40 {
                 assert_eq!(
