@@ -156,6 +156,16 @@ impl<'s, const PRETTY: bool> Writer<'s, PRETTY> {
         self.out.push_str(if PRETTY { ": " } else { ":" });
     }
 
+    /// A struct's field name: a Rust identifier or a `serde(rename)` of ours, never anything
+    /// to escape (the tests' debug builds check it), so not scanned for escapes.
+    fn field_name(&mut self, name: &'static str) {
+        debug_assert!(!needs_escape(name.as_bytes()), "{name:?}");
+        self.out.reserve(name.len() + 2);
+        self.out.push('"');
+        self.out.push_str(name);
+        self.out.push('"');
+    }
+
     fn str(&mut self, s: &str) {
         self.out.reserve(s.len() + 2);
         self.out.push('"');
@@ -525,7 +535,7 @@ macro_rules! struct_like {
                 value: &T,
             ) -> Result<(), Error> {
                 self.entry()?;
-                self.w.str(key);
+                self.w.field_name(key);
                 self.w.colon();
                 value.serialize(&mut *self.w)
             }
