@@ -68,8 +68,12 @@ impl At {
     /// line: see [`parse_pieces`]).
     fn drop_front(&mut self, text: &str, n: usize) {
         if n <= self.line_start {
+            // A column counted on an earlier line is no base for this one: the line's start is.
+            self.col_at = match self.col_at {
+                (j, c) if j >= self.line_start => (j - n, c),
+                _ => (self.line_start - n, self.col_base),
+            };
             self.line_start -= n;
-            self.col_at.0 = self.col_at.0.saturating_sub(n);
         } else {
             // The line started before the window: its columns go on from the one at `i`.
             let col = if self.ascii_line {
@@ -272,9 +276,9 @@ fn step<'w>(
                 return Some(Stage::End);
             }
             let (key, key_pos, _) = p.key(0).ok()?;
-            if doc.entries.iter().any(|e| e.key == key)
-                || doc.entries.len() >= super::super::MAX_KEYS
-            {
+            // A List has a few top-level keys: many are left to the whole-text path, which
+            // indexes them (a scan here would be quadratic).
+            if doc.entries.len() >= super::SCAN_KEYS || doc.entries.iter().any(|e| e.key == key) {
                 return None;
             }
             let key: Cow<'static, str> = Cow::Owned(key.into_owned());
@@ -408,6 +412,10 @@ mod tests {
             "{}",
             "  \r\n{\"a\": {\"items\": [1]}, \"items\": [[], {}, \"s\"]}  \n\n",
             "{\"items\": [{\"é\": \"ü\"}], \"m\": \"日本語のテキスト\"}",
+            // Text outside ASCII on line after line: a column counted on one line is not a
+            // base for the next.
+            "{\"items\": [{\"a\": \"éééé\", \"x\": 1},\n{\"b\": \"ü\", \"c\": [1, 2]},\n {\"d\": \"日本\", \"e\": \"f\"}]}",
+            "{\"items\": [{\"a\": \"éééé\", \"x\": 1}\n, {\"b\": \"ü\", \"c\": [1, 2]}\n , {\"d\": \"日本\", \"e\": \"f\"}]}",
         ];
         // A long line (as `json.dump` writes one), characters outside ASCII before and after
         // where windows start mid-line, then lines again.
@@ -437,7 +445,11 @@ mod tests {
     fn the_rest_is_read_whole() {
         let deep = alloc::format!("{{\"items\": [{}1{}]}}", "[".repeat(255), "]".repeat(255));
         let deep_member = alloc::format!("{{\"a\": {}1{}}}", "[".repeat(256), "]".repeat(256));
-        let texts: [&str; 12] = [
+        let many_keys: String = (0..=super::super::SCAN_KEYS)
+            .map(|i| alloc::format!("\"k{i}\": {i}, "))
+            .collect();
+        let many_keys = alloc::format!("{{{many_keys}\"items\": []}}");
+        let texts: [&str; 13] = [
             "{\"items\": [{\"a\": 1},, {\"b\": 2}], \"kind\": \"List\"}",
             "{\"items\": [{\"a\": 1}], \"kind\": \"List\"",
             "{\"items\": [{\"a\": 1}]} {\"kind\": \"Pod\"}",
@@ -448,6 +460,7 @@ mod tests {
             "{\"items\": [{\"a\": tru}]}",
             "{\"items\": [{\"a\": 1} // note\n]}",
             "",
+            &many_keys,
             &deep,
             &deep_member,
         ];
