@@ -68,8 +68,7 @@ pub fn read_inputs(paths: &[String]) -> Result<Vec<(String, String)>> {
         .into_iter()
         .map(|(shown, source)| {
             let text = match source {
-                Source::Stdin => read_bounded(std::io::stdin().lock(), "-", &mut total, 0)
-                    .context("reading manifests from standard input")?,
+                Source::Stdin => read_stdin(&mut total)?,
                 Source::File(path) => {
                     let (file, size) = open_file(&path, &shown)?;
                     read_bounded(file, &shown, &mut total, size)
@@ -91,8 +90,7 @@ pub fn read_manifests(paths: &[String]) -> Result<manifest::Read> {
     for (shown, source) in sources(paths)? {
         match source {
             Source::Stdin => {
-                let text = read_bounded(std::io::stdin().lock(), "-", &mut total, 0)
-                    .context("reading manifests from standard input")?;
+                let text = read_stdin(&mut total)?;
                 read.add("-", &text);
             }
             Source::File(path) => {
@@ -115,6 +113,12 @@ pub fn read_manifests(paths: &[String]) -> Result<manifest::Read> {
         }
     }
     Ok(read)
+}
+
+/// Standard input, whole, within what is left of [`MAX_INPUT_BYTES`].
+fn read_stdin(total: &mut usize) -> Result<String> {
+    read_bounded(std::io::stdin().lock(), "-", total, 0)
+        .context("reading manifests from standard input")
 }
 
 /// Appends at most `want` more bytes of `file` to `buf` (fewer only at its end), within what is

@@ -178,14 +178,20 @@ fn duplicate(key: &str, pos: Pos, line: u32) -> SyntaxError {
 impl<'a> Parser<'a> {
     #[inline(always)]
     fn pos(&mut self) -> Pos {
-        let col = if self.ascii_line {
-            self.i - self.line_start + self.col_base
-        } else {
-            self.char_col()
-        };
+        let col = self.column();
         Pos {
             line: self.line,
             col: u32::try_from(col + 1).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The column of `i`, from 0, in characters.
+    #[inline(always)]
+    fn column(&mut self) -> usize {
+        if self.ascii_line {
+            self.i - self.line_start + self.col_base
+        } else {
+            self.char_col()
         }
     }
 

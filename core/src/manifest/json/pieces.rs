@@ -64,31 +64,14 @@ impl At {
         p.values = self.values;
     }
 
-    /// The window's first `n` bytes are gone (`n` is at most `line_start`, or `i` on a long
-    /// line: see [`parse_pieces`]).
-    fn drop_front(&mut self, text: &str, n: usize) {
-        if n <= self.line_start {
-            // A column counted on an earlier line is no base for this one: the line's start is.
-            self.col_at = match self.col_at {
-                (j, c) if j >= self.line_start => (j - n, c),
-                _ => (self.line_start - n, self.col_base),
-            };
-            self.line_start -= n;
-        } else {
-            // The line started before the window: its columns go on from the one at `i`.
-            let col = if self.ascii_line {
-                self.i - self.line_start + self.col_base
-            } else {
-                let (from, base) = match self.col_at {
-                    (j, c) if j >= self.line_start && j <= self.i => (j, c),
-                    _ => (self.line_start, self.col_base),
-                };
-                base + text.get(from..self.i).map_or(0, |t| t.chars().count())
-            };
-            self.line_start = 0;
-            self.col_base = col;
-            self.col_at = (0, col);
-        }
+    /// The window's first `n` bytes (at most `line_start`) are gone.
+    fn drop_front(&mut self, n: usize) {
+        // A column counted on an earlier line is no base for this one: the line's start is.
+        self.col_at = match self.col_at {
+            (j, c) if j >= self.line_start => (j - n, c),
+            _ => (self.line_start - n, self.col_base),
+        };
+        self.line_start -= n;
         self.i -= n;
     }
 }
@@ -172,12 +155,16 @@ fn read<E>(
     loop {
         // Keep the window from the current line's start on (a one-line `json.dump` would
         // otherwise be held whole), and read more.
-        let keep = if at.i - at.line_start > piece {
-            at.i
-        } else {
-            at.line_start
-        };
-        at.drop_front(&text, keep);
+        if at.i - at.line_start > piece {
+            // A long line: it goes on from `i` as if it started there, with the columns it
+            // has there.
+            let mut p = parser(&text);
+            at.set(&mut p);
+            let col = p.column();
+            (at.line_start, at.col_base, at.col_at) = (at.i, col, (at.i, col));
+        }
+        let keep = at.line_start;
+        at.drop_front(keep);
         text.drain(..keep);
         let want = if stuck { text.len().max(piece) } else { piece };
         eof = eof || fill(&mut raw, want)? == 0;
