@@ -22,6 +22,8 @@ use alloc::vec::Vec;
 
 use saphyr_parser::{Event, Marker, ScalarStyle, Span};
 
+use super::{Pos, Step};
+
 /// The events of saphyr's [`Event`] that the fast path emits, without the anchor ids and tags
 /// it never has: about a third of the size, so queueing and returning them copies less. They
 /// become saphyr's events as they leave the scanner ([`Fast::next_event`]).
@@ -39,6 +41,22 @@ enum Ev<'a> {
 }
 
 impl<'a> Ev<'a> {
+    /// The builder's event.
+    #[inline(always)]
+    fn step(self) -> Step<'a> {
+        match self {
+            Ev::StreamStart => Step::StreamStart,
+            Ev::StreamEnd => Step::StreamEnd,
+            Ev::DocumentStart(_) => Step::DocumentStart,
+            Ev::DocumentEnd => Step::DocumentEnd,
+            Ev::Scalar(text, style) => Step::Scalar(text, style, 0, None),
+            Ev::SequenceStart => Step::SequenceStart(0),
+            Ev::SequenceEnd => Step::SequenceEnd,
+            Ev::MappingStart => Step::MappingStart(0),
+            Ev::MappingEnd => Step::MappingEnd,
+        }
+    }
+
     /// saphyr's event.
     #[inline(always)]
     fn event(self) -> Event<'a> {
@@ -135,8 +153,27 @@ impl<'a> Fast<'a> {
         }
     }
 
-    /// The next event, `None` after `StreamEnd`, or `Err` when the text is outside the subset.
+    /// The next event as the builder takes it, and where it starts; `None` after `StreamEnd`,
+    /// or `Err` when the text is outside the subset.
     #[inline(always)]
+    pub(super) fn next_step(&mut self) -> Option<R<(Step<'a>, Pos)>> {
+        loop {
+            if let Some((e, s)) = self.queue.pop_front() {
+                return Some(Ok((e.step(), super::pos(s))));
+            }
+            if self.state == State::Done {
+                return None;
+            }
+            if let Err(d) = self.step() {
+                self.state = State::Done;
+                self.queue.clear();
+                return Some(Err(d));
+            }
+        }
+    }
+
+    /// The next event as saphyr's, `None` after `StreamEnd`, or `Err` when the text is outside
+    /// the subset (for [`agrees_with_saphyr`]).
     pub fn next_event(&mut self) -> Option<R<(Event<'a>, Span)>> {
         loop {
             if let Some((e, s)) = self.queue.pop_front() {
