@@ -157,27 +157,22 @@ impl<'a> Fast<'a> {
     /// or `Err` when the text is outside the subset.
     #[inline(always)]
     pub(super) fn next_step(&mut self) -> Option<R<(Step<'a>, Pos)>> {
-        loop {
-            if let Some((e, s)) = self.queue.pop_front() {
-                return Some(Ok((e.step(), super::pos(s))));
-            }
-            if self.state == State::Done {
-                return None;
-            }
-            if let Err(d) = self.step() {
-                self.state = State::Done;
-                self.queue.clear();
-                return Some(Err(d));
-            }
-        }
+        self.next_queued()
+            .map(|r| r.map(|(e, s)| (e.step(), super::pos(s))))
     }
 
     /// The next event as saphyr's, `None` after `StreamEnd`, or `Err` when the text is outside
     /// the subset (for [`agrees_with_saphyr`]).
     pub fn next_event(&mut self) -> Option<R<(Event<'a>, Span)>> {
+        self.next_queued().map(|r| r.map(|(e, s)| (e.event(), s)))
+    }
+
+    /// The next queued event, scanning lines until there is one.
+    #[inline(always)]
+    fn next_queued(&mut self) -> Option<R<(Ev<'a>, Span)>> {
         loop {
-            if let Some((e, s)) = self.queue.pop_front() {
-                return Some(Ok((e.event(), s)));
+            if let Some(queued) = self.queue.pop_front() {
+                return Some(Ok(queued));
             }
             if self.state == State::Done {
                 return None;
