@@ -357,6 +357,10 @@ ZH, ZH_EN, [
         "每个 Endpoints 子集最多可镜像 {} 个地址到 EndpointSlice。已跳过 {} 个地址",
     ),
     ("must be greater than or equal to 0", "必须大于或等于 0"),
+    (
+        "more than {} Pods to make (the reader's limit on objects)",
+        "要创建的 Pod 超过 {} 个（读取器的对象上限）",
+    ),
     ("empty selector is invalid for {}", "空选择算符对 {} 无效"),
     (
         "`selector` does not match template `labels`",
@@ -475,6 +479,10 @@ ZH, ZH_EN, [
     (
         "{} \"{}\": {}: its Pods stay Pending",
         "{} \"{}\"：{}：它的 Pod 保持 Pending",
+    ),
+    (
+        "{} \"{}\": its {} Pods would make more than {} with the others (the reader's limit on objects): none made",
+        "{} \"{}\"：它的 {} 个 Pod 加上其他 Pod 会超过 {} 个（读取器的对象上限）：一个也不创建",
     ),
     (
         "{} \"{}\": no free Pod address on Node {}: Pod {} gets no IP",

@@ -535,10 +535,7 @@ impl Builder {
         if pods.iter().all(|p| p.status_given) {
             return;
         }
-        let mut used_ips: BTreeSet<IpAddr> = pods
-            .iter()
-            .flat_map(|p| p.ips.iter().copied())
-            .collect_set();
+        let mut used_ips = UsedIps::of(pods);
         let seed = self.config.seed;
         // The Nodes a Pod may be scheduled on depend on its tolerations only: found again only
         // when they differ from the last Pod's (Pods of one workload share them).
@@ -607,10 +604,7 @@ impl Builder {
             .map(|w| &w.meta.id)
             .collect();
         crate::sort::sort_unstable(&mut deployments);
-        let mut used_ips: BTreeSet<IpAddr> = pods
-            .iter()
-            .flat_map(|p| p.ips.iter().copied())
-            .collect_set();
+        let mut used_ips = UsedIps::of(pods);
         let seed = self.config.seed;
         // Which workloads have a given Pod (their Pods are in the input), found through the
         // label index: a scan of every Pod per workload was quadratic.
@@ -661,6 +655,28 @@ impl Builder {
                         w.kind.as_str(),
                         w.meta.id,
                         why
+                    ),
+                ));
+                continue;
+            }
+            // The Pods made here count against the reader's limit on objects with the ones
+            // read (each workload's `replicas` is held to it when read; many of them could
+            // still add up to minutes and gigabytes).
+            let wanted = if daemon {
+                eligible.len()
+            } else {
+                w.replicas as usize
+            };
+            if wanted > MAX_PODS.saturating_sub(pods.len()) {
+                self.diags.push(Diagnostic::error(
+                    Kind::Invalid,
+                    Some(w.meta.loc.clone()),
+                    crate::msg!(
+                        "{} \"{}\": its {} Pods would make more than {} with the others (the reader's limit on objects): none made",
+                        w.kind.as_str(),
+                        w.meta.id,
+                        wanted,
+                        MAX_PODS
                     ),
                 ));
                 continue;
@@ -1477,6 +1493,14 @@ pub(crate) fn id_order<T>(items: &[T], id: impl Fn(&T) -> &ObjectRef) -> Option<
     Some(keys.into_iter().map(|k| k.3).collect())
 }
 
+/// The most Pods a cluster holds, read and made for workloads together: the reader's limit on
+/// objects (a thousand in this crate's unit tests, which reach it cheaply).
+const MAX_PODS: usize = if cfg!(test) {
+    1_000
+} else {
+    crate::manifest::MAX_OBJECTS
+};
+
 /// Reorders `items` in place so that position `k` holds what was at `order[k]` (following
 /// each cycle of the permutation: no second list of the items). `order` is used up.
 pub(crate) fn permute<T>(items: &mut [T], order: &mut [u32]) {
@@ -2110,7 +2134,7 @@ fn pod_addresses(
     seed: u64,
     id: &ObjectRef,
     node: &Node,
-    used: &mut BTreeSet<IpAddr>,
+    used: &mut UsedIps,
     previous: Option<&Cluster>,
 ) -> Vec<IpAddr> {
     let kept: &[IpAddr] = previous
@@ -2122,26 +2146,55 @@ fn pod_addresses(
         let ip = kept
             .iter()
             .copied()
-            .find(|ip| cidr.contains(ip) && !used.contains(ip))
-            .or_else(|| seeded_free(cidr, seed, id, used));
+            .find(|ip| cidr.contains(ip) && !used.ips.contains(ip))
+            .or_else(|| used.free(cidr, seed, id));
         if let Some(ip) = ip {
-            used.insert(ip);
+            used.ips.insert(ip);
             ips.push(ip);
         }
     }
     ips
 }
 
+/// The Pod addresses in use while Pods are placed, and the Pod ranges found full: nothing is
+/// freed during a build, so a full range stays full (each further Pod of its Node probed the
+/// whole range again: a workload of a million replicas on two Nodes took 250 million probes).
+struct UsedIps {
+    ips: BTreeSet<IpAddr>,
+    /// Sorted.
+    full: Vec<IpNet>,
+}
+
+impl UsedIps {
+    /// The addresses `pods` hold.
+    fn of(pods: &[Pod]) -> Self {
+        UsedIps {
+            ips: pods
+                .iter()
+                .flat_map(|p| p.ips.iter().copied())
+                .collect_set(),
+            full: Vec::new(),
+        }
+    }
+
+    /// [`seeded_free`], remembering a range without a free address (one it probed whole).
+    fn free(&mut self, cidr: &IpNet, seed: u64, id: &ObjectRef) -> Option<IpAddr> {
+        let Err(at) = self.full.binary_search(cidr) else {
+            return None;
+        };
+        let ip = seeded_free(cidr, seed, id, &self.ips);
+        if ip.is_none() && usable_addresses(cidr).is_none_or(|n| n <= MAX_PROBES) {
+            self.full.insert(at, *cidr);
+        }
+        ip
+    }
+}
+
 /// A free address of a Node's pod range, probing forward from a start seeded by the Pod's
 /// name. The range's first host is the bridge's gateway (as flannel and the bridge CNI use it),
 /// IPv4's last is the broadcast address.
 fn seeded_free(cidr: &IpNet, seed: u64, id: &ObjectRef, used: &BTreeSet<IpAddr>) -> Option<IpAddr> {
-    let total = addresses_in(cidr);
-    let reserved = match cidr {
-        IpNet::V4(_) => 3,
-        IpNet::V6(_) => 2,
-    };
-    let count = total.checked_sub(reserved).filter(|c| *c > 0)?;
+    let count = usable_addresses(cidr)?;
     let first = ip_to_u128(&cidr.network()) + 2;
     let family = Family::of_net(cidr);
     let start =
@@ -2153,9 +2206,22 @@ fn seeded_free(cidr: &IpNet, seed: u64, id: &ObjectRef, used: &BTreeSet<IpAddr>)
                 id.name.as_bytes(),
             ])))
             % count;
-    (0..count.min(1 << 20))
+    (0..count.min(MAX_PROBES))
         .map(|k| u128_to_ip(family, first + (start + k) % count))
         .find(|ip| !used.contains(ip))
+}
+
+/// The most addresses [`seeded_free`] tries in one range.
+const MAX_PROBES: u128 = 1 << 20;
+
+/// How many addresses of a Pod range Pods may get (none: `None`): the first host is the
+/// bridge's gateway, and IPv4's last the broadcast address.
+fn usable_addresses(cidr: &IpNet) -> Option<u128> {
+    let reserved = match cidr {
+        IpNet::V4(_) => 3,
+        IpNet::V6(_) => 2,
+    };
+    addresses_in(cidr).checked_sub(reserved).filter(|c| *c > 0)
 }
 
 /// The Service the API server makes for itself.
@@ -2248,6 +2314,47 @@ mod tests {
         assert_eq!(band_offset(2768, 16, 128, 32), 86);
         assert_eq!(band_offset(254, 16, 256, 16), 16);
         assert_eq!(band_offset(10, 16, 256, 16), 0);
+    }
+
+    /// svcroute's limit on objects (`manifest::MAX_OBJECTS`; `MAX_PODS` here) holds for the
+    /// Pods it makes for workloads too, added up over workloads: the workload that would go
+    /// over it is refused and made nothing, and the build fails with that error (before,
+    /// `replicas` summing to tens of millions took minutes and gigabytes).
+    #[test]
+    fn pods_made_for_workloads_count_against_the_object_limit() {
+        let deployment = |name: &str, replicas: usize| {
+            alloc::format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec:\n  replicas: {replicas}\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec: {{containers: [{{name: c, image: x}}]}}\n---\n"
+            )
+        };
+        let build = |text: &str| {
+            let read = crate::manifest::read_all([("w.yaml", text)]);
+            assert!(read.diagnostics.is_empty(), "{:?}", read.diagnostics);
+            Cluster::build(read.objects, Config::default())
+        };
+        // At the limit: every Pod made.
+        let text = deployment("a", 600) + &deployment("b", MAX_PODS - 600);
+        let cluster = build(&text).expect("a cluster at the limit builds");
+        assert_eq!(cluster.pods.len(), MAX_PODS);
+        // The two default Nodes' /24 Pod ranges hold 253 Pods each (gateway, network and
+        // broadcast addresses kept out), each address once; the rest get none.
+        let addressed: Vec<&Pod> = cluster.pods.iter().filter(|p| !p.ips.is_empty()).collect();
+        let distinct: BTreeSet<IpAddr> = addressed.iter().flat_map(|p| p.ips.clone()).collect();
+        assert_eq!((addressed.len(), distinct.len()), (2 * 253, 2 * 253));
+        // One over: the second workload (in kind and name order) is refused, at its object.
+        let text = deployment("a", 600) + &deployment("b", MAX_PODS - 599);
+        let errors = build(&text).expect_err("one Pod over the limit");
+        // (The two default Nodes' Pod ranges run out first: warnings, not errors.)
+        let errors: Vec<&Diagnostic> = errors.0.iter().filter(|d| d.is_error()).collect();
+        let messages: Vec<&str> = errors.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [alloc::format!(
+                "Deployment \"default/b\": its {} Pods would make more than {MAX_PODS} with the others (the reader's limit on objects): none made",
+                MAX_PODS - 599
+            )]
+        );
+        assert_eq!(errors[0].loc.as_ref().map(|l| l.line), Some(11));
     }
 
     #[test]

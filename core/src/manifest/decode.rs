@@ -2606,6 +2606,21 @@ fn read_workload(
     let replicas = match cx.int(spec, "replicas", &"spec") {
         None => 1,
         Some((r, pos)) => match u32::try_from(r) {
+            // svcroute makes a workload's Pods itself when the input has none: they count
+            // against the reader's limit on objects, or fifty million replicas would take
+            // minutes and gigabytes (hostile input costs bounded time and memory).
+            Ok(r) if r as usize > super::MAX_OBJECTS => {
+                cx.invalid(
+                    pos,
+                    "spec.replicas",
+                    r,
+                    crate::msg!(
+                        "more than {} Pods to make (the reader's limit on objects)",
+                        super::MAX_OBJECTS
+                    ),
+                );
+                0
+            }
             Ok(r) => r,
             Err(_) => {
                 cx.invalid(

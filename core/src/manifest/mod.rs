@@ -19,6 +19,7 @@
 //! | nesting depth | [`MAX_DEPTH`] (256 levels) | go-yaml and Go's JSON stop at 10,000; real objects stay under 50 |
 //! | values (scalars and collections) | [`MAX_VALUES`] (16 million) | |
 //! | objects (documents and `List` items) | [`MAX_OBJECTS`] (1 million) | |
+//! | Pods, read and made for workloads together (a workload's `spec.replicas` is refused above it when read) | [`MAX_OBJECTS`] | `replicas` is any int32 |
 //! | keys in one mapping | [`MAX_KEYS`] (65,536) | |
 //!
 //! Both parsers build the tree without recursion deeper than [`MAX_DEPTH`], so everything
