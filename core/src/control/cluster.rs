@@ -1493,13 +1493,13 @@ pub(crate) fn id_order<T>(items: &[T], id: impl Fn(&T) -> &ObjectRef) -> Option<
     Some(keys.into_iter().map(|k| k.3).collect())
 }
 
-/// The most Pods a cluster holds, read and made for workloads together: the reader's limit on
-/// objects (a thousand in this crate's unit tests, which reach it cheaply).
-const MAX_PODS: usize = if cfg!(test) {
-    1_000
-} else {
-    crate::manifest::MAX_OBJECTS
-};
+/// The most Pods a cluster holds, read and made for workloads together: [`OBJECT_LIMIT`], or a
+/// thousand in this crate's unit tests, which reach it cheaply.
+const MAX_PODS: usize = if cfg!(test) { 1_000 } else { OBJECT_LIMIT };
+
+/// The reader's limit on objects, `manifest::MAX_OBJECTS` (a test holds them equal; the reader
+/// is not in the `no_std` build).
+const OBJECT_LIMIT: usize = 1_000_000;
 
 /// Reorders `items` in place so that position `k` holds what was at `order[k]` (following
 /// each cycle of the permutation: no second list of the items). `order` is used up.
@@ -2322,6 +2322,7 @@ mod tests {
     /// `replicas` summing to tens of millions took minutes and gigabytes).
     #[test]
     fn pods_made_for_workloads_count_against_the_object_limit() {
+        assert_eq!(OBJECT_LIMIT, crate::manifest::MAX_OBJECTS);
         let deployment = |name: &str, replicas: usize| {
             alloc::format!(
                 "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec:\n  replicas: {replicas}\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec: {{containers: [{{name: c, image: x}}]}}\n---\n"
