@@ -32,6 +32,10 @@ struct Style {
     in_subset: bool,
     /// A block scalar was written (the fast path declines one the text ends in unterminated).
     blocks: bool,
+    /// The last thing written was a block scalar: a `#` line indented as deep as its lines is
+    /// one of them (a folded scalar's line indented more, which the fast path declines), not a
+    /// comment.
+    last_block: bool,
 }
 
 const WORDS: &[&str] = &[
@@ -179,13 +183,15 @@ fn comment(u: &mut Unstructured, st: &Style) -> Result<&'static str> {
     Ok("")
 }
 
-fn extra_lines(out: &mut String, u: &mut Unstructured, st: &Style) -> Result<()> {
+fn extra_lines(out: &mut String, col: usize, u: &mut Unstructured, st: &Style) -> Result<()> {
     if st.comments && u.ratio(1, 8)? {
         // Lines of only spaces are outside the subset (right after a block scalar): blank
-        // lines are empty, comments indented anyhow.
+        // lines are empty, comments indented anyhow, but no deeper than the next entry's
+        // column right after a block scalar (deeper, they are the scalar's lines).
         let line = *u.choose(&["# comment\n", "\n", "#\n"])?;
         if line != "\n" {
-            out.push_str(&" ".repeat(u.int_in_range(0..=6)?));
+            let deepest = if st.last_block { col.min(6) } else { 6 };
+            out.push_str(&" ".repeat(u.int_in_range(0..=deepest)?));
         }
         out.push_str(line);
     }
@@ -217,15 +223,17 @@ fn map(
 ) -> Result<()> {
     for (i, (k, v)) in entries.iter().enumerate() {
         if i > 0 || !first_inline {
-            extra_lines(out, u, st)?;
+            extra_lines(out, col, u, st)?;
             out.push_str(&" ".repeat(col));
         }
+        st.last_block = false;
         out.push_str(k);
         out.push(':');
         if let Tree::Block(header, lines) = v {
             st.blocks = true;
             out.push(' ');
             block_scalar(out, header, lines, col + st.step);
+            st.last_block = true;
             continue;
         }
         match inline(v, u)? {
@@ -260,8 +268,9 @@ fn block(
         Tree::Map(entries) => map(out, entries, col, false, u, st),
         Tree::Seq(items) => {
             for item in items {
-                extra_lines(out, u, st)?;
+                extra_lines(out, col, u, st)?;
                 out.push_str(&" ".repeat(col));
+                st.last_block = false;
                 out.push('-');
                 let pad = if u.ratio(1, 5)? { 3 } else { 1 };
                 out.push_str(&" ".repeat(pad));
@@ -269,6 +278,7 @@ fn block(
                     Tree::Block(header, lines) => {
                         st.blocks = true;
                         block_scalar(out, header, lines, col + st.step);
+                        st.last_block = true;
                     }
                     Tree::Map(entries) => map(out, entries, col + 1 + pad, true, u, st)?,
                     Tree::Seq(_) => {
@@ -305,6 +315,7 @@ pub fn document(u: &mut Unstructured) -> Result<Doc> {
         comments: u.ratio(1, 2)?,
         in_subset: true,
         blocks: false,
+        last_block: false,
     };
     let mut out = String::new();
     let docs = u.int_in_range(1..=3)?;
