@@ -54,6 +54,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             };
             let mut plan = svcroute_core::plan(&cluster, args.manifests.node.as_deref())?;
+            // The node's own warnings (a Service past the node's rule limit, a virtual server
+            // two Services claim) follow the cluster's, which `load` reported.
+            report_all(
+                plan.diagnostics
+                    .get(cluster.warnings.len()..)
+                    .unwrap_or_default(),
+            );
             netfilter::restrict_node_ports(&mut plan, &args.netfilter.nodeport_addresses);
             let text = match args.output {
                 PlanFormat::NftablesIpvs => netfilter::render::script(&netfilter_plan(

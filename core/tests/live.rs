@@ -197,7 +197,18 @@ proptest! {
     /// change take the old state to the new one, which is the new plan's.
     #[test]
     fn incremental_equals_full(changes in proptest::collection::vec(change(), 1..24)) {
-        check(&changes, true)?;
+        check(&changes, true, Config::default())?;
+    }
+
+    /// Under a node rule limit low enough to skip Services (`plan::MAX_NODE_RULES`, lowered):
+    /// the same, with the Services the limit leaves out as a full plan leaves them out.
+    #[test]
+    fn incremental_equals_full_under_a_rule_limit(
+        changes in proptest::collection::vec(change(), 1..24),
+        limit in 0..24usize,
+    ) {
+        let config = Config { max_node_rules: limit, ..Config::default() };
+        check(&changes, true, config)?;
     }
 
     /// Without Nodes and workloads nothing is placed: the live cluster equals a plain full
@@ -210,15 +221,15 @@ proptest! {
             .into_iter()
             .filter(|c| !matches!(c, Change::Node(_) | Change::Deployment(..) | Change::Delete(3 | 5, _)))
             .collect();
-        check(&changes, false)?;
+        check(&changes, false, Config::default())?;
     }
 }
 
 /// Runs `changes`; compares with a build that keeps the live cluster's allocations and
 /// placements (`keeping`), or with a fresh build.
-fn check(changes: &[Change], keeping: bool) -> Result<(), TestCaseError> {
+fn check(changes: &[Change], keeping: bool, config: Config) -> Result<(), TestCaseError> {
     {
-        let mut live = Live::new(start(), Config::default(), Some("node-1")).expect("valid");
+        let mut live = Live::new(start(), config.clone(), Some("node-1")).expect("valid");
         for c in changes {
             let before = live.state().clone();
             // Deleting what does not exist, or a change the API server would refuse, changes
@@ -233,17 +244,28 @@ fn check(changes: &[Change], keeping: bool) -> Result<(), TestCaseError> {
             let full = if keeping {
                 Cluster::build_keeping(
                     live.objects(),
-                    Config::default(),
+                    config.clone(),
                     live.tweaks(),
                     Some(live.cluster()),
                 )
             } else {
-                Cluster::build(live.objects(), Config::default())
+                Cluster::build(live.objects(), config.clone())
             };
             match (full, live.plan()) {
                 (Ok(cluster), Ok(incremental)) => {
                     let want = plan(&cluster, Some("node-1")).expect("node-1 exists");
                     prop_assert_eq!(&incremental, &want, "after {:?}", c);
+                    prop_assert!(want.rules <= config.max_node_rules);
+                    // Each Service's rules, counted, are the ones made.
+                    let node = cluster.node("node-1").expect("node-1 exists");
+                    for svc in &cluster.services {
+                        let made: usize =
+                            plan::service_virtual_servers(&cluster, svc, "node-1", &node.addresses)
+                                .iter()
+                                .map(|vs| 1 + vs.real_servers.len())
+                                .sum();
+                        prop_assert_eq!(plan::service_rules(svc, "node-1", &node.addresses), made);
+                    }
                     // The cluster's warnings (selectors that match no Pod, ...) as a build's.
                     prop_assert_eq!(&live.warnings(), &cluster.warnings, "after {:?}", c);
                     prop_assert_eq!(&State::from_plan(&want), live.state());

@@ -442,7 +442,16 @@ pub fn live_of(args: &AgentArgs, cache: &Cache, config: Config, node: &str) -> R
 /// empty or truncated read is a likely accident.
 pub fn desired(args: &AgentArgs, live: &Live, node: &str) -> Result<(Desired, NoLocal)> {
     let cluster = live.cluster();
-    let mut desired = super::desired_of_plan(args, cluster, live.plan()?)?;
+    let plan = live.plan()?;
+    if !plan.skipped.is_empty() {
+        let names: Vec<String> = plan.skipped.iter().map(ToString::to_string).collect();
+        tracing::warn!(
+            "Services not programmed: they would take the node past {} rules (svcroute's limit): {}",
+            cluster.config.max_node_rules,
+            names.join(", ")
+        );
+    }
+    let mut desired = super::desired_of_plan(args, cluster, plan)?;
     desired.allow_deletions = true;
     Ok((desired, no_local(cluster, node)))
 }

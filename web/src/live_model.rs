@@ -29,7 +29,7 @@ use svcroute_core::cluster::{PodTweak, ResolvedService, Tweaks};
 use svcroute_core::config::Config;
 use svcroute_core::diag::{Diagnostic, Kind};
 use svcroute_core::model::{ObjectRef, Objects, ServiceType, WorkloadKind};
-use svcroute_core::plan::{self, Plan, VsKey};
+use svcroute_core::plan::{self, Plan, VirtualServer, VsKey};
 use svcroute_core::sort::{self, CollectSorted as _};
 use svcroute_core::{dns, manifest};
 
@@ -348,7 +348,9 @@ impl PageCluster {
             }
             let mut p = old.clone();
             p.dns = records.clone();
-            let mut whole = old.node != name;
+            // A Service skipped for the node's rule limit may fit now: plan the node.
+            let mut whole = old.node != name || !old.skipped.is_empty();
+            let mut rules = old.rules;
             // Where each changed Service's virtual servers are in the plan.
             // (Service, key, place), sorted by Service and key (a list: no map types in the
             // wasm build); a repeated key keeps its last place.
@@ -387,12 +389,21 @@ impl PageCluster {
                     whole = true;
                     break;
                 }
+                // Every virtual server of the Service is in the plan: its rules are theirs.
+                let count = |vs: &VirtualServer| 1 + vs.real_servers.len();
+                let before: usize = mine.iter().map(|s| count(&old.virtual_servers[s.2])).sum();
+                rules = rules - before + list.iter().map(count).sum::<usize>();
+                if rules > cluster.config.max_node_rules {
+                    whole = true;
+                    break;
+                }
                 for vs in list {
                     if let Some(i) = place(&vs.key()) {
                         p.virtual_servers[i] = vs;
                     }
                 }
             }
+            p.rules = rules;
             if whole {
                 match plan::plan(&cluster, Some(name)) {
                     Ok(full) => p = full,

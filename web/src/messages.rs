@@ -481,6 +481,10 @@ ZH, ZH_EN, [
         "{} \"{}\"：{}：它的 Pod 保持 Pending",
     ),
     (
+        "Service \"{}\": its {} rules (virtual servers and real servers) on node {} would take the node's plan past {} rules (svcroute's limit): skipped",
+        "Service \"{0}\"：它在节点 {2} 上的 {1} 条规则（虚拟服务器和真实服务器）会使该节点的规则超过 {3} 条（svcroute 的上限）：已跳过",
+    ),
+    (
         "{} \"{}\": its {} Pods would make more than {} with the others (the reader's limit on objects): none made",
         "{} \"{}\"：它的 {} 个 Pod 加上其他 Pod 会超过 {} 个（读取器的对象上限）：一个也不创建",
     ),

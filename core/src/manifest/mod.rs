@@ -22,6 +22,10 @@
 //! | Pods, read and made for workloads together (a workload's `spec.replicas` is refused above it when read) | [`MAX_OBJECTS`] | `replicas` is any int32 |
 //! | keys in one mapping | [`MAX_KEYS`] (65,536) | |
 //!
+//! What the objects ask of one node is bounded after reading: a node's plan holds at most
+//! [`crate::plan::MAX_NODE_RULES`] virtual and real servers (two million; kube-proxy has no
+//! limit), and a Service that would pass it is skipped with a warning.
+//!
 //! Both parsers build the tree without recursion deeper than [`MAX_DEPTH`], so everything
 //! that walks the tree afterwards (validation, hashing, dropping) is bounded too; duplicate keys
 //! are found through an ordered index, so a mapping of n keys costs O(n log n).

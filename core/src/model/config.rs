@@ -234,6 +234,9 @@ pub struct Config {
     /// addresses of both families, the cluster is made dual-stack as the input shows it
     /// ([`Config::follow_input_families`]).
     pub cidrs_from_defaults: bool,
+    /// The most rules (virtual servers and real servers) a node's plan holds
+    /// ([`crate::plan::MAX_NODE_RULES`]; lower only in tests).
+    pub max_node_rules: usize,
 }
 
 impl Default for Config {
@@ -251,6 +254,7 @@ impl Default for Config {
             seed: 0,
             synthesized_nodes: 2,
             cidrs_from_defaults: true,
+            max_node_rules: crate::plan::MAX_NODE_RULES,
         }
     }
 }

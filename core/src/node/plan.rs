@@ -119,6 +119,13 @@ pub struct Plan {
     /// The same warnings, structured (for a front end's translation; not serialized).
     #[serde(skip)]
     pub diagnostics: Vec<Diagnostic>,
+    /// Services left out for the node's rule limit ([`MAX_NODE_RULES`]), in order (their
+    /// warnings are among `warnings`; not serialized).
+    #[serde(skip)]
+    pub skipped: Vec<ObjectRef>,
+    /// The rules of the planned Services together ([`service_rules`]; not serialized).
+    #[serde(skip)]
+    pub rules: usize,
 }
 
 impl Plan {
@@ -180,11 +187,142 @@ pub fn plan(cluster: &Cluster, node: Option<&str>) -> Result<Plan, UnknownNode> 
                 .collect(),
         });
     };
-    let lists = cluster.services.iter().map(|svc| {
-        let list = service_virtual_servers(cluster, svc, &node.meta.id.name, &node.addresses);
-        (svc, Cow::Owned(list))
+    let mut budget = Budget::new(&cluster.config);
+    let mut lists = Vec::with_capacity(cluster.services.len());
+    for svc in &cluster.services {
+        let rules = service_rules(svc, &node.meta.id.name, &node.addresses);
+        let list = if budget.admit(svc.id(), rules) {
+            service_virtual_servers(cluster, svc, &node.meta.id.name, &node.addresses)
+        } else {
+            Vec::new()
+        };
+        lists.push((svc, Cow::Owned(list)));
+    }
+    let mut warnings = cluster.warnings.clone();
+    warnings.extend(budget.warnings(cluster, &node.meta.id.name));
+    let mut plan = assemble(cluster, node, warnings, lists.into_iter());
+    plan.skipped = budget.skipped.into_iter().map(|(id, _)| id).collect();
+    plan.rules = budget.used;
+    Ok(plan)
+}
+
+/// The most rules one node's plan holds: virtual servers and their real servers together
+/// ([`service_rules`]), over all Services. kube-proxy has no such limit, and none is needed for
+/// a real cluster: Kubernetes' scalability limits (10,000 Services, 150,000 Pods) come to
+/// about a million rules on a node even when every endpoint is reached on a ClusterIP, a load
+/// balancer IP and a NodePort on several node addresses. Without it, one Service of 11 KB
+/// (200 ports × 200 externalIPs selecting 200 Pods) planned 8 million real servers: 9 s,
+/// 2 GB and 500 MB of JSON, a hung tab in the playground, and as many IPVS destinations in
+/// the node's kernel. Services are planned in order (by namespace and name); one that would
+/// take the node past the limit is skipped with a warning, and later ones that fit are
+/// planned.
+pub const MAX_NODE_RULES: usize = 2_000_000;
+
+/// How many rules [`service_virtual_servers`] makes for `svc` on `node`: its virtual servers
+/// and their real servers, counted without making them.
+pub fn service_rules(svc: &ResolvedService, node: &str, node_addresses: &[IpAddr]) -> usize {
+    let mut rules = 0usize;
+    let mut seen: Vec<(IpAddr, u16)> = Vec::new();
+    each_port(svc, node, node_addresses, |pi, _, cat, fronts| {
+        if fronts.is_empty() {
+            return;
+        }
+        // Real servers are endpoints with this port, one per address and port. Endpoints
+        // usually come sorted by address (the build sorts a selector's): counted in one pass
+        // while they rise, sorted only when they do not.
+        let mut distinct = |chosen: &[&Backend]| {
+            let rs = || {
+                chosen
+                    .iter()
+                    .filter_map(|b| Some((b.address, b.ports[pi]?)))
+            };
+            let mut count = 0;
+            let mut last = None;
+            for r in rs() {
+                if last.is_some_and(|l| l >= r) {
+                    seen.clear();
+                    seen.extend(rs());
+                    crate::sort::sort_unstable(&mut seen);
+                    seen.dedup();
+                    return seen.len();
+                }
+                last = Some(r);
+                count += 1;
+            }
+            count
+        };
+        let cluster = distinct(&cat.cluster);
+        let local = distinct(&cat.local);
+        for f in fronts {
+            let chosen = match f.policy {
+                TrafficPolicy::Cluster => cluster,
+                TrafficPolicy::Local => local,
+            };
+            rules = rules.saturating_add(1 + chosen);
+        }
     });
-    Ok(assemble(cluster, node, cluster.warnings.clone(), lists))
+    rules
+}
+
+/// The rules of a node's plan as Services are admitted in order ([`MAX_NODE_RULES`]).
+#[derive(Debug)]
+pub(crate) struct Budget {
+    limit: usize,
+    /// Rules of the admitted Services.
+    pub(crate) used: usize,
+    /// The Services skipped, in order, with their rules.
+    pub(crate) skipped: Vec<(ObjectRef, usize)>,
+}
+
+impl Budget {
+    pub(crate) fn new(config: &crate::config::Config) -> Budget {
+        Budget {
+            limit: config.max_node_rules,
+            used: 0,
+            skipped: Vec::new(),
+        }
+    }
+
+    /// Whether a Service of `rules` fits; counted when it does, remembered when it does not.
+    pub(crate) fn admit(&mut self, id: &ObjectRef, rules: usize) -> bool {
+        if rules > self.limit.saturating_sub(self.used) {
+            self.skipped.push((id.clone(), rules));
+            return false;
+        }
+        self.used += rules;
+        true
+    }
+
+    /// A warning for each Service skipped, in order.
+    pub(crate) fn warnings(&self, cluster: &Cluster, node: &str) -> Vec<Diagnostic> {
+        skip_warnings(cluster, node, self.limit, &self.skipped)
+    }
+}
+
+/// The warnings of Services skipped for the node's rule limit.
+pub(crate) fn skip_warnings(
+    cluster: &Cluster,
+    node: &str,
+    limit: usize,
+    skipped: &[(ObjectRef, usize)],
+) -> Vec<Diagnostic> {
+    skipped
+        .iter()
+        .map(|(id, rules)| {
+            let loc = cluster.service(id).map(|s| s.service.meta.loc.clone());
+            Diagnostic::warning(
+                Kind::Invalid,
+                loc,
+                crate::msg!(
+                    "Service \"{}\": its {} rules (virtual servers and real servers) on node {} would take the node's plan past {} rules (svcroute's limit): skipped",
+                    id,
+                    *rules,
+                    format!("{node:?}"),
+                    limit
+                ),
+            )
+        })
+        .collect()
 }
 
 /// A node's plan from each Service's virtual servers (in Service order): the first Service to
@@ -250,6 +388,8 @@ pub(crate) fn assemble<'a>(
         dns: dns::records(cluster),
         warnings: warnings.iter().map(ToString::to_string).collect(),
         diagnostics: warnings,
+        skipped: Vec::new(),
+        rules: 0,
     }
 }
 
@@ -318,19 +458,30 @@ fn categorize<'a>(backends: &[&'a Backend], node: &str) -> Categorized<'a> {
     }
 }
 
-/// Every virtual server of one Service on one node.
-pub fn service_virtual_servers(
-    cluster: &Cluster,
+/// One address a Service port is reached at on a node: a virtual server's kind, address,
+/// port and the traffic policy that picks its endpoints.
+struct Front {
+    kind: VsKind,
+    address: IpAddr,
+    port: u16,
+    policy: TrafficPolicy,
+    policy_name: &'static str,
+}
+
+/// For each port and family of `svc` that kube-proxy programs on `node`: the port's index,
+/// the port, its endpoints categorized for the node, and the addresses it is reached at (in
+/// kube-proxy's order: ClusterIP, externalIPs, load balancer IPs, NodePorts).
+fn each_port(
     svc: &ResolvedService,
     node: &str,
     node_addresses: &[IpAddr],
-) -> Vec<VirtualServer> {
+    mut f: impl FnMut(usize, &crate::model::ServicePort, &Categorized<'_>, &[Front]),
+) {
     let s = &svc.service;
-    let mut out = Vec::new();
     if s.kind == ServiceType::ExternalName || s.headless || crate::cluster::proxy_ignores(s) {
-        return out;
+        return;
     }
-    let id = ObjectRef::to_string_ref(&s.meta.id);
+    let mut fronts = Vec::new();
     for (pi, port) in s.ports.iter().enumerate() {
         for fam in &svc.families {
             let backends: Vec<&Backend> = svc
@@ -339,63 +490,17 @@ pub fn service_virtual_servers(
                 .filter(|b| Family::of(&b.address) == *fam && b.ports[pi].is_some())
                 .collect();
             let cat = categorize(&backends, node);
-            let make = |kind: VsKind,
-                        address: IpAddr,
-                        vport: u16,
-                        policy: TrafficPolicy,
-                        policy_name: &str| {
-                let (chosen, fell) = match policy {
-                    TrafficPolicy::Cluster => (&cat.cluster, cat.cluster_fell_back),
-                    TrafficPolicy::Local => (&cat.local, cat.local_fell_back),
-                };
-                let mut notes = Vec::new();
-                if policy == TrafficPolicy::Local {
-                    notes.push(crate::msg!(
-                        "{} Local: only {}'s endpoints",
-                        policy_name,
-                        node
-                    ));
-                }
-                if fell {
-                    notes.push(crate::msg!(
-                        "no ready endpoint: using serving terminating endpoints"
-                    ));
-                }
-                if chosen.is_empty() {
-                    notes.push(crate::msg!("no endpoints: connections are refused"));
-                }
-                let note = Msg::Join(notes.clone(), "; ").to_string();
-                let mut real_servers: Vec<RealServer> = chosen
-                    .iter()
-                    .filter_map(|b| {
-                        Some(RealServer {
-                            address: b.address,
-                            port: b.ports[pi]?,
-                            weight: 1,
-                            pod: b.pod.as_ref().map(ObjectRef::to_string_ref),
-                            node: b.node.clone(),
-                            terminating: b.conditions.is_terminating(),
-                        })
-                    })
-                    .collect();
-                crate::sort::sort_by_key(&mut real_servers, |a| (a.address, a.port));
-                real_servers.dedup_by(|a, b| a.address == b.address && a.port == b.port);
-                VirtualServer {
-                    service: id.clone(),
-                    port_name: port.name.clone(),
-                    kind,
-                    protocol: port.protocol,
-                    address,
-                    port: vport,
-                    scheduler: cluster.config.scheduler,
-                    persistence_timeout_seconds: s.affinity_timeout,
-                    real_servers,
-                    note,
-                    notes,
-                }
+            fronts.clear();
+            let etp = s.external_traffic_policy;
+            let front = |kind, address, port, policy, policy_name| Front {
+                kind,
+                address,
+                port,
+                policy,
+                policy_name,
             };
             if let Some(ip) = svc.cluster_ips.iter().find(|ip| Family::of(ip) == *fam) {
-                out.push(make(
+                fronts.push(front(
                     VsKind::ClusterIP,
                     *ip,
                     port.port,
@@ -403,9 +508,8 @@ pub fn service_virtual_servers(
                     "internalTrafficPolicy",
                 ));
             }
-            let etp = s.external_traffic_policy;
             for ip in s.external_ips.iter().filter(|ip| Family::of(ip) == *fam) {
-                out.push(make(
+                fronts.push(front(
                     VsKind::ExternalIP,
                     *ip,
                     port.port,
@@ -418,7 +522,7 @@ pub fn service_virtual_servers(
                 .iter()
                 .filter(|i| Family::of(&i.ip) == *fam && !i.proxy_mode)
             {
-                out.push(make(
+                fronts.push(front(
                     VsKind::LoadBalancer,
                     ing.ip,
                     port.port,
@@ -428,7 +532,7 @@ pub fn service_virtual_servers(
             }
             if let Some(np) = svc.node_ports[pi] {
                 for ip in node_addresses.iter().filter(|ip| Family::of(ip) == *fam) {
-                    out.push(make(
+                    fronts.push(front(
                         VsKind::NodePort,
                         *ip,
                         np,
@@ -437,8 +541,75 @@ pub fn service_virtual_servers(
                     ));
                 }
             }
+            f(pi, port, &cat, &fronts);
         }
     }
+}
+
+/// Every virtual server of one Service on one node (whatever the node's rule limit: see
+/// [`plan`] and [`MAX_NODE_RULES`]).
+pub fn service_virtual_servers(
+    cluster: &Cluster,
+    svc: &ResolvedService,
+    node: &str,
+    node_addresses: &[IpAddr],
+) -> Vec<VirtualServer> {
+    let s = &svc.service;
+    let mut out = Vec::new();
+    let id = ObjectRef::to_string_ref(&s.meta.id);
+    each_port(svc, node, node_addresses, |pi, port, cat, fronts| {
+        for f in fronts {
+            let (chosen, fell) = match f.policy {
+                TrafficPolicy::Cluster => (&cat.cluster, cat.cluster_fell_back),
+                TrafficPolicy::Local => (&cat.local, cat.local_fell_back),
+            };
+            let mut notes = Vec::new();
+            if f.policy == TrafficPolicy::Local {
+                notes.push(crate::msg!(
+                    "{} Local: only {}'s endpoints",
+                    f.policy_name,
+                    node
+                ));
+            }
+            if fell {
+                notes.push(crate::msg!(
+                    "no ready endpoint: using serving terminating endpoints"
+                ));
+            }
+            if chosen.is_empty() {
+                notes.push(crate::msg!("no endpoints: connections are refused"));
+            }
+            let note = Msg::Join(notes.clone(), "; ").to_string();
+            let mut real_servers: Vec<RealServer> = chosen
+                .iter()
+                .filter_map(|b| {
+                    Some(RealServer {
+                        address: b.address,
+                        port: b.ports[pi]?,
+                        weight: 1,
+                        pod: b.pod.as_ref().map(ObjectRef::to_string_ref),
+                        node: b.node.clone(),
+                        terminating: b.conditions.is_terminating(),
+                    })
+                })
+                .collect();
+            crate::sort::sort_by_key(&mut real_servers, |a| (a.address, a.port));
+            real_servers.dedup_by(|a, b| a.address == b.address && a.port == b.port);
+            out.push(VirtualServer {
+                service: id.clone(),
+                port_name: port.name.clone(),
+                kind: f.kind,
+                protocol: port.protocol,
+                address: f.address,
+                port: f.port,
+                scheduler: cluster.config.scheduler,
+                persistence_timeout_seconds: s.affinity_timeout,
+                real_servers,
+                note,
+                notes,
+            });
+        }
+    });
     out
 }
 

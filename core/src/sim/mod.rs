@@ -900,6 +900,8 @@ mod tests {
             dns: Vec::new(),
             warnings: Vec::new(),
             diagnostics: Vec::new(),
+            skipped: Vec::new(),
+            rules: 0,
         };
         let ops = s.sync_ops(&plan(&both), &plan(&one), 5_000);
         assert!(

@@ -299,8 +299,13 @@ pub struct Live {
     node_refs: BTreeMap<String, usize>,
     /// Addresses of the Pods the control plane made.
     made_ips: BTreeSet<IpAddr>,
-    /// Each Service's virtual servers on the node, in generation order.
-    vs: BTreeMap<ObjectRef, Vec<VirtualServer>>,
+    /// Each planned Service's rules ([`plan::service_rules`]) and virtual servers on the
+    /// node, in generation order.
+    vs: BTreeMap<ObjectRef, (usize, Vec<VirtualServer>)>,
+    /// Rules of the planned Services together.
+    used: usize,
+    /// Services skipped for the node's rule limit, in order, with their rules.
+    skipped: Vec<(ObjectRef, usize)>,
     /// Which Services claim a virtual server (the first by name gets it).
     claims: BTreeMap<VsKey, BTreeSet<ObjectRef>>,
     /// How many claimed virtual servers use each interface address (`u64`: the simulator's
@@ -352,6 +357,8 @@ impl Live {
             node_refs: BTreeMap::new(),
             made_ips: BTreeSet::new(),
             vs: BTreeMap::new(),
+            used: 0,
+            skipped: Vec::new(),
             claims: BTreeMap::new(),
             address_refs: BTreeMap::new(),
             state: State::default(),
@@ -434,10 +441,20 @@ impl Live {
     pub fn plan_with(&self, warnings: Vec<Diagnostic>) -> Result<Plan, UnknownNode> {
         let node = self.node.as_ref().ok_or_else(|| self.unknown_node())?;
         let lists = self.cluster.services.iter().map(|svc| {
-            let list = self.vs.get(svc.id()).map_or(&[][..], Vec::as_slice);
+            let list = self.vs.get(svc.id()).map_or(&[][..], |(_, l)| l.as_slice());
             (svc, Cow::Borrowed(list))
         });
-        Ok(plan::assemble(&self.cluster, node, warnings, lists))
+        let mut warnings = warnings;
+        warnings.extend(plan::skip_warnings(
+            &self.cluster,
+            &node.meta.id.name,
+            self.cluster.config.max_node_rules,
+            &self.skipped,
+        ));
+        let mut p = plan::assemble(&self.cluster, node, warnings, lists);
+        p.skipped = self.skipped.iter().map(|(id, _)| id.clone()).collect();
+        p.rules = self.used;
+        Ok(p)
     }
 
     /// [`Live::plan`] with each virtual server's real servers in the kernel's list order: the
@@ -870,10 +887,26 @@ impl Live {
         let Some(node) = &self.node else {
             return Vec::new();
         };
+        // The node's rule limit: while no Service is skipped and the changed ones fit, only
+        // they are planned again; otherwise which Services fit may change anywhere, and the
+        // node is planned whole (as [`plan::plan`] does, Services in order).
+        let mut used = self.used;
+        let mut rules = Vec::with_capacity(services.len());
+        for id in services {
+            let n = self.cluster.service(id).map_or(0, |svc| {
+                plan::service_rules(svc, &node.meta.id.name, &node.addresses)
+            });
+            used = used - self.vs.get(id).map_or(0, |e| e.0) + n;
+            rules.push(n);
+        }
+        if !self.skipped.is_empty() || used > self.cluster.config.max_node_rules {
+            return self.plan_all(true);
+        }
+        self.used = used;
         // Sorted and made unique below (a list: no set type of its own in the wasm build).
         let mut keys: Vec<VsKey> = Vec::new();
         let mut addresses: BTreeSet<IpAddr> = BTreeSet::new();
-        for id in services {
+        for (id, n) in services.iter().zip(rules) {
             let list = match self.cluster.service(id) {
                 Some(svc) => plan::service_virtual_servers(
                     &self.cluster,
@@ -883,7 +916,7 @@ impl Live {
                 ),
                 None => Vec::new(),
             };
-            let old = self.vs.remove(id).unwrap_or_default();
+            let (_, old) = self.vs.remove(id).unwrap_or_default();
             for vs in &old {
                 keys.push(vs.key());
                 let bind = plan::binds(node, vs);
@@ -901,7 +934,7 @@ impl Live {
                 }
             }
             if !list.is_empty() {
-                self.vs.insert(id.clone(), list);
+                self.vs.insert(id.clone(), (n, list));
             }
         }
         crate::sort::sort_unstable(&mut keys);
@@ -932,7 +965,7 @@ impl Live {
     /// The virtual server that holds `key`: the first claiming Service's.
     fn effective(&self, key: &VsKey) -> Option<&VirtualServer> {
         let owner = self.claims.get(key)?.first()?;
-        self.vs.get(owner)?.iter().find(|v| v.key() == *key)
+        self.vs.get(owner)?.1.iter().find(|v| v.key() == *key)
     }
 
     /// Applies `ops` to the state and the kernel order; `after` has the new real servers of
@@ -1014,12 +1047,23 @@ impl Live {
             .unwrap_or_else(|| plan::default_node(&self.cluster).into());
         self.node = self.cluster.node(&name).cloned();
         self.index();
+        self.plan_all(want_ops)
+    }
+
+    /// Re-plans every Service on the node, in order within its rule limit: the operations
+    /// from the state (none when `want_ops` is false and the state was empty).
+    fn plan_all(&mut self, want_ops: bool) -> Vec<Op> {
         let mut after = State::default();
         self.vs.clear();
         self.claims.clear();
         self.address_refs.clear();
+        let mut budget = plan::Budget::new(&self.cluster.config);
         if let Some(node) = &self.node {
             for svc in &self.cluster.services {
+                let rules = plan::service_rules(svc, &node.meta.id.name, &node.addresses);
+                if !budget.admit(svc.id(), rules) {
+                    continue;
+                }
                 let list = plan::service_virtual_servers(
                     &self.cluster,
                     svc,
@@ -1031,7 +1075,7 @@ impl Live {
                     claim(&mut self.claims, &mut self.address_refs, svc.id(), vs, bind);
                 }
                 if !list.is_empty() {
-                    self.vs.insert(svc.id().clone(), list);
+                    self.vs.insert(svc.id().clone(), (rules, list));
                 }
             }
             for k in self.claims.keys() {
@@ -1041,6 +1085,8 @@ impl Live {
             }
             after.addresses = self.address_refs.keys().copied().collect_set();
         }
+        self.used = budget.used;
+        self.skipped = budget.skipped;
         if !want_ops && self.state == State::default() {
             // A new live cluster: the state is the plan's, each list in the plan's order (what
             // committing the operations from an empty kernel gives), with no operations made.
