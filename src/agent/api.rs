@@ -445,9 +445,11 @@ pub fn desired(args: &AgentArgs, live: &Live, node: &str) -> Result<(Desired, No
     let plan = live.plan()?;
     if !plan.skipped.is_empty() {
         let names: Vec<String> = plan.skipped.iter().map(ToString::to_string).collect();
+        let limit = cluster.config.max_node_rules;
         tracing::warn!(
-            "Services not programmed: they would take the node past {} rules (svcroute's limit): {}",
-            cluster.config.max_node_rules,
+            "Services not programmed: they would take the node past {} virtual servers or {} real servers (svcroute's limits): {}",
+            limit.virtual_servers,
+            limit.real_servers,
             names.join(", ")
         );
     }

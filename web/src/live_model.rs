@@ -29,7 +29,7 @@ use svcroute_core::cluster::{PodTweak, ResolvedService, Tweaks};
 use svcroute_core::config::Config;
 use svcroute_core::diag::{Diagnostic, Kind};
 use svcroute_core::model::{ObjectRef, Objects, ServiceType, WorkloadKind};
-use svcroute_core::plan::{self, Plan, VirtualServer, VsKey};
+use svcroute_core::plan::{self, Plan, Rules, VsKey};
 use svcroute_core::sort::{self, CollectSorted as _};
 use svcroute_core::{dns, manifest};
 
@@ -390,10 +390,15 @@ impl PageCluster {
                     break;
                 }
                 // Every virtual server of the Service is in the plan: its rules are theirs.
-                let count = |vs: &VirtualServer| 1 + vs.real_servers.len();
-                let before: usize = mine.iter().map(|s| count(&old.virtual_servers[s.2])).sum();
-                rules = rules - before + list.iter().map(count).sum::<usize>();
-                if rules > cluster.config.max_node_rules {
+                let before = Rules {
+                    virtual_servers: mine.len(),
+                    real_servers: mine
+                        .iter()
+                        .map(|s| old.virtual_servers[s.2].real_servers.len())
+                        .sum(),
+                };
+                rules = rules.minus(before).plus(Rules::of(&list));
+                if !rules.within(cluster.config.max_node_rules) {
                     whole = true;
                     break;
                 }

@@ -481,8 +481,8 @@ ZH, ZH_EN, [
         "{} \"{}\"：{}：它的 Pod 保持 Pending",
     ),
     (
-        "Service \"{}\": its {} rules (virtual servers and real servers) on node {} would take the node's plan past {} rules (svcroute's limit): skipped",
-        "Service \"{0}\"：它在节点 {2} 上的 {1} 条规则（虚拟服务器和真实服务器）会使该节点的规则超过 {3} 条（svcroute 的上限）：已跳过",
+        "Service \"{}\": its {} virtual servers and {} real servers on node {} would take the node's plan past {} virtual servers or {} real servers (svcroute's limits): skipped",
+        "Service \"{0}\"：它在节点 {3} 上的 {1} 个虚拟服务器和 {2} 个真实服务器会使该节点超过 {4} 个虚拟服务器或 {5} 个真实服务器（svcroute 的上限）：已跳过",
     ),
     (
         "{} \"{}\": its {} Pods would make more than {} with the others (the reader's limit on objects): none made",

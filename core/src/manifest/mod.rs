@@ -23,8 +23,8 @@
 //! | keys in one mapping | [`MAX_KEYS`] (65,536) | |
 //!
 //! What the objects ask of one node is bounded after reading: a node's plan holds at most
-//! [`crate::plan::MAX_NODE_RULES`] virtual and real servers (two million; kube-proxy has no
-//! limit), and a Service that would pass it is skipped with a warning.
+//! [`crate::plan::MAX_NODE_RULES`] (500,000 virtual servers, 2 million real servers; kube-proxy
+//! has no limit), and a Service that would pass them is skipped with a warning.
 //!
 //! Both parsers build the tree without recursion deeper than [`MAX_DEPTH`], so everything
 //! that walks the tree afterwards (validation, hashing, dropping) is bounded too; duplicate keys

@@ -234,9 +234,9 @@ pub struct Config {
     /// addresses of both families, the cluster is made dual-stack as the input shows it
     /// ([`Config::follow_input_families`]).
     pub cidrs_from_defaults: bool,
-    /// The most rules (virtual servers and real servers) a node's plan holds
+    /// The most virtual servers and real servers a node's plan holds
     /// ([`crate::plan::MAX_NODE_RULES`]; lower only in tests).
-    pub max_node_rules: usize,
+    pub max_node_rules: crate::plan::Rules,
 }
 
 impl Default for Config {

@@ -125,7 +125,7 @@ pub struct Plan {
     pub skipped: Vec<ObjectRef>,
     /// The rules of the planned Services together ([`service_rules`]; not serialized).
     #[serde(skip)]
-    pub rules: usize,
+    pub rules: Rules,
 }
 
 impl Plan {
@@ -189,13 +189,14 @@ pub fn plan(cluster: &Cluster, node: Option<&str>) -> Result<Plan, UnknownNode> 
     };
     let mut budget = Budget::new(&cluster.config);
     let mut lists = Vec::with_capacity(cluster.services.len());
+    let count = !Budget::surely_fits(&cluster.config, &cluster.services, &node.addresses);
     for svc in &cluster.services {
-        let rules = service_rules(svc, &node.meta.id.name, &node.addresses);
-        let list = if budget.admit(svc.id(), rules) {
-            service_virtual_servers(cluster, svc, &node.meta.id.name, &node.addresses)
-        } else {
-            Vec::new()
-        };
+        let list = budget
+            .admit_service(count, svc, &node.meta.id.name, &node.addresses, || {
+                service_virtual_servers(cluster, svc, &node.meta.id.name, &node.addresses)
+            })
+            .map(|(_, list)| list)
+            .unwrap_or_default();
         lists.push((svc, Cow::Owned(list)));
     }
     let mut warnings = cluster.warnings.clone();
@@ -206,24 +207,69 @@ pub fn plan(cluster: &Cluster, node: Option<&str>) -> Result<Plan, UnknownNode> 
     Ok(plan)
 }
 
-/// The most rules one node's plan holds: virtual servers and their real servers together
-/// ([`service_rules`]), over all Services. kube-proxy has no such limit, and none is needed for
-/// a real cluster: Kubernetes' scalability limits (10,000 Services, 150,000 Pods) come to
-/// about a million rules on a node even when every endpoint is reached on a ClusterIP, a load
-/// balancer IP and a NodePort on several node addresses. Without it, one Service of 11 KB
-/// (200 ports × 200 externalIPs selecting 200 Pods) planned 8 million real servers: 9 s,
-/// 2 GB and 500 MB of JSON, a hung tab in the playground, and as many IPVS destinations in
-/// the node's kernel. Services are planned in order (by namespace and name); one that would
-/// take the node past the limit is skipped with a warning, and later ones that fit are
-/// planned.
-pub const MAX_NODE_RULES: usize = 2_000_000;
+/// The most virtual servers and real servers one node's plan holds, over all Services.
+/// kube-proxy has no such limit, and none is needed for a real cluster: Kubernetes'
+/// scalability limits (10,000 Services, 150,000 Pods) come to about a million real servers on
+/// a node even when every endpoint is reached on a ClusterIP, a load balancer IP and a
+/// NodePort on several node addresses, and to some 100,000 virtual servers. Without it, one
+/// Service of 11 KB (200 ports × 200 externalIPs selecting 200 Pods) planned 8 million real
+/// servers (9 s, 2 GB and 500 MB of JSON, a hung tab in the playground, and as many IPVS
+/// destinations in the node's kernel), and one of 50 KB without endpoints (2,000 ports ×
+/// 1,000 externalIPs) 2 million virtual servers (7 s, 1.2 GB, 640 MB of JSON): a virtual
+/// server weighs four real servers, so it has its own limit. Services are planned in order
+/// (by namespace and name); one that would take the node past either limit is skipped with a
+/// warning, and later ones that fit are planned.
+pub const MAX_NODE_RULES: Rules = Rules {
+    virtual_servers: 500_000,
+    real_servers: 2_000_000,
+};
 
-/// How many rules [`service_virtual_servers`] makes for `svc` on `node`: its virtual servers
-/// and their real servers, counted without making them.
-pub fn service_rules(svc: &ResolvedService, node: &str, node_addresses: &[IpAddr]) -> usize {
-    let mut rules = 0usize;
+/// Virtual servers and real servers, counted ([`service_rules`], [`MAX_NODE_RULES`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rules {
+    /// Virtual servers.
+    pub virtual_servers: usize,
+    /// Real servers, over all the virtual servers.
+    pub real_servers: usize,
+}
+
+impl Rules {
+    /// Both counts added.
+    pub fn plus(self, o: Rules) -> Rules {
+        Rules {
+            virtual_servers: self.virtual_servers.saturating_add(o.virtual_servers),
+            real_servers: self.real_servers.saturating_add(o.real_servers),
+        }
+    }
+
+    /// Both counts less `o`'s (which they hold).
+    pub fn minus(self, o: Rules) -> Rules {
+        Rules {
+            virtual_servers: self.virtual_servers.saturating_sub(o.virtual_servers),
+            real_servers: self.real_servers.saturating_sub(o.real_servers),
+        }
+    }
+
+    /// Whether both counts are within `limit`'s.
+    pub fn within(self, limit: Rules) -> bool {
+        self.virtual_servers <= limit.virtual_servers && self.real_servers <= limit.real_servers
+    }
+
+    /// The counts of virtual servers as they are made.
+    pub fn of(list: &[VirtualServer]) -> Rules {
+        Rules {
+            virtual_servers: list.len(),
+            real_servers: list.iter().map(|v| v.real_servers.len()).sum(),
+        }
+    }
+}
+
+/// How many virtual servers and real servers [`service_virtual_servers`] makes for `svc` on
+/// `node`, counted without making them.
+pub fn service_rules(svc: &ResolvedService, node: &str, node_addresses: &[IpAddr]) -> Rules {
+    let mut rules = Rules::default();
     let mut seen: Vec<(IpAddr, u16)> = Vec::new();
-    each_port(svc, node, node_addresses, |pi, _, cat, fronts| {
+    each_port(svc, node, node_addresses, &mut |pi, _, cat, fronts| {
         if fronts.is_empty() {
             return;
         }
@@ -258,7 +304,10 @@ pub fn service_rules(svc: &ResolvedService, node: &str, node_addresses: &[IpAddr
                 TrafficPolicy::Cluster => cluster,
                 TrafficPolicy::Local => local,
             };
-            rules = rules.saturating_add(1 + chosen);
+            rules = rules.plus(Rules {
+                virtual_servers: 1,
+                real_servers: chosen,
+            });
         }
     });
     rules
@@ -267,30 +316,78 @@ pub fn service_rules(svc: &ResolvedService, node: &str, node_addresses: &[IpAddr
 /// The rules of a node's plan as Services are admitted in order ([`MAX_NODE_RULES`]).
 #[derive(Debug)]
 pub(crate) struct Budget {
-    limit: usize,
+    limit: Rules,
     /// Rules of the admitted Services.
-    pub(crate) used: usize,
+    pub(crate) used: Rules,
     /// The Services skipped, in order, with their rules.
-    pub(crate) skipped: Vec<(ObjectRef, usize)>,
+    pub(crate) skipped: Vec<(ObjectRef, Rules)>,
 }
 
 impl Budget {
     pub(crate) fn new(config: &crate::config::Config) -> Budget {
         Budget {
             limit: config.max_node_rules,
-            used: 0,
+            used: Rules::default(),
             skipped: Vec::new(),
         }
     }
 
     /// Whether a Service of `rules` fits; counted when it does, remembered when it does not.
-    pub(crate) fn admit(&mut self, id: &ObjectRef, rules: usize) -> bool {
-        if rules > self.limit.saturating_sub(self.used) {
+    pub(crate) fn admit(&mut self, id: &ObjectRef, rules: Rules) -> bool {
+        let used = self.used.plus(rules);
+        if !used.within(self.limit) {
             self.skipped.push((id.clone(), rules));
             return false;
         }
-        self.used += rules;
+        self.used = used;
         true
+    }
+
+    /// Whether `services` surely fit on a node with `node_addresses`: an upper bound of each
+    /// one's rules (its ports times all its addresses, each with all its endpoints) in O(1),
+    /// so that the exact count ([`service_rules`]) is needed only when they may not.
+    pub(crate) fn surely_fits(
+        config: &crate::config::Config,
+        services: &[ResolvedService],
+        node_addresses: &[IpAddr],
+    ) -> bool {
+        let mut bound = Rules::default();
+        for svc in services {
+            let s = &svc.service;
+            let addresses = svc.cluster_ips.len()
+                + s.external_ips.len()
+                + s.lb_ingress.len()
+                + node_addresses.len();
+            let virtual_servers = s.ports.len().saturating_mul(addresses);
+            bound = bound.plus(Rules {
+                virtual_servers,
+                real_servers: virtual_servers.saturating_mul(svc.backends.len()),
+            });
+            if !bound.within(config.max_node_rules) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Plans one Service if it fits: counted first when `count` (and not made when it does
+    /// not fit), otherwise made by `make` and counted after ([`Budget::surely_fits`]). Its
+    /// rules and virtual servers, or `None` when it is skipped.
+    pub(crate) fn admit_service(
+        &mut self,
+        count: bool,
+        svc: &ResolvedService,
+        node: &str,
+        node_addresses: &[IpAddr],
+        make: impl FnOnce() -> Vec<VirtualServer>,
+    ) -> Option<(Rules, Vec<VirtualServer>)> {
+        if count {
+            let rules = service_rules(svc, node, node_addresses);
+            return self.admit(svc.id(), rules).then(|| (rules, make()));
+        }
+        let list = make();
+        let rules = Rules::of(&list);
+        self.admit(svc.id(), rules).then_some((rules, list))
     }
 
     /// A warning for each Service skipped, in order.
@@ -303,8 +400,8 @@ impl Budget {
 pub(crate) fn skip_warnings(
     cluster: &Cluster,
     node: &str,
-    limit: usize,
-    skipped: &[(ObjectRef, usize)],
+    limit: Rules,
+    skipped: &[(ObjectRef, Rules)],
 ) -> Vec<Diagnostic> {
     skipped
         .iter()
@@ -314,11 +411,13 @@ pub(crate) fn skip_warnings(
                 Kind::Invalid,
                 loc,
                 crate::msg!(
-                    "Service \"{}\": its {} rules (virtual servers and real servers) on node {} would take the node's plan past {} rules (svcroute's limit): skipped",
+                    "Service \"{}\": its {} virtual servers and {} real servers on node {} would take the node's plan past {} virtual servers or {} real servers (svcroute's limits): skipped",
                     id,
-                    *rules,
+                    rules.virtual_servers,
+                    rules.real_servers,
                     format!("{node:?}"),
-                    limit
+                    limit.virtual_servers,
+                    limit.real_servers
                 ),
             )
         })
@@ -389,7 +488,7 @@ pub(crate) fn assemble<'a>(
         warnings: warnings.iter().map(ToString::to_string).collect(),
         diagnostics: warnings,
         skipped: Vec::new(),
-        rules: 0,
+        rules: Rules::default(),
     }
 }
 
@@ -468,15 +567,14 @@ struct Front {
     policy_name: &'static str,
 }
 
+/// What [`each_port`] calls: the port's index, the port, its endpoints categorized for the
+/// node, and the addresses it is reached at.
+type PortVisit<'f> = dyn FnMut(usize, &crate::model::ServicePort, &Categorized<'_>, &[Front]) + 'f;
+
 /// For each port and family of `svc` that kube-proxy programs on `node`: the port's index,
 /// the port, its endpoints categorized for the node, and the addresses it is reached at (in
 /// kube-proxy's order: ClusterIP, externalIPs, load balancer IPs, NodePorts).
-fn each_port(
-    svc: &ResolvedService,
-    node: &str,
-    node_addresses: &[IpAddr],
-    mut f: impl FnMut(usize, &crate::model::ServicePort, &Categorized<'_>, &[Front]),
-) {
+fn each_port(svc: &ResolvedService, node: &str, node_addresses: &[IpAddr], f: &mut PortVisit<'_>) {
     let s = &svc.service;
     if s.kind == ServiceType::ExternalName || s.headless || crate::cluster::proxy_ignores(s) {
         return;
@@ -557,7 +655,7 @@ pub fn service_virtual_servers(
     let s = &svc.service;
     let mut out = Vec::new();
     let id = ObjectRef::to_string_ref(&s.meta.id);
-    each_port(svc, node, node_addresses, |pi, port, cat, fronts| {
+    each_port(svc, node, node_addresses, &mut |pi, port, cat, fronts| {
         for f in fronts {
             let (chosen, fell) = match f.policy {
                 TrafficPolicy::Cluster => (&cat.cluster, cat.cluster_fell_back),

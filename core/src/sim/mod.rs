@@ -901,7 +901,7 @@ mod tests {
             warnings: Vec::new(),
             diagnostics: Vec::new(),
             skipped: Vec::new(),
-            rules: 0,
+            rules: crate::plan::Rules::default(),
         };
         let ops = s.sync_ops(&plan(&both), &plan(&one), 5_000);
         assert!(

@@ -301,11 +301,11 @@ pub struct Live {
     made_ips: BTreeSet<IpAddr>,
     /// Each planned Service's rules ([`plan::service_rules`]) and virtual servers on the
     /// node, in generation order.
-    vs: BTreeMap<ObjectRef, (usize, Vec<VirtualServer>)>,
+    vs: BTreeMap<ObjectRef, Planned>,
     /// Rules of the planned Services together.
-    used: usize,
+    used: plan::Rules,
     /// Services skipped for the node's rule limit, in order, with their rules.
-    skipped: Vec<(ObjectRef, usize)>,
+    skipped: Vec<(ObjectRef, plan::Rules)>,
     /// Which Services claim a virtual server (the first by name gets it).
     claims: BTreeMap<VsKey, BTreeSet<ObjectRef>>,
     /// How many claimed virtual servers use each interface address (`u64`: the simulator's
@@ -316,6 +316,40 @@ pub struct Live {
     order: BTreeMap<VsKey, Vec<RsKey>>,
     /// A re-list in progress (between `Init` and `InitDone`).
     relist: Option<Objects>,
+}
+
+/// One Service's virtual servers on the node, as planned.
+#[derive(Clone, Debug)]
+struct Planned {
+    /// Its rules ([`plan::service_rules`]).
+    rules: plan::Rules,
+    /// Its virtual servers, in generation order.
+    list: Vec<VirtualServer>,
+    /// Places in `list` sorted by key, the first generated first among equal keys: a lookup by
+    /// key is a binary search (a scan was quadratic in a Service's virtual servers: 40,000 of
+    /// them took 7 s to apply).
+    by_key: Vec<u32>,
+}
+
+impl Planned {
+    fn new(rules: plan::Rules, list: Vec<VirtualServer>) -> Planned {
+        let mut by_key: Vec<u32> = (0..list.len() as u32).collect();
+        crate::sort::sort_by_key(&mut by_key, |&i| list[i as usize].key());
+        Planned {
+            rules,
+            list,
+            by_key,
+        }
+    }
+
+    /// The first virtual server generated with this key.
+    fn get(&self, key: &VsKey) -> Option<&VirtualServer> {
+        let at = self
+            .by_key
+            .partition_point(|&i| self.list[i as usize].key() < *key);
+        let vs = &self.list[*self.by_key.get(at)? as usize];
+        (vs.key() == *key).then_some(vs)
+    }
 }
 
 impl Live {
@@ -357,7 +391,7 @@ impl Live {
             node_refs: BTreeMap::new(),
             made_ips: BTreeSet::new(),
             vs: BTreeMap::new(),
-            used: 0,
+            used: plan::Rules::default(),
             skipped: Vec::new(),
             claims: BTreeMap::new(),
             address_refs: BTreeMap::new(),
@@ -441,7 +475,7 @@ impl Live {
     pub fn plan_with(&self, warnings: Vec<Diagnostic>) -> Result<Plan, UnknownNode> {
         let node = self.node.as_ref().ok_or_else(|| self.unknown_node())?;
         let lists = self.cluster.services.iter().map(|svc| {
-            let list = self.vs.get(svc.id()).map_or(&[][..], |(_, l)| l.as_slice());
+            let list = self.vs.get(svc.id()).map_or(&[][..], |p| p.list.as_slice());
             (svc, Cow::Borrowed(list))
         });
         let mut warnings = warnings;
@@ -461,14 +495,20 @@ impl Live {
     /// view `ipvsadm -Ln` prints after these changes.
     pub fn kernel_plan(&self) -> Result<Plan, UnknownNode> {
         let mut p = self.plan()?;
+        let mut place: Vec<(RsKey, usize)> = Vec::new();
         for vs in &mut p.virtual_servers {
-            let order = self.kernel_order(&vs.key());
+            // Each real server's place in the kernel's list, found by a binary search (a scan
+            // per real server was quadratic in a virtual server's real servers).
+            place.clear();
+            place.extend(self.kernel_order(&vs.key()).iter().copied().zip(0..));
+            crate::sort::sort_unstable(&mut place);
             crate::sort::sort_by_key(&mut vs.real_servers, |r| {
                 let k = RsKey {
                     address: r.address,
                     port: r.port,
                 };
-                order.iter().position(|o| *o == k)
+                let at = place.partition_point(|e| e.0 < k);
+                place.get(at).filter(|e| e.0 == k).map(|e| e.1)
             });
         }
         Ok(p)
@@ -893,13 +933,22 @@ impl Live {
         let mut used = self.used;
         let mut rules = Vec::with_capacity(services.len());
         for id in services {
-            let n = self.cluster.service(id).map_or(0, |svc| {
-                plan::service_rules(svc, &node.meta.id.name, &node.addresses)
-            });
-            used = used - self.vs.get(id).map_or(0, |e| e.0) + n;
+            let n = self
+                .cluster
+                .service(id)
+                .map_or_else(plan::Rules::default, |svc| {
+                    plan::service_rules(svc, &node.meta.id.name, &node.addresses)
+                });
+            used = used
+                .minus(
+                    self.vs
+                        .get(id)
+                        .map_or_else(plan::Rules::default, |p| p.rules),
+                )
+                .plus(n);
             rules.push(n);
         }
-        if !self.skipped.is_empty() || used > self.cluster.config.max_node_rules {
+        if !self.skipped.is_empty() || !used.within(self.cluster.config.max_node_rules) {
             return self.plan_all(true);
         }
         self.used = used;
@@ -916,7 +965,7 @@ impl Live {
                 ),
                 None => Vec::new(),
             };
-            let (_, old) = self.vs.remove(id).unwrap_or_default();
+            let old = self.vs.remove(id).map(|p| p.list).unwrap_or_default();
             for vs in &old {
                 keys.push(vs.key());
                 let bind = plan::binds(node, vs);
@@ -934,7 +983,7 @@ impl Live {
                 }
             }
             if !list.is_empty() {
-                self.vs.insert(id.clone(), (n, list));
+                self.vs.insert(id.clone(), Planned::new(n, list));
             }
         }
         crate::sort::sort_unstable(&mut keys);
@@ -965,14 +1014,38 @@ impl Live {
     /// The virtual server that holds `key`: the first claiming Service's.
     fn effective(&self, key: &VsKey) -> Option<&VirtualServer> {
         let owner = self.claims.get(key)?.first()?;
-        self.vs.get(owner)?.1.iter().find(|v| v.key() == *key)
+        self.vs.get(owner)?.get(key)
     }
 
     /// Applies `ops` to the state and the kernel order; `after` has the new real servers of
     /// the virtual servers the operations create (in the plan's order).
     fn commit(&mut self, ops: &[Op], after: &State) {
         let mut added: BTreeMap<VsKey, Vec<RsKey>> = BTreeMap::new();
+        // A run of real servers deleted from one virtual server, taken out of its list in one
+        // pass (one pass each was quadratic in the real servers).
+        let mut deleting: Option<(VsKey, Vec<RsKey>)> = None;
+        let flush = |order: &mut BTreeMap<VsKey, Vec<RsKey>>,
+                     run: &mut Option<(VsKey, Vec<RsKey>)>| {
+            if let Some((k, mut gone)) = run.take()
+                && let Some(o) = order.get_mut(&k)
+            {
+                crate::sort::sort_unstable(&mut gone);
+                o.retain(|r| gone.binary_search(r).is_err());
+            }
+        };
         for op in ops {
+            if let Op::DeleteRealServer { key, real_server } = op {
+                let k = VsKey::from(*key);
+                match &mut deleting {
+                    Some((run, gone)) if *run == k => gone.push(*real_server),
+                    _ => {
+                        flush(&mut self.order, &mut deleting);
+                        deleting = Some((k, alloc::vec![*real_server]));
+                    }
+                }
+                continue;
+            }
+            flush(&mut self.order, &mut deleting);
             match op {
                 Op::AddVirtualServer { key, .. } => {
                     let k = VsKey::from(*key);
@@ -991,22 +1064,22 @@ impl Live {
                     key, real_server, ..
                 } => {
                     let k = VsKey::from(*key);
+                    // The list was set from `after` when the virtual server was added.
                     if let Some(list) = added.get(&k)
                         && list.is_empty()
-                        && self.order.get(&k).is_some_and(|o| o.contains(real_server))
+                        && after
+                            .virtual_servers
+                            .get(&k)
+                            .is_some_and(|(_, rs)| rs.contains_key(real_server))
                     {
                         continue; // created in one go, in the plan's order
                     }
                     added.entry(k).or_default().push(*real_server);
                 }
-                Op::DeleteRealServer { key, real_server } => {
-                    if let Some(o) = self.order.get_mut(&VsKey::from(*key)) {
-                        o.retain(|r| r != real_server);
-                    }
-                }
                 _ => {}
             }
         }
+        flush(&mut self.order, &mut deleting);
         // Real servers added to an existing list: the agent sends them in reverse, the kernel
         // puts each at the head, so they lead the list in the plan's order.
         for (k, new) in added {
@@ -1059,23 +1132,23 @@ impl Live {
         self.address_refs.clear();
         let mut budget = plan::Budget::new(&self.cluster.config);
         if let Some(node) = &self.node {
+            let config = &self.cluster.config;
+            let count = !plan::Budget::surely_fits(config, &self.cluster.services, &node.addresses);
             for svc in &self.cluster.services {
-                let rules = plan::service_rules(svc, &node.meta.id.name, &node.addresses);
-                if !budget.admit(svc.id(), rules) {
+                let name = &node.meta.id.name;
+                let Some((rules, list)) =
+                    budget.admit_service(count, svc, name, &node.addresses, || {
+                        plan::service_virtual_servers(&self.cluster, svc, name, &node.addresses)
+                    })
+                else {
                     continue;
-                }
-                let list = plan::service_virtual_servers(
-                    &self.cluster,
-                    svc,
-                    &node.meta.id.name,
-                    &node.addresses,
-                );
+                };
                 for vs in &list {
                     let bind = plan::binds(node, vs);
                     claim(&mut self.claims, &mut self.address_refs, svc.id(), vs, bind);
                 }
                 if !list.is_empty() {
-                    self.vs.insert(svc.id().clone(), (rules, list));
+                    self.vs.insert(svc.id().clone(), Planned::new(rules, list));
                 }
             }
             for k in self.claims.keys() {
