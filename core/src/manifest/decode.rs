@@ -598,10 +598,8 @@ fn fields<'n, const N: usize>(m: &'n [Entry<'n>], keys: [&str; N]) -> [Option<&'
 
 /// A present, non-null field: the first entry with the key, unless null.
 fn field<'n>(m: &'n [Entry<'n>], key: &str) -> Option<&'n Node<'n>> {
-    // The lengths first, inline: the browser build (`opt-level = "z"`) otherwise calls
-    // `String`'s `eq` and a byte-wise `memcmp` for every key passed over.
     m.iter()
-        .find(|e| e.key.len() == key.len() && e.key.as_bytes() == key.as_bytes())
+        .find(|e| e.key == key)
         .map(|e| &e.value)
         .filter(|n| !matches!(n.value, Value::Null))
 }

@@ -192,7 +192,7 @@ pub fn plan(cluster: &Cluster, node: Option<&str>) -> Result<Plan, UnknownNode> 
     let count = !Budget::surely_fits(&cluster.config, &cluster.services, &node.addresses);
     for svc in &cluster.services {
         let list = budget
-            .admit_service(count, svc, &node.meta.id.name, &node.addresses, || {
+            .admit_service(count, svc, &node.meta.id.name, &node.addresses, &mut || {
                 service_virtual_servers(cluster, svc, &node.meta.id.name, &node.addresses)
             })
             .map(|(_, list)| list)
@@ -379,7 +379,7 @@ impl Budget {
         svc: &ResolvedService,
         node: &str,
         node_addresses: &[IpAddr],
-        make: impl FnOnce() -> Vec<VirtualServer>,
+        make: &mut dyn FnMut() -> Vec<VirtualServer>,
     ) -> Option<(Rules, Vec<VirtualServer>)> {
         if count {
             let rules = service_rules(svc, node, node_addresses);

@@ -1137,7 +1137,7 @@ impl Live {
             for svc in &self.cluster.services {
                 let name = &node.meta.id.name;
                 let Some((rules, list)) =
-                    budget.admit_service(count, svc, name, &node.addresses, || {
+                    budget.admit_service(count, svc, name, &node.addresses, &mut || {
                         plan::service_virtual_servers(&self.cluster, svc, name, &node.addresses)
                     })
                 else {
