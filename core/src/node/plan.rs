@@ -187,23 +187,34 @@ pub fn plan(cluster: &Cluster, node: Option<&str>) -> Result<Plan, UnknownNode> 
                 .collect(),
         });
     };
+    // Which Services fit, decided before any virtual server is made: by counting each when
+    // the bound over all of them may pass the limits, else all of them. Each list is then made
+    // as `assemble` takes it (not all held at once).
+    let name = &node.meta.id.name;
     let mut budget = Budget::new(&cluster.config);
-    let mut lists = Vec::with_capacity(cluster.services.len());
-    let count = !Budget::surely_fits(&cluster.config, &cluster.services, &node.addresses);
-    for svc in &cluster.services {
-        let list = budget
-            .admit_service(count, svc, &node.meta.id.name, &node.addresses, &mut || {
-                service_virtual_servers(cluster, svc, &node.meta.id.name, &node.addresses)
-            })
-            .map(|(_, list)| list)
-            .unwrap_or_default();
-        lists.push((svc, Cow::Owned(list)));
-    }
+    let admitted: Option<Vec<bool>> =
+        (!Budget::surely_fits(&cluster.config, &cluster.services, &node.addresses)).then(|| {
+            let counted = cluster.services.iter().map(|svc| {
+                let rules = service_rules(svc, name, &node.addresses);
+                budget.admit(svc.id(), rules)
+            });
+            counted.collect()
+        });
     let mut warnings = cluster.warnings.clone();
-    warnings.extend(budget.warnings(cluster, &node.meta.id.name));
-    let mut plan = assemble(cluster, node, warnings, lists.into_iter());
+    warnings.extend(budget.warnings(cluster, name));
+    let mut made = Rules::default();
+    let lists = cluster.services.iter().enumerate().map(|(i, svc)| {
+        let list = if admitted.as_ref().is_none_or(|a| a[i]) {
+            service_virtual_servers(cluster, svc, name, &node.addresses)
+        } else {
+            Vec::new()
+        };
+        made = made.plus(Rules::of(&list));
+        (svc, Cow::Owned(list))
+    });
+    let mut plan = assemble(cluster, node, warnings, lists);
     plan.skipped = budget.skipped.into_iter().map(|(id, _)| id).collect();
-    plan.rules = budget.used;
+    plan.rules = made;
     Ok(plan)
 }
 
