@@ -894,7 +894,7 @@ impl<'a> Cx<'a> {
         let Some((entries, _)) = self.map_of(node, key, prefix) else {
             return Labels::new();
         };
-        let mut out = Labels::new();
+        let mut out = Labels::with_capacity(entries.len());
         let path = Sub(prefix, key);
         for e in entries {
             let p = || format!("{path}.{}", e.key);
@@ -2000,6 +2000,19 @@ fn read_container_ports(
             sidecars.push((c, pos, path));
         }
     }
+    // Room for every port written (most Pods have one or two; growing from none takes four).
+    let room = containers
+        .clone()
+        .chain(sidecars.iter().cloned())
+        .map(|(c, _, _)| match field(c, "ports") {
+            Some(Node {
+                value: Value::Seq(items),
+                ..
+            }) => items.len(),
+            _ => 0,
+        })
+        .sum();
+    ports.reserve_exact(room);
     for (c, _, cpath) in containers.chain(sidecars) {
         // The port names of this container so far: those of its ports pushed from `first` on,
         // and those another container has (warned about and not pushed).
@@ -2114,7 +2127,7 @@ fn read_pod(
         }
     };
     let pod_ips = cx.objects_of(pod_ips, "podIPs", &"status");
-    let mut ips: Vec<IpAddr> = Vec::new();
+    let mut ips: Vec<IpAddr> = Vec::with_capacity(pod_ips.clone().count().max(1));
     // The text of the first address, which `podIP` repeats.
     let mut first_text = None;
     for (m, _, path) in pod_ips {

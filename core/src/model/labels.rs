@@ -48,6 +48,12 @@ impl Labels {
         Labels(Vec::new())
     }
 
+    /// No labels, with room for `n` (an object's labels are read into exactly their room:
+    /// growing from none takes room for four, twice what most objects carry).
+    pub fn with_capacity(n: usize) -> Labels {
+        Labels(Vec::with_capacity(n))
+    }
+
     fn find<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
     where
         String: Borrow<Q>,
