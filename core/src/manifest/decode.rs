@@ -2000,25 +2000,14 @@ fn read_container_ports(
             sidecars.push((c, pos, path));
         }
     }
-    // Room for every port written (most Pods have one or two; growing from none takes four).
-    let room = containers
-        .clone()
-        .chain(sidecars.iter().cloned())
-        .map(|(c, _, _)| match field(c, "ports") {
-            Some(Node {
-                value: Value::Seq(items),
-                ..
-            }) => items.len(),
-            _ => 0,
-        })
-        .sum();
-    ports.reserve_exact(room);
     for (c, _, cpath) in containers.chain(sidecars) {
         // The port names of this container so far: those of its ports pushed from `first` on,
         // and those another container has (warned about and not pushed).
         let first = ports.len();
         let mut warned: Vec<&str> = Vec::new();
         let items = cx.objects(c, "ports", &cpath);
+        // Exact room (growing from none takes four; most Pods have one container).
+        ports.reserve_exact(items.clone().count());
         for (m, _, path) in items {
             let name = cx.str(m, "name", &path);
             let protocol = cx.protocol(m, &path);

@@ -192,14 +192,7 @@ pub fn plan(cluster: &Cluster, node: Option<&str>) -> Result<Plan, UnknownNode> 
     // as `assemble` takes it (not all held at once).
     let name = &node.meta.id.name;
     let mut budget = Budget::new(&cluster.config);
-    let admitted: Option<Vec<bool>> =
-        (!Budget::surely_fits(&cluster.config, &cluster.services, &node.addresses)).then(|| {
-            let counted = cluster.services.iter().map(|svc| {
-                let rules = service_rules(svc, name, &node.addresses);
-                budget.admit(svc.id(), rules)
-            });
-            counted.collect()
-        });
+    let admitted = budget.decide(&cluster.services, name, &node.addresses);
     let mut warnings = cluster.warnings.clone();
     warnings.extend(budget.warnings(cluster, name));
     let mut made = Rules::default();
@@ -329,7 +322,7 @@ pub fn service_rules(svc: &ResolvedService, node: &str, node_addresses: &[IpAddr
 pub(crate) struct Budget {
     limit: Rules,
     /// Rules of the admitted Services.
-    pub(crate) used: Rules,
+    used: Rules,
     /// The Services skipped, in order, with their rules.
     pub(crate) skipped: Vec<(ObjectRef, Rules)>,
 }
@@ -357,11 +350,7 @@ impl Budget {
     /// Whether `services` surely fit on a node with `node_addresses`: an upper bound of each
     /// one's rules (its ports times all its addresses, each with all its endpoints) in O(1),
     /// so that the exact count ([`service_rules`]) is needed only when they may not.
-    pub(crate) fn surely_fits(
-        config: &crate::config::Config,
-        services: &[ResolvedService],
-        node_addresses: &[IpAddr],
-    ) -> bool {
+    fn surely_fits(limit: Rules, services: &[ResolvedService], node_addresses: &[IpAddr]) -> bool {
         let mut bound = Rules::default();
         for svc in services {
             let s = &svc.service;
@@ -374,31 +363,30 @@ impl Budget {
                 virtual_servers,
                 real_servers: virtual_servers.saturating_mul(svc.backends.len()),
             });
-            if !bound.within(config.max_node_rules) {
+            if !bound.within(limit) {
                 return false;
             }
         }
         true
     }
 
-    /// Plans one Service if it fits: counted first when `count` (and not made when it does
-    /// not fit), otherwise made by `make` and counted after ([`Budget::surely_fits`]). Its
-    /// rules and virtual servers, or `None` when it is skipped.
-    pub(crate) fn admit_service(
+    /// Which of `services` fit on node `node` with `node_addresses`, decided before any
+    /// virtual server is made: `None` when all of them surely do ([`Budget::surely_fits`]),
+    /// else each one counted exactly ([`service_rules`]) and admitted in order.
+    pub(crate) fn decide(
         &mut self,
-        count: bool,
-        svc: &ResolvedService,
+        services: &[ResolvedService],
         node: &str,
         node_addresses: &[IpAddr],
-        make: &mut dyn FnMut() -> Vec<VirtualServer>,
-    ) -> Option<(Rules, Vec<VirtualServer>)> {
-        if count {
-            let rules = service_rules(svc, node, node_addresses);
-            return self.admit(svc.id(), rules).then(|| (rules, make()));
+    ) -> Option<Vec<bool>> {
+        if Budget::surely_fits(self.limit, services, node_addresses) {
+            return None;
         }
-        let list = make();
-        let rules = Rules::of(&list);
-        self.admit(svc.id(), rules).then_some((rules, list))
+        let counted = services.iter().map(|svc| {
+            let rules = service_rules(svc, node, node_addresses);
+            self.admit(svc.id(), rules)
+        });
+        Some(counted.collect())
     }
 
     /// A warning for each Service skipped, in order.

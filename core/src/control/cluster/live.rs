@@ -913,10 +913,10 @@ impl Live {
                 }
             }
             crate::sort::sort_by_key(&mut out, |a| a.address);
-            out.extend(slice_backends(svc, self.slices_of(svc.id())));
+            out.extend(slice_backends(svc, &mut self.slices_of(svc.id())));
             out
         } else {
-            slice_backends(svc, self.slices_of(svc.id()))
+            slice_backends(svc, &mut self.slices_of(svc.id()))
         };
         self.cluster.services[i].backends = backends;
     }
@@ -1131,18 +1131,17 @@ impl Live {
         self.claims.clear();
         self.address_refs.clear();
         let mut budget = plan::Budget::new(&self.cluster.config);
+        let mut used = plan::Rules::default();
         if let Some(node) = &self.node {
-            let config = &self.cluster.config;
-            let count = !plan::Budget::surely_fits(config, &self.cluster.services, &node.addresses);
-            for svc in &self.cluster.services {
-                let name = &node.meta.id.name;
-                let Some((rules, list)) =
-                    budget.admit_service(count, svc, name, &node.addresses, &mut || {
-                        plan::service_virtual_servers(&self.cluster, svc, name, &node.addresses)
-                    })
-                else {
+            let name = &node.meta.id.name;
+            let admitted = budget.decide(&self.cluster.services, name, &node.addresses);
+            for (i, svc) in self.cluster.services.iter().enumerate() {
+                if admitted.as_ref().is_some_and(|a| !a[i]) {
                     continue;
-                };
+                }
+                let list = plan::service_virtual_servers(&self.cluster, svc, name, &node.addresses);
+                let rules = plan::Rules::of(&list);
+                used = used.plus(rules);
                 for vs in &list {
                     let bind = plan::binds(node, vs);
                     claim(&mut self.claims, &mut self.address_refs, svc.id(), vs, bind);
@@ -1158,7 +1157,7 @@ impl Live {
             }
             after.addresses = self.address_refs.keys().copied().collect_set();
         }
-        self.used = budget.used;
+        self.used = used;
         self.skipped = budget.skipped;
         if !want_ops && self.state == State::default() {
             // A new live cluster: the state is the plan's, each list in the plan's order (what
