@@ -380,10 +380,15 @@ await step("picture: LoadBalancer draws the device; without status EXTERNAL-IP <
   await shot(page, "27-loadbalancer", "the laptop → load balancer device → a node's table → a Pod");
   const area = page.locator("[data-testid=manifest]");
   const text = await area.inputValue();
+  const edited = "the editor's text has changed since";
+  assert(!(await page.locator("[data-testid=try]").innerText()).includes(edited), "the scenario's own manifests: no note");
   await area.fill(text.replace(/\nstatus:[\s\S]*$/, "\n"));
   await page.locator("[data-testid=lb-device].sr-pending").waitFor();
   const svc = await page.locator('[data-testid=kubectl-view][data-cmd="kubectl get svc -n dev"]').innerText();
   assert(svc.includes("<pending>"), svc);
+  // "What to try" describes the scenario as loaded, and says so once its text is edited.
+  const hint = await page.locator("[data-testid=try]").innerText();
+  assert(hint.includes("192.168.49.100") && hint.includes(edited), hint);
   await shot(page, "28-lb-pending", "LoadBalancer without status: EXTERNAL-IP <pending>");
 });
 

@@ -78,6 +78,8 @@ pub struct Texts {
     pub try_this: &'static str,
     /// "What to try" over a teacher's own manifest (mounted without a `prompt`).
     pub try_own_manifest: &'static str,
+    /// After "What to try" once the scenario's manifests are edited.
+    pub try_edited: &'static str,
     pub manifest: &'static str,
     pub manifest_help: &'static str,
     pub valid: &'static str,
@@ -180,6 +182,7 @@ const EN: Texts = Texts {
     scenarios: "Scenarios",
     try_this: "What to try",
     try_own_manifest: "Send connections from each client to the Services of these manifests and see which Pod each one reaches, through which node's kube-proxy, and why; then change a manifest or a Pod and send again.",
+    try_edited: " (This is written for the scenario's manifests as loaded; the editor's text has changed since.)",
     manifest: "Manifests (YAML)",
     manifest_help: "Edit freely: every change is re-planned at once. Errors are shown at their line, as the CLI reports them.",
     valid: "Valid: planned by svcroute-core.",
@@ -280,6 +283,7 @@ const ZH: Texts = Texts {
     scenarios: "场景",
     try_this: "试一试",
     try_own_manifest: "从各个客户端向这些清单中的 Service 发送连接，看每个连接经由哪个节点的 kube-proxy 到达哪个 Pod、原因是什么；然后修改清单或某个 Pod，再发送一次。",
+    try_edited: "（以上针对场景载入时的清单；编辑器中的文本已被修改。）",
     manifest: "资源清单（YAML）",
     manifest_help: "随意修改：每次改动都会立即重新计算。错误显示在所在行，与命令行的报告一致。",
     valid: "有效：已由 svcroute-core 计算。",
