@@ -24,7 +24,8 @@
 //!
 //! What the objects ask of one node is bounded after reading: a node's plan holds at most
 //! [`crate::plan::MAX_NODE_RULES`] (500,000 virtual servers, 2 million real servers; kube-proxy
-//! has no limit), and a Service that would pass them is skipped with a warning.
+//! has no limit), and a Service that would pass them is skipped with a warning, in every proxy
+//! mode's rules.
 //!
 //! Both parsers build the tree without recursion deeper than [`MAX_DEPTH`], so everything
 //! that walks the tree afterwards (validation, hashing, dropping) is bounded too; duplicate keys

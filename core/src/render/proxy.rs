@@ -208,10 +208,20 @@ pub fn proto_lower(p: Protocol) -> &'static str {
 }
 
 /// The Service ports kube-proxy of `family` handles, sorted by name, then port.
+///
+/// A Service that node `node`'s plan skips for svcroute's limits
+/// ([`MAX_NODE_RULES`](crate::plan::MAX_NODE_RULES); the plan warns of it) is left out here
+/// too, so no proxy mode's rules grow past what the node's plan holds: without it, 60 KB of
+/// YAML (2,000 ports × 1,000 externalIPs) rendered 350 MB of `iptables-save` in 1.7 GB.
 pub fn service_ports(cluster: &Cluster, node: &str, family: Family) -> Vec<ServicePort> {
+    let addresses = cluster.node(node).map_or(&[][..], |n| &n.addresses[..]);
+    let admitted =
+        crate::plan::Budget::new(&cluster.config).decide(&cluster.services, node, addresses);
     let mut out = Vec::new();
-    for svc in &cluster.services {
-        out.extend(ports_of(svc, node, family));
+    for (i, svc) in cluster.services.iter().enumerate() {
+        if admitted.as_ref().is_none_or(|a| a[i]) {
+            out.extend(ports_of(svc, node, family));
+        }
     }
     crate::sort::sort_by(&mut out, |a, b| {
         (a.name_string(), a.proto(), a.port).cmp(&(b.name_string(), b.proto(), b.port))
