@@ -11,7 +11,6 @@ use std::cell::{Cell, RefCell};
 use std::net::IpAddr;
 use std::rc::Rc;
 
-use crate::i18n::Lang;
 use js_sys::{Array, Function, Promise};
 use svcroute_core::cluster::Tweaks;
 use svcroute_core::config::{Config, Scheduler};
@@ -76,13 +75,10 @@ impl Look {
             Some(p) if mounted => p.clone(),
             _ if mounted && self.own_manifest => state.lang.t().try_own_manifest.to_owned(),
             _ => {
-                // The scenario's text speaks of its objects: once they are edited (in either
-                // language's comments), it says so rather than describe what is gone.
+                // The scenario's text speaks of its objects: once they are edited, it says so
+                // rather than describe what is gone.
                 let mut text = state.scenario.try_text(state.lang).to_owned();
-                let edited = [Lang::En, Lang::Zh]
-                    .into_iter()
-                    .all(|l| state.text != state.scenario.manifest_in(l));
-                if edited {
+                if !state.scenario.is_unedited(&state.text) {
                     text.push_str(state.lang.t().try_edited);
                 }
                 text

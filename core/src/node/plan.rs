@@ -197,7 +197,7 @@ pub fn plan(cluster: &Cluster, node: Option<&str>) -> Result<Plan, UnknownNode> 
     warnings.extend(budget.warnings(cluster, name));
     let mut made = Rules::default();
     let lists = cluster.services.iter().enumerate().map(|(i, svc)| {
-        let list = if admitted.as_ref().is_none_or(|a| a[i]) {
+        let list = if admitted.fits(i) {
             service_virtual_servers(cluster, svc, name, &node.addresses)
         } else {
             Vec::new()
@@ -371,27 +371,37 @@ impl Budget {
     }
 
     /// Which of `services` fit on node `node` with `node_addresses`, decided before any
-    /// virtual server is made: `None` when all of them surely do ([`Budget::surely_fits`]),
-    /// else each one counted exactly ([`service_rules`]) and admitted in order.
+    /// virtual server is made: all of them when they surely do ([`Budget::surely_fits`]), else
+    /// each one counted exactly ([`service_rules`]) and admitted in order.
     pub(crate) fn decide(
         &mut self,
         services: &[ResolvedService],
         node: &str,
         node_addresses: &[IpAddr],
-    ) -> Option<Vec<bool>> {
+    ) -> Admitted {
         if Budget::surely_fits(self.limit, services, node_addresses) {
-            return None;
+            return Admitted(None);
         }
         let counted = services.iter().map(|svc| {
             let rules = service_rules(svc, node, node_addresses);
             self.admit(svc.id(), rules)
         });
-        Some(counted.collect())
+        Admitted(Some(counted.collect()))
     }
 
     /// A warning for each Service skipped, in order.
     pub(crate) fn warnings(&self, cluster: &Cluster, node: &str) -> Vec<Diagnostic> {
         skip_warnings(cluster, node, self.limit, &self.skipped)
+    }
+}
+
+/// Which Services fit on a node ([`Budget::decide`]): all of them, or those marked.
+pub(crate) struct Admitted(Option<Vec<bool>>);
+
+impl Admitted {
+    /// Whether the `i`th Service fits.
+    pub(crate) fn fits(&self, i: usize) -> bool {
+        self.0.as_ref().is_none_or(|a| a[i])
     }
 }
 

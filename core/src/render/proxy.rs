@@ -219,7 +219,7 @@ pub fn service_ports(cluster: &Cluster, node: &str, family: Family) -> Vec<Servi
         crate::plan::Budget::new(&cluster.config).decide(&cluster.services, node, addresses);
     let mut out = Vec::new();
     for (i, svc) in cluster.services.iter().enumerate() {
-        if admitted.as_ref().is_none_or(|a| a[i]) {
+        if admitted.fits(i) {
             out.extend(ports_of(svc, node, family));
         }
     }

@@ -1136,7 +1136,7 @@ impl Live {
             let name = &node.meta.id.name;
             let admitted = budget.decide(&self.cluster.services, name, &node.addresses);
             for (i, svc) in self.cluster.services.iter().enumerate() {
-                if admitted.as_ref().is_some_and(|a| !a[i]) {
+                if !admitted.fits(i) {
                     continue;
                 }
                 let list = plan::service_virtual_servers(&self.cluster, svc, name, &node.addresses);
